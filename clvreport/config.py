@@ -1,0 +1,370 @@
+"""Client configuration: ``data/<client>/client.yml``, validated with pydantic.
+
+A client folder holds ``client.yml`` (this schema), the client's ``_brand.yml``,
+a logo and the transaction files. :func:`load_client` finds a client by name,
+refusing names that could leave the data folder, and validates its config;
+every validation error names the file, the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from clvreport.errors import ClientNotFoundError, ConfigError
+
+__all__ = [
+    "ClientConfig",
+    "ColumnMapping",
+    "CsvOptions",
+    "DataConfig",
+    "DataPolicies",
+    "list_clients",
+    "load_client",
+    "load_config",
+    "resolve_client_dir",
+]
+
+CLIENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+CONFIG_FILE = "client.yml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ColumnMapping(_Strict):
+    """Which column of the export holds which field.
+
+    Only ``customer_id``, ``date`` and either ``amount`` or both ``quantity``
+    and ``unit_price`` are required; the rest enrich the report when present.
+    """
+
+    customer_id: str = Field(description="Customer identifier column.")
+    date: str = Field(description="Order date or datetime column.")
+    amount: str | None = Field(None, description="Order amount (revenue) column.")
+    order_id: str | None = Field(None, description="Order/invoice number column.")
+    quantity: str | None = Field(
+        None, description="Quantity column (amount = quantity × unit price)."
+    )
+    unit_price: str | None = Field(None, description="Unit price column.")
+    channel: str | None = Field(None, description="Sales channel column.")
+    country: str | None = Field(None, description="Country column.")
+    status: str | None = Field(None, description="Order status column (for cancelled orders).")
+
+    def model_post_init(self, __context: Any) -> None:  # noqa: D102
+        if self.amount is None and (self.quantity is None or self.unit_price is None):
+            raise ValueError(
+                "give 'amount', or both 'quantity' and 'unit_price' so the amount can be computed"
+            )
+
+
+class CsvOptions(_Strict):
+    """How to read CSV files; ``auto`` lets the reader detect it."""
+
+    delimiter: str = Field(
+        "auto",
+        description="Field separator, e.g. ';' or ','; 'whitespace' for runs of spaces/tabs "
+        "(fixed-width exports such as CDNOW); 'auto' detects.",
+    )
+    decimal: Literal["auto", ".", ","] = Field(
+        "auto", description="Decimal mark; Dutch exports use ',' (1.234,56)."
+    )
+    encoding: Literal["auto", "utf-8", "utf-8-sig", "cp1252", "latin-1"] = Field(
+        "auto", description="Text encoding; 'auto' tries UTF-8, UTF-8 with BOM, then cp1252."
+    )
+    header: bool = Field(True, description="Whether the first line holds column names.")
+    names: tuple[str, ...] | None = Field(
+        None, description="Column names to use for files without a header line."
+    )
+    date_format: str = Field(
+        "auto", description="strftime format such as '%d-%m-%Y' or '%Y%m%d'; 'auto' detects."
+    )
+
+
+class DataPolicies(_Strict):
+    """What to do with rows that are not plain purchases. Every exclusion is counted."""
+
+    returns: Literal["net", "drop"] = Field(
+        "net",
+        description="Negative amounts (returns, credit notes): 'net' subtracts them from the "
+        "customer's revenue without counting a purchase; 'drop' ignores them.",
+    )
+    zero_amounts: Literal["drop", "keep"] = Field(
+        "drop", description="Orders of 0: 'drop' excludes them; 'keep' counts them as purchases."
+    )
+    missing_customer: Literal["exclude"] = Field(
+        "exclude",
+        description="Rows without customer id (guest checkouts) are excluded and counted.",
+    )
+    duplicates: Literal["drop", "keep"] = Field(
+        "drop", description="Rows identical in every mapped column: 'drop' keeps one."
+    )
+    future_dates: Literal["exclude"] = Field(
+        "exclude", description="Rows dated after the as-of date are excluded and counted."
+    )
+    cancelled_statuses: tuple[str, ...] = Field(
+        ("cancelled", "canceled", "geannuleerd", "void"),
+        description="Status values (case-insensitive) that mark an order as cancelled.",
+    )
+
+
+class DataConfig(_Strict):
+    """Where the transactions are and how to read them."""
+
+    sources: tuple[str, ...] = Field(
+        description="Transaction files relative to the client folder; globs such as "
+        "'exports/*.csv' are allowed. CSV, Parquet and Excel (.xlsx)."
+    )
+    format: Literal["auto", "csv", "parquet", "excel"] = Field(
+        "auto", description="File format; 'auto' uses the file extension."
+    )
+    csv: CsvOptions = Field(default_factory=CsvOptions)
+    columns: ColumnMapping
+    policies: DataPolicies = Field(default_factory=DataPolicies)
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return (value,)
+        return value
+
+    @field_validator("sources")
+    @classmethod
+    def _relative_inside(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("list at least one transaction file")
+        for source in value:
+            if Path(source).is_absolute() or ".." in Path(source).parts:
+                raise ValueError(
+                    f"'{source}' must be a path inside the client folder "
+                    "(no absolute paths, no '..')"
+                )
+        return value
+
+
+class ClientConfig(_Strict):
+    """A client's ``client.yml``.
+
+    Examples
+    --------
+    >>> cfg = ClientConfig.model_validate({
+    ...     "name": "Voorbeeld B.V.",
+    ...     "data": {"sources": "orders.csv",
+    ...              "columns": {"customer_id": "klant", "date": "datum", "amount": "bedrag"}},
+    ... })
+    >>> cfg.language, cfg.horizon_months
+    ('nl', 12)
+    """
+
+    name: str = Field(description="Display name of the client, shown on the report.")
+    language: Literal["nl", "en"] = Field("nl", description="Report language.")
+    currency: str = Field("EUR", description="ISO 4217 currency code of the amounts.")
+    as_of: dt.date | None = Field(
+        None, description="Report date; defaults to the last transaction date."
+    )
+    time_unit: Literal["days", "weeks", "months"] = Field(
+        "weeks", description="Time unit the models are fitted in."
+    )
+    horizon_months: int = Field(12, ge=1, le=120, description="Prediction horizon in months.")
+    discount_rate: float = Field(
+        0.10, ge=0, lt=1, description="Annual discount rate for future revenue (0.10 = 10%)."
+    )
+    gross_margin: float = Field(
+        1.0, gt=0, le=1, description="Share of revenue that is margin (1.0 = report revenue)."
+    )
+    holdout_months: int = Field(
+        6, ge=0, le=36, description="Months held back to check the model's predictions (0 = none)."
+    )
+    brand: str = Field("_brand.yml", description="Brand file relative to the client folder.")
+    engine: Literal["duckdb", "spark"] = Field("duckdb", description="Data engine.")
+    data: DataConfig
+    segments: dict[str, Any] = Field(
+        default_factory=dict, description="Overrides of the RFM segment rules."
+    )
+    recommendations: dict[str, Any] = Field(
+        default_factory=dict, description="Overrides of the retention recommendation rules."
+    )
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_code(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Z]{3}", value):
+            raise ValueError("use a three-letter ISO 4217 code such as 'EUR' or 'USD'")
+        return value
+
+
+def _format_validation_error(error: ValidationError, path: Path) -> ConfigError:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            parent = _model_at(item["loc"][:-1])
+            allowed = sorted(parent.model_fields) if parent else []
+            close = difflib.get_close_matches(str(item["loc"][-1]), allowed, n=1)
+            message = "unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
+            if allowed:
+                message += f" Allowed here: {', '.join(allowed)}."
+        elif item["type"] == "missing":
+            message = "required key is missing"
+        lines.append(f"  - {key}: {message}")
+    return ConfigError(
+        "invalid configuration:\n" + "\n".join(lines),
+        path=path,
+        hint="correct the keys listed above; the config reference in docs/ lists every key.",
+    )
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] = ClientConfig
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model
+
+
+def load_config(path: Path | str) -> ClientConfig:
+    """Read and validate a ``client.yml``.
+
+    Parameters
+    ----------
+    path
+        Path to the YAML file.
+
+    Returns
+    -------
+    ClientConfig
+        The validated configuration.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, is not valid YAML, or breaks the schema. The
+        message names the file and every offending key.
+
+    Examples
+    --------
+    >>> cfg = load_config("data/demo/client.yml")  # doctest: +SKIP
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("file not found", path=path, hint="create it; see data/demo/client.yml")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(
+            f"not valid YAML{where}: {getattr(exc, 'problem', exc)}",
+            path=path,
+            hint="check indentation and quoting around that line",
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text", path=path, hint="save the file as UTF-8") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            "expected a mapping of keys (name:, data:, ...) at the top level", path=path
+        )
+    try:
+        return ClientConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise _format_validation_error(exc, path) from None
+
+
+def list_clients(data_dir: Path | str = "data") -> list[str]:
+    """Names of the clients in ``data_dir``: every sub-folder holding a ``client.yml``.
+
+    Parameters
+    ----------
+    data_dir
+        The folder holding one sub-folder per client.
+
+    Returns
+    -------
+    list of str
+        Sorted client names.
+    """
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        return []
+    return sorted(
+        child.name
+        for child in data_dir.iterdir()
+        if child.is_dir() and CLIENT_NAME.match(child.name) and (child / CONFIG_FILE).is_file()
+    )
+
+
+def resolve_client_dir(client: str, data_dir: Path | str = "data") -> Path:
+    """Find the folder of ``client``, refusing anything that could leave ``data_dir``.
+
+    Parameters
+    ----------
+    client
+        A plain identifier: letters, digits, ``-`` and ``_``.
+    data_dir
+        The folder holding one sub-folder per client.
+
+    Returns
+    -------
+    Path
+        The resolved client folder.
+
+    Raises
+    ------
+    ClientNotFoundError
+        For names that are not plain identifiers, folders that are symlinks
+        leaving ``data_dir``, and unknown clients (the message lists the known ones).
+    """
+    data_dir = Path(data_dir)
+    known = list_clients(data_dir)
+    listing = ", ".join(known) if known else f"none yet: add a folder under {data_dir}/"
+    if not CLIENT_NAME.match(client or ""):
+        raise ClientNotFoundError(
+            f"'{client}' is not a valid client name: use letters, digits, '-' and '_' only",
+            hint=f"known clients: {listing}",
+        )
+    folder = data_dir / client
+    root = data_dir.resolve()
+    if folder.exists() and not folder.resolve().is_relative_to(root):
+        raise ClientNotFoundError(
+            f"client folder '{folder}' points outside {data_dir}/ and is refused",
+            hint="copy the client's files into the data folder instead of linking them",
+        )
+    if not (folder / CONFIG_FILE).is_file():
+        close = difflib.get_close_matches(client, known, n=1)
+        suggestion = f"did you mean '{close[0]}'? " if close else ""
+        raise ClientNotFoundError(
+            f"unknown client '{client}' (no {folder / CONFIG_FILE})",
+            hint=f"{suggestion}known clients: {listing}",
+        )
+    return folder.resolve()
+
+
+def load_client(client: str, data_dir: Path | str = "data") -> tuple[Path, ClientConfig]:
+    """Resolve a client by name and load its validated config.
+
+    Parameters
+    ----------
+    client
+        Client name, the folder name under ``data_dir``.
+    data_dir
+        The folder holding one sub-folder per client.
+
+    Returns
+    -------
+    tuple of (Path, ClientConfig)
+        The client folder and its configuration.
+    """
+    folder = resolve_client_dir(client, data_dir)
+    return folder, load_config(folder / CONFIG_FILE)
