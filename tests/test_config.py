@@ -1,0 +1,134 @@
+import os
+from pathlib import Path
+
+import pytest
+
+from clvreport.config import list_clients, load_client, load_config, resolve_client_dir
+from clvreport.errors import ClientNotFoundError, ConfigError
+
+VALID = """\
+name: Voorbeeld B.V.
+data:
+  sources: orders.csv
+  columns: {customer_id: klant, date: datum, amount: bedrag}
+"""
+
+
+def write(folder: Path, text: str, name: str = "client.yml") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_minimal_config_gets_documented_defaults(tmp_path):
+    config = load_config(write(tmp_path, VALID))
+    assert config.name == "Voorbeeld B.V."
+    assert config.language == "nl"
+    assert config.currency == "EUR"
+    assert config.horizon_months == 12
+    assert config.discount_rate == pytest.approx(0.10)
+    assert config.data.sources == ("orders.csv",)
+    assert config.data.policies.returns == "net"
+    assert "geannuleerd" in config.data.policies.cancelled_statuses
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (VALID.replace("name: Voorbeeld B.V.\n", ""), "name: required key is missing"),
+        (VALID + "langauge: en\n", "langauge: unknown key; did you mean 'language'?"),
+        (VALID + "language: fr\n", "language: Input should be 'nl' or 'en'"),
+        (VALID + "currency: euro\n", "currency: use a three-letter ISO 4217 code"),
+        (VALID + "discount_rate: 1.5\n", "discount_rate: Input should be less than 1"),
+        (VALID + "horizon_months: 0\n", "horizon_months: Input should be greater than or equal to 1"),
+        (VALID + "as_of: 31-12-2024\n", "as_of: Input should be a valid date"),
+        (
+            VALID.replace("amount: bedrag", "bedrag: bedrag"),
+            "data.columns.bedrag: unknown key",
+        ),
+        (
+            VALID.replace(", amount: bedrag", ""),
+            "give 'amount', or both 'quantity' and 'unit_price'",
+        ),
+        (
+            VALID.replace("sources: orders.csv", "sources: ../other/orders.csv"),
+            "must be a path inside the client folder",
+        ),
+        (
+            VALID.replace("sources: orders.csv", "sources: /etc/passwd"),
+            "must be a path inside the client folder",
+        ),
+    ],
+)
+def test_invalid_config_names_file_and_key(tmp_path, text, expected):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert str(path) in message
+    assert expected in message
+
+
+def test_unknown_key_lists_allowed_keys(tmp_path):
+    with pytest.raises(ConfigError, match=r"Allowed here: .*customer_id.*unit_price"):
+        load_config(write(tmp_path, VALID.replace("amount: bedrag", "amount: bedrag, klant: x")))
+
+
+def test_yaml_syntax_error_gives_line(tmp_path):
+    with pytest.raises(ConfigError, match=r"not valid YAML at line 2"):
+        load_config(write(tmp_path, "name: x\ndata: a: b\n"))
+
+
+def test_top_level_must_be_mapping(tmp_path):
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        load_config(write(tmp_path, "- just\n- a list\n"))
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "client.yml")
+
+
+@pytest.fixture
+def data_dir(tmp_path) -> Path:
+    root = tmp_path / "data"
+    write(root / "acme", VALID)
+    write(root / "beta_shop", VALID)
+    (root / "no_config").mkdir()
+    return root
+
+
+def test_list_clients_only_folders_with_config(data_dir):
+    assert list_clients(data_dir) == ["acme", "beta_shop"]
+
+
+def test_load_client_returns_folder_and_config(data_dir):
+    folder, config = load_client("acme", data_dir)
+    assert folder == (data_dir / "acme").resolve()
+    assert config.name == "Voorbeeld B.V."
+
+
+@pytest.mark.parametrize(
+    "name", ["../etc", "/etc", "acme/../beta_shop", "..", ".hidden", "", "a b", "acme;rm"]
+)
+def test_malicious_client_names_are_refused(data_dir, name):
+    with pytest.raises(ClientNotFoundError, match="not a valid client name"):
+        resolve_client_dir(name, data_dir)
+
+
+def test_unknown_client_lists_known_and_suggests(data_dir):
+    with pytest.raises(ClientNotFoundError) as info:
+        resolve_client_dir("acm", data_dir)
+    message = str(info.value)
+    assert "unknown client 'acm'" in message
+    assert "did you mean 'acme'?" in message
+    assert "known clients: acme, beta_shop" in message
+
+
+def test_symlink_leaving_data_dir_is_refused(data_dir, tmp_path):
+    outside = tmp_path / "outside"
+    write(outside, VALID)
+    os.symlink(outside, data_dir / "sneaky")
+    with pytest.raises(ClientNotFoundError, match="points outside"):
+        resolve_client_dir("sneaky", data_dir)
