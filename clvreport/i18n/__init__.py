@@ -1,0 +1,137 @@
+"""Report language: message catalogs and locale-aware number formatting.
+
+All report text lives in the YAML catalogs next to this module (``nl.yml``,
+``en.yml``); code refers to messages by dotted key. Numbers, money, percentages
+and dates are formatted with Babel for the report language (nl: ``€ 1.234,56``
+and ``12,5%``; en: ``€1,234.56`` and ``12.5%``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+from importlib import resources
+from typing import Any
+
+import yaml
+from babel import Locale
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal, format_percent
+
+__all__ = ["LANGUAGES", "MissingMessageError", "Translator", "catalog_keys", "translator"]
+
+LANGUAGES = ("nl", "en")
+_LOCALES = {"nl": "nl_NL", "en": "en_GB"}
+
+
+class MissingMessageError(KeyError):
+    """A message key is absent from a language's catalog (a bug, caught by the tests)."""
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, dotted + "."))
+        else:
+            flat[dotted] = str(value)
+    return flat
+
+
+@functools.cache
+def _catalog(language: str) -> dict[str, str]:
+    if language not in LANGUAGES:
+        raise ValueError(f"unsupported language '{language}'; use one of {', '.join(LANGUAGES)}")
+    text = resources.files(__package__).joinpath(f"{language}.yml").read_text(encoding="utf-8")
+    return _flatten(yaml.safe_load(text) or {})
+
+
+def catalog_keys(language: str) -> set[str]:
+    """Return every message key defined for ``language``.
+
+    Parameters
+    ----------
+    language
+        ``"nl"`` or ``"en"``.
+
+    Returns
+    -------
+    set of str
+        Dotted message keys.
+    """
+    return set(_catalog(language))
+
+
+class Translator:
+    """Messages and number formats for one report language.
+
+    Parameters
+    ----------
+    language
+        ``"nl"`` (default) or ``"en"``.
+    currency
+        ISO 4217 code used by :meth:`money`.
+
+    Examples
+    --------
+    >>> nl = Translator("nl", "EUR")
+    >>> print(nl.money(1234.56, digits=2), nl.percent(0.125))  # doctest: +NORMALIZE_WHITESPACE
+    € 1.234,56 12,5%
+    >>> print(Translator("en", "EUR").money(1234.56, digits=2))
+    €1,234.56
+    """
+
+    def __init__(self, language: str = "nl", currency: str = "EUR"):
+        self.language = language
+        self.currency = currency
+        self.locale = Locale.parse(_LOCALES[language]) if language in _LOCALES else None
+        self._messages = _catalog(language)
+
+    def __call__(self, key: str, /, **values: Any) -> str:
+        """Return the message ``key`` with ``{placeholders}`` filled from ``values``."""
+        try:
+            template = self._messages[key]
+        except KeyError:
+            raise MissingMessageError(f"message '{key}' missing in {self.language}.yml") from None
+        return template.format(**values) if values else template
+
+    def has(self, key: str) -> bool:
+        """Whether the catalog defines ``key``."""
+        return key in self._messages
+
+    def money(self, value: float, *, digits: int = 0) -> str:
+        """Format an amount in the report currency, rounded to ``digits`` decimals."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "–"
+        pattern = self.locale.currency_formats["standard"].pattern
+        if digits == 0:
+            pattern = pattern.replace(".00", "")
+        return format_currency(
+            value, self.currency, format=pattern, locale=self.locale, currency_digits=False
+        )
+
+    def number(self, value: float, *, digits: int = 0) -> str:
+        """Format a plain number with the locale's grouping and ``digits`` decimals."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "–"
+        pattern = "#,##0" + ("." + "0" * digits if digits else "")
+        return format_decimal(value, format=pattern, locale=self.locale)
+
+    def percent(self, share: float, *, digits: int = 1) -> str:
+        """Format a share (0.125) as a percentage (``12,5%``)."""
+        if share is None or (isinstance(share, float) and math.isnan(share)):
+            return "–"
+        pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+        return format_percent(share, format=pattern, locale=self.locale)
+
+    def date(self, value: dt.date, *, style: str = "long") -> str:
+        """Format a date (``31 december 2024`` / ``31 December 2024``)."""
+        return format_date(value, format=style, locale=self.locale)
+
+
+@functools.cache
+def translator(language: str = "nl", currency: str = "EUR") -> Translator:
+    """Return a cached :class:`Translator` for ``language`` and ``currency``."""
+    return Translator(language, currency)
