@@ -41,7 +41,10 @@ def test_minimal_config_gets_documented_defaults(tmp_path):
         (VALID + "language: fr\n", "language: Input should be 'nl' or 'en'"),
         (VALID + "currency: euro\n", "currency: use a three-letter ISO 4217 code"),
         (VALID + "discount_rate: 1.5\n", "discount_rate: Input should be less than 1"),
-        (VALID + "horizon_months: 0\n", "horizon_months: Input should be greater than or equal to 1"),
+        (
+            VALID + "horizon_months: 0\n",
+            "horizon_months: Input should be greater than or equal to 1",
+        ),
         (VALID + "as_of: 31-12-2024\n", "as_of: Input should be a valid date"),
         (
             VALID.replace("amount: bedrag", "bedrag: bedrag"),
