@@ -1,0 +1,408 @@
+"""The data engine: where transactions live and where the aggregation SQL runs.
+
+Every aggregation in clvreport is written once, as SQL that DuckDB and Spark
+SQL both run. The few functions whose spelling differs between the two (day
+differences, date parsing, regular expressions, string literals) come from a
+:class:`Dialect`, so a query is built with ``engine.dialect`` and runs
+unchanged on either engine.
+
+:class:`DuckDBEngine` is the embedded default: it runs in-process with a memory
+limit and spills larger-than-memory work to a temporary directory, so a file of
+tens of millions of rows is read and aggregated without ever sitting in pandas.
+Only results (one row per customer, per cohort, ...) come back as pandas or
+Arrow.
+
+Examples
+--------
+>>> engine = DuckDBEngine()
+>>> engine.execute("CREATE TABLE tx AS SELECT DATE '2020-01-01' AS d")
+>>> days = engine.dialect.date_diff_days("d", engine.dialect.date(dt.date(2020, 1, 8)))
+>>> engine.query(f"SELECT {days} AS n FROM tx")["n"].tolist()
+[7]
+>>> engine.close()
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+__all__ = [
+    "DEFAULT_MEMORY_LIMIT",
+    "DUCKDB",
+    "SPARK",
+    "Dialect",
+    "DuckDBEngine",
+    "Engine",
+    "quote_identifier",
+]
+
+DEFAULT_MEMORY_LIMIT = "512MB"
+"""DuckDB memory limit of a :class:`DuckDBEngine` unless another is given."""
+
+_PLAIN_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+# strftime directive -> Java DateTimeFormatter pattern (Spark's date functions).
+_STRFTIME_TO_JAVA = {
+    "%Y": "yyyy",
+    "%y": "yy",
+    "%m": "MM",
+    "%d": "dd",
+    "%H": "HH",
+    "%M": "mm",
+    "%S": "ss",
+    "%f": "SSSSSS",
+    "%b": "MMM",
+    "%B": "MMMM",
+    "%%": "%",
+}
+
+
+def quote_identifier(name: str) -> str:
+    """Quote a column or table name for SQL (double quotes, ANSI style).
+
+    Parameters
+    ----------
+    name
+        Any column name, including spaces, quotes or non-ASCII letters.
+
+    Returns
+    -------
+    str
+        The quoted identifier.
+
+    Examples
+    --------
+    >>> print(quote_identifier('Klant "nr" 2'))
+    "Klant ""nr"" 2"
+    """
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The SQL spellings that differ between engines.
+
+    Attributes
+    ----------
+    name
+        ``"duckdb"`` or ``"spark"``.
+    backslash_escapes
+        Whether string literals treat a backslash as an escape character
+        (Spark SQL does, DuckDB does not).
+    """
+
+    name: str
+    backslash_escapes: bool = False
+
+    def string(self, value: str) -> str:
+        """A SQL string literal holding ``value`` exactly.
+
+        Examples
+        --------
+        >>> print(DUCKDB.string("it's"))
+        'it''s'
+        """
+        text = value.replace("'", "''")
+        if self.backslash_escapes:
+            text = text.replace("\\", "\\\\")
+        return f"'{text}'"
+
+    def date(self, day: dt.date) -> str:
+        """A DATE literal.
+
+        Examples
+        --------
+        >>> DUCKDB.date(dt.date(1997, 9, 30))
+        "DATE '1997-09-30'"
+        """
+        return f"DATE '{day.isoformat()}'"
+
+    def date_diff_days(self, start: str, end: str) -> str:
+        """Whole days from ``start`` to ``end`` (both DATE expressions).
+
+        Examples
+        --------
+        >>> DUCKDB.date_diff_days("a", "b"), SPARK.date_diff_days("a", "b")
+        ("date_diff('day', a, b)", 'datediff(b, a)')
+        """
+        if self.name == "spark":
+            return f"datediff({end}, {start})"
+        return f"date_diff('day', {start}, {end})"
+
+    def parse_date(self, expr: str, strftime_format: str) -> str:
+        """Parse a string expression to DATE with a strftime format, NULL when it does not fit.
+
+        Examples
+        --------
+        >>> DUCKDB.parse_date("s", "%Y%m%d")
+        "CAST(try_strptime(s, '%Y%m%d') AS DATE)"
+        >>> SPARK.parse_date("s", "%d-%m-%Y")
+        "to_date(try_to_timestamp(s, 'dd-MM-yyyy'))"
+        """
+        if self.name == "spark":
+            java = re.sub(
+                "|".join(re.escape(k) for k in _STRFTIME_TO_JAVA),
+                lambda m: _STRFTIME_TO_JAVA[m.group(0)],
+                strftime_format,
+            )
+            return f"to_date(try_to_timestamp({expr}, {self.string(java)}))"
+        return f"CAST(try_strptime({expr}, {self.string(strftime_format)}) AS DATE)"
+
+    def try_double(self, expr: str) -> str:
+        """Cast to DOUBLE, NULL when the text is not a number.
+
+        Examples
+        --------
+        >>> DUCKDB.try_double("x")
+        'TRY_CAST(x AS DOUBLE)'
+        """
+        return f"TRY_CAST({expr} AS DOUBLE)"
+
+    def regex_full_match(self, expr: str, pattern: str) -> str:
+        """True when the whole of ``expr`` matches the regular expression ``pattern``.
+
+        Examples
+        --------
+        >>> DUCKDB.regex_full_match("x", "[0-9]+")
+        "regexp_full_match(x, '[0-9]+')"
+        """
+        if self.name == "spark":
+            return f"({expr} RLIKE {self.string('^(?:' + pattern + ')$')})"
+        return f"regexp_full_match({expr}, {self.string(pattern)})"
+
+    def regex_replace_all(self, expr: str, pattern: str, replacement: str) -> str:
+        """Replace every match of ``pattern`` in ``expr``.
+
+        Examples
+        --------
+        >>> DUCKDB.regex_replace_all("x", "[ ]", "")
+        "regexp_replace(x, '[ ]', '', 'g')"
+        """
+        if self.name == "spark":
+            return f"regexp_replace({expr}, {self.string(pattern)}, {self.string(replacement)})"
+        return f"regexp_replace({expr}, {self.string(pattern)}, {self.string(replacement)}, 'g')"
+
+
+DUCKDB = Dialect("duckdb")
+"""DuckDB's SQL dialect."""
+
+SPARK = Dialect("spark", backslash_escapes=True)
+"""Spark SQL's dialect (Spark 3.5+)."""
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """What clvreport needs from a data engine.
+
+    An engine holds named tables and views and runs SQL built with its
+    :attr:`dialect`. Results come back as pandas (small, per-customer or
+    per-period results) or Arrow.
+    """
+
+    dialect: Dialect
+
+    def execute(self, sql: str) -> None:
+        """Run a statement that returns nothing (``CREATE TABLE ... AS``, ``DROP``)."""
+        ...
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run a query and return its (small) result as pandas."""
+        ...
+
+    def query_arrow(self, sql: str) -> pa.Table:
+        """Run a query and return its result as an Arrow table."""
+        ...
+
+    def register(self, name: str, data: pa.Table | pd.DataFrame) -> None:
+        """Make an in-memory table queryable under ``name``."""
+        ...
+
+    def unique_name(self, prefix: str) -> str:
+        """A table name starting with ``prefix`` that is not in use yet."""
+        ...
+
+    def drop(self, name: str) -> None:
+        """Drop the table or view ``name`` if it exists."""
+        ...
+
+    def close(self) -> None:
+        """Release the engine's resources."""
+        ...
+
+
+class DuckDBEngine:
+    """The embedded engine: DuckDB in this process, with a memory limit and spilling.
+
+    Parameters
+    ----------
+    memory_limit
+        DuckDB's memory limit, e.g. ``"2GB"``; ``None`` keeps DuckDB's default
+        (80% of RAM). Work that does not fit spills to ``temp_directory``. The
+        default (:data:`DEFAULT_MEMORY_LIMIT`) keeps a 10M-row summary under
+        1 GB of process memory at a small cost in speed.
+    temp_directory
+        Where DuckDB spills and where transcoded copies of input files go. By
+        default a fresh temporary directory, removed by :meth:`close`.
+    threads
+        Worker threads; ``None`` uses all cores.
+    database
+        ``":memory:"`` (default) or a path to a database file. A file keeps
+        tables compressed on disk, for inputs much larger than memory.
+
+    Examples
+    --------
+    >>> with DuckDBEngine(memory_limit="1GB") as engine:
+    ...     engine.query("SELECT 1 + 1 AS two")["two"].item()
+    2
+    """
+
+    dialect: Dialect = DUCKDB
+
+    def __init__(
+        self,
+        *,
+        memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
+        temp_directory: Path | str | None = None,
+        threads: int | None = None,
+        database: Path | str = ":memory:",
+    ):
+        self._own_temp = temp_directory is None
+        self.temp_directory = Path(
+            tempfile.mkdtemp(prefix="clvreport-") if temp_directory is None else temp_directory
+        )
+        self.temp_directory.mkdir(parents=True, exist_ok=True)
+        self.connection = duckdb.connect(str(database))
+        self.connection.execute(f"SET temp_directory = '{self._spill_dir()}'")
+        self.connection.execute("SET enable_progress_bar = false")
+        if memory_limit is not None:
+            self.connection.execute(f"SET memory_limit = '{memory_limit}'")
+        if threads is not None:
+            self.connection.execute(f"SET threads = {int(threads)}")
+        self._registered: dict[str, pa.Table | pd.DataFrame] = {}
+        self._counter = itertools.count(1)
+        self._closed = False
+
+    def _spill_dir(self) -> str:
+        return str(self.temp_directory / "spill").replace("'", "''")
+
+    def __enter__(self) -> DuckDBEngine:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"DuckDBEngine(temp_directory={str(self.temp_directory)!r})"
+
+    def execute(self, sql: str) -> None:
+        """Run a statement that returns nothing.
+
+        Parameters
+        ----------
+        sql
+            The statement.
+        """
+        self.connection.execute(sql)
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run a query and return the result as pandas.
+
+        Parameters
+        ----------
+        sql
+            The query.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        return self.connection.sql(sql).df()
+
+    def query_arrow(self, sql: str) -> pa.Table:
+        """Run a query and return the result as an Arrow table.
+
+        Parameters
+        ----------
+        sql
+            The query.
+
+        Returns
+        -------
+        pyarrow.Table
+        """
+        result = self.connection.sql(sql)
+        return result.to_arrow_table() if hasattr(result, "to_arrow_table") else result.arrow()
+
+    def register(self, name: str, data: pa.Table | pd.DataFrame) -> None:
+        """Make an Arrow table or pandas DataFrame queryable as ``name``.
+
+        Parameters
+        ----------
+        name
+            A plain identifier.
+        data
+            The table; the engine keeps a reference while it is registered.
+        """
+        self._check_name(name)
+        self.connection.register(name, data)
+        self._registered[name] = data
+
+    def unique_name(self, prefix: str) -> str:
+        """A table name ``<prefix>_<n>`` not used in this engine yet.
+
+        Parameters
+        ----------
+        prefix
+            A plain identifier.
+
+        Returns
+        -------
+        str
+        """
+        self._check_name(prefix)
+        return f"{prefix}_{next(self._counter)}"
+
+    def drop(self, name: str) -> None:
+        """Drop the table, view or registered data ``name`` if it exists.
+
+        Parameters
+        ----------
+        name
+            The name to drop.
+        """
+        if name in self._registered:
+            self.connection.unregister(name)
+            del self._registered[name]
+            return
+        kinds = self.connection.execute(
+            "SELECT table_type FROM information_schema.tables WHERE table_name = ?", [name]
+        ).fetchall()
+        for (kind,) in kinds:
+            keyword = "VIEW" if kind == "VIEW" else "TABLE"
+            self.connection.execute(f"DROP {keyword} IF EXISTS {quote_identifier(name)}")
+
+    def close(self) -> None:
+        """Close the connection and remove the temporary directory it created."""
+        if self._closed:
+            return
+        self._closed = True
+        self.connection.close()
+        self._registered.clear()
+        if self._own_temp:
+            shutil.rmtree(self.temp_directory, ignore_errors=True)
+
+    @staticmethod
+    def _check_name(name: str) -> None:
+        if not _PLAIN_IDENTIFIER.match(name):
+            raise ValueError(f"{name!r} is not a plain SQL identifier")

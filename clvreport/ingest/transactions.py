@@ -1,0 +1,691 @@
+"""Read a client's transaction files into one clean, typed table in the engine.
+
+:func:`read_transactions` finds the files, reads them with DuckDB, parses
+dates and amounts strictly, applies the data policies (each exclusion
+counted) and leaves a table ``customer_id VARCHAR, order_date DATE, amount
+DOUBLE, is_return BOOLEAN`` (plus ``order_id``, ``channel``, ``country`` when
+mapped) in the engine. Every problem ends in one :class:`DataError` that names
+the file, the rows and the fix, or in a counted exclusion.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from clvreport.config import ClientConfig, ColumnMapping, CsvOptions, DataPolicies
+from clvreport.engine import DUCKDB, DuckDBEngine, Engine, quote_identifier
+from clvreport.errors import ConfigError, DataError
+from clvreport.ingest.detect import DATE_FORMATS, ISO_FORMAT, describe_delimiter, detect_decimal
+from clvreport.ingest.quality import EXCLUSION_REASONS, DataQuality, FileInfo
+from clvreport.ingest.reader import RawFile, csv_error, open_raw
+from clvreport.ingest.sources import SourceFile, resolve_sources
+from clvreport.ingest.typed import (
+    TEXT_FIELDS,
+    Parsing,
+    Reason,
+    numeric_fields,
+    resolve_columns,
+    typed_sql,
+)
+
+__all__ = ["Transactions", "load_transactions", "read_transactions"]
+
+_SAMPLE_ROWS = 5000
+_EXAMPLES = 5
+_CLEAN_COLUMNS = ("customer_id", "order_date", "amount", "is_return")
+
+
+@dataclass(frozen=True)
+class Transactions:
+    """Clean transactions held by an engine.
+
+    Attributes
+    ----------
+    engine
+        The engine holding :attr:`table`.
+    table
+        Name of the clean table: ``customer_id`` (VARCHAR), ``order_date``
+        (DATE), ``amount`` (DOUBLE, negative for returns), ``is_return``
+        (BOOLEAN), and ``order_id``, ``channel``, ``country`` when mapped.
+    columns
+        The table's columns.
+    first_date, last_date
+        First and last transaction date kept.
+    as_of
+        The report date: given, or the last transaction date.
+    quality
+        Rows read, kept and excluded by reason.
+    owns_engine
+        Whether :meth:`close` closes the engine (it was created for this read).
+    """
+
+    engine: Engine
+    table: str
+    columns: tuple[str, ...]
+    first_date: dt.date
+    last_date: dt.date
+    as_of: dt.date
+    quality: DataQuality
+    owns_engine: bool = False
+
+    @property
+    def has_repeat_customers(self) -> bool:
+        """Whether any customer bought on two or more days (the models need some)."""
+        return self.quality.repeat_customers > 0
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run SQL on the engine (the table is :attr:`table`) and return pandas.
+
+        Parameters
+        ----------
+        sql
+            The query.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        return self.engine.query(sql)
+
+    def close(self) -> None:
+        """Drop the table, and close the engine if it was created for these transactions."""
+        if self.owns_engine:
+            self.engine.close()
+        else:
+            self.engine.drop(self.table)
+
+    def __enter__(self) -> Transactions:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def _as_date(value: dt.date | str | None, what: str) -> dt.date | None:
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value  # type: ignore[return-value]
+    if isinstance(value, dt.datetime):
+        return value.date()
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise DataError(
+            f"{what} {value!r} is not a date", hint="write dates as YYYY-MM-DD, e.g. 2024-12-31"
+        ) from None
+
+
+def _sample(engine: DuckDBEngine, raw: RawFile, column: str) -> list[str]:
+    text = f"NULLIF(trim(CAST({quote_identifier(column)} AS VARCHAR)), '')"
+    rows = engine.query(
+        f"SELECT v FROM (SELECT {text} AS v FROM {raw.sql}) WHERE v IS NOT NULL "
+        f"LIMIT {_SAMPLE_ROWS}"
+    )
+    return [str(v) for v in rows["v"]]
+
+
+def _fitting_formats(engine: DuckDBEngine, values: Sequence[str]) -> dict[str, int]:
+    if not values:
+        return {}
+    table = pd.DataFrame({"v": list(values)})
+    name = engine.unique_name("clv_sample")
+    engine.register(name, table)
+    try:
+        counts = ", ".join(
+            f"count_if({_parse(f)} IS NOT NULL) AS f{i}" for i, f in enumerate(DATE_FORMATS)
+        )
+        row = engine.query(f"SELECT {counts} FROM {name}").iloc[0]
+    finally:
+        engine.drop(name)
+    return {fmt: int(row[f"f{i}"]) for i, fmt in enumerate(DATE_FORMATS)}
+
+
+def _parse(date_format: str, expr: str = "v") -> str:
+    if date_format == ISO_FORMAT:
+        return f"CAST(TRY_CAST({expr} AS TIMESTAMP) AS DATE)"
+    return DUCKDB.parse_date(expr, date_format)
+
+
+def _day_first(date_format: str) -> bool | None:
+    if "%d" in date_format and "%m" in date_format:
+        return date_format.index("%d") < date_format.index("%m")
+    return None
+
+
+def _detect_parsing(
+    engine: DuckDBEngine, raw: RawFile, columns: dict[str, str], csv: CsvOptions
+) -> tuple[Parsing, list[str]]:
+    warnings: list[str] = []
+    date_kind = raw.columns[columns["date"]]
+    date_format: str | None = None
+    if date_kind == "DATE" or date_kind.startswith("TIMESTAMP"):
+        date_format = None
+    elif csv.date_format != "auto":
+        date_format = csv.date_format
+    else:
+        counts = _fitting_formats(engine, _sample(engine, raw, columns["date"]))
+        if counts:
+            best = max(counts.values())
+            fitting = [f for f, n in counts.items() if n == best]
+            date_format = fitting[0] if best > 0 else DATE_FORMATS[0]
+            orders = {_day_first(f) for f in fitting} - {None}
+            if best > 0 and len(orders) == 2:
+                warnings.append("date_format_ambiguous")
+        else:
+            date_format = DATE_FORMATS[0]
+    decimal: dict[str, str] = {}
+    for field in numeric_fields(columns):
+        if raw.columns[columns[field]] != "VARCHAR":
+            decimal[field] = "."
+        elif csv.decimal != "auto":
+            decimal[field] = csv.decimal
+        else:
+            decimal[field] = detect_decimal(_sample(engine, raw, columns[field]), raw.delimiter)[0]
+    return Parsing(date_format, decimal), warnings
+
+
+def _union_sql(part: str, fields: Sequence[str]) -> str:
+    return f"SELECT _file, _reason, {', '.join(fields)} FROM ({part})"
+
+
+@dataclass
+class _Opened:
+    raw: RawFile
+    columns: dict[str, str]
+    parsing: Parsing
+
+
+def _other_formats(engine: DuckDBEngine, values: Sequence[str], used: str | None) -> str | None:
+    counts = _fitting_formats(engine, values)
+    for fmt, n in counts.items():
+        if n == len(values) and fmt != used:
+            return fmt
+    return None
+
+
+def _examples(
+    engine: DuckDBEngine,
+    opened: _Opened,
+    index: int,
+    policies: DataPolicies,
+    as_of: dt.date | None,
+    condition: str,
+    value: str,
+) -> list[tuple[int, str | None]]:
+    sql = typed_sql(
+        opened.raw, index, opened.columns, opened.parsing, policies, as_of, row_numbers=True
+    )
+    rows = engine.query(
+        f"SELECT _row, {value} AS v FROM ({sql}) WHERE {condition} ORDER BY _row LIMIT {_EXAMPLES}"
+    )
+    return [
+        (int(r) + opened.raw.row_offset, None if pd.isna(v) else str(v))
+        for r, v in zip(rows["_row"], rows["v"], strict=True)
+    ]
+
+
+def _where(opened: _Opened, examples: list[tuple[int, str | None]], count: int) -> str:
+    label = opened.raw.row_label
+    shown = ", ".join(f"{label} {n}" + (f" {v!r}" if v is not None else "") for n, v in examples)
+    more = f" and {count - len(examples)} more" if count > len(examples) else ""
+    return shown + more
+
+
+def _looks_decimal_comma(value: str) -> bool:
+    return "," in value and (value.rfind(",") > value.rfind(".") or "." not in value)
+
+
+def _error_lines(
+    engine: DuckDBEngine,
+    opened: _Opened,
+    index: int,
+    counts: dict[Reason, int],
+    policies: DataPolicies,
+    as_of: dt.date | None,
+    csv: CsvOptions,
+) -> tuple[list[str], list[str]]:
+    lines: list[str] = []
+    hints: list[str] = []
+    raw, columns, parsing = opened.raw, opened.columns, opened.parsing
+    date_col = columns["date"]
+    if counts.get(Reason.BAD_FIELD_COUNT):
+        n = counts[Reason.BAD_FIELD_COUNT]
+        ex = _examples(
+            engine,
+            opened,
+            index,
+            policies,
+            as_of,
+            f"_reason = {Reason.BAD_FIELD_COUNT.value}",
+            "NULL",
+        )
+        lines.append(
+            f"{n} {raw.row_label}(s) do not have {raw.field_count} fields: {_where(opened, ex, n)}"
+        )
+        hints.append("every line must have the same number of values")
+    if counts.get(Reason.MISSING_DATE):
+        n = counts[Reason.MISSING_DATE]
+        ex = _examples(
+            engine, opened, index, policies, as_of, f"_reason = {Reason.MISSING_DATE.value}", "NULL"
+        )
+        lines.append(f"{n} row(s) have no date in column '{date_col}': {_where(opened, ex, n)}")
+        hints.append("fill in the missing dates or remove those rows")
+    if counts.get(Reason.BAD_DATE):
+        n = counts[Reason.BAD_DATE]
+        ex = _examples(
+            engine,
+            opened,
+            index,
+            policies,
+            as_of,
+            f"_reason = {Reason.BAD_DATE.value}",
+            "_raw_date",
+        )
+        values = [v for _, v in ex if v is not None]
+        other = _other_formats(engine, values, parsing.date_format)
+        fmt = parsing.date_format or "(none)"
+        how = "configured" if csv.date_format != "auto" else "detected"
+        if other is not None:
+            lines.append(
+                f"mixed date formats in column '{date_col}': most dates use {fmt} ({how}) but "
+                f"{n} look like {other}: {_where(opened, ex, n)}"
+            )
+            hints.append(
+                f"export every date in one format, or set data.csv.date_format: '{other}' "
+                "(--date-format) if that is the file's format"
+            )
+        else:
+            lines.append(
+                f"{n} value(s) in column '{date_col}' are not dates in the format {fmt} "
+                f"({how}): {_where(opened, ex, n)}"
+            )
+            hints.append(
+                "correct those values, or set data.csv.date_format (--date-format) to the "
+                "file's format, e.g. '%d-%m-%Y' or '%Y%m%d'"
+            )
+    for field in numeric_fields(columns):
+        col = columns[field]
+        missing = f"_reason = {Reason.MISSING_AMOUNT.value} AND _raw_{field} IS NULL"
+        bad = (
+            f"_reason = {Reason.BAD_AMOUNT.value} AND _raw_{field} IS NOT NULL AND {field} IS NULL"
+        )
+        if counts.get(Reason.MISSING_AMOUNT):
+            ex = _examples(engine, opened, index, policies, as_of, missing, "NULL")
+            if ex:
+                n = _count(engine, opened, index, policies, as_of, missing)
+                lines.append(f"{n} row(s) have no value in column '{col}': {_where(opened, ex, n)}")
+                hints.append(f"fill in '{col}' or remove those rows")
+        if counts.get(Reason.BAD_AMOUNT):
+            ex = _examples(engine, opened, index, policies, as_of, bad, f"_raw_{field}")
+            if ex:
+                n = _count(engine, opened, index, policies, as_of, bad)
+                mark = parsing.decimal[field]
+                lines.append(
+                    f"{n} value(s) in column '{col}' are not numbers (read with decimal mark "
+                    f"'{mark}'): {_where(opened, ex, n)}"
+                )
+                values = [v for _, v in ex if v]
+                if mark == "." and any(_looks_decimal_comma(v) for v in values):
+                    hints.append(
+                        "those look like amounts with a decimal comma (12,50): set "
+                        "data.csv.decimal: ',' (--decimal ,), or export one convention only"
+                    )
+                elif mark == "," and any("." in v for v in values):
+                    hints.append(
+                        "those look like amounts with a decimal point (12.50): set "
+                        "data.csv.decimal: '.' (--decimal .), or export one convention only"
+                    )
+                else:
+                    hints.append(f"'{col}' must hold plain numbers such as 12.50 or 1.234,56")
+    return lines, hints
+
+
+def _count(
+    engine: DuckDBEngine,
+    opened: _Opened,
+    index: int,
+    policies: DataPolicies,
+    as_of: dt.date | None,
+    condition: str,
+) -> int:
+    sql = typed_sql(opened.raw, index, opened.columns, opened.parsing, policies, as_of)
+    return int(engine.query(f"SELECT count(*) AS n FROM ({sql}) WHERE {condition}")["n"].item())
+
+
+def _run(engine: DuckDBEngine, sql: str, files: Sequence[RawFile]) -> pd.DataFrame:
+    try:
+        return engine.query(sql)
+    except duckdb.Error as exc:
+        raise csv_error(exc, files) from None
+
+
+def _execute(engine: DuckDBEngine, sql: str, files: Sequence[RawFile]) -> None:
+    try:
+        engine.execute(sql)
+    except duckdb.Error as exc:
+        raise csv_error(exc, files) from None
+
+
+def read_transactions(
+    sources: str | Path | Sequence[str | Path],
+    columns: ColumnMapping,
+    *,
+    csv: CsvOptions | None = None,
+    policies: DataPolicies | None = None,
+    as_of: dt.date | str | None = None,
+    format: str = "auto",
+    base_dir: Path | str | None = None,
+    engine: Engine | None = None,
+) -> Transactions:
+    """Read transaction files into a clean table in the engine.
+
+    Parameters
+    ----------
+    sources
+        File names or globs (``exports/*.csv``): CSV (also ``.txt``, ``.tsv``,
+        ``.gz``), Parquet or Excel ``.xlsx``.
+    columns
+        Which column holds the customer id, date, amount (or quantity and unit
+        price), and optionally order id, channel, country and status.
+    csv
+        Delimiter, decimal mark, encoding, header/names and date format; each
+        ``auto`` is detected per file.
+    policies
+        Returns, zero amounts, duplicates and cancelled statuses.
+    as_of
+        Report date; later rows are excluded. Default: the last transaction date.
+    format
+        ``"auto"`` (by extension), ``"csv"``, ``"parquet"`` or ``"excel"``.
+    base_dir
+        Folder relative sources are taken from (the client folder).
+    engine
+        A :class:`~clvreport.engine.DuckDBEngine`; by default a new one that the
+        result owns (close it with :meth:`Transactions.close`).
+
+    Returns
+    -------
+    Transactions
+
+    Raises
+    ------
+    DataError
+        For missing files or columns, unreadable files, unparseable dates or
+        amounts (with row numbers and examples), input where no row is usable,
+        and input with a single customer.
+
+    Examples
+    --------
+    >>> tx = read_transactions(  # doctest: +SKIP
+    ...     "orders.csv", ColumnMapping(customer_id="klant", date="datum", amount="bedrag"))
+    >>> tx.quality.rows()  # doctest: +SKIP
+    """
+    csv = csv or CsvOptions()
+    policies = policies or DataPolicies()
+    as_of_date = _as_date(as_of, "as-of date")
+    files = resolve_sources(sources, base_dir=base_dir, format=format)  # type: ignore[arg-type]
+    own = engine is None
+    if engine is None:
+        engine = DuckDBEngine()
+    if not isinstance(engine, DuckDBEngine):
+        raise ConfigError(
+            f"reading transaction files needs the DuckDB engine, not {type(engine).__name__}",
+            hint="pass a DuckDBEngine (or no engine)",
+        )
+    try:
+        return _read(files, columns, csv, policies, as_of_date, engine, own)
+    except BaseException:
+        if own:
+            engine.close()
+        raise
+
+
+def _read(
+    files: list[SourceFile],
+    columns: ColumnMapping,
+    csv: CsvOptions,
+    policies: DataPolicies,
+    as_of: dt.date | None,
+    engine: DuckDBEngine,
+    own: bool,
+) -> Transactions:
+    opened: list[_Opened] = []
+    warnings: list[str] = []
+    for index, source in enumerate(files):
+
+        def wanted(names: Sequence[str], source: SourceFile = source) -> list[str]:
+            stub = RawFile(source=source, sql="", columns=dict.fromkeys(names, "VARCHAR"))
+            return list(dict.fromkeys(resolve_columns(stub, columns).values()))
+
+        raw = open_raw(source, csv, engine, index, wanted)
+        mapped = resolve_columns(raw, columns)
+        try:
+            parsing, notes = _detect_parsing(engine, raw, mapped, csv)
+        except duckdb.Error as exc:
+            raise csv_error(exc, [raw]) from None
+        warnings.extend(n for n in notes if n not in warnings)
+        opened.append(_Opened(raw, mapped, parsing))
+    raws = [o.raw for o in opened]
+    mapped_names = opened[0].columns
+    # quantity and unit price take part in "identical rows" when the amount is its own column.
+    numeric_raw = [
+        f"_raw_{f}"
+        for f in ("quantity", "unit_price")
+        if f in mapped_names and "amount" in mapped_names
+    ]
+    text = [f for f in TEXT_FIELDS if f in mapped_names]
+    out_fields = ["customer_id", "order_date", "amount", *text, *numeric_raw]
+    parts = [
+        _union_sql(typed_sql(o.raw, i, o.columns, o.parsing, policies, as_of), out_fields)
+        for i, o in enumerate(opened)
+    ]
+    staged = engine.unique_name("clv_staged")
+    table = engine.unique_name("transactions")
+    try:
+        _execute(engine, f"CREATE TABLE {staged} AS {' UNION ALL '.join(parts)}", raws)
+        counts = _run(
+            engine,
+            f"SELECT _file, _reason, count(*) AS n, min(order_date) AS first_date, "
+            f"max(order_date) AS last_date FROM {staged} GROUP BY _file, _reason",
+            raws,
+        )
+        _check_errors(engine, opened, counts, policies, as_of, csv)
+        rows_read = int(counts["n"].sum())
+        if rows_read == 0:
+            raise DataError(
+                "no data rows: the file(s) hold at most a header line",
+                path=files[0].path if len(files) == 1 else None,
+                hint="export the transactions again, with data rows",
+            )
+        by_reason = counts.groupby("_reason")["n"].sum()
+        kept_before_dedup = int(by_reason.get(Reason.KEPT.value, 0))
+        if kept_before_dedup == 0:
+            _raise_nothing_kept(files, by_reason, rows_read)
+        kept_rows = counts[counts["_reason"] == Reason.KEPT.value]
+        first_date = pd.Timestamp(kept_rows["first_date"].min()).date()
+        last_date = pd.Timestamp(kept_rows["last_date"].max()).date()
+        keep = ["customer_id", "order_date", "amount", *text]
+        dedup = "DISTINCT " if policies.duplicates == "drop" else ""
+        clean = [*_CLEAN_COLUMNS, *(f for f in text if f != "status")]
+        select = ", ".join("amount < 0 AS is_return" if c == "is_return" else c for c in clean)
+        _execute(
+            engine,
+            f"CREATE TABLE {table} AS SELECT {select} FROM "
+            f"(SELECT {dedup}{', '.join([*keep, *numeric_raw])} FROM {staged} "
+            f"WHERE _reason = {Reason.KEPT.value})",
+            raws,
+        )
+    finally:
+        engine.drop(staged)
+        for raw in raws:
+            if raw.registered:
+                engine.drop(raw.registered)
+    # A repeat customer bought on two or more days: first and last purchase day differ.
+    stats = engine.query(
+        "SELECT count(first_day) AS customers, count_if(first_day < last_day) AS repeat_customers, "
+        "sum(n_rows) AS rows_kept, sum(n_returns) AS returns FROM ("
+        "SELECT customer_id, min(CASE WHEN NOT is_return THEN order_date END) AS first_day, "
+        "max(CASE WHEN NOT is_return THEN order_date END) AS last_day, "
+        f"count(*) AS n_rows, count_if(is_return) AS n_returns FROM {table} GROUP BY customer_id)"
+    ).iloc[0]
+    rows_kept = int(stats["rows_kept"])
+    customers = int(stats["customers"])
+    excluded = {code: 0 for code in EXCLUSION_REASONS}
+    for reason, n in by_reason.items():
+        if reason != Reason.KEPT.value:
+            excluded[Reason(int(reason)).code] += int(n)
+    excluded["duplicate"] = kept_before_dedup - rows_kept
+    if customers <= 1:
+        engine.drop(table)
+        _raise_too_few_customers(files, customers, rows_kept, columns)
+    repeat = int(stats["repeat_customers"])
+    if repeat == 0:
+        warnings.append("no_repeat_customers")
+    per_file = counts.groupby("_file")["n"].sum()
+    quality = DataQuality(
+        rows_read=rows_read,
+        rows_kept=rows_kept,
+        excluded=tuple((code, excluded[code]) for code in EXCLUSION_REASONS),
+        returns_netted=int(stats["returns"]),
+        customers=customers,
+        repeat_customers=repeat,
+        warnings=tuple(warnings),
+        files=tuple(
+            FileInfo(
+                path=o.raw.source.path,
+                format=o.raw.source.format,
+                rows=int(per_file.get(i, 0)),
+                encoding=o.raw.encoding,
+                delimiter=describe_delimiter(o.raw.delimiter) if o.raw.delimiter else None,
+                decimal=o.parsing.decimal.get("amount") or o.parsing.decimal.get("unit_price"),
+                date_format=o.parsing.date_format,
+            )
+            for i, o in enumerate(opened)
+        ),
+    )
+    return Transactions(
+        engine=engine,
+        table=table,
+        columns=tuple(clean),
+        first_date=first_date,
+        last_date=last_date,
+        as_of=as_of or last_date,
+        quality=quality,
+        owns_engine=own,
+    )
+
+
+def _check_errors(
+    engine: DuckDBEngine,
+    opened: list[_Opened],
+    counts: pd.DataFrame,
+    policies: DataPolicies,
+    as_of: dt.date | None,
+    csv: CsvOptions,
+) -> None:
+    errors = counts[counts["_reason"].map(lambda r: Reason(int(r)).is_error)]
+    if errors.empty:
+        return
+    bad_files = sorted(int(i) for i in errors["_file"].unique())
+    index = bad_files[0]
+    per_reason = {
+        Reason(int(r)): int(n)
+        for r, n in errors[errors["_file"] == index].groupby("_reason")["n"].sum().items()
+    }
+    lines, hints = _error_lines(engine, opened[index], index, per_reason, policies, as_of, csv)
+    if len(bad_files) > 1:
+        others = ", ".join(str(opened[i].raw.source.path.name) for i in bad_files[1:4])
+        lines.append(f"(other files with problems: {others})")
+    raise DataError(
+        "\n".join(lines) if len(lines) > 1 else lines[0],
+        path=opened[index].raw.source.path,
+        hint="; ".join(dict.fromkeys(hints)),
+    )
+
+
+def _raise_nothing_kept(files: list[SourceFile], by_reason: pd.Series, rows: int) -> None:
+    parts = ", ".join(
+        f"{int(n)} {Reason(int(r)).code.replace('_', ' ')}" for r, n in by_reason.items() if n
+    )
+    raise DataError(
+        f"none of the {rows} rows can be used ({parts})",
+        path=files[0].path if len(files) == 1 else None,
+        hint="check the column mapping (customer id, status) and the as-of date; "
+        "see data.policies in client.yml",
+    )
+
+
+def _raise_too_few_customers(
+    files: list[SourceFile],
+    customers: int,
+    rows: int,
+    columns: ColumnMapping,
+) -> None:
+    path = files[0].path if len(files) == 1 else None
+    if customers == 0:
+        raise DataError(
+            f"no purchases: all {rows} usable rows are returns (negative amounts)",
+            path=path,
+            hint="check that the amount column holds order values, not refunds",
+        )
+    raise DataError(
+        f"all {rows} usable rows belong to a single customer: a customer-lifetime-value "
+        "analysis needs many customers",
+        path=path,
+        hint=f"check that columns.customer_id ('{columns.customer_id}') is the customer "
+        "number and not e.g. a shop or company id",
+    )
+
+
+def load_transactions(
+    config: ClientConfig,
+    client_dir: Path | str,
+    *,
+    as_of: dt.date | str | None = None,
+    engine: Engine | None = None,
+) -> Transactions:
+    """Read a client's transactions as its ``client.yml`` describes.
+
+    Parameters
+    ----------
+    config
+        The validated client configuration.
+    client_dir
+        The client folder; ``data.sources`` are relative to it.
+    as_of
+        Report date; overrides ``config.as_of``. Default: the last transaction date.
+    engine
+        Engine to use; by default a new DuckDB engine owned by the result.
+
+    Returns
+    -------
+    Transactions
+
+    Raises
+    ------
+    DataError
+        See :func:`read_transactions`.
+    ConfigError
+        When ``engine: spark`` is configured but no Spark engine is given.
+    """
+    if engine is None and config.engine != "duckdb":
+        raise ConfigError(
+            f"engine '{config.engine}' is not available for reading files yet",
+            hint="set engine: duckdb in client.yml",
+        )
+    data = config.data
+    return read_transactions(
+        data.sources,
+        data.columns,
+        csv=data.csv,
+        policies=data.policies,
+        as_of=as_of if as_of is not None else config.as_of,
+        format=data.format,
+        base_dir=client_dir,
+        engine=engine,
+    )

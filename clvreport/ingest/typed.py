@@ -1,0 +1,346 @@
+"""SQL that turns one raw file into typed transactions with a reason code per row.
+
+For each file, the mapped columns are trimmed, parsed (dates with one format,
+amounts with one decimal mark) and every row gets a :data:`Reason`: kept, or
+why it is excluded or wrong. Parsing is strict: a value that does not fit the
+detected format becomes NULL and its row is flagged, so nothing is misread
+silently. The result is a view; DuckDB evaluates it while scanning the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+from clvreport.config import ColumnMapping, DataPolicies
+from clvreport.engine import DUCKDB, quote_identifier
+from clvreport.errors import DataError
+from clvreport.ingest.detect import ISO_FORMAT, describe_delimiter
+from clvreport.ingest.reader import RawFile
+
+__all__ = [
+    "NUMERIC_FIELDS",
+    "TEXT_FIELDS",
+    "Parsing",
+    "Reason",
+    "mapped_fields",
+    "numeric_fields",
+    "resolve_columns",
+    "typed_sql",
+]
+
+TEXT_FIELDS = ("order_id", "channel", "country", "status")
+"""Optional text fields kept as VARCHAR."""
+
+NUMERIC_FIELDS = ("amount", "quantity", "unit_price")
+"""Fields parsed as numbers."""
+
+_NULL_TOKENS = ("null", "nan", "none", "n/a", "#n/a", "na", "-")
+_CURRENCY = r"[\s€$£]|EUR|USD|GBP"
+_NUMBER_PATTERN = {
+    ".": r"[+-]?(\d{1,3}(,\d{3})+|\d*)(\.\d+)?-?",
+    ",": r"[+-]?(\d{1,3}(\.\d{3})+|\d*)(,\d+)?-?",
+}
+_INTEGER_TYPES = re.compile(r"^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|U?HUGEINT)$")
+_FLOAT_TYPES = re.compile(r"^(DOUBLE|FLOAT|REAL|DECIMAL.*)$")
+
+
+class Reason(IntEnum):
+    """Why a row is not kept (``KEPT`` when it is); see :attr:`is_error` for the fatal ones."""
+
+    KEPT = 0
+    BAD_FIELD_COUNT = 1
+    MISSING_CUSTOMER_ID = 2
+    CANCELLED_STATUS = 3
+    MISSING_DATE = 4
+    BAD_DATE = 5
+    MISSING_AMOUNT = 6
+    BAD_AMOUNT = 7
+    AFTER_AS_OF = 8
+    ZERO_AMOUNT = 9
+    RETURN_DROPPED = 10
+
+    @property
+    def is_error(self) -> bool:
+        """Whether rows with this reason make the input unusable (raise) rather than excluded."""
+        return self in (
+            Reason.BAD_FIELD_COUNT,
+            Reason.MISSING_DATE,
+            Reason.BAD_DATE,
+            Reason.MISSING_AMOUNT,
+            Reason.BAD_AMOUNT,
+        )
+
+    @property
+    def code(self) -> str:
+        """The reason code used in the data-quality table, e.g. ``"missing_customer_id"``."""
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class Parsing:
+    """How one file's dates and numbers are parsed.
+
+    Attributes
+    ----------
+    date_format
+        strftime format, :data:`~clvreport.ingest.detect.ISO_FORMAT`, or ``None``
+        when the date column is already a date/timestamp.
+    decimal
+        Decimal mark per numeric field (``"."`` or ``","``), for text columns.
+    """
+
+    date_format: str | None
+    decimal: Mapping[str, str]
+
+
+def mapped_fields(columns: ColumnMapping) -> dict[str, str]:
+    """The fields the mapping sets, field → configured column name.
+
+    Examples
+    --------
+    >>> mapped_fields(ColumnMapping(customer_id="klant", date="datum", amount="bedrag"))
+    {'customer_id': 'klant', 'date': 'datum', 'amount': 'bedrag'}
+    """
+    return {field: name for field, name in columns.model_dump().items() if name is not None}
+
+
+def _looks_like_data(name: str) -> bool:
+    return bool(re.fullmatch(r"[\d\s.,:/+-]+", name))
+
+
+def resolve_columns(raw: RawFile, columns: ColumnMapping) -> dict[str, str]:
+    """Find each mapped column in the file: exactly, else ignoring case and spaces.
+
+    Parameters
+    ----------
+    raw
+        The opened file.
+    columns
+        The column mapping from ``client.yml``.
+
+    Returns
+    -------
+    dict
+        Field → the file's column name.
+
+    Raises
+    ------
+    DataError
+        Naming every column that is not found, the closest existing name, and
+        the likely cause (missing header line, wrong delimiter).
+    """
+    available = list(raw.columns)
+    folded = {name.strip().casefold(): name for name in available}
+    found: dict[str, str] = {}
+    problems = []
+    for field, wanted in mapped_fields(columns).items():
+        if wanted in raw.columns:
+            found[field] = wanted
+            continue
+        match = folded.get(wanted.strip().casefold())
+        if match is not None:
+            found[field] = match
+            continue
+        close = difflib.get_close_matches(wanted.casefold(), list(folded), n=1, cutoff=0.6)
+        suggestion = f"; did you mean '{folded[close[0]]}'?" if close else ""
+        problems.append(f"  - columns.{field}: '{wanted}' is not a column{suggestion}")
+    if not problems:
+        return found
+    listing = ", ".join(f"'{n}'" for n in available[:30]) + (", ..." if len(available) > 30 else "")
+    hint = "correct data.columns in client.yml (or the --*-col options) to the file's names"
+    if raw.delimiter is not None and len(available) == 1:
+        only = available[0]
+        used = next((d for d in (";", ",", "\t", "|") if d in only), None)
+        if used is not None:
+            hint = (
+                f"the file was read with delimiter {describe_delimiter(raw.delimiter)} but "
+                f"the header holds {describe_delimiter(used)}: set data.csv.delimiter "
+                f"(--delimiter) to {used!r}"
+            )
+    elif raw.delimiter is not None and sum(_looks_like_data(n) for n in available) >= max(
+        1, len(available) // 2
+    ):
+        hint = (
+            "the first line looks like data, not column names: set data.csv.header: false "
+            "and name the columns with data.csv.names (--no-header --names a,b,c)"
+        )
+    raise DataError(
+        "column(s) not found:\n" + "\n".join(problems) + f"\nColumns in the file: {listing}",
+        path=raw.source.path,
+        hint=hint,
+    )
+
+
+def _text(column: str, kind: str) -> str:
+    col = quote_identifier(column)
+    if kind == "VARCHAR":
+        return f"NULLIF(trim({col}), '')"
+    if _FLOAT_TYPES.match(kind):
+        return (
+            f"CASE WHEN isfinite({col}) AND {col} = trunc({col}) AND abs({col}) < 1e15 "
+            f"THEN CAST(CAST({col} AS BIGINT) AS VARCHAR) ELSE CAST({col} AS VARCHAR) END"
+        )
+    return f"CAST({col} AS VARCHAR)"
+
+
+def _customer(column: str, kind: str) -> str:
+    text = _text(column, kind)
+    if kind != "VARCHAR":
+        return text
+    tokens = ", ".join(DUCKDB.string(t) for t in _NULL_TOKENS)
+    return f"CASE WHEN lower({text}) IN ({tokens}) THEN NULL ELSE {text} END"
+
+
+def _date_parsed(raw_text: str, column: str, kind: str, date_format: str | None) -> str:
+    col = quote_identifier(column)
+    if kind == "DATE":
+        return col
+    if kind.startswith("TIMESTAMP"):
+        return f"CAST({col} AS DATE)"
+    if date_format is None:
+        return "CAST(NULL AS DATE)"
+    if date_format == ISO_FORMAT:
+        return f"CAST(TRY_CAST({raw_text} AS TIMESTAMP) AS DATE)"
+    return DUCKDB.parse_date(raw_text, date_format)
+
+
+def _is_numeric(kind: str) -> bool:
+    return bool(_INTEGER_TYPES.match(kind) or _FLOAT_TYPES.match(kind))
+
+
+def _number_fast(raw_text: str, column: str, kind: str, decimal: str) -> str:
+    if _is_numeric(kind):
+        return f"CAST({quote_identifier(column)} AS DOUBLE)"
+    if decimal == ",":
+        return (
+            f"CASE WHEN NOT contains({raw_text}, '.') "
+            f"THEN TRY_CAST(replace({raw_text}, ',', '.') AS DOUBLE) END"
+        )
+    return f"TRY_CAST({raw_text} AS DOUBLE)"
+
+
+def _number_slow(fast: str, clean: str, decimal: str) -> str:
+    normal = f"rtrim({clean}, '-')"
+    if decimal == ",":
+        normal = f"replace(replace({normal}, '.', ''), ',', '.')"
+    else:
+        normal = f"replace({normal}, ',', '')"
+    sign = f"CASE WHEN ends_with({clean}, '-') AND NOT starts_with({clean}, '-') THEN -1 ELSE 1 END"
+    return (
+        f"CASE WHEN isfinite({fast}) THEN {fast} "
+        f"WHEN {DUCKDB.regex_full_match(clean, _NUMBER_PATTERN[decimal])} "
+        f"AND regexp_matches({clean}, '[0-9]') "
+        f"THEN TRY_CAST({normal} AS DOUBLE) * {sign} END"
+    )
+
+
+def typed_sql(
+    raw: RawFile,
+    index: int,
+    columns: Mapping[str, str],
+    parsing: Parsing,
+    policies: DataPolicies,
+    as_of: dt.date | None,
+    *,
+    row_numbers: bool = False,
+) -> str:
+    """SQL selecting one file's rows as typed transactions with a reason code.
+
+    Parameters
+    ----------
+    raw
+        The opened file.
+    index
+        Its position in the source list (the ``_file`` column).
+    columns
+        Field → file column, from :func:`resolve_columns`.
+    parsing
+        Date format and decimal marks.
+    policies
+        What to exclude.
+    as_of
+        Rows after this date are excluded (``None``: no cut-off).
+    row_numbers
+        Add ``_row``, the 1-based data-row number (for error messages; slower).
+
+    Returns
+    -------
+    str
+        A query with columns ``_file``, (``_row``), ``customer_id``,
+        ``order_date``, ``amount``, the mapped optional fields, the raw texts
+        ``_raw_date``/``_raw_<numeric field>``, and ``_reason`` (a :class:`Reason`).
+    """
+    kinds = {field: raw.columns[col] for field, col in columns.items()}
+    numeric = numeric_fields(columns)
+    # Level 1: trimmed texts and plain columns.
+    level1 = [f"{index} AS _file"]
+    if row_numbers:
+        level1.append("row_number() OVER () AS _row")
+    level1.append(f"{_customer(columns['customer_id'], kinds['customer_id'])} AS customer_id")
+    for field in TEXT_FIELDS:
+        if field in columns:
+            level1.append(f"{_text(columns[field], kinds[field])} AS {field}")
+    level1.append(f"{_text(columns['date'], kinds['date'])} AS _raw_date")
+    for field in NUMERIC_FIELDS:
+        if field in columns:
+            level1.append(f"{_text(columns[field], kinds[field])} AS _raw_{field}")
+    if raw.fields_column:
+        level1.append(f"{raw.fields_column} = {raw.field_count} AS _fields_ok")
+    for field in ("date", *numeric):
+        level1.append(f"{quote_identifier(columns[field])} AS _src_{field}")
+    sql = f"SELECT {', '.join(level1)} FROM {raw.sql}"
+    # Level 2: parsed date, fast number casts, cleaned number texts.
+    level2 = [
+        f"{_date_parsed('_raw_date', '_src_date', kinds['date'], parsing.date_format)} "
+        "AS order_date"
+    ]
+    for field in numeric:
+        fast = _number_fast(f"_raw_{field}", f"_src_{field}", kinds[field], parsing.decimal[field])
+        level2.append(f"{fast} AS _fast_{field}")
+    sql = f"SELECT *, {', '.join(level2)} FROM ({sql})"
+    level3 = []
+    for field in numeric:
+        clean = DUCKDB.regex_replace_all(f"_raw_{field}", _CURRENCY, "")
+        level3.append(
+            f"CASE WHEN isfinite(_fast_{field}) THEN NULL ELSE {clean} END AS _clean_{field}"
+        )
+    sql = f"SELECT *, {', '.join(level3)} FROM ({sql})"
+    level4 = [
+        f"{_number_slow(f'_fast_{field}', f'_clean_{field}', parsing.decimal[field])} AS {field}"
+        for field in numeric
+    ]
+    sql = f"SELECT *, {', '.join(level4)} FROM ({sql})"
+    amount = "amount" if "amount" in numeric else "(quantity * unit_price)"
+    # Level 5: the reason.
+    cases = []
+    if raw.fields_column:
+        cases.append(f"WHEN NOT _fields_ok THEN {Reason.BAD_FIELD_COUNT.value}")
+    cases.append(f"WHEN customer_id IS NULL THEN {Reason.MISSING_CUSTOMER_ID.value}")
+    if "status" in columns and policies.cancelled_statuses:
+        statuses = ", ".join(DUCKDB.string(s.strip().lower()) for s in policies.cancelled_statuses)
+        cases.append(f"WHEN lower(status) IN ({statuses}) THEN {Reason.CANCELLED_STATUS.value}")
+    cases.append(f"WHEN _raw_date IS NULL THEN {Reason.MISSING_DATE.value}")
+    cases.append(f"WHEN order_date IS NULL THEN {Reason.BAD_DATE.value}")
+    for field in numeric:
+        cases.append(f"WHEN _raw_{field} IS NULL THEN {Reason.MISSING_AMOUNT.value}")
+    for field in numeric:
+        cases.append(f"WHEN {field} IS NULL THEN {Reason.BAD_AMOUNT.value}")
+    if as_of is not None:
+        cases.append(f"WHEN order_date > {DUCKDB.date(as_of)} THEN {Reason.AFTER_AS_OF.value}")
+    if policies.zero_amounts == "drop":
+        cases.append(f"WHEN {amount} = 0 THEN {Reason.ZERO_AMOUNT.value}")
+    if policies.returns == "drop":
+        cases.append(f"WHEN {amount} < 0 THEN {Reason.RETURN_DROPPED.value}")
+    reason = f"CAST(CASE {' '.join(cases)} ELSE 0 END AS TINYINT)"
+    extra = "" if "amount" in numeric else f", {amount} AS amount"
+    return f"SELECT *{extra}, {reason} AS _reason FROM ({sql})"
+
+
+def numeric_fields(columns: Mapping[str, str]) -> Sequence[str]:
+    """The numeric fields that make the amount: ``amount``, or quantity and unit price."""
+    return ["amount"] if "amount" in columns else ["quantity", "unit_price"]
