@@ -1,0 +1,699 @@
+"""The source's customer-value figures, repeat purchases and retention per period.
+
+The source (Dutch marketing practice) computes customer lifetime value from
+history with three averages::
+
+    average purchase value     = revenue / number of purchases
+    average purchase frequency = purchases per customer per year
+    customer value             = average purchase value × average purchase frequency
+    average customer lifespan  = years between first and last purchase, averaged
+    historic CLV               = customer value × average customer lifespan
+
+This module computes these figures exactly, per customer
+(:func:`customer_metrics`) and for the whole customer base or any group of
+customers (:func:`clv_figures`), plus the repeat-purchase rate, retention and
+churn per period and the revenue of new versus returning customers
+(:func:`retention_by_period`), and the source's comparison of a one-off big
+spender with a loyal regular (:func:`big_spender_vs_regular`).
+
+Definitions
+-----------
+Transactions
+    The clean transactions table: ``customer_id``, ``order_date`` (DATE),
+    ``amount`` (DOUBLE) and ``is_return`` (BOOLEAN); optionally ``order_id``.
+    Returns (``is_return``, negative amounts) are netted into revenue but are
+    not purchases.
+Observation window
+    The dates ``[start, end]`` the figures describe (both inclusive; by default
+    the first and last transaction date). Transactions outside it are ignored.
+    Its length in years is ``(end − start + 1 day) / 365.25``.
+Customer
+    Anyone with at least one purchase in the window (a customer with only
+    returns in the window is not counted).
+Purchase
+    A non-return transaction row (``purchase_unit="transaction"``, the
+    default), a distinct ``order_id`` (``"order"``) or a distinct purchase day
+    (``"day"``).
+Revenue
+    Net revenue: the sum of all amounts of the customer in the window,
+    returns included.
+Lifespan
+    Days between the customer's first and last purchase divided by 365.25;
+    0 for one-time buyers. The average lifespan averages over all customers,
+    one-time buyers included.
+Purchase frequency
+    Purchases per year over the whole observation window: ``purchases /
+    window years`` for a customer; ``purchases / customers / window years``
+    overall, which equals the mean of the per-customer frequencies.
+Customer value, historic CLV
+    Per customer: ``average purchase value × purchase frequency`` (= revenue
+    per window year) and ``customer value × lifespan`` (= revenue × lifespan
+    days / window days). Overall: the product of the overall averages, i.e.
+    ``revenue / purchases × purchases / customers / window years`` and that
+    times the average lifespan. The overall historic CLV is a product of
+    averages, *not* the mean of the per-customer historic CLVs.
+Repeat-purchase rate
+    Share of customers with two or more purchases.
+
+All SQL here is plain SQL that DuckDB and Spark SQL both run (``year()``,
+``quarter()``, ``month()``, ``CASE``, ``COUNT(DISTINCT)``; ``DATE`` literals
+from the engine's dialect) through a :class:`clvreport.engine.Engine`; day
+differences and divisions happen in pandas on the per-customer or per-period
+results, never on transactions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from clvreport.engine import Dialect, Engine, quote_identifier
+from clvreport.errors import DataError
+
+__all__ = [
+    "DAYS_PER_YEAR",
+    "BigSpenderComparison",
+    "ClvFigures",
+    "ObservationWindow",
+    "big_spender_vs_regular",
+    "clv_figures",
+    "customer_metrics",
+    "observation_window",
+    "retention_by_period",
+]
+
+DAYS_PER_YEAR = 365.25
+"""Days in a year (the mean Julian year) used for every "per year" figure."""
+
+PurchaseUnit = Literal["transaction", "order", "day"]
+Period = Literal["year", "quarter", "month"]
+
+_PERIODS_PER_YEAR = {"year": 1, "quarter": 4, "month": 12}
+
+
+def _as_date(value: Any) -> dt.date:
+    return pd.Timestamp(value).date()
+
+
+@dataclass(frozen=True)
+class ObservationWindow:
+    """The period ``[start, end]`` (both inclusive) that the figures describe.
+
+    Attributes
+    ----------
+    start, end
+        First and last day of the window.
+
+    Examples
+    --------
+    >>> w = ObservationWindow(dt.date(2020, 1, 1), dt.date(2020, 12, 31))
+    >>> w.days, round(w.years, 4)
+    (366, 1.0021)
+    """
+
+    start: dt.date
+    end: dt.date
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"window end {self.end} is before its start {self.start}")
+
+    @property
+    def days(self) -> int:
+        """Length in days, both ends included."""
+        return (self.end - self.start).days + 1
+
+    @property
+    def years(self) -> float:
+        """Length in years of 365.25 days."""
+        return self.days / DAYS_PER_YEAR
+
+    def sql_filter(self, dialect: Dialect, column: str = "order_date") -> str:
+        """SQL condition selecting the rows whose ``column`` lies in the window.
+
+        Parameters
+        ----------
+        dialect
+            The engine's dialect (``engine.dialect``), which spells the DATE literals.
+        column
+            The DATE column to filter on.
+
+        Returns
+        -------
+        str
+            E.g. ``order_date >= DATE '2020-01-01' AND order_date <= DATE '2020-12-31'``.
+        """
+        return f"{column} >= {dialect.date(self.start)} AND {column} <= {dialect.date(self.end)}"
+
+
+def observation_window(
+    engine: Engine,
+    table: str,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> ObservationWindow:
+    """The observation window: given dates, or the first/last transaction date.
+
+    Parameters
+    ----------
+    engine
+        The data engine holding ``table`` (:class:`clvreport.engine.Engine`).
+    table
+        Clean transactions table.
+    start, end
+        Window bounds; ``None`` takes the first (last) ``order_date`` in the table.
+        ``end`` is normally the report's as-of date.
+
+    Returns
+    -------
+    ObservationWindow
+
+    Raises
+    ------
+    DataError
+        If the table has no transactions.
+
+    Examples
+    --------
+    >>> from clvreport.engine import DuckDBEngine
+    >>> engine = DuckDBEngine()
+    >>> engine.execute("CREATE TABLE tx AS SELECT 'a' AS customer_id, "
+    ...                "DATE '2020-01-01' AS order_date, 10.0 AS amount, false AS is_return")
+    >>> observation_window(engine, "tx", end=dt.date(2020, 12, 31)).days
+    366
+    >>> engine.close()
+    """
+    if start is None or end is None:
+        bounds = engine.query(
+            f"SELECT MIN(order_date) AS first_date, MAX(order_date) AS last_date "
+            f"FROM {quote_identifier(table)}",
+        )
+        first, last = bounds.iloc[0]["first_date"], bounds.iloc[0]["last_date"]
+        if pd.isna(first):
+            raise DataError(
+                f"the transactions table '{table}' is empty",
+                hint="check the source files and the exclusions in the data-quality table",
+            )
+        start = start if start is not None else _as_date(first)
+        end = end if end is not None else _as_date(last)
+    return ObservationWindow(start, end)
+
+
+def _purchase_count_sql(purchase_unit: PurchaseUnit) -> str:
+    if purchase_unit == "transaction":
+        return "SUM(CASE WHEN is_return THEN 0 ELSE 1 END)"
+    if purchase_unit == "order":
+        return "COUNT(DISTINCT CASE WHEN is_return THEN NULL ELSE order_id END)"
+    if purchase_unit == "day":
+        return "COUNT(DISTINCT CASE WHEN is_return THEN NULL ELSE order_date END)"
+    raise ValueError(
+        f"purchase_unit must be 'transaction', 'order' or 'day', not {purchase_unit!r}"
+    )
+
+
+def customer_metrics(
+    engine: Engine,
+    table: str,
+    window: ObservationWindow,
+    *,
+    purchase_unit: PurchaseUnit = "transaction",
+) -> pd.DataFrame:
+    """Per-customer purchase history and the source's figures, one row per customer.
+
+    The aggregation runs in the engine; only one row per customer comes back.
+
+    Parameters
+    ----------
+    engine
+        The data engine holding ``table`` (:class:`clvreport.engine.Engine`).
+    table
+        Clean transactions table (``customer_id, order_date, amount, is_return``;
+        ``order_id`` when ``purchase_unit="order"``).
+    window
+        Observation window (see :func:`observation_window`); rows outside it are ignored.
+    purchase_unit
+        What counts as one purchase: a non-return row (``"transaction"``), a
+        distinct ``order_id`` (``"order"``) or a distinct purchase day (``"day"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Sorted by ``customer_id``, with columns:
+
+        ``customer_id`` (str); ``first_purchase``, ``last_purchase``
+        (datetime64); ``n_purchases`` (int); ``revenue`` (net, returns
+        included); ``returns`` (sum of return amounts, ≤ 0);
+        ``lifespan_days`` (last − first purchase); ``lifespan_years``
+        (``lifespan_days / 365.25``); ``recency_days`` (window end − last
+        purchase); ``tenure_days`` (window end − first purchase);
+        ``avg_purchase_value`` (revenue / purchases); ``purchase_frequency``
+        (purchases per year: purchases / window years); ``customer_value``
+        (avg purchase value × frequency); ``historic_clv`` (customer value ×
+        lifespan years).
+
+    Examples
+    --------
+    >>> from clvreport.engine import DuckDBEngine
+    >>> engine = DuckDBEngine()
+    >>> engine.execute(
+    ...     "CREATE TABLE tx AS SELECT * FROM (VALUES "
+    ...     "('a', DATE '2020-01-01', 100.0, false), ('a', DATE '2020-07-01', 50.0, false), "
+    ...     "('b', DATE '2020-03-01', 200.0, false)) "
+    ...     "AS t(customer_id, order_date, amount, is_return)")
+    >>> w = ObservationWindow(dt.date(2020, 1, 1), dt.date(2020, 12, 31))
+    >>> customer_metrics(engine, "tx", w)[["customer_id", "n_purchases", "lifespan_days"]]
+      customer_id  n_purchases  lifespan_days
+    0           a            2            182
+    1           b            1              0
+    >>> engine.close()
+    """
+    purchases = _purchase_count_sql(purchase_unit)
+    query = f"""
+        SELECT * FROM (
+            SELECT
+                customer_id,
+                MIN(CASE WHEN is_return THEN NULL ELSE order_date END) AS first_purchase,
+                MAX(CASE WHEN is_return THEN NULL ELSE order_date END) AS last_purchase,
+                {purchases} AS n_purchases,
+                SUM(amount) AS revenue,
+                SUM(CASE WHEN is_return THEN amount ELSE 0 END) AS returns
+            FROM {quote_identifier(table)}
+            WHERE {window.sql_filter(engine.dialect)}
+            GROUP BY customer_id
+        ) per_customer
+        WHERE n_purchases > 0
+    """
+    frame = engine.query(query)
+    return _derive_customer_figures(frame, window)
+
+
+def _derive_customer_figures(frame: pd.DataFrame, window: ObservationWindow) -> pd.DataFrame:
+    out = pd.DataFrame(
+        {
+            "customer_id": frame["customer_id"].astype(str),
+            "first_purchase": pd.to_datetime(frame["first_purchase"]),
+            "last_purchase": pd.to_datetime(frame["last_purchase"]),
+            "n_purchases": frame["n_purchases"].astype("int64"),
+            "revenue": frame["revenue"].astype("float64"),
+            "returns": frame["returns"].astype("float64"),
+        }
+    )
+    end = pd.Timestamp(window.end)
+    out["lifespan_days"] = (out["last_purchase"] - out["first_purchase"]).dt.days.astype("int64")
+    out["lifespan_years"] = out["lifespan_days"] / DAYS_PER_YEAR
+    out["recency_days"] = (end - out["last_purchase"]).dt.days.astype("int64")
+    out["tenure_days"] = (end - out["first_purchase"]).dt.days.astype("int64")
+    out["avg_purchase_value"] = out["revenue"] / out["n_purchases"]
+    out["purchase_frequency"] = out["n_purchases"] / window.years
+    out["customer_value"] = out["avg_purchase_value"] * out["purchase_frequency"]
+    out["historic_clv"] = out["customer_value"] * out["lifespan_years"]
+    return out.sort_values("customer_id", ignore_index=True)
+
+
+@dataclass(frozen=True)
+class ClvFigures:
+    """The source's figures for a group of customers (all customers by default).
+
+    Attributes
+    ----------
+    n_customers
+        Customers in the group.
+    n_purchases
+        Their purchases.
+    revenue
+        Their net revenue.
+    window_years
+        Length of the observation window in years.
+    revenue_per_customer
+        ``revenue / n_customers`` over the whole window.
+    avg_purchase_value
+        ``revenue / n_purchases``.
+    avg_purchase_frequency
+        Purchases per customer per year: ``n_purchases / n_customers / window_years``.
+    customer_value
+        ``avg_purchase_value × avg_purchase_frequency`` (revenue per customer per year).
+    avg_lifespan_years
+        Mean over the customers of the years between first and last purchase
+        (one-time buyers count as 0).
+    historic_clv
+        ``customer_value × avg_lifespan_years``.
+    n_repeat_customers
+        Customers with two or more purchases.
+    repeat_purchase_rate
+        ``n_repeat_customers / n_customers``.
+
+    All ratios are NaN for an empty group.
+    """
+
+    n_customers: int
+    n_purchases: int
+    revenue: float
+    window_years: float
+    revenue_per_customer: float
+    avg_purchase_value: float
+    avg_purchase_frequency: float
+    customer_value: float
+    avg_lifespan_years: float
+    historic_clv: float
+    n_repeat_customers: int
+    repeat_purchase_rate: float
+
+    def as_dict(self) -> dict[str, float | int]:
+        """The figures as a plain dict (for JSON and the report)."""
+        return dict(self.__dict__)
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else math.nan
+
+
+def clv_figures(customers: pd.DataFrame, window: ObservationWindow) -> ClvFigures:
+    """The source's overall figures for a set of customers.
+
+    Parameters
+    ----------
+    customers
+        Output of :func:`customer_metrics`, or any subset of its rows (a segment,
+        a tier) to get the figures of that group.
+    window
+        The window ``customers`` was computed for.
+
+    Returns
+    -------
+    ClvFigures
+
+    Examples
+    --------
+    Two customers over 2020 (366 days): ``a`` bought 100 and 50 six months
+    apart (182 days), ``b`` bought 200 once:
+
+    >>> import pandas as pd
+    >>> w = ObservationWindow(dt.date(2020, 1, 1), dt.date(2020, 12, 31))
+    >>> customers = pd.DataFrame({"n_purchases": [2, 1], "revenue": [150.0, 200.0],
+    ...                           "lifespan_days": [182, 0]})
+    >>> f = clv_figures(customers, w)
+    >>> f.avg_purchase_value, f.repeat_purchase_rate
+    (116.66666666666667, 0.5)
+    >>> round(f.historic_clv, 6)  # 350 / 2 customers × 91 / 366 days
+    43.510929
+    """
+    n_customers = len(customers)
+    n_purchases = int(customers["n_purchases"].sum())
+    revenue = float(customers["revenue"].sum())
+    years = window.years
+    avg_value = _ratio(revenue, n_purchases)
+    frequency = _ratio(n_purchases, n_customers * years)
+    customer_value = avg_value * frequency
+    lifespan = _ratio(float(customers["lifespan_days"].sum()), n_customers * DAYS_PER_YEAR)
+    n_repeat = int((customers["n_purchases"] >= 2).sum())
+    return ClvFigures(
+        n_customers=n_customers,
+        n_purchases=n_purchases,
+        revenue=revenue,
+        window_years=years,
+        revenue_per_customer=_ratio(revenue, n_customers),
+        avg_purchase_value=avg_value,
+        avg_purchase_frequency=frequency,
+        customer_value=customer_value,
+        avg_lifespan_years=lifespan,
+        historic_clv=customer_value * lifespan,
+        n_repeat_customers=n_repeat,
+        repeat_purchase_rate=_ratio(n_repeat, n_customers),
+    )
+
+
+def _period_index_sql(period: Period, column: str = "order_date") -> str:
+    if period == "year":
+        return f"year({column})"
+    if period == "quarter":
+        return f"(year({column}) * 4 + quarter({column}) - 1)"
+    if period == "month":
+        return f"(year({column}) * 12 + month({column}) - 1)"
+    raise ValueError(f"period must be 'year', 'quarter' or 'month', not {period!r}")
+
+
+def _period_index(day: dt.date, period: Period) -> int:
+    # The Python twin of _period_index_sql.
+    per_year = _PERIODS_PER_YEAR[period]
+    return day.year * per_year + (day.month - 1) * per_year // 12
+
+
+def _period_bounds(index: np.ndarray, period: Period) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    per_year = _PERIODS_PER_YEAR[period]
+    months_per_period = 12 // per_year
+    years, within = np.divmod(index, per_year)
+    months = within * months_per_period + 1
+    starts = pd.to_datetime(pd.DataFrame({"year": years, "month": months, "day": 1}))
+    ends = starts + pd.DateOffset(months=months_per_period) - pd.Timedelta(days=1)
+    return pd.DatetimeIndex(starts), pd.DatetimeIndex(ends)
+
+
+def _period_labels(index: np.ndarray, period: Period) -> list[str]:
+    per_year = _PERIODS_PER_YEAR[period]
+    years, within = np.divmod(index, per_year)
+    if period == "year":
+        return [str(y) for y in years]
+    if period == "quarter":
+        return [f"{y}-Q{q + 1}" for y, q in zip(years, within, strict=True)]
+    return [f"{y}-{m + 1:02d}" for y, m in zip(years, within, strict=True)]
+
+
+def retention_by_period(
+    engine: Engine,
+    table: str,
+    window: ObservationWindow,
+    *,
+    period: Period = "year",
+) -> pd.DataFrame:
+    """Active, new, returning and retained customers and their revenue per period.
+
+    A customer is *active* in a period with at least one purchase (not only a
+    return) in it; *new* in the period of their first purchase in the window;
+    *returning* when active in a later period. Retention in period p is the
+    share of the customers active in p − 1 who are active again in p; churn is
+    1 − retention. Revenue (net of returns) is split into that of new
+    customers (customers whose first purchase falls in the period) and the
+    rest (returning).
+
+    Parameters
+    ----------
+    engine
+        The data engine holding ``table`` (:class:`clvreport.engine.Engine`).
+    table
+        Clean transactions table.
+    window
+        Observation window; rows outside it are ignored.
+    period
+        ``"year"``, ``"quarter"`` or ``"month"`` (calendar periods).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per calendar period from the window's first to its last, with
+        columns: ``period`` (label ``"2020"``, ``"2020-Q1"`` or ``"2020-01"``);
+        ``period_start``, ``period_end`` (datetime64); ``complete`` (the period
+        lies wholly inside the window); ``active_customers``;
+        ``new_customers``; ``returning_customers``; ``previous_active``
+        (active in the period before; NaN for the first period);
+        ``retained_customers`` (active in both); ``retention_rate``
+        (retained / previous active; NaN when nobody was active before);
+        ``churn_rate`` (1 − retention); ``revenue``; ``revenue_new``;
+        ``revenue_returning``; ``returning_revenue_share`` (returning / revenue).
+
+    Examples
+    --------
+    >>> from clvreport.engine import DuckDBEngine
+    >>> engine = DuckDBEngine()
+    >>> engine.execute(
+    ...     "CREATE TABLE tx AS SELECT * FROM (VALUES "
+    ...     "('a', DATE '2020-01-01', 100.0, false), ('a', DATE '2021-07-01', 50.0, false), "
+    ...     "('b', DATE '2020-03-01', 200.0, false)) "
+    ...     "AS t(customer_id, order_date, amount, is_return)")
+    >>> w = ObservationWindow(dt.date(2020, 1, 1), dt.date(2021, 12, 31))
+    >>> retention_by_period(engine, "tx", w)[["period", "active_customers", "retention_rate"]]
+      period  active_customers  retention_rate
+    0   2020                 2             NaN
+    1   2021                 1             0.5
+    >>> engine.close()
+    """
+    index_sql = _period_index_sql(period)
+    query = f"""
+        WITH tx AS (
+            SELECT customer_id, amount, is_return, {index_sql} AS p
+            FROM {quote_identifier(table)}
+            WHERE {window.sql_filter(engine.dialect)}
+        ),
+        firsts AS (
+            SELECT customer_id, MIN(p) AS first_p FROM tx WHERE NOT is_return
+            GROUP BY customer_id
+        ),
+        active AS (SELECT DISTINCT customer_id, p FROM tx WHERE NOT is_return),
+        revenue AS (
+            SELECT tx.p,
+                SUM(tx.amount) AS revenue,
+                SUM(CASE WHEN tx.p = f.first_p THEN tx.amount ELSE 0 END) AS revenue_new
+            FROM tx LEFT JOIN firsts f ON tx.customer_id = f.customer_id
+            GROUP BY tx.p
+        ),
+        counts AS (
+            SELECT a.p,
+                COUNT(*) AS active_customers,
+                SUM(CASE WHEN a.p = f.first_p THEN 1 ELSE 0 END) AS new_customers
+            FROM active a JOIN firsts f ON a.customer_id = f.customer_id
+            GROUP BY a.p
+        ),
+        retained AS (
+            SELECT cur.p, COUNT(*) AS retained_customers
+            FROM active cur JOIN active prev
+                ON cur.customer_id = prev.customer_id AND prev.p = cur.p - 1
+            GROUP BY cur.p
+        )
+        SELECT r.p, r.revenue, r.revenue_new,
+            c.active_customers, c.new_customers, k.retained_customers
+        FROM revenue r
+        LEFT JOIN counts c ON r.p = c.p
+        LEFT JOIN retained k ON r.p = k.p
+    """
+    rows = engine.query(query).set_index("p")
+    index = np.arange(_period_index(window.start, period), _period_index(window.end, period) + 1)
+    rows = rows.reindex(index)
+    starts, ends = _period_bounds(index, period)
+    active = rows["active_customers"].fillna(0).astype("int64").to_numpy()
+    new = rows["new_customers"].fillna(0).astype("int64").to_numpy()
+    retained = rows["retained_customers"].fillna(0).astype("int64").to_numpy()
+    previous = np.concatenate([[np.nan], active[:-1]]).astype("float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        retention = np.where(previous > 0, retained / previous, np.nan)
+    revenue = rows["revenue"].fillna(0.0).to_numpy(dtype="float64")
+    revenue_new = rows["revenue_new"].fillna(0.0).to_numpy(dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        returning_share = np.where(revenue != 0, (revenue - revenue_new) / revenue, np.nan)
+    return pd.DataFrame(
+        {
+            "period": _period_labels(index, period),
+            "period_start": starts,
+            "period_end": ends,
+            "complete": (starts >= pd.Timestamp(window.start)) & (ends <= pd.Timestamp(window.end)),
+            "active_customers": active,
+            "new_customers": new,
+            "returning_customers": active - new,
+            "previous_active": previous,
+            "retained_customers": retained,
+            "retention_rate": retention,
+            "churn_rate": 1.0 - retention,
+            "revenue": revenue,
+            "revenue_new": revenue_new,
+            "revenue_returning": revenue - revenue_new,
+            "returning_revenue_share": returning_share,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class BigSpenderComparison:
+    """The source's one-off big spender versus loyal regular.
+
+    Attributes
+    ----------
+    big_spender_threshold
+        Smallest average purchase value that makes a one-time buyer a big spender.
+    top_share
+        The share of customers (by average purchase value) the threshold cuts off.
+    min_purchases
+        Purchases that make a customer a loyal regular.
+    groups
+        One row per group, index ``"big_spender"`` and ``"loyal_regular"``, with
+        the :class:`ClvFigures` fields as columns (``n_customers``,
+        ``revenue_per_customer``, ``avg_purchase_value``,
+        ``avg_purchase_frequency``, ``customer_value``, ``avg_lifespan_years``,
+        ``historic_clv``, ...).
+    regular_to_big_spender_revenue
+        Historic revenue per loyal regular ÷ revenue per big spender
+        (> 1: the regular was worth more over the observed lifespan; NaN if a
+        group is empty).
+    """
+
+    big_spender_threshold: float
+    top_share: float
+    min_purchases: int
+    groups: pd.DataFrame
+    regular_to_big_spender_revenue: float
+
+
+def big_spender_vs_regular(
+    customers: pd.DataFrame,
+    window: ObservationWindow,
+    *,
+    top_share: float = 0.10,
+    min_purchases: int = 5,
+) -> BigSpenderComparison:
+    """Compare one-off big spenders with loyal regulars, as the source does.
+
+    * **One-off big spender**: exactly one purchase, with a purchase value in
+      the top ``top_share`` of all customers' average purchase values (at or
+      above their ``1 − top_share`` quantile, linear interpolation).
+    * **Loyal regular**: at least ``min_purchases`` purchases, whatever they spend.
+
+    The source's point: a regular's modest baskets add up over the lifespan to
+    more than the big spender's single order. Compare
+    ``groups["revenue_per_customer"]`` (what each was worth so far) and the
+    source's figures per group (``customer_value``, ``avg_lifespan_years``,
+    ``historic_clv``; a one-time buyer's lifespan and so its historic CLV is 0).
+
+    Parameters
+    ----------
+    customers
+        Output of :func:`customer_metrics`.
+    window
+        Its observation window.
+    top_share
+        Share of highest purchase values that counts as "big", in (0, 1).
+    min_purchases
+        Purchases that make a loyal regular, ≥ 2.
+
+    Returns
+    -------
+    BigSpenderComparison
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> w = ObservationWindow(dt.date(2020, 1, 1), dt.date(2020, 12, 31))
+    >>> customers = pd.DataFrame({
+    ...     "n_purchases": [1, 1, 6], "revenue": [20.0, 500.0, 300.0],
+    ...     "lifespan_days": [0, 0, 300], "avg_purchase_value": [20.0, 500.0, 50.0]})
+    >>> c = big_spender_vs_regular(customers, w, top_share=0.34)
+    >>> c.groups.loc[["big_spender", "loyal_regular"], "revenue_per_customer"].tolist()
+    [500.0, 300.0]
+    """
+    if not 0 < top_share < 1:
+        raise ValueError(f"top_share must lie between 0 and 1, not {top_share}")
+    if min_purchases < 2:
+        raise ValueError(f"min_purchases must be at least 2, not {min_purchases}")
+    values = customers["avg_purchase_value"].to_numpy(dtype="float64")
+    threshold = float(np.quantile(values, 1 - top_share)) if len(values) else math.nan
+    big = customers[
+        (customers["n_purchases"] == 1) & (customers["avg_purchase_value"] >= threshold)
+    ]
+    regular = customers[customers["n_purchases"] >= min_purchases]
+    groups = pd.DataFrame(
+        [clv_figures(big, window).as_dict(), clv_figures(regular, window).as_dict()],
+        index=pd.Index(["big_spender", "loyal_regular"], name="group"),
+    )
+    ratio = _ratio(
+        float(groups.loc["loyal_regular", "revenue_per_customer"]),
+        float(groups.loc["big_spender", "revenue_per_customer"]),
+    )
+    return BigSpenderComparison(
+        big_spender_threshold=threshold,
+        top_share=top_share,
+        min_purchases=min_purchases,
+        groups=groups,
+        regular_to_big_spender_revenue=ratio,
+    )

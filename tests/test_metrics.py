@@ -1,0 +1,403 @@
+"""The source's figures, repeat purchases and retention: by hand, on CDNOW and as properties."""
+
+from __future__ import annotations
+
+import datetime as dt
+import doctest
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import clvreport.metrics
+from clvreport.engine import DuckDBEngine
+from clvreport.errors import DataError
+from clvreport.metrics import (
+    DAYS_PER_YEAR,
+    ObservationWindow,
+    big_spender_vs_regular,
+    clv_figures,
+    customer_metrics,
+    observation_window,
+    retention_by_period,
+)
+
+CDNOW_SAMPLE = Path(__file__).parent / "data" / "cdnow_sample.txt"
+
+# Four customers over 2020-01-01 .. 2021-12-31 (731 days: 2020 is a leap year).
+FIXTURE_ROWS = [
+    ("A", "2020-01-01", 100.0, False),
+    ("A", "2020-07-01", 50.0, False),
+    ("A", "2021-01-01", 150.0, False),
+    ("A", "2021-02-01", -30.0, True),  # a return: netted, not a purchase
+    ("B", "2020-03-01", 200.0, False),
+    ("C", "2020-06-01", 40.0, False),
+    ("C", "2020-06-01", 60.0, False),  # second transaction the same day
+    ("C", "2021-12-31", 100.0, False),
+    ("D", "2021-03-01", 80.0, False),
+]
+WINDOW = ObservationWindow(dt.date(2020, 1, 1), dt.date(2021, 12, 31))
+WINDOW_DAYS = 731
+
+
+def make_engine(rows, with_order_id: bool = False) -> DuckDBEngine:
+    """A DuckDB engine holding the clean transactions table ``tx``."""
+    frame = pd.DataFrame(rows, columns=["customer_id", "order_date", "amount", "is_return"])
+    frame["order_date"] = pd.to_datetime(frame["order_date"])
+    if with_order_id:
+        frame["order_id"] = [f"o{i}" for i in range(len(frame))]
+    engine = DuckDBEngine(memory_limit="1GB", threads=1)
+    engine.register("frame", frame)
+    extra = ", order_id" if with_order_id else ""
+    engine.execute(
+        "CREATE TABLE tx AS SELECT CAST(customer_id AS VARCHAR) AS customer_id, "
+        "CAST(order_date AS DATE) AS order_date, CAST(amount AS DOUBLE) AS amount, "
+        f"CAST(is_return AS BOOLEAN) AS is_return{extra} FROM frame"
+    )
+    engine.drop("frame")
+    return engine
+
+
+@pytest.fixture
+def con() -> Iterator[DuckDBEngine]:
+    with make_engine(FIXTURE_ROWS) as engine:
+        yield engine
+
+
+def test_docstring_examples_run():
+    assert doctest.testmod(clvreport.metrics, optionflags=doctest.ELLIPSIS).failed == 0
+
+
+def test_window_defaults_to_first_and_last_date(con):
+    window = observation_window(con, "tx")
+    assert (window.start, window.end) == (dt.date(2020, 1, 1), dt.date(2021, 12, 31))
+    assert window.days == WINDOW_DAYS
+    assert window.years == pytest.approx(731 / 365.25)
+
+
+def test_window_given_end_is_kept(con):
+    window = observation_window(con, "tx", end=dt.date(2022, 6, 30))
+    assert window.start == dt.date(2020, 1, 1)
+    assert window.end == dt.date(2022, 6, 30)
+
+
+def test_window_of_empty_table_is_a_data_error():
+    with make_engine([]) as engine, pytest.raises(DataError, match="'tx' is empty"):
+        observation_window(engine, "tx")
+
+
+def test_window_rejects_end_before_start():
+    with pytest.raises(ValueError, match="before its start"):
+        ObservationWindow(dt.date(2021, 1, 1), dt.date(2020, 1, 1))
+
+
+def test_table_name_is_quoted_not_injected(con):
+    with pytest.raises(duckdb.CatalogException):
+        customer_metrics(con, 'tx"; DROP TABLE tx; --', WINDOW)
+    assert len(customer_metrics(con, "tx", WINDOW)) == 4
+
+
+def test_customer_metrics_by_hand(con):
+    c = customer_metrics(con, "tx", WINDOW).set_index("customer_id")
+    assert list(c.index) == ["A", "B", "C", "D"]
+    # Purchases: the return is not one; C's two same-day rows are two transactions.
+    assert c["n_purchases"].tolist() == [3, 1, 3, 1]
+    # Net revenue: A = 100 + 50 + 150 - 30; C = 40 + 60 + 100.
+    assert c["revenue"].tolist() == [270.0, 200.0, 200.0, 80.0]
+    assert c["returns"].tolist() == [-30.0, 0.0, 0.0, 0.0]
+    # A: the return on 2021-02-01 does not extend the lifespan (last purchase 2021-01-01).
+    assert c.loc["A", "last_purchase"] == pd.Timestamp("2021-01-01")
+    # Lifespans: A 2020-01-01 -> 2021-01-01 = 366 days; C 2020-06-01 -> 2021-12-31
+    # = 365 (to 2021-06-01) + 183 (to 2021-12-01) + 30 = 578 days; one-time buyers 0.
+    assert c["lifespan_days"].tolist() == [366, 0, 578, 0]
+    assert c["lifespan_years"].tolist() == pytest.approx([366 / 365.25, 0, 578 / 365.25, 0])
+    # Recency and tenure to 2021-12-31: A last 2021-01-01 -> 364; B 2020-03-01 -> 670.
+    assert c["recency_days"].tolist() == [364, 670, 0, 305]
+    assert c["tenure_days"].tolist() == [730, 670, 578, 305]
+    # Average purchase value: A 270 / 3 = 90; C 200 / 3.
+    assert c["avg_purchase_value"].tolist() == pytest.approx([90.0, 200.0, 200 / 3, 80.0])
+    # Frequency: purchases per year over the 731-day window.
+    years = WINDOW_DAYS / 365.25
+    assert c["purchase_frequency"].tolist() == pytest.approx([3 / years, 1 / years] * 2)
+    # Customer value = avg value x frequency = revenue per window year.
+    assert c["customer_value"].tolist() == pytest.approx(
+        [270 / years, 200 / years, 200 / years, 80 / years]
+    )
+    # Historic CLV = customer value x lifespan = revenue x lifespan days / window days:
+    # A 270 x 366 / 731 = 135.1847; C 200 x 578 / 731 = 158.1395.
+    assert c["historic_clv"].tolist() == pytest.approx(
+        [270 * 366 / 731, 0.0, 200 * 578 / 731, 0.0], rel=1e-12
+    )
+
+
+def test_purchase_units(con):
+    days = customer_metrics(con, "tx", WINDOW, purchase_unit="day").set_index("customer_id")
+    # C bought on two distinct days (2020-06-01 twice, 2021-12-31).
+    assert days["n_purchases"].tolist() == [3, 1, 2, 1]
+    with make_engine(FIXTURE_ROWS, with_order_id=True) as orders:
+        by_order = customer_metrics(orders, "tx", WINDOW, purchase_unit="order")
+    assert by_order["n_purchases"].tolist() == [3, 1, 3, 1]
+    with pytest.raises(ValueError, match="purchase_unit"):
+        customer_metrics(con, "tx", WINDOW, purchase_unit="basket")
+
+
+def test_window_filters_transactions(con):
+    # Only 2020: A has 2 purchases (150), D none (not a customer), C one day (100).
+    window_2020 = ObservationWindow(dt.date(2020, 1, 1), dt.date(2020, 12, 31))
+    c = customer_metrics(con, "tx", window_2020).set_index("customer_id")
+    assert list(c.index) == ["A", "B", "C"]
+    assert c["revenue"].tolist() == [150.0, 200.0, 100.0]
+    assert c["recency_days"].tolist() == [183, 305, 213]
+
+
+def test_customer_with_only_returns_is_not_a_customer():
+    with make_engine([*FIXTURE_ROWS, ("E", "2021-05-01", -20.0, True)]) as engine:
+        assert "E" not in set(customer_metrics(engine, "tx", WINDOW)["customer_id"])
+
+
+def test_overall_figures_by_hand(con):
+    f = clv_figures(customer_metrics(con, "tx", WINDOW), WINDOW)
+    years = 731 / 365.25
+    assert (f.n_customers, f.n_purchases, f.revenue) == (4, 8, 750.0)
+    assert f.window_years == pytest.approx(years)
+    assert f.revenue_per_customer == 187.5  # 750 / 4
+    assert f.avg_purchase_value == 93.75  # 750 / 8
+    assert f.avg_purchase_frequency == pytest.approx(8 / 4 / years)  # 0.99932 per year
+    assert f.customer_value == pytest.approx(93.75 * 2 / years)  # 93.6859 per year
+    # Average lifespan: (366 + 0 + 578 + 0) / 4 days = 236 days = 0.646133 years.
+    assert f.avg_lifespan_years == pytest.approx(236 / 365.25)
+    # Historic CLV = 187.5 / years x 236 / 365.25 = 187.5 x 236 / 731 = 60.5335.
+    assert f.historic_clv == pytest.approx(187.5 * 236 / 731, rel=1e-12)
+    assert (f.n_repeat_customers, f.repeat_purchase_rate) == (2, 0.5)
+
+
+def test_overall_customer_value_is_mean_of_per_customer_values(con):
+    customers = customer_metrics(con, "tx", WINDOW)
+    f = clv_figures(customers, WINDOW)
+    assert f.customer_value == pytest.approx(customers["customer_value"].mean())
+    assert f.avg_purchase_frequency == pytest.approx(customers["purchase_frequency"].mean())
+
+
+def test_figures_of_an_empty_group_are_nan(con):
+    customers = customer_metrics(con, "tx", WINDOW)
+    f = clv_figures(customers.iloc[0:0], WINDOW)
+    assert f.n_customers == 0
+    assert np.isnan(f.avg_purchase_value) and np.isnan(f.historic_clv)
+    assert np.isnan(f.repeat_purchase_rate)
+
+
+def test_retention_per_year_by_hand(con):
+    r = retention_by_period(con, "tx", WINDOW, period="year").set_index("period")
+    assert list(r.index) == ["2020", "2021"]
+    # 2020: A, B, C active and new. 2021: A, C (returning) and D (new).
+    assert r["active_customers"].tolist() == [3, 3]
+    assert r["new_customers"].tolist() == [3, 1]
+    assert r["returning_customers"].tolist() == [0, 2]
+    # Retained in 2021: A and C of the 3 active in 2020 -> 2/3; churn 1/3.
+    assert r.loc["2021", "retained_customers"] == 2
+    assert r.loc["2021", "retention_rate"] == pytest.approx(2 / 3)
+    assert r.loc["2021", "churn_rate"] == pytest.approx(1 / 3)
+    assert np.isnan(r.loc["2020", "retention_rate"])
+    # Revenue 2020: 100 + 50 + 200 + 40 + 60 = 450, all new customers.
+    # 2021: 150 - 30 + 100 + 80 = 300; new (D) 80, returning 220.
+    assert r["revenue"].tolist() == [450.0, 300.0]
+    assert r["revenue_new"].tolist() == [450.0, 80.0]
+    assert r["revenue_returning"].tolist() == [0.0, 220.0]
+    assert r.loc["2021", "returning_revenue_share"] == pytest.approx(220 / 300)
+    assert r["complete"].all()
+
+
+def test_retention_per_quarter_by_hand(con):
+    r = retention_by_period(con, "tx", WINDOW, period="quarter")
+    assert r["period"].tolist() == [f"{y}-Q{q}" for y in (2020, 2021) for q in (1, 2, 3, 4)]
+    # Q1'20 A,B | Q2'20 C | Q3'20 A | Q4'20 - | Q1'21 A,D | Q2'21 - | Q3'21 - | Q4'21 C
+    assert r["active_customers"].tolist() == [2, 1, 1, 0, 2, 0, 0, 1]
+    assert r["new_customers"].tolist() == [2, 1, 0, 0, 1, 0, 0, 0]
+    assert r["retained_customers"].tolist() == [0] * 8
+    assert r["previous_active"].tolist()[1:] == [2, 1, 1, 0, 2, 0, 0]
+    # Retention is 0 after a quarter with buyers and undefined after an empty quarter.
+    expected = [np.nan, 0.0, 0.0, 0.0, np.nan, 0.0, np.nan, np.nan]
+    np.testing.assert_array_equal(r["retention_rate"].to_numpy(), expected)
+    # Q1'21: A 150 - 30 (returning) + D 80 (new).
+    q1 = r.set_index("period").loc["2021-Q1"]
+    assert (q1["revenue"], q1["revenue_new"], q1["revenue_returning"]) == (200.0, 80.0, 120.0)
+    assert r["period_start"].iloc[4] == pd.Timestamp("2021-01-01")
+    assert r["period_end"].iloc[4] == pd.Timestamp("2021-03-31")
+
+
+def test_retention_marks_partial_periods(con):
+    window = ObservationWindow(dt.date(2020, 2, 15), dt.date(2021, 11, 29))
+    r = retention_by_period(con, "tx", window, period="year")
+    assert r["complete"].tolist() == [False, False]
+    r = retention_by_period(con, "tx", window, period="month")
+    assert r["period"].iloc[0] == "2020-02" and r["period"].iloc[-1] == "2021-11"
+    assert not r["complete"].iloc[0] and r["complete"].iloc[1] and not r["complete"].iloc[-1]
+    with pytest.raises(ValueError, match="period"):
+        retention_by_period(con, "tx", window, period="week")
+
+
+def test_big_spender_vs_regular_by_hand(con):
+    customers = customer_metrics(con, "tx", WINDOW)
+    c = big_spender_vs_regular(customers, WINDOW, top_share=0.10, min_purchases=3)
+    # Average purchase values 90, 200, 66.67, 80: the 90% quantile (linear) lies between
+    # 90 and 200 at position 0.9 x 3 = 2.7 -> 90 + 0.7 x 110 = 167.
+    assert c.big_spender_threshold == pytest.approx(167.0)
+    g = c.groups
+    # Big spender: B (one purchase of 200). Regulars: A and C (3 purchases each).
+    assert g.loc["big_spender", "n_customers"] == 1
+    assert g.loc["big_spender", "revenue_per_customer"] == 200.0
+    assert g.loc["big_spender", "historic_clv"] == 0.0  # lifespan 0
+    assert g.loc["loyal_regular", "n_customers"] == 2
+    assert g.loc["loyal_regular", "revenue_per_customer"] == 235.0  # (270 + 200) / 2
+    # Regulars: 470 / 2 / years x (366 + 578) / 2 / 365.25 = 235 x 472 / 731.
+    assert g.loc["loyal_regular", "historic_clv"] == pytest.approx(235 * 472 / 731)
+    assert c.regular_to_big_spender_revenue == pytest.approx(235 / 200)
+
+
+def test_big_spender_arguments_are_checked(con):
+    customers = customer_metrics(con, "tx", WINDOW)
+    with pytest.raises(ValueError, match="top_share"):
+        big_spender_vs_regular(customers, WINDOW, top_share=1.5)
+    with pytest.raises(ValueError, match="min_purchases"):
+        big_spender_vs_regular(customers, WINDOW, min_purchases=1)
+
+
+# --- CDNOW sample: the same figures computed independently with pandas ------------------
+
+
+def load_cdnow() -> pd.DataFrame:
+    frame = pd.read_csv(
+        CDNOW_SAMPLE,
+        sep=r"\s+",
+        header=None,
+        names=["customer_id", "sample_id", "date", "quantity", "amount"],
+        dtype={"customer_id": str, "date": str},
+    )
+    frame["order_date"] = pd.to_datetime(frame["date"], format="%Y%m%d")
+    frame["is_return"] = frame["amount"] < 0
+    return frame[["customer_id", "order_date", "amount", "is_return"]]
+
+
+@pytest.fixture(scope="module")
+def cdnow() -> Iterator[tuple[DuckDBEngine, pd.DataFrame]]:
+    frame = load_cdnow()
+    with make_engine(frame.itertuples(index=False)) as engine:
+        yield engine, frame
+
+
+def test_cdnow_figures_match_pandas(cdnow):
+    con, frame = cdnow
+    window = observation_window(con, "tx")
+    assert (window.start, window.end) == (dt.date(1997, 1, 1), dt.date(1998, 6, 30))
+    assert window.days == 546
+    customers = customer_metrics(con, "tx", window)
+    assert len(customers) == 2357
+
+    grouped = frame.groupby("customer_id")
+    expected = pd.DataFrame(
+        {
+            "n_purchases": grouped.size(),
+            "revenue": grouped["amount"].sum(),
+            "lifespan_days": (grouped["order_date"].max() - grouped["order_date"].min()).dt.days,
+        }
+    )
+    got = customers.set_index("customer_id")[["n_purchases", "revenue", "lifespan_days"]]
+    pd.testing.assert_frame_equal(
+        got.sort_index(), expected.sort_index(), check_dtype=False, check_names=False
+    )
+
+    f = clv_figures(customers, window)
+    years = 546 / DAYS_PER_YEAR
+    assert f.n_purchases == len(frame) == 6919
+    assert f.revenue == pytest.approx(frame["amount"].sum())
+    assert f.avg_purchase_value == pytest.approx(frame["amount"].sum() / len(frame))
+    assert f.avg_purchase_frequency == pytest.approx(len(frame) / 2357 / years)
+    assert f.avg_lifespan_years == pytest.approx(expected["lifespan_days"].mean() / 365.25)
+    assert f.historic_clv == pytest.approx(
+        frame["amount"].sum() / 2357 / years * expected["lifespan_days"].mean() / 365.25
+    )
+    assert f.n_repeat_customers == int((expected["n_purchases"] >= 2).sum()) == 1152
+
+
+def test_cdnow_quarterly_retention_matches_pandas(cdnow):
+    con, frame = cdnow
+    window = observation_window(con, "tx")
+    r = retention_by_period(con, "tx", window, period="quarter")
+    assert len(r) == 6  # 1997-Q1 .. 1998-Q2
+    quarter = frame["order_date"].dt.to_period("Q")
+    active = {q: set(ids) for q, ids in frame.groupby(quarter)["customer_id"]}
+    quarters = sorted(active)
+    first = frame.groupby("customer_id")["order_date"].min().dt.to_period("Q")
+    for i, q in enumerate(quarters):
+        row = r.iloc[i]
+        assert row["period"] == f"{q.year}-Q{q.quarter}"
+        assert row["active_customers"] == len(active[q])
+        assert row["new_customers"] == int((first == q).sum())
+        assert row["revenue"] == pytest.approx(frame.loc[quarter == q, "amount"].sum())
+        if i:
+            retained = len(active[q] & active[quarters[i - 1]])
+            assert row["retention_rate"] == pytest.approx(retained / len(active[quarters[i - 1]]))
+    # CDNOW customers were all acquired in 1997-Q1.
+    assert r["new_customers"].tolist() == [2357, 0, 0, 0, 0, 0]
+
+
+def test_cdnow_loyal_regulars_are_worth_more_than_big_spenders(cdnow):
+    con, _ = cdnow
+    window = observation_window(con, "tx")
+    c = big_spender_vs_regular(customer_metrics(con, "tx", window), window)
+    assert c.groups.loc["big_spender", "n_customers"] > 0
+    assert c.groups.loc["loyal_regular", "n_customers"] > 0
+    assert c.regular_to_big_spender_revenue > 1
+
+
+# --- properties ------------------------------------------------------------------------
+
+transaction_rows = st.lists(
+    st.tuples(
+        st.sampled_from(["a", "b", "c", "d", "e"]),
+        st.dates(dt.date(2020, 1, 1), dt.date(2021, 12, 31)),
+        st.floats(1, 500, allow_nan=False).map(lambda x: round(x, 2)),
+        st.booleans(),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(transaction_rows)
+def test_properties_of_figures_and_periods(rows):
+    rows = [(c, d, -a if ret else a, ret) for c, d, a, ret in rows]
+    with make_engine(rows) as con:
+        check_properties(con, rows)
+
+
+def check_properties(con: DuckDBEngine, rows) -> None:
+    customers = customer_metrics(con, "tx", WINDOW)
+    purchasers = {c for c, _, _, ret in rows if not ret}
+    assert set(customers["customer_id"]) == purchasers
+    if customers.empty:
+        return
+    assert (customers["lifespan_days"] >= 0).all()
+    assert (customers["lifespan_days"] <= customers["tenure_days"]).all()
+    assert (customers["recency_days"] <= customers["tenure_days"]).all()
+    assert customers["historic_clv"].to_numpy() == pytest.approx(
+        (customers["revenue"] * customers["lifespan_days"] / WINDOW_DAYS).to_numpy()
+    )
+    f = clv_figures(customers, WINDOW)
+    assert 0 <= f.repeat_purchase_rate <= 1
+    assert f.customer_value == pytest.approx(customers["customer_value"].mean())
+    for period in ("year", "quarter", "month"):
+        r = retention_by_period(con, "tx", WINDOW, period=period)
+        assert r["new_customers"].sum() == len(customers)
+        assert (r["retained_customers"] <= r["active_customers"]).all()
+        rates = r["retention_rate"].dropna()
+        assert ((rates >= 0) & (rates <= 1)).all()
+        assert r["revenue_new"].sum() + r["revenue_returning"].sum() == pytest.approx(
+            sum(a for _, _, a, _ in rows)
+        )
