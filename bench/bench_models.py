@@ -1,0 +1,432 @@
+"""Benchmark clvreport.models against lifetimes: fit time and log-likelihood.
+
+Run from the project root::
+
+    .venv/bin/python bench/bench_models.py            # CDNOW, 100k and 1M customers
+    .venv/bin/python bench/bench_models.py --quick    # CDNOW and 100k only
+    .venv/bin/python bench/bench_models.py --full     # also lifetimes' Pareto/NBD at 1M (minutes)
+
+It prints a markdown table and writes it to ``bench/results/models.md``.
+
+What is compared
+----------------
+* Data: the CDNOW sample (2,357 customers, 39-week calibration; needs
+  ``tests/data/cdnow_sample.txt``) and customers simulated from BG/NBD and
+  Pareto/NBD with CDNOW-like parameters, ages of 26-52 weeks recorded in whole
+  days (``clvreport.models.simulate``).
+* Time: a complete fit from the three summary arrays (our validation and
+  compression included), best of three runs for us; lifetimes best of three on
+  CDNOW and a single run on larger data.
+* Log-likelihood: both optima are scored with *our* log-likelihood function on
+  the same data, so the relative difference ``(LL_ours - LL_lifetimes) /
+  |LL_ours|`` compares the points the optimisers found (positive: ours is
+  higher). lifetimes' own reported value, converted from its rescaled time
+  axis, is checked to agree with that score.
+* Targets (issue 4): BG/NBD at 1M customers >= 20x faster, Pareto/NBD at 100k
+  >= 25x faster, log-likelihoods equal within 1e-6 relative.
+
+lifetimes (bench-only dependency)
+---------------------------------
+lifetimes is archived (last release 0.11.3, 2020) and is not a project
+dependency. Install it into the project venv for the benchmark::
+
+    .venv/bin/pip install lifetimes setuptools   # setuptools: some versions import pkg_resources
+
+Its fitters work with pandas 3 as of this writing. If an update breaks that,
+keep it out of the project venv and let this script call it by subprocess::
+
+    python3 -m venv /tmp/lifetimes-venv
+    /tmp/lifetimes-venv/bin/pip install lifetimes "pandas<3" setuptools
+    LIFETIMES_PYTHON=/tmp/lifetimes-venv/bin/python .venv/bin/python bench/bench_models.py
+
+With ``LIFETIMES_PYTHON`` set, every lifetimes fit runs in that interpreter:
+the script passes the data as an ``.npz`` file and re-runs itself with
+``--lifetimes-worker`` (which needs only NumPy and lifetimes). Without
+lifetimes at all the table shows our times only.
+
+The machine is shared, so absolute times vary by a few tens of percent between
+runs; the ratios are what the targets are about.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "models.md"
+CDNOW = ROOT / "tests" / "data" / "cdnow_sample.txt"
+
+LIFETIMES_CLASSES = {
+    "bgnbd": "BetaGeoFitter",
+    "mbgnbd": "ModifiedBetaGeoFitter",
+    "pnbd": "ParetoNBDFitter",
+    "gamma_gamma": "GammaGammaFitter",
+}
+TARGETS = {("bgnbd", 1_000_000): 20.0, ("pnbd", 100_000): 25.0}
+LL_TOLERANCE = 1e-6
+
+
+# ---------------------------------------------------------------------------
+# lifetimes side (must import nothing from clvreport: it may run in another venv)
+# ---------------------------------------------------------------------------
+
+
+def run_lifetimes(model: str, arrays: dict[str, np.ndarray], repeats: int) -> dict[str, Any]:
+    """Fit a lifetimes model; return time, parameters and its log-likelihood in our units."""
+    warnings.simplefilter("ignore")
+    import lifetimes
+
+    fitter_class = getattr(lifetimes, LIFETIMES_CLASSES[model])
+    best = float("inf")
+    fitter = None
+    for _ in range(repeats):
+        fitter = fitter_class()
+        start = time.perf_counter()
+        if model == "gamma_gamma":
+            fitter.fit(arrays["frequency"], arrays["monetary_value"])
+        else:
+            fitter.fit(arrays["frequency"], arrays["recency"], arrays["T"])
+        best = min(best, time.perf_counter() - start)
+    names = {"v": "gamma"}  # lifetimes calls Gamma-Gamma's scale rate v
+    params = {names.get(k, k): float(v) for k, v in fitter.params_.items()}
+    nll = float(fitter._negative_log_likelihood_)
+    n = len(arrays["frequency"])
+    if model == "gamma_gamma":
+        own = -nll * n
+    elif model == "pnbd":  # sum over customers divided by mean weight (1); time scaled to max T = 1
+        own = -nll + arrays["frequency"].sum() * np.log(fitter._scale)
+    else:  # mean over customers; time scaled to max T = 1
+        own = -nll * n + arrays["frequency"].sum() * np.log(fitter._scale)
+    return {"seconds": best, "params": params, "own_log_likelihood": own}
+
+
+def lifetimes_worker(argv: list[str]) -> None:
+    """``--lifetimes-worker MODEL IN.npz OUT.json REPEATS``: one lifetimes fit in a subprocess."""
+    model, data_path, out_path, repeats = argv
+    with np.load(data_path) as data:
+        arrays = {k: data[k] for k in data.files}
+    result = run_lifetimes(model, arrays, int(repeats))
+    Path(out_path).write_text(json.dumps(result))
+
+
+def lifetimes_available() -> str | None:
+    """How lifetimes will run: ``"subprocess"``, ``"in-process"`` or ``None``."""
+    if os.environ.get("LIFETIMES_PYTHON"):
+        return "subprocess"
+    try:
+        import lifetimes  # noqa: F401
+    except Exception:  # any import failure means "not available"
+        return None
+    return "in-process"
+
+
+def fit_lifetimes(
+    model: str, arrays: dict[str, np.ndarray], repeats: int, mode: str
+) -> dict[str, Any] | str:
+    """Run lifetimes in-process or by subprocess; a string explains a failure."""
+    try:
+        if mode == "in-process":
+            return run_lifetimes(model, arrays, repeats)
+        with tempfile.TemporaryDirectory() as tmp:
+            data_path, out_path = Path(tmp) / "data.npz", Path(tmp) / "out.json"
+            np.savez(data_path, **arrays)
+            command = [
+                os.environ["LIFETIMES_PYTHON"],
+                str(Path(__file__).resolve()),
+                "--lifetimes-worker",
+                model,
+                str(data_path),
+                str(out_path),
+                str(repeats),
+            ]
+            subprocess.run(command, check=True, capture_output=True, text=True)
+            return json.loads(out_path.read_text())
+    except Exception as exc:  # report, don't stop the benchmark
+        return f"failed: {type(exc).__name__}"
+
+
+# ---------------------------------------------------------------------------
+# our side
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    data: str
+    model: str
+    customers: int
+    distinct: int
+    ours_seconds: float
+    ours_ll: float
+    lifetimes_seconds: float | None = None
+    lifetimes_ll: float | None = None
+    note: str = ""
+
+    @property
+    def speedup(self) -> float | None:
+        if self.lifetimes_seconds is None:
+            return None
+        return self.lifetimes_seconds / self.ours_seconds
+
+    @property
+    def ll_difference(self) -> float | None:
+        if self.lifetimes_ll is None:
+            return None
+        return (self.ours_ll - self.lifetimes_ll) / abs(self.ours_ll)
+
+    def verdict(self) -> str:
+        target = TARGETS.get((self.model, self.customers))
+        checks = []
+        if self.ll_difference is not None:
+            checks.append(abs(self.ll_difference) <= LL_TOLERANCE)
+        if target is not None and self.speedup is not None:
+            checks.append(self.speedup >= target)
+        if not checks:
+            return ""
+        suffix = f" (≥{target:.0f}×)" if target is not None else ""
+        return ("pass" if all(checks) else "FAIL") + suffix
+
+
+def cdnow_summary() -> dict[str, np.ndarray]:
+    """The Fader-Hardie calibration summary of the CDNOW sample, in weeks."""
+    import pandas as pd
+
+    raw = pd.read_csv(
+        CDNOW,
+        sep=r"\s+",
+        header=None,
+        names=["customer", "sample", "date", "quantity", "amount"],
+        dtype={"date": str},
+    )
+    raw["date"] = pd.to_datetime(raw["date"], format="%Y%m%d")
+    daily = raw.groupby(["customer", "date"], as_index=False)["amount"].sum()
+    end = pd.Timestamp("1997-09-30")
+    cal = daily[daily["date"] <= end].sort_values(["customer", "date"])
+    grouped = cal.groupby("customer")
+    first, last = grouped["date"].min(), grouped["date"].max()
+    repeat_spend = grouped["amount"].apply(lambda s: s.iloc[1:].mean() if len(s) > 1 else 0.0)
+    return {
+        "frequency": (grouped.size() - 1).to_numpy(dtype=float),
+        "recency": ((last - first).dt.days / 7).to_numpy(),
+        "T": ((end - first).dt.days / 7).to_numpy(),
+        "monetary_value": repeat_spend.to_numpy(dtype=float),
+    }
+
+
+def simulated(model: str, n: int, seed: int) -> dict[str, np.ndarray]:
+    from clvreport.models.simulate import simulate_summary
+
+    params = {
+        "bgnbd": {"r": 0.24, "alpha": 4.41, "a": 0.79, "b": 2.43},
+        "pnbd": {"r": 0.55, "alpha": 10.58, "s": 0.61, "beta": 11.67},
+    }[model]
+    frame = simulate_summary(model, params, n, T=(26.0, 52.0), seed=seed)
+    return {c: frame[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T")}
+
+
+def fit_ours(model: str, arrays: dict[str, np.ndarray], repeats: int = 3) -> tuple[float, Any]:
+    from clvreport.models import MODELS, GammaGammaModel
+
+    best, fitted = float("inf"), None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        if model == "gamma_gamma":
+            fitted = GammaGammaModel().fit(arrays["frequency"], arrays["monetary_value"])
+        else:
+            fitted = MODELS[model]().fit(arrays["frequency"], arrays["recency"], arrays["T"])
+        best = min(best, time.perf_counter() - start)
+    return best, fitted
+
+
+def our_log_likelihood(
+    fitted: Any, params: dict[str, float], arrays: dict[str, np.ndarray]
+) -> float:
+    """Our log-likelihood at someone else's parameters (same data, same units)."""
+    model = type(fitted).from_params(params)
+    if fitted.name == "gamma_gamma":
+        buyers = (arrays["frequency"] > 0) & (arrays["monetary_value"] > 0)
+        return float(
+            model.log_likelihood(
+                arrays["frequency"][buyers], arrays["monetary_value"][buyers]
+            ).sum()
+        )
+    return float(model.log_likelihood(arrays["frequency"], arrays["recency"], arrays["T"]).sum())
+
+
+def bench_row(
+    data_name: str,
+    model: str,
+    arrays: dict[str, np.ndarray],
+    mode: str | None,
+    *,
+    run_lifetimes_here: bool = True,
+) -> Row:
+    from clvreport.models import compress_rfm
+
+    seconds, fitted = fit_ours(model, arrays)
+    if model == "gamma_gamma":
+        keep = arrays["frequency"] > 0
+        arrays = {k: v[keep] for k, v in arrays.items()}
+        distinct = int(keep.sum())
+    else:
+        distinct = compress_rfm(arrays["frequency"], arrays["recency"], arrays["T"]).n_rows
+    row = Row(data_name, model, len(arrays["frequency"]), distinct, seconds, fitted.log_likelihood_)
+    if mode is None:
+        row.note = "lifetimes not installed"
+    elif not run_lifetimes_here:
+        row.note = "lifetimes skipped (takes minutes; --full runs it)"
+    else:
+        repeats = 3 if len(arrays["frequency"]) < 10_000 else 1
+        result = fit_lifetimes(model, arrays, repeats, mode)
+        if isinstance(result, str):
+            row.note = f"lifetimes {result}"
+        else:
+            row.lifetimes_seconds = result["seconds"]
+            row.lifetimes_ll = our_log_likelihood(fitted, result["params"], arrays)
+            if abs(result["own_log_likelihood"] - row.lifetimes_ll) > 1e-6 * abs(row.lifetimes_ll):
+                row.note = f"lifetimes reports LL {result['own_log_likelihood']:.3f}"
+    print(format_row(row), flush=True)
+    return row
+
+
+def bench_scoring(n: int) -> str:
+    """Time fit_clv_models + score_customers (90% intervals, 200 draws) on n customers."""
+    from clvreport.models import fit_clv_models, score_customers
+    from clvreport.models.simulate import simulate_summary
+
+    summary = simulate_summary(
+        "bgnbd",
+        {"r": 0.24, "alpha": 4.41, "a": 0.79, "b": 2.43},
+        n,
+        T=(26.0, 52.0),
+        spend_params={"p": 6.25, "q": 3.74, "gamma": 15.44},
+        seed=5,
+    )
+    start = time.perf_counter()
+    fit = fit_clv_models(summary, model="bgnbd")
+    fitted = time.perf_counter() - start
+    start = time.perf_counter()
+    scores = score_customers(fit, summary, horizon_months=12)
+    scored = time.perf_counter() - start
+    assert len(scores) == n and scores["clv_high"].notna().all()
+    return (
+        f"fit_clv_models (BG/NBD + Gamma-Gamma) on {n:,} customers: {fitted:.2f} s; "
+        f"score_customers with 90% intervals (200 draws): {scored:.2f} s"
+    )
+
+
+# ---------------------------------------------------------------------------
+# table
+# ---------------------------------------------------------------------------
+
+HEADER = (
+    "| data | model | customers | distinct rows | ours (s) | lifetimes (s) | speed-up "
+    "| LL ours | LL lifetimes | rel. LL diff | target | note |"
+)
+RULE = "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
+
+
+def _num(value: float | None, fmt: str) -> str:
+    return "–" if value is None else format(value, fmt)
+
+
+def format_row(row: Row) -> str:
+    return (
+        f"| {row.data} | {row.model} | {row.customers:,} | {row.distinct:,} "
+        f"| {row.ours_seconds:.3f} | {_num(row.lifetimes_seconds, '.3f')} "
+        f"| {_num(row.speedup, '.1f')}{'×' if row.speedup is not None else ''} "
+        f"| {row.ours_ll:.3f} | {_num(row.lifetimes_ll, '.3f')} "
+        f"| {_num(row.ll_difference, '.1e')} | {row.verdict()} | {row.note} |"
+    )
+
+
+def environment(mode: str | None) -> str:
+    import pandas
+    import scipy
+
+    try:
+        import lifetimes
+
+        lt_version = lifetimes.__version__
+    except Exception:
+        lt_version = "subprocess" if mode == "subprocess" else "not installed"
+    return (
+        f"Python {platform.python_version()}, NumPy {np.__version__}, SciPy {scipy.__version__}, "
+        f"pandas {pandas.__version__}, lifetimes {lt_version} ({mode or 'not run'}); "
+        f"{os.cpu_count()} CPUs, {platform.machine()}; {time.strftime('%Y-%m-%d')}"
+    )
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--lifetimes-worker":
+        lifetimes_worker(sys.argv[2:])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="skip the 1M-customer runs")
+    parser.add_argument("--full", action="store_true", help="also lifetimes' Pareto/NBD at 1M")
+    parser.add_argument("--skip-lifetimes", action="store_true", help="time our fits only")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    mode = None if args.skip_lifetimes else lifetimes_available()
+
+    print(HEADER)
+    print(RULE)
+    rows: list[Row] = []
+    cdnow = cdnow_summary()
+    for model in ("bgnbd", "mbgnbd", "pnbd", "gamma_gamma"):
+        rows.append(bench_row("CDNOW", model, cdnow, mode))
+    sizes = [100_000] if args.quick else [100_000, 1_000_000]
+    for n in sizes:
+        bg = simulated("bgnbd", n, seed=1)
+        pnbd = simulated("pnbd", n, seed=2)
+        label = f"sim {n // 1000:,}k" if n < 1_000_000 else f"sim {n // 1_000_000}M"
+        rows.append(bench_row(label, "bgnbd", bg, mode))
+        rows.append(bench_row(label, "mbgnbd", bg, mode))
+        big_pareto = n >= 1_000_000 and not args.full
+        rows.append(bench_row(label, "pnbd", pnbd, mode, run_lifetimes_here=not big_pareto))
+    scoring = bench_scoring(100_000 if args.quick else 1_000_000)
+    print()
+    print(scoring)
+
+    lines = [
+        "# Model benchmark: clvreport.models vs lifetimes",
+        "",
+        "Generated by `.venv/bin/python bench/bench_models.py"
+        + (" --quick" if args.quick else "")
+        + "`; see its docstring for the method.",
+        "",
+        HEADER,
+        RULE,
+        *(format_row(r) for r in rows),
+        "",
+        "Times: a full fit from the summary arrays (ours: best of 3; lifetimes: best of 3 on CDNOW,"
+        " one run otherwise). *rel. LL diff* = (LL ours − LL lifetimes) / |LL ours|, both optima"
+        " scored by the same log-likelihood function on the same data; positive means our"
+        " optimum is higher. Targets: BG/NBD at 1M ≥ 20×, Pareto/NBD at 100k ≥ 25× faster,"
+        f" |rel. LL diff| ≤ {LL_TOLERANCE:g}.",
+        "",
+        scoring + ".",
+        "",
+        environment(mode) + ".",
+        "",
+    ]
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text("\n".join(lines), encoding="utf-8")
+    print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""Probabilistic CLV models: BG/NBD, MBG/NBD, Pareto/NBD and Gamma-Gamma.
+
+Maximum-likelihood fits on SciPy with analytic gradients and compressed
+customer histories, validated against the published CDNOW values; CLV over a
+horizon in months with intervals; holdout validation and model choice.
+
+The report calls two functions::
+
+    fit = fit_clv_models(calibration, full, model="auto", time_unit="weeks")
+    if fit.usable:
+        scores = score_customers(fit, full, horizon_months=12)
+    model_json = fit.to_dict()
+
+Examples
+--------
+>>> from clvreport.models import BetaGeoModel
+>>> BetaGeoModel.param_names
+('r', 'alpha', 'a', 'b')
+"""
+
+from clvreport.models.base import FitDiagnostics, RfmData, compress_rfm
+from clvreport.models.bgnbd import BetaGeoModel
+from clvreport.models.clv import ClvSettings, customer_lifetime_value, forecast_purchases
+from clvreport.models.fitting import MODELS, ClvModelFit, fit_clv_models
+from clvreport.models.gammagamma import GammaGammaModel, spend_frequency_correlation
+from clvreport.models.mbgnbd import ModifiedBetaGeoModel
+from clvreport.models.paretonbd import ParetoNBDModel
+from clvreport.models.scoring import score_customers, score_segments
+from clvreport.models.simulate import simulate_summary
+from clvreport.models.units import TimeUnit, convert_duration, months_to_units
+from clvreport.models.validation import HoldoutComparison, choose_model, holdout_comparison
+
+__all__ = [
+    "MODELS",
+    "BetaGeoModel",
+    "ClvModelFit",
+    "ClvSettings",
+    "FitDiagnostics",
+    "GammaGammaModel",
+    "HoldoutComparison",
+    "ModifiedBetaGeoModel",
+    "ParetoNBDModel",
+    "RfmData",
+    "TimeUnit",
+    "choose_model",
+    "compress_rfm",
+    "convert_duration",
+    "customer_lifetime_value",
+    "fit_clv_models",
+    "forecast_purchases",
+    "holdout_comparison",
+    "months_to_units",
+    "score_customers",
+    "score_segments",
+    "simulate_summary",
+    "spend_frequency_correlation",
+]

@@ -1,0 +1,455 @@
+"""Fit, compare and choose the CLV models for a report, without ever crashing on odd data.
+
+:func:`fit_clv_models` fits the candidate transaction models (BG/NBD, MBG/NBD,
+Pareto/NBD) on the calibration summary, chooses one by holdout error (or by
+likelihood without a holdout), refits it and the Gamma-Gamma spend model on
+the full-period summary, and returns a :class:`ClvModelFit` with a status:
+
+``ok``
+    Forecasts can be used as they are.
+``degraded``
+    Forecasts exist but come with a caveat the report should explain.
+``failed``
+    No usable model; the report falls back to historic metrics.
+
+Reason codes (``ClvModelFit.reasons``; the first is ``reason``)
+-------------------------------------------------------------
+Failed: ``no_customers``, ``too_few_repeat_buyers``, ``not_converged``.
+Degraded: ``few_repeat_buyers``, ``full_refit_not_converged``,
+``standard_errors_unavailable``, ``poor_holdout_fit``,
+``spend_frequency_correlation``, ``spend_model_unavailable``,
+``spend_model_infinite_mean``, ``no_monetary_value``.
+
+Only mistakes in the input (missing columns, an unknown model name or time
+unit) raise a :class:`~clvreport.errors.ClvReportError`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from clvreport.errors import ModelError
+from clvreport.models.base import (
+    MaximumLikelihoodModel,
+    TransactionModel,
+    json_float,
+    validate_summary,
+)
+from clvreport.models.bgnbd import BetaGeoModel
+from clvreport.models.gammagamma import GammaGammaModel, spend_frequency_correlation
+from clvreport.models.mbgnbd import ModifiedBetaGeoModel
+from clvreport.models.paretonbd import ParetoNBDModel
+from clvreport.models.units import TimeUnit, check_time_unit
+from clvreport.models.validation import (
+    HoldoutComparison,
+    choose_model,
+    has_holdout,
+    holdout_comparison,
+)
+
+__all__ = [
+    "MODELS",
+    "ClvModelFit",
+    "fit_clv_models",
+]
+
+Status = Literal["ok", "degraded", "failed"]
+
+MODELS: dict[str, type[TransactionModel]] = {
+    "bgnbd": BetaGeoModel,
+    "mbgnbd": ModifiedBetaGeoModel,
+    "pnbd": ParetoNBDModel,
+}
+MIN_REPEAT_BUYERS = 10  # fewer: no model
+FEW_REPEAT_BUYERS = 50  # fewer: degraded
+MAX_SPEND_CORRELATION = 0.3  # |corr(frequency, spend)| above this: Gamma-Gamma caveat
+
+# numerical trouble a fit on odd data can raise; anything else is a bug and propagates
+_FIT_ERRORS = (ModelError, ValueError, ArithmeticError, np.linalg.LinAlgError)
+
+
+@dataclass(frozen=True)
+class CandidateFit:
+    """One candidate transaction model fitted on the calibration period.
+
+    Attributes
+    ----------
+    name
+        Model name.
+    model
+        The fitted model, or ``None`` when fitting failed.
+    holdout
+        Holdout comparison when a holdout exists and the fit converged.
+    error
+        Why fitting failed, if it did.
+    """
+
+    name: str
+    model: TransactionModel | None
+    holdout: HoldoutComparison | None = None
+    error: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        """Fitted, converged and with a finite log-likelihood."""
+        return (
+            self.model is not None
+            and bool(self.model.converged_)
+            and self.model.log_likelihood_ is not None
+            and math.isfinite(self.model.log_likelihood_)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly summary."""
+        model = self.model
+        return {
+            "status": "ok" if self.usable else "failed",
+            "error": self.error,
+            "log_likelihood": None if model is None else json_float(model.log_likelihood_),
+            "converged": None if model is None else model.converged_,
+            "params": None
+            if model is None or model.params_ is None
+            else {k: json_float(v) for k, v in model.params_.items()},
+            "holdout": None if self.holdout is None else self.holdout.to_dict(),
+        }
+
+
+@dataclass
+class ClvModelFit:
+    """Result of :func:`fit_clv_models`: the chosen models, diagnostics and a status.
+
+    Attributes
+    ----------
+    status
+        ``"ok"``, ``"degraded"`` or ``"failed"`` (see the module docstring).
+    reasons
+        Reason codes, most important first.
+    time_unit
+        Unit of the summaries and the models.
+    model_name
+        Chosen transaction model (``None`` when failed).
+    model
+        Chosen transaction model fitted for scoring (full period when given).
+    spend_model
+        Gamma-Gamma model, or ``None`` when it could not be used.
+    spend_fallback
+        Historic mean repeat spend, used per customer when there is no spend model.
+    selection
+        How the model was chosen: ``"holdout"``, ``"likelihood"`` or ``"fixed"``.
+    validation
+        Holdout comparison of the chosen model (calibration fit).
+    candidates
+        Every candidate's calibration fit.
+    spend_frequency_correlation
+        Correlation between frequency and mean spend of repeat buyers.
+    n_customers, n_repeat_buyers
+        Customers and repeat buyers in the scoring summary.
+    """
+
+    status: Status
+    reasons: tuple[str, ...]
+    time_unit: TimeUnit
+    model_name: str | None = None
+    model: TransactionModel | None = None
+    spend_model: GammaGammaModel | None = None
+    spend_fallback: float | None = None
+    selection: str | None = None
+    validation: HoldoutComparison | None = None
+    candidates: dict[str, CandidateFit] = field(default_factory=dict)
+    spend_frequency_correlation: float = float("nan")
+    n_customers: int = 0
+    n_repeat_buyers: int = 0
+    _candidate_dicts: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def reason(self) -> str | None:
+        """The main reason code, or ``None`` when everything is fine."""
+        return self.reasons[0] if self.reasons else None
+
+    @property
+    def usable(self) -> bool:
+        """Whether there is a model to score customers with."""
+        return self.status != "failed" and self.model is not None
+
+    def expected_spend(
+        self, frequency: Any, monetary_value: Any, params: tuple[Any, ...] | None = None
+    ) -> np.ndarray:
+        """Expected spend per future purchase: Gamma-Gamma, or the historic fallback.
+
+        Parameters
+        ----------
+        frequency, monetary_value
+            Summary columns.
+        params
+            Gamma-Gamma parameter tuple (e.g. draws of shape ``(n, 1)``);
+            default the fitted values.
+
+        Returns
+        -------
+        numpy.ndarray
+            Spend per customer (shape follows ``params`` broadcasting).
+        """
+        x = np.asarray(frequency, dtype=float)
+        m = np.asarray(monetary_value, dtype=float)
+        if self.spend_model is not None:
+            params = tuple(self.spend_model.param_vector) if params is None else params
+            own = np.where(x > 0, np.maximum(m, 0.0), 0.0)
+            return GammaGammaModel._expected_spend(params, x, own)
+        fallback = np.nan if self.spend_fallback is None else self.spend_fallback
+        return np.where((x > 0) & (m > 0), m, fallback)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything ``model.json`` needs, JSON-friendly.
+
+        Returns
+        -------
+        dict
+            ``status, reason, reasons, time_unit, model, selection,
+            transaction_model, spend_model, spend_fallback,
+            spend_frequency_correlation, validation, candidates, n_customers,
+            n_repeat_buyers``.
+        """
+        candidates = {name: c.to_dict() for name, c in self.candidates.items()}
+        candidates = {**self._candidate_dicts, **candidates}
+        return {
+            "status": self.status,
+            "reason": self.reason,
+            "reasons": list(self.reasons),
+            "time_unit": self.time_unit,
+            "model": self.model_name,
+            "selection": self.selection,
+            "transaction_model": None if self.model is None else self.model.to_dict(),
+            "spend_model": None if self.spend_model is None else self.spend_model.to_dict(),
+            "spend_fallback": json_float(self.spend_fallback),
+            "spend_frequency_correlation": json_float(self.spend_frequency_correlation),
+            "validation": None if self.validation is None else self.validation.to_dict(),
+            "candidates": candidates,
+            "n_customers": self.n_customers,
+            "n_repeat_buyers": self.n_repeat_buyers,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ClvModelFit:
+        """Rebuild a fit from :meth:`to_dict` output (e.g. a saved ``model.json``).
+
+        Parameters
+        ----------
+        data
+            The dictionary.
+
+        Returns
+        -------
+        ClvModelFit
+            Ready for :func:`~clvreport.models.scoring.score_customers`;
+            candidate fits are kept as plain dictionaries.
+        """
+        transaction = data.get("transaction_model")
+        spend = data.get("spend_model")
+        validation = data.get("validation")
+        correlation = data.get("spend_frequency_correlation")
+        return cls(
+            status=data["status"],
+            reasons=tuple(data.get("reasons") or ()),
+            time_unit=check_time_unit(data.get("time_unit", "weeks")),
+            model_name=data.get("model"),
+            model=None if transaction is None else MaximumLikelihoodModel.from_dict(transaction),  # type: ignore[arg-type]
+            spend_model=None if spend is None else MaximumLikelihoodModel.from_dict(spend),  # type: ignore[arg-type]
+            spend_fallback=data.get("spend_fallback"),
+            selection=data.get("selection"),
+            validation=None if validation is None else HoldoutComparison.from_dict(validation),
+            spend_frequency_correlation=float("nan") if correlation is None else correlation,
+            n_customers=int(data.get("n_customers") or 0),
+            n_repeat_buyers=int(data.get("n_repeat_buyers") or 0),
+            _candidate_dicts=dict(data.get("candidates") or {}),
+        )
+
+
+def _fit_candidate(
+    name: str, calibration: pd.DataFrame, time_unit: TimeUnit, n_starts: int, holdout: bool
+) -> CandidateFit:
+    try:
+        model = MODELS[name](time_unit=time_unit, n_starts=n_starts).fit(calibration)
+    except _FIT_ERRORS as exc:
+        return CandidateFit(name, None, error=f"{type(exc).__name__}: {exc}")
+    comparison = None
+    if holdout and model.converged_:
+        try:
+            comparison = holdout_comparison(model, calibration)
+        except _FIT_ERRORS as exc:
+            return CandidateFit(name, model, error=f"holdout: {type(exc).__name__}: {exc}")
+    return CandidateFit(name, model, comparison)
+
+
+def _repeat_buyers(summary: pd.DataFrame) -> int:
+    return int((pd.to_numeric(summary["frequency"], errors="coerce") > 0).sum())
+
+
+def _fit_spend(
+    summary: pd.DataFrame, n_starts: int, reasons: list[str]
+) -> tuple[GammaGammaModel | None, float | None, float]:
+    """Gamma-Gamma on the repeat buyers, or ``None`` plus a fallback mean spend."""
+    if "monetary_value" not in summary.columns:
+        reasons.append("no_monetary_value")
+        return None, None, float("nan")
+    validate_summary(summary, ("frequency", "monetary_value"))
+    x = summary["frequency"].to_numpy(dtype=float)
+    m = summary["monetary_value"].to_numpy(dtype=float)
+    buyers = (x > 0) & (m > 0)
+    fallback = float(m[buyers].mean()) if buyers.any() else None
+    correlation = spend_frequency_correlation(x, m)
+    if np.isfinite(correlation) and abs(correlation) > MAX_SPEND_CORRELATION:
+        reasons.append("spend_frequency_correlation")
+    if buyers.sum() < MIN_REPEAT_BUYERS:
+        reasons.append("spend_model_unavailable")
+        return None, fallback, correlation
+    try:
+        spend = GammaGammaModel(n_starts=n_starts).fit(x, m)
+    except _FIT_ERRORS:
+        spend = None
+    if spend is None or not spend.converged_:
+        reasons.append("spend_model_unavailable")
+        return None, fallback, correlation
+    if spend.params_ is not None and spend.params_["q"] <= 1:
+        reasons.append("spend_model_infinite_mean")
+        return None, fallback, correlation
+    return spend, fallback, correlation
+
+
+def fit_clv_models(
+    calibration: pd.DataFrame,
+    full: pd.DataFrame | None = None,
+    *,
+    model: str = "auto",
+    time_unit: TimeUnit = "weeks",
+    n_starts: int = 3,
+) -> ClvModelFit:
+    """Fit the candidate models, choose one and fit the spend model.
+
+    Parameters
+    ----------
+    calibration
+        Summary over the calibration period (``frequency, recency, T,
+        monetary_value``), with ``frequency_holdout`` and ``duration_holdout``
+        when a holdout period exists.
+    full
+        Summary over the whole period, used for the final fits that score the
+        customers. Default: ``calibration``.
+    model
+        ``"auto"`` (choose among ``bgnbd``, ``mbgnbd`` and ``pnbd``) or one of them.
+    time_unit
+        Unit of ``recency``, ``T`` and ``duration_holdout`` in both summaries.
+    n_starts
+        Optimiser starting points per model.
+
+    Returns
+    -------
+    ClvModelFit
+        Chosen models with a status and reason codes; never raises for
+        degenerate data.
+
+    Raises
+    ------
+    clvreport.errors.ClvReportError
+        For mistakes in the arguments: missing columns, unknown model or unit.
+
+    Examples
+    --------
+    >>> from clvreport.models.simulate import simulate_summary
+    >>> summary = simulate_summary("bgnbd", {"r": 0.25, "alpha": 4.0, "a": 0.8, "b": 2.5}, 2000,
+    ...                            spend_params={"p": 6.0, "q": 4.0, "gamma": 15.0}, seed=1)
+    >>> fit = fit_clv_models(summary, model="bgnbd")
+    >>> fit.status, fit.model_name
+    ('ok', 'bgnbd')
+    """
+    time_unit = check_time_unit(time_unit)
+    if model != "auto" and model not in MODELS:
+        raise ModelError(
+            f"unknown model {model!r}",
+            hint=f"use auto or one of {', '.join(MODELS)}",
+        )
+    validate_summary(calibration)
+    scoring = calibration if full is None else full
+    if full is not None:
+        validate_summary(full)
+    for frame in (calibration, scoring):
+        unit = frame.attrs.get("time_unit")
+        if unit is not None and unit != time_unit:
+            raise ModelError(
+                f"the summary is in {unit} but time_unit={time_unit!r} was requested",
+                hint="pass the time_unit the summary was built with",
+            )
+    result = ClvModelFit(
+        status="failed",
+        reasons=(),
+        time_unit=time_unit,
+        n_customers=len(scoring),
+        n_repeat_buyers=_repeat_buyers(scoring) if len(scoring) else 0,
+    )
+    if len(calibration) == 0 or len(scoring) == 0:
+        result.reasons = ("no_customers",)
+        return result
+    repeat_buyers = _repeat_buyers(calibration)
+    if repeat_buyers < MIN_REPEAT_BUYERS:
+        result.reasons = ("too_few_repeat_buyers",)
+        return result
+
+    holdout = has_holdout(calibration)
+    names = list(MODELS) if model == "auto" else [model]
+    candidates = {
+        name: _fit_candidate(name, calibration, time_unit, n_starts, holdout) for name in names
+    }
+    result.candidates = candidates
+    usable = {name: c for name, c in candidates.items() if c.usable}
+    if not usable:
+        result.reasons = ("not_converged",)
+        return result
+
+    reasons: list[str] = []
+    lls = {name: float(c.model.log_likelihood_) for name, c in usable.items()}  # type: ignore[union-attr, arg-type]
+    compared = {name: c.holdout for name, c in usable.items() if c.holdout is not None}
+    if model != "auto":
+        chosen, selection = model, "fixed"
+    elif compared:
+        chosen, selection = choose_model(compared, lls), "holdout"
+    else:
+        chosen, selection = max(lls, key=lls.__getitem__), "likelihood"
+    calibration_model = usable[chosen].model
+    assert calibration_model is not None
+    final: TransactionModel = calibration_model
+    if full is not None:
+        try:
+            refit = MODELS[chosen](time_unit=time_unit, n_starts=n_starts).fit(full)
+        except _FIT_ERRORS:
+            refit = None
+        if refit is not None and refit.converged_:
+            final = refit
+        else:
+            reasons.append("full_refit_not_converged")
+
+    if repeat_buyers < FEW_REPEAT_BUYERS:
+        reasons.append("few_repeat_buyers")
+    validation = usable[chosen].holdout
+    if validation is not None and validation.verdict == "poor":
+        reasons.append("poor_holdout_fit")
+    errors = final.standard_errors_ or {}
+    if final.covariance_log_ is None or not all(math.isfinite(v) for v in errors.values()):
+        reasons.append("standard_errors_unavailable")
+
+    spend_model, fallback, correlation = _fit_spend(scoring, n_starts, reasons)
+
+    result.status = "degraded" if reasons else "ok"
+    result.reasons = tuple(reasons)
+    result.model_name = chosen
+    result.model = final
+    result.selection = selection
+    result.validation = validation
+    result.spend_model = spend_model
+    result.spend_fallback = fallback
+    result.spend_frequency_correlation = correlation
+    return result

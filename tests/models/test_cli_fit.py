@@ -1,0 +1,87 @@
+"""``clvreport fit`` on the CDNOW sample: text, JSON, a fixed model, failures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import clvreport.cli.fit  # noqa: F401  registers the command
+from clvreport.cli._app import app
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "cdnow_sample.txt"
+CDNOW_ARGS = [
+    "fit",
+    str(DATA),
+    "--no-header",
+    "--names",
+    "id,sample,date,qty,amount",
+    "--customer-col",
+    "id",
+    "--date-col",
+    "date",
+    "--amount-col",
+    "amount",
+    "--date-format",
+    "%Y%m%d",
+    "--delimiter",
+    "whitespace",
+    "--zero-amounts",
+    "keep",
+    "--duplicates",
+    "keep",
+    "--calibration-end",
+    "1997-09-30",
+]
+runner = CliRunner()
+
+
+def test_text_output_shows_model_parameters_and_holdout() -> None:
+    result = runner.invoke(app, [*CDNOW_ARGS, "--holdout-end", "1998-06-30"])
+    assert result.exit_code == 0, result.output
+    assert "Status: ok" in result.output
+    assert "Model: BG/NBD, chosen by smallest holdout error" in result.output
+    assert "Gamma-Gamma (spend)" in result.output
+    assert "actual 1,882 vs predicted 1,653.4" in result.output
+    assert "-9,594.976" in result.output  # Pareto/NBD calibration log-likelihood
+
+
+def test_json_is_one_object_with_model_json_content() -> None:
+    result = runner.invoke(app, [*CDNOW_ARGS, "--holdout-end", "1998-06-30", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["status"] == "ok" and payload["model"] == "bgnbd"
+    assert payload["validation"]["actual_total"] == 1882
+    assert payload["candidates"]["bgnbd"]["params"]["r"] == pytest.approx(0.2425945, rel=1e-4)
+    assert payload["spend_model"]["params"]["p"] > 0
+    assert payload["calibration_end"] == "1997-09-30" and payload["holdout_end"] == "1998-06-30"
+
+
+def test_fixed_model_without_holdout() -> None:
+    result = runner.invoke(app, [*CDNOW_ARGS, "--model", "pnbd", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["model"] == "pnbd" and payload["selection"] == "fixed"
+    assert payload["transaction_model"]["params"]["r"] == pytest.approx(0.55315, rel=3e-4)
+    assert payload["validation"] is None
+
+
+def test_failed_fit_exits_with_1(tmp_path: Path) -> None:
+    csv = tmp_path / "tx.csv"
+    rows = [f"c{i},2024-01-{1 + i % 20:02d},10.0" for i in range(30)]
+    csv.write_text("customer,date,amount\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    args = ["fit", str(csv), "--customer-col", "customer", "--date-col", "date"]
+    result = runner.invoke(
+        app, [*args, "--amount-col", "amount", "--calibration-end", "2024-01-20"]
+    )
+    assert result.exit_code == 1
+    assert "Status: failed (too_few_repeat_buyers)" in result.output
+
+
+def test_user_mistakes_exit_with_2() -> None:
+    args = [*CDNOW_ARGS, "--holdout-end", "1997-09-01"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "holdout end 1997-09-01 is not after the calibration end" in result.output

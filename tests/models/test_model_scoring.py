@@ -1,0 +1,110 @@
+"""score_customers / score_segments: columns, consistency, chunking, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clvreport.errors import DataError, ModelError
+from clvreport.models import ClvModelFit, fit_clv_models, score_customers, score_segments
+from clvreport.models.scoring import CUSTOMER_COLUMNS, SEGMENT_COLUMNS
+
+
+@pytest.fixture(scope="module")
+def fit(cdnow, cdnow_full) -> ClvModelFit:
+    return fit_clv_models(cdnow, cdnow_full)
+
+
+@pytest.fixture(scope="module")
+def scores(fit, cdnow_full) -> pd.DataFrame:
+    return score_customers(fit, cdnow_full, horizon_months=12, discount_rate=0.1, n_draws=100)
+
+
+def test_one_row_per_customer_with_the_contract_columns(scores, cdnow_full) -> None:
+    assert list(scores.columns) == CUSTOMER_COLUMNS
+    assert scores["customer_id"].tolist() == cdnow_full["customer_id"].tolist()
+    assert scores.index.equals(cdnow_full.index)
+    assert scores[CUSTOMER_COLUMNS[1:]].notna().all().all()
+
+
+def test_values_agree_with_the_models(scores, fit, cdnow_full) -> None:
+    x, t_x, T = (cdnow_full[c] for c in ("frequency", "recency", "T"))
+    np.testing.assert_allclose(scores["p_alive"], fit.model.probability_alive(x, t_x, T))
+    horizon = 12 * 30.4375 / 7
+    np.testing.assert_allclose(
+        scores["expected_purchases"], fit.model.expected_purchases(horizon, x, t_x, T)
+    )
+    spend = fit.spend_model.expected_spend(x, cdnow_full["monetary_value"])
+    np.testing.assert_allclose(scores["expected_spend"], spend)
+    assert np.all((scores["prob_active"] >= 0) & (scores["prob_active"] <= scores["p_alive"]))
+    assert np.all(scores["clv"] > 0)
+    assert np.all(scores["clv"] < scores["expected_purchases"] * scores["expected_spend"])
+
+
+def test_intervals_are_ordered_and_contain_the_estimate(scores) -> None:
+    assert np.all(scores["clv_low"] <= scores["clv_high"])
+    inside = (scores["clv_low"] <= scores["clv"]) & (scores["clv"] <= scores["clv_high"])
+    assert inside.mean() > 0.99
+    assert np.all(scores["expected_purchases_low"] <= scores["expected_purchases_high"])
+
+
+def test_chunking_and_seed_do_not_change_the_result(fit, cdnow_full) -> None:
+    one = score_customers(fit, cdnow_full, n_draws=50, seed=3)
+    chunked = score_customers(fit, cdnow_full, n_draws=50, seed=3, chunk_size=97)
+    pd.testing.assert_frame_equal(one, chunked)
+    other_seed = score_customers(fit, cdnow_full, n_draws=50, seed=4)
+    assert not np.allclose(one["clv_high"], other_seed["clv_high"])
+
+
+def test_margin_and_horizon(fit, cdnow_full, scores) -> None:
+    half = score_customers(fit, cdnow_full, gross_margin=0.5, n_draws=100)
+    np.testing.assert_allclose(half["clv"], scores["clv"] * 0.5)
+    np.testing.assert_allclose(half["clv_low"], scores["clv_low"] * 0.5)
+    longer = score_customers(fit, cdnow_full, horizon_months=24, n_draws=10)
+    assert np.all(longer["clv"] > scores["clv"])
+
+
+def test_segment_totals_add_up(fit, cdnow_full, scores) -> None:
+    labels = pd.Series(
+        np.where(cdnow_full["frequency"] > 0, "repeat", "one-time"), index=cdnow_full.index
+    )
+    table = score_segments(fit, cdnow_full, labels, n_draws=100).set_index("segment")
+    assert list(table.reset_index().columns) == SEGMENT_COLUMNS
+    assert table["customers"].sum() == len(cdnow_full)
+    by_segment = scores.groupby(labels.to_numpy())[["clv", "expected_purchases"]].sum()
+    np.testing.assert_allclose(table.loc[by_segment.index, "clv"], by_segment["clv"])
+    assert np.all(table["clv_low"] <= table["clv"]) and np.all(table["clv"] <= table["clv_high"])
+    # a total is known relatively better than its customers
+    width = (table["clv_high"] - table["clv_low"]) / table["clv"]
+    customer_width = ((scores["clv_high"] - scores["clv_low"]) / scores["clv"]).median()
+    assert np.all(width <= customer_width * 1.5)
+
+
+def test_segments_by_column_name(fit, cdnow_full) -> None:
+    frame = cdnow_full.assign(group="all")
+    table = score_segments(fit, frame, "group", n_draws=20)
+    assert table["segment"].tolist() == ["all"] and table["customers"].tolist() == [2357]
+    with pytest.raises(DataError, match="one label per summary row"):
+        score_segments(fit, frame, pd.Series(["a"]))
+
+
+def test_mismatched_time_unit_is_refused(fit, cdnow_full) -> None:
+    days = cdnow_full.copy()
+    days.attrs["time_unit"] = "days"
+    with pytest.raises(ModelError, match="summary is in days"):
+        score_customers(fit, days)
+
+
+def test_missing_columns_are_named(fit, cdnow_full) -> None:
+    with pytest.raises(DataError, match="customer_id"):
+        score_customers(fit, cdnow_full.drop(columns="customer_id"))
+    with pytest.raises(DataError, match="monetary_value"):
+        score_customers(fit, cdnow_full.drop(columns="monetary_value"))
+
+
+def test_without_covariance_intervals_are_missing(fit, cdnow_full) -> None:
+    data = fit.to_dict()
+    data["transaction_model"]["covariance_log"] = None
+    scores = score_customers(ClvModelFit.from_dict(data), cdnow_full.head(20), n_draws=10)
+    assert scores["clv"].notna().all() and scores["clv_low"].isna().all()
