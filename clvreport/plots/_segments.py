@@ -1,0 +1,299 @@
+"""Figures about segments: the segment map (size × value) and the money at stake."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
+from matplotlib.patheffects import withStroke
+from matplotlib.text import Text
+
+from clvreport.plots._base import (
+    NOTE_PT,
+    TICK_PT,
+    Formatter,
+    Palette,
+    _axes,
+    _fmt,
+    _label,
+    _mix,
+    _optional,
+    _require,
+    _root_figure,
+    _style,
+    _tick_formatter,
+)
+
+__all__ = ["plot_at_risk", "plot_segment_map"]
+
+_MIN_AREA = 40.0
+_MAX_AREA = 1100.0
+"""Bubble areas in points² for the smallest and largest value at risk."""
+
+
+def _areas(sizes: np.ndarray) -> np.ndarray:
+    top = np.nanmax(sizes) if sizes.size and np.nanmax(sizes) > 0 else 1.0
+    scaled = np.clip(np.nan_to_num(sizes, nan=0.0), 0.0, None) / top
+    return _MIN_AREA + (_MAX_AREA - _MIN_AREA) * scaled
+
+
+def _nice_steps(top: float) -> list[float]:
+    """Two or three round reference amounts up to ``top`` for the bubble-size legend."""
+    if not np.isfinite(top) or top <= 0:
+        return []
+    magnitude = 10 ** np.floor(np.log10(top))
+    largest = float(np.floor(top / magnitude) * magnitude)
+    steps = [largest, largest / 2, largest / 10]
+    return [s for s in steps if s > 0.05 * top]
+
+
+def _bubble_labels(
+    ax: Axes,
+    x: np.ndarray,
+    y: np.ndarray,
+    areas: np.ndarray,
+    names: pd.Series,
+    palette: Palette,
+) -> list[Text]:
+    """One label per bubble, starting just beside the bubble's edge.
+
+    adjustText then moves them apart; a halo in the background colour keeps them
+    readable on grid lines.
+    """
+    figure = _root_figure(ax)
+    figure.draw_without_rendering()  # settle the layout so data ↔ points is final
+    origin = ax.transData.transform((0.0, 0.0))[0]
+    points_per_unit = (ax.transData.transform((1.0, 0.0))[0] - origin) * 72.0 / figure.dpi
+    right_edge = ax.get_xlim()[1]
+    texts = []
+    for xi, yi, area, name in zip(x, y, areas, names, strict=True):
+        radius = float(np.sqrt(area)) / 2.0 + 3.0
+        shift = radius / points_per_unit if points_per_unit > 0 else 0.0
+        left = xi > 0.7 * right_edge  # bubbles near the right edge: label on their left
+        texts.append(
+            ax.text(
+                xi - shift if left else xi + shift,
+                yi,
+                str(name),
+                fontsize=NOTE_PT + 0.5,
+                color=palette.foreground,
+                ha="right" if left else "left",
+                va="center",
+                zorder=4,
+                path_effects=[withStroke(linewidth=3, foreground=palette.background)],
+            )
+        )
+    return texts
+
+
+def plot_segment_map(
+    segments: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    palette: Palette | None = None,
+    labels: Mapping[str, str] | None = None,
+    formatter: Formatter | None = None,
+    count_formatter: Formatter | None = None,
+    **kwargs: Any,
+) -> Axes:
+    """Segment map: how many customers each segment has and what they are worth.
+
+    One bubble per segment: to the right are large segments, higher up are
+    valuable ones. When ``value_at_risk`` is given, the bubble area shows it, so
+    the segments that need attention stand out. Labels are placed so that
+    they do not overlap (``adjustText``).
+
+    Parameters
+    ----------
+    segments
+        One row per segment with columns ``segment_label`` (display text),
+        ``customers`` (count), ``value`` (total predicted value of the
+        segment's customers) and optionally ``value_at_risk``.
+    ax
+        Axes to draw on; by default a new figure 16 cm wide.
+    palette
+        Brand colours: bubbles in ``primary``.
+    labels
+        Translated texts: ``customers`` (x axis), ``value`` (y axis),
+        ``value_at_risk`` (title of the bubble-size legend), ``title`` (optional).
+    formatter
+        Money on the y axis and in the size legend, e.g. ``t.money``.
+    count_formatter
+        Customer counts on the x axis, e.g. ``t.number``.
+    **kwargs
+        Passed to ``Axes.scatter`` (e.g. ``alpha``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> segments = pd.DataFrame({"segment_label": ["Champions", "Lost"],
+    ...     "customers": [120, 900], "value": [41000.0, 3000.0],
+    ...     "value_at_risk": [2000.0, 2500.0]})
+    >>> ax = plot_segment_map(segments)
+    >>> ax.collections[0].get_offsets().tolist()
+    [[120.0, 41000.0], [900.0, 3000.0]]
+    """
+    from adjustText import adjust_text
+
+    palette = palette or Palette()
+    frame = _require(
+        segments,
+        "plot_segment_map",
+        ["segment_label", "customers", "value"],
+        optional=["value_at_risk"],
+    )
+    ax = _axes(ax, palette, height=4.4)
+    x = frame["customers"].to_numpy(dtype="float64")
+    y = frame["value"].to_numpy(dtype="float64")
+    has_risk = "value_at_risk" in frame.columns
+    areas = _areas(frame["value_at_risk"].to_numpy(dtype="float64")) if has_risk else None
+    options = {
+        "s": areas if areas is not None else 160.0,
+        "color": palette.primary,
+        "alpha": 0.7,
+        "edgecolor": palette.foreground,
+        "linewidth": 0.8,
+        "zorder": 3,
+    }
+    ax.scatter(x, y, **{**options, **kwargs})
+    ax.set_xlim(0, (np.nanmax(x) if x.size else 1.0) * 1.12 or 1.0)
+    low = min(0.0, float(np.nanmin(y))) if y.size else 0.0
+    ax.set_ylim(low, (np.nanmax(y) if y.size else 1.0) * 1.15 or 1.0)
+    if formatter is not None:
+        ax.yaxis.set_major_formatter(_tick_formatter(formatter))
+    if count_formatter is not None:
+        ax.xaxis.set_major_formatter(_tick_formatter(count_formatter))
+    _style(
+        ax,
+        palette,
+        xlabel=_label(labels, "customers"),
+        ylabel=_label(labels, "value"),
+        title=_optional(labels, "title"),
+        grid="both",
+    )
+    if has_risk:
+        top = float(np.nanmax(frame["value_at_risk"])) if len(frame) else 0.0
+        handles = [
+            Line2D(
+                [],
+                [],
+                marker="o",
+                linestyle="none",
+                markersize=float(np.sqrt(_areas(np.array([amount, top]))[0])),
+                markerfacecolor=_mix(palette.primary, palette.background, 0.3),
+                markeredgecolor=palette.foreground,
+                markeredgewidth=0.8,
+                label=_fmt(formatter, amount),
+            )
+            for amount in _nice_steps(top)
+        ]
+        if handles:
+            legend = ax.legend(
+                handles=handles,
+                title=_label(labels, "value_at_risk"),
+                loc="upper left",
+                bbox_to_anchor=(1.01, 1.0),
+                frameon=False,
+                fontsize=TICK_PT,
+                title_fontsize=TICK_PT,
+                borderaxespad=0.0,
+                labelspacing=1.4,
+                handlelength=3.2,
+                handleheight=2.0,
+                handletextpad=0.6,
+                labelcolor=palette.foreground,
+                alignment="left",
+            )
+            legend.get_title().set_color(palette.foreground)
+    sizes = np.broadcast_to(np.asarray(options["s"] if "s" not in kwargs else kwargs["s"]), x.shape)
+    texts = _bubble_labels(ax, x, y, sizes, frame["segment_label"], palette)
+    if texts:
+        adjust_text(
+            texts,
+            x=x,
+            y=y,
+            ax=ax,
+            force_pull=(0.05, 0.05),
+            expand=(1.1, 1.3),
+            arrowprops={"arrowstyle": "-", "color": palette.neutral, "linewidth": 0.7},
+        )
+    return ax
+
+
+def plot_at_risk(
+    frame: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    palette: Palette | None = None,
+    labels: Mapping[str, str] | None = None,
+    formatter: Formatter | None = None,
+    **kwargs: Any,
+) -> Axes:
+    """Money at stake per segment, largest on top, each bar labelled with its amount.
+
+    Parameters
+    ----------
+    frame
+        One row per segment with columns ``segment_label`` (display text) and
+        ``value_at_risk`` (money). Any order: the plot sorts largest first.
+    ax
+        Axes to draw on; by default a new figure 16 cm wide.
+    palette
+        Brand colours: bars in ``primary``.
+    labels
+        Translated texts: ``value_at_risk`` (x axis), ``title`` (optional).
+    formatter
+        Money on the x axis and at the bars, e.g. ``t.money``.
+    **kwargs
+        Passed to ``Axes.barh`` (e.g. ``height``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"segment_label": ["Lost", "At risk"],
+    ...                       "value_at_risk": [1200.0, 5400.0]})
+    >>> ax = plot_at_risk(frame)
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['At risk', 'Lost']
+    """
+    palette = palette or Palette()
+    data = _require(frame, "plot_at_risk", ["segment_label", "value_at_risk"])
+    data = data.sort_values("value_at_risk", ascending=False, kind="stable")
+    n = len(data)
+    ax = _axes(ax, palette, height=max(2.2, 0.9 + 0.34 * n))
+    values = data["value_at_risk"].to_numpy(dtype="float64")
+    positions = np.arange(n, dtype="float64")
+    options = {"height": 0.68, "color": palette.primary, "zorder": 3}
+    bars = ax.barh(positions, values, **{**options, **kwargs})
+    ax.bar_label(
+        bars,
+        labels=[_fmt(formatter, v) for v in values],
+        padding=4,
+        fontsize=NOTE_PT + 0.5,
+        color=palette.foreground,
+    )
+    ax.set_yticks(positions, data["segment_label"].astype(str).tolist())
+    ax.invert_yaxis()
+    top = float(np.nanmax(values)) if n else 1.0
+    ax.set_xlim(min(0.0, float(np.nanmin(values))) if n else 0.0, top * 1.18 if top > 0 else 1.0)
+    if formatter is not None:
+        ax.xaxis.set_major_formatter(_tick_formatter(formatter))
+    _style(
+        ax,
+        palette,
+        xlabel=_label(labels, "value_at_risk"),
+        title=_optional(labels, "title"),
+        grid="x",
+        left_spine=False,
+    )
+    return ax
