@@ -1,0 +1,317 @@
+"""The built-in renderer (nbconvert → pandoc → Typst/HTML) and the Quarto format staging."""
+
+import io
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from clvreport.brand import load_brand
+from clvreport.errors import RenderError
+from clvreport.render.base import ReportMeta, renderers
+from clvreport.render.builtin import BuiltinRenderer, brand_css, notebook_markdown
+from clvreport.render.quarto import QuartoRenderer, find_quarto
+
+ROOT = Path(__file__).resolve().parents[1]
+EXECUTED = ROOT / "tests" / "fixtures" / "notebooks" / "executed"
+BRANDED = ROOT / "tests" / "fixtures" / "clients" / "branded"
+DEMO = ROOT / "data" / "demo"
+
+pytestmark = pytest.mark.slow
+
+
+def meta_for(client_dir: Path | None, language: str = "nl") -> ReportMeta:
+    return ReportMeta(
+        title="Klantwaarde-analyse",
+        subtitle="Klantwaarde (CLV) en klantbehoud, 1 januari 2022 – 31 december 2024",
+        client_name="Webwinkel De Zonnebloem B.V.",
+        period="1 januari 2022 – 31 december 2024",
+        date="31 december 2024",
+        language=language,
+        confidential="Vertrouwelijk",
+        toc_title="Inhoud",
+        brand_file=None if client_dir is None else client_dir / "_brand.yml",
+        client_dir=client_dir,
+    )
+
+
+def workdir_from_fixture(tmp: Path) -> Path:
+    workdir = tmp / "work"
+    shutil.copytree(EXECUTED, workdir, ignore=shutil.ignore_patterns("*.py"))
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def default_render(tmp_path_factory):
+    """The fixture notebook rendered with the demo client's brand (default colours/fonts)."""
+    workdir = workdir_from_fixture(tmp_path_factory.mktemp("default"))
+    files = BuiltinRenderer().render(workdir, meta_for(DEMO), ["pdf", "html"])
+    return workdir, files
+
+
+@pytest.fixture(scope="module")
+def branded_render(tmp_path_factory):
+    workdir = workdir_from_fixture(tmp_path_factory.mktemp("branded"))
+    files = BuiltinRenderer().render(workdir, meta_for(BRANDED), ["pdf", "html"])
+    return workdir, files
+
+
+def pdf_text(path: Path) -> list[str]:
+    return [page.extract_text() for page in PdfReader(path).pages]
+
+
+def pdf_fonts(path: Path) -> set[str]:
+    names = set()
+    for page in PdfReader(path).pages:
+        fonts = page.get("/Resources", {}).get("/Font", {})
+        for font in fonts.values():
+            base = str(font.get_object()["/BaseFont"]).lstrip("/")
+            names.add(base.split("+", 1)[-1])  # drop the subset tag "ABCDEF+"
+    return names
+
+
+# -- registry ------------------------------------------------------------------------
+
+
+def test_renderers_are_registered_quarto_first():
+    names = renderers.names()
+    assert names.index("quarto") < names.index("builtin")
+    assert isinstance(renderers.get("builtin"), BuiltinRenderer)
+    assert BuiltinRenderer().available()
+
+
+# -- markdown extraction -------------------------------------------------------------
+
+
+def test_notebook_markdown_keeps_only_report_content():
+    text = notebook_markdown(EXECUTED / "clv_report.ipynb")
+    assert text.lstrip().startswith("# Samenvatting {#sec-summary}")
+    assert "::: {.key-figures}" in text and "[€ 1.234.567]{.value}" in text
+    assert "![De beste 20%" in text and "{#tbl-cohorts}" in text
+    for hidden in ("report.setup", "RuntimeWarning", "ReportContext", "execute:", "#|"):
+        assert hidden not in text
+
+
+# -- PDF -----------------------------------------------------------------------------
+
+
+def test_pdf_has_title_page_contents_and_text(default_render):
+    workdir, files = default_render
+    assert files == [workdir / "clv_report.pdf", workdir / "clv_report.html"]
+    pages = pdf_text(workdir / "clv_report.pdf")
+    assert len(pages) >= 6
+    cover, contents = pages[0], pages[1]
+    assert "WEBWINKEL DE ZONNEBLOEM B.V." in cover and "Klantwaarde-analyse" in cover
+    assert "31 december 2024" in cover and "VERTROUWELIJK" in cover
+    assert "Inhoud" in contents and "Welke klanten zijn het meest waard?" in contents
+    assert "A Methode" in contents  # appendix lettered
+    text = "\n".join(pages)
+    for expected in ("Samenvatting", "Aanbevelingen", "Datakwaliteit", "€ 1.234.567", "4.812"):
+        assert expected in text
+    assert "OMZET" in text  # key-figure label
+    assert "Figuur 1" in text and "Tabel 2" in text  # numbered captions (Dutch)
+    assert f"Pagina 2 van {len(pages) - 1}" in pages[2]  # numbered from the contents page
+    assert "RuntimeWarning" not in text
+
+
+def test_pdf_long_table_repeats_its_header_on_the_next_page(default_render):
+    workdir, _ = default_render
+    pages = pdf_text(workdir / "clv_report.pdf")
+    first = next(i for i, page in enumerate(pages) if "jan 2022" in page)
+    last = next(i for i, page in enumerate(pages) if "dec 2026" in page)
+    assert last == first + 1  # the 60-row table continues on the next page ...
+    assert "Actief na 12 mnd" in pages[last]  # ... under a repeated header row
+
+
+def test_pdf_embeds_the_brand_fonts(default_render, branded_render):
+    default_fonts = pdf_fonts(default_render[0] / "clv_report.pdf")
+    branded_fonts = pdf_fonts(branded_render[0] / "clv_report.pdf")
+    assert any(name.startswith("Inter") for name in default_fonts)
+    assert any(name.startswith("OpenSans") for name in branded_fonts)
+    assert any(name.startswith("RobotoSlab") for name in branded_fonts)
+    assert not any(name.startswith("Inter") for name in branded_fonts)
+
+
+def test_typst_source_carries_brand_colours_and_components(default_render, branded_render):
+    default = (default_render[0] / "_build" / "clv_report.typ").read_text()
+    branded = (branded_render[0] / "_build" / "clv_report.typ").read_text()
+    assert 'primary: "#1B3A5C"' in default and 'accent: "#E08E2B"' in default
+    assert 'primary: "#00565B"' in branded and 'accent: "#C8553D"' in branded
+    assert 'heading-font: "Roboto Slab"' in branded and 'base-font: "Open Sans"' in branded
+    assert "#1B3A5C" not in branded
+    assert "#key-figures((" in default and "value: [€ 1.234.567]" in default
+    assert "#finding[" in default and "#show: clv-appendix" in default
+    assert 'image("/figures/lorenz.png")' in default
+    assert 'lang: "nl"' in default
+
+
+def test_english_report_uses_english_words(tmp_path):
+    workdir = workdir_from_fixture(tmp_path)
+    BuiltinRenderer().render(workdir, meta_for(DEMO, language="en"), ["pdf"])
+    text = "\n".join(pdf_text(workdir / "clv_report.pdf"))
+    assert "Figure 1" in text and "Page 2 of" in text
+    assert not (workdir / "clv_report.html").exists()
+
+
+# -- HTML ----------------------------------------------------------------------------
+
+
+def test_html_is_self_contained_and_branded(default_render):
+    html = (default_render[0] / "clv_report.html").read_text()
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?https?:""", html)
+    assert not re.search(r"url\(\s*['\"]?https?:", html)
+    assert "data:image/png;base64," in html  # the figure
+    assert "data:image/svg+xml;base64," in html  # the logo
+    assert "data:font/woff;base64," in html or "data:application/font-woff" in html
+    assert "--clv-primary: #1B3A5C;" in html and '--clv-font-base: "Inter"' in html
+    assert 'class="key-figures"' in html and "€ 1.234.567" in html
+    assert '<span class="caption-label">Figuur 1</span>' in html
+    assert '<nav id="TOC"' in html and 'href="#sec-data-quality"' in html
+    assert 'class="table-scroll"' in html
+    assert "RuntimeWarning" not in html and "report.setup" not in html
+
+
+def test_branded_html_differs(default_render, branded_render):
+    default = (default_render[0] / "clv_report.html").read_text()
+    branded = (branded_render[0] / "clv_report.html").read_text()
+    assert "--clv-primary: #00565B;" in branded and "--clv-background: #FFFDF8;" in branded
+    assert '--clv-font-heading: "Roboto Slab"' in branded
+    assert "#1B3A5C" not in branded and "#00565B" not in default
+
+
+def test_brand_css_defines_every_variable():
+    css = brand_css(load_brand(BRANDED))
+    for name in ("primary", "secondary", "accent", "background", "foreground"):
+        assert f"--clv-{name}: #" in css
+    assert "@font-face" not in css  # no font folder given
+
+
+# -- errors ----------------------------------------------------------------------------
+
+
+def replace_in_notebook(workdir: Path, old: str, new: str) -> None:
+    notebook = workdir / "clv_report.ipynb"
+    text = notebook.read_text()
+    assert old in text
+    notebook.write_text(text.replace(old, new))
+
+
+def test_typst_error_names_the_step_and_line(tmp_path):
+    workdir = workdir_from_fixture(tmp_path)
+    replace_in_notebook(
+        workdir, "# Aanbevelingen", "```{=typst}\\n#foo(\\n```\\n\\n# Aanbevelingen"
+    )
+    with pytest.raises(RenderError) as info:
+        BuiltinRenderer().render(workdir, meta_for(DEMO), ["pdf"])
+    message = str(info.value)
+    assert message.startswith("step 'typst' failed")
+    assert re.search(r"clv_report\.typ:\d+:\d+", message)
+
+
+def test_missing_figure_is_an_error(tmp_path):
+    workdir = workdir_from_fixture(tmp_path)
+    (workdir / "figures" / "lorenz.png").unlink()
+    with pytest.raises(RenderError, match=r"step 'pandoc \(html\)' failed: .*figures/lorenz\.png"):
+        BuiltinRenderer().render(workdir, meta_for(DEMO), ["html"])
+    with pytest.raises(RenderError, match=r"step 'typst' failed: .*(not found|lorenz\.png)"):
+        BuiltinRenderer().render(workdir, meta_for(DEMO), ["pdf"])
+
+
+# -- the browser's view ------------------------------------------------------------------
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(
+    chromium() is None, reason="chromium is not installed (Debian: apt-get install chromium)"
+)
+@pytest.mark.parametrize("width", [1400, 390])
+def test_html_screenshot_in_headless_chromium(default_render, tmp_path, width):
+    from PIL import Image
+
+    html = default_render[0] / "clv_report.html"
+    shot = tmp_path / f"report-{width}.png"
+    subprocess.run(
+        [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--hide-scrollbars",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={shot}",
+            f"--window-size={width},1000",
+            html.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert shot.is_file(), "chromium wrote no screenshot"
+    image = Image.open(io.BytesIO(shot.read_bytes())).convert("RGB")
+    assert image.size[0] == width
+    pixels = list(image.get_flattened_data())
+    primary = (0x1B, 0x3A, 0x5C)
+    near = sum(1 for p in pixels if sum(abs(a - b) for a, b in zip(p, primary, strict=True)) < 30)
+    assert near > 5000  # the cover band in the brand colour
+    text_column = image.crop((0, 480, width, 1000)) if width == 1400 else image
+    assert sum(1 for p in text_column.get_flattened_data() if sum(p) < 300) > 1000
+    if width == 1400:
+        # The contents sidebar sits left of the text (dark link text in the left column).
+        sidebar = image.crop((140, 460, 420, 760))
+        assert sum(1 for p in sidebar.get_flattened_data() if sum(p) < 300) > 300
+
+
+def test_html_contents_are_sticky_on_wide_screens_and_tables_scroll():
+    css = (ROOT / "templates" / "html" / "report.css").read_text()
+    wide = css[css.index("@media (min-width: 1100px)") :]
+    assert "position: sticky" in wide[: wide.index("}\n}")]
+    assert "overflow-x: auto" in css[css.index(".table-scroll") :]
+
+
+# -- Quarto ------------------------------------------------------------------------------
+
+
+def test_quarto_stage_shares_templates_and_brand(tmp_path):
+    import yaml
+
+    workdir = workdir_from_fixture(tmp_path)
+    stage = QuartoRenderer().stage(workdir, meta_for(BRANDED))
+    extension = stage / "_extensions" / "clvreport"
+    for name in ("typst-template.typ", "typst-show.typ", "clv.lua", "report.css", "brand.css"):
+        assert (extension / name).is_file()
+    assert (extension / "typst-template.typ").read_text() == (
+        ROOT / "templates" / "typst" / "typst-template.typ"
+    ).read_text()
+    project = yaml.safe_load((stage / "_quarto.yml").read_text())
+    assert project["clv"]["primary"] == "#00565B"
+    assert project["clv"]["heading-font"] == "Roboto Slab"
+    assert project["lang"] == "nl" and project["brand"] is False
+    assert (stage / "figures" / "lorenz.png").is_file() and (stage / "logo.svg").is_file()
+    manifest = yaml.safe_load((extension / "_extension.yml").read_text())
+    typst = manifest["contributes"]["formats"]["typst"]
+    assert typst["template-partials"] == ["typst-template.typ", "typst-show.typ"]
+
+
+@pytest.mark.skipif(
+    find_quarto() is None,
+    reason="quarto is not installed (pip install 'clvreport[quarto]' or quarto.org): "
+    "the Quarto renderer is not tested",
+)
+def test_quarto_renders_pdf_and_html(tmp_path):
+    workdir = workdir_from_fixture(tmp_path)
+    files = QuartoRenderer().render(workdir, meta_for(BRANDED), ["pdf", "html"])
+    assert files == [workdir / "clv_report.pdf", workdir / "clv_report.html"]
+    text = "\n".join(pdf_text(workdir / "clv_report.pdf"))
+    assert "Samenvatting" in text and "€ 1.234.567" in text
+    assert any(name.startswith("RobotoSlab") for name in pdf_fonts(workdir / "clv_report.pdf"))
+    assert "#00565B" in (workdir / "clv_report.html").read_text()
