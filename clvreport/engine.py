@@ -284,7 +284,6 @@ class DuckDBEngine:
         self.temp_directory.mkdir(parents=True, exist_ok=True)
         self.connection = duckdb.connect(str(database))
         self.connection.execute(f"SET temp_directory = '{self._spill_dir()}'")
-        self.connection.execute("SET enable_progress_bar = false")
         if memory_limit is not None:
             self.connection.execute(f"SET memory_limit = '{memory_limit}'")
         if threads is not None:

@@ -97,6 +97,15 @@ class Translator:
             raise MissingMessageError(f"message '{key}' missing in {self.language}.yml") from None
         return template.format(**values) if values else template
 
+    def group(self, prefix: str) -> dict[str, str]:
+        """All messages under ``prefix`` as ``{last key part: text}`` (e.g. a plot's labels)."""
+        start = prefix.rstrip(".") + "."
+        return {
+            key[len(start) :]: text
+            for key, text in self._messages.items()
+            if key.startswith(start) and "." not in key[len(start) :]
+        }
+
     def has(self, key: str) -> bool:
         """Whether the catalog defines ``key``."""
         return key in self._messages

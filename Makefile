@@ -1,0 +1,70 @@
+# clvreport — analysts' entry points. `make report CLIENT=demo` and `make test` set
+# themselves up on a fresh clone: they create .venv and install the project first.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CLIENT ?=
+OPTS ?=
+PYTEST_ARGS ?=
+
+.PHONY: help install system-deps report reports clients test bench lint format docs clean
+
+help:
+	@echo "make install                     create .venv and install clvreport"
+	@echo "make report CLIENT=demo [OPTS=\"--lang en --format pdf\"]"
+	@echo "make reports                     render every client in data/"
+	@echo "make test | bench | lint | docs | clean"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "clvreport needs Python 3.11 or newer (found: $$($(PYTHON) --version))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name clvreport --display-name "clvreport" >/dev/null
+	@touch $@
+
+# Optional system tools some tests use (headless Chromium for the HTML screenshot,
+# poppler's pdftoppm for page images). Installed when we are root with apt-get;
+# otherwise those tests skip and say why.
+system-deps:
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing chromium and poppler-utils (apt-get)"; \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				chromium poppler-utils >/dev/null) || echo "apt-get failed: browser/page-image tests will skip"; \
+		else echo "chromium/pdftoppm missing and not root: browser/page-image tests will skip"; fi; \
+	fi
+
+report: install
+	@if [ -z "$(CLIENT)" ]; then \
+		echo "usage: make report CLIENT=<name> [OPTS=\"--lang en\"]"; $(BIN)/clvreport clients; exit 2; fi
+	$(BIN)/clvreport report --client "$(CLIENT)" $(OPTS)
+
+reports: install
+	@for client in $$($(BIN)/clvreport clients --names); do \
+		$(BIN)/clvreport report --client "$$client" $(OPTS) || exit $$?; done
+
+clients: install
+	@$(BIN)/clvreport clients
+
+test: install system-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python bench/run_all.py
+
+lint: install
+	$(BIN)/ruff check clvreport tests bench
+	$(BIN)/ruff format --check clvreport tests bench
+	$(BIN)/python -m clvreport.tools.check_notebooks reports
+
+docs: install
+	$(BIN)/python -m clvreport.tools.build_docs
+
+clean:
+	rm -rf output docs/_site docs/reference .pytest_cache .ruff_cache

@@ -1,0 +1,241 @@
+"""The whole analysis of one client, in one call: ingest → metrics → models → segments.
+
+:func:`run_analysis` is what the report notebook runs first; every number the
+report shows is a field of the :class:`Analysis` it returns, computed by the
+tested functions of the other modules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from clvreport.cohorts import cohort_matrix, cohort_table
+from clvreport.concentration import Concentration, concentration, lorenz_curve, tier_summary
+from clvreport.config import ClientConfig
+from clvreport.ingest import DataQuality, load_transactions
+from clvreport.metrics import (
+    BigSpenderComparison,
+    ClvFigures,
+    big_spender_vs_regular,
+    clv_figures,
+    customer_metrics,
+    observation_window,
+    retention_by_period,
+)
+from clvreport.models import ClvModelFit, fit_clv_models, score_customers
+from clvreport.segments import SegmentRules, load_segment_rules, rfm_segments, segment_summary
+from clvreport.summary import rfm_summary
+
+__all__ = ["Analysis", "calibration_end_for", "run_analysis"]
+
+DAYS_PER_MONTH = 365.25 / 12
+ACTIVE_MONTHS = 12
+BIG_SPENDER_TOP_SHARE = 0.05
+
+
+@dataclass
+class Analysis:
+    """Everything computed for one client's report.
+
+    Attributes
+    ----------
+    config
+        The client's configuration.
+    client_dir
+        The client folder.
+    start, as_of
+        First transaction date and report date.
+    quality
+        Rows read, kept and excluded by reason.
+    figures
+        The source's figures over all customers (average purchase value,
+        frequency, lifespan, customer value, historic CLV).
+    customers
+        One row per customer: history (``customer_metrics`` columns), RFM
+        scores and ``segment``, value tier, model scores (``p_alive``,
+        ``expected_purchases``, ``clv``, ``clv_low``, ``clv_high``) and
+        ``value_at_risk`` when the model is usable.
+    segments
+        Per segment: customers, revenue, predicted CLV, value at risk, shares.
+    rules
+        The segment rules (labels and descriptions per language).
+    concentration, lorenz, tiers
+        The 20/80 check, Lorenz curve points and value tiers.
+    retention
+        Per year: active, new and returning customers, retention, revenue.
+    cohorts
+        Monthly acquisition cohorts × months since first purchase (retention).
+    big_spender
+        The one-off big spender versus the loyal regular.
+    model
+        The fitted models with status and holdout check.
+    calibration_end
+        End of the period the models were checked on (``None``: no holdout).
+    summary
+        The full-period per-customer summary the models score (BTYD form).
+    """
+
+    config: ClientConfig
+    client_dir: Path
+    start: dt.date
+    as_of: dt.date
+    quality: DataQuality
+    figures: ClvFigures
+    customers: pd.DataFrame
+    segments: pd.DataFrame
+    rules: SegmentRules
+    concentration: Concentration
+    lorenz: pd.DataFrame
+    tiers: pd.DataFrame
+    retention: pd.DataFrame
+    cohorts: pd.DataFrame
+    big_spender: BigSpenderComparison
+    model: ClvModelFit
+    calibration_end: dt.date | None
+    summary: pd.DataFrame
+
+    @property
+    def active_customers(self) -> int:
+        """Customers with a purchase in the last twelve months before the report date."""
+        return int((self.customers["recency_days"] <= ACTIVE_MONTHS * DAYS_PER_MONTH).sum())
+
+    @property
+    def has_predictions(self) -> bool:
+        """Whether the probabilistic model could be used (else the report shows history only)."""
+        return "clv" in self.customers
+
+
+def calibration_end_for(start: dt.date, as_of: dt.date, holdout_months: int) -> dt.date | None:
+    """End of the calibration period, or ``None`` when the history is too short for a holdout.
+
+    The holdout is the last ``holdout_months`` before ``as_of``; it is used
+    only when at least as much history precedes it.
+
+    Examples
+    --------
+    >>> calibration_end_for(dt.date(2022, 1, 1), dt.date(2024, 12, 31), 6)
+    datetime.date(2024, 7, 1)
+    >>> calibration_end_for(dt.date(2024, 5, 1), dt.date(2024, 12, 31), 6) is None
+    True
+    """
+    if holdout_months <= 0:
+        return None
+    end = as_of - dt.timedelta(days=round(holdout_months * DAYS_PER_MONTH))
+    if (end - start).days < (as_of - end).days:
+        return None
+    return end
+
+
+def run_analysis(
+    config: ClientConfig, client_dir: Path | str, *, as_of: dt.date | None = None
+) -> Analysis:
+    """Read a client's transactions and compute every figure of the report.
+
+    Parameters
+    ----------
+    config
+        The client's validated configuration.
+    client_dir
+        The client folder (transaction paths are relative to it).
+    as_of
+        Report date; default ``config.as_of``, else the last transaction date.
+
+    Returns
+    -------
+    Analysis
+        All figures, tables, models and segments.
+
+    Raises
+    ------
+    DataError
+        When the transactions cannot be read (the message says where and why).
+    """
+    client_dir = Path(client_dir)
+    transactions = load_transactions(config, client_dir, as_of=as_of or config.as_of)
+    with transactions:
+        engine, table = transactions.engine, transactions.table
+        as_of = transactions.as_of
+        window = observation_window(engine, table, end=as_of)
+        unit = "order" if "order_id" in transactions.columns else "transaction"
+        history = customer_metrics(engine, table, window, purchase_unit=unit)
+        retention = retention_by_period(engine, table, window, period="year")
+        cohorts = cohort_matrix(cohort_table(engine, table, window, max_age=24))
+        calibration_end = calibration_end_for(window.start, as_of, config.holdout_months)
+        full = rfm_summary(transactions, calibration_end=as_of, time_unit=config.time_unit)
+        calibration = (
+            rfm_summary(
+                transactions,
+                calibration_end=calibration_end,
+                observation_end=as_of,
+                time_unit=config.time_unit,
+            )
+            if calibration_end is not None
+            else full
+        )
+    model = fit_clv_models(calibration, full, time_unit=config.time_unit)
+
+    rules = load_segment_rules(config.segments)
+    customers = rfm_segments(history, rules)
+    value_columns = ["revenue"]
+    if model.usable:
+        scores = score_customers(
+            model,
+            full,
+            horizon_months=config.horizon_months,
+            discount_rate=config.discount_rate,
+            gross_margin=config.gross_margin,
+        )
+        customers = customers.merge(scores, on="customer_id", how="left")
+        customers["value_at_risk"] = value_at_risk(customers, config.gross_margin)
+        value_columns += ["clv", "value_at_risk"]
+    tier_value = "clv" if model.usable else "revenue"
+    return Analysis(
+        config=config,
+        client_dir=client_dir,
+        start=window.start,
+        as_of=as_of,
+        quality=transactions.quality,
+        figures=clv_figures(history, window),
+        customers=customers,
+        segments=segment_summary(customers, rules, value_cols=value_columns),
+        rules=rules,
+        concentration=concentration(history["revenue"]),
+        lorenz=lorenz_curve(history["revenue"]),
+        tiers=tier_summary(customers, tier_value),
+        retention=retention,
+        cohorts=cohorts,
+        big_spender=big_spender_vs_regular(history, window, top_share=BIG_SPENDER_TOP_SHARE),
+        model=model,
+        calibration_end=calibration_end,
+        summary=full,
+    )
+
+
+def value_at_risk(customers: pd.DataFrame, gross_margin: float = 1.0) -> pd.Series:
+    """Yearly value each customer is likely to have stopped bringing in.
+
+    ``value at risk = customer value (revenue per year) × gross margin × (1 − P(alive))``:
+    what the customer used to bring in per year, times the chance that they
+    have already left. It is the money a retention action can win back.
+
+    Parameters
+    ----------
+    customers
+        Needs ``customer_value`` (revenue per year) and ``p_alive``.
+    gross_margin
+        Share of revenue that is margin.
+
+    Examples
+    --------
+    >>> value_at_risk(pd.DataFrame({"customer_value": [100.0, 50.0], "p_alive": [0.9, 0.2]}))
+    0    10.0
+    1    40.0
+    Name: value_at_risk, dtype: float64
+    """
+    risk = customers["customer_value"] * gross_margin * (1.0 - customers["p_alive"])
+    return risk.clip(lower=0).fillna(0.0).rename("value_at_risk").astype(np.float64)

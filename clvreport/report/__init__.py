@@ -1,0 +1,33 @@
+"""What the report notebook calls: set-up, one function per section, and finish.
+
+Each section function takes the :class:`ReportContext` from :func:`setup` and
+returns markdown that Jupyter displays (and papermill, nbconvert and Quarto
+render). The notebook itself holds no logic.
+"""
+
+from clvreport.report.context import ReportContext, finish, report_meta, setup
+from clvreport.report.sections import (
+    concentration,
+    data_quality,
+    executive_summary,
+    loyalty_and_retention,
+    methodology,
+    most_valuable_customers,
+    recommendations,
+    segments,
+)
+
+__all__ = [
+    "ReportContext",
+    "concentration",
+    "data_quality",
+    "executive_summary",
+    "finish",
+    "loyalty_and_retention",
+    "methodology",
+    "most_valuable_customers",
+    "recommendations",
+    "report_meta",
+    "segments",
+    "setup",
+]

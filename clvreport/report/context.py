@@ -1,0 +1,123 @@
+"""The report's state: client config, language, analysis results and output folder."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+from clvreport.analysis import Analysis, run_analysis
+from clvreport.config import load_client
+from clvreport.i18n import Translator
+
+__all__ = ["ReportContext", "finish", "setup"]
+
+RUN_INFO = "run.json"
+
+
+@dataclass
+class ReportContext:
+    """Everything the report sections need.
+
+    Attributes
+    ----------
+    client
+        Client name (folder under ``data/``).
+    analysis
+        All computed figures, models and segments.
+    t
+        Messages and number formats in the report language.
+    output_dir
+        Where the notebook writes figures and data files.
+    """
+
+    client: str
+    analysis: Analysis
+    t: Translator
+    output_dir: Path
+
+    @property
+    def figures_dir(self) -> Path:
+        """Folder of the report's PNG figures (created on first use)."""
+        folder = self.output_dir / "figures"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+
+def setup(
+    *,
+    client: str,
+    data_dir: str | Path = "data",
+    as_of: str | dt.date | None = None,
+    language: str | None = None,
+    output_dir: str | Path = ".",
+) -> ReportContext:
+    """Load the client, run the whole analysis and prepare the report language.
+
+    Parameters
+    ----------
+    client
+        Client folder name under ``data_dir``.
+    data_dir
+        Folder with one sub-folder per client.
+    as_of
+        Report date; default from ``client.yml``, else the last transaction date.
+    language
+        ``"nl"`` or ``"en"``; default from ``client.yml``.
+    output_dir
+        Folder for figures and the data files written by :func:`finish`.
+
+    Returns
+    -------
+    ReportContext
+        The state every section function takes.
+    """
+    matplotlib.use("Agg")
+    client_dir, config = load_client(client, data_dir)
+    if isinstance(as_of, str):
+        as_of = dt.date.fromisoformat(as_of)
+    analysis = run_analysis(config, client_dir, as_of=as_of)
+    t = Translator(language or config.language, config.currency)
+    return ReportContext(client=client, analysis=analysis, t=t, output_dir=Path(output_dir))
+
+
+def report_meta(ctx: ReportContext) -> dict[str, str]:
+    """The title-page metadata for the renderer (see :class:`~clvreport.render.base.ReportMeta`)."""
+    t, analysis = ctx.t, ctx.analysis
+    period = t("meta.period", start=t.date(analysis.start), end=t.date(analysis.as_of))
+    return {
+        "title": t("meta.title"),
+        "subtitle": t("meta.subtitle", period=period),
+        "client_name": analysis.config.name,
+        "period": period,
+        "date": t.date(analysis.as_of),
+        "language": t.language,
+        "confidential": t("meta.confidential"),
+        "toc_title": t("meta.toc"),
+    }
+
+
+def finish(ctx: ReportContext) -> list[Path]:
+    """Write the data files next to the report and ``run.json`` for the pipeline.
+
+    Writes ``customers.csv`` (every customer with segment, scores and CLV),
+    ``customers.xlsx`` (action lists per priority segment), ``model.json`` (the
+    fitted model) and ``run.json`` (the as-of date and title-page metadata).
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    from clvreport.outputs import write_outputs
+
+    written = write_outputs(ctx.analysis, ctx.output_dir, ctx.t)
+    run_info = ctx.output_dir / RUN_INFO
+    run_info.write_text(
+        json.dumps({"as_of": ctx.analysis.as_of.isoformat(), "meta": report_meta(ctx)}, indent=2),
+        encoding="utf-8",
+    )
+    return [*written, run_info]

@@ -1,0 +1,146 @@
+"""The render pipeline: papermill execution, renderer choice, atomic publishing."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from clvreport.errors import ClientNotFoundError, ConfigError, RenderError
+from clvreport.render import parse_formats, render_report
+from clvreport.render.base import RendererRegistry, renderers
+
+FIXTURES = Path(__file__).parent / "fixtures"
+NOTEBOOK = FIXTURES / "notebooks" / "pipeline.ipynb"
+
+
+class FakeRenderer:
+    """Writes placeholder documents, so the pipeline can be tested without Typst."""
+
+    name = "fake"
+
+    def available(self) -> bool:
+        return True
+
+    def render(self, workdir, meta, formats):
+        (workdir / "_build").mkdir(exist_ok=True)
+        written = []
+        for fmt in formats:
+            path = workdir / f"clv_report.{fmt}"
+            path.write_text(f"{meta.client_name} {meta.language}")
+            written.append(path)
+        return written
+
+
+class BrokenRenderer(FakeRenderer):
+    name = "broken"
+
+    def render(self, workdir, meta, formats):
+        raise RenderError("typst", "unknown font family: Nope")
+
+
+renderers.register(FakeRenderer())
+renderers.register(BrokenRenderer())
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    client = tmp_path / "data" / "acme"
+    client.mkdir(parents=True)
+    (client / "client.yml").write_text(
+        "name: Acme\nlanguage: en\ndata:\n  sources: t.csv\n"
+        "  columns: {customer_id: c, date: d, amount: a}\n"
+    )
+    return tmp_path / "data"
+
+
+def run(data_dir, tmp_path, **kwargs):
+    kwargs.setdefault("renderer", "fake")
+    return render_report(
+        "acme", data_dir=data_dir, out_dir=tmp_path / "out", notebook=NOTEBOOK, **kwargs
+    )
+
+
+def test_success_publishes_one_folder_per_as_of(data_dir, tmp_path):
+    steps = []
+    result = run(data_dir, tmp_path, as_of="2024-06-30", on_step=lambda s, t: steps.append(s))
+    assert result.folder == tmp_path / "out" / "acme" / "2024-06-30"
+    names = sorted(p.name for p in result.folder.iterdir())
+    assert names == [
+        "clv_report.html",
+        "clv_report.ipynb",
+        "clv_report.pdf",
+        "customers.csv",
+        "run.json",
+    ]
+    assert (result.folder / "clv_report.pdf").read_text() == "acme en"  # language from client.yml
+    assert steps[0] == "validate config" and steps[1] == "execute notebook"
+    assert steps[-1] == "publish"
+    assert not list((tmp_path / "out" / "acme").glob(".tmp-*"))
+
+
+def test_language_and_formats_are_passed_through(data_dir, tmp_path):
+    result = run(data_dir, tmp_path, language="nl", formats="pdf")
+    assert (result.folder / "clv_report.pdf").read_text() == "acme nl"
+    assert not (result.folder / "clv_report.html").exists()
+
+
+def test_failing_cell_leaves_no_output_and_names_the_cell(data_dir, tmp_path, monkeypatch):
+    previous = run(data_dir, tmp_path, as_of="2024-12-31").folder
+    before = sorted(p.name for p in previous.iterdir())
+    bad = tmp_path / "failing.ipynb"
+    shutil.copy(NOTEBOOK, bad)
+    text = bad.read_text().replace("fail = False", "fail = True")
+    bad.write_text(text)
+    with pytest.raises(RenderError) as info:
+        render_report(
+            "acme",
+            data_dir=data_dir,
+            out_dir=tmp_path / "out",
+            notebook=bad,
+            renderer="fake",
+            as_of="2024-12-31",
+        )
+    message = str(info.value)
+    assert "step 'execute notebook' failed" in message
+    assert "ValueError: boom: the fixture was told to fail" in message
+    assert "raise ValueError" in message  # the failing cell's source is shown
+    assert "Traceback" not in message
+    assert "kept at" in message
+    # The earlier report for that date is untouched and no temp folder is left.
+    assert sorted(p.name for p in previous.iterdir()) == before
+    assert [p.name for p in (tmp_path / "out" / "acme").iterdir()] == ["2024-12-31"]
+
+
+def test_failing_renderer_leaves_no_output(data_dir, tmp_path):
+    with pytest.raises(RenderError, match="step 'typst' failed: unknown font family"):
+        run(data_dir, tmp_path, renderer="broken")
+    assert list((tmp_path / "out" / "acme").iterdir()) == []
+
+
+def test_unknown_client_fails_before_any_work(data_dir, tmp_path):
+    with pytest.raises(ClientNotFoundError, match="known clients: acme"):
+        render_report("nope", data_dir=data_dir, out_dir=tmp_path / "out", notebook=NOTEBOOK)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("formats", ["docx", "", "pdf,odt"])
+def test_unknown_format_is_refused(formats):
+    with pytest.raises(ConfigError, match="unknown output format"):
+        parse_formats(formats)
+
+
+def test_registry_auto_prefers_first_available():
+    class Off(FakeRenderer):
+        name = "off"
+
+        def available(self):
+            return False
+
+    registry = RendererRegistry()
+    registry.register(Off())
+    registry.register(FakeRenderer())
+    assert registry.get("auto").name == "fake"
+    with pytest.raises(ConfigError, match="not available"):
+        registry.get("off")
+    with pytest.raises(ConfigError, match="unknown renderer 'typo'.*auto, off, fake"):
+        registry.get("typo")
