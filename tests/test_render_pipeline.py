@@ -142,5 +142,5 @@ def test_registry_auto_prefers_first_available():
     assert registry.get("auto").name == "fake"
     with pytest.raises(ConfigError, match="not available"):
         registry.get("off")
-    with pytest.raises(ConfigError, match="unknown renderer 'typo'.*auto, off, fake"):
+    with pytest.raises(ConfigError, match=r"(?s)unknown renderer .typo.*auto, off, fake"):
         registry.get("typo")

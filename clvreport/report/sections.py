@@ -391,7 +391,8 @@ def methodology(ctx: ReportContext) -> Markdown:
         "\n".join(
             [
                 f"- {t('methodology.avg_value', value=t.money(f.avg_purchase_value, digits=2))}",
-                f"- {t('methodology.frequency', value=t.number(f.avg_purchase_frequency, digits=2))}",
+                "- "
+                + t("methodology.frequency", value=t.number(f.avg_purchase_frequency, digits=2)),
                 f"- {t('methodology.customer_value', value=t.money(f.customer_value, digits=2))}",
                 f"- {t('methodology.lifespan', value=t.number(f.avg_lifespan_years, digits=2))}",
                 f"- {t('methodology.historic_clv', value=t.money(f.historic_clv, digits=2))}",
