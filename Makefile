@@ -56,15 +56,17 @@ test: install system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/bench_summary.py
+	$(BIN)/python bench/bench_models.py
 
 lint: install
 	$(BIN)/ruff check clvreport tests bench
 	$(BIN)/ruff format --check clvreport tests bench
-	$(BIN)/python -m clvreport.tools.check_notebooks reports
 
 docs: install
-	$(BIN)/python -m clvreport.tools.build_docs
+	cd docs && ../$(BIN)/quartodoc build --verbose
+	@if command -v quarto >/dev/null 2>&1; then cd docs && quarto render; \
+	else echo "quarto not on PATH: API pages written to docs/reference/, site not rendered"; fi
 
 clean:
 	rm -rf output docs/_site docs/reference .pytest_cache .ruff_cache
