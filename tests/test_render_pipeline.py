@@ -1,5 +1,6 @@
 """The render pipeline: papermill execution, renderer choice, atomic publishing."""
 
+import os
 import shutil
 from pathlib import Path
 
@@ -82,6 +83,21 @@ def test_language_and_formats_are_passed_through(data_dir, tmp_path):
     result = run(data_dir, tmp_path, language="nl", formats="pdf")
     assert (result.folder / "clv_report.pdf").read_text() == "acme nl"
     assert not (result.folder / "clv_report.html").exists()
+
+
+def test_other_language_report_sits_beside_the_default_one(data_dir, tmp_path):
+    default = run(data_dir, tmp_path, as_of="2024-06-30").folder
+    other = run(data_dir, tmp_path, as_of="2024-06-30", language="nl").folder
+    assert default.name == "2024-06-30" and other.name == "2024-06-30-nl"
+    assert (default / "clv_report.pdf").read_text() == "acme en"
+    assert (other / "clv_report.pdf").read_text() == "acme nl"
+
+
+def test_published_folder_is_readable_like_other_files(data_dir, tmp_path):
+    folder = run(data_dir, tmp_path).folder
+    umask = os.umask(0)
+    os.umask(umask)
+    assert folder.stat().st_mode & 0o777 == 0o777 & ~umask
 
 
 def test_failing_cell_leaves_no_output_and_names_the_cell(data_dir, tmp_path, monkeypatch):

@@ -119,7 +119,7 @@ def test_english_report_via_cli(tmp_path):
         ],
     )
     assert result.exit_code == 0, result.output
-    pdf = next(tmp_path.glob("branded/*/clv_report.pdf"))
+    pdf = next(tmp_path.glob("branded/*-en/clv_report.pdf"))  # branded's default is nl
     _, text = pdf_text(pdf)
     for heading in ["Summary", "Which customers are worth the most?", "Recommendations"]:
         assert heading in text

@@ -8,6 +8,7 @@ rename), so a failed run never leaves a half-written report behind.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -81,9 +82,43 @@ def _step(name: str, steps: dict[str, float], on_step: StepCallback | None) -> I
         on_step(name, steps[name])
 
 
+def report_folder_name(as_of: str, language: str, default_language: str) -> str:
+    """Name of a report's output folder: the as-of date, plus the language when not the default.
+
+    A Dutch client's English report thus sits next to the Dutch one instead of replacing it.
+
+    Parameters
+    ----------
+    as_of
+        Report date ``YYYY-MM-DD``.
+    language
+        Language of this report.
+    default_language
+        The client's default language from ``client.yml``.
+
+    Returns
+    -------
+    str
+        ``"2024-12-31"`` or, for another language, ``"2024-12-31-en"``.
+
+    Examples
+    --------
+    >>> report_folder_name("2024-12-31", "en", "nl")
+    '2024-12-31-en'
+    >>> report_folder_name("2024-12-31", "nl", "nl")
+    '2024-12-31'
+    """
+    return as_of if language == default_language else f"{as_of}-{language}"
+
+
 def _publish(workdir: Path, destination: Path) -> None:
     """Move ``workdir`` to ``destination`` in one rename, replacing an older report."""
     destination.parent.mkdir(parents=True, exist_ok=True)
+    # mkdtemp creates the folder private (0700); a published report is as readable
+    # as any other file the user creates.
+    umask = os.umask(0)
+    os.umask(umask)
+    workdir.chmod(0o777 & ~umask)
     old = None
     if destination.exists():
         old = destination.with_name(f".old-{destination.name}-{time.time_ns()}")
@@ -177,7 +212,7 @@ def render_report(
         with _step(f"render {'+'.join(chosen_formats)} ({chosen.name})", steps, on_step):
             chosen.render(workdir, meta, chosen_formats)
         shutil.rmtree(workdir / "_build", ignore_errors=True)
-        destination = client_out / run["as_of"]
+        destination = client_out / report_folder_name(run["as_of"], language, config.language)
         with _step("publish", steps, on_step):
             _publish(workdir, destination)
     except BaseException as exc:

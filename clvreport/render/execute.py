@@ -74,6 +74,9 @@ def execute_notebook(
             cwd=str(cwd),
             progress_bar=False,
             log_output=False,
+            # The kernel's own start-up warnings (e.g. about local TCP transport) are
+            # noise for an analyst; cell errors still come back through papermill.
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except PapermillExecutionError as exc:
         evalue = _ANSI.sub("", str(exc.evalue))
