@@ -37,7 +37,7 @@ def test_english_number_formats():
 
 
 def test_missing_key_is_an_error():
-    with pytest.raises(MissingMessageError, match="no.such.key"):
+    with pytest.raises(MissingMessageError, match=r"no\.such\.key"):
         Translator("en")("no.such.key")
 
 
