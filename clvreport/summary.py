@@ -307,8 +307,9 @@ def summary_totals(summary: pd.DataFrame) -> dict[str, Any]:
         "repeat_buyers": int((summary["frequency"] > 0).sum()),
         "calibration_repeat_purchases": int(summary["frequency"].sum()),
         "holdout_repeat_purchases": int(summary["frequency_holdout"].sum()) if holdout else None,
-        "revenue": float(summary["revenue"].sum()),
-        "holdout_revenue": float(summary["revenue_holdout"].sum()) if holdout else None,
+        # Sums of amounts in cents are rounded back to cents: 172909.83, not 172909.83000000002.
+        "revenue": round(float(summary["revenue"].sum()), 2),
+        "holdout_revenue": round(float(summary["revenue_holdout"].sum()), 2) if holdout else None,
         "time_unit": summary.attrs.get("time_unit"),
         "calibration_end": summary.attrs.get("calibration_end"),
         "observation_end": summary.attrs.get("observation_end"),
