@@ -30,7 +30,7 @@ lifetimes (bench-only dependency)
 lifetimes is archived (last release 0.11.3, 2020) and is not a project
 dependency. Install it into the project venv for the benchmark::
 
-    .venv/bin/pip install lifetimes setuptools   # setuptools: some versions import pkg_resources
+    .venv/bin/pip install -e ".[bench]"   # what `make bench` does: lifetimes + setuptools
 
 Its fitters work with pandas 3 as of this writing. If an update breaks that,
 keep it out of the project venv and let this script call it by subprocess::
