@@ -113,20 +113,28 @@ class Analysis:
 def calibration_end_for(start: dt.date, as_of: dt.date, holdout_months: int) -> dt.date | None:
     """End of the calibration period, or ``None`` when the history is too short for a holdout.
 
-    The holdout is the last ``holdout_months`` before ``as_of``; it is used
-    only when at least as much history precedes it.
+    The holdout is the last ``holdout_months`` calendar months up to ``as_of``
+    (as of 31 December, six months hold back July to December). It is used
+    only when the calibration period before it is at least 90% as long as the
+    holdout, so the model is fitted on about as much history as it is checked
+    on (CDNOW: 39 weeks each).
 
     Examples
     --------
     >>> calibration_end_for(dt.date(2022, 1, 1), dt.date(2024, 12, 31), 6)
-    datetime.date(2024, 7, 1)
+    datetime.date(2024, 6, 30)
+    >>> calibration_end_for(dt.date(1997, 1, 1), dt.date(1998, 6, 30), 9)
+    datetime.date(1997, 9, 30)
     >>> calibration_end_for(dt.date(2024, 5, 1), dt.date(2024, 12, 31), 6) is None
     True
     """
     if holdout_months <= 0:
         return None
-    end = as_of - dt.timedelta(days=round(holdout_months * DAYS_PER_MONTH))
-    if (end - start).days < (as_of - end).days:
+    end = (pd.Timestamp(as_of) - pd.DateOffset(months=holdout_months)).date()
+    if as_of == (pd.Timestamp(as_of) + pd.offsets.MonthEnd(0)).date():
+        end = (pd.Timestamp(end) + pd.offsets.MonthEnd(0)).date()  # month ends stay month ends
+    calibration_days = (end - start).days + 1
+    if calibration_days < 0.9 * (as_of - end).days:
         return None
     return end
 

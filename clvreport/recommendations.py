@@ -15,7 +15,7 @@ import yaml
 
 from clvreport.errors import ConfigError
 
-__all__ = ["load_recommendation_rules", "recommend"]
+__all__ = ["group_by_action", "load_recommendation_rules", "recommend"]
 
 
 def load_recommendation_rules(overrides: dict[str, Any] | None = None) -> dict[str, dict]:
@@ -93,5 +93,54 @@ def recommend(segments: pd.DataFrame, rules: dict[str, dict]) -> pd.DataFrame:
         rows, columns=["segment", "action", "customers", "value_at_stake", "priority"]
     )
     return frame.sort_values(
+        ["value_at_stake", "priority"], ascending=[False, True], ignore_index=True
+    )
+
+
+def group_by_action(actions: pd.DataFrame) -> pd.DataFrame:
+    """Merge the segments that share an action into one recommendation.
+
+    The report lists each action once ("call them personally: At risk and
+    Can't lose them, 775 customers"), instead of repeating the same advice per
+    segment.
+
+    Parameters
+    ----------
+    actions
+        Output of :func:`recommend`.
+
+    Returns
+    -------
+    DataFrame
+        ``action, segments, customers, value_at_stake, priority``: ``segments``
+        is a tuple of segment codes, largest money at stake first; customers and
+        money are summed; ``priority`` is the most urgent of the group. Ordered
+        like :func:`recommend`.
+
+    Examples
+    --------
+    >>> seg = pd.DataFrame({"segment": ["at_risk", "lost", "cant_lose_them"],
+    ...                     "n_customers": [10, 50, 5],
+    ...                     "value_at_risk": [300.0, 20.0, 200.0]})
+    >>> grouped = group_by_action(recommend(seg, load_recommendation_rules()))
+    >>> grouped[["action", "segments", "customers", "value_at_stake"]].values.tolist()
+    [['win_back_personal', ('at_risk', 'cant_lose_them'), 15, 500.0], \
+['low_cost_reactivation', ('lost',), 50, 20.0]]
+    """
+    columns = ["action", "segments", "customers", "value_at_stake", "priority"]
+    if actions.empty:
+        return pd.DataFrame(columns=columns)
+    grouped = (
+        actions.groupby("action", sort=False)
+        .agg(
+            segments=("segment", tuple),
+            customers=("customers", "sum"),
+            value_at_stake=("value_at_stake", "sum"),
+            priority=("priority", "min"),
+        )
+        .reset_index()
+    )
+    grouped["customers"] = grouped["customers"].astype(int)
+    return grouped[columns].sort_values(
         ["value_at_stake", "priority"], ascending=[False, True], ignore_index=True
     )

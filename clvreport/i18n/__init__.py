@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from babel import Locale
 from babel.dates import format_date
+from babel.lists import format_list
 from babel.numbers import format_currency, format_decimal, format_percent
 
 __all__ = ["LANGUAGES", "MissingMessageError", "Translator", "catalog_keys", "translator"]
@@ -134,6 +135,10 @@ class Translator:
             return "–"
         pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
         return format_percent(share, format=pattern, locale=self.locale)
+
+    def join(self, items: list[str]) -> str:
+        """Join words as a list in the language (``a, b en c`` / ``a, b and c``)."""
+        return format_list(list(items), locale=self.locale) if items else ""
 
     def date(self, value: dt.date, *, style: str = "long") -> str:
         """Format a date (``31 december 2024`` / ``31 December 2024``)."""

@@ -98,7 +98,7 @@ def plot_cohort_retention(
         )
     values = matrix.astype("float64")
     n_rows, n_cols = values.shape
-    ax = _axes(ax, palette, height=float(np.clip(1.4 + 0.3 * n_rows, 2.6, 6.0)))
+    ax = _axes(ax, palette, height=float(np.clip(1.4 + 0.3 * n_rows, 2.6, 4.6)))
     fmt = _percent(formatter)
     if annotate is None:
         annotate = 0 < n_cols <= _ANNOTATE_MAX_COLUMNS and n_rows <= _ANNOTATE_MAX_ROWS

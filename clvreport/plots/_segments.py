@@ -11,6 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.patheffects import withStroke
 from matplotlib.text import Text
+from matplotlib.ticker import NullFormatter
 
 from clvreport.plots._base import (
     NOTE_PT,
@@ -90,6 +91,12 @@ def _bubble_labels(
     return texts
 
 
+def _spans_decades(values: np.ndarray, ratio: float = 10.0) -> bool:
+    """True when all values are positive and the largest is ``ratio`` times the smallest."""
+    finite = values[np.isfinite(values)]
+    return bool(finite.size >= 2 and finite.min() > 0 and finite.max() / finite.min() >= ratio)
+
+
 def plot_segment_map(
     segments: pd.DataFrame,
     *,
@@ -105,7 +112,8 @@ def plot_segment_map(
     One bubble per segment: to the right are large segments, higher up are
     valuable ones. When ``value_at_risk`` is given, the bubble area shows it, so
     the segments that need attention stand out. Labels are placed so that
-    they do not overlap (``adjustText``).
+    they do not overlap (``adjustText``). When the values span more than a
+    factor ten the value axis is logarithmic, so small segments do not pile up.
 
     Parameters
     ----------
@@ -149,7 +157,7 @@ def plot_segment_map(
         ["segment_label", "customers", "value"],
         optional=["value_at_risk"],
     )
-    ax = _axes(ax, palette, height=4.4)
+    ax = _axes(ax, palette, height=4.0)
     x = frame["customers"].to_numpy(dtype="float64")
     y = frame["value"].to_numpy(dtype="float64")
     has_risk = "value_at_risk" in frame.columns
@@ -164,8 +172,15 @@ def plot_segment_map(
     }
     ax.scatter(x, y, **{**options, **kwargs})
     ax.set_xlim(0, (np.nanmax(x) if x.size else 1.0) * 1.12 or 1.0)
-    low = min(0.0, float(np.nanmin(y))) if y.size else 0.0
-    ax.set_ylim(low, (np.nanmax(y) if y.size else 1.0) * 1.15 or 1.0)
+    if _spans_decades(y):
+        # Segment values often range from a few hundred to tens of thousands: on a
+        # linear axis the small segments pile up at the bottom and their labels collide.
+        ax.set_yscale("log")
+        ax.set_ylim(float(np.nanmin(y)) / 1.8, float(np.nanmax(y)) * 1.8)
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    else:
+        low = min(0.0, float(np.nanmin(y))) if y.size else 0.0
+        ax.set_ylim(low, (np.nanmax(y) if y.size else 1.0) * 1.15 or 1.0)
     if formatter is not None:
         ax.yaxis.set_major_formatter(_tick_formatter(formatter))
     if count_formatter is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from clvreport import plots
-from clvreport.recommendations import load_recommendation_rules, recommend
+from clvreport.recommendations import group_by_action, load_recommendation_rules, recommend
 from clvreport.report.context import ReportContext
 from clvreport.report.markdown import (
     KeyFigure,
@@ -83,7 +83,11 @@ def executive_summary(ctx: ReportContext) -> Markdown:
             KeyFigure(
                 t.money(a.customers["clv"].mean()),
                 t("key_figures.predicted_clv", months=months),
-                t("key_figures.predicted_clv_note"),
+                t(
+                    "key_figures.predicted_clv_note_margin"
+                    if a.config.gross_margin < 1
+                    else "key_figures.predicted_clv_note"
+                ),
             )
         )
     figures.append(
@@ -97,6 +101,16 @@ def executive_summary(ctx: ReportContext) -> Markdown:
         heading(t("sections.summary"), id="sec-summary"),
         finding(_headline(ctx)),
         key_figures(figures),
+        paragraph(
+            t(
+                "summary.historic_clv_formula",
+                value=t.money(a.figures.avg_purchase_value, digits=2),
+                frequency=t.number(a.figures.avg_purchase_frequency, digits=2),
+                lifespan=t.number(a.figures.avg_lifespan_years, digits=2),
+                clv=t.money(a.figures.historic_clv),
+                per_customer=t.money(a.figures.revenue_per_customer),
+            )
+        ),
         heading(t("summary.findings"), 2),
         "\n".join(f"- {line}" for line in _findings(ctx)),
     )
@@ -138,13 +152,13 @@ def _findings(ctx: ReportContext) -> list[str]:
     if ratio == ratio and ratio > 1:  # not NaN
         lines.append(t("summary.finding_regular", ratio=t.number(ratio, digits=1)))
     if a.has_predictions:
-        actions = recommend(a.segments, load_recommendation_rules(a.config.recommendations))
+        actions = _grouped_actions(ctx)
         if len(actions):
             top = actions.iloc[0]
             lines.append(
                 t(
                     "summary.finding_at_stake",
-                    label=labels[top["segment"]],
+                    label=t.join([labels[s] for s in top["segments"]]),
                     count=t.number(top["customers"]),
                     amount=t.money(top["value_at_stake"]),
                 )
@@ -152,6 +166,13 @@ def _findings(ctx: ReportContext) -> list[str]:
     else:
         lines.append(t("summary.finding_no_model"))
     return lines
+
+
+def _grouped_actions(ctx: ReportContext) -> pd.DataFrame:
+    """The recommendations, one per action, largest money at stake first."""
+    a = ctx.analysis
+    rules = load_recommendation_rules(a.config.recommendations)
+    return group_by_action(recommend(a.segments, rules))
 
 
 def most_valuable_customers(ctx: ReportContext) -> Markdown:
@@ -183,7 +204,11 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
         }
     )
     ax = plots.plot_big_spender_vs_regular(
-        comparison, palette=_palette(ctx), labels=_labels(ctx, "big_spender"), formatter=t.money
+        comparison,
+        palette=_palette(ctx),
+        labels=_labels(ctx, "big_spender"),
+        formatter=t.money,
+        count_formatter=lambda v: t.number(v, digits=0 if float(v).is_integer() else 1),
     )
     comparison_figure = _save(ctx, ax, "big-spender", "value.big_spender_caption")
     top = a.customers.nlargest(TOP_CUSTOMERS, value_key)
@@ -206,7 +231,13 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
                 customers=t.number(top1["n_customers"]),
             )
         ),
-        paragraph(t(f"value.intro_{value_key}")),
+        paragraph(
+            t(
+                f"value.intro_{value_key}"
+                + ("_margin" if value_key == "clv" and a.config.gross_margin < 1 else ""),
+                months=a.config.horizon_months,
+            )
+        ),
         tier_figure,
         table(tier_table, caption=t("value.tiers_table"), id="tbl-tiers", align="lrrr"),
         heading(t("value.regular_heading"), 2),
@@ -259,8 +290,10 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
             t("loyalty.active"): [t.number(v) for v in retention["active_customers"]],
             t("loyalty.new"): [t.number(v) for v in retention["new_customers"]],
             t("loyalty.retention"): [t.percent(v, digits=0) for v in retention["retention_rate"]],
+            # In the first period everyone is new by definition: "–", not 0%.
             t("loyalty.returning_share"): [
-                t.percent(v, digits=0) for v in retention["returning_revenue_share"]
+                "–" if i == 0 else t.percent(v, digits=0)
+                for i, v in enumerate(retention["returning_revenue_share"])
             ],
         }
     )
@@ -286,16 +319,22 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
     ]
     lifespan = a.customers.loc[a.customers["n_purchases"] > 1, "lifespan_years"]
     ax = plots.plot_distribution(
-        lifespan.rename("lifespan"), palette=palette, labels=_labels(ctx, "lifespan")
+        lifespan.rename("lifespan"),
+        palette=palette,
+        labels=_labels(ctx, "lifespan"),
+        formatter=lambda v: t.number(v, digits=1),
+        count_formatter=t.number,
     )
     blocks.append(_save(ctx, ax, "lifespan", "loyalty.lifespan_caption"))
     if a.has_predictions:
-        drifting = a.customers[(a.customers["p_alive"] < 0.5) & (a.customers["n_purchases"] > 1)]
+        repeat_buyers = a.customers[a.customers["n_purchases"] > 1]
+        drifting = repeat_buyers[repeat_buyers["p_alive"] < 0.5]
         ax = plots.plot_distribution(
-            a.customers["p_alive"].rename("p_alive"),
+            repeat_buyers["p_alive"].rename("p_alive"),
             palette=palette,
             labels=_labels(ctx, "p_alive"),
             formatter=lambda v: t.percent(v, digits=0),
+            count_formatter=t.number,
         )
         blocks += [
             paragraph(
@@ -326,7 +365,11 @@ def segments(ctx: ReportContext) -> Markdown:
     if a.has_predictions:
         data["value_at_risk"] = seg["value_at_risk"].to_numpy()
     ax = plots.plot_segment_map(
-        data, palette=_palette(ctx), labels=_labels(ctx, "segments"), formatter=t.money
+        data,
+        palette=_palette(ctx),
+        labels=_labels(ctx, "segments") | {"value": t(f"segments.{value_key}")},
+        formatter=t.money,
+        count_formatter=t.number,
     )
     columns = {
         t("segments.segment"): data["segment_label"],
@@ -342,9 +385,10 @@ def segments(ctx: ReportContext) -> Markdown:
         heading(t("sections.segments"), id="sec-segments"),
         finding(
             t(
-                "segments.conclusion",
+                f"segments.conclusion_{value_key}",
                 label=labels[biggest["segment"]],
                 share=t.percent(biggest[f"{value_key}_share"], digits=0),
+                months=a.config.horizon_months,
             )
         ),
         paragraph(t("segments.intro")),
@@ -363,10 +407,10 @@ def recommendations(ctx: ReportContext) -> Markdown:
     """Retention actions per segment, ranked by the money at stake."""
     t, a = ctx.t, ctx.analysis
     labels = _segment_labels(ctx)
-    actions = recommend(a.segments, load_recommendation_rules(a.config.recommendations))
+    actions = _grouped_actions(ctx)
     stake = "stake_risk" if a.has_predictions else "stake_revenue"
     items = [
-        f"{i}. **{labels[row.segment]}** ({t.number(row.customers)} "
+        f"{i}. **{t.join([labels[s] for s in row.segments])}** ({t.number(row.customers)} "
         f"{t('recommendations.customers')}, {t(f'recommendations.{stake}')} "
         f"{t.money(row.value_at_stake)}): {t(f'recommendations.actions.{row.action}.what')} "
         f"*{t(f'recommendations.actions.{row.action}.why')}*"
@@ -400,7 +444,9 @@ def methodology(ctx: ReportContext) -> Markdown:
         ),
         paragraph(
             t(
-                "methodology.assumptions",
+                "methodology.assumptions"
+                if a.config.gross_margin < 1
+                else "methodology.assumptions_revenue",
                 months=a.config.horizon_months,
                 discount=t.percent(a.config.discount_rate, digits=0),
                 margin=t.percent(a.config.gross_margin, digits=0),
@@ -410,13 +456,16 @@ def methodology(ctx: ReportContext) -> Markdown:
     model = a.model
     if model.usable:
         blocks.append(paragraph(t("methodology.model", model=t(f"models.{model.model_name}"))))
+        blocks.append(paragraph(t("methodology.value_at_risk")))
+        if model.model_name == "bgnbd":
+            blocks.append(paragraph(t("methodology.bgnbd_one_time")))
         if model.validation is not None:
             v = model.validation
             bins = v.by_frequency.rename(
                 columns={"bin": "frequency_bin", "actual_total": "actual"}
             ).assign(predicted=v.by_frequency["predicted_total"])
             ax = plots.plot_holdout_check(
-                bins, palette=_palette(ctx), labels=_labels(ctx, "holdout")
+                bins, palette=_palette(ctx), labels=_labels(ctx, "holdout"), formatter=t.number
             )
             blocks += [
                 paragraph(
@@ -424,7 +473,10 @@ def methodology(ctx: ReportContext) -> Markdown:
                         f"methodology.holdout_{v.verdict}",
                         actual=t.number(v.actual_total),
                         predicted=t.number(v.predicted_total),
-                        error=t.percent(abs(v.total_error), digits=0),
+                        difference=t(
+                            f"methodology.difference_{v.direction}",
+                            error=t.percent(abs(v.total_error), digits=0),
+                        ),
                         start=t.date(a.calibration_end),
                     )
                 ),
