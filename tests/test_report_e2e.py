@@ -132,3 +132,14 @@ def test_cli_unknown_client_lists_known_ones(tmp_path):
     assert result.exit_code == 2
     assert "unknown client 'nope'" in result.output
     assert "branded" in result.output
+
+
+def test_executed_notebook_has_no_warnings_or_errors(dutch_report):
+    nb = nbformat.read(dutch_report.folder / "clv_report.ipynb", as_version=4)
+    noisy = [
+        "".join(output.get("text", "")) or output.get("ename", "")
+        for cell in nb.cells
+        for output in cell.get("outputs", [])
+        if output.get("name") == "stderr" or output.get("output_type") == "error"
+    ]
+    assert noisy == []
