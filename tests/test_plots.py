@@ -485,3 +485,18 @@ def test_save_figure_closes_pyplot_figures_too(tmp_path):
     assert plt.get_fignums() != before
     save_figure(figure, tmp_path / "at_risk.png", dpi=50)
     assert plt.get_fignums() == before
+
+
+def test_figures_use_the_brand_font():
+    from clvreport.brand import FONTS_DIR
+    from clvreport.plots import use_fonts
+
+    with matplotlib.rc_context():
+        assert use_fonts(sorted((FONTS_DIR / "roboto-slab").glob("*.otf")), "Roboto Slab") == (
+            "Roboto Slab"
+        )
+        frame = pd.DataFrame({"segment_label": ["A", "B"], "value_at_risk": [1.0, 2.0]})
+        ax = plot_at_risk(frame, labels={"value_at_risk": "Value"})
+        assert ax.xaxis.label.get_fontname() == "Roboto Slab"
+    with matplotlib.rc_context():
+        assert use_fonts([], "No Such Font") == "DejaVu Sans"

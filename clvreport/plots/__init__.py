@@ -35,6 +35,7 @@ from clvreport.plots._base import (
     luminance,
     save_figure,
 )
+from clvreport.plots._fonts import use_fonts
 from clvreport.plots._model import plot_holdout_check, plot_tracking
 from clvreport.plots._retention import plot_cohort_retention, plot_distribution
 from clvreport.plots._segments import plot_at_risk, plot_segment_map
@@ -62,4 +63,5 @@ __all__ = [
     "plot_tracking",
     "plot_value_tiers",
     "save_figure",
+    "use_fonts",
 ]

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import matplotlib
 
+from clvreport import plots
 from clvreport.analysis import Analysis, run_analysis
+from clvreport.brand import load_brand
 from clvreport.config import load_client
 from clvreport.i18n import Translator
 
@@ -80,6 +82,8 @@ def setup(
     if isinstance(as_of, str):
         as_of = dt.date.fromisoformat(as_of)
     analysis = run_analysis(config, client_dir, as_of=as_of)
+    brand = load_brand(client_dir, config.brand)
+    plots.use_fonts([face.path for face in brand.fonts], brand.base_font)
     t = Translator(language or config.language, config.currency)
     return ReportContext(client=client, analysis=analysis, t=t, output_dir=Path(output_dir))
 
