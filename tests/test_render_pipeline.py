@@ -63,7 +63,7 @@ def run(data_dir, tmp_path, **kwargs):
 
 def test_success_publishes_one_folder_per_as_of(data_dir, tmp_path):
     steps = []
-    result = run(data_dir, tmp_path, as_of="2024-06-30", on_step=lambda s, t: steps.append(s))
+    result = run(data_dir, tmp_path, as_of="2024-06-30", on_step=lambda s, t, m: steps.append(s))
     assert result.folder == tmp_path / "out" / "acme" / "2024-06-30"
     names = sorted(p.name for p in result.folder.iterdir())
     assert names == [

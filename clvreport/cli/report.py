@@ -39,8 +39,8 @@ def report(
 
     console.print(f"[bold]clvreport[/] · {client}")
 
-    def progress(step: str, seconds: float) -> None:
-        console.print(f"  [green]✓[/] {step:<40} {seconds:6.1f} s")
+    def progress(step: str, seconds: float, peak_mib: float) -> None:
+        console.print(f"  [green]✓[/] {step:<34} {seconds:6.1f} s {peak_mib:7,.0f} MiB")
 
     with console.status("working…", spinner="dots"):
         result = render_report(
@@ -54,7 +54,8 @@ def report(
             on_step=progress,
         )
     total = sum(result.steps.values())
-    console.print(f"  [bold]done[/] in {total:.1f} s → {result.folder}")
+    peak = max(result.peak_mib.values(), default=0.0)
+    console.print(f"  [bold]done[/] in {total:.1f} s, peak {peak:,.0f} MiB → {result.folder}")
     for path in result.files:
         if path.parent == result.folder:
             console.print(f"    {path.name}")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from clvreport.config import load_client
 from clvreport.errors import ConfigError, RenderError
+from clvreport.monitor import PeakMemory
 from clvreport.render import builtin as _builtin  # noqa: F401  (registers "builtin")
 from clvreport.render import quarto as _quarto  # noqa: F401  (registers "quarto")
 from clvreport.render.base import FORMATS, REPORT_NAME, ReportMeta, renderers
@@ -29,7 +30,8 @@ __all__ = ["REPORT_NOTEBOOK", "RenderResult", "parse_formats", "render_report", 
 REPORT_NOTEBOOK = Path(__file__).resolve().parents[2] / "reports" / f"{REPORT_NAME}.ipynb"
 RUN_INFO = "run.json"
 
-StepCallback = Callable[[str, float], None]
+StepCallback = Callable[[str, float, float], None]
+"""Called after each step with its name, duration in seconds and peak memory in MiB."""
 
 
 @dataclass
@@ -46,12 +48,16 @@ class RenderResult:
         Name of the renderer that produced the PDF/HTML.
     steps
         Duration in seconds of each pipeline step.
+    peak_mib
+        Peak resident memory (MiB) of each step, this process and its children
+        (the notebook kernel, pandoc) together.
     """
 
     folder: Path
     files: list[Path]
     renderer: str
     steps: dict[str, float] = field(default_factory=dict)
+    peak_mib: dict[str, float] = field(default_factory=dict)
 
 
 def parse_formats(formats: str | Sequence[str]) -> tuple[str, ...]:
@@ -74,12 +80,20 @@ def parse_formats(formats: str | Sequence[str]) -> tuple[str, ...]:
 
 
 @contextmanager
-def _step(name: str, steps: dict[str, float], on_step: StepCallback | None) -> Iterator[None]:
+def _step(
+    name: str,
+    steps: dict[str, float],
+    on_step: StepCallback | None,
+    peaks: dict[str, float] | None = None,
+) -> Iterator[None]:
     start = time.perf_counter()
-    yield
+    with PeakMemory() as memory:
+        yield
     steps[name] = time.perf_counter() - start
+    if peaks is not None:
+        peaks[name] = memory.peak_mib
     if on_step is not None:
-        on_step(name, steps[name])
+        on_step(name, steps[name], memory.peak_mib)
 
 
 def report_folder_name(as_of: str, language: str, default_language: str) -> str:
@@ -180,8 +194,9 @@ def render_report(
     >>> render_report("demo", language="en", formats="pdf")  # doctest: +SKIP
     """
     steps: dict[str, float] = {}
+    peaks: dict[str, float] = {}
     chosen_formats = parse_formats(formats)
-    with _step("validate config", steps, on_step):
+    with _step("validate config", steps, on_step, peaks):
         client_dir, config = load_client(client, data_dir)
         chosen = renderers.get(renderer)
     language = language or config.language
@@ -192,7 +207,7 @@ def render_report(
     client_out.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=".tmp-", dir=client_out)).resolve()
     try:
-        with _step("execute notebook", steps, on_step):
+        with _step("execute notebook", steps, on_step, peaks):
             execute_notebook(
                 notebook,
                 workdir / f"{REPORT_NAME}.ipynb",
@@ -209,11 +224,11 @@ def render_report(
         meta = ReportMeta(
             **run["meta"], brand_file=client_dir / config.brand, client_dir=client_dir
         )
-        with _step(f"render {'+'.join(chosen_formats)} ({chosen.name})", steps, on_step):
+        with _step(f"render {'+'.join(chosen_formats)} ({chosen.name})", steps, on_step, peaks):
             chosen.render(workdir, meta, chosen_formats)
         shutil.rmtree(workdir / "_build", ignore_errors=True)
         destination = client_out / report_folder_name(run["as_of"], language, config.language)
-        with _step("publish", steps, on_step):
+        with _step("publish", steps, on_step, peaks):
             _publish(workdir, destination)
     except BaseException as exc:
         kept = _keep_failed_notebook(workdir, client)
@@ -222,7 +237,9 @@ def render_report(
             exc.hint = f"the executed notebook with the full traceback is kept at {kept}"
         raise
     files = sorted(path for path in destination.rglob("*") if path.is_file())
-    return RenderResult(folder=destination, files=files, renderer=chosen.name, steps=steps)
+    return RenderResult(
+        folder=destination, files=files, renderer=chosen.name, steps=steps, peak_mib=peaks
+    )
 
 
 def _read_run_info(workdir: Path) -> dict:
