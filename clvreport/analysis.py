@@ -139,6 +139,23 @@ def calibration_end_for(start: dt.date, as_of: dt.date, holdout_months: int) -> 
     return end
 
 
+def _score(model: ClvModelFit, full: pd.DataFrame, config: ClientConfig, engine) -> pd.DataFrame:
+    """Score every customer: in this process, or on the Spark executors for ``engine: spark``."""
+    options = {
+        "horizon_months": config.horizon_months,
+        "discount_rate": config.discount_rate,
+        "gross_margin": config.gross_margin,
+    }
+    if engine.dialect.name != "spark":
+        return score_customers(model, full, **options)
+    from clvreport.spark import score_customers_spark
+
+    path = engine.scratch_path("scores.parquet")
+    score_customers_spark(engine, model, full, path, **options)
+    scores = engine.session.read.parquet(path).toPandas()
+    return scores.astype({"customer_id": full["customer_id"].dtype})
+
+
 def run_analysis(
     config: ClientConfig, client_dir: Path | str, *, as_of: dt.date | None = None
 ) -> Analysis:
@@ -185,19 +202,13 @@ def run_analysis(
             if calibration_end is not None
             else full
         )
-    model = fit_clv_models(calibration, full, time_unit=config.time_unit)
+        model = fit_clv_models(calibration, full, time_unit=config.time_unit)
+        scores = _score(model, full, config, engine) if model.usable else None
 
     rules = load_segment_rules(config.segments)
     customers = rfm_segments(history, rules)
     value_columns = ["revenue"]
-    if model.usable:
-        scores = score_customers(
-            model,
-            full,
-            horizon_months=config.horizon_months,
-            discount_rate=config.discount_rate,
-            gross_margin=config.gross_margin,
-        )
+    if scores is not None:
         customers = customers.merge(scores, on="customer_id", how="left")
         customers["value_at_risk"] = value_at_risk(customers, config.gross_margin)
         value_columns += ["clv", "value_at_risk"]

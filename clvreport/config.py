@@ -150,6 +150,26 @@ class DataConfig(_Strict):
         return value
 
 
+class SparkOptions(_Strict):
+    """Where and how Spark runs (``engine: spark``)."""
+
+    master: str = Field(
+        "local[*]",
+        description="Spark master URL: 'local[*]' (all cores of this machine), "
+        "'spark://host:7077', 'yarn', ...",
+    )
+    driver_memory: str = Field("4g", description="Memory of the Spark driver, e.g. '4g'.")
+    conf: dict[str, str] = Field(
+        default_factory=dict,
+        description="Further Spark settings (spark.* keys), passed to the session unchanged.",
+    )
+    scratch_dir: str | None = Field(
+        None,
+        description="Folder for intermediate Parquet files that driver and executors can "
+        "both reach (e.g. 'hdfs:///tmp/clvreport'); default: a local temp folder.",
+    )
+
+
 class ClientConfig(_Strict):
     """A client's ``client.yml``.
 
@@ -184,7 +204,15 @@ class ClientConfig(_Strict):
         6, ge=0, le=36, description="Months held back to check the model's predictions (0 = none)."
     )
     brand: str = Field("_brand.yml", description="Brand file relative to the client folder.")
-    engine: Literal["duckdb", "spark"] = Field("duckdb", description="Data engine.")
+    engine: Literal["duckdb", "spark"] = Field(
+        "duckdb",
+        description="Data engine: 'duckdb' (embedded, the default) or 'spark' "
+        "(needs `pip install 'clvreport[spark]'` and Java 17+).",
+    )
+    spark: SparkOptions = Field(
+        default_factory=lambda: SparkOptions(),
+        description="Spark settings, used when engine is 'spark'.",
+    )
     data: DataConfig
     segments: dict[str, Any] = Field(
         default_factory=dict, description="Overrides of the RFM segment rules."

@@ -105,6 +105,65 @@ class Dialect:
     name: str
     backslash_escapes: bool = False
 
+    @property
+    def text_type(self) -> str:
+        """The name of the text type in casts (``VARCHAR`` / ``STRING``).
+
+        Examples
+        --------
+        >>> DUCKDB.text_type, SPARK.text_type
+        ('VARCHAR', 'STRING')
+        """
+        return "STRING" if self.name == "spark" else "VARCHAR"
+
+    def is_finite(self, expr: str) -> str:
+        """True when a DOUBLE is neither NaN nor infinite (NULL stays NULL).
+
+        Examples
+        --------
+        >>> DUCKDB.is_finite("x")
+        'isfinite(x)'
+        """
+        if self.name == "spark":
+            return f"(NOT isnan({expr}) AND abs({expr}) != double('Infinity'))"
+        return f"isfinite({expr})"
+
+    def regex_contains(self, expr: str, pattern: str) -> str:
+        """True when part of ``expr`` matches the regular expression ``pattern``.
+
+        Examples
+        --------
+        >>> SPARK.regex_contains("x", "[0-9]")
+        "(x RLIKE '[0-9]')"
+        """
+        if self.name == "spark":
+            return f"({expr} RLIKE {self.string(pattern)})"
+        return f"regexp_matches({expr}, {self.string(pattern)})"
+
+    def rtrim_chars(self, expr: str, characters: str) -> str:
+        """Remove the given characters from the end of ``expr``.
+
+        Examples
+        --------
+        >>> DUCKDB.rtrim_chars("x", "-"), SPARK.rtrim_chars("x", "-")
+        ("rtrim(x, '-')", "trim(TRAILING '-' FROM x)")
+        """
+        if self.name == "spark":
+            return f"trim(TRAILING {self.string(characters)} FROM {expr})"
+        return f"rtrim({expr}, {self.string(characters)})"
+
+    def row_number(self) -> str:
+        """1-based position of a row in the input, in the order the engine reads it.
+
+        Examples
+        --------
+        >>> DUCKDB.row_number()
+        'row_number() OVER ()'
+        """
+        if self.name == "spark":
+            return "row_number() OVER (ORDER BY monotonically_increasing_id())"
+        return "row_number() OVER ()"
+
     def string(self, value: str) -> str:
         """A SQL string literal holding ``value`` exactly.
 
@@ -216,6 +275,10 @@ class Engine(Protocol):
         """Run a statement that returns nothing (``CREATE TABLE ... AS``, ``DROP``)."""
         ...
 
+    def create_table(self, name: str, sql: str) -> None:
+        """Materialise the result of the query ``sql`` as the table ``name``."""
+        ...
+
     def query(self, sql: str) -> pd.DataFrame:
         """Run a query and return its (small) result as pandas."""
         ...
@@ -313,6 +376,19 @@ class DuckDBEngine:
             The statement.
         """
         self.connection.execute(sql)
+
+    def create_table(self, name: str, sql: str) -> None:
+        """Materialise the result of the query ``sql`` as the table ``name``.
+
+        Parameters
+        ----------
+        name
+            A plain identifier.
+        sql
+            A ``SELECT`` query.
+        """
+        self._check_name(name)
+        self.connection.execute(f"CREATE TABLE {name} AS {sql}")
 
     def query(self, sql: str) -> pd.DataFrame:
         """Run a query and return the result as pandas.

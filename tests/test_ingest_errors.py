@@ -382,7 +382,11 @@ def test_errors_in_several_files_are_named(tmp_path):
     assert "line 2 'x'" in text
 
 
-def test_spark_engine_not_available_for_files(tmp_path):
+def test_spark_engine_without_java_says_what_to_install(tmp_path, monkeypatch):
+    pytest.importorskip("pyspark", reason="pyspark is not installed")
+    import clvreport.spark.engine as spark_engine
+
+    monkeypatch.setattr(spark_engine, "java_available", lambda: False)
     config = ClientConfig.model_validate(
         {
             "name": "x",
@@ -393,8 +397,9 @@ def test_spark_engine_not_available_for_files(tmp_path):
             },
         }
     )
-    with pytest.raises(ConfigError, match="engine 'spark' is not available"):
+    with pytest.raises(ConfigError, match="needs a Java runtime") as info:
         load_transactions(config, tmp_path)
+    assert "openjdk-17" in str(info.value.hint)
 
 
 def test_every_error_is_a_clvreport_error(tmp_path):

@@ -36,7 +36,7 @@ from clvreport.ingest.detect import (
 from clvreport.ingest.encoding import detect_encoding, read_sample, transcode_to_utf8
 from clvreport.ingest.sources import SourceFile
 
-__all__ = ["RawFile", "csv_error", "open_raw"]
+__all__ = ["CsvLayout", "RawFile", "csv_error", "inspect_csv", "open_raw"]
 
 _WHITESPACE_FIELDS = "_clv_nfields"
 _LINE_SEPARATOR = "\x1f"  # unit separator: never inside a text export's lines
@@ -115,14 +115,69 @@ def _open_csv(source: SourceFile, csv: CsvOptions, engine: DuckDBEngine, index: 
         ) from None
 
 
-def _open_csv_text(
-    source: SourceFile, csv: CsvOptions, engine: DuckDBEngine, index: int
-) -> RawFile:
+@dataclass(frozen=True)
+class CsvLayout:
+    """How a CSV file is laid out, found by looking at its first megabyte.
+
+    Attributes
+    ----------
+    read_path
+        The file to read: the original, or a UTF-8 copy of a transcoded file.
+    compression
+        ``"gzip"`` when ``read_path`` is compressed, else ``None``.
+    encoding
+        The file's original text encoding.
+    delimiter
+        The field separator, or ``"whitespace"`` for runs of spaces and tabs.
+    skip
+        Lines to skip before the header (or first data line): an Excel ``sep=`` line.
+    header
+        Whether the first (not skipped) line holds column names.
+    names
+        The column names to use, unique.
+    """
+
+    read_path: Path
+    compression: str | None
+    encoding: str
+    delimiter: str
+    skip: int
+    header: bool
+    names: list[str]
+
+
+def inspect_csv(source: SourceFile, csv: CsvOptions, work_dir: Path, index: int) -> CsvLayout:
+    """Detect a CSV file's encoding, delimiter and column names (``auto`` options).
+
+    Any engine reads the file with the result: DuckDB here, Spark in
+    :mod:`clvreport.spark`. Files in another encoding than UTF-8 are copied to
+    UTF-8 in ``work_dir`` first.
+
+    Parameters
+    ----------
+    source
+        The file.
+    csv
+        The configured options; ``auto`` values are detected.
+    work_dir
+        Folder for transcoded copies.
+    index
+        Position of the file in the source list (names the copy).
+
+    Returns
+    -------
+    CsvLayout
+
+    Raises
+    ------
+    DataError
+        For an empty file, or column names that do not fit the first line.
+    """
     path, compression = source.path, source.compression
     encoding = detect_encoding(path, csv.encoding, compression)
     read_path = path
     if encoding not in ("utf-8", "utf-8-sig"):
-        target_dir = engine.temp_directory / "input"
+        target_dir = work_dir / "input"
         target_dir.mkdir(parents=True, exist_ok=True)
         read_path = transcode_to_utf8(
             path, encoding, target_dir / f"{index}_{path.name}.utf8.csv", compression
@@ -169,7 +224,23 @@ def _open_csv_text(
                 path=path,
                 hint="give one name per column in csv.names (--names), in order",
             )
-    names = unique_names(names)
+    return CsvLayout(
+        read_path=read_path,
+        compression=compression,
+        encoding=encoding,
+        delimiter=delimiter,
+        skip=skip,
+        header=csv.header,
+        names=unique_names(names),
+    )
+
+
+def _open_csv_text(
+    source: SourceFile, csv: CsvOptions, engine: DuckDBEngine, index: int
+) -> RawFile:
+    layout = inspect_csv(source, csv, engine.temp_directory, index)
+    read_path, compression, names = layout.read_path, layout.compression, layout.names
+    skip, delimiter = layout.skip, layout.delimiter
     comp = f", compression={_literal(compression)}" if compression else ""
     if delimiter == "whitespace":
         lines = (
@@ -201,7 +272,7 @@ def _open_csv_text(
         columns={name: "VARCHAR" for name in names},
         row_label="line",
         row_offset=skip + int(csv.header),
-        encoding=encoding,
+        encoding=layout.encoding,
         delimiter=delimiter,
         field_count=field_count,
         read_path=read_path,

@@ -10,6 +10,7 @@ the file, the rows and the fix, or in a counted exclusion.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,8 +21,8 @@ import duckdb
 import pandas as pd
 
 from clvreport.config import ClientConfig, ColumnMapping, CsvOptions, DataPolicies
-from clvreport.engine import DUCKDB, DuckDBEngine, Engine, quote_identifier
-from clvreport.errors import ConfigError, DataError
+from clvreport.engine import DUCKDB, Dialect, DuckDBEngine, Engine, quote_identifier
+from clvreport.errors import DataError
 from clvreport.ingest.detect import DATE_FORMATS, ISO_FORMAT, describe_delimiter, detect_decimal
 from clvreport.ingest.quality import EXCLUSION_REASONS, DataQuality, FileInfo
 from clvreport.ingest.reader import RawFile, csv_error, open_raw
@@ -121,8 +122,8 @@ def _as_date(value: dt.date | str | None, what: str) -> dt.date | None:
         ) from None
 
 
-def _sample(engine: DuckDBEngine, raw: RawFile, column: str) -> list[str]:
-    text = f"NULLIF(trim(CAST({quote_identifier(column)} AS VARCHAR)), '')"
+def _sample(engine: Engine, raw: RawFile, column: str) -> list[str]:
+    text = f"NULLIF(trim(CAST({quote_identifier(column)} AS {engine.dialect.text_type})), '')"
     rows = engine.query(
         f"SELECT v FROM (SELECT {text} AS v FROM {raw.sql}) WHERE v IS NOT NULL "
         f"LIMIT {_SAMPLE_ROWS}"
@@ -130,7 +131,7 @@ def _sample(engine: DuckDBEngine, raw: RawFile, column: str) -> list[str]:
     return [str(v) for v in rows["v"]]
 
 
-def _fitting_formats(engine: DuckDBEngine, values: Sequence[str]) -> dict[str, int]:
+def _fitting_formats(engine: Engine, values: Sequence[str]) -> dict[str, int]:
     if not values:
         return {}
     table = pd.DataFrame({"v": list(values)})
@@ -138,7 +139,8 @@ def _fitting_formats(engine: DuckDBEngine, values: Sequence[str]) -> dict[str, i
     engine.register(name, table)
     try:
         counts = ", ".join(
-            f"count_if({_parse(f)} IS NOT NULL) AS f{i}" for i, f in enumerate(DATE_FORMATS)
+            f"count_if({_parse(f, dialect=engine.dialect)} IS NOT NULL) AS f{i}"
+            for i, f in enumerate(DATE_FORMATS)
         )
         row = engine.query(f"SELECT {counts} FROM {name}").iloc[0]
     finally:
@@ -146,10 +148,10 @@ def _fitting_formats(engine: DuckDBEngine, values: Sequence[str]) -> dict[str, i
     return {fmt: int(row[f"f{i}"]) for i, fmt in enumerate(DATE_FORMATS)}
 
 
-def _parse(date_format: str, expr: str = "v") -> str:
+def _parse(date_format: str, expr: str = "v", dialect: Dialect = DUCKDB) -> str:
     if date_format == ISO_FORMAT:
         return f"CAST(TRY_CAST({expr} AS TIMESTAMP) AS DATE)"
-    return DUCKDB.parse_date(expr, date_format)
+    return dialect.parse_date(expr, date_format)
 
 
 def _day_first(date_format: str) -> bool | None:
@@ -159,7 +161,7 @@ def _day_first(date_format: str) -> bool | None:
 
 
 def _detect_parsing(
-    engine: DuckDBEngine, raw: RawFile, columns: dict[str, str], csv: CsvOptions
+    engine: Engine, raw: RawFile, columns: dict[str, str], csv: CsvOptions
 ) -> tuple[Parsing, list[str]]:
     warnings: list[str] = []
     date_kind = raw.columns[columns["date"]]
@@ -201,7 +203,7 @@ class _Opened:
     parsing: Parsing
 
 
-def _other_formats(engine: DuckDBEngine, values: Sequence[str], used: str | None) -> str | None:
+def _other_formats(engine: Engine, values: Sequence[str], used: str | None) -> str | None:
     counts = _fitting_formats(engine, values)
     for fmt, n in counts.items():
         if n == len(values) and fmt != used:
@@ -210,7 +212,7 @@ def _other_formats(engine: DuckDBEngine, values: Sequence[str], used: str | None
 
 
 def _examples(
-    engine: DuckDBEngine,
+    engine: Engine,
     opened: _Opened,
     index: int,
     policies: DataPolicies,
@@ -219,7 +221,14 @@ def _examples(
     value: str,
 ) -> list[tuple[int, str | None]]:
     sql = typed_sql(
-        opened.raw, index, opened.columns, opened.parsing, policies, as_of, row_numbers=True
+        opened.raw,
+        index,
+        opened.columns,
+        opened.parsing,
+        policies,
+        as_of,
+        row_numbers=True,
+        dialect=engine.dialect,
     )
     rows = engine.query(
         f"SELECT _row, {value} AS v FROM ({sql}) WHERE {condition} ORDER BY _row LIMIT {_EXAMPLES}"
@@ -242,7 +251,7 @@ def _looks_decimal_comma(value: str) -> bool:
 
 
 def _error_lines(
-    engine: DuckDBEngine,
+    engine: Engine,
     opened: _Opened,
     index: int,
     counts: dict[Reason, int],
@@ -347,27 +356,29 @@ def _error_lines(
 
 
 def _count(
-    engine: DuckDBEngine,
+    engine: Engine,
     opened: _Opened,
     index: int,
     policies: DataPolicies,
     as_of: dt.date | None,
     condition: str,
 ) -> int:
-    sql = typed_sql(opened.raw, index, opened.columns, opened.parsing, policies, as_of)
+    sql = typed_sql(
+        opened.raw, index, opened.columns, opened.parsing, policies, as_of, dialect=engine.dialect
+    )
     return int(engine.query(f"SELECT count(*) AS n FROM ({sql}) WHERE {condition}")["n"].item())
 
 
-def _run(engine: DuckDBEngine, sql: str, files: Sequence[RawFile]) -> pd.DataFrame:
+def _run(engine: Engine, sql: str, files: Sequence[RawFile]) -> pd.DataFrame:
     try:
         return engine.query(sql)
     except duckdb.Error as exc:
         raise csv_error(exc, files) from None
 
 
-def _execute(engine: DuckDBEngine, sql: str, files: Sequence[RawFile]) -> None:
+def _create(engine: Engine, name: str, sql: str, files: Sequence[RawFile]) -> None:
     try:
-        engine.execute(sql)
+        engine.create_table(name, sql)
     except duckdb.Error as exc:
         raise csv_error(exc, files) from None
 
@@ -405,8 +416,9 @@ def read_transactions(
     base_dir
         Folder relative sources are taken from (the client folder).
     engine
-        A :class:`~clvreport.engine.DuckDBEngine`; by default a new one that the
-        result owns (close it with :meth:`Transactions.close`).
+        A :class:`~clvreport.engine.DuckDBEngine` (the default: a new one that
+        the result owns; close it with :meth:`Transactions.close`) or a
+        :class:`~clvreport.spark.SparkEngine`, which reads the files with Spark.
 
     Returns
     -------
@@ -432,11 +444,6 @@ def read_transactions(
     own = engine is None
     if engine is None:
         engine = DuckDBEngine()
-    if not isinstance(engine, DuckDBEngine):
-        raise ConfigError(
-            f"reading transaction files needs the DuckDB engine, not {type(engine).__name__}",
-            hint="pass a DuckDBEngine (or no engine)",
-        )
     try:
         return _read(files, columns, csv, policies, as_of_date, engine, own)
     except BaseException:
@@ -451,7 +458,7 @@ def _read(
     csv: CsvOptions,
     policies: DataPolicies,
     as_of: dt.date | None,
-    engine: DuckDBEngine,
+    engine: Engine,
     own: bool,
 ) -> Transactions:
     opened: list[_Opened] = []
@@ -462,7 +469,10 @@ def _read(
             stub = RawFile(source=source, sql="", columns=dict.fromkeys(names, "VARCHAR"))
             return list(dict.fromkeys(resolve_columns(stub, columns).values()))
 
-        raw = open_raw(source, csv, engine, index, wanted)
+        if isinstance(engine, DuckDBEngine):
+            raw = open_raw(source, csv, engine, index, wanted)
+        else:  # another engine (Spark) reads the files itself
+            raw = engine.open_raw(source, csv, index)  # type: ignore[attr-defined]
         mapped = resolve_columns(raw, columns)
         try:
             parsing, notes = _detect_parsing(engine, raw, mapped, csv)
@@ -481,13 +491,16 @@ def _read(
     text = [f for f in TEXT_FIELDS if f in mapped_names]
     out_fields = ["customer_id", "order_date", "amount", *text, *numeric_raw]
     parts = [
-        _union_sql(typed_sql(o.raw, i, o.columns, o.parsing, policies, as_of), out_fields)
+        _union_sql(
+            typed_sql(o.raw, i, o.columns, o.parsing, policies, as_of, dialect=engine.dialect),
+            out_fields,
+        )
         for i, o in enumerate(opened)
     ]
     staged = engine.unique_name("clv_staged")
     table = engine.unique_name("transactions")
     try:
-        _execute(engine, f"CREATE TABLE {staged} AS {' UNION ALL '.join(parts)}", raws)
+        _create(engine, staged, " UNION ALL ".join(parts), raws)
         counts = _run(
             engine,
             f"SELECT _file, _reason, count(*) AS n, min(order_date) AS first_date, "
@@ -513,9 +526,10 @@ def _read(
         dedup = "DISTINCT " if policies.duplicates == "drop" else ""
         clean = [*_CLEAN_COLUMNS, *(f for f in text if f != "status")]
         select = ", ".join("amount < 0 AS is_return" if c == "is_return" else c for c in clean)
-        _execute(
+        _create(
             engine,
-            f"CREATE TABLE {table} AS SELECT {select} FROM "
+            table,
+            f"SELECT {select} FROM "
             f"(SELECT {dedup}{', '.join([*keep, *numeric_raw])} FROM {staged} "
             f"WHERE _reason = {Reason.KEPT.value})",
             raws,
@@ -581,7 +595,7 @@ def _read(
 
 
 def _check_errors(
-    engine: DuckDBEngine,
+    engine: Engine,
     opened: list[_Opened],
     counts: pd.DataFrame,
     policies: DataPolicies,
@@ -671,13 +685,27 @@ def load_transactions(
     DataError
         See :func:`read_transactions`.
     ConfigError
-        When ``engine: spark`` is configured but no Spark engine is given.
+        When ``engine: spark`` is configured but pyspark or Java is missing.
     """
-    if engine is None and config.engine != "duckdb":
-        raise ConfigError(
-            f"engine '{config.engine}' is not available for reading files yet",
-            hint="set engine: duckdb in client.yml",
-        )
+    if engine is None and config.engine == "spark":
+        from clvreport.spark import SparkEngine
+
+        engine = SparkEngine.start(config.spark)
+        try:
+            transactions = read_transactions(
+                config.data.sources,
+                config.data.columns,
+                csv=config.data.csv,
+                policies=config.data.policies,
+                as_of=as_of if as_of is not None else config.as_of,
+                format=config.data.format,
+                base_dir=client_dir,
+                engine=engine,
+            )
+        except BaseException:
+            engine.close()
+            raise
+        return dataclasses.replace(transactions, owns_engine=True)
     data = config.data
     return read_transactions(
         data.sources,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from clvreport.config import ColumnMapping, DataPolicies
-from clvreport.engine import DUCKDB, quote_identifier
+from clvreport.engine import DUCKDB, Dialect, quote_identifier
 from clvreport.errors import DataError
 from clvreport.ingest.detect import ISO_FORMAT, describe_delimiter
 from clvreport.ingest.reader import RawFile
@@ -176,27 +176,30 @@ def resolve_columns(raw: RawFile, columns: ColumnMapping) -> dict[str, str]:
     )
 
 
-def _text(column: str, kind: str) -> str:
+def _text(column: str, kind: str, dialect: Dialect = DUCKDB) -> str:
     col = quote_identifier(column)
+    text = dialect.text_type
     if kind == "VARCHAR":
         return f"NULLIF(trim({col}), '')"
     if _FLOAT_TYPES.match(kind):
         return (
-            f"CASE WHEN isfinite({col}) AND {col} = trunc({col}) AND abs({col}) < 1e15 "
-            f"THEN CAST(CAST({col} AS BIGINT) AS VARCHAR) ELSE CAST({col} AS VARCHAR) END"
+            f"CASE WHEN {dialect.is_finite(col)} AND {col} = floor({col}) AND abs({col}) < 1e15 "
+            f"THEN CAST(CAST({col} AS BIGINT) AS {text}) ELSE CAST({col} AS {text}) END"
         )
-    return f"CAST({col} AS VARCHAR)"
+    return f"CAST({col} AS {text})"
 
 
-def _customer(column: str, kind: str) -> str:
-    text = _text(column, kind)
+def _customer(column: str, kind: str, dialect: Dialect = DUCKDB) -> str:
+    text = _text(column, kind, dialect)
     if kind != "VARCHAR":
         return text
-    tokens = ", ".join(DUCKDB.string(t) for t in _NULL_TOKENS)
+    tokens = ", ".join(dialect.string(t) for t in _NULL_TOKENS)
     return f"CASE WHEN lower({text}) IN ({tokens}) THEN NULL ELSE {text} END"
 
 
-def _date_parsed(raw_text: str, column: str, kind: str, date_format: str | None) -> str:
+def _date_parsed(
+    raw_text: str, column: str, kind: str, date_format: str | None, dialect: Dialect = DUCKDB
+) -> str:
     col = quote_identifier(column)
     if kind == "DATE":
         return col
@@ -206,7 +209,7 @@ def _date_parsed(raw_text: str, column: str, kind: str, date_format: str | None)
         return "CAST(NULL AS DATE)"
     if date_format == ISO_FORMAT:
         return f"CAST(TRY_CAST({raw_text} AS TIMESTAMP) AS DATE)"
-    return DUCKDB.parse_date(raw_text, date_format)
+    return dialect.parse_date(raw_text, date_format)
 
 
 def _is_numeric(kind: str) -> bool:
@@ -214,6 +217,7 @@ def _is_numeric(kind: str) -> bool:
 
 
 def _number_fast(raw_text: str, column: str, kind: str, decimal: str) -> str:
+    # contains, replace and TRY_CAST are spelled alike in DuckDB and Spark SQL.
     if _is_numeric(kind):
         return f"CAST({quote_identifier(column)} AS DOUBLE)"
     if decimal == ",":
@@ -224,17 +228,17 @@ def _number_fast(raw_text: str, column: str, kind: str, decimal: str) -> str:
     return f"TRY_CAST({raw_text} AS DOUBLE)"
 
 
-def _number_slow(fast: str, clean: str, decimal: str) -> str:
-    normal = f"rtrim({clean}, '-')"
+def _number_slow(fast: str, clean: str, decimal: str, dialect: Dialect = DUCKDB) -> str:
+    normal = dialect.rtrim_chars(clean, "-")
     if decimal == ",":
         normal = f"replace(replace({normal}, '.', ''), ',', '.')"
     else:
         normal = f"replace({normal}, ',', '')"
-    sign = f"CASE WHEN ends_with({clean}, '-') AND NOT starts_with({clean}, '-') THEN -1 ELSE 1 END"
+    sign = f"CASE WHEN {clean} LIKE '%-' AND NOT {clean} LIKE '-%' THEN -1 ELSE 1 END"
     return (
-        f"CASE WHEN isfinite({fast}) THEN {fast} "
-        f"WHEN {DUCKDB.regex_full_match(clean, _NUMBER_PATTERN[decimal])} "
-        f"AND regexp_matches({clean}, '[0-9]') "
+        f"CASE WHEN {dialect.is_finite(fast)} THEN {fast} "
+        f"WHEN {dialect.regex_full_match(clean, _NUMBER_PATTERN[decimal])} "
+        f"AND {dialect.regex_contains(clean, '[0-9]')} "
         f"THEN TRY_CAST({normal} AS DOUBLE) * {sign} END"
     )
 
@@ -248,6 +252,7 @@ def typed_sql(
     as_of: dt.date | None,
     *,
     row_numbers: bool = False,
+    dialect: Dialect = DUCKDB,
 ) -> str:
     """SQL selecting one file's rows as typed transactions with a reason code.
 
@@ -267,6 +272,8 @@ def typed_sql(
         Rows after this date are excluded (``None``: no cut-off).
     row_numbers
         Add ``_row``, the 1-based data-row number (for error messages; slower).
+    dialect
+        The engine's SQL dialect (``engine.dialect``).
 
     Returns
     -------
@@ -280,15 +287,16 @@ def typed_sql(
     # Level 1: trimmed texts and plain columns.
     level1 = [f"{index} AS _file"]
     if row_numbers:
-        level1.append("row_number() OVER () AS _row")
-    level1.append(f"{_customer(columns['customer_id'], kinds['customer_id'])} AS customer_id")
+        level1.append(f"{dialect.row_number()} AS _row")
+    customer = _customer(columns["customer_id"], kinds["customer_id"], dialect)
+    level1.append(f"{customer} AS customer_id")
     for field in TEXT_FIELDS:
         if field in columns:
-            level1.append(f"{_text(columns[field], kinds[field])} AS {field}")
-    level1.append(f"{_text(columns['date'], kinds['date'])} AS _raw_date")
+            level1.append(f"{_text(columns[field], kinds[field], dialect)} AS {field}")
+    level1.append(f"{_text(columns['date'], kinds['date'], dialect)} AS _raw_date")
     for field in NUMERIC_FIELDS:
         if field in columns:
-            level1.append(f"{_text(columns[field], kinds[field])} AS _raw_{field}")
+            level1.append(f"{_text(columns[field], kinds[field], dialect)} AS _raw_{field}")
     if raw.fields_column:
         level1.append(f"{raw.fields_column} = {raw.field_count} AS _fields_ok")
     for field in ("date", *numeric):
@@ -296,7 +304,7 @@ def typed_sql(
     sql = f"SELECT {', '.join(level1)} FROM {raw.sql}"
     # Level 2: parsed date, fast number casts, cleaned number texts.
     level2 = [
-        f"{_date_parsed('_raw_date', '_src_date', kinds['date'], parsing.date_format)} "
+        f"{_date_parsed('_raw_date', '_src_date', kinds['date'], parsing.date_format, dialect)} "
         "AS order_date"
     ]
     for field in numeric:
@@ -305,13 +313,15 @@ def typed_sql(
     sql = f"SELECT *, {', '.join(level2)} FROM ({sql})"
     level3 = []
     for field in numeric:
-        clean = DUCKDB.regex_replace_all(f"_raw_{field}", _CURRENCY, "")
+        clean = dialect.regex_replace_all(f"_raw_{field}", _CURRENCY, "")
         level3.append(
-            f"CASE WHEN isfinite(_fast_{field}) THEN NULL ELSE {clean} END AS _clean_{field}"
+            f"CASE WHEN {dialect.is_finite(f'_fast_{field}')} THEN NULL ELSE {clean} END "
+            f"AS _clean_{field}"
         )
     sql = f"SELECT *, {', '.join(level3)} FROM ({sql})"
     level4 = [
-        f"{_number_slow(f'_fast_{field}', f'_clean_{field}', parsing.decimal[field])} AS {field}"
+        f"{_number_slow(f'_fast_{field}', f'_clean_{field}', parsing.decimal[field], dialect)} "
+        f"AS {field}"
         for field in numeric
     ]
     sql = f"SELECT *, {', '.join(level4)} FROM ({sql})"
@@ -322,7 +332,7 @@ def typed_sql(
         cases.append(f"WHEN NOT _fields_ok THEN {Reason.BAD_FIELD_COUNT.value}")
     cases.append(f"WHEN customer_id IS NULL THEN {Reason.MISSING_CUSTOMER_ID.value}")
     if "status" in columns and policies.cancelled_statuses:
-        statuses = ", ".join(DUCKDB.string(s.strip().lower()) for s in policies.cancelled_statuses)
+        statuses = ", ".join(dialect.string(s.strip().lower()) for s in policies.cancelled_statuses)
         cases.append(f"WHEN lower(status) IN ({statuses}) THEN {Reason.CANCELLED_STATUS.value}")
     cases.append(f"WHEN _raw_date IS NULL THEN {Reason.MISSING_DATE.value}")
     cases.append(f"WHEN order_date IS NULL THEN {Reason.BAD_DATE.value}")
@@ -331,7 +341,7 @@ def typed_sql(
     for field in numeric:
         cases.append(f"WHEN {field} IS NULL THEN {Reason.BAD_AMOUNT.value}")
     if as_of is not None:
-        cases.append(f"WHEN order_date > {DUCKDB.date(as_of)} THEN {Reason.AFTER_AS_OF.value}")
+        cases.append(f"WHEN order_date > {dialect.date(as_of)} THEN {Reason.AFTER_AS_OF.value}")
     if policies.zero_amounts == "drop":
         cases.append(f"WHEN {amount} = 0 THEN {Reason.ZERO_AMOUNT.value}")
     if policies.returns == "drop":
