@@ -176,7 +176,12 @@ class SparkEngine:
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
         builder = SparkSession.builder.appName("clvreport").master(options.master)
-        conf = {**_SESSION_CONF, "spark.driver.memory": options.driver_memory}
+        conf = {
+            **_SESSION_CONF,
+            "spark.driver.memory": options.driver_memory,
+            # clvreport keeps no tables: no spark-warehouse/ folder in the working directory.
+            "spark.sql.warehouse.dir": str(Path(tempfile.gettempdir()) / "clvreport-warehouse"),
+        }
         if options.master.startswith("local"):
             cores = os.cpu_count() or 2
             conf["spark.sql.shuffle.partitions"] = str(max(4, 2 * cores))
