@@ -59,6 +59,7 @@ bench: install
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/bench_summary.py
 	$(BIN)/python bench/bench_models.py
+	$(BIN)/python bench/bench_scale.py
 
 lint: install
 	$(BIN)/ruff check clvreport tests bench

@@ -215,7 +215,7 @@ def table(rows: list[dict]) -> str:
         + " | ".join(f"{s} (s) | {s} peak (MiB)" for s in STEPS)
         + " | end to end (s) | peak (MiB) | model |"
     )
-    lines = [head, "|" + "---|" * (5 + 2 * len(STEPS))]
+    lines = [head, "|" + "---|" * (6 + 2 * len(STEPS))]
     for row in rows:
         size = f"{row['rows']:,}"
         if "error" in row:
