@@ -66,9 +66,11 @@ lint: install
 	$(BIN)/ruff format --check clvreport tests bench
 
 docs: install
-	cd docs && ../$(BIN)/quartodoc build --verbose
+	$(BIN)/python -m clvreport.docs docs
+	cd docs && ../$(BIN)/quartodoc build
+	$(BIN)/python -m clvreport.docs docs --check
 	@if command -v quarto >/dev/null 2>&1; then cd docs && quarto render; \
 	else echo "quarto not on PATH: API pages written to docs/reference/, site not rendered"; fi
 
 clean:
-	rm -rf output docs/_site docs/reference .pytest_cache .ruff_cache
+	rm -rf output docs/_site docs/reference docs/.quarto .pytest_cache .ruff_cache

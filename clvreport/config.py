@@ -213,7 +213,7 @@ class ClientConfig(_Strict):
         default_factory=lambda: SparkOptions(),
         description="Spark settings, used when engine is 'spark'.",
     )
-    data: DataConfig
+    data: DataConfig = Field(description="Where the transactions are and how to read them.")
     segments: dict[str, Any] = Field(
         default_factory=dict, description="Overrides of the RFM segment rules."
     )
