@@ -179,6 +179,13 @@ def run_analysis(
     ------
     DataError
         When the transactions cannot be read (the message says where and why).
+
+    Examples
+    --------
+    >>> client_dir, config = load_client("demo")  # doctest: +SKIP
+    >>> analysis = run_analysis(config, client_dir)  # doctest: +SKIP
+    >>> analysis.model.model_name  # doctest: +SKIP
+    'bgnbd'
     """
     client_dir = Path(client_dir)
     transactions = load_transactions(config, client_dir, as_of=as_of or config.as_of)

@@ -322,6 +322,11 @@ def list_clients(data_dir: Path | str = "data") -> list[str]:
     -------
     list of str
         Sorted client names.
+
+    Examples
+    --------
+    >>> list_clients("data")  # doctest: +SKIP
+    ['cdnow', 'demo']
     """
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
@@ -353,6 +358,11 @@ def resolve_client_dir(client: str, data_dir: Path | str = "data") -> Path:
     ClientNotFoundError
         For names that are not plain identifiers, folders that are symlinks
         leaving ``data_dir``, and unknown clients (the message lists the known ones).
+
+    Examples
+    --------
+    >>> resolve_client_dir("demo", "data")  # doctest: +SKIP
+    PosixPath('.../data/demo')
     """
     data_dir = Path(data_dir)
     known = list_clients(data_dir)
@@ -393,6 +403,12 @@ def load_client(client: str, data_dir: Path | str = "data") -> tuple[Path, Clien
     -------
     tuple of (Path, ClientConfig)
         The client folder and its configuration.
+
+    Examples
+    --------
+    >>> client_dir, config = load_client("demo")  # doctest: +SKIP
+    >>> config.currency  # doctest: +SKIP
+    'EUR'
     """
     folder = resolve_client_dir(client, data_dir)
     return folder, load_config(folder / CONFIG_FILE)

@@ -42,6 +42,11 @@ def customer_table(analysis: Analysis) -> pd.DataFrame:
     Columns are :data:`CUSTOMER_COLUMNS` (the model columns only when a model
     could be used); ``frequency``, ``recency``, ``T`` and ``monetary_value``
     are in the client's time unit.
+
+    Examples
+    --------
+    >>> customer_table(analysis).columns[:3].tolist()  # doctest: +SKIP
+    ['customer_id', 'segment', 'value_tier']
     """
     from clvreport.concentration import value_tiers
 
@@ -64,6 +69,10 @@ def write_outputs(analysis: Analysis, folder: Path | str, t: Translator) -> list
     -------
     list of Path
         The files written.
+
+    Examples
+    --------
+    >>> write_outputs(analysis, "out", translator("nl"))  # doctest: +SKIP
     """
     folder = Path(folder)
     customers = customer_table(analysis)

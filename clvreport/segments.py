@@ -353,6 +353,11 @@ def default_segment_rules() -> SegmentRules:
     Returns
     -------
     SegmentRules
+
+    Examples
+    --------
+    >>> default_segment_rules().labels("en")["champions"]
+    'Champions'
     """
     return load_segment_rules(None)
 

@@ -52,6 +52,11 @@ def validate_client(client: str, *, data_dir: Path | str = "data") -> Validation
     ------
     ClvReportError
         The first problem found, naming the file, key or row and the fix.
+
+    Examples
+    --------
+    >>> validate_client("demo").ok  # doctest: +SKIP
+    True
     """
     result = ValidationResult()
     client_dir, config = load_client(client, data_dir)

@@ -59,3 +59,16 @@ def test_config_reference_lists_every_key_with_its_default():
     assert "| `holdout_months` | int | `6` |" in text
     committed = (DOCS / "guide" / "configuration.qmd").read_text(encoding="utf-8")
     assert config_reference_markdown() in committed, "run: python -m clvreport.docs docs"
+
+
+def test_every_public_function_has_an_example():
+    import importlib
+
+    without = [
+        f"{module}.{name}"
+        for module, names in public_objects().items()
+        for name in names
+        if inspect.isfunction(obj := getattr(importlib.import_module(module), name))
+        and "Examples" not in (inspect.getdoc(obj) or "")
+    ]
+    assert without == []

@@ -61,6 +61,11 @@ def catalog_keys(language: str) -> set[str]:
     -------
     set of str
         Dotted message keys.
+
+    Examples
+    --------
+    >>> "sections.summary" in catalog_keys("en")
+    True
     """
     return set(_catalog(language))
 

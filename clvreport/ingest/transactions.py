@@ -686,6 +686,13 @@ def load_transactions(
         See :func:`read_transactions`.
     ConfigError
         When ``engine: spark`` is configured but pyspark or Java is missing.
+
+    Examples
+    --------
+    >>> client_dir, config = load_client("demo")  # doctest: +SKIP
+    >>> with load_transactions(config, client_dir) as tx:  # doctest: +SKIP
+    ...     print(tx.quality.customers)
+    4963
     """
     if engine is None and config.engine == "spark":
         from clvreport.spark import SparkEngine

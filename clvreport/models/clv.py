@@ -229,6 +229,14 @@ def forecast_purchases(
     -------
     PurchaseForecast
         Arrays of shape ``(n,)`` or ``(n_draws, n)``.
+
+    Examples
+    --------
+    >>> from clvreport.models import BetaGeoModel  # doctest: +SKIP
+    >>> params = (0.2426, 4.4136, 0.7929, 2.4259)  # BG/NBD on CDNOW, per week
+    >>> forecast = forecast_purchases(  # doctest: +SKIP
+    ...     BetaGeoModel, params, np.array([2.0]), np.array([30.43]), np.array([38.86]), settings)
+    >>> forecast.p_alive  # doctest: +SKIP
     """
     x = np.asarray(x, dtype=float)
     t_x = np.asarray(t_x, dtype=float)

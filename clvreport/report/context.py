@@ -76,6 +76,12 @@ def setup(
     -------
     ReportContext
         The state every section function takes.
+
+    Examples
+    --------
+    >>> ctx = setup(client="demo", language="en", output_dir="out")  # doctest: +SKIP
+    >>> ctx.t("sections.summary")  # doctest: +SKIP
+    'Summary'
     """
     matplotlib.use("Agg")
     client_dir, config = load_client(client, data_dir)
@@ -89,7 +95,13 @@ def setup(
 
 
 def report_meta(ctx: ReportContext) -> dict[str, str]:
-    """The title-page metadata for the renderer (see :class:`~clvreport.render.base.ReportMeta`)."""
+    """The title-page metadata for the renderer (see :class:`~clvreport.render.base.ReportMeta`).
+
+    Examples
+    --------
+    >>> report_meta(ctx)["title"]  # doctest: +SKIP
+    'Customer value analysis'
+    """
     t, analysis = ctx.t, ctx.analysis
     period = t("meta.period", start=t.date(analysis.start), end=t.date(analysis.as_of))
     return {
@@ -115,6 +127,10 @@ def finish(ctx: ReportContext) -> list[Path]:
     -------
     list of Path
         The files written.
+
+    Examples
+    --------
+    >>> finish(ctx)  # doctest: +SKIP
     """
     from clvreport.outputs import write_outputs
 

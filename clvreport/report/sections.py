@@ -58,7 +58,13 @@ def _palette(ctx: ReportContext) -> plots.Palette:
 
 
 def executive_summary(ctx: ReportContext) -> Markdown:
-    """Five key figures and the findings that matter most."""
+    """Five key figures and the findings that matter most.
+
+    Examples
+    --------
+    >>> ctx = setup(client="demo", language="en")  # doctest: +SKIP
+    >>> print(executive_summary(ctx))  # doctest: +SKIP
+    """
     t, a = ctx.t, ctx.analysis
     months = a.config.horizon_months
     figures = [
@@ -176,7 +182,13 @@ def _grouped_actions(ctx: ReportContext) -> pd.DataFrame:
 
 
 def most_valuable_customers(ctx: ReportContext) -> Markdown:
-    """Value tiers, the loyal regular versus the one-off big spender, top customers."""
+    """Value tiers, the loyal regular versus the one-off big spender, top customers.
+
+    Examples
+    --------
+    >>> ctx = setup(client="demo", language="en")  # doctest: +SKIP
+    >>> print(most_valuable_customers(ctx))  # doctest: +SKIP
+    """
     t, a = ctx.t, ctx.analysis
     value_key = "clv" if a.has_predictions else "revenue"
     tiers = a.tiers.assign(
@@ -255,7 +267,13 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
 
 
 def concentration(ctx: ReportContext) -> Markdown:
-    """The Lorenz curve and the 20/80 check."""
+    """The Lorenz curve and the 20/80 check.
+
+    Examples
+    --------
+    >>> ctx = setup(client="demo", language="en")  # doctest: +SKIP
+    >>> print(concentration(ctx))  # doctest: +SKIP
+    """
     t, a = ctx.t, ctx.analysis
     c = a.concentration
     labels = _labels(ctx, "lorenz") | {
@@ -280,7 +298,13 @@ def concentration(ctx: ReportContext) -> Markdown:
 
 
 def loyalty_and_retention(ctx: ReportContext) -> Markdown:
-    """Repeat purchases, retention per year, cohorts, lifespan and P(alive)."""
+    """Repeat purchases, retention per year, cohorts, lifespan and P(alive).
+
+    Examples
+    --------
+    >>> ctx = setup(client="demo", language="en")  # doctest: +SKIP
+    >>> print(loyalty_and_retention(ctx))  # doctest: +SKIP
+    """
     t, a = ctx.t, ctx.analysis
     palette = _palette(ctx)
     retention = a.retention
@@ -350,7 +374,13 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
 
 
 def segments(ctx: ReportContext) -> Markdown:
-    """The RFM segment map and table."""
+    """The RFM segment map and table.
+
+    Examples
+    --------
+    >>> ctx = setup(client="demo", language="en")  # doctest: +SKIP
+    >>> print(segments(ctx))  # doctest: +SKIP
+    """
     t, a = ctx.t, ctx.analysis
     labels = _segment_labels(ctx)
     seg = a.segments[a.segments["n_customers"] > 0]
@@ -404,7 +434,13 @@ def segments(ctx: ReportContext) -> Markdown:
 
 
 def recommendations(ctx: ReportContext) -> Markdown:
-    """Retention actions per segment, ranked by the money at stake."""
+    """Retention actions per segment, ranked by the money at stake.
+
+    Examples
+    --------
+    >>> ctx = setup(client="demo", language="en")  # doctest: +SKIP
+    >>> print(recommendations(ctx))  # doctest: +SKIP
+    """
     t, a = ctx.t, ctx.analysis
     labels = _segment_labels(ctx)
     actions = _grouped_actions(ctx)
@@ -426,7 +462,13 @@ def recommendations(ctx: ReportContext) -> Markdown:
 
 
 def methodology(ctx: ReportContext) -> Markdown:
-    """Definitions, the model and its holdout check, assumptions."""
+    """Definitions, the model and its holdout check, assumptions.
+
+    Examples
+    --------
+    >>> ctx = setup(client="demo", language="en")  # doctest: +SKIP
+    >>> print(methodology(ctx))  # doctest: +SKIP
+    """
     t, a = ctx.t, ctx.analysis
     f = a.figures
     blocks = [
@@ -488,7 +530,13 @@ def methodology(ctx: ReportContext) -> Markdown:
 
 
 def data_quality(ctx: ReportContext) -> Markdown:
-    """Rows read, kept and excluded by reason."""
+    """Rows read, kept and excluded by reason.
+
+    Examples
+    --------
+    >>> ctx = setup(client="demo", language="en")  # doctest: +SKIP
+    >>> print(data_quality(ctx))  # doctest: +SKIP
+    """
     t, q = ctx.t, ctx.analysis.quality
     rows = [
         ("rows_read", q.rows_read),
