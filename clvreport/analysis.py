@@ -217,7 +217,7 @@ def run_analysis(
     value_columns = ["revenue"]
     if scores is not None:
         customers = customers.merge(scores, on="customer_id", how="left")
-        customers["value_at_risk"] = value_at_risk(customers, config.gross_margin)
+        customers["value_at_risk"] = value_at_risk(customers)
         value_columns += ["clv", "value_at_risk"]
     tier_value = "clv" if model.usable else "revenue"
     return Analysis(
@@ -242,26 +242,35 @@ def run_analysis(
     )
 
 
-def value_at_risk(customers: pd.DataFrame, gross_margin: float = 1.0) -> pd.Series:
-    """Yearly value each customer is likely to have stopped bringing in.
+def value_at_risk(customers: pd.DataFrame) -> pd.Series:
+    """The part of each customer's value that is lost if they have already left.
 
-    ``value at risk = customer value (revenue per year) × gross margin × (1 − P(alive))``:
-    what the customer used to bring in per year, times the chance that they
-    have already left. It is the money a retention action can win back.
+    ``value at risk = (1 − P(alive)) × CLV if still active``: the CLV the
+    customer would bring in over the horizon (same margin and discounting) if
+    they were still active, times the chance that they are not. Because the
+    predicted CLV is ``P(alive) × CLV if still active``, ``clv +
+    value_at_risk`` is exactly the CLV if still active, and no group's stake
+    can exceed what it would be worth if all its customers were active. It is
+    the most a retention action can win back.
 
     Parameters
     ----------
     customers
-        Needs ``customer_value`` (revenue per year) and ``p_alive``.
-    gross_margin
-        Share of revenue that is margin.
+        Needs ``p_alive`` and ``clv_if_alive``, or, for scores without it,
+        ``clv`` (then ``clv_if_alive = clv / p_alive``).
 
     Examples
     --------
-    >>> value_at_risk(pd.DataFrame({"customer_value": [100.0, 50.0], "p_alive": [0.9, 0.2]}))
+    >>> value_at_risk(pd.DataFrame({"clv_if_alive": [100.0, 50.0], "p_alive": [0.9, 0.2]}))
     0    10.0
     1    40.0
     Name: value_at_risk, dtype: float64
     """
-    risk = customers["customer_value"] * gross_margin * (1.0 - customers["p_alive"])
-    return risk.clip(lower=0).fillna(0.0).rename("value_at_risk").astype(np.float64)
+    p_alive = customers["p_alive"].to_numpy(dtype=float)
+    if "clv_if_alive" in customers:
+        if_alive = customers["clv_if_alive"].to_numpy(dtype=float)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if_alive = np.where(p_alive > 0, customers["clv"].to_numpy(dtype=float) / p_alive, 0.0)
+    risk = pd.Series((1.0 - p_alive) * if_alive, index=customers.index, name="value_at_risk")
+    return risk.clip(lower=0).fillna(0.0).astype(np.float64)

@@ -1,18 +1,43 @@
 """The source's customer-value figures, repeat purchases and retention per period.
 
 The source (Dutch marketing practice) computes customer lifetime value from
-history with three averages::
+history with three factors::
 
-    average purchase value     = revenue / number of purchases
-    average purchase frequency = purchases per customer per year
-    customer value             = average purchase value × average purchase frequency
-    average customer lifespan  = years between first and last purchase, averaged
-    historic CLV               = customer value × average customer lifespan
+    average purchase value  = revenue / number of purchases
+    purchase frequency      = purchases per year
+    customer value          = average purchase value × purchase frequency
+    customer lifespan       = years as a customer
+    historic CLV            = customer value × customer lifespan
 
-This module computes these figures exactly, per customer
-(:func:`customer_metrics`) and for the whole customer base or any group of
-customers (:func:`clv_figures`), plus the repeat-purchase rate, retention and
-churn per period and the revenue of new versus returning customers
+Taken literally (frequency per year of the whole observation window, lifespan
+from first to last purchase, 0 for one-time buyers) the factors describe
+different things and their product falls *below* what customers already paid.
+This module measures all three on the same footing, the **active year**:
+
+* an *active year* of a customer is one of the twelve-month periods counted
+  back from the window's end (the last twelve months, the twelve before, ...)
+  in which the customer bought at least once;
+* purchase frequency = purchases per active year; customer value = revenue
+  per active year;
+* customer lifespan = the active years customers had so far plus the active
+  years the customers who bought in the last twelve months can still expect:
+  with the yearly retention rate ``r`` (the share of the customers active in
+  one twelve-month period who buy again in the next), a customer active now is
+  active next year with probability ``r``, the year after with ``r²``, ... so
+  ``r / (1 − r)`` more active years (``r`` capped at :data:`MAX_RETENTION`).
+
+So ``historic CLV = revenue per customer so far + (share of customers active
+now) × revenue per active year × r / (1 − r)``. It is never below the revenue
+per customer already realised, equals it for a closed cohort whose customers
+have all left, and is one definition for the whole base (:func:`clv_figures`)
+and per customer (:func:`customer_metrics`, where a customer active now gets
+the base's expected future active years at the base's revenue per active year,
+so the mean of the per-customer values is the overall figure).
+
+This module computes these figures per customer (:func:`customer_metrics`)
+and for the whole customer base or any group of customers
+(:func:`clv_figures`), plus the repeat-purchase rate, retention and churn per
+calendar period and the revenue of new versus returning customers
 (:func:`retention_by_period`), and the source's comparison of a one-off big
 spender with a loyal regular (:func:`big_spender_vs_regular`).
 
@@ -37,29 +62,28 @@ Purchase
 Revenue
     Net revenue: the sum of all amounts of the customer in the window,
     returns included.
+Active year
+    Period ``k = floor(days before the window end / 365.25)``: ``k = 0`` is
+    the last twelve months (the report's "active customers" bought in it).
+    ``active_years`` counts a customer's periods with a purchase;
+    ``retained_years`` those whose preceding period also had one;
+    ``active_now`` is 1 for a purchase in period 0.
+Retention rate
+    ``Σ retained_years / Σ (active_years − active_now)``: of all customer
+    periods that have a next period in the window, the share followed by
+    another active period.
 Lifespan
-    Days between the customer's first and last purchase divided by 365.25;
-    0 for one-time buyers. The average lifespan averages over all customers,
-    one-time buyers included.
-Purchase frequency
-    Purchases per year over the whole observation window: ``purchases /
-    window years`` for a customer; ``purchases / customers / window years``
-    overall, which equals the mean of the per-customer frequencies.
-Customer value, historic CLV
-    Per customer: ``average purchase value × purchase frequency`` (= revenue
-    per window year) and ``customer value × lifespan`` (= revenue × lifespan
-    days / window days). Overall: the product of the overall averages, i.e.
-    ``revenue / purchases × purchases / customers / window years`` and that
-    times the average lifespan. The overall historic CLV is a product of
-    averages, *not* the mean of the per-customer historic CLVs.
+    ``lifespan_days``: days between first and last purchase (0 for one-time
+    buyers), shown as the spread of observed relationships. The *customer
+    lifespan* of the CLV formula is the expected active years described above.
 Repeat-purchase rate
     Share of customers with two or more purchases.
 
 All SQL here is plain SQL that DuckDB and Spark SQL both run (``year()``,
-``quarter()``, ``month()``, ``CASE``, ``COUNT(DISTINCT)``; ``DATE`` literals
-from the engine's dialect) through a :class:`clvreport.engine.Engine`; day
-differences and divisions happen in pandas on the per-customer or per-period
-results, never on transactions.
+``quarter()``, ``month()``, ``CASE``, ``COUNT(DISTINCT)``, ``LAG``; ``DATE``
+literals and day differences from the engine's dialect) through a
+:class:`clvreport.engine.Engine`; divisions happen in pandas on the
+per-customer or per-period results, never on transactions.
 """
 
 from __future__ import annotations
@@ -77,6 +101,7 @@ from clvreport.errors import DataError
 
 __all__ = [
     "DAYS_PER_YEAR",
+    "MAX_RETENTION",
     "BigSpenderComparison",
     "ClvFigures",
     "ObservationWindow",
@@ -89,6 +114,9 @@ __all__ = [
 
 DAYS_PER_YEAR = 365.25
 """Days in a year (the mean Julian year) used for every "per year" figure."""
+
+MAX_RETENTION = 0.9
+"""Highest yearly retention rate the lifespan uses (at most 9 more active years)."""
 
 PurchaseUnit = Literal["transaction", "order", "day"]
 Period = Literal["year", "quarter", "month"]
@@ -249,13 +277,17 @@ def customer_metrics(
         ``customer_id`` (str); ``first_purchase``, ``last_purchase``
         (datetime64); ``n_purchases`` (int); ``revenue`` (net, returns
         included); ``returns`` (sum of return amounts, ≤ 0);
-        ``lifespan_days`` (last − first purchase); ``lifespan_years``
-        (``lifespan_days / 365.25``); ``recency_days`` (window end − last
-        purchase); ``tenure_days`` (window end − first purchase);
-        ``avg_purchase_value`` (revenue / purchases); ``purchase_frequency``
-        (purchases per year: purchases / window years); ``customer_value``
-        (avg purchase value × frequency); ``historic_clv`` (customer value ×
-        lifespan years).
+        ``active_years``, ``retained_years``, ``active_now`` (see the module
+        docstring); ``lifespan_days`` (last − first purchase);
+        ``lifespan_years`` (``lifespan_days / 365.25``); ``recency_days``
+        (window end − last purchase); ``tenure_days`` (window end − first
+        purchase); ``avg_purchase_value`` (revenue / purchases);
+        ``purchase_frequency`` (purchases per active year);
+        ``customer_value`` (revenue per active year);
+        ``expected_future_years`` (active years still expected: the base's
+        ``r / (1 − r)`` for a customer active now, else 0); ``historic_clv``
+        (revenue so far + expected future years × the base's revenue per
+        active year).
 
     Examples
     --------
@@ -274,8 +306,17 @@ def customer_metrics(
     >>> engine.close()
     """
     purchases = _purchase_count_sql(purchase_unit)
+    dialect = engine.dialect
+    years_back = (
+        f"CAST(FLOOR({dialect.date_diff_days('order_date', dialect.date(window.end))} "
+        f"/ {DAYS_PER_YEAR}) AS BIGINT)"
+    )
     query = f"""
-        SELECT * FROM (
+        WITH tx AS (
+            SELECT * FROM {quote_identifier(table)}
+            WHERE {window.sql_filter(dialect)}
+        ),
+        per_customer AS (
             SELECT
                 customer_id,
                 MIN(CASE WHEN is_return THEN NULL ELSE order_date END) AS first_purchase,
@@ -283,11 +324,28 @@ def customer_metrics(
                 {purchases} AS n_purchases,
                 SUM(amount) AS revenue,
                 SUM(CASE WHEN is_return THEN amount ELSE 0 END) AS returns
-            FROM {quote_identifier(table)}
-            WHERE {window.sql_filter(engine.dialect)}
+            FROM tx
             GROUP BY customer_id
-        ) per_customer
-        WHERE n_purchases > 0
+        ),
+        active_periods AS (
+            SELECT DISTINCT customer_id, {years_back} AS k FROM tx WHERE NOT is_return
+        ),
+        steps AS (
+            SELECT customer_id, k,
+                LAG(k) OVER (PARTITION BY customer_id ORDER BY k DESC) - k AS step
+            FROM active_periods
+        ),
+        per_year AS (
+            SELECT customer_id,
+                COUNT(*) AS active_years,
+                SUM(CASE WHEN step = 1 THEN 1 ELSE 0 END) AS retained_years,
+                MAX(CASE WHEN k = 0 THEN 1 ELSE 0 END) AS active_now
+            FROM steps
+            GROUP BY customer_id
+        )
+        SELECT p.*, y.active_years, y.retained_years, y.active_now
+        FROM per_customer p JOIN per_year y ON p.customer_id = y.customer_id
+        WHERE p.n_purchases > 0
     """
     frame = engine.query(query)
     return _derive_customer_figures(frame, window)
@@ -302,6 +360,9 @@ def _derive_customer_figures(frame: pd.DataFrame, window: ObservationWindow) -> 
             "n_purchases": frame["n_purchases"].astype("int64"),
             "revenue": frame["revenue"].astype("float64"),
             "returns": frame["returns"].astype("float64"),
+            "active_years": frame["active_years"].astype("int64"),
+            "retained_years": frame["retained_years"].astype("int64"),
+            "active_now": frame["active_now"].astype("int64"),
         }
     )
     end = pd.Timestamp(window.end)
@@ -310,10 +371,34 @@ def _derive_customer_figures(frame: pd.DataFrame, window: ObservationWindow) -> 
     out["recency_days"] = (end - out["last_purchase"]).dt.days.astype("int64")
     out["tenure_days"] = (end - out["first_purchase"]).dt.days.astype("int64")
     out["avg_purchase_value"] = out["revenue"] / out["n_purchases"]
-    out["purchase_frequency"] = out["n_purchases"] / window.years
-    out["customer_value"] = out["avg_purchase_value"] * out["purchase_frequency"]
-    out["historic_clv"] = out["customer_value"] * out["lifespan_years"]
+    out["purchase_frequency"] = out["n_purchases"] / out["active_years"]
+    out["customer_value"] = out["revenue"] / out["active_years"]
+    base = _lifespan_parts(out)
+    out["expected_future_years"] = out["active_now"] * base.future_years_if_active
+    out["historic_clv"] = (
+        out["revenue"] + out["expected_future_years"] * base.revenue_per_active_year
+    )
     return out.sort_values("customer_id", ignore_index=True)
+
+
+@dataclass(frozen=True)
+class _LifespanParts:
+    retention_rate: float
+    future_years_if_active: float
+    revenue_per_active_year: float
+
+
+def _lifespan_parts(customers: pd.DataFrame) -> _LifespanParts:
+    """Pooled retention, expected further active years of a customer active now, value per year."""
+    active_years = float(customers["active_years"].sum())
+    at_risk = active_years - float(customers["active_now"].sum())
+    retention = _ratio(float(customers["retained_years"].sum()), at_risk)
+    capped = min(retention, MAX_RETENTION) if math.isfinite(retention) else 0.0
+    return _LifespanParts(
+        retention_rate=retention,
+        future_years_if_active=capped / (1.0 - capped),
+        revenue_per_active_year=_ratio(float(customers["revenue"].sum()), active_years),
+    )
 
 
 @dataclass(frozen=True)
@@ -331,18 +416,30 @@ class ClvFigures:
     window_years
         Length of the observation window in years.
     revenue_per_customer
-        ``revenue / n_customers`` over the whole window.
+        ``revenue / n_customers``: what a customer brought in so far.
     avg_purchase_value
         ``revenue / n_purchases``.
     avg_purchase_frequency
-        Purchases per customer per year: ``n_purchases / n_customers / window_years``.
+        Purchases per active year: ``n_purchases / Σ active_years``.
     customer_value
-        ``avg_purchase_value × avg_purchase_frequency`` (revenue per customer per year).
+        ``avg_purchase_value × avg_purchase_frequency``: revenue per active year.
+    observed_active_years
+        Active years per customer so far: ``Σ active_years / n_customers``.
+    retention_rate
+        Yearly retention (see the module docstring); NaN without a second period.
+    n_active_now
+        Customers who bought in the last twelve months.
+    expected_future_years
+        Active years still expected per customer:
+        ``n_active_now / n_customers × r / (1 − r)`` (``r`` capped at
+        :data:`MAX_RETENTION`; 0 when ``r`` is NaN).
     avg_lifespan_years
-        Mean over the customers of the years between first and last purchase
-        (one-time buyers count as 0).
+        Customer lifespan in active years: ``observed_active_years +
+        expected_future_years``.
     historic_clv
-        ``customer_value × avg_lifespan_years``.
+        ``customer_value × avg_lifespan_years``; equals ``revenue_per_customer``
+        plus the value of the expected future active years, so it is never
+        below what customers already paid.
     n_repeat_customers
         Customers with two or more purchases.
     repeat_purchase_rate
@@ -359,6 +456,10 @@ class ClvFigures:
     avg_purchase_value: float
     avg_purchase_frequency: float
     customer_value: float
+    observed_active_years: float
+    retention_rate: float
+    n_active_now: int
+    expected_future_years: float
     avg_lifespan_years: float
     historic_clv: float
     n_repeat_customers: int
@@ -380,7 +481,7 @@ def clv_figures(customers: pd.DataFrame, window: ObservationWindow) -> ClvFigure
     ----------
     customers
         Output of :func:`customer_metrics`, or any subset of its rows (a segment,
-        a tier) to get the figures of that group.
+        a tier) to get the figures of that group (with that group's retention).
     window
         The window ``customers`` was computed for.
 
@@ -390,39 +491,48 @@ def clv_figures(customers: pd.DataFrame, window: ObservationWindow) -> ClvFigure
 
     Examples
     --------
-    Two customers over 2020 (366 days): ``a`` bought 100 and 50 six months
-    apart (182 days), ``b`` bought 200 once:
+    Over 2020–2021, ``a`` bought in both twelve-month periods (150 in all),
+    ``b`` once in the first (200): retention is 1 of 2 customer periods, so
+    ``a``, active now, can expect 1 more active year:
 
     >>> import pandas as pd
-    >>> w = ObservationWindow(dt.date(2020, 1, 1), dt.date(2020, 12, 31))
+    >>> w = ObservationWindow(dt.date(2020, 1, 1), dt.date(2021, 12, 31))
     >>> customers = pd.DataFrame({"n_purchases": [2, 1], "revenue": [150.0, 200.0],
-    ...                           "lifespan_days": [182, 0]})
+    ...                           "active_years": [2, 1], "retained_years": [1, 0],
+    ...                           "active_now": [1, 0]})
     >>> f = clv_figures(customers, w)
-    >>> f.avg_purchase_value, f.repeat_purchase_rate
-    (116.66666666666667, 0.5)
-    >>> round(f.historic_clv, 6)  # 350 / 2 customers × 91 / 366 days
-    43.510929
+    >>> f.retention_rate, f.avg_lifespan_years, round(f.customer_value, 4)
+    (0.5, 2.0, 116.6667)
+    >>> round(f.historic_clv, 4), f.revenue_per_customer  # 175 + ½ × 116.67 × 1
+    (233.3333, 175.0)
     """
     n_customers = len(customers)
     n_purchases = int(customers["n_purchases"].sum())
     revenue = float(customers["revenue"].sum())
-    years = window.years
+    active_years = float(customers["active_years"].sum())
+    n_active_now = int(customers["active_now"].sum())
+    parts = _lifespan_parts(customers)
     avg_value = _ratio(revenue, n_purchases)
-    frequency = _ratio(n_purchases, n_customers * years)
-    customer_value = avg_value * frequency
-    lifespan = _ratio(float(customers["lifespan_days"].sum()), n_customers * DAYS_PER_YEAR)
+    frequency = _ratio(n_purchases, active_years)
+    observed = _ratio(active_years, n_customers)
+    future = _ratio(n_active_now * parts.future_years_if_active, n_customers)
+    lifespan = observed + future
     n_repeat = int((customers["n_purchases"] >= 2).sum())
     return ClvFigures(
         n_customers=n_customers,
         n_purchases=n_purchases,
         revenue=revenue,
-        window_years=years,
+        window_years=window.years,
         revenue_per_customer=_ratio(revenue, n_customers),
         avg_purchase_value=avg_value,
         avg_purchase_frequency=frequency,
-        customer_value=customer_value,
+        customer_value=avg_value * frequency,
+        observed_active_years=observed,
+        retention_rate=parts.retention_rate,
+        n_active_now=n_active_now,
+        expected_future_years=future,
         avg_lifespan_years=lifespan,
-        historic_clv=customer_value * lifespan,
+        historic_clv=avg_value * frequency * lifespan,
         n_repeat_customers=n_repeat,
         repeat_purchase_rate=_ratio(n_repeat, n_customers),
     )
@@ -644,7 +754,7 @@ def big_spender_vs_regular(
     more than the big spender's single order. Compare
     ``groups["revenue_per_customer"]`` (what each was worth so far) and the
     source's figures per group (``customer_value``, ``avg_lifespan_years``,
-    ``historic_clv``; a one-time buyer's lifespan and so its historic CLV is 0).
+    ``historic_clv``, which for both groups includes the revenue already paid).
 
     Parameters
     ----------
@@ -667,7 +777,8 @@ def big_spender_vs_regular(
     >>> w = ObservationWindow(dt.date(2020, 1, 1), dt.date(2020, 12, 31))
     >>> customers = pd.DataFrame({
     ...     "n_purchases": [1, 1, 6], "revenue": [20.0, 500.0, 300.0],
-    ...     "lifespan_days": [0, 0, 300], "avg_purchase_value": [20.0, 500.0, 50.0]})
+    ...     "active_years": [1, 1, 1], "retained_years": [0, 0, 0], "active_now": [1, 0, 1],
+    ...     "avg_purchase_value": [20.0, 500.0, 50.0]})
     >>> c = big_spender_vs_regular(customers, w, top_share=0.34)
     >>> c.groups.loc[["big_spender", "loyal_regular"], "revenue_per_customer"].tolist()
     [500.0, 300.0]

@@ -19,6 +19,7 @@ from clvreport.engine import DuckDBEngine
 from clvreport.errors import DataError
 from clvreport.metrics import (
     DAYS_PER_YEAR,
+    MAX_RETENTION,
     ObservationWindow,
     big_spender_vs_regular,
     clv_figures,
@@ -121,18 +122,20 @@ def test_customer_metrics_by_hand(con):
     assert c["tenure_days"].tolist() == [730, 670, 578, 305]
     # Average purchase value: A 270 / 3 = 90; C 200 / 3.
     assert c["avg_purchase_value"].tolist() == pytest.approx([90.0, 200.0, 200 / 3, 80.0])
-    # Frequency: purchases per year over the 731-day window.
-    years = WINDOW_DAYS / 365.25
-    assert c["purchase_frequency"].tolist() == pytest.approx([3 / years, 1 / years] * 2)
-    # Customer value = avg value x frequency = revenue per window year.
-    assert c["customer_value"].tolist() == pytest.approx(
-        [270 / years, 200 / years, 200 / years, 80 / years]
-    )
-    # Historic CLV = customer value x lifespan = revenue x lifespan days / window days:
-    # A 270 x 366 / 731 = 135.1847; C 200 x 578 / 731 = 158.1395.
-    assert c["historic_clv"].tolist() == pytest.approx(
-        [270 * 366 / 731, 0.0, 200 * 578 / 731, 0.0], rel=1e-12
-    )
+    # Active years: twelve-month periods back from 2021-12-31; period 0 starts 2020-12-31
+    # (365 days back). A bought in both (2020-01/07 and 2021-01), B in the first only,
+    # C in both, D in the last only.
+    assert c["active_years"].tolist() == [2, 1, 2, 1]
+    assert c["retained_years"].tolist() == [1, 0, 1, 0]
+    assert c["active_now"].tolist() == [1, 0, 1, 1]
+    # Frequency and customer value per active year.
+    assert c["purchase_frequency"].tolist() == pytest.approx([1.5, 1.0, 1.5, 1.0])
+    assert c["customer_value"].tolist() == pytest.approx([135.0, 200.0, 100.0, 80.0])
+    # Retention: 2 of the 3 customer periods before the last were followed by another
+    # (A and C; B was not): r = 2/3, so a customer active now expects r/(1-r) = 2 more
+    # active years, at the base's 750 / 6 = 125 per active year.
+    assert c["expected_future_years"].tolist() == pytest.approx([2.0, 0.0, 2.0, 2.0])
+    assert c["historic_clv"].tolist() == pytest.approx([520.0, 200.0, 450.0, 330.0])
 
 
 def test_purchase_units(con):
@@ -167,20 +170,50 @@ def test_overall_figures_by_hand(con):
     assert f.window_years == pytest.approx(years)
     assert f.revenue_per_customer == 187.5  # 750 / 4
     assert f.avg_purchase_value == 93.75  # 750 / 8
-    assert f.avg_purchase_frequency == pytest.approx(8 / 4 / years)  # 0.99932 per year
-    assert f.customer_value == pytest.approx(93.75 * 2 / years)  # 93.6859 per year
-    # Average lifespan: (366 + 0 + 578 + 0) / 4 days = 236 days = 0.646133 years.
-    assert f.avg_lifespan_years == pytest.approx(236 / 365.25)
-    # Historic CLV = 187.5 / years x 236 / 365.25 = 187.5 x 236 / 731 = 60.5335.
-    assert f.historic_clv == pytest.approx(187.5 * 236 / 731, rel=1e-12)
+    assert f.avg_purchase_frequency == pytest.approx(8 / 6)  # 8 purchases in 6 active years
+    assert f.customer_value == pytest.approx(125.0)  # 750 per 6 active years
+    assert f.observed_active_years == 1.5  # 6 / 4
+    assert f.retention_rate == pytest.approx(2 / 3)
+    assert f.n_active_now == 3
+    assert f.expected_future_years == pytest.approx(1.5)  # 3 of 4 customers x 2 years
+    assert f.avg_lifespan_years == pytest.approx(3.0)
+    # Historic CLV = 93.75 x 4/3 x 3 = 375 = 187.5 already paid + 1.5 x 125 still expected.
+    assert f.historic_clv == pytest.approx(375.0, rel=1e-12)
     assert (f.n_repeat_customers, f.repeat_purchase_rate) == (2, 0.5)
 
 
-def test_overall_customer_value_is_mean_of_per_customer_values(con):
+def test_overall_historic_clv_is_the_mean_of_the_per_customer_values(con):
     customers = customer_metrics(con, "tx", WINDOW)
     f = clv_figures(customers, WINDOW)
-    assert f.customer_value == pytest.approx(customers["customer_value"].mean())
-    assert f.avg_purchase_frequency == pytest.approx(customers["purchase_frequency"].mean())
+    assert f.historic_clv == pytest.approx(customers["historic_clv"].mean(), rel=1e-12)
+    assert f.historic_clv >= f.revenue_per_customer
+
+
+def test_historic_clv_of_a_closed_cohort_is_its_average_revenue():
+    # 300 customers bought in 2019-2020 and then all left; the window runs to 2022.
+    rng = np.random.default_rng(7)
+    rows = []
+    for i in range(300):
+        first = dt.date(2019, 1, 1) + dt.timedelta(days=int(rng.integers(0, 365)))
+        for _ in range(int(rng.integers(1, 6))):
+            day = first + dt.timedelta(days=int(rng.integers(0, 400)))
+            rows.append((f"c{i}", day.isoformat(), float(rng.gamma(2.0, 30.0)), False))
+    window = ObservationWindow(dt.date(2019, 1, 1), dt.date(2022, 12, 31))
+    with make_engine(rows) as engine:
+        f = clv_figures(customer_metrics(engine, "tx", window), window)
+    assert f.n_active_now == 0
+    assert f.historic_clv == pytest.approx(f.revenue_per_customer, rel=0.02)
+
+
+def test_historic_clv_counts_the_years_active_customers_still_expect():
+    # Every customer buys every year: retention is capped at MAX_RETENTION (9 more years).
+    rows = [(f"c{i}", f"{year}-06-01", 100.0, False) for i in range(5) for year in (2020, 2021)]
+    window = ObservationWindow(dt.date(2020, 1, 1), dt.date(2021, 12, 31))
+    with make_engine(rows) as engine:
+        f = clv_figures(customer_metrics(engine, "tx", window), window)
+    assert f.retention_rate == 1.0
+    assert f.expected_future_years == pytest.approx(MAX_RETENTION / (1 - MAX_RETENTION))
+    assert f.historic_clv == pytest.approx(200.0 + 9 * 100.0)
 
 
 def test_figures_of_an_empty_group_are_nan(con):
@@ -251,11 +284,12 @@ def test_big_spender_vs_regular_by_hand(con):
     # Big spender: B (one purchase of 200). Regulars: A and C (3 purchases each).
     assert g.loc["big_spender", "n_customers"] == 1
     assert g.loc["big_spender", "revenue_per_customer"] == 200.0
-    assert g.loc["big_spender", "historic_clv"] == 0.0  # lifespan 0
+    assert g.loc["big_spender", "historic_clv"] == 200.0  # left: worth what B paid
     assert g.loc["loyal_regular", "n_customers"] == 2
     assert g.loc["loyal_regular", "revenue_per_customer"] == 235.0  # (270 + 200) / 2
-    # Regulars: 470 / 2 / years x (366 + 578) / 2 / 365.25 = 235 x 472 / 731.
-    assert g.loc["loyal_regular", "historic_clv"] == pytest.approx(235 * 472 / 731)
+    # Regulars: both bought in both periods (retention 1, capped at 0.9: 9 more years)
+    # at 470 / 4 active years = 117.5 a year: 235 + 9 x 117.5.
+    assert g.loc["loyal_regular", "historic_clv"] == pytest.approx(235 + 9 * 117.5)
     assert c.regular_to_big_spender_revenue == pytest.approx(235 / 200)
 
 
@@ -316,11 +350,21 @@ def test_cdnow_figures_match_pandas(cdnow):
     assert f.n_purchases == len(frame) == 6919
     assert f.revenue == pytest.approx(frame["amount"].sum())
     assert f.avg_purchase_value == pytest.approx(frame["amount"].sum() / len(frame))
-    assert f.avg_purchase_frequency == pytest.approx(len(frame) / 2357 / years)
-    assert f.avg_lifespan_years == pytest.approx(expected["lifespan_days"].mean() / 365.25)
+    # Active years: the twelve months to 1998-06-30 and the half year before.
+    recent = frame["order_date"] >= pd.Timestamp("1997-06-30")  # 365 days back
+    periods = frame.assign(k=np.where(recent, 0, 1)).groupby("customer_id")["k"]
+    active_years = periods.nunique()
+    assert f.avg_purchase_frequency == pytest.approx(len(frame) / active_years.sum())
+    both = int((active_years == 2).sum())
+    early = int(periods.max().eq(1).sum())
+    assert f.retention_rate == pytest.approx(both / early)
+    r = min(both / early, MAX_RETENTION)
+    now = int(periods.min().eq(0).sum())
     assert f.historic_clv == pytest.approx(
-        frame["amount"].sum() / 2357 / years * expected["lifespan_days"].mean() / 365.25
+        frame["amount"].sum() / 2357
+        + now / 2357 * frame["amount"].sum() / active_years.sum() * r / (1 - r)
     )
+    assert years == pytest.approx(546 / 365.25)
     assert f.n_repeat_customers == int((expected["n_purchases"] >= 2).sum()) == 1152
 
 
@@ -386,12 +430,16 @@ def check_properties(con: DuckDBEngine, rows) -> None:
     assert (customers["lifespan_days"] >= 0).all()
     assert (customers["lifespan_days"] <= customers["tenure_days"]).all()
     assert (customers["recency_days"] <= customers["tenure_days"]).all()
-    assert customers["historic_clv"].to_numpy() == pytest.approx(
-        (customers["revenue"] * customers["lifespan_days"] / WINDOW_DAYS).to_numpy()
-    )
+    if customers["revenue"].sum() >= 0:
+        assert (customers["historic_clv"] >= customers["revenue"] - 1e-9).all()
+    assert (customers["active_years"] <= 2).all()  # a 731-day window has two periods
+    assert (customers["retained_years"] < customers["active_years"]).all()
     f = clv_figures(customers, WINDOW)
     assert 0 <= f.repeat_purchase_rate <= 1
-    assert f.customer_value == pytest.approx(customers["customer_value"].mean())
+    assert f.historic_clv == pytest.approx(customers["historic_clv"].mean())
+    if f.revenue >= 0:
+        assert f.historic_clv >= f.revenue_per_customer - 1e-9
+    assert f.avg_lifespan_years >= f.observed_active_years
     for period in ("year", "quarter", "month"):
         r = retention_by_period(con, "tx", WINDOW, period=period)
         assert r["new_customers"].sum() == len(customers)
