@@ -8,11 +8,21 @@ Gamma-Gamma spend parameters and, with a holdout, actual versus predicted
 holdout purchases; ``--json`` prints the same as one JSON object (the content
 of ``model.json``). Exit code 1 when no model could be fitted (status
 ``failed``), 2 for mistakes in the input.
+
+With a holdout, the chosen model's calibration fit also gives every customer a
+90% predictive interval of their holdout purchases (purchase process and
+parameter uncertainty, :func:`clvreport.models.predictive.holdout_intervals`);
+``validation.coverage`` is the share of customers whose actual holdout
+purchases lie inside, ``validation.interval`` the nominal 0.9. ``--scores
+FILE.csv`` writes the per-customer rows (``customer_id, holdout_purchases,
+expected_holdout_purchases, holdout_purchases_low, holdout_purchases_high``).
 """
 
 from __future__ import annotations
 
 import json
+import math
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
@@ -21,11 +31,15 @@ from rich.table import Table
 
 from clvreport.cli._app import app, user_errors
 from clvreport.cli.summary import _options
+from clvreport.errors import ConfigError
 from clvreport.ingest import read_transactions
 from clvreport.models import ClvModelFit, fit_clv_models
+from clvreport.models.predictive import holdout_intervals
 from clvreport.summary import rfm_summary
 
 __all__ = ["fit"]
+
+INTERVAL = 0.9  # nominal coverage of the holdout intervals
 
 _MODEL_NAMES = {
     "bgnbd": "BG/NBD",
@@ -103,6 +117,22 @@ def _print(fit: ClvModelFit, payload: dict[str, Any]) -> None:
                 f"{row.predicted_total:,.1f}",
             )
         console.print(table)
+        coverage = payload["validation"].get("coverage")
+        if coverage is not None:
+            console.print(
+                f"Holdout purchases inside their {INTERVAL:.0%} predictive interval: "
+                f"{coverage:.1%} of customers"
+            )
+
+
+def _holdout_scores(fit: ClvModelFit, calibration: Any) -> tuple[Any, float] | None:
+    """Predictive holdout intervals from the chosen model's calibration fit."""
+    if fit.model_name is None or fit.validation is None:
+        return None
+    candidate = fit.candidates.get(fit.model_name)
+    if candidate is None or candidate.model is None:
+        return None
+    return holdout_intervals(candidate.model, calibration, interval=INTERVAL)
 
 
 @app.command("fit")
@@ -172,6 +202,14 @@ def fit(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the result as one JSON object.")
     ] = False,
+    scores: Annotated[
+        Path | None,
+        typer.Option(
+            "--scores",
+            help="Write each customer's holdout purchases with the expected value and 90% "
+            "predictive interval to this CSV (needs --holdout-end).",
+        ),
+    ] = None,
 ) -> None:
     """Fit BG/NBD, MBG/NBD, Pareto/NBD and Gamma-Gamma models and print the chosen one.
 
@@ -180,8 +218,14 @@ def fit(
         clvreport fit CDNOW_sample.txt --no-header --names id,sample,date,qty,amount
             --customer-col id --date-col date --amount-col amount --date-format %Y%m%d
             --calibration-end 1997-09-30 --holdout-end 1998-06-30
-            --zero-amounts keep --duplicates keep
+            --zero-amounts keep --duplicates keep --scores holdout_scores.csv
     """
+    if scores is not None and holdout_end is None:
+        raise ConfigError(
+            "--scores needs a holdout period: the scores compare each customer's holdout "
+            "purchases with the interval predicted for them",
+            hint="add --holdout-end YYYY-MM-DD (the last day of the holdout period)",
+        )
     columns, csv, policies = _options(
         customer_col=customer_col,
         date_col=date_col,
@@ -205,6 +249,7 @@ def fit(
         if holdout_end is not None:
             full = rfm_summary(tx, calibration_end=holdout_end, time_unit=time_unit)
         result = fit_clv_models(calibration, full, model=model, time_unit=time_unit)
+        holdout = _holdout_scores(result, calibration)
         payload = {
             **result.to_dict(),
             "calibration_end": calibration.attrs.get("calibration_end"),
@@ -213,6 +258,19 @@ def fit(
         }
     finally:
         tx.close()
+    if holdout is not None and payload.get("validation") is not None:
+        table, coverage = holdout
+        payload["validation"]["coverage"] = coverage if math.isfinite(coverage) else None
+        payload["validation"]["interval"] = INTERVAL
+        if scores is not None:
+            scores.parent.mkdir(parents=True, exist_ok=True)
+            table.to_csv(scores, index=False)
+    elif scores is not None:
+        typer.echo(
+            f"No holdout scores written to {scores}: no model could be checked on the holdout "
+            f"(status {result.status}).",
+            err=True,
+        )
     if as_json:
         typer.echo(json.dumps(payload, ensure_ascii=False, allow_nan=False))
     else:

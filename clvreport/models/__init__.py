@@ -25,6 +25,12 @@ from clvreport.models.fitting import MODELS, ClvModelFit, fit_clv_models
 from clvreport.models.gammagamma import GammaGammaModel, spend_frequency_correlation
 from clvreport.models.mbgnbd import ModifiedBetaGeoModel
 from clvreport.models.paretonbd import ParetoNBDModel
+from clvreport.models.predictive import (
+    conditional_purchase_pmf,
+    holdout_intervals,
+    predictive_interval,
+    purchase_pmf,
+)
 from clvreport.models.scoring import score_customers, score_segments
 from clvreport.models.simulate import simulate_summary
 from clvreport.models.units import TimeUnit, convert_duration, months_to_units
@@ -44,12 +50,16 @@ __all__ = [
     "TimeUnit",
     "choose_model",
     "compress_rfm",
+    "conditional_purchase_pmf",
     "convert_duration",
     "customer_lifetime_value",
     "fit_clv_models",
     "forecast_purchases",
     "holdout_comparison",
+    "holdout_intervals",
     "months_to_units",
+    "predictive_interval",
+    "purchase_pmf",
     "score_customers",
     "score_segments",
     "simulate_summary",

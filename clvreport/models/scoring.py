@@ -2,21 +2,62 @@
 
 Customers with identical ``(frequency, recency, T, monetary_value)`` (most
 non-repeat buyers, for instance) are scored once; the rest is processed in
-chunks so memory stays bounded on millions of customers, with intervals from
-:mod:`clvreport.models.uncertainty`.
+chunks (ordered so that customers sharing ``(x, T)`` fall in the same chunk)
+so memory stays bounded on millions of customers.
+
+Intervals
+---------
+* ``purchases_low``/``purchases_high``: 90% *predictive* intervals of the
+  number of purchases over the horizon: the model's conditional distribution
+  of the count (:mod:`clvreport.models.predictive`) mixed over the parameter
+  draws of :mod:`clvreport.models.uncertainty`, so they include the purchase
+  process and parameter uncertainty.
+* ``clv_low``/``clv_high``: the purchase bounds valued like the expectation,
+  ``margin x expected spend x average discount factor x purchases``, where the
+  average discount factor is that of the customer's expected purchases
+  (``clv / expected_purchases``). This is an approximation: the spend per
+  purchase is taken as known (its Gamma-Gamma expectation; for one customer
+  the count is by far the larger uncertainty) and the timing of the purchases
+  within the horizon as that of the expected ones.
+* ``expected_purchases_low``/``_high``: the parameter band of the *expected*
+  purchases alone (how well the mean is known, not what a customer will do).
+* Segments: given the parameters, a segment's purchases are a sum of
+  independent customers' counts, approximately normal with the summed means
+  and variances. The means are summed per parameter draw, the process
+  variance is that at the point estimate (it varies little between draws);
+  the interval is the quantiles of the resulting mixture of normals over the
+  draws (:func:`~clvreport.models.predictive.normal_mixture_interval`). The
+  segment CLV uses the same construction with each customer's count valued at
+  its ``clv / expected_purchases``. For the total of all customers pass one
+  label for everyone.
+
+``clv = p_alive * clv_if_alive`` exactly, with ``clv_if_alive`` the discounted
+margin of the purchases expected if the customer is still active.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from clvreport.errors import DataError, ModelError
 from clvreport.models.base import check_rfm, factorize_pairs, validate_summary
-from clvreport.models.clv import AliveForecast, ClvSettings, forecast_if_alive, forecast_purchases
+from clvreport.models.clv import (
+    AliveForecast,
+    ClvSettings,
+    PurchaseForecast,
+    combine_forecast,
+    forecast_if_alive,
+)
 from clvreport.models.fitting import ClvModelFit
+from clvreport.models.predictive import (
+    normal_mixture_interval,
+    predictive_interval,
+    purchase_moments,
+)
 from clvreport.models.uncertainty import (
     ParameterDraws,
     as_param_tuple,
@@ -31,9 +72,12 @@ CUSTOMER_COLUMNS = [
     "customer_id",
     "p_alive",
     "expected_purchases",
+    "purchases_low",
+    "purchases_high",
     "prob_active",
     "expected_spend",
     "clv",
+    "clv_if_alive",
     "clv_low",
     "clv_high",
     "expected_purchases_low",
@@ -43,6 +87,8 @@ SEGMENT_COLUMNS = [
     "segment",
     "customers",
     "expected_purchases",
+    "purchases_low",
+    "purchases_high",
     "expected_purchases_low",
     "expected_purchases_high",
     "clv",
@@ -103,6 +149,55 @@ def _alive_draws(
     return alive, codes
 
 
+@dataclass(frozen=True)
+class _Point:
+    """Point forecasts of the distinct customers."""
+
+    forecast: PurchaseForecast
+    spend: np.ndarray
+    clv_if_alive: np.ndarray
+    value_per_purchase: np.ndarray  # margin x spend x average discount factor
+
+    @property
+    def clv(self) -> np.ndarray:
+        return self.forecast.p_alive * self.clv_if_alive
+
+
+def _point(
+    fit: ClvModelFit,
+    x: np.ndarray,
+    t_x: np.ndarray,
+    T: np.ndarray,
+    m: np.ndarray,
+    settings: ClvSettings,
+) -> _Point:
+    assert fit.model is not None
+    params = fit.model._params()
+    codes, px, pT = factorize_pairs(x, T)
+    alive = forecast_if_alive(fit.model, params, px, pT, settings)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        p_alive = fit.model._probability_alive_many(params, x, t_x, T)
+        ratio = np.where(alive.horizon > 0, alive.discounted / alive.horizon, 1.0)
+    forecast = combine_forecast(p_alive, alive, codes)
+    spend = fit.expected_spend(x, m)
+    margin_spend = settings.gross_margin * spend
+    return _Point(
+        forecast=forecast,
+        spend=spend,
+        clv_if_alive=margin_spend * alive.discounted[codes],
+        value_per_purchase=margin_spend * ratio[codes],
+    )
+
+
+def _by_pair(x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """An order of the distinct customers that keeps each ``(x, T)`` pair together.
+
+    Chunks then share few pairs, so the pair-level predictive work is done
+    about once.
+    """
+    return np.lexsort((T, x))
+
+
 def _settings(
     fit: ClvModelFit, horizon_months: int, discount_rate: float, gross_margin: float
 ) -> ClvSettings:
@@ -151,10 +246,14 @@ def score_customers(
     -------
     pandas.DataFrame
         One row per customer, columns :data:`CUSTOMER_COLUMNS`: ``p_alive``,
-        ``expected_purchases`` and ``prob_active`` (at least one purchase)
-        over the horizon, ``expected_spend`` per purchase, ``clv`` with
-        ``clv_low``/``clv_high`` and the purchase interval. Intervals are NaN
-        when the fit has no covariance matrix.
+        ``expected_purchases`` with its predictive interval
+        ``purchases_low``/``purchases_high`` and ``prob_active`` (at least one
+        purchase) over the horizon, ``expected_spend`` per purchase, ``clv``
+        and ``clv_if_alive`` (``clv = p_alive * clv_if_alive``), the predictive
+        CLV interval ``clv_low``/``clv_high`` (see the module docstring for the
+        approximation) and the parameter band of the expected purchases
+        ``expected_purchases_low``/``_high``. Intervals are NaN when the fit has
+        no covariance matrix.
 
     Raises
     ------
@@ -181,15 +280,20 @@ def score_customers(
     codes, first = _unique_rows(x, t_x, T, m)
     ux, ut, uT, um = x[first], t_x[first], T[first], m[first]
     assert fit.model is not None
-    point = forecast_purchases(fit.model, fit.model._params(), ux, ut, uT, settings)
-    spend = fit.expected_spend(ux, um)
-    clv = gross_margin * spend * point.discounted_purchases
-    bounds = {k: np.full(ux.size, np.nan) for k in ("clv_low", "clv_high", "ep_low", "ep_high")}
+    point = _point(fit, ux, ut, uT, um, settings)
+    columns = ("clv_low", "clv_high", "ep_low", "ep_high", "purchases_low", "purchases_high")
+    bounds = {k: np.full(ux.size, np.nan) for k in columns}
     draws = draw_fit_parameters(fit, n_draws, seed)
     if draws.available:
+        assert draws.transaction is not None
+        params = as_param_tuple(draws.transaction)
         alive, pair_codes = _alive_draws(fit, draws, ux, uT, settings)
-        for part in _chunks(ux.size, chunk_size):
-            clv_draws, purchase_draws = value_draws(
+        order = _by_pair(ux, uT)
+        for chunk in _chunks(ux.size, chunk_size):
+            part = order[chunk]
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                p_alive = fit.model._probability_alive_many(params, ux[part], ut[part], uT[part])
+            _, purchase_draws = value_draws(
                 fit,
                 draws,
                 ux[part],
@@ -199,21 +303,36 @@ def score_customers(
                 settings,
                 alive=alive,
                 pair_codes=pair_codes[part],
-            )
-            bounds["clv_low"][part], bounds["clv_high"][part] = percentile_interval(
-                clv_draws, interval
+                p_alive=p_alive,
             )
             bounds["ep_low"][part], bounds["ep_high"][part] = percentile_interval(
                 purchase_draws, interval
             )
+            predicted = predictive_interval(
+                fit.model,
+                params,
+                settings.horizon,
+                ux[part],
+                ut[part],
+                uT[part],
+                interval=interval,
+                p_alive=p_alive,
+            )
+            bounds["purchases_low"][part] = predicted.low
+            bounds["purchases_high"][part] = predicted.high
+        bounds["clv_low"] = point.value_per_purchase * bounds["purchases_low"]
+        bounds["clv_high"] = point.value_per_purchase * bounds["purchases_high"]
     out = pd.DataFrame(
         {
             "customer_id": summary["customer_id"].to_numpy(),
-            "p_alive": point.p_alive[codes],
-            "expected_purchases": point.expected_purchases[codes],
-            "prob_active": point.prob_active[codes],
-            "expected_spend": spend[codes],
-            "clv": clv[codes],
+            "p_alive": point.forecast.p_alive[codes],
+            "expected_purchases": point.forecast.expected_purchases[codes],
+            "purchases_low": bounds["purchases_low"][codes],
+            "purchases_high": bounds["purchases_high"][codes],
+            "prob_active": point.forecast.prob_active[codes],
+            "expected_spend": point.spend[codes],
+            "clv": point.clv[codes],
+            "clv_if_alive": point.clv_if_alive[codes],
             "clv_low": bounds["clv_low"][codes],
             "clv_high": bounds["clv_high"][codes],
             "expected_purchases_low": bounds["ep_low"][codes],
@@ -239,8 +358,10 @@ def score_segments(
 ) -> pd.DataFrame:
     """Total CLV and expected purchases per segment, with intervals.
 
-    Segment totals are summed per parameter draw before taking percentiles,
-    so the interval of a total is not the sum of the customers' intervals.
+    Segment totals are summed per parameter draw, with the summed process
+    variance, before taking quantiles (a normal mixture; see the module
+    docstring), so the interval of a total is not the sum of the customers'
+    intervals.
 
     Parameters
     ----------
@@ -255,7 +376,10 @@ def score_segments(
     Returns
     -------
     pandas.DataFrame
-        One row per segment, columns :data:`SEGMENT_COLUMNS`.
+        One row per segment, columns :data:`SEGMENT_COLUMNS`: totals of the
+        expected purchases and CLV, the predictive intervals of the segment's
+        purchases (``purchases_low``/``_high``) and CLV (``clv_low``/``_high``)
+        and the parameter band of its expected purchases.
 
     Examples
     --------
@@ -281,8 +405,7 @@ def score_segments(
     ux, ut, uT, um, us = x[first], t_x[first], T[first], m[first], segment_code[first]
     n_segments = len(segment_names)
     assert fit.model is not None
-    point = forecast_purchases(fit.model, fit.model._params(), ux, ut, uT, settings)
-    clv = gross_margin * fit.expected_spend(ux, um) * point.discounted_purchases
+    point = _point(fit, ux, ut, uT, um, settings)
 
     def weights(values: np.ndarray) -> np.ndarray:
         return np.bincount(us, weights=counts * values, minlength=n_segments)
@@ -291,20 +414,25 @@ def score_segments(
         {
             "segment": list(segment_names),
             "customers": np.bincount(us, weights=counts, minlength=n_segments).astype(int),
-            "expected_purchases": weights(point.expected_purchases),
-            "clv": weights(clv),
+            "expected_purchases": weights(point.forecast.expected_purchases),
+            "clv": weights(point.clv),
         }
     )
     draws: ParameterDraws = draw_fit_parameters(fit, n_draws, seed)
-    for column in ("expected_purchases", "clv"):
+    for column in ("expected_purchases", "clv", "purchases"):
         table[f"{column}_low"] = np.nan
         table[f"{column}_high"] = np.nan
     if draws.available:
         assert draws.transaction is not None
+        params = as_param_tuple(draws.transaction)
         clv_sums = np.zeros((len(draws.transaction), n_segments))
         purchase_sums = np.zeros_like(clv_sums)
         alive, pair_codes = _alive_draws(fit, draws, ux, uT, settings)
-        for part in _chunks(ux.size, chunk_size):
+        order = _by_pair(ux, uT)
+        for chunk in _chunks(ux.size, chunk_size):
+            part = order[chunk]
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                p_alive = fit.model._probability_alive_many(params, ux[part], ut[part], uT[part])
             clv_draws, purchase_draws = value_draws(
                 fit,
                 draws,
@@ -315,12 +443,30 @@ def score_segments(
                 settings,
                 alive=alive,
                 pair_codes=pair_codes[part],
+                p_alive=p_alive,
             )
-            membership = np.zeros((part.stop - part.start, n_segments))
-            membership[np.arange(part.stop - part.start), us[part]] = counts[part]
+            membership = np.zeros((part.size, n_segments))
+            membership[np.arange(part.size), us[part]] = counts[part]
             clv_sums += clv_draws @ membership
             purchase_sums += purchase_draws @ membership
-        table["clv_low"], table["clv_high"] = percentile_interval(clv_sums, interval)
+        # process variance of the sums, at the point estimate
+        _, variance = purchase_moments(
+            fit.model,
+            fit.model._params(),
+            settings.horizon,
+            ux,
+            ut,
+            uT,
+            p_alive=point.forecast.p_alive,
+        )
+        purchase_variance = weights(variance)
+        clv_variance = weights(variance * point.value_per_purchase**2)
+        table["clv_low"], table["clv_high"] = normal_mixture_interval(
+            clv_sums, clv_variance, interval
+        )
+        table["purchases_low"], table["purchases_high"] = normal_mixture_interval(
+            purchase_sums, purchase_variance, interval
+        )
         table["expected_purchases_low"], table["expected_purchases_high"] = percentile_interval(
             purchase_sums, interval
         )

@@ -7,9 +7,11 @@ customer's forecast under all draws at once (NumPy broadcasting over an extra
 leading axis) and report percentiles. Transaction and spend parameters are
 drawn independently, as they are fitted separately.
 
-The intervals describe how well the *expected* values are known from the
+These intervals describe how well the *expected* values are known from the
 data; they are not prediction intervals for what one customer will actually
-buy, which is far more variable.
+buy, which is far more variable. The predictive intervals that include the
+purchase process itself are in :mod:`clvreport.models.predictive`, which mixes
+the purchase distribution over the same draws.
 
 References
 ----------
@@ -190,6 +192,7 @@ def value_draws(
     *,
     alive: AliveForecast | None = None,
     pair_codes: np.ndarray | None = None,
+    p_alive: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """CLV and expected purchases of each customer under every parameter draw.
 
@@ -207,6 +210,9 @@ def value_draws(
         Precomputed :func:`~clvreport.models.clv.forecast_if_alive` under the
         same draws and each customer's index into its pairs; computed here
         when not given. Sharing them across chunks saves most of the work.
+    p_alive
+        ``P(alive)`` of each customer under each draw, ``(n_draws, n)``, when
+        already computed.
 
     Returns
     -------
@@ -218,8 +224,9 @@ def value_draws(
     if alive is None or pair_codes is None:
         pair_codes, px, pT = factorize_pairs(x, T)
         alive = forecast_if_alive(fit.model, params, px, pT, settings)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        p_alive = fit.model._probability_alive_many(params, x, t_x, T)
+    if p_alive is None:
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            p_alive = fit.model._probability_alive_many(params, x, t_x, T)
     forecast = combine_forecast(p_alive, alive, pair_codes)
     if draws.spend is not None:
         spend = fit.expected_spend(x, m, as_param_tuple(draws.spend))

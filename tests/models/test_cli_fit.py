@@ -85,3 +85,48 @@ def test_user_mistakes_exit_with_2() -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 2
     assert "holdout end 1997-09-01 is not after the calibration end" in result.output
+
+
+def test_scores_file_has_one_row_per_customer_and_json_the_coverage(tmp_path: Path) -> None:
+    out = tmp_path / "holdout" / "scores.csv"
+    args = [*CDNOW_ARGS, "--holdout-end", "1998-06-30", "--scores", str(out), "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    validation = json.loads(result.stdout)["validation"]
+    assert validation["interval"] == 0.9
+    assert 0.8 <= validation["coverage"] <= 1.0
+    import pandas as pd
+
+    scores = pd.read_csv(out, dtype={"customer_id": str})
+    assert list(scores.columns) == [
+        "customer_id",
+        "holdout_purchases",
+        "expected_holdout_purchases",
+        "holdout_purchases_low",
+        "holdout_purchases_high",
+    ]
+    assert len(scores) == 2357 and scores["customer_id"].is_unique
+    assert scores["holdout_purchases"].sum() == validation["actual_total"] == 1882
+    assert scores["expected_holdout_purchases"].sum() == pytest.approx(
+        validation["predicted_total"], rel=1e-6
+    )
+    assert (scores["holdout_purchases_low"] <= scores["holdout_purchases_high"]).all()
+    inside = (scores["holdout_purchases_low"] <= scores["holdout_purchases"]) & (
+        scores["holdout_purchases"] <= scores["holdout_purchases_high"]
+    )
+    assert inside.mean() == pytest.approx(validation["coverage"])
+
+
+def test_text_output_states_the_coverage() -> None:
+    result = runner.invoke(app, [*CDNOW_ARGS, "--holdout-end", "1998-06-30"])
+    assert result.exit_code == 0, result.output
+    assert "inside their 90% predictive interval" in result.output
+
+
+def test_scores_without_holdout_end_is_a_clear_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, [*CDNOW_ARGS, "--scores", str(tmp_path / "s.csv")])
+    assert result.exit_code == 2
+    assert "--scores needs a holdout period" in result.output
+    assert "--holdout-end" in result.output and "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)
+    assert not (tmp_path / "s.csv").exists()

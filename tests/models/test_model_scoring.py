@@ -44,9 +44,44 @@ def test_values_agree_with_the_models(scores, fit, cdnow_full) -> None:
 
 def test_intervals_are_ordered_and_contain_the_estimate(scores) -> None:
     assert np.all(scores["clv_low"] <= scores["clv_high"])
+    assert np.all(scores["clv_low"] <= scores["clv"])
     inside = (scores["clv_low"] <= scores["clv"]) & (scores["clv"] <= scores["clv_high"])
-    assert inside.mean() > 0.99
+    assert inside.mean() > 0.95
+    # the expectation is above the 95th percentile only where buying nothing is that likely
+    above = scores["clv"] > scores["clv_high"]
+    assert np.all(scores.loc[above, "purchases_high"] == 0)
     assert np.all(scores["expected_purchases_low"] <= scores["expected_purchases_high"])
+
+
+def test_predictive_purchase_intervals(scores, fit, cdnow_full) -> None:
+    low, high = scores["purchases_low"], scores["purchases_high"]
+    assert np.all(low == np.floor(low)) and np.all(low <= high)
+    assert np.all(low <= scores["expected_purchases"])
+    # predictive intervals are far wider than the parameter bands of the expectation
+    width = high - low
+    band = scores["expected_purchases_high"] - scores["expected_purchases_low"]
+    assert np.median(width[cdnow_full["frequency"].to_numpy() > 0]) >= 2
+    assert (width > band).mean() > 0.9
+    # under the point estimate the interval holds at least 90% of each customer's pmf
+    from clvreport.models.predictive import conditional_purchase_pmf
+
+    x, t_x, T = (cdnow_full[c] for c in ("frequency", "recency", "T"))
+    pmf = conditional_purchase_pmf(fit.model, 12 * 30.4375 / 7, x, t_x, T)
+    cdf = np.cumsum(pmf, axis=1)
+    rows = np.arange(len(cdf))
+    lo, hi = low.to_numpy().astype(int), high.to_numpy().astype(int)
+    mass = cdf[rows, hi] - np.where(lo > 0, cdf[rows, np.maximum(lo - 1, 0)], 0.0)
+    assert np.quantile(mass, 0.05) > 0.85 and np.median(mass) >= 0.9
+
+
+def test_clv_is_p_alive_times_clv_if_alive_and_the_interval_scales_purchases(scores) -> None:
+    np.testing.assert_array_equal(scores["clv"], scores["p_alive"] * scores["clv_if_alive"])
+    assert np.all(scores["clv_if_alive"] >= scores["clv"])
+    # CLV bounds: purchase bounds x spend x the average discount of the expected purchases
+    value_per_purchase = scores["clv"] / scores["expected_purchases"]
+    np.testing.assert_allclose(scores["clv_low"], value_per_purchase * scores["purchases_low"])
+    np.testing.assert_allclose(scores["clv_high"], value_per_purchase * scores["purchases_high"])
+    assert np.all(value_per_purchase <= scores["expected_spend"] * (1 + 1e-12))
 
 
 def test_chunking_and_seed_do_not_change_the_result(fit, cdnow_full) -> None:
@@ -75,6 +110,11 @@ def test_segment_totals_add_up(fit, cdnow_full, scores) -> None:
     by_segment = scores.groupby(labels.to_numpy())[["clv", "expected_purchases"]].sum()
     np.testing.assert_allclose(table.loc[by_segment.index, "clv"], by_segment["clv"])
     assert np.all(table["clv_low"] <= table["clv"]) and np.all(table["clv"] <= table["clv_high"])
+    assert np.all(table["purchases_low"] <= table["expected_purchases"])
+    assert np.all(table["expected_purchases"] <= table["purchases_high"])
+    # the predictive interval of a sum is wider than the parameter band of its expectation
+    assert np.all(table["purchases_low"] <= table["expected_purchases_low"])
+    assert np.all(table["purchases_high"] >= table["expected_purchases_high"])
     # a total is known relatively better than its customers
     width = (table["clv_high"] - table["clv_low"]) / table["clv"]
     customer_width = ((scores["clv_high"] - scores["clv_low"]) / scores["clv"]).median()

@@ -61,3 +61,20 @@ def test_intervals_cover_the_true_expectation_about_90_percent() -> None:
             scores["expected_purchases_low"][0] <= target <= scores["expected_purchases_high"][0]
         )
     assert 0.78 <= hits / replications <= 0.98
+
+
+def test_value_draws_accept_precomputed_p_alive(cdnow, cdnow_full) -> None:
+    from clvreport.models.clv import ClvSettings
+    from clvreport.models.uncertainty import as_param_tuple, draw_fit_parameters, value_draws
+
+    fit = fit_clv_models(cdnow, cdnow_full, model="bgnbd")
+    draws = draw_fit_parameters(fit, 20, seed=1)
+    head = cdnow_full.head(200)
+    x, t_x, T = (head[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+    m = head["monetary_value"].to_numpy(dtype=float)
+    settings = ClvSettings(12, 0.1, 1.0, "weeks")
+    p_alive = fit.model._probability_alive_many(as_param_tuple(draws.transaction), x, t_x, T)
+    given = value_draws(fit, draws, x, t_x, T, m, settings, p_alive=p_alive)
+    computed = value_draws(fit, draws, x, t_x, T, m, settings)
+    np.testing.assert_array_equal(given[0], computed[0])
+    np.testing.assert_array_equal(given[1], computed[1])
