@@ -31,6 +31,7 @@ from clvreport.plots import (
     plot_revenue_new_vs_returning,
     plot_segment_map,
     plot_tracking,
+    plot_tracking_weekly,
     plot_value_tiers,
     save_figure,
 )
@@ -379,6 +380,75 @@ def test_tracking_draws_both_cumulative_lines_apart_by_dash():
     assert actual.get_linestyle() == "-" and predicted.get_linestyle() == "--"
     assert "end " in [t.get_text() for t in ax.texts]
     assert all(t.startswith("[1997-") for t in tick_texts(ax.xaxis))
+
+
+def tracking_table_example() -> pd.DataFrame:
+    """A table shaped like clvreport.models.tracking.tracking_table's output."""
+    periods = pd.date_range("1997-01-07", periods=12, freq="7D")
+    actual = np.array([3, 5, 8, 9, 12, 11, 10, 13, 9, 8, 10, 7])
+    predicted = np.linspace(3.5, 10.5, 12)
+    return pd.DataFrame(
+        {
+            "week": np.arange(1, 13),
+            "period": periods,
+            "days": 7,
+            "calibration": np.arange(12) < 8,
+            "actual": actual,
+            "predicted": predicted,
+            "actual_cumulative": actual.cumsum(),
+            "predicted_cumulative": predicted.cumsum(),
+        }
+    )
+
+
+def test_tracking_weekly_draws_actual_and_predicted_per_week():
+    table = tracking_table_example()
+    labels = {
+        "actual": "Actual",
+        "predicted": "Model",
+        "calibration_end": "end",
+        "weekly_purchases": "Repeat purchases per week",
+    }
+    ax = drawn(plot_tracking_weekly(table, labels=labels, formatter=tagged, palette=CDNOW))
+    actual, predicted, end = ax.lines
+    assert list(actual.get_ydata()) == list(table["actual"])
+    assert list(predicted.get_ydata()) == pytest.approx(list(table["predicted"]))
+    assert actual.get_linestyle() == "-" and predicted.get_linestyle() == "--"
+    assert to_hex(actual.get_color()).upper() == CDNOW.primary.upper()
+    assert to_hex(predicted.get_color()).upper() == CDNOW.accent.upper()
+    # the calibration end comes from the table's calibration column: the 8th week
+    assert mdates_num(end.get_xdata()[0]) == table["period"].iloc[7]
+    assert ax.get_ylabel() == "Repeat purchases per week"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Actual", "Model"]
+    assert all(t.startswith("<") for t in tick_texts(ax.yaxis))
+    assert ax.get_ylim()[0] == 0
+
+
+def test_tracking_takes_the_tracking_table_and_finds_the_calibration_end():
+    table = tracking_table_example()
+    ax = drawn(plot_tracking(table, labels={"calibration_end": "end"}))
+    actual, _predicted, end = ax.lines
+    assert list(actual.get_ydata()) == list(table["actual_cumulative"])
+    assert mdates_num(end.get_xdata()[0]) == table["period"].iloc[7]
+    assert "end " in [t.get_text() for t in ax.texts]
+    # an explicit calibration end wins; a table without holdout weeks draws no line
+    explicit = drawn(plot_tracking(table, calibration_end=table["period"].iloc[3]))
+    assert mdates_num(explicit.lines[2].get_xdata()[0]) == table["period"].iloc[3]
+    assert len(plot_tracking_weekly(table.assign(calibration=True)).lines) == 2
+
+
+def test_tracking_weekly_needs_its_columns():
+    with pytest.raises(ValueError, match="plot_tracking_weekly needs the column"):
+        plot_tracking_weekly(pd.DataFrame({"period": [1], "actual": [1]}))
+
+
+def mdates_num(value) -> pd.Timestamp:
+    """A matplotlib date number (or datetime) as a naive Timestamp."""
+    import matplotlib.dates as mdates
+
+    if isinstance(value, (int, float, np.floating)):
+        value = mdates.num2date(value)
+    return pd.Timestamp(value).tz_localize(None)
 
 
 # -- 7. big spender vs regular ---------------------------------------------------------

@@ -14,11 +14,21 @@ the full-period summary, and returns a :class:`ClvModelFit` with a status:
 
 Reason codes (``ClvModelFit.reasons``; the first is ``reason``)
 -------------------------------------------------------------
-Failed: ``no_customers``, ``too_few_repeat_buyers``, ``not_converged``.
-Degraded: ``few_repeat_buyers``, ``full_refit_not_converged``,
-``standard_errors_unavailable``, ``poor_holdout_fit``,
+Failed: ``no_customers``, ``too_few_repeat_buyers``, ``not_converged``,
+``invalid_predictions`` (every converged candidate predicts NaN or infinity for
+some customer).
+Degraded: ``few_repeat_buyers``, ``full_refit_not_converged`` (the refit on
+the full period did not converge or predicts NaN/infinity: the calibration fit
+scores instead), ``standard_errors_unavailable``, ``poor_holdout_fit`` (holdout
+verdict ``poor``, see :mod:`clvreport.models.validation`),
 ``spend_frequency_correlation``, ``spend_model_unavailable``,
 ``spend_model_infinite_mean``, ``no_monetary_value``.
+
+How the model was chosen is in ``ClvModelFit.selection`` (``holdout``,
+``likelihood`` or ``fixed``) and why in ``ClvModelFit.choice_note``: see
+:mod:`clvreport.models.validation` (``best_holdout_fit``,
+``bgnbd_fits_better``, ``bgnbd_only_candidate``, ``avoids_bgnbd_artefact``,
+their ``_likelihood`` counterparts, or ``fixed``).
 
 Only mistakes in the input (missing columns, an unknown model name or time
 unit) raise a :class:`~clvreport.errors.ClvReportError`.
@@ -48,9 +58,10 @@ from clvreport.models.paretonbd import ParetoNBDModel
 from clvreport.models.units import TimeUnit, check_time_unit
 from clvreport.models.validation import (
     HoldoutComparison,
-    choose_model,
     has_holdout,
     holdout_comparison,
+    select_model,
+    select_model_by_likelihood,
 )
 
 __all__ = [
@@ -142,8 +153,14 @@ class ClvModelFit:
         Historic mean repeat spend, used per customer when there is no spend model.
     selection
         How the model was chosen: ``"holdout"``, ``"likelihood"`` or ``"fixed"``.
+    choice_note
+        Why (see the module docstring), e.g. ``"bgnbd_fits_better"``: a
+        report built on BG/NBD can say why it uses a model whose P(alive) of
+        one-time buyers is 1.
     validation
-        Holdout comparison of the chosen model (calibration fit).
+        Holdout comparison of the chosen model (calibration fit), with the
+        revenue check (spend model fitted on the calibration period) and the
+        holdout length against the horizon.
     candidates
         Every candidate's calibration fit.
     spend_frequency_correlation
@@ -160,6 +177,7 @@ class ClvModelFit:
     spend_model: GammaGammaModel | None = None
     spend_fallback: float | None = None
     selection: str | None = None
+    choice_note: str | None = None
     validation: HoldoutComparison | None = None
     candidates: dict[str, CandidateFit] = field(default_factory=dict)
     spend_frequency_correlation: float = float("nan")
@@ -211,7 +229,7 @@ class ClvModelFit:
         -------
         dict
             ``status, reason, reasons, time_unit, model, selection,
-            transaction_model, spend_model, spend_fallback,
+            choice_note, transaction_model, spend_model, spend_fallback,
             spend_frequency_correlation, validation, candidates, n_customers,
             n_repeat_buyers``.
         """
@@ -224,6 +242,7 @@ class ClvModelFit:
             "time_unit": self.time_unit,
             "model": self.model_name,
             "selection": self.selection,
+            "choice_note": self.choice_note,
             "transaction_model": None if self.model is None else self.model.to_dict(),
             "spend_model": None if self.spend_model is None else self.spend_model.to_dict(),
             "spend_fallback": json_float(self.spend_fallback),
@@ -262,6 +281,7 @@ class ClvModelFit:
             spend_model=None if spend is None else MaximumLikelihoodModel.from_dict(spend),  # type: ignore[arg-type]
             spend_fallback=data.get("spend_fallback"),
             selection=data.get("selection"),
+            choice_note=data.get("choice_note"),
             validation=None if validation is None else HoldoutComparison.from_dict(validation),
             spend_frequency_correlation=float("nan") if correlation is None else correlation,
             n_customers=int(data.get("n_customers") or 0),
@@ -284,6 +304,38 @@ def _fit_candidate(
         except _FIT_ERRORS as exc:
             return CandidateFit(name, model, error=f"holdout: {type(exc).__name__}: {exc}")
     return CandidateFit(name, model, comparison)
+
+
+def _predictions_finite(candidate: CandidateFit, calibration: pd.DataFrame) -> bool:
+    """Whether, without a holdout, the expected purchases are finite for every history."""
+    if candidate.model is None:
+        return False
+    histories = calibration[["frequency", "recency", "T"]].drop_duplicates()
+    try:
+        predicted = candidate.model.expected_purchases(
+            1.0, histories["frequency"], histories["recency"], histories["T"]
+        )
+    except _FIT_ERRORS:
+        return False
+    return bool(np.all(np.isfinite(predicted)))
+
+
+def _calibration_spend(calibration: pd.DataFrame, n_starts: int) -> np.ndarray | None:
+    """Expected spend per purchase from a spend model fitted on the calibration period.
+
+    Gamma-Gamma where it can be used, else each repeat buyer's own mean and the
+    mean of the repeat buyers for the others (as :meth:`ClvModelFit.expected_spend`).
+    """
+    if "monetary_value" not in calibration.columns:
+        return None
+    spend, fallback, _ = _fit_spend(calibration, n_starts, [])
+    x = calibration["frequency"].to_numpy(dtype=float)
+    m = calibration["monetary_value"].to_numpy(dtype=float)
+    if spend is not None:
+        return np.asarray(spend.expected_spend(x, m), dtype=float)
+    if fallback is None:
+        return None
+    return np.where((x > 0) & (m > 0), m, fallback)
 
 
 def _repeat_buyers(summary: pd.DataFrame) -> int:
@@ -328,6 +380,7 @@ def fit_clv_models(
     model: str = "auto",
     time_unit: TimeUnit = "weeks",
     n_starts: int = 3,
+    horizon_months: float | None = None,
 ) -> ClvModelFit:
     """Fit the candidate models, choose one and fit the spend model.
 
@@ -346,6 +399,9 @@ def fit_clv_models(
         Unit of ``recency``, ``T`` and ``duration_holdout`` in both summaries.
     n_starts
         Optimiser starting points per model.
+    horizon_months
+        Forecast horizon of the report, recorded in the validation to flag a
+        holdout shorter than it (``validation.shorter_than_horizon``).
 
     Returns
     -------
@@ -405,20 +461,28 @@ def fit_clv_models(
         name: _fit_candidate(name, calibration, time_unit, n_starts, holdout) for name in names
     }
     result.candidates = candidates
-    usable = {name: c for name, c in candidates.items() if c.usable}
+    # A candidate predicting NaN or infinity for anyone is as unusable as one that did not fit.
+    converged = {name: c for name, c in candidates.items() if c.usable}
+    usable = {
+        name: c
+        for name, c in converged.items()
+        if (c.holdout.valid if c.holdout is not None else _predictions_finite(c, calibration))
+    }
     if not usable:
-        result.reasons = ("not_converged",)
+        result.reasons = ("invalid_predictions",) if converged else ("not_converged",)
         return result
 
     reasons: list[str] = []
     lls = {name: float(c.model.log_likelihood_) for name, c in usable.items()}  # type: ignore[union-attr, arg-type]
     compared = {name: c.holdout for name, c in usable.items() if c.holdout is not None}
     if model != "auto":
-        chosen, selection = model, "fixed"
+        chosen, selection, choice_note = model, "fixed", "fixed"
     elif compared:
-        chosen, selection = choose_model(compared, lls), "holdout"
+        choice = select_model(compared, lls)
+        chosen, selection, choice_note = choice.name, "holdout", choice.note
     else:
-        chosen, selection = max(lls, key=lls.__getitem__), "likelihood"
+        choice = select_model_by_likelihood(lls)
+        chosen, selection, choice_note = choice.name, "likelihood", choice.note
     calibration_model = usable[chosen].model
     assert calibration_model is not None
     final: TransactionModel = calibration_model
@@ -427,7 +491,11 @@ def fit_clv_models(
             refit = MODELS[chosen](time_unit=time_unit, n_starts=n_starts).fit(full)
         except _FIT_ERRORS:
             refit = None
-        if refit is not None and refit.converged_:
+        if (
+            refit is not None
+            and refit.converged_
+            and _predictions_finite(CandidateFit(chosen, refit), full)
+        ):
             final = refit
         else:
             reasons.append("full_refit_not_converged")
@@ -435,6 +503,17 @@ def fit_clv_models(
     if repeat_buyers < FEW_REPEAT_BUYERS:
         reasons.append("few_repeat_buyers")
     validation = usable[chosen].holdout
+    if validation is not None:
+        # the chosen model again, now with the revenue check and the horizon
+        try:
+            validation = holdout_comparison(
+                calibration_model,
+                calibration,
+                expected_spend=_calibration_spend(calibration, n_starts),
+                horizon_months=horizon_months,
+            )
+        except _FIT_ERRORS:
+            pass
     if validation is not None and validation.verdict == "poor":
         reasons.append("poor_holdout_fit")
     errors = final.standard_errors_ or {}
@@ -448,6 +527,7 @@ def fit_clv_models(
     result.model_name = chosen
     result.model = final
     result.selection = selection
+    result.choice_note = choice_note
     result.validation = validation
     result.spend_model = spend_model
     result.spend_fallback = fallback

@@ -36,7 +36,7 @@ from clvreport.plots._base import (
     save_figure,
 )
 from clvreport.plots._fonts import use_fonts
-from clvreport.plots._model import plot_holdout_check, plot_tracking
+from clvreport.plots._model import plot_holdout_check, plot_tracking, plot_tracking_weekly
 from clvreport.plots._retention import plot_cohort_retention, plot_distribution
 from clvreport.plots._segments import plot_at_risk, plot_segment_map
 from clvreport.plots._value import (
@@ -61,6 +61,7 @@ __all__ = [
     "plot_revenue_new_vs_returning",
     "plot_segment_map",
     "plot_tracking",
+    "plot_tracking_weekly",
     "plot_value_tiers",
     "save_figure",
     "use_fonts",
