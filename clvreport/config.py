@@ -22,6 +22,7 @@ from clvreport.errors import ClientNotFoundError, ConfigError
 __all__ = [
     "ClientConfig",
     "ColumnMapping",
+    "ContactCosts",
     "CsvOptions",
     "DataConfig",
     "DataPolicies",
@@ -30,6 +31,35 @@ __all__ = [
     "load_config",
     "resolve_client_dir",
 ]
+
+RESERVED_COLUMNS = frozenset(
+    {
+        "customer_id",
+        "segment",
+        "value_tier",
+        "n_purchases",
+        "revenue",
+        "first_purchase",
+        "last_purchase",
+        "frequency",
+        "recency",
+        "t",
+        "monetary_value",
+        "historic_clv",
+        "p_alive",
+        "expected_purchases",
+        "expected_spend",
+        "clv",
+        "clv_low",
+        "clv_high",
+        "clv_if_alive",
+        "value_at_risk",
+        "customer_value",
+        "recency_days",
+        "action",
+    }
+)
+"""Customer-table column names ``columns.extra`` may not use (compared case-insensitively)."""
 
 CLIENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 CONFIG_FILE = "client.yml"
@@ -57,11 +87,44 @@ class ColumnMapping(_Strict):
     channel: str | None = Field(None, description="Sales channel column.")
     country: str | None = Field(None, description="Country column.")
     status: str | None = Field(None, description="Order status column (for cancelled orders).")
+    extra: tuple[str, ...] | None = Field(
+        None,
+        description="Further columns passed through to the action lists (customers.xlsx) and "
+        "customers.csv, e.g. [email, naam]: per customer the value of the latest order that "
+        "has one. Shown under the export's own column name.",
+    )
+
+    @field_validator("extra", mode="before")
+    @classmethod
+    def _extra_one_or_many(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return (value,)
+        return value
 
     def model_post_init(self, __context: Any) -> None:  # noqa: D102
         if self.amount is None and (self.quantity is None or self.unit_price is None):
             raise ValueError(
                 "give 'amount', or both 'quantity' and 'unit_price' so the amount can be computed"
+            )
+        extra = self.extra or ()
+        names = [name.strip().casefold() for name in extra]
+        if any(not name for name in names):
+            raise ValueError("extra: column names must not be empty")
+        if len(set(names)) < len(names):
+            raise ValueError("extra: a column is listed twice")
+        mapped = {
+            value.strip().casefold()
+            for field, value in self
+            if field != "extra" and isinstance(value, str)
+        }
+        clash = [name for name in extra if name.strip().casefold() in mapped]
+        if clash:
+            raise ValueError(f"extra: '{clash[0]}' is already mapped to another field")
+        reserved = [name for name in extra if name.strip().casefold() in RESERVED_COLUMNS]
+        if reserved:
+            raise ValueError(
+                f"extra: '{reserved[0]}' is the name of a column the report computes; "
+                "rename the column in the export"
             )
 
 
@@ -150,6 +213,39 @@ class DataConfig(_Strict):
         return value
 
 
+class ContactCosts(_Strict):
+    """Cost per contact of the recommended actions, in the client's currency.
+
+    Leave a key out to use the assumption in ``clvreport/rules/recommendations.yml``.
+    """
+
+    phone: float | None = Field(
+        None, ge=0, description="Cost of one phone call (assumption: 10.00)."
+    )
+    email: float | None = Field(
+        None, ge=0, description="Cost of one e-mail, per address (assumption: 0.25)."
+    )
+    letter: float | None = Field(
+        None, ge=0, description="Cost of one letter incl. postage (assumption: 2.25)."
+    )
+    discount: float | None = Field(
+        None, ge=0, description="Cost of sending one discount voucher (assumption: 0.25)."
+    )
+    discount_share: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Voucher value as a share of the customer's average order value "
+        "(assumption: 0.10).",
+    )
+    discount_redemption: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Share of the customers sent a voucher who use it (assumption: 0.30).",
+    )
+
+
 class SparkOptions(_Strict):
     """Where and how Spark runs (``engine: spark``)."""
 
@@ -219,6 +315,25 @@ class ClientConfig(_Strict):
     )
     recommendations: dict[str, Any] = Field(
         default_factory=dict, description="Overrides of the retention recommendation rules."
+    )
+    actions: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Overrides of the assumptions per recommended action: "
+        "`{action: {channel, success_rate, uplift, only_worth_contacting}}` "
+        "(defaults in clvreport/rules/recommendations.yml).",
+    )
+    costs: ContactCosts = Field(
+        default_factory=ContactCosts,
+        description="Cost per contact by channel, for the cost and net return of the actions.",
+    )
+    prepared_by: str | None = Field(
+        None, description="Who prepared the report (name or firm), shown on the cover."
+    )
+    xlsx_max_rows: int = Field(
+        5000,
+        ge=1,
+        le=1_000_000,
+        description="Most customers per sheet of customers.xlsx; the rest are in customers.csv.",
     )
 
     @field_validator("currency")

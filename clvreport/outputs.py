@@ -1,21 +1,39 @@
-"""The data files written next to the report: customers.csv/.xlsx and model.json."""
+"""The data files written next to the report: customers.csv/.parquet/.xlsx and model.json.
+
+``customers.csv`` and ``customers.parquet`` hold every customer with the
+analysis' identifiers as column names (for analysts). ``customers.xlsx`` holds
+the action lists for account managers: a summary sheet with the action plan
+and its money, then one sheet per recommended action with the customers to
+contact, largest value at stake first, headers in the report language.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
+from babel.numbers import get_currency_symbol
 
 from clvreport.analysis import Analysis
 from clvreport.i18n import Translator
-from clvreport.recommendations import load_recommendation_rules, recommend
+from clvreport.recommendations import PlanRules, customer_actions, plan_actions
 
-__all__ = ["CUSTOMER_COLUMNS", "customer_table", "write_outputs"]
+__all__ = [
+    "CUSTOMER_COLUMNS",
+    "SHEET_COLUMNS",
+    "customer_table",
+    "write_action_lists",
+    "write_outputs",
+]
 
 CUSTOMER_COLUMNS = [
     "customer_id",
     "segment",
+    "action",
     "value_tier",
     "n_purchases",
     "revenue",
@@ -28,42 +46,384 @@ CUSTOMER_COLUMNS = [
     "historic_clv",
     "p_alive",
     "expected_purchases",
+    "purchases_low",
+    "purchases_high",
     "expected_spend",
     "clv",
     "clv_low",
     "clv_high",
+    "clv_if_alive",
     "value_at_risk",
 ]
+"""Columns of ``customers.csv`` (the model columns only when a model could be used),
+followed by the client's ``data.columns.extra`` columns after ``customer_id``."""
+
+SHEET_COLUMNS = [
+    "customer_id",
+    "segment",
+    "action",
+    "channel",
+    "value_at_stake",
+    "value_kept",
+    "contact_cost",
+    "p_alive",
+    "clv",
+    "expected_purchases",
+    "n_purchases",
+    "revenue",
+    "first_purchase",
+    "last_purchase",
+]
+"""Columns of an action list (headers from ``xlsx.columns.<name>``); the client's
+extra columns follow ``customer_id``."""
+
+_KIND = {
+    "customer_id": "text",
+    "segment": "text",
+    "action": "wrap",
+    "channel": "text",
+    "value_at_stake": "money",
+    "value_kept": "money",
+    "contact_cost": "money2",
+    "p_alive": "percent",
+    "clv": "money",
+    "expected_purchases": "decimal",
+    "n_purchases": "integer",
+    "revenue": "money",
+    "first_purchase": "date",
+    "last_purchase": "date",
+}
+_WIDTH = {"text": 18, "wrap": 60, "money": 16, "money2": 14, "percent": 14, "decimal": 14}
+_WIDTH.update({"integer": 12, "date": 14})
+_EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
+_HEADER_ROW = 2  # rows 0-1: title and note; row 2: the header; data from row 3
 
 
 def customer_table(analysis: Analysis) -> pd.DataFrame:
-    """One row per customer with segment, history, model inputs and scores.
+    """One row per customer with segment, action, history, model inputs and scores.
 
     Columns are :data:`CUSTOMER_COLUMNS` (the model columns only when a model
-    could be used); ``frequency``, ``recency``, ``T`` and ``monetary_value``
-    are in the client's time unit.
+    could be used), with the client's ``data.columns.extra`` columns right
+    after ``customer_id``; ``action`` is the recommended action's key;
+    ``frequency``, ``recency``, ``T`` and ``monetary_value`` are in the
+    client's time unit. Sorted by expected value (without a model: revenue).
 
     Examples
     --------
     >>> customer_table(analysis).columns[:3].tolist()  # doctest: +SKIP
-    ['customer_id', 'segment', 'value_tier']
+    ['customer_id', 'segment', 'action']
     """
     from clvreport.concentration import value_tiers
 
     customers = analysis.customers.copy()
     value = "clv" if analysis.has_predictions else "revenue"
     customers["value_tier"] = value_tiers(customers, value)
+    rules = PlanRules.from_config(analysis.config)
+    action_of = {segment: rule["action"] for segment, rule in rules.segments.items()}
+    customers["action"] = customers["segment"].astype(str).map(action_of)
     summary = analysis.summary[["customer_id", "frequency", "recency", "T", "monetary_value"]]
     customers = customers.merge(summary, on="customer_id", how="left")
+    extra = [c for c in analysis.config.data.columns.extra or () if c in customers]
     columns = [c for c in CUSTOMER_COLUMNS if c in customers]
+    columns[1:1] = extra
     return customers[columns].sort_values(value, ascending=False, ignore_index=True)
 
 
-def write_outputs(analysis: Analysis, folder: Path | str, t: Translator) -> list[Path]:
-    """Write ``customers.csv``, ``customers.xlsx`` and ``model.json`` into ``folder``.
+def _formats(book: Any, t: Translator) -> dict[str, Any]:
+    symbol = get_currency_symbol(t.currency, locale=t.locale) if t.locale else t.currency
+    space = " " if t.language == "nl" else ""
+    money = f'"{symbol}"{space}#,##0;"{symbol}"{space}-#,##0'
+    money2 = f'"{symbol}"{space}#,##0.00;"{symbol}"{space}-#,##0.00'
+    date = "dd-mm-yyyy" if t.language == "nl" else "dd/mm/yyyy"
+    return {
+        "text": None,
+        "wrap": None,
+        "money": book.add_format({"num_format": money}),
+        "money2": book.add_format({"num_format": money2}),
+        "percent": book.add_format({"num_format": "0.0%"}),
+        "decimal": book.add_format({"num_format": "#,##0.0"}),
+        "integer": book.add_format({"num_format": "#,##0"}),
+        "date": book.add_format({"num_format": date}),
+        "header": book.add_format({"bold": True, "bg_color": "#E7E6E6", "bottom": 1}),
+        "title": book.add_format({"bold": True, "font_size": 13}),
+        "note": book.add_format({"italic": True}),
+        "total": book.add_format({"bold": True, "top": 1}),
+        "total_money": book.add_format({"bold": True, "top": 1, "num_format": money}),
+    }
 
-    ``customers.xlsx`` holds one sheet per recommended segment (largest money
-    at stake first) with the recommended action, for account managers.
+
+def _cells(values: pd.Series, kind: str) -> list[Any]:
+    """Plain Python values for one column: numbers as float (NaN → None), dates as serials."""
+    if kind == "date":
+        days = pd.to_datetime(values, errors="coerce").to_numpy(dtype="datetime64[D]")
+        serial = (days - _EXCEL_EPOCH).astype("timedelta64[D]").astype("float64")
+        serial[np.isnat(days)] = np.nan
+        return [None if np.isnan(v) else float(v) for v in serial]
+    if kind in ("text", "wrap"):
+        return [None if pd.isna(v) else str(v) for v in values.tolist()]
+    array = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
+    return [None if np.isnan(v) else float(v) for v in array]
+
+
+def _write_table(
+    sheet: Any,
+    frame: pd.DataFrame,
+    headers: Sequence[str],
+    kinds: Sequence[str],
+    formats: Mapping[str, Any],
+    first_row: int,
+) -> int:
+    """Write the header and rows (row by row, as constant-memory mode needs); return rows."""
+    for col, header in enumerate(headers):
+        sheet.write_string(first_row, col, header, formats["header"])
+    columns = [_cells(frame.iloc[:, i], kind) for i, kind in enumerate(kinds)]
+    cell_formats = [formats[kind] for kind in kinds]
+    numeric = [kind not in ("text", "wrap") for kind in kinds]
+    for offset, row in enumerate(zip(*columns, strict=True) if columns else ()):
+        r = first_row + 1 + offset
+        for col, value in enumerate(row):
+            if value is None:
+                continue
+            if numeric[col]:
+                sheet.write_number(r, col, value, cell_formats[col])
+            else:
+                sheet.write_string(r, col, value, cell_formats[col])
+    return len(frame)
+
+
+def _finish_sheet(sheet: Any, kinds: Sequence[str], n_rows: int, first_row: int) -> None:
+    for col, kind in enumerate(kinds):
+        sheet.set_column(col, col, _WIDTH.get(kind, 16))
+    sheet.freeze_panes(first_row + 1, 1)
+    sheet.autofilter(first_row, 0, first_row + max(n_rows, 1), len(kinds) - 1)
+
+
+def write_action_lists(
+    path: Path | str,
+    customers: pd.DataFrame,
+    t: Translator,
+    *,
+    rules: PlanRules | None = None,
+    labels: Mapping[str, str] | None = None,
+    max_rows: int = 5000,
+    extra: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Write ``customers.xlsx``: the action plan and one customer list per recommended action.
+
+    The first sheet (``xlsx.summary_sheet``: "Overzicht"/"Summary") lists
+    every action with its segments, customers, value at stake, channel, cost,
+    value kept, net return and advice ("Aanbevolen"/"Niet rendabel"), plus a
+    total of the recommended ones. Each recommended action then gets a sheet
+    named after it (:func:`~clvreport.recommendations.plan_actions`'s
+    ``list_name``) with the customers it contacts, largest value at stake
+    first, at most ``max_rows`` of them (a note says how many more are in
+    ``customers.csv``). Headers are in the report language, segments are
+    labels, money, percentages and dates carry number formats, the header row
+    is frozen and has an autofilter. Written in constant-memory mode, so a
+    million customers take seconds.
+
+    Parameters
+    ----------
+    path
+        The ``.xlsx`` file to write.
+    customers
+        One row per customer (``Analysis.customers`` columns).
+    t
+        Translator of the report language and currency.
+    rules
+        Default :meth:`PlanRules.default`.
+    labels
+        Segment code → label (default: the codes).
+    max_rows
+        Most customers per list sheet.
+    extra
+        Pass-through columns of ``customers`` shown after the customer number,
+        under their own names (e.g. ``["email", "naam"]``).
+
+    Returns
+    -------
+    DataFrame
+        The action plan written (:data:`~clvreport.recommendations.PLAN_COLUMNS`).
+
+    Examples
+    --------
+    >>> plan = write_action_lists("customers.xlsx", analysis.customers,  # doctest: +SKIP
+    ...                           Translator("nl", "EUR"), max_rows=5000)
+    """
+    import xlsxwriter
+
+    rules = rules or PlanRules.default()
+    labels = dict(labels or {})
+    per_customer = customer_actions(customers, rules)
+    priced = "value_at_risk" in customers and "clv" in customers
+    plan = plan_actions(customers, rules, language=t.language, per_customer=per_customer)
+    extra = [c for c in extra if c in customers]
+
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    try:
+        formats = _formats(book, t)
+        summary = book.add_worksheet(t("xlsx.summary_sheet"))
+        _write_summary(summary, plan, t, labels, formats)
+        for row in plan.itertuples(index=False):
+            if row.list_name is None:
+                continue
+            mine = per_customer[(per_customer["action"] == row.action).to_numpy()]
+            if priced and bool(row.profitable):
+                mine = mine[mine["contact"].to_numpy()]
+            # Largest value at stake first; growth actions (no stake) by value kept.
+            order = np.lexsort(
+                (
+                    -np.nan_to_num(mine["value_kept"].to_numpy(dtype=float)),
+                    -np.nan_to_num(mine["value_at_stake"].to_numpy(dtype=float)),
+                )
+            )
+            shown = mine.iloc[order[:max_rows]]
+            sheet = book.add_worksheet(row.list_name)
+            _write_list(sheet, shown, len(mine), row, customers, t, labels, formats, extra)
+    finally:
+        book.close()
+    return plan
+
+
+def _write_list(
+    sheet: Any,
+    shown: pd.DataFrame,
+    total: int,
+    row: Any,
+    customers: pd.DataFrame,
+    t: Translator,
+    labels: Mapping[str, str],
+    formats: Mapping[str, Any],
+    extra: Sequence[str],
+) -> None:
+    name = t(f"recommendations.actions.{row.action}.name")
+    what = t(f"recommendations.actions.{row.action}.what")
+    sheet.write_string(0, 0, f"{name}: {what}", formats["title"])
+    if pd.isna(row.value_kept):
+        note = t("xlsx.list_note_no_model", customers=t.number(total))
+    else:
+        note = t(
+            "xlsx.list_note",
+            customers=t.number(total),
+            channel=t(f"economics.by_channel.{row.channel}"),
+            cost=t.money(row.cost),
+            kept=t.money(row.value_kept),
+            net=t.money(row.net_return),
+            max_spend=t.money(row.max_spend_per_customer, digits=2),
+        )
+    if total > len(shown):
+        more = t("xlsx.cap_note", shown=t.number(len(shown)), more=t.number(total - len(shown)))
+        note = f"{note} {more}"
+    sheet.write_string(1, 0, note, formats["note"])
+    base = customers.loc[shown.index]
+    frame = pd.DataFrame(index=shown.index)
+    for column in SHEET_COLUMNS:
+        if column == "segment":
+            frame[column] = shown["segment"].map(lambda s: labels.get(s, s))
+        elif column == "action":
+            frame[column] = what
+        elif column == "channel":
+            frame[column] = t(f"economics.channels.{row.channel}")
+        elif column in shown:
+            frame[column] = shown[column]
+        elif column in base:
+            frame[column] = base[column]
+    for i, column in enumerate(extra):
+        frame.insert(1 + i, f"extra:{column}", base[column].astype("string"))
+    columns = list(frame.columns)
+    headers = [
+        c.removeprefix("extra:") if c.startswith("extra:") else t(f"xlsx.columns.{c}")
+        for c in columns
+    ]
+    kinds = ["text" if c.startswith("extra:") else _KIND[c] for c in columns]
+    n = _write_table(sheet, frame, headers, kinds, formats, _HEADER_ROW)
+    _finish_sheet(sheet, kinds, n, _HEADER_ROW)
+
+
+_SUMMARY = [
+    ("rank", "integer"),
+    ("action", "text"),
+    ("list_name", "text"),
+    ("segments", "text"),
+    ("segment_customers", "integer"),
+    ("customers", "integer"),
+    ("value_at_stake", "money"),
+    ("channel", "text"),
+    ("cost_per_contact", "money2"),
+    ("success_rate", "percent"),
+    ("uplift", "percent"),
+    ("cost", "money"),
+    ("value_kept", "money"),
+    ("net_return", "money"),
+    ("max_spend_per_customer", "money2"),
+    ("advice", "text"),
+    ("what", "wrap"),
+]
+
+
+def _advice(profitable: Any, t: Translator) -> str:
+    if profitable is pd.NA or profitable is None:
+        return t("economics.unknown")
+    return t("economics.profitable") if bool(profitable) else t("economics.not_profitable")
+
+
+def _write_summary(
+    sheet: Any,
+    plan: pd.DataFrame,
+    t: Translator,
+    labels: Mapping[str, str],
+    formats: Mapping[str, Any],
+) -> None:
+    sheet.write_string(0, 0, t("xlsx.summary_title"), formats["title"])
+    sheet.write_string(1, 0, t("economics.assumptions"), formats["note"])
+    frame = pd.DataFrame(
+        {
+            "rank": np.arange(1, len(plan) + 1),
+            "action": [t(f"recommendations.actions.{a}.name") for a in plan["action"]],
+            "list_name": [name or "–" for name in plan["list_name"]],
+            "segments": [t.join([labels.get(s, s) for s in segs]) for segs in plan["segments"]],
+            "segment_customers": plan["segment_customers"],
+            "customers": plan["customers"],
+            "value_at_stake": plan["value_at_stake"],
+            "channel": [t(f"economics.channels.{c}") for c in plan["channel"]],
+            "cost_per_contact": plan["cost_per_contact"],
+            "success_rate": plan["success_rate"],
+            "uplift": plan["uplift"],
+            "cost": plan["cost"],
+            "value_kept": plan["value_kept"],
+            "net_return": plan["net_return"],
+            "max_spend_per_customer": plan["max_spend_per_customer"],
+            "advice": [_advice(p, t) for p in plan["profitable"]],
+            "what": [t(f"recommendations.actions.{a}.what") for a in plan["action"]],
+        }
+    )
+    headers = [t(f"xlsx.summary.{key}") for key, _ in _SUMMARY]
+    kinds = [kind for _, kind in _SUMMARY]
+    n = _write_table(sheet, frame, headers, kinds, formats, _HEADER_ROW)
+    advised = plan[plan["profitable"].fillna(False).astype(bool)]
+    total_row = _HEADER_ROW + 1 + n
+    sheet.write_string(total_row, 1, t("xlsx.summary.total"), formats["total"])
+    keys = [key for key, _ in _SUMMARY]
+    sheet.write_number(
+        total_row, keys.index("customers"), int(advised["customers"].sum()), formats["total"]
+    )
+    for key in ("value_at_stake", "cost", "value_kept", "net_return"):
+        sheet.write_number(
+            total_row, keys.index(key), float(advised[key].sum()), formats["total_money"]
+        )
+    _finish_sheet(sheet, kinds, n, _HEADER_ROW)
+    sheet.set_column(1, 1, 24)
+    sheet.set_column(3, 3, 30)
+
+
+def write_outputs(analysis: Analysis, folder: Path | str, t: Translator) -> list[Path]:
+    """Write ``customers.csv``, ``customers.parquet``, ``customers.xlsx`` and ``model.json``.
+
+    ``customers.csv`` and ``customers.parquet`` hold every customer
+    (:func:`customer_table`); ``customers.xlsx`` the action plan and one list
+    per recommended action (:func:`write_action_lists`, at most
+    ``xlsx_max_rows`` customers per sheet, with the client's
+    ``data.columns.extra`` columns); ``model.json`` the fitted model.
 
     Returns
     -------
@@ -75,30 +435,41 @@ def write_outputs(analysis: Analysis, folder: Path | str, t: Translator) -> list
     >>> write_outputs(analysis, "out", translator("nl"))  # doctest: +SKIP
     """
     folder = Path(folder)
+    config = analysis.config
     customers = customer_table(analysis)
     csv_path = folder / "customers.csv"
     customers.to_csv(csv_path, index=False, float_format="%.4f")
+    parquet_path = folder / "customers.parquet"
+    customers.to_parquet(parquet_path, index=False)
 
-    labels = analysis.rules.labels(t.language)
-    actions = recommend(
-        analysis.segments, load_recommendation_rules(analysis.config.recommendations)
-    )
     xlsx_path = folder / "customers.xlsx"
-    with pd.ExcelWriter(xlsx_path, engine="xlsxwriter") as writer:
-        for row in actions.itertuples(index=False):
-            sheet = customers[customers["segment"] == row.segment].copy()
-            sheet.insert(1, "action", t(f"recommendations.actions.{row.action}.what"))
-            sheet.to_excel(writer, sheet_name=labels[row.segment][:31], index=False)
+    write_action_lists(
+        xlsx_path,
+        analysis.customers,
+        t,
+        rules=PlanRules.from_config(config),
+        labels=analysis.rules.labels(t.language),
+        max_rows=config.xlsx_max_rows,
+        extra=config.data.columns.extra or (),
+    )
 
     model_path = folder / "model.json"
     model = analysis.model.to_dict()
-    model["horizon_months"] = analysis.config.horizon_months
-    model["discount_rate"] = analysis.config.discount_rate
-    model["gross_margin"] = analysis.config.gross_margin
+    model["horizon_months"] = config.horizon_months
+    model["discount_rate"] = config.discount_rate
+    model["gross_margin"] = config.gross_margin
     model["calibration_end"] = (
         analysis.calibration_end.isoformat() if analysis.calibration_end else None
     )
     model["as_of"] = analysis.as_of.isoformat()
     model["historic"] = analysis.figures.as_dict()
+    if model.get("validation") is not None and analysis.holdout_coverage is not None:
+        model["validation"]["coverage"] = analysis.holdout_coverage
+        model["validation"]["interval"] = 0.9
+    if analysis.base_value is not None:
+        base = analysis.base_value
+        model["base_value"] = {
+            key: float(base[key]) for key in ("clv", "clv_low", "clv_high", "expected_purchases")
+        }
     model_path.write_text(json.dumps(model, indent=2, default=str), encoding="utf-8")
-    return [csv_path, xlsx_path, model_path]
+    return [csv_path, parquet_path, xlsx_path, model_path]

@@ -31,6 +31,29 @@ def test_minimal_config_gets_documented_defaults(tmp_path):
     assert config.data.sources == ("orders.csv",)
     assert config.data.policies.returns == "net"
     assert "geannuleerd" in config.data.policies.cancelled_statuses
+    assert config.prepared_by is None
+    assert config.xlsx_max_rows == 5000
+    assert config.data.columns.extra is None
+    assert config.costs.phone is None and config.actions == {}
+
+
+def test_action_list_and_economics_keys(tmp_path):
+    text = VALID.replace("amount: bedrag}", "amount: bedrag, extra: [email, naam]}") + (
+        "prepared_by: Analist B.V.\n"
+        "xlsx_max_rows: 1000\n"
+        "costs: {phone: 9.5, discount_share: 0.15}\n"
+        "actions: {win_back_personal: {channel: email, success_rate: 0.1}}\n"
+    )
+    config = load_config(write(tmp_path, text))
+    assert config.data.columns.extra == ("email", "naam")
+    assert config.prepared_by == "Analist B.V."
+    assert config.xlsx_max_rows == 1000
+    assert config.costs.phone == 9.5 and config.costs.discount_share == 0.15
+    assert config.actions["win_back_personal"]["channel"] == "email"
+    single = load_config(
+        write(tmp_path, VALID.replace("amount: bedrag}", "amount: bedrag, extra: email}"))
+    )
+    assert single.data.columns.extra == ("email",)
 
 
 @pytest.mark.parametrize(
@@ -61,6 +84,23 @@ def test_minimal_config_gets_documented_defaults(tmp_path):
         (
             VALID.replace("sources: orders.csv", "sources: /etc/passwd"),
             "must be a path inside the client folder",
+        ),
+        (VALID + "costs: {phone: -1}\n", "costs.phone: Input should be greater than or equal to 0"),
+        (VALID + "costs: {fone: 8}\n", "costs.fone: unknown key; did you mean 'phone'?"),
+        (VALID + "costs: {discount_share: 1.5}\n", "costs.discount_share: Input should be less"),
+        (VALID + "xlsx_max_rows: 0\n", "xlsx_max_rows: Input should be greater than or equal to 1"),
+        (VALID + "prepared_by: [a, b]\n", "prepared_by: Input should be a valid string"),
+        (
+            VALID.replace("amount: bedrag}", "amount: bedrag, extra: [email, Email]}"),
+            "extra: a column is listed twice",
+        ),
+        (
+            VALID.replace("amount: bedrag}", "amount: bedrag, extra: [klant]}"),
+            "extra: 'klant' is already mapped to another field",
+        ),
+        (
+            VALID.replace("amount: bedrag}", "amount: bedrag, extra: [segment]}"),
+            "extra: 'segment' is the name of a column the report computes",
         ),
     ],
 )

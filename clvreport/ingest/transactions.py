@@ -28,6 +28,7 @@ from clvreport.ingest.quality import EXCLUSION_REASONS, DataQuality, FileInfo
 from clvreport.ingest.reader import RawFile, csv_error, open_raw
 from clvreport.ingest.sources import SourceFile, resolve_sources
 from clvreport.ingest.typed import (
+    EXTRA_PREFIX,
     TEXT_FIELDS,
     Parsing,
     Reason,
@@ -65,6 +66,9 @@ class Transactions:
         Rows read, kept and excluded by reason.
     owns_engine
         Whether :meth:`close` closes the engine (it was created for this read).
+    extra
+        The configured ``columns.extra`` names; the table holds them as
+        ``extra_0``, ``extra_1``, ... (see :meth:`customer_attributes`).
     """
 
     engine: Engine
@@ -75,6 +79,31 @@ class Transactions:
     as_of: dt.date
     quality: DataQuality
     owns_engine: bool = False
+    extra: tuple[str, ...] = ()
+
+    def customer_attributes(self) -> pd.DataFrame:
+        """The ``columns.extra`` pass-through columns, one row per customer.
+
+        Each value is the one of the customer's latest transaction that has
+        one (e.g. their most recent e-mail address).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``customer_id`` and one text column per configured name, under that
+            name; just ``customer_id`` (no rows) when no extra columns are mapped.
+        """
+        if not self.extra:
+            return pd.DataFrame({"customer_id": pd.Series([], dtype=object)})
+        parts = ", ".join(
+            f"max_by({EXTRA_PREFIX}{i}, order_date) FILTER (WHERE {EXTRA_PREFIX}{i} IS NOT NULL)"
+            f" AS {EXTRA_PREFIX}{i}"
+            for i in range(len(self.extra))
+        )
+        frame = self.engine.query(
+            f"SELECT customer_id, {parts} FROM {self.table} GROUP BY customer_id"
+        )
+        return frame.rename(columns={f"{EXTRA_PREFIX}{i}": n for i, n in enumerate(self.extra)})
 
     @property
     def has_repeat_customers(self) -> bool:
@@ -489,6 +518,7 @@ def _read(
         if f in mapped_names and "amount" in mapped_names
     ]
     text = [f for f in TEXT_FIELDS if f in mapped_names]
+    text += [f for f in mapped_names if f.startswith(EXTRA_PREFIX)]  # columns.extra
     out_fields = ["customer_id", "order_date", "amount", *text, *numeric_raw]
     parts = [
         _union_sql(
@@ -591,6 +621,7 @@ def _read(
         as_of=as_of or last_date,
         quality=quality,
         owns_engine=own,
+        extra=tuple(columns.extra or ()),
     )
 
 

@@ -23,6 +23,7 @@ from clvreport.ingest.detect import ISO_FORMAT, describe_delimiter
 from clvreport.ingest.reader import RawFile
 
 __all__ = [
+    "EXTRA_PREFIX",
     "NUMERIC_FIELDS",
     "TEXT_FIELDS",
     "Parsing",
@@ -35,6 +36,9 @@ __all__ = [
 
 TEXT_FIELDS = ("order_id", "channel", "country", "status")
 """Optional text fields kept as VARCHAR."""
+
+EXTRA_PREFIX = "extra_"
+"""Field names of the ``columns.extra`` pass-through columns: ``extra_0``, ``extra_1``, ..."""
 
 NUMERIC_FIELDS = ("amount", "quantity", "unit_price")
 """Fields parsed as numbers."""
@@ -105,8 +109,17 @@ def mapped_fields(columns: ColumnMapping) -> dict[str, str]:
     --------
     >>> mapped_fields(ColumnMapping(customer_id="klant", date="datum", amount="bedrag"))
     {'customer_id': 'klant', 'date': 'datum', 'amount': 'bedrag'}
+    >>> mapped_fields(ColumnMapping(customer_id="k", date="d", amount="b", extra=["email"]))
+    {'customer_id': 'k', 'date': 'd', 'amount': 'b', 'extra_0': 'email'}
     """
-    return {field: name for field, name in columns.model_dump().items() if name is not None}
+    fields = {
+        field: name
+        for field, name in columns.model_dump().items()
+        if isinstance(name, str)  # not None, and not the pass-through list `extra`
+    }
+    # The pass-through columns are fields extra_0, extra_1, ...
+    fields.update({f"{EXTRA_PREFIX}{i}": name for i, name in enumerate(columns.extra or ())})
+    return fields
 
 
 def _looks_like_data(name: str) -> bool:
@@ -148,7 +161,8 @@ def resolve_columns(raw: RawFile, columns: ColumnMapping) -> dict[str, str]:
             continue
         close = difflib.get_close_matches(wanted.casefold(), list(folded), n=1, cutoff=0.6)
         suggestion = f"; did you mean '{folded[close[0]]}'?" if close else ""
-        problems.append(f"  - columns.{field}: '{wanted}' is not a column{suggestion}")
+        key = "extra" if field.startswith(EXTRA_PREFIX) else field
+        problems.append(f"  - columns.{key}: '{wanted}' is not a column{suggestion}")
     if not problems:
         return found
     listing = ", ".join(f"'{n}'" for n in available[:30]) + (", ..." if len(available) > 30 else "")
@@ -292,6 +306,9 @@ def typed_sql(
     level1.append(f"{customer} AS customer_id")
     for field in TEXT_FIELDS:
         if field in columns:
+            level1.append(f"{_text(columns[field], kinds[field], dialect)} AS {field}")
+    for field in columns:
+        if field.startswith(EXTRA_PREFIX):
             level1.append(f"{_text(columns[field], kinds[field], dialect)} AS {field}")
     level1.append(f"{_text(columns['date'], kinds['date'], dialect)} AS _raw_date")
     for field in NUMERIC_FIELDS:
