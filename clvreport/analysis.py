@@ -8,26 +8,33 @@ tested functions of the other modules.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from clvreport.acquisition import first_purchase_groups, group_value
 from clvreport.cohorts import cohort_matrix, cohort_table
 from clvreport.concentration import Concentration, concentration, lorenz_curve, tier_summary
 from clvreport.config import ClientConfig
+from clvreport.engine import quote_identifier
 from clvreport.ingest import DataQuality, load_transactions
 from clvreport.metrics import (
     BigSpenderComparison,
     ClvFigures,
+    ObservationWindow,
+    RepeatRates,
     big_spender_vs_regular,
     clv_figures,
     customer_metrics,
     observation_window,
+    repeat_rates,
     retention_by_period,
 )
-from clvreport.models import ClvModelFit, fit_clv_models, score_customers
+from clvreport.models import ClvModelFit, fit_clv_models, score_customers, score_segments
+from clvreport.models.predictive import holdout_intervals
+from clvreport.models.tracking import tracking_data
 from clvreport.segments import SegmentRules, load_segment_rules, rfm_segments, segment_summary
 from clvreport.summary import rfm_summary
 
@@ -36,6 +43,7 @@ __all__ = ["Analysis", "calibration_end_for", "run_analysis"]
 DAYS_PER_MONTH = 365.25 / 12
 ACTIVE_MONTHS = 12
 BIG_SPENDER_TOP_SHARE = 0.05
+ACQUISITION_COLUMNS = ("channel", "country")
 
 
 @dataclass
@@ -78,6 +86,27 @@ class Analysis:
         End of the period the models were checked on (``None``: no holdout).
     summary
         The full-period per-customer summary the models score (BTYD form).
+    revenue_last_year
+        Net revenue of the twelve months up to the report date.
+    acquisition
+        Value per acquisition ``channel`` and ``country`` (the group of each
+        customer's first purchase, :func:`~clvreport.acquisition.group_value`),
+        for the columns the export has.
+    tracking
+        Weekly repeat purchases, actual against the calibration model's
+        prediction, over calibration and holdout
+        (:func:`~clvreport.models.tracking.tracking_data`); ``None`` without a
+        holdout or a model.
+    holdout_coverage
+        Share of customers whose holdout purchases fell inside their 90%
+        predictive interval from the calibration fit (``None`` without a holdout).
+    repeat
+        How often new and returning customers bought again within a year.
+    base_value
+        Predicted CLV of the whole base over the horizon with its 90% interval
+        (one row of :func:`~clvreport.models.score_segments`: ``clv``,
+        ``clv_low``, ``clv_high``, ``expected_purchases`` ...), or ``None``
+        without a model.
     """
 
     config: ClientConfig
@@ -98,6 +127,12 @@ class Analysis:
     model: ClvModelFit
     calibration_end: dt.date | None
     summary: pd.DataFrame
+    revenue_last_year: float = float("nan")
+    base_value: pd.Series | None = None
+    repeat: RepeatRates | None = None
+    acquisition: dict[str, pd.DataFrame] = field(default_factory=dict)
+    tracking: pd.DataFrame | None = None
+    holdout_coverage: float | None = None
 
     @property
     def active_customers(self) -> int:
@@ -156,6 +191,52 @@ def _score(model: ClvModelFit, full: pd.DataFrame, config: ClientConfig, engine)
     return scores.astype({"customer_id": full["customer_id"].dtype})
 
 
+def _tracking(
+    transactions, model: ClvModelFit, calibration_end: dt.date | None, as_of: dt.date
+) -> pd.DataFrame | None:
+    """The tracking table of the chosen model's calibration fit (``None`` without a holdout)."""
+    candidate = model.candidates.get(model.model_name or "")
+    if calibration_end is None or not model.usable or candidate is None or candidate.model is None:
+        return None
+    return tracking_data(
+        transactions, candidate.model, calibration_end=calibration_end, observation_end=as_of
+    )
+
+
+def _holdout_coverage(model: ClvModelFit, calibration: pd.DataFrame) -> float | None:
+    """Coverage of the chosen model's 90% purchase intervals on the holdout."""
+    candidate = model.candidates.get(model.model_name or "")
+    if not model.usable or candidate is None or candidate.model is None:
+        return None
+    _, coverage = holdout_intervals(candidate.model, calibration)
+    return float(coverage)
+
+
+def _revenue_last_year(engine, table: str, as_of: dt.date) -> float:
+    """Net revenue of the twelve months up to and including ``as_of``."""
+    start = (pd.Timestamp(as_of) - pd.DateOffset(years=1)).date() + dt.timedelta(days=1)
+    window = ObservationWindow(start, as_of)
+    frame = engine.query(
+        f"SELECT SUM(amount) AS revenue FROM {quote_identifier(table)} "
+        f"WHERE {window.sql_filter(engine.dialect)}"
+    )
+    value = frame.iloc[0]["revenue"]
+    return 0.0 if pd.isna(value) else float(value)
+
+
+def _base_value(model: ClvModelFit, full: pd.DataFrame, config: ClientConfig) -> pd.Series:
+    """Predicted value of the whole base with the interval of the total (not of the customers)."""
+    table = score_segments(
+        model,
+        full,
+        pd.Series("all", index=full.index),
+        horizon_months=config.horizon_months,
+        discount_rate=config.discount_rate,
+        gross_margin=config.gross_margin,
+    )
+    return table.iloc[0]
+
+
 def run_analysis(
     config: ClientConfig, client_dir: Path | str, *, as_of: dt.date | None = None
 ) -> Analysis:
@@ -209,11 +290,26 @@ def run_analysis(
             if calibration_end is not None
             else full
         )
-        model = fit_clv_models(calibration, full, time_unit=config.time_unit)
+        model = fit_clv_models(
+            calibration, full, time_unit=config.time_unit, horizon_months=config.horizon_months
+        )
         scores = _score(model, full, config, engine) if model.usable else None
+        revenue_last_year = _revenue_last_year(engine, table, as_of)
+        repeat = repeat_rates(engine, table, window)
+        tracking = _tracking(transactions, model, calibration_end, as_of)
+        coverage = _holdout_coverage(model, calibration) if calibration_end else None
+        attributes = transactions.customer_attributes() if transactions.extra else None
+        first_groups = {
+            column: first_purchase_groups(engine, table, window, column)
+            for column in ACQUISITION_COLUMNS
+            if column in transactions.columns
+        }
+    base_value = _base_value(model, full, config) if model.usable else None
 
     rules = load_segment_rules(config.segments)
     customers = rfm_segments(history, rules)
+    if attributes is not None:
+        customers = customers.merge(attributes, on="customer_id", how="left")
     value_columns = ["revenue"]
     if scores is not None:
         customers = customers.merge(scores, on="customer_id", how="left")
@@ -239,6 +335,14 @@ def run_analysis(
         model=model,
         calibration_end=calibration_end,
         summary=full,
+        revenue_last_year=revenue_last_year,
+        base_value=base_value,
+        repeat=repeat,
+        tracking=tracking,
+        holdout_coverage=coverage,
+        acquisition={
+            column: group_value(customers, groups) for column, groups in first_groups.items()
+        },
     )
 
 

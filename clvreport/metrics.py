@@ -105,10 +105,12 @@ __all__ = [
     "BigSpenderComparison",
     "ClvFigures",
     "ObservationWindow",
+    "RepeatRates",
     "big_spender_vs_regular",
     "clv_figures",
     "customer_metrics",
     "observation_window",
+    "repeat_rates",
     "retention_by_period",
 ]
 
@@ -429,6 +431,9 @@ class ClvFigures:
         Yearly retention (see the module docstring); NaN without a second period.
     n_active_now
         Customers who bought in the last twelve months.
+    future_years_if_active
+        Active years a customer active now still expects: ``r / (1 − r)``
+        (``r`` capped at :data:`MAX_RETENTION`; 0 when ``r`` is NaN).
     expected_future_years
         Active years still expected per customer:
         ``n_active_now / n_customers × r / (1 − r)`` (``r`` capped at
@@ -459,6 +464,7 @@ class ClvFigures:
     observed_active_years: float
     retention_rate: float
     n_active_now: int
+    future_years_if_active: float
     expected_future_years: float
     avg_lifespan_years: float
     historic_clv: float
@@ -530,6 +536,7 @@ def clv_figures(customers: pd.DataFrame, window: ObservationWindow) -> ClvFigure
         observed_active_years=observed,
         retention_rate=parts.retention_rate,
         n_active_now=n_active_now,
+        future_years_if_active=parts.future_years_if_active,
         expected_future_years=future,
         avg_lifespan_years=lifespan,
         historic_clv=avg_value * frequency * lifespan,
@@ -807,4 +814,115 @@ def big_spender_vs_regular(
         min_purchases=min_purchases,
         groups=groups,
         regular_to_big_spender_revenue=ratio,
+    )
+
+
+@dataclass(frozen=True)
+class RepeatRates:
+    """How often new and returning customers buy again within a year.
+
+    Attributes
+    ----------
+    days
+        The follow-up period in days (365 by default).
+    new_customers
+        Customers whose first purchase lies at least ``days`` before the window
+        end, so that their whole follow-up period was observed.
+    new_repeat_rate
+        Share of them with a second purchase (on a later day) within ``days``
+        after the first.
+    returning_customers
+        Customers whose second purchase lies at least ``days`` before the end.
+    returning_repeat_rate
+        Share of them with a third purchase within ``days`` after the second.
+    """
+
+    days: int
+    new_customers: int
+    new_repeat_rate: float
+    returning_customers: int
+    returning_repeat_rate: float
+
+
+def repeat_rates(
+    engine: Engine, table: str, window: ObservationWindow, *, days: int = 365
+) -> RepeatRates:
+    """The client's own figure for the rule of thumb "returning customers buy again far more often".
+
+    Purchases are counted per purchase day: several orders on one day are one
+    occasion. A customer counts only when the whole follow-up period after the
+    first (second) purchase lies inside the window.
+
+    Parameters
+    ----------
+    engine
+        The data engine holding ``table``.
+    table
+        Clean transactions table.
+    window
+        Observation window; rows outside it are ignored.
+    days
+        Follow-up period.
+
+    Returns
+    -------
+    RepeatRates
+
+    Examples
+    --------
+    >>> from clvreport.engine import DuckDBEngine
+    >>> engine = DuckDBEngine()
+    >>> engine.execute(
+    ...     "CREATE TABLE tx AS SELECT * FROM (VALUES "
+    ...     "('a', DATE '2020-01-01', 10.0, false), ('a', DATE '2020-03-01', 10.0, false), "
+    ...     "('a', DATE '2020-05-01', 10.0, false), ('b', DATE '2020-02-01', 10.0, false)) "
+    ...     "AS t(customer_id, order_date, amount, is_return)")
+    >>> r = repeat_rates(engine, "tx", ObservationWindow(dt.date(2020, 1, 1), dt.date(2021, 6, 30)))
+    >>> r.new_customers, r.new_repeat_rate, r.returning_customers, r.returning_repeat_rate
+    (2, 0.5, 1, 1.0)
+    >>> engine.close()
+    """
+    dialect = engine.dialect
+    end = dialect.date(window.end)
+    query = f"""
+        WITH days AS (
+            SELECT DISTINCT customer_id, order_date FROM {quote_identifier(table)}
+            WHERE NOT is_return AND {window.sql_filter(dialect)}
+        ),
+        ranked AS (
+            SELECT customer_id, order_date,
+                ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY order_date) AS n
+            FROM days
+        ),
+        firsts AS (
+            SELECT customer_id,
+                MAX(CASE WHEN n = 1 THEN order_date END) AS d1,
+                MAX(CASE WHEN n = 2 THEN order_date END) AS d2,
+                MAX(CASE WHEN n = 3 THEN order_date END) AS d3
+            FROM ranked WHERE n <= 3 GROUP BY customer_id
+        ),
+        gaps AS (
+            SELECT
+                {dialect.date_diff_days("d1", end)} AS follow_1,
+                {dialect.date_diff_days("d1", "d2")} AS gap_12,
+                {dialect.date_diff_days("d2", end)} AS follow_2,
+                {dialect.date_diff_days("d2", "d3")} AS gap_23
+            FROM firsts
+        )
+        SELECT
+            SUM(CASE WHEN follow_1 >= {days} THEN 1 ELSE 0 END) AS new_customers,
+            SUM(CASE WHEN follow_1 >= {days} AND gap_12 <= {days} THEN 1 ELSE 0 END) AS new_again,
+            SUM(CASE WHEN follow_2 >= {days} THEN 1 ELSE 0 END) AS returning_customers,
+            SUM(CASE WHEN follow_2 >= {days} AND gap_23 <= {days} THEN 1 ELSE 0 END)
+                AS returning_again
+        FROM gaps
+    """
+    row = engine.query(query).fillna(0).iloc[0]
+    new, returning = int(row["new_customers"]), int(row["returning_customers"])
+    return RepeatRates(
+        days=days,
+        new_customers=new,
+        new_repeat_rate=_ratio(float(row["new_again"]), new),
+        returning_customers=returning,
+        returning_repeat_rate=_ratio(float(row["returning_again"]), returning),
     )

@@ -25,6 +25,7 @@ from clvreport.metrics import (
     clv_figures,
     customer_metrics,
     observation_window,
+    repeat_rates,
     retention_by_period,
 )
 
@@ -175,6 +176,7 @@ def test_overall_figures_by_hand(con):
     assert f.observed_active_years == 1.5  # 6 / 4
     assert f.retention_rate == pytest.approx(2 / 3)
     assert f.n_active_now == 3
+    assert f.future_years_if_active == pytest.approx(2.0)  # r / (1 - r)
     assert f.expected_future_years == pytest.approx(1.5)  # 3 of 4 customers x 2 years
     assert f.avg_lifespan_years == pytest.approx(3.0)
     # Historic CLV = 93.75 x 4/3 x 3 = 375 = 187.5 already paid + 1.5 x 125 still expected.
@@ -449,3 +451,22 @@ def check_properties(con: DuckDBEngine, rows) -> None:
         assert r["revenue_new"].sum() + r["revenue_returning"].sum() == pytest.approx(
             sum(a for _, _, a, _ in rows)
         )
+
+
+def test_repeat_rates_of_new_and_returning_customers():
+    # Window to 2022-12-31: everyone's first year after the first purchase is observed.
+    rows = [
+        ("a", "2020-01-01", 10.0, False),
+        ("a", "2020-01-01", 5.0, False),  # the same day: one occasion
+        ("a", "2020-06-01", 10.0, False),  # second purchase within a year
+        ("a", "2021-03-01", 10.0, False),  # third within a year of the second
+        ("b", "2020-02-01", 10.0, False),
+        ("b", "2021-06-01", 10.0, False),  # second after more than a year
+        ("c", "2022-06-01", 10.0, False),  # first purchase less than a year before the end
+    ]
+    window = ObservationWindow(dt.date(2020, 1, 1), dt.date(2022, 12, 31))
+    with make_engine(rows) as engine:
+        r = repeat_rates(engine, "tx", window)
+    assert (r.new_customers, r.new_repeat_rate) == (2, 0.5)  # a yes, b no; c not yet
+    # a bought a third time within a year of the second, b (second in 2021-06) did not.
+    assert (r.returning_customers, r.returning_repeat_rate) == (2, 0.5)

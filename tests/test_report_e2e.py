@@ -52,6 +52,7 @@ def test_output_folder_has_every_file(dutch_report):
         "clv_report.ipynb",
         "clv_report.pdf",
         "customers.csv",
+        "customers.parquet",
         "customers.xlsx",
         "model.json",
         "run.json",
@@ -73,7 +74,7 @@ def test_pdf_is_a_dutch_report_with_the_printed_key_figures(dutch_report):
     ]:
         assert heading in text, heading
     figures = key_figures(dutch_report.folder / "clv_report.ipynb")
-    assert len(figures) == 5
+    assert len(figures) == 4  # page one: worth, top 20%, at stake, net return of the actions
     for value in figures:
         assert value.replace("\xa0", " ") in text.replace("\xa0", " "), value
 
@@ -95,8 +96,13 @@ def test_model_json_and_customers_csv_agree_with_the_report(dutch_report):
     assert customers["customer_id"].is_unique
     assert model["historic"]["n_customers"] == len(customers)
     assert {"segment", "p_alive", "clv", "clv_low", "clv_high"} <= set(customers.columns)
+    # Predictive 90% intervals: the low end is never above the expected value; the high end
+    # may lie below it for a customer who will most likely buy nothing at all.
     assert (customers["clv_low"] <= customers["clv"] + 1e-9).all()
-    assert (customers["clv"] <= customers["clv_high"] + 1e-9).all()
+    assert (customers["clv_low"] <= customers["clv_high"] + 1e-9).all()
+    assert (customers["clv"] + customers["value_at_risk"]).to_numpy() == pytest.approx(
+        customers["clv_if_alive"].to_numpy(), abs=2e-4  # customers.csv keeps 4 decimals
+    )
 
 
 def test_english_report_via_cli(tmp_path):

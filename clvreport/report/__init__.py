@@ -9,13 +9,13 @@ from clvreport.report.context import ReportContext, finish, report_meta, setup
 from clvreport.report.sections import (
     concentration,
     data_quality,
-    executive_summary,
     loyalty_and_retention,
     methodology,
     most_valuable_customers,
     recommendations,
     segments,
 )
+from clvreport.report.summary import executive_summary
 
 __all__ = [
     "ReportContext",

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import matplotlib
+import pandas as pd
 
 from clvreport import plots
 from clvreport.analysis import Analysis, run_analysis
@@ -40,6 +42,16 @@ class ReportContext:
     analysis: Analysis
     t: Translator
     output_dir: Path
+
+    @cached_property
+    def plan(self) -> pd.DataFrame:
+        """The action plan in the report language (:func:`clvreport.recommendations.action_plan`).
+
+        Its list names are the sheet names of ``customers.xlsx``.
+        """
+        from clvreport.recommendations import action_plan
+
+        return action_plan(self.analysis, language=self.t.language)
 
     @property
     def figures_dir(self) -> Path:
@@ -104,12 +116,16 @@ def report_meta(ctx: ReportContext) -> dict[str, str]:
     """
     t, analysis = ctx.t, ctx.analysis
     period = t("meta.period", start=t.date(analysis.start), end=t.date(analysis.as_of))
+    cover_period = t("meta.data_period", period=period)
+    prepared_by = getattr(analysis.config, "prepared_by", None)
+    if prepared_by:
+        cover_period += " · " + t("meta.prepared_by", name=prepared_by)
     return {
         "title": t("meta.title"),
         "subtitle": t("meta.subtitle", period=period),
         "client_name": analysis.config.name,
-        "period": period,
-        "date": t.date(analysis.as_of),
+        "period": cover_period,
+        "date": t("meta.report_date", date=t.date(analysis.as_of)),
         "language": t.language,
         "confidential": t("meta.confidential"),
         "toc_title": t("meta.toc"),

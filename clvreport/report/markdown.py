@@ -9,7 +9,8 @@ understand the same conventions:
 - tables: pipe tables followed by ``: Caption. {#tbl-x}``;
 - key figures: ``::: {.key-figures}`` holding ``::: {.key-figure}`` divs with
   ``.value``, ``.label`` and ``.note`` spans;
-- a highlighted conclusion: ``::: {.finding}``.
+- a highlighted conclusion: ``::: {.finding}``;
+- blocks that stay together on one page: ``::: {.keep}``.
 """
 
 from __future__ import annotations
@@ -28,10 +29,15 @@ __all__ = [
     "finding",
     "heading",
     "join",
+    "keep_together",
     "key_figures",
     "paragraph",
     "table",
 ]
+
+
+MAX_UNSPLIT_ROWS = 30
+"""Tables with at most this many rows never split across pages."""
 
 
 class Markdown(str):
@@ -71,6 +77,22 @@ def finding(text: str) -> str:
     return f"::: {{.finding}}\n{text}\n:::"
 
 
+def keep_together(*blocks: str | None) -> str:
+    """Blocks the PDF keeps on one page (a heading's paragraph with its figure or table).
+
+    Examples
+    --------
+    >>> print(keep_together("Tekst.", "![Figuur.](a.png){#fig-a}"))
+    ::: {.keep}
+    Tekst.
+    <BLANKLINE>
+    ![Figuur.](a.png){#fig-a}
+    :::
+    """
+    inner = "\n\n".join(block for block in blocks if block)
+    return f"::: {{.keep}}\n{inner}\n:::"
+
+
 def key_figures(figures: Iterable[KeyFigure]) -> str:
     """A row of key-figure boxes.
 
@@ -102,6 +124,7 @@ def table(
     caption: str,
     id: str,
     align: Sequence[str] | None = None,
+    total: Sequence[str] | None = None,
 ) -> str:
     """A pipe table of already-formatted cells with a numbered caption.
 
@@ -116,6 +139,26 @@ def table(
     align
         One of ``"l"``, ``"r"``, ``"c"`` per column; default: right-aligned
         for numeric columns, left for the rest.
+    total
+        Formatted cells of a total row, shown in bold under the others
+        (empty strings stay empty).
+
+    Tables of up to :data:`MAX_UNSPLIT_ROWS` rows are kept on one page with
+    their caption (:func:`keep_together`); longer ones may split.
+
+    Examples
+    --------
+    >>> print(table(pd.DataFrame({"Groep": ["a", "b"], "Klanten": ["1", "2"]}),
+    ...             caption="Twee groepen.", id="tbl-x", total=["Totaal", "3"]))
+    ::: {.keep}
+    | Groep | Klanten |
+    |:---|:---|
+    | a | 1 |
+    | b | 2 |
+    | **Totaal** | **3** |
+    <BLANKLINE>
+    : Twee groepen. {#tbl-x}
+    :::
     """
     if align is None:
         align = ["r" if pd.api.types.is_numeric_dtype(dtype) else "l" for dtype in frame.dtypes]
@@ -126,7 +169,13 @@ def table(
         "| " + " | ".join(_escape(value) for value in row) + " |"
         for row in frame.astype(str).itertuples(index=False)
     ]
-    return "\n".join([header, separator, *rows, "", f": {caption} {{#{id}}}"])
+    if total is not None:
+        cells = [f"**{_escape(value)}**" if str(value) else "" for value in total]
+        rows.append("| " + " | ".join(cells) + " |")
+    text = "\n".join([header, separator, *rows, "", f": {caption} {{#{id}}}"])
+    # A table that fits on a page stays whole with its caption; longer ones split
+    # across pages with the header repeated.
+    return keep_together(text) if len(rows) <= MAX_UNSPLIT_ROWS else text
 
 
 def figure(path: Path | str, *, caption: str, id: str, base: Path | str | None = None) -> str:

@@ -9,24 +9,23 @@ from __future__ import annotations
 import pandas as pd
 
 from clvreport import plots
-from clvreport.recommendations import group_by_action, load_recommendation_rules, recommend
+from clvreport.acquisition import MIN_GROUP_CUSTOMERS
 from clvreport.report.context import ReportContext
 from clvreport.report.markdown import (
-    KeyFigure,
     Markdown,
     figure,
     finding,
     heading,
     join,
-    key_figures,
+    keep_together,
     paragraph,
     table,
 )
+from clvreport.report.summary import who_cell
 
 __all__ = [
     "concentration",
     "data_quality",
-    "executive_summary",
     "loyalty_and_retention",
     "methodology",
     "most_valuable_customers",
@@ -57,130 +56,6 @@ def _palette(ctx: ReportContext) -> plots.Palette:
     return plots.Palette.from_brand(brand.primary, brand.secondary, brand.accent)
 
 
-def executive_summary(ctx: ReportContext) -> Markdown:
-    """Five key figures and the findings that matter most.
-
-    Examples
-    --------
-    >>> ctx = setup(client="demo", language="en")  # doctest: +SKIP
-    >>> print(executive_summary(ctx))  # doctest: +SKIP
-    """
-    t, a = ctx.t, ctx.analysis
-    months = a.config.horizon_months
-    figures = [
-        KeyFigure(
-            t.number(a.active_customers),
-            t("key_figures.active_customers"),
-            t("key_figures.active_customers_note", months=12),
-        ),
-        KeyFigure(
-            t.money(a.figures.revenue),
-            t("key_figures.revenue"),
-            t("key_figures.revenue_note", start=t.date(a.start), end=t.date(a.as_of)),
-        ),
-        KeyFigure(
-            t.money(a.figures.historic_clv),
-            t("key_figures.historic_clv"),
-            t("key_figures.historic_clv_note"),
-        ),
-    ]
-    if a.has_predictions:
-        figures.append(
-            KeyFigure(
-                t.money(a.customers["clv"].mean()),
-                t("key_figures.predicted_clv", months=months),
-                t(
-                    "key_figures.predicted_clv_note_margin"
-                    if a.config.gross_margin < 1
-                    else "key_figures.predicted_clv_note"
-                ),
-            )
-        )
-    figures.append(
-        KeyFigure(
-            t.percent(a.concentration.top_value_share, digits=0),
-            t("key_figures.top20_share"),
-            t("key_figures.top20_share_note"),
-        )
-    )
-    return join(
-        heading(t("sections.summary"), id="sec-summary"),
-        finding(_headline(ctx)),
-        key_figures(figures),
-        paragraph(
-            t(
-                "summary.historic_clv_formula",
-                value=t.money(a.figures.avg_purchase_value, digits=2),
-                frequency=t.number(a.figures.avg_purchase_frequency, digits=2),
-                lifespan=t.number(a.figures.avg_lifespan_years, digits=2),
-                clv=t.money(a.figures.historic_clv),
-                per_customer=t.money(a.figures.revenue_per_customer),
-            )
-        ),
-        heading(t("summary.findings"), 2),
-        "\n".join(f"- {line}" for line in _findings(ctx)),
-    )
-
-
-def _headline(ctx: ReportContext) -> str:
-    t, a = ctx.t, ctx.analysis
-    return t(
-        "summary.headline",
-        customers=t.number(a.figures.n_customers),
-        revenue=t.money(a.figures.revenue),
-        share=t.percent(a.concentration.top_value_share, digits=0),
-    )
-
-
-def _findings(ctx: ReportContext) -> list[str]:
-    """Three to five findings generated from the data."""
-    t, a = ctx.t, ctx.analysis
-    labels = _segment_labels(ctx)
-    seg = a.segments.set_index("segment")
-    lines = []
-    champions = seg.loc["champions"] if "champions" in seg.index else None
-    if champions is not None and champions["n_customers"] > 0:
-        lines.append(
-            t(
-                "summary.finding_champions",
-                count=t.number(champions["n_customers"]),
-                label=labels["champions"],
-                share=t.percent(champions["revenue_share"], digits=0),
-            )
-        )
-    lines.append(
-        t(
-            "summary.finding_repeat",
-            share=t.percent(a.figures.repeat_purchase_rate, digits=0),
-        )
-    )
-    ratio = a.big_spender.regular_to_big_spender_revenue
-    if ratio == ratio and ratio > 1:  # not NaN
-        lines.append(t("summary.finding_regular", ratio=t.number(ratio, digits=1)))
-    if a.has_predictions:
-        actions = _grouped_actions(ctx)
-        if len(actions):
-            top = actions.iloc[0]
-            lines.append(
-                t(
-                    "summary.finding_at_stake",
-                    label=t.join([labels[s] for s in top["segments"]]),
-                    count=t.number(top["customers"]),
-                    amount=t.money(top["value_at_stake"]),
-                )
-            )
-    else:
-        lines.append(t("summary.finding_no_model"))
-    return lines
-
-
-def _grouped_actions(ctx: ReportContext) -> pd.DataFrame:
-    """The recommendations, one per action, largest money at stake first."""
-    a = ctx.analysis
-    rules = load_recommendation_rules(a.config.recommendations)
-    return group_by_action(recommend(a.segments, rules))
-
-
 def most_valuable_customers(ctx: ReportContext) -> Markdown:
     """Value tiers, the loyal regular versus the one-off big spender, top customers.
 
@@ -197,7 +72,15 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
     )
     top1 = tiers.iloc[0]
     ax = plots.plot_value_tiers(tiers, palette=_palette(ctx), labels=_labels(ctx, "tiers"))
-    tier_figure = _save(ctx, ax, "tiers", "value.tiers_caption")
+    rest = tiers.iloc[-1]
+    tier_figure = _save(
+        ctx,
+        ax,
+        "tiers",
+        "value.tiers_caption",
+        top_share=t.percent(tiers.iloc[:3]["value_share"].sum(), digits=0),
+        rest_share=t.percent(rest["value_share"], digits=0),
+    )
     tier_table = pd.DataFrame(
         {
             t("value.tier"): tiers["tier_label"],
@@ -222,17 +105,38 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
         formatter=t.money,
         count_formatter=lambda v: t.number(v, digits=0 if float(v).is_integer() else 1),
     )
-    comparison_figure = _save(ctx, ax, "big-spender", "value.big_spender_caption")
+    comparison_figure = _save(
+        ctx,
+        ax,
+        "big-spender",
+        "value.big_spender_caption",
+        big=t.money(groups.loc["big_spender", "revenue_per_customer"]),
+        regular=t.money(groups.loc["loyal_regular", "revenue_per_customer"]),
+    )
     top = a.customers.nlargest(TOP_CUSTOMERS, value_key)
     labels = _segment_labels(ctx)
-    top_table = pd.DataFrame(
-        {
-            t("value.customer"): top["customer_id"].astype(str),
-            t("value.segment"): [labels[s] for s in top["segment"]],
-            t("value.orders"): [t.number(v) for v in top["n_purchases"]],
-            t("value.revenue"): [t.money(v) for v in top["revenue"]],
-            t(f"value.{value_key}"): [t.money(v) for v in top[value_key]],
-        }
+    horizon_days = a.config.horizon_months * 365.25 / 12
+    short = top["tenure_days"] < horizon_days
+    columns = {
+        t("value.customer"): [
+            f"{cid}{' *' if is_short else ''}"
+            for cid, is_short in zip(top["customer_id"].astype(str), short, strict=True)
+        ],
+        t("value.segment"): [labels[s] for s in top["segment"]],
+        t("value.first_purchase"): [
+            t.date(day.date(), style="medium") for day in top["first_purchase"]
+        ],
+        t("value.orders"): [t.number(v) for v in top["n_purchases"]],
+        t("value.revenue"): [t.money(v) for v in top["revenue"]],
+    }
+    if a.has_predictions:
+        columns[t("value.p_alive")] = [t.percent(v, digits=0) for v in top["p_alive"]]
+    columns[t(f"value.{value_key}")] = [t.money(v) for v in top[value_key]]
+    top_table = pd.DataFrame(columns)
+    top_note = (
+        t("value.top_short_history", count=int(short.sum()), months=a.config.horizon_months)
+        if short.any()
+        else None
     )
     return join(
         heading(t("sections.value"), id="sec-value"),
@@ -253,17 +157,89 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
         tier_figure,
         table(tier_table, caption=t("value.tiers_table"), id="tbl-tiers", align="lrrr"),
         heading(t("value.regular_heading"), 2),
-        paragraph(
-            t(
-                "value.regular_text",
-                threshold=t.money(a.big_spender.big_spender_threshold),
-                orders=a.big_spender.min_purchases,
-            )
+        keep_together(
+            paragraph(
+                t(
+                    "value.regular_text",
+                    threshold=t.money(a.big_spender.big_spender_threshold),
+                    orders=a.big_spender.min_purchases,
+                )
+            ),
+            comparison_figure,
         ),
-        comparison_figure,
         heading(t("value.top_heading"), 2),
-        table(top_table, caption=t("value.top_table"), id="tbl-top", align="llrrr"),
+        keep_together(
+            paragraph(t(f"value.top_intro_{value_key}", months=a.config.horizon_months)),
+            table(
+                top_table,
+                caption=t("value.top_table"),
+                id="tbl-top",
+                align="ll" + "r" * (len(columns) - 2),
+            ),
+            paragraph(top_note) if top_note else None,
+        ),
+        *_acquisition_blocks(ctx),
     )
+
+
+def _acquisition_blocks(ctx: ReportContext) -> list[str]:
+    """Per acquisition channel and country: customers, value per customer, repeat buyers."""
+    t, a = ctx.t, ctx.analysis
+    value_key = "clv" if a.has_predictions else "revenue"
+    blocks = []
+    for column, groups in a.acquisition.items():
+        groups = groups[groups["group"] != ""]
+        if len(groups) < 2:
+            continue
+        per_customer = f"{value_key}_per_customer"
+        frame = pd.DataFrame(
+            {
+                t(f"acquisition.{column}"): [
+                    f"{g}{' *' if small else ''}"
+                    for g, small in zip(groups["group"], groups["small"], strict=True)
+                ],
+                t("value.customers"): [t.number(v) for v in groups["customers"]],
+                t("acquisition.revenue_per_customer"): [
+                    t.money(v) for v in groups["revenue_per_customer"]
+                ],
+                t("acquisition.repeat_rate"): [
+                    t.percent(v, digits=0) for v in groups["repeat_rate"]
+                ],
+            }
+        )
+        customers = a.customers
+        total = [
+            t("overview.total"),
+            t.number(groups["customers"].sum()),
+            t.money(customers["revenue"].mean()),
+            t.percent((customers["n_purchases"] >= 2).mean(), digits=0),
+        ]
+        if a.has_predictions:
+            frame[t("acquisition.clv_per_customer", months=a.config.horizon_months)] = [
+                t.money(v) for v in groups["clv_per_customer"]
+            ]
+            total.append(t.money(customers["clv"].mean()))
+        best, worst = groups.iloc[0], groups.iloc[-1]
+        caption = t(
+            f"acquisition.caption_{value_key}",
+            best=best["group"],
+            best_value=t.money(best[per_customer]),
+            worst=worst["group"],
+            worst_value=t.money(worst[per_customer]),
+        )
+        blocks += [
+            heading(t(f"acquisition.heading_{column}"), 2),
+            table(
+                frame,
+                caption=caption,
+                id=f"tbl-{column}",
+                align="l" + "r" * (frame.shape[1] - 1),
+                total=total,
+            ),
+        ]
+        if groups["small"].any():
+            blocks.append(paragraph(t("acquisition.small", count=MIN_GROUP_CUSTOMERS)))
+    return blocks
 
 
 def concentration(ctx: ReportContext) -> Markdown:
@@ -293,8 +269,77 @@ def concentration(ctx: ReportContext) -> Markdown:
                 gini=t.number(c.gini, digits=2),
             )
         ),
-        _save(ctx, ax, "lorenz", "concentration.caption"),
+        _save(
+            ctx,
+            ax,
+            "lorenz",
+            "concentration.caption",
+            share=t.percent(c.top_value_share, digits=0),
+            customers=t.percent(c.customer_share_for_target, digits=0),
+        ),
     )
+
+
+def _repeat_rule(ctx: ReportContext) -> str:
+    """The rule of thumb on returning customers, beside this client's own measured figure."""
+    t, r = ctx.t, ctx.analysis.repeat
+    rule = t("loyalty.rule_of_thumb")
+    if r is None or not (r.new_customers and r.returning_customers):
+        return rule
+    return paragraph(
+        rule,
+        t(
+            "loyalty.measured_repeat",
+            new=t.percent(r.new_repeat_rate, digits=0),
+            returning=t.percent(r.returning_repeat_rate, digits=0),
+            new_customers=t.number(r.new_customers),
+            returning_customers=t.number(r.returning_customers),
+        ),
+    )
+
+
+def _years_caption(ctx: ReportContext) -> str:
+    """The trend in one sentence: last complete year against the one before."""
+    t = ctx.t
+    years = ctx.analysis.retention
+    complete = years[years["complete"]]
+    if len(complete) < 2:
+        return t("loyalty.years_table")
+    last, before = complete.iloc[-1], complete.iloc[-2]
+    change = last["revenue"] / before["revenue"] - 1 if before["revenue"] else float("nan")
+    return t(
+        "loyalty.years_caption",
+        year=last["period"],
+        before=before["period"],
+        revenue=t.money(last["revenue"]),
+        change=t.percent(abs(change), digits=0),
+        direction=t("loyalty.more" if change >= 0 else "loyalty.less"),
+        active=t.number(last["active_customers"]),
+        retention=t.percent(last["retention_rate"], digits=0),
+    )
+
+
+def _cohort_finding(ctx: ReportContext, age: int = 3) -> dict[str, str]:
+    """Share still buying ``age`` months after the start: the oldest versus the newest cohorts."""
+    t = ctx.t
+    column = ctx.analysis.cohorts.get(age)
+    known = column.dropna() if column is not None else pd.Series(dtype=float)
+    if len(known) < 6:
+        return {"share": t.percent(known.mean(), digits=0), "months": str(age), "few": "1"}
+    early, late = known.iloc[: len(known) // 2], known.iloc[len(known) // 2 :]
+    return {
+        "early": t.percent(early.mean(), digits=0),
+        "late": t.percent(late.mean(), digits=0),
+        "early_start": t.date(early.index[0].date(), style="MMM yyyy"),
+        "late_start": t.date(late.index[0].date(), style="MMM yyyy"),
+        "months": str(age),
+    }
+
+
+def _cohort_figure(ctx: ReportContext, ax) -> str:
+    values = _cohort_finding(ctx)
+    key = "loyalty.cohorts_caption_few" if values.pop("few", None) else "loyalty.cohorts_caption"
+    return _save(ctx, ax, "cohorts", key, **values)
 
 
 def loyalty_and_retention(ctx: ReportContext) -> Markdown:
@@ -313,6 +358,7 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
             t("loyalty.year"): retention["period"],
             t("loyalty.active"): [t.number(v) for v in retention["active_customers"]],
             t("loyalty.new"): [t.number(v) for v in retention["new_customers"]],
+            t("loyalty.revenue"): [t.money(v) for v in retention["revenue"]],
             t("loyalty.retention"): [t.percent(v, digits=0) for v in retention["retention_rate"]],
             # In the first period everyone is new by definition: "–", not 0%.
             t("loyalty.returning_share"): [
@@ -337,9 +383,9 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
                 lifespan=t.number(a.figures.avg_lifespan_years, digits=1),
             )
         ),
-        paragraph(t("loyalty.source_lesson")),
-        table(years, caption=t("loyalty.years_table"), id="tbl-years", align="lrrrr"),
-        _save(ctx, ax, "cohorts", "loyalty.cohorts_caption"),
+        paragraph(_repeat_rule(ctx)),
+        table(years, caption=_years_caption(ctx), id="tbl-years", align="lrrrrr"),
+        _cohort_figure(ctx, ax),
     ]
     lifespan = a.customers.loc[a.customers["n_purchases"] > 1, "lifespan_years"]
     ax = plots.plot_distribution(
@@ -349,7 +395,16 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
         formatter=lambda v: t.number(v, digits=1),
         count_formatter=t.number,
     )
-    blocks.append(_save(ctx, ax, "lifespan", "loyalty.lifespan_caption"))
+    blocks.append(
+        _save(
+            ctx,
+            ax,
+            "lifespan",
+            "loyalty.lifespan_caption",
+            median=t.number(lifespan.median(), digits=1),
+            count=t.number(len(lifespan)),
+        )
+    )
     if a.has_predictions:
         repeat_buyers = a.customers[a.customers["n_purchases"] > 1]
         drifting = repeat_buyers[repeat_buyers["p_alive"] < 0.5]
@@ -368,9 +423,31 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
                     revenue=t.money(drifting["revenue"].sum()),
                 )
             ),
-            _save(ctx, ax, "p-alive", "loyalty.p_alive_caption"),
+            _save(
+                ctx,
+                ax,
+                "p-alive",
+                "loyalty.p_alive_caption",
+                share=t.percent((repeat_buyers["p_alive"] >= 0.5).mean(), digits=0),
+                count=t.number(len(repeat_buyers)),
+            ),
         ]
     return join(*blocks)
+
+
+def _segment_finding(ctx: ReportContext, seg: pd.DataFrame) -> dict[str, str]:
+    t, a = ctx.t, ctx.analysis
+    labels = _segment_labels(ctx)
+    value_key = "clv" if a.has_predictions else "revenue"
+    biggest = seg.loc[seg[value_key].idxmax()]
+    values = {
+        "label": labels[biggest["segment"]],
+        "share": t.percent(biggest[f"{value_key}_share"], digits=0),
+    }
+    if a.has_predictions:
+        risk = seg.loc[seg["value_at_risk"].idxmax()]
+        values |= {"risk_label": labels[risk["segment"]], "risk": t.money(risk["value_at_risk"])}
+    return values
 
 
 def segments(ctx: ReportContext) -> Markdown:
@@ -407,6 +484,8 @@ def segments(ctx: ReportContext) -> Markdown:
         t("segments.revenue_share"): [t.percent(v, digits=0) for v in seg["revenue_share"]],
     }
     if a.has_predictions:
+        p_alive = a.customers.groupby("segment")["p_alive"].mean()
+        columns[t("segments.p_alive")] = [t.percent(p_alive[s], digits=0) for s in seg["segment"]]
         columns[t("segments.clv")] = [t.money(v) for v in seg["clv"]]
         columns[t("segments.value_at_risk")] = [t.money(v) for v in seg["value_at_risk"]]
     biggest = seg.loc[seg[value_key].idxmax()]
@@ -421,20 +500,40 @@ def segments(ctx: ReportContext) -> Markdown:
                 months=a.config.horizon_months,
             )
         ),
-        paragraph(t("segments.intro")),
-        _save(ctx, ax, "segments", "segments.caption"),
+        keep_together(
+            paragraph(t("segments.intro")),
+            _save(
+                ctx, ax, "segments", f"segments.caption_{value_key}", **_segment_finding(ctx, seg)
+            ),
+        ),
         table(
             pd.DataFrame(columns),
             caption=t("segments.table"),
             id="tbl-segments",
             align="l" + "r" * (len(columns) - 1),
+            total=_segment_total(ctx, seg),
         ),
         "\n".join(f"- **{labels[s]}**: {descriptions[s]}" for s in seg["segment"]),
     )
 
 
+def _segment_total(ctx: ReportContext, seg: pd.DataFrame) -> list[str]:
+    t, a = ctx.t, ctx.analysis
+    total = [t("overview.total"), t.number(seg["n_customers"].sum()), t.percent(1.0, digits=0)]
+    if a.has_predictions:
+        total += [
+            t.percent(a.customers["p_alive"].mean(), digits=0),
+            t.money(seg["clv"].sum()),
+            t.money(seg["value_at_risk"].sum()),
+        ]
+    return total
+
+
 def recommendations(ctx: ReportContext) -> Markdown:
-    """Retention actions per segment, ranked by the money at stake.
+    """The action plan: per action who, cost, value kept and net return, best first.
+
+    Actions that do not pay for themselves are listed apart as "not profitable"
+    instead of being advised.
 
     Examples
     --------
@@ -443,22 +542,119 @@ def recommendations(ctx: ReportContext) -> Markdown:
     """
     t, a = ctx.t, ctx.analysis
     labels = _segment_labels(ctx)
-    actions = _grouped_actions(ctx)
-    stake = "stake_risk" if a.has_predictions else "stake_revenue"
-    items = [
-        f"{i}. **{t.join([labels[s] for s in row.segments])}** ({t.number(row.customers)} "
-        f"{t('recommendations.customers')}, {t(f'recommendations.{stake}')} "
-        f"{t.money(row.value_at_stake)}): {t(f'recommendations.actions.{row.action}.what')} "
-        f"*{t(f'recommendations.actions.{row.action}.why')}*"
-        for i, row in enumerate(actions.itertuples(index=False), start=1)
-    ]
-    return join(
-        heading(t("sections.recommendations"), id="sec-recommendations"),
-        finding(t("recommendations.conclusion")),
-        paragraph(t("recommendations.intro")),
-        "\n".join(items),
-        paragraph(t("recommendations.lists")),
+    plan = ctx.plan
+    if not a.has_predictions:
+        items = [
+            f"{i}. **{t(f'recommendations.actions.{row.action}.name')}** "
+            f"({t.join([labels[s] for s in row.segments])}, {t.number(row.customers)} "
+            f"{t('recommendations.customers')}): "
+            f"{t(f'recommendations.actions.{row.action}.what')}"
+            for i, row in enumerate(plan.itertuples(index=False), start=1)
+        ]
+        return join(
+            heading(t("sections.recommendations"), id="sec-recommendations"),
+            finding(t("recommendations.conclusion_no_model")),
+            "\n".join(items),
+        )
+    advised = plan[plan["profitable"].fillna(False).astype(bool)]
+    rejected = plan[~plan["profitable"].fillna(False).astype(bool)]
+    frame = pd.DataFrame(
+        {
+            t("overview.action"): [
+                t(f"recommendations.actions.{x}.name") for x in advised["action"]
+            ],
+            t("overview.who"): [
+                who_cell(ctx, segs, n, of)
+                for segs, n, of in zip(
+                    advised["segments"],
+                    advised["customers"],
+                    advised["segment_customers"],
+                    strict=True,
+                )
+            ],
+            t("recommendations.stake"): [t.money(v) for v in advised["value_at_stake"]],
+            t("overview.cost"): [t.money(v) for v in advised["cost"]],
+            t("overview.kept"): [t.money(v) for v in advised["value_kept"]],
+            t("overview.net"): [t.money(v) for v in advised["net_return"]],
+            t("recommendations.max_spend"): [
+                t.money(v, digits=2) for v in advised["max_spend_per_customer"]
+            ],
+        }
     )
+    total = [
+        t("overview.total"),
+        t.number(advised["customers"].sum()),
+        t.money(advised["value_at_stake"].sum()),
+        t.money(advised["cost"].sum()),
+        t.money(advised["value_kept"].sum()),
+        t.money(advised["net_return"].sum()),
+        "",
+    ]
+    items = [
+        f"{i}. **{t(f'recommendations.actions.{row.action}.name')}** "
+        f"({t('recommendations.list', name=row.list_name)}): "
+        f"{t(f'recommendations.actions.{row.action}.what')} "
+        + t(
+            "recommendations.assumption",
+            channel=t(f"economics.channels.{row.channel}"),
+            cost=t.money(row.cost_per_contact, digits=2),
+            success=t.percent(row.success_rate, digits=0),
+        )
+        + f" *{t(f'recommendations.actions.{row.action}.why')}*"
+        for i, row in enumerate(advised.itertuples(index=False), start=1)
+    ]
+    blocks = [
+        heading(t("sections.recommendations"), id="sec-recommendations"),
+        finding(
+            t(
+                "recommendations.conclusion_plan",
+                count=len(advised),
+                kept=t.money(advised["value_kept"].sum()),
+                cost=t.money(advised["cost"].sum()),
+                net=t.money(advised["net_return"].sum()),
+            )
+            if len(advised)
+            else t("overview.no_profitable_action")
+        ),
+        paragraph(t("recommendations.intro_plan", months=a.config.horizon_months)),
+        paragraph(t("recommendations.rule_of_thumb")),
+    ]
+    if len(advised):
+        blocks += [
+            table(
+                frame,
+                caption=t(
+                    "recommendations.plan_caption",
+                    action=t(f"recommendations.actions.{advised.iloc[0]['action']}.name"),
+                    net=t.money(advised.iloc[0]["net_return"]),
+                ),
+                id="tbl-plan",
+                align="llrrrrr",
+                total=total,
+            ),
+            "\n".join(items),
+        ]
+    if len(rejected):
+        blocks.append(
+            paragraph(
+                t("recommendations.not_profitable_intro")
+                + " "
+                + "; ".join(
+                    t(
+                        "recommendations.not_profitable_item",
+                        action=t(f"recommendations.actions.{row.action}.name"),
+                        segments=t.join([labels[s] for s in row.segments]),
+                        customers=t.number(row.customers),
+                        cost=t.money(row.cost),
+                        kept=t.money(row.value_kept),
+                    )
+                    for row in rejected.itertuples(index=False)
+                )
+                + "."
+            )
+        )
+    blocks += [paragraph(t("economics.assumptions")), paragraph(t("recommendations.lists"))]
+    return join(*blocks)
 
 
 def methodology(ctx: ReportContext) -> Markdown:
@@ -480,8 +676,21 @@ def methodology(ctx: ReportContext) -> Markdown:
                 "- "
                 + t("methodology.frequency", value=t.number(f.avg_purchase_frequency, digits=2)),
                 f"- {t('methodology.customer_value', value=t.money(f.customer_value, digits=2))}",
-                f"- {t('methodology.lifespan', value=t.number(f.avg_lifespan_years, digits=2))}",
-                f"- {t('methodology.historic_clv', value=t.money(f.historic_clv, digits=2))}",
+                "- "
+                + t(
+                    "methodology.lifespan",
+                    observed=t.number(f.observed_active_years, digits=2),
+                    future=t.number(f.expected_future_years, digits=2),
+                    retention=t.percent(f.retention_rate, digits=0),
+                    per_active=t.number(f.future_years_if_active, digits=1),
+                    value=t.number(f.avg_lifespan_years, digits=2),
+                ),
+                "- "
+                + t(
+                    "methodology.historic_clv",
+                    value=t.money(f.historic_clv, digits=2),
+                    per_customer=t.money(f.revenue_per_customer, digits=2),
+                ),
             ]
         ),
         paragraph(
@@ -498,35 +707,134 @@ def methodology(ctx: ReportContext) -> Markdown:
     model = a.model
     if model.usable:
         blocks.append(paragraph(t("methodology.model", model=t(f"models.{model.model_name}"))))
-        blocks.append(paragraph(t("methodology.value_at_risk")))
-        if model.model_name == "bgnbd":
-            blocks.append(paragraph(t("methodology.bgnbd_one_time")))
+        note = model.choice_note
+        if note and t.has(f"methodology.choice.{note}"):
+            blocks.append(paragraph(t(f"methodology.choice.{note}")))
+        blocks.append(paragraph(t("methodology.value_at_risk", months=a.config.horizon_months)))
+        blocks.append(paragraph(t("methodology.intervals")))
         if model.validation is not None:
-            v = model.validation
-            bins = v.by_frequency.rename(
-                columns={"bin": "frequency_bin", "actual_total": "actual"}
-            ).assign(predicted=v.by_frequency["predicted_total"])
-            ax = plots.plot_holdout_check(
-                bins, palette=_palette(ctx), labels=_labels(ctx, "holdout"), formatter=t.number
-            )
-            blocks += [
-                paragraph(
-                    t(
-                        f"methodology.holdout_{v.verdict}",
-                        actual=t.number(v.actual_total),
-                        predicted=t.number(v.predicted_total),
-                        difference=t(
-                            f"methodology.difference_{v.direction}",
-                            error=t.percent(abs(v.total_error), digits=0),
-                        ),
-                        start=t.date(a.calibration_end),
-                    )
-                ),
-                _save(ctx, ax, "holdout", "methodology.holdout_caption"),
-            ]
+            blocks += _holdout_blocks(ctx)
     else:
         blocks.append(paragraph(t("methodology.no_model")))
     return join(*blocks)
+
+
+def _holdout_blocks(ctx: ReportContext) -> list[str]:
+    """The holdout check in words (total, worst group, revenue, length) and its figures."""
+    t, a = ctx.t, ctx.analysis
+    v = a.model.validation
+    assert v is not None
+    sentences = [
+        t(
+            f"methodology.holdout_{v.verdict}",
+            actual=t.number(v.actual_total),
+            predicted=t.number(v.predicted_total),
+            difference=t(
+                f"methodology.difference_{v.direction}",
+                error=t.percent(abs(v.total_error), digits=0),
+            ),
+            start=t.date(a.calibration_end),
+        )
+    ]
+    if v.worst_bin is not None and v.worst_bin_error == v.worst_bin_error:
+        row = v.by_frequency.set_index("bin").loc[v.worst_bin]
+        sentences.append(
+            t(
+                "methodology.holdout_worst_bin",
+                bin=v.worst_bin,
+                customers=t.number(row["customers"]),
+                actual=t.number(row["actual_total"]),
+                predicted=t.number(row["predicted_total"]),
+            )
+        )
+    if v.revenue_error == v.revenue_error:
+        sentences.append(
+            t(
+                "methodology.holdout_revenue",
+                actual=t.money(v.actual_revenue),
+                predicted=t.money(v.predicted_revenue),
+                difference=t(
+                    "methodology.difference_"
+                    + (
+                        "on_target"
+                        if abs(v.revenue_error) <= 0.05
+                        else "over"
+                        if v.revenue_error > 0
+                        else "under"
+                    ),
+                    error=t.percent(abs(v.revenue_error), digits=0),
+                ),
+            )
+        )
+    if a.holdout_coverage is not None:
+        sentences.append(
+            t("methodology.holdout_coverage", coverage=t.percent(a.holdout_coverage, digits=0))
+        )
+    if v.shorter_than_horizon:
+        sentences.append(
+            t(
+                "methodology.holdout_shorter",
+                holdout=t.number(v.holdout_months, digits=0),
+                horizon=a.config.horizon_months,
+            )
+        )
+    bins = v.by_frequency.rename(columns={"bin": "frequency_bin", "actual_total": "actual"}).assign(
+        predicted=v.by_frequency["predicted_total"]
+    )
+    ax = plots.plot_holdout_check(
+        bins, palette=_palette(ctx), labels=_labels(ctx, "holdout"), formatter=t.number
+    )
+    blocks = [
+        keep_together(
+            paragraph(*sentences),
+            _save(
+                ctx,
+                ax,
+                "holdout",
+                "methodology.holdout_caption",
+                actual=t.number(v.actual_total),
+                predicted=t.number(v.predicted_total),
+            ),
+        ),
+    ]
+    if a.tracking is not None and len(a.tracking):
+        blocks += _tracking_figures(ctx, a.tracking)
+    return blocks
+
+
+def _tracking_figures(ctx: ReportContext, tracking: pd.DataFrame) -> list[str]:
+    t = ctx.t
+    labels = _labels(ctx, "tracking")
+    dates = lambda d: t.date(pd.Timestamp(d).date(), style="MMM yyyy")  # noqa: E731
+    last = tracking.iloc[-1]
+    calibration = tracking[tracking["calibration"]]
+    end_cal = calibration.iloc[-1] if len(calibration) else last
+    ax = plots.plot_tracking(
+        tracking, palette=_palette(ctx), labels=labels, formatter=t.number, date_formatter=dates
+    )
+    cumulative = _save(
+        ctx,
+        ax,
+        "tracking",
+        "methodology.tracking_caption",
+        actual=t.number(last["actual_cumulative"]),
+        predicted=t.number(last["predicted_cumulative"]),
+        cal_actual=t.number(end_cal["actual_cumulative"]),
+        cal_predicted=t.number(end_cal["predicted_cumulative"]),
+    )
+    ax = plots.plot_tracking_weekly(
+        tracking, palette=_palette(ctx), labels=labels, formatter=t.number, date_formatter=dates
+    )
+    holdout = tracking[~tracking["calibration"]]
+    weekly = _save(
+        ctx,
+        ax,
+        "tracking-weekly",
+        "methodology.tracking_weekly_caption",
+        actual=t.number(holdout["actual"].mean() if len(holdout) else float("nan")),
+        predicted=t.number(holdout["predicted"].mean() if len(holdout) else float("nan")),
+    )
+    return [keep_together(paragraph(t("methodology.tracking_intro")), cumulative), weekly]
 
 
 def data_quality(ctx: ReportContext) -> Markdown:
@@ -553,13 +861,15 @@ def data_quality(ctx: ReportContext) -> Markdown:
     files = ", ".join(info.path.name for info in q.files) if q.files else "–"
     return join(
         heading(t("sections.data_quality"), id="sec-data-quality"),
-        paragraph(
-            t(
-                "data_quality.intro",
-                rows_read=t.number(q.rows_read),
-                files=files,
-                rows_kept=t.number(q.rows_kept),
-            )
+        keep_together(
+            paragraph(
+                t(
+                    "data_quality.intro",
+                    rows_read=t.number(q.rows_read),
+                    files=files,
+                    rows_kept=t.number(q.rows_kept),
+                )
+            ),
+            table(frame, caption=t("data_quality.caption"), id="tbl-quality", align="lrr"),
         ),
-        table(frame, caption=t("data_quality.caption"), id="tbl-quality", align="lrr"),
     )

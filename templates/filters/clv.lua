@@ -10,6 +10,7 @@ templates/typst/typst-template.typ) and readable HTML:
                               line breaks; any order; .note optional)
   ::: {.finding}              highlighted conclusion
   ::: {.appendix}             lettered appendix sections (A, B, ...)
+  ::: {.keep}                 blocks that stay on one page (a paragraph and its figure)
 
 It also hands the brand's style values (metadata `clv.*`) to the Typst template
 as raw strings and, outside Quarto (which does this itself): numbers figure and
@@ -146,6 +147,14 @@ local function KeyFigures(div)
 end
 
 local function Div(div)
+  if has_class(div, "keep") and is_typst then
+    local blocks = { pandoc.RawBlock("typst", "#block(breakable: false, width: 100%)[") }
+    for _, b in ipairs(div.content) do
+      table.insert(blocks, b)
+    end
+    table.insert(blocks, pandoc.RawBlock("typst", "]"))
+    return blocks
+  end
   if has_class(div, "finding") and is_typst then
     local blocks = { pandoc.RawBlock("typst", "#finding[") }
     for _, b in ipairs(div.content) do

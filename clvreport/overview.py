@@ -1,0 +1,181 @@
+"""The figures of the first page: who is worth most, who is at risk, what the base is worth.
+
+Pure functions on the per-customer table of :class:`~clvreport.analysis.Analysis`
+(one row per customer with ``segment``, ``revenue`` and, when a model could be
+used, ``clv``, ``clv_if_alive``, ``p_alive`` and ``value_at_risk``). Each
+figure has one definition, used wherever the report shows it.
+
+Definitions
+-----------
+Top group
+    The customers with the highest predicted CLV (or, without a model, revenue)
+    making up ``share`` of all customers (the top 20% by default; ties broken by
+    customer order). Its *future share* is its part of the predicted CLV of the
+    whole base, its *past share* its part of the revenue so far.
+At-risk customers
+    The customers of the segments in :data:`AT_RISK_SEGMENTS`: they used to
+    buy often or spend well but have not bought for a long time. Their *value
+    at stake* is the sum of their ``value_at_risk``: what they would still be
+    worth over the horizon if they were active, times the chance that they are
+    not.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["AT_RISK_SEGMENTS", "AtRisk", "TopGroup", "at_risk", "top_group"]
+
+AT_RISK_SEGMENTS: tuple[str, ...] = ("at_risk", "cant_lose_them")
+"""Segments whose customers count as "at risk" everywhere in the report."""
+
+
+@dataclass(frozen=True)
+class TopGroup:
+    """The most valuable customers.
+
+    Attributes
+    ----------
+    share
+        Share of customers in the group (0.2: the top 20%).
+    n_customers
+        Customers in the group.
+    value
+        Their total value (predicted CLV, or revenue without a model).
+    future_share
+        Their part of the value of all customers.
+    past_share
+        Their part of the revenue so far.
+    segments
+        ``(segment, customers)`` pairs of the group, largest first.
+    """
+
+    share: float
+    n_customers: int
+    value: float
+    future_share: float
+    past_share: float
+    segments: tuple[tuple[str, int], ...]
+
+
+def top_group(customers: pd.DataFrame, *, share: float = 0.2, value: str = "clv") -> TopGroup:
+    """The top ``share`` of customers by ``value``, with their shares of future and past value.
+
+    Parameters
+    ----------
+    customers
+        Per-customer table with ``segment``, ``revenue`` and ``value``.
+    share
+        Share of customers in the group, in (0, 1].
+    value
+        Column that ranks the customers (``"clv"``, or ``"revenue"`` without a model).
+
+    Returns
+    -------
+    TopGroup
+
+    Examples
+    --------
+    >>> customers = pd.DataFrame({"segment": ["a", "a", "b", "b", "b"],
+    ...                           "revenue": [10.0, 50.0, 20.0, 10.0, 10.0],
+    ...                           "clv": [80.0, 10.0, 5.0, 3.0, 2.0]})
+    >>> g = top_group(customers, share=0.2)
+    >>> g.n_customers, g.future_share, g.past_share, g.segments
+    (1, 0.8, 0.1, (('a', 1),))
+    """
+    if not 0 < share <= 1:
+        raise ValueError(f"share must lie in (0, 1], not {share}")
+    n = len(customers)
+    size = max(1, math.ceil(share * n - 1e-9)) if n else 0
+    order = np.argsort(-customers[value].to_numpy(dtype=float), kind="stable")[:size]
+    top = customers.iloc[order]
+    total_value = float(customers[value].sum())
+    total_revenue = float(customers["revenue"].sum())
+    counts = top["segment"].astype(str).value_counts(sort=True)
+    return TopGroup(
+        share=share,
+        n_customers=size,
+        value=float(top[value].sum()),
+        future_share=float(top[value].sum()) / total_value if total_value else math.nan,
+        past_share=float(top["revenue"].sum()) / total_revenue if total_revenue else math.nan,
+        segments=tuple((str(s), int(c)) for s, c in counts.items()),
+    )
+
+
+@dataclass(frozen=True)
+class AtRisk:
+    """The at-risk customers and what is at stake.
+
+    Attributes
+    ----------
+    n_customers
+        Customers in the at-risk segments.
+    customer_share
+        Their share of all customers.
+    value_at_stake
+        Sum of their ``value_at_risk`` (NaN without a model).
+    value_if_active
+        Sum of their ``clv_if_alive``: what they would be worth if all were still
+        active (NaN without a model); never below ``value_at_stake``.
+    past_revenue
+        Their revenue so far.
+    segments
+        ``(segment, customers)`` pairs, largest first.
+    """
+
+    n_customers: int
+    customer_share: float
+    value_at_stake: float
+    value_if_active: float
+    past_revenue: float
+    segments: tuple[tuple[str, int], ...]
+
+
+def at_risk(customers: pd.DataFrame, segments: Sequence[str] = AT_RISK_SEGMENTS) -> AtRisk:
+    """The customers of the at-risk segments and the value at stake.
+
+    Parameters
+    ----------
+    customers
+        Per-customer table with ``segment`` and ``revenue``, and ``value_at_risk``
+        and ``clv_if_alive`` (or ``clv``) when a model was used.
+    segments
+        The at-risk segment codes.
+
+    Returns
+    -------
+    AtRisk
+
+    Examples
+    --------
+    >>> customers = pd.DataFrame({"segment": ["at_risk", "lost", "cant_lose_them"],
+    ...                           "revenue": [100.0, 5.0, 300.0],
+    ...                           "clv_if_alive": [50.0, 1.0, 90.0],
+    ...                           "value_at_risk": [40.0, 1.0, 60.0]})
+    >>> r = at_risk(customers)
+    >>> r.n_customers, r.value_at_stake, r.value_if_active, r.past_revenue
+    (2, 100.0, 140.0, 400.0)
+    """
+    chosen = customers[customers["segment"].astype(str).isin(list(segments))]
+    n = len(customers)
+    stake = float(chosen["value_at_risk"].sum()) if "value_at_risk" in chosen else math.nan
+    if "clv_if_alive" in chosen:
+        if_active = float(chosen["clv_if_alive"].sum())
+    elif "clv" in chosen and "value_at_risk" in chosen:
+        if_active = float((chosen["clv"] + chosen["value_at_risk"]).sum())
+    else:
+        if_active = math.nan
+    counts = chosen["segment"].astype(str).value_counts(sort=True)
+    return AtRisk(
+        n_customers=len(chosen),
+        customer_share=len(chosen) / n if n else math.nan,
+        value_at_stake=stake,
+        value_if_active=if_active,
+        past_revenue=float(chosen["revenue"].sum()),
+        segments=tuple((str(s), int(c)) for s, c in counts.items()),
+    )

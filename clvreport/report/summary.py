@@ -1,0 +1,246 @@
+"""The report's first page: the four answers a manager decides on.
+
+1. What is the customer base worth? The predicted value of all customers over
+   the horizon, with its range, beside last year's revenue.
+2. Which customers are worth the most? The top 20% by predicted value: their
+   share of the future value next to their share of past revenue, and who
+   they are.
+3. Who is at risk? The customers of the at-risk segments and the value at
+   stake (:mod:`clvreport.overview`: one definition for the whole report).
+4. What to do? The three best actions of the plan
+   (:func:`clvreport.recommendations.action_plan`), each with who, what, the
+   list in ``customers.xlsx``, cost, value kept and net return.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from clvreport.overview import AtRisk, TopGroup, at_risk, top_group
+from clvreport.report.context import ReportContext
+from clvreport.report.markdown import (
+    KeyFigure,
+    Markdown,
+    finding,
+    heading,
+    join,
+    key_figures,
+    paragraph,
+    table,
+)
+
+__all__ = ["executive_summary", "top_actions"]
+
+TOP_ACTIONS = 3
+
+
+def top_actions(ctx: ReportContext, n: int = TOP_ACTIONS) -> pd.DataFrame:
+    """The ``n`` actions with the highest net return that pay for themselves.
+
+    Examples
+    --------
+    >>> top_actions(ctx)["profitable"].all()  # doctest: +SKIP
+    True
+    """
+    actions = ctx.plan
+    return actions[actions["profitable"].fillna(False).astype(bool)].head(n)
+
+
+def _segment_list(ctx: ReportContext, pairs: tuple[tuple[str, int], ...], n: int = 2) -> str:
+    labels = ctx.analysis.rules.labels(ctx.t.language)
+    return ctx.t.join([f"{labels[s]} ({ctx.t.number(c)})" for s, c in pairs[:n]])
+
+
+def _worth_figure(ctx: ReportContext) -> KeyFigure:
+    t, a = ctx.t, ctx.analysis
+    base = a.base_value
+    margin = a.config.gross_margin < 1
+    assert base is not None
+    return KeyFigure(
+        t.money(base["clv"]),
+        t("overview.worth_label", months=a.config.horizon_months),
+        t(
+            "overview.worth_note_margin" if margin else "overview.worth_note",
+            low=t.money(base["clv_low"]),
+            high=t.money(base["clv_high"]),
+            revenue=t.money(a.revenue_last_year),
+            margin=t.money(a.revenue_last_year * a.config.gross_margin),
+        ),
+    )
+
+
+def _top_figure(ctx: ReportContext, top: TopGroup) -> KeyFigure:
+    t = ctx.t
+    return KeyFigure(
+        t.percent(top.future_share, digits=0),
+        t("overview.top_label"),
+        t(
+            "overview.top_note",
+            customers=t.number(top.n_customers),
+            segments=_segment_list(ctx, top.segments),
+            past=t.percent(top.past_share, digits=0),
+        ),
+    )
+
+
+def _risk_figure(ctx: ReportContext, risk: AtRisk) -> KeyFigure:
+    t = ctx.t
+    return KeyFigure(
+        t.money(risk.value_at_stake),
+        t("overview.risk_label", customers=t.number(risk.n_customers)),
+        t(
+            "overview.risk_note",
+            segments=_segment_list(ctx, risk.segments),
+            if_active=t.money(risk.value_if_active),
+        ),
+    )
+
+
+def _action_figure(ctx: ReportContext, actions: pd.DataFrame) -> KeyFigure:
+    t = ctx.t
+    return KeyFigure(
+        t.money(actions["net_return"].sum()),
+        t("overview.actions_label", count=len(actions)),
+        t(
+            "overview.actions_note",
+            cost=t.money(actions["cost"].sum()),
+            kept=t.money(actions["value_kept"].sum()),
+        ),
+    )
+
+
+def who_cell(ctx: ReportContext, segments: tuple[str, ...], customers: int, of: int) -> str:
+    """``Kampioenen (613)``, or ``Risicoklanten (22 van 775)`` when only some are contacted."""
+    t = ctx.t
+    labels = ctx.analysis.rules.labels(t.language)
+    names = t.join([labels[s] for s in segments])
+    if customers < of:
+        return f"{names} ({t('overview.some_of', customers=t.number(customers), of=t.number(of))})"
+    return f"{names} ({t.number(customers)})"
+
+
+def _action_table(ctx: ReportContext, actions: pd.DataFrame) -> str:
+    t = ctx.t
+    frame = pd.DataFrame(
+        {
+            t("overview.action"): [
+                t(f"recommendations.actions.{a}.name") for a in actions["action"]
+            ],
+            t("overview.who"): [
+                who_cell(ctx, segs, n, of)
+                for segs, n, of in zip(
+                    actions["segments"],
+                    actions["customers"],
+                    actions["segment_customers"],
+                    strict=True,
+                )
+            ],
+            t("overview.list"): [str(name) for name in actions["list_name"]],
+            t("overview.cost"): [t.money(v) for v in actions["cost"]],
+            t("overview.kept"): [t.money(v) for v in actions["value_kept"]],
+            t("overview.net"): [t.money(v) for v in actions["net_return"]],
+        }
+    )
+    total = [
+        t("overview.total"),
+        t.number(actions["customers"].sum()),
+        "",
+        t.money(actions["cost"].sum()),
+        t.money(actions["value_kept"].sum()),
+        t.money(actions["net_return"].sum()),
+    ]
+    return table(
+        frame,
+        caption=t(
+            "overview.actions_caption",
+            count=len(actions),
+            net=t.money(actions["net_return"].sum()),
+            cost=t.money(actions["cost"].sum()),
+        ),
+        id="tbl-actions-top",
+        align="lllrrr",
+        total=total,
+    )
+
+
+def executive_summary(ctx: ReportContext) -> Markdown:
+    """Page one: what the base is worth, who is worth most, who is at risk, what to do.
+
+    Without a usable model the page shows the history-based answers and says
+    that no forecast could be made.
+
+    Examples
+    --------
+    >>> ctx = setup(client="demo", language="en")  # doctest: +SKIP
+    >>> print(executive_summary(ctx))  # doctest: +SKIP
+    """
+    t, a = ctx.t, ctx.analysis
+    if not a.has_predictions or a.base_value is None:
+        top = top_group(a.customers, value="revenue")
+        return join(
+            heading(t("sections.summary"), id="sec-summary"),
+            finding(t("summary.finding_no_model")),
+            key_figures(
+                [
+                    KeyFigure(
+                        t.money(a.revenue_last_year),
+                        t("overview.revenue_last_year"),
+                        t("overview.revenue_last_year_note"),
+                    ),
+                    KeyFigure(
+                        t.percent(top.past_share, digits=0),
+                        t("overview.top_revenue_label"),
+                        t(
+                            "overview.top_revenue_note",
+                            customers=t.number(top.n_customers),
+                            segments=_segment_list(ctx, top.segments),
+                        ),
+                    ),
+                ]
+            ),
+            _historic_paragraph(ctx),
+        )
+    top = top_group(a.customers, value="clv")
+    risk = at_risk(a.customers)
+    actions = top_actions(ctx)
+    figures = [_worth_figure(ctx), _top_figure(ctx, top), _risk_figure(ctx, risk)]
+    blocks = [
+        heading(t("sections.summary"), id="sec-summary"),
+        finding(
+            t(
+                "overview.headline",
+                months=a.config.horizon_months,
+                worth=t.money(a.base_value["clv"]),
+                customers=t.number(risk.n_customers),
+                stake=t.money(risk.value_at_stake),
+            )
+        ),
+    ]
+    if len(actions):
+        figures.append(_action_figure(ctx, actions))
+    blocks.append(key_figures(figures))
+    blocks.append(heading(t("overview.what_to_do"), 2))
+    if len(actions):
+        blocks += [
+            paragraph(t("overview.actions_intro")),
+            _action_table(ctx, actions),
+        ]
+    else:
+        blocks.append(paragraph(t("overview.no_profitable_action")))
+    blocks.append(_historic_paragraph(ctx))
+    return join(*blocks)
+
+
+def _historic_paragraph(ctx: ReportContext) -> str:
+    t, f = ctx.t, ctx.analysis.figures
+    return paragraph(
+        t(
+            "summary.historic_clv_formula",
+            value=t.money(f.avg_purchase_value, digits=2),
+            frequency=t.number(f.avg_purchase_frequency, digits=2),
+            lifespan=t.number(f.avg_lifespan_years, digits=2),
+            clv=t.money(f.historic_clv),
+            per_customer=t.money(f.revenue_per_customer),
+            retention=t.percent(f.retention_rate, digits=0),
+        )
+    )

@@ -1,0 +1,114 @@
+"""The first page's figures: by hand, and as properties on the example clients."""
+
+from __future__ import annotations
+
+import doctest
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import clvreport.overview
+from clvreport.analysis import run_analysis
+from clvreport.config import load_client
+from clvreport.overview import AT_RISK_SEGMENTS, at_risk, top_group
+
+
+def test_docstring_examples_run():
+    assert doctest.testmod(clvreport.overview).failed == 0
+
+
+def test_top_group_by_hand():
+    customers = pd.DataFrame(
+        {
+            "segment": ["a", "b", "a", "c", "c", "c", "c", "c", "c", "c"],
+            "revenue": [100.0, 50.0, 10.0] + [5.0] * 7,
+            "clv": [40.0, 30.0, 20.0] + [1.0] * 7,
+        }
+    )
+    g = top_group(customers, share=0.2)
+    assert g.n_customers == 2  # 20% of 10
+    assert g.value == 70.0
+    assert g.future_share == pytest.approx(70 / 97)
+    assert g.past_share == pytest.approx(150 / 195)
+    assert g.segments == (("a", 1), ("b", 1))
+
+
+def test_top_group_rounds_up_and_checks_share():
+    customers = pd.DataFrame({"segment": ["a"] * 3, "revenue": [1.0] * 3, "clv": [3.0, 2.0, 1.0]})
+    assert top_group(customers, share=0.2).n_customers == 1  # at least one customer
+    with pytest.raises(ValueError, match="share"):
+        top_group(customers, share=0)
+
+
+def test_at_risk_by_hand():
+    customers = pd.DataFrame(
+        {
+            "segment": ["at_risk", "cant_lose_them", "lost", "champions"],
+            "revenue": [100.0, 200.0, 10.0, 500.0],
+            "clv": [10.0, 30.0, 0.5, 100.0],
+            "value_at_risk": [40.0, 20.0, 9.5, 1.0],
+        }
+    )
+    r = at_risk(customers)
+    assert r.n_customers == 2
+    assert r.customer_share == 0.5
+    assert r.value_at_stake == 60.0
+    assert r.value_if_active == 100.0  # clv + value at risk
+    assert r.past_revenue == 300.0
+    assert set(AT_RISK_SEGMENTS) == {"at_risk", "cant_lose_them"}
+
+
+def test_at_risk_without_a_model_has_no_stake():
+    customers = pd.DataFrame({"segment": ["at_risk"], "revenue": [10.0]})
+    r = at_risk(customers)
+    assert r.n_customers == 1 and math.isnan(r.value_at_stake)
+
+
+# --- the example clients: the numbers mean what their labels say ---------------------
+
+
+@pytest.fixture(scope="module", params=["demo", "cdnow"])
+def analysis(request):
+    client_dir, config = load_client(request.param)
+    return run_analysis(config, client_dir)
+
+
+def test_historic_clv_is_not_below_what_customers_already_paid(analysis):
+    f = analysis.figures
+    assert f.historic_clv >= f.revenue_per_customer
+    assert f.historic_clv == pytest.approx(analysis.customers["historic_clv"].mean())
+
+
+def test_value_at_stake_identity_per_customer(analysis):
+    c = analysis.customers
+    if_alive = c["clv_if_alive"] if "clv_if_alive" in c else c["clv"] / c["p_alive"]
+    np.testing.assert_allclose(c["clv"] + c["value_at_risk"], if_alive, rtol=1e-9, atol=1e-9)
+    middle = c[(c["p_alive"] > 0.01) & (c["p_alive"] < 0.99)]
+    np.testing.assert_allclose(
+        middle["value_at_risk"],
+        middle["clv"] * (1 - middle["p_alive"]) / middle["p_alive"],
+        rtol=0.01,
+    )
+
+
+def test_no_segment_stake_exceeds_its_value_if_all_were_active(analysis):
+    c = analysis.customers
+    per_segment = c.groupby("segment")[["clv", "value_at_risk"]].sum()
+    assert (per_segment["value_at_risk"] <= per_segment.sum(axis=1) + 1e-9).all()
+    r = at_risk(c)
+    assert r.value_at_stake <= r.value_if_active
+
+
+def test_base_value_is_the_sum_of_the_customers_clv_and_lies_in_its_range(analysis):
+    base = analysis.base_value
+    assert base["clv"] == pytest.approx(analysis.customers["clv"].sum(), rel=1e-9)
+    assert base["clv_low"] <= base["clv"] <= base["clv_high"]
+    assert base["customers"] == len(analysis.customers)
+
+
+def test_top_20_percent_hold_more_future_than_their_share(analysis):
+    g = top_group(analysis.customers)
+    assert 0.2 <= g.future_share <= 1
+    assert g.n_customers == math.ceil(0.2 * len(analysis.customers))
