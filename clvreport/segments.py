@@ -121,7 +121,7 @@ class SegmentRules(_Strict):
     --------
     >>> rules = default_segment_rules()
     >>> rules.bins, len(rules.codes), rules.labels("nl")["champions"]
-    (5, 11, 'Kampioenen')
+    (5, 11, 'Topklanten')
     """
 
     bins: int = Field(5, ge=2, le=10, description="Score levels; 5 gives quintiles.")

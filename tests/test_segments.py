@@ -101,8 +101,8 @@ def test_default_rules_have_eleven_labelled_segments():
     rules = default_segment_rules()
     assert rules.bins == 5
     assert rules.codes == SEGMENTS
-    assert rules.labels("en")["cant_lose_them"] == "Can't lose them"
-    assert rules.labels("nl")["lost"] == "Verloren"
+    assert rules.labels("en")["cant_lose_them"] == "Customers you can't lose"
+    assert rules.labels("nl")["lost"] == "Vertrokken klanten"
     for language in ("nl", "en"):
         assert all(rules.labels(language).values())
         descriptions = rules.descriptions(language)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from clvreport.overview import AtRisk, TopGroup, at_risk, top_group
+from clvreport.overview import AT_RISK_SEGMENTS, AtRisk, TopGroup, at_risk, top_group
 from clvreport.report.context import ReportContext
 from clvreport.report.markdown import (
     KeyFigure,
@@ -110,7 +110,7 @@ def _action_figure(ctx: ReportContext, actions: pd.DataFrame) -> KeyFigure:
 
 
 def who_cell(ctx: ReportContext, segments: tuple[str, ...], customers: int, of: int) -> str:
-    """``Kampioenen (613)``, or ``Risicoklanten (22 van 775)`` when only some are contacted."""
+    """``Topklanten (613)``, or ``Risicoklanten (22 van 775)`` when only some are contacted."""
     t = ctx.t
     labels = ctx.analysis.rules.labels(t.language)
     names = t.join([labels[s] for s in segments])
@@ -225,10 +225,42 @@ def executive_summary(ctx: ReportContext) -> Markdown:
             paragraph(t("overview.actions_intro")),
             _action_table(ctx, actions),
         ]
+        blocks.append(_risk_action_sentence(ctx, actions))
     else:
         blocks.append(paragraph(t("overview.no_profitable_action")))
     blocks.append(_historic_paragraph(ctx))
     return join(*blocks)
+
+
+def _risk_action_sentence(ctx: ReportContext, top: pd.DataFrame) -> str | None:
+    """What the plan does for the at-risk customers when that is not among the best actions."""
+    t = ctx.t
+    plan = ctx.plan
+    for rank, row in enumerate(plan.itertuples(index=False), start=1):
+        if not set(row.segments) & set(AT_RISK_SEGMENTS):
+            continue
+        if row.action in set(top["action"]):
+            return None
+        name = t(f"recommendations.actions.{row.action}.name")
+        if bool(row.profitable):
+            return paragraph(
+                t(
+                    "overview.risk_action",
+                    action=name,
+                    customers=t.number(row.customers),
+                    net=t.money(row.net_return),
+                    rank=rank,
+                )
+            )
+        return paragraph(
+            t(
+                "overview.risk_action_unprofitable",
+                action=name,
+                cost=t.money(row.cost),
+                kept=t.money(row.value_kept),
+            )
+        )
+    return None
 
 
 def _historic_paragraph(ctx: ReportContext) -> str:

@@ -262,10 +262,21 @@ local function Table(tbl)
       cell.attr.classes:insert("long")
     end
   end
+  -- Each cell carries its column's name, so a phone can show a row as a stacked card
+  -- ("Kosten  € 153") instead of scrolling sideways (see report.css).
+  local names = {}
+  if #tbl.head.rows > 0 then
+    for i, cell in ipairs(tbl.head.rows[1].cells) do
+      names[i] = pandoc.utils.stringify(cell.contents)
+    end
+  end
   for _, body in ipairs(tbl.bodies) do
     for _, row in ipairs(body.body) do
-      for _, cell in ipairs(row.cells) do
+      for i, cell in ipairs(row.cells) do
         mark_long(cell)
+        if names[i] and names[i] ~= "" then
+          cell.attr.attributes["data-label"] = names[i]
+        end
       end
     end
   end
