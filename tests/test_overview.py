@@ -112,3 +112,15 @@ def test_top_20_percent_hold_more_future_than_their_share(analysis):
     g = top_group(analysis.customers)
     assert 0.2 <= g.future_share <= 1
     assert g.n_customers == math.ceil(0.2 * len(analysis.customers))
+
+
+def test_customers_lapsed_for_over_a_year_are_probably_gone(analysis):
+    # "Lost" must mean lost: the model may not keep long-lapsed customers alive (BG/NBD's
+    # P(alive) = 1 for one-time buyers is avoided when another model predicts as well).
+    c = analysis.customers
+    lapsed = c[c["recency_days"] > 365]
+    assert len(lapsed) > 100
+    assert lapsed["p_alive"].median() < 0.5
+    one_time = lapsed[lapsed["n_purchases"] == 1]
+    assert one_time["p_alive"].median() < 0.5
+    assert c.loc[c["segment"] == "lost", "p_alive"].mean() < 0.5

@@ -822,10 +822,11 @@ def _tracking_figures(ctx: ReportContext, tracking: pd.DataFrame) -> list[str]:
         cal_actual=t.number(end_cal["actual_cumulative"]),
         cal_predicted=t.number(end_cal["predicted_cumulative"]),
     )
+    full_weeks = tracking[tracking["days"] >= 7]  # a partial first or last week is no dip
     ax = plots.plot_tracking_weekly(
-        tracking, palette=_palette(ctx), labels=labels, formatter=t.number, date_formatter=dates
+        full_weeks, palette=_palette(ctx), labels=labels, formatter=t.number, date_formatter=dates
     )
-    holdout = tracking[~tracking["calibration"]]
+    holdout = full_weeks[~full_weeks["calibration"]]
     weekly = _save(
         ctx,
         ax,
