@@ -155,7 +155,23 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
             )
         ),
         tier_figure,
-        table(tier_table, caption=t("value.tiers_table"), id="tbl-tiers", align="lrrr"),
+        table(
+            tier_table,
+            caption=t(
+                "value.tiers_table",
+                total=t.money(tiers["value"].sum()),
+                top=t.money(tiers.iloc[0]["value"]),
+                count=t.number(tiers.iloc[0]["n_customers"]),
+            ),
+            id="tbl-tiers",
+            align="lrrr",
+            total=[
+                t("overview.total"),
+                t.number(tiers["n_customers"].sum()),
+                t.money(tiers["value"].sum()),
+                t.percent(1.0),
+            ],
+        ),
         heading(t("value.regular_heading"), 2),
         keep_together(
             paragraph(
@@ -172,7 +188,11 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
             paragraph(t(f"value.top_intro_{value_key}", months=a.config.horizon_months)),
             table(
                 top_table,
-                caption=t("value.top_table"),
+                caption=t(
+                    "value.top_table",
+                    value=t.money(top[value_key].sum()),
+                    share=t.percent(top[value_key].sum() / a.customers[value_key].sum(), digits=0),
+                ),
                 id="tbl-top",
                 align="ll" + "r" * (len(columns) - 2),
             ),
@@ -435,6 +455,22 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
     return join(*blocks)
 
 
+def _segment_table_caption(ctx: ReportContext, seg: pd.DataFrame) -> str:
+    t, a = ctx.t, ctx.analysis
+    if not a.has_predictions:
+        return t("segments.table")
+    labels = _segment_labels(ctx)
+    p_alive = a.customers.groupby("segment")["p_alive"].mean().reindex(seg["segment"])
+    lowest = p_alive.idxmin()
+    return t(
+        "segments.table_p_alive",
+        label=labels[lowest],
+        p=t.percent(p_alive[lowest], digits=0),
+        highest=labels[p_alive.idxmax()],
+        p_high=t.percent(p_alive.max(), digits=0),
+    )
+
+
 def _segment_finding(ctx: ReportContext, seg: pd.DataFrame) -> dict[str, str]:
     t, a = ctx.t, ctx.analysis
     labels = _segment_labels(ctx)
@@ -508,7 +544,7 @@ def segments(ctx: ReportContext) -> Markdown:
         ),
         table(
             pd.DataFrame(columns),
-            caption=t("segments.table"),
+            caption=_segment_table_caption(ctx, seg),
             id="tbl-segments",
             align="l" + "r" * (len(columns) - 1),
             total=_segment_total(ctx, seg),
@@ -871,6 +907,16 @@ def data_quality(ctx: ReportContext) -> Markdown:
                     rows_kept=t.number(q.rows_kept),
                 )
             ),
-            table(frame, caption=t("data_quality.caption"), id="tbl-quality", align="lrr"),
+            table(
+                frame,
+                caption=t(
+                    "data_quality.caption",
+                    kept=t.number(q.rows_kept),
+                    read=t.number(q.rows_read),
+                    share=t.percent(q.rows_kept / max(q.rows_read, 1), digits=0),
+                ),
+                id="tbl-quality",
+                align="lrr",
+            ),
         ),
     )
