@@ -32,6 +32,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 from scipy import optimize
+from scipy.special import digamma, gammaln
 
 from clvreport.errors import DataError, ModelError
 from clvreport.models.units import TimeUnit, check_time_unit
@@ -41,9 +42,11 @@ __all__ = [
     "MaximumLikelihoodModel",
     "RfmData",
     "compress_rfm",
+    "digamma_rising",
     "dot",
     "factorize_pairs",
     "json_float",
+    "log_rising",
     "validate_summary",
 ]
 
@@ -93,6 +96,86 @@ def dot(a: np.ndarray, b: np.ndarray) -> float:
     11.0
     """
     return float(np.einsum("i,i->", a, b))
+
+
+_RISING_ASYMPTOTIC = 1e5  # shape above which the rising-factorial logs use Stirling's series
+
+
+def log_rising(r: Any, x: Any) -> Any:
+    """``log Gamma(r + x) - log Gamma(r)`` without cancellation for large ``r``.
+
+    For ``r`` beyond 1e5 the difference of two ``gammaln`` values (each about
+    ``r log r``) loses ``r log r * 1e-16`` to rounding -- too much when ``r``
+    runs to 1e8 at a boundary optimum -- so Stirling's series of the difference
+    is used there.
+
+    Parameters
+    ----------
+    r
+        Positive shape(s).
+    x
+        Non-negative increment(s).
+
+    Returns
+    -------
+    numpy.ndarray or float
+        The log rising factorial, broadcast over the inputs.
+
+    Examples
+    --------
+    >>> # log(1e9 * (1e9 + 1) * (1e9 + 2)), where gammaln(1e9 + 3) - gammaln(1e9) is off by ~1e-6
+    >>> round(float(log_rising(1e9, 3.0)), 12)
+    62.169797513839
+    """
+    r = np.asarray(r, dtype=float)
+    x = np.asarray(x, dtype=float)
+    with np.errstate(all="ignore"):
+        big = np.maximum(r, _RISING_ASYMPTOTIC)
+        q = big + x
+        stirling = (
+            x * np.log(big)
+            + (q - 0.5) * np.log1p(x / big)
+            - x
+            - x / (12.0 * big * q)
+            + (1.0 / q**3 - 1.0 / big**3) / -360.0
+        )
+        exact = gammaln(r + x) - gammaln(r)
+    return np.where(r >= _RISING_ASYMPTOTIC, stirling, exact)
+
+
+def digamma_rising(r: Any, x: Any) -> Any:
+    """``digamma(r + x) - digamma(r)``, the derivative of :func:`log_rising` in ``r``.
+
+    Parameters
+    ----------
+    r
+        Positive shape(s).
+    x
+        Non-negative increment(s).
+
+    Returns
+    -------
+    numpy.ndarray or float
+        The difference, broadcast over the inputs.
+
+    Examples
+    --------
+    >>> round(float(digamma_rising(1.0, 1.0)), 12)
+    1.0
+    """
+    r = np.asarray(r, dtype=float)
+    x = np.asarray(x, dtype=float)
+    with np.errstate(all="ignore"):
+        big = np.maximum(r, _RISING_ASYMPTOTIC)
+        q = big + x
+        stirling = (
+            np.log1p(x / big)
+            + x / (2.0 * big * q)
+            + x * (2.0 * big + x) / (12.0 * big**2 * q**2)
+            + (1.0 / q**4 - 1.0 / big**4) / 120.0
+        )
+        exact = digamma(r + x) - digamma(r)
+    return np.where(r >= _RISING_ASYMPTOTIC, stirling, exact)
 
 
 # ---------------------------------------------------------------------------
@@ -428,6 +511,19 @@ class _Optimum:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+BOUNDARY_LOG = 20.0  # |log parameter| at which a limiting model's pinned parameters sit
+
+
+@dataclass(frozen=True)
+class _Face:
+    """A limiting sub-model: ``theta = offset + jacobian @ phi`` with ``phi`` free."""
+
+    limits: tuple[str, ...]
+    offset: np.ndarray
+    jacobian: np.ndarray
+    start: np.ndarray
+
+
 def _safe(objective: Objective) -> Objective:
     def wrapped(theta: np.ndarray) -> tuple[float, np.ndarray]:
         if not np.all(np.abs(theta) < _MAX_LOG_PARAM):
@@ -611,6 +707,14 @@ class MaximumLikelihoodModel(ABC):
         Number of customers the model was fitted on.
     diagnostics_ : FitDiagnostics
         Details of the optimisation.
+    boundary_ : tuple of str or None
+        When the likelihood's supremum is a limiting model on the edge of the
+        parameter space, the limits it takes (``"no_rate_heterogeneity"``:
+        ``r, alpha -> inf`` with ``r / alpha`` fixed; ``"no_dropout_heterogeneity"``:
+        the dropout pair -> inf with its mean fixed; ``"no_dropout"``: ``a`` or ``s``
+        -> 0). The limit is represented by parameters pinned at
+        ``exp(+-BOUNDARY_LOG)``, where the predictions equal the limit's, and the
+        fit counts as converged. ``None`` for an interior optimum.
     """
 
     name: ClassVar[str]
@@ -634,6 +738,7 @@ class MaximumLikelihoodModel(ABC):
         self.covariance_log_: np.ndarray | None = None
         self.n_customers_: int | None = None
         self.diagnostics_: FitDiagnostics | None = None
+        self.boundary_: tuple[str, ...] | None = None
 
     def __repr__(self) -> str:
         if self.params_ is None:
@@ -667,6 +772,12 @@ class MaximumLikelihoodModel(ABC):
         optimum = maximise_likelihood(
             self._objective, data, starts, search_data=self._subsample(data, rng)
         )
+        jacobian = np.eye(optimum.log_params.size)
+        self.boundary_ = None
+        if not optimum.diagnostics.converged:
+            found = self._boundary_optimum(data, optimum)
+            if found is not None:
+                optimum, jacobian, self.boundary_ = found
         theta = optimum.log_params
         params = np.exp(theta)
         self.params_ = dict(zip(self.param_names, map(float, params), strict=True))
@@ -678,11 +789,70 @@ class MaximumLikelihoodModel(ABC):
         errors = np.full(params.size, np.nan)
         if optimum.diagnostics.hessian_positive_definite and optimum.hessian is not None:
             covariance = np.linalg.inv(optimum.hessian * data.n_customers)
+            # at a boundary optimum the parameters pinned at their limit do not vary
+            covariance = jacobian @ covariance @ jacobian.T
             covariance = (covariance + covariance.T) / 2
             self.covariance_log_ = covariance
             errors = params * np.sqrt(np.clip(np.diag(covariance), 0, None))
         self.standard_errors_ = dict(zip(self.param_names, map(float, errors), strict=True))
         return self
+
+    def _boundary_faces(self, theta: np.ndarray) -> list[_Face]:
+        """Limiting sub-models worth trying when the fit ran towards ``theta`` (none by default)."""
+        return []
+
+    def _boundary_optimum(
+        self, data: Any, optimum: _Optimum
+    ) -> tuple[_Optimum, np.ndarray, tuple[str, ...]] | None:
+        """The best converged limiting sub-model at least as likely as ``optimum``, if any.
+
+        A likelihood that keeps rising towards the edge of the parameter space
+        (e.g. ``r, alpha -> inf`` with ``r / alpha`` fixed when every customer
+        buys at the same rate) has its supremum in a limiting model with fewer
+        parameters. Each face pins some log-parameters at +-:data:`BOUNDARY_LOG`
+        (far enough that the model equals its limit to rounding) and fits the rest.
+        """
+        faces = self._boundary_faces(optimum.log_params)
+        if not faces:
+            return None
+        scale = max(1.0, abs(optimum.neg_ll_mean))
+        tolerance = 1e-6 * scale + 1e-5 / max(data.n_customers, 1.0)
+        found: list[tuple[float, int, _Optimum, np.ndarray, tuple[str, ...]]] = []
+        for face in faces:
+
+            def reduced(d: Any, face: _Face = face) -> Objective:
+                full = self._objective(d)
+
+                def objective(phi: np.ndarray) -> tuple[float, np.ndarray]:
+                    value, grad = full(face.offset + face.jacobian @ phi)
+                    return value, face.jacobian.T @ grad
+
+                return objective
+
+            try:
+                sub = maximise_likelihood(reduced, data, [face.start])
+            except (ModelError, ValueError, ArithmeticError, np.linalg.LinAlgError):
+                continue
+            if sub.diagnostics.converged and sub.neg_ll_mean <= optimum.neg_ll_mean + tolerance:
+                found.append((sub.neg_ll_mean, face.jacobian.shape[1], sub, face, face.limits))
+        if not found:
+            return None
+        best_value = min(f[0] for f in found)
+        # among (nearly) equally likely limits, the simplest
+        value, _, sub, face, limits = min(
+            (f for f in found if f[0] <= best_value + tolerance), key=lambda f: (f[1], f[0])
+        )
+        theta = face.offset + face.jacobian @ sub.log_params
+        hessian = sub.hessian
+        diagnostics = FitDiagnostics(
+            converged=True,
+            gradient_max=sub.diagnostics.gradient_max,
+            hessian_positive_definite=sub.diagnostics.hessian_positive_definite,
+            n_starts=optimum.diagnostics.n_starts,
+            starts_agree=optimum.diagnostics.starts_agree,
+            message=f"boundary optimum: limiting model with {', '.join(limits)}",
+        )
+        return _Optimum(theta, value, hessian, diagnostics), face.jacobian, limits
 
     # -- fitted state ---------------------------------------------------------
 
@@ -740,7 +910,8 @@ class MaximumLikelihoodModel(ABC):
         -------
         dict
             ``model, time_unit, params, standard_errors, log_likelihood,
-            converged, n_customers, covariance_log, diagnostics``.
+            converged, n_customers, covariance_log, diagnostics, boundary``
+            (``boundary``: the limits of a boundary optimum, or ``None``).
         """
         params = self._require_fitted()
         errors = self.standard_errors_ or {}
@@ -758,6 +929,7 @@ class MaximumLikelihoodModel(ABC):
                 else [[json_float(v) for v in row] for row in self.covariance_log_]
             ),
             "diagnostics": None if self.diagnostics_ is None else self.diagnostics_.to_dict(),
+            "boundary": None if not self.boundary_ else list(self.boundary_),
         }
 
     @classmethod
@@ -796,6 +968,8 @@ class MaximumLikelihoodModel(ABC):
                 [[math.nan if v is None else v for v in row] for row in covariance], dtype=float
             )
             model.covariance_log_ = matrix if np.isfinite(matrix).all() else None
+        boundary = data.get("boundary")
+        model.boundary_ = tuple(boundary) if boundary else None
         diagnostics = data.get("diagnostics")
         if diagnostics:
             model.diagnostics_ = FitDiagnostics(
@@ -871,6 +1045,54 @@ class TransactionModel(MaximumLikelihoodModel):
     def _alive_after_first_purchase(params: Params) -> Any:
         """Share of new customers still alive right after their first purchase."""
         return 1.0
+
+    def _boundary_faces(self, theta: np.ndarray) -> list[_Face]:
+        # theta = log of (rate shape, rate scale, dropout pair); a face per combination
+        # of limits the unconverged fit was heading for
+        rate = ["free"] + (["homogeneous"] if min(theta[0], theta[1]) > 2.0 else [])
+        dropout = ["free"]
+        if min(theta[2], theta[3]) > 2.0:
+            dropout.append("homogeneous")
+        if theta[2] < -4.0 or theta[3] - theta[2] > 8.0:
+            dropout.append("none")
+        unit = np.eye(4)
+        faces = []
+        for rate_mode in rate:
+            for dropout_mode in dropout:
+                if rate_mode == dropout_mode == "free":
+                    continue
+                offset = np.zeros(4)
+                columns: list[np.ndarray] = []
+                start: list[float] = []
+                limits: list[str] = []
+                if rate_mode == "free":
+                    columns += [unit[0], unit[1]]
+                    start += [theta[0], theta[1]]
+                else:  # r = (r / alpha) * e^M, alpha = e^M
+                    offset[:2] = BOUNDARY_LOG
+                    columns.append(unit[0])
+                    start.append(theta[0] - theta[1])
+                    limits.append("no_rate_heterogeneity")
+                if dropout_mode == "free":
+                    columns += [unit[2], unit[3]]
+                    start += [theta[2], theta[3]]
+                elif dropout_mode == "homogeneous":
+                    offset[2:] = BOUNDARY_LOG
+                    columns.append(unit[2])
+                    start.append(theta[2] - theta[3])
+                    limits.append("no_dropout_heterogeneity")
+                else:  # a (or s) = e^-M: nobody drops out
+                    offset[2] = -BOUNDARY_LOG
+                    limits.append("no_dropout")
+                faces.append(
+                    _Face(
+                        tuple(limits),
+                        offset,
+                        np.column_stack(columns),
+                        np.clip(np.array(start), -15.0, 15.0),
+                    )
+                )
+        return faces
 
     # -- fitting --------------------------------------------------------------
 

@@ -17,7 +17,10 @@ Reason codes (``ClvModelFit.reasons``; the first is ``reason``)
 Failed: ``no_customers``, ``too_few_repeat_buyers``, ``not_converged``,
 ``invalid_predictions`` (every converged candidate predicts NaN or infinity for
 some customer).
-Degraded: ``few_repeat_buyers``, ``full_refit_not_converged`` (the refit on
+Degraded: ``few_repeat_buyers``, ``boundary_optimum`` (the likelihood is
+highest at a limit of the model, e.g. no dropout or no rate heterogeneity: the
+limiting model scores, see ``TransactionModel.boundary_``),
+``full_refit_not_converged`` (the refit on
 the full period did not converge or predicts NaN/infinity: the calibration fit
 scores instead), ``standard_errors_unavailable``, ``poor_holdout_fit`` (holdout
 verdict ``poor``, see :mod:`clvreport.models.validation`),
@@ -499,6 +502,8 @@ def fit_clv_models(
             final = refit
         else:
             reasons.append("full_refit_not_converged")
+    if getattr(final, "boundary_", None):
+        reasons.append("boundary_optimum")
 
     if repeat_buyers < FEW_REPEAT_BUYERS:
         reasons.append("few_repeat_buyers")

@@ -16,10 +16,14 @@ References
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import betaln, expit, gammaln, hyp2f1
+from scipy.special import betaln, expit
 
-from clvreport.models.base import Objective, Params, RfmData, TransactionModel
-from clvreport.models.bgnbd import _safe_a, beta_geometric_objective
+from clvreport.models.base import Objective, Params, RfmData, TransactionModel, log_rising
+from clvreport.models.bgnbd import (
+    _log_ratio,
+    beta_geometric_objective,
+    expected_purchases_while_alive,
+)
 
 __all__ = ["ModifiedBetaGeoModel"]
 
@@ -66,20 +70,19 @@ class ModifiedBetaGeoModel(TransactionModel):
     def _log_likelihood(params: Params, x, t_x, T) -> np.ndarray:
         r, alpha, a, b = params
         first = (
-            gammaln(r + x)
-            - gammaln(r)
-            + r * np.log(alpha)
+            log_rising(r, x)
             + betaln(a, b + x + 1)
             - betaln(a, b)
-            - (r + x) * np.log(alpha + T)
+            - r * np.log1p(T / alpha)
+            - x * np.log(alpha + T)
         )
-        g = np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+        g = np.log(a) - np.log(b + x) + (r + x) * _log_ratio(alpha, T, t_x)
         return first + np.logaddexp(0.0, g)
 
     @staticmethod
     def _probability_alive(params: Params, x, t_x, T) -> np.ndarray:
         r, alpha, a, b = params
-        g = np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+        g = np.log(a) - np.log(b + x) + (r + x) * _log_ratio(alpha, T, t_x)
         return expit(-g)
 
     @staticmethod
@@ -89,13 +92,11 @@ class ModifiedBetaGeoModel(TransactionModel):
 
     @staticmethod
     def _expected_purchases_if_alive(params: Params, t, x, T) -> np.ndarray:
-        # Wagner and Hoppe (2008) conditional expectation, Euler-transformed 2F1
+        # Wagner and Hoppe (2008) conditional expectation divided by P(alive): alive
+        # at T, the rate is Gamma(r + x, alpha + T), the dropout probability
+        # Beta(a, b + x + 1) (the customer also survived the first purchase)
         r, alpha, a, b = params
-        a = _safe_a(a)
-        z = t / (alpha + T + t)
-        c = a + b + x
-        tail = (1.0 - z) ** (a - 1.0) * hyp2f1(a + b - r, a - 1.0, c, z)
-        return c / (a - 1.0) * (1.0 - tail)
+        return expected_purchases_while_alive(a, b + x + 1.0, r + x, t / (alpha + T))
 
     @staticmethod
     def _probability_no_purchase_if_alive(params: Params, t, x, T) -> np.ndarray:

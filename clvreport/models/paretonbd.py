@@ -33,15 +33,18 @@ References
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import digamma, gammaln, hyp2f1, logsumexp
+from scipy.special import hyp2f1, logsumexp
 
 from clvreport.models.base import (
     Objective,
     Params,
     RfmData,
     TransactionModel,
+    _Face,
+    digamma_rising,
     dot,
     factorize_pairs,
+    log_rising,
 )
 
 __all__ = ["ParetoNBDModel", "log_death_integral"]
@@ -169,7 +172,7 @@ def _pareto_objective(data: RfmData) -> Objective:
         log_beta_T = np.log(beta + T_values)
         e = -(r + x) * log_alpha_T[T_code] - s * log_beta_T[T_code]
         inner = np.logaddexp(e, log_a)
-        head = gammaln(r + x_values) - gammaln(r)
+        head = log_rising(r, x_values)
         ll = dot(w_by_x, head) + total * (r * np.log(alpha) + s * np.log(beta)) + dot(w, inner)
         # gradient (log-parameters)
         p_e = np.exp(e - inner)
@@ -188,7 +191,7 @@ def _pareto_objective(data: RfmData) -> Objective:
         ex_by_T = np.bincount(T_code, weights=we * x, minlength=T_values.size)
         grad += np.array(
             [
-                r * (dot(w_by_x, digamma(r + x_values) - digamma(r)) + total * np.log(alpha))
+                r * (dot(w_by_x, digamma_rising(r, x_values)) + total * np.log(alpha))
                 - r * dot(e_by_T, log_alpha_T),
                 total * r - alpha * dot(r * e_by_T + ex_by_T, 1.0 / (alpha + T_values)),
                 s * total * np.log(beta) - s * dot(e_by_T, log_beta_T) + dot(w, p_a),
@@ -237,6 +240,13 @@ class ParetoNBDModel(TransactionModel):
     def _objective(self, data: RfmData) -> Objective:
         return _pareto_objective(data)
 
+    def _boundary_faces(self, theta: np.ndarray) -> list[_Face]:
+        # The likelihood below is not yet free of cancellation at r, alpha ~ 1e8, so the
+        # no-rate-heterogeneity limit is not offered (it would not pass the convergence
+        # check, and costs a minute of failed search).
+        faces = super()._boundary_faces(theta)
+        return [f for f in faces if "no_rate_heterogeneity" not in f.limits]
+
     def _start_params(self, rate: float, data: RfmData, scale: float) -> np.ndarray:
         mean_age = max(float(data.weight @ data.T) / data.n_customers, 1e-6)
         return np.array([scale, scale / rate, scale, scale * mean_age])
@@ -255,7 +265,7 @@ class ParetoNBDModel(TransactionModel):
     def _log_likelihood(params: Params, x, t_x, T) -> np.ndarray:
         r, alpha, s, beta = params
         _, inner = ParetoNBDModel._log_parts(params, x, t_x, T)
-        return gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta) + inner
+        return log_rising(r, x) + r * np.log(alpha) + s * np.log(beta) + inner
 
     @staticmethod
     def _probability_alive(params: Params, x, t_x, T) -> np.ndarray:

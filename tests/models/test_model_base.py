@@ -122,11 +122,15 @@ def test_time_unit_only_rescales_alpha(cdnow, bgnbd) -> None:
     assert model.log_likelihood_ == pytest.approx(bgnbd.log_likelihood_ - shift, abs=1e-6)
 
 
-def test_degenerate_data_is_reported_not_converged() -> None:
+def test_identical_customers_give_the_flagged_limiting_model() -> None:
+    # no heterogeneity at all: the supremum is the limit r, alpha -> inf and a, b -> inf
     same = pd.DataFrame({"frequency": [2] * 50, "recency": [10.0] * 50, "T": [20.0] * 50})
     model = BetaGeoModel().fit(same)
-    assert model.converged_ is False
-    assert model.diagnostics_.message != "ok"
+    assert model.converged_
+    assert model.boundary_ == ("no_rate_heterogeneity", "no_dropout_heterogeneity")
+    assert model.diagnostics_.message.startswith("boundary optimum")
+    assert np.isfinite(model.expected_purchases(52.0, 2, 10.0, 20.0))
+    assert model.to_dict()["boundary"] == ["no_rate_heterogeneity", "no_dropout_heterogeneity"]
 
 
 def test_large_data_uses_a_subsample_search_and_still_finds_the_optimum() -> None:
