@@ -217,7 +217,7 @@ def _revenue_last_year(engine, table: str, as_of: dt.date) -> float:
     start = (pd.Timestamp(as_of) - pd.DateOffset(years=1)).date() + dt.timedelta(days=1)
     window = ObservationWindow(start, as_of)
     frame = engine.query(
-        f"SELECT SUM(amount) AS revenue FROM {quote_identifier(table)} "
+        f"SELECT {engine.dialect.exact_sum('amount')} AS revenue FROM {quote_identifier(table)} "
         f"WHERE {window.sql_filter(engine.dialect)}"
     )
     value = frame.iloc[0]["revenue"]

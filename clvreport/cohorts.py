@@ -104,7 +104,7 @@ def cohort_table(
             SELECT cohort_m, age,
                 COUNT(DISTINCT CASE WHEN is_return THEN NULL ELSE customer_id END)
                     AS active_customers,
-                SUM(amount) AS revenue
+                {engine.dialect.exact_sum("amount")} AS revenue
             FROM aged
             WHERE age >= 0
             GROUP BY cohort_m, age

@@ -324,8 +324,8 @@ def customer_metrics(
                 MIN(CASE WHEN is_return THEN NULL ELSE order_date END) AS first_purchase,
                 MAX(CASE WHEN is_return THEN NULL ELSE order_date END) AS last_purchase,
                 {purchases} AS n_purchases,
-                SUM(amount) AS revenue,
-                SUM(CASE WHEN is_return THEN amount ELSE 0 END) AS returns
+                {dialect.exact_sum("amount")} AS revenue,
+                {dialect.exact_sum("CASE WHEN is_return THEN amount ELSE 0 END")} AS returns
             FROM tx
             GROUP BY customer_id
         ),
@@ -375,12 +375,14 @@ def _derive_customer_figures(frame: pd.DataFrame, window: ObservationWindow) -> 
     out["avg_purchase_value"] = out["revenue"] / out["n_purchases"]
     out["purchase_frequency"] = out["n_purchases"] / out["active_years"]
     out["customer_value"] = out["revenue"] / out["active_years"]
+    # Sorted first: the engine returns rows in any order, and float sums must not depend on it.
+    out = out.sort_values("customer_id", ignore_index=True)
     base = _lifespan_parts(out)
     out["expected_future_years"] = out["active_now"] * base.future_years_if_active
     out["historic_clv"] = (
         out["revenue"] + out["expected_future_years"] * base.revenue_per_active_year
     )
-    return out.sort_values("customer_id", ignore_index=True)
+    return out
 
 
 @dataclass(frozen=True)
@@ -653,8 +655,9 @@ def retention_by_period(
         active AS (SELECT DISTINCT customer_id, p FROM tx WHERE NOT is_return),
         revenue AS (
             SELECT tx.p,
-                SUM(tx.amount) AS revenue,
-                SUM(CASE WHEN tx.p = f.first_p THEN tx.amount ELSE 0 END) AS revenue_new
+                {engine.dialect.exact_sum("tx.amount")} AS revenue,
+                {engine.dialect.exact_sum("CASE WHEN tx.p = f.first_p THEN tx.amount ELSE 0 END")}
+                    AS revenue_new
             FROM tx LEFT JOIN firsts f ON tx.customer_id = f.customer_id
             GROUP BY tx.p
         ),

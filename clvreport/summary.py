@@ -101,7 +101,7 @@ def summary_sql(
 holdout_days AS (
     SELECT customer_id, order_date,
            MAX(CASE WHEN is_return THEN 0 ELSE 1 END) AS is_purchase_day,
-           SUM(amount) AS amount
+           {dialect.exact_sum("amount")} AS amount
     FROM {table}
     WHERE order_date > {cal} AND order_date <= {obs}
     GROUP BY customer_id, order_date
@@ -109,7 +109,7 @@ holdout_days AS (
 holdout AS (
     SELECT customer_id,
            SUM(is_purchase_day) AS frequency_holdout,
-           SUM(amount) AS revenue_holdout
+           {dialect.exact_sum("amount")} AS revenue_holdout
     FROM holdout_days
     GROUP BY customer_id
 )"""
@@ -122,7 +122,7 @@ holdout AS (
     return f"""WITH calibration_days AS (
     SELECT customer_id, order_date,
            MAX(CASE WHEN is_return THEN 0 ELSE 1 END) AS is_purchase_day,
-           SUM(amount) AS amount
+           {dialect.exact_sum("amount")} AS amount
     FROM {table}
     WHERE order_date <= {cal}
     GROUP BY customer_id, order_date
@@ -138,9 +138,9 @@ calibration AS (
            SUM(CASE WHEN d.is_purchase_day = 1 AND d.order_date > f.first_purchase
                     THEN 1 ELSE 0 END) AS frequency,
            MAX(CASE WHEN d.is_purchase_day = 1 THEN d.order_date END) AS last_purchase,
-           SUM(CASE WHEN d.order_date > f.first_purchase THEN d.amount ELSE 0 END)
+           {dialect.exact_sum("CASE WHEN d.order_date > f.first_purchase THEN d.amount ELSE 0 END")}
                AS repeat_revenue,
-           SUM(d.amount) AS revenue
+           {dialect.exact_sum("d.amount")} AS revenue
     FROM calibration_days d
     JOIN first_purchases f ON d.customer_id = f.customer_id
     GROUP BY d.customer_id, f.first_purchase
@@ -186,6 +186,23 @@ def _check_period(
             f"calibration end {calibration_end} is after the as-of date {transactions.as_of}",
             hint="choose a calibration end on or before the as-of date",
         )
+    # A period that ends after the last transaction but before the as-of date makes
+    # every customer look as if they stopped buying (the fit then runs towards a
+    # degenerate optimum for minutes); only the as-of date itself may lie beyond the
+    # last transaction, as the report date of a quiet last stretch.
+    last = transactions.last_date
+    if calibration_end > last and calibration_end != transactions.as_of:
+        raise DataError(
+            f"calibration end {calibration_end} is after the last transaction ({last}): "
+            "customers would look as if they stopped buying",
+            hint=f"choose a calibration end on or before {last}",
+        )
+    if observation_end is not None and calibration_end >= last:
+        raise DataError(
+            f"calibration end {calibration_end} is not before the last transaction ({last}): "
+            "the holdout period would hold no purchases",
+            hint=f"choose a calibration end before {last}",
+        )
     if observation_end is None:
         return
     if observation_end <= calibration_end:
@@ -199,6 +216,12 @@ def _check_period(
             f"holdout end {observation_end} is after the data ends ({transactions.as_of}): "
             "customers would look as if they stopped buying",
             hint=f"choose a holdout end on or before {transactions.as_of}",
+        )
+    if observation_end > last and observation_end != transactions.as_of:
+        raise DataError(
+            f"holdout end {observation_end} is after the last transaction ({last}): "
+            "customers would look as if they stopped buying",
+            hint=f"choose a holdout end on or before {last}",
         )
 
 
