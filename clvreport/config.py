@@ -26,6 +26,7 @@ __all__ = [
     "CsvOptions",
     "DataConfig",
     "DataPolicies",
+    "ExcelOptions",
     "list_clients",
     "load_client",
     "load_config",
@@ -160,22 +161,54 @@ class DataPolicies(_Strict):
         "customer's revenue without counting a purchase; 'drop' ignores them.",
     )
     zero_amounts: Literal["drop", "keep"] = Field(
-        "drop", description="Orders of 0: 'drop' excludes them; 'keep' counts them as purchases."
+        "keep",
+        description="Orders of 0: 'keep' counts them as purchases (as the published analyses "
+        "do) and lists how many there are; 'drop' excludes them.",
     )
     missing_customer: Literal["exclude"] = Field(
         "exclude",
         description="Rows without customer id (guest checkouts) are excluded and counted.",
     )
-    duplicates: Literal["drop", "keep"] = Field(
-        "drop", description="Rows identical in every mapped column: 'drop' keeps one."
+    duplicates: Literal["auto", "drop", "keep"] = Field(
+        "auto",
+        description="Rows identical in every mapped column: 'drop' keeps one; 'keep' keeps "
+        "all and lists them as possible duplicates; 'auto' drops them when an order id is "
+        "mapped (then they are truly the same line) and keeps them otherwise.",
+    )
+    outliers: Literal["flag", "exclude", "keep"] = Field(
+        "flag",
+        description="Amounts far outside the client's distribution (above both 1000 times the "
+        "median amount and the fence Q3 + 3 IQR of the log amounts): 'flag' keeps them and "
+        "lists them, 'exclude' leaves them out (counted), 'keep' keeps them silently.",
     )
     future_dates: Literal["exclude"] = Field(
-        "exclude", description="Rows dated after the as-of date are excluded and counted."
+        "exclude",
+        description="Rows dated after the as-of date are excluded and counted; without an "
+        "as_of, rows dated after today are (the report date is then the last date not after "
+        "today).",
     )
     cancelled_statuses: tuple[str, ...] = Field(
         ("cancelled", "canceled", "geannuleerd", "void"),
         description="Status values (case-insensitive) that mark an order as cancelled.",
     )
+
+
+class ExcelOptions(_Strict):
+    """How to read Excel workbooks."""
+
+    sheet: str | int | None = Field(
+        None,
+        description="Sheet to read: its name, its position (0 = the first), or 'all' for every "
+        "sheet holding the mapped columns (a cover or notes sheet is skipped). Default: the "
+        "first sheet; further sheets with the same columns are then flagged.",
+    )
+
+    @field_validator("sheet")
+    @classmethod
+    def _sheet_index(cls, value: str | int | None) -> str | int | None:
+        if isinstance(value, int) and value < 0:
+            raise ValueError("a sheet position is 0 (the first sheet) or more")
+        return value
 
 
 class DataConfig(_Strict):
@@ -189,6 +222,7 @@ class DataConfig(_Strict):
         "auto", description="File format; 'auto' uses the file extension."
     )
     csv: CsvOptions = Field(default_factory=CsvOptions)
+    excel: ExcelOptions = Field(default_factory=ExcelOptions)
     columns: ColumnMapping
     policies: DataPolicies = Field(default_factory=DataPolicies)
 

@@ -24,6 +24,8 @@ NL_COLUMNS = ColumnMapping(
     channel="Kanaal",
 )
 SIMPLE = ColumnMapping(customer_id="klant", date="datum", amount="bedrag")
+# The defaults before zero amounts and identical rows were kept (and flagged) by default.
+DROPPING = DataPolicies(zero_amounts="drop", duplicates="drop")
 
 
 def table(tx):
@@ -40,17 +42,21 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
 
 
 def test_dutch_export_detected_and_counted():
-    with read_transactions(NL, NL_COLUMNS) as tx:
+    with read_transactions(NL, NL_COLUMNS, policies=DROPPING) as tx:
         q = tx.quality
         assert q.rows_read == 11
         assert dict(q.excluded) == {
             "missing_customer_id": 1,
             "cancelled_status": 1,
+            "future_date": 0,
             "after_as_of": 0,
             "zero_amount": 1,
             "return_dropped": 0,
+            "outlier": 0,
             "duplicate": 1,
+            "return_only_customer": 0,
         }
+        assert q.flagged == ()
         assert q.rows_kept == 7 == q.rows_read - q.excluded_rows
         assert q.returns_netted == 1
         assert (q.customers, q.repeat_customers) == (4, 2)
@@ -133,7 +139,7 @@ def test_configured_options_equal_detected():
 def test_cdnow_whitespace_without_header():
     cols = ColumnMapping(customer_id="id", date="date", amount="amount")
     csv = CsvOptions(header=False, names=("id", "sample", "date", "qty", "amount"))
-    with read_transactions(CDNOW, cols, csv=csv) as tx:
+    with read_transactions(CDNOW, cols, csv=csv, policies=DROPPING) as tx:
         q = tx.quality
         assert q.rows_read == 6919
         assert q.files[0].delimiter == "whitespace"
@@ -265,7 +271,8 @@ def test_glob_of_files_with_overlap(tmp_path):
     write(folder / "2024-01.csv", "klant,datum,bedrag\nA,2024-01-01,10\nB,2024-01-02,20\n")
     write(folder / "2024-02.csv", "klant,datum,bedrag\nB,2024-01-02,20\nA,2024-02-01,5\n")
     write(folder / "notes.txt", "not a transaction file")
-    with read_transactions("exports/*.csv", SIMPLE, base_dir=tmp_path) as tx:
+    policies = DataPolicies(duplicates="drop")
+    with read_transactions("exports/*.csv", SIMPLE, base_dir=tmp_path, policies=policies) as tx:
         q = tx.quality
         assert [f.path.name for f in q.files] == ["2024-01.csv", "2024-02.csv"]
         assert [f.rows for f in q.files] == [2, 2]
@@ -308,10 +315,14 @@ def test_gzip_csv(tmp_path):
 )
 def test_amount_notations(tmp_path, values, decimal, expected):
     body = "".join(f'C{i};2024-01-0{i + 1};"{v}"\n' for i, v in enumerate(values))
+    # A later purchase of every customer, so that a return is not a return-only customer.
+    body += "".join(f"C{i};2024-02-01;1\n" for i in range(len(values)))
     path = write(tmp_path / "a.csv", "klant;datum;bedrag\n" + body)
     csv = CsvOptions(decimal=decimal)
     with read_transactions(path, SIMPLE, csv=csv, policies=DataPolicies(returns="net")) as tx:
-        assert table(tx).sort_values("customer_id")["amount"].tolist() == expected
+        rows = table(tx)
+        rows = rows[rows["order_date"] < pd.Timestamp("2024-02-01")]
+        assert rows.sort_values("customer_id")["amount"].tolist() == expected
 
 
 @pytest.mark.parametrize(
@@ -377,7 +388,7 @@ def test_all_single_purchase_customers_is_a_warning(tmp_path):
 def test_quality_to_dict_is_json_ready():
     import json
 
-    with read_transactions(NL, NL_COLUMNS) as tx:
+    with read_transactions(NL, NL_COLUMNS, policies=DROPPING) as tx:
         data = tx.quality.to_dict()
         assert data["excluded"]["duplicate"] == 1
         assert data["files"][0]["path"].endswith("nl_export.csv")
@@ -390,7 +401,7 @@ def test_quality_to_dict_is_json_ready():
 def test_shared_engine_is_not_closed(tmp_path):
     engine = DuckDBEngine()
     with read_transactions(NL, NL_COLUMNS, engine=engine) as a:
-        b = read_transactions(NL, NL_COLUMNS, engine=engine)
+        b = read_transactions(NL, NL_COLUMNS, engine=engine, policies=DROPPING)
         assert a.table != b.table
     assert engine.query(f"SELECT count(*) AS n FROM {b.table}")["n"].item() == 7
     tables = engine.query("SELECT table_name FROM information_schema.tables")["table_name"]

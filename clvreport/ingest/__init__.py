@@ -17,12 +17,19 @@ Examples
 [('rows_read', 1200), ('missing_customer_id', 3), ..., ('rows_kept', 1190)]
 """
 
-from clvreport.ingest.quality import EXCLUSION_REASONS, WARNINGS, DataQuality, FileInfo
+from clvreport.ingest.quality import (
+    EXCLUSION_REASONS,
+    FLAG_MESSAGES,
+    WARNINGS,
+    DataQuality,
+    FileInfo,
+)
 from clvreport.ingest.sources import SourceFile, resolve_sources
 from clvreport.ingest.transactions import Transactions, load_transactions, read_transactions
 
 __all__ = [
     "EXCLUSION_REASONS",
+    "FLAG_MESSAGES",
     "WARNINGS",
     "DataQuality",
     "FileInfo",

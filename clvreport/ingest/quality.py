@@ -1,4 +1,9 @@
-"""The data-quality account of an ingest: rows read, kept, and excluded by reason.
+"""The data-quality account of an ingest: rows read, kept, excluded by reason, and flagged.
+
+Excluded rows are left out of the analysis; flagged rows or customers are kept
+but implausible enough to mention (outliers, possible duplicates, ...): the
+``validate`` command prints :attr:`DataQuality.flag_lines` and the report's
+data-quality table lists them.
 
 The report's appendix shows this table; the reason codes are translated there
 (``clvreport.i18n``), so this module holds data only.
@@ -12,6 +17,7 @@ from typing import Any
 
 __all__ = [
     "EXCLUSION_REASONS",
+    "FLAG_MESSAGES",
     "WARNINGS",
     "DataQuality",
     "FileInfo",
@@ -20,12 +26,43 @@ __all__ = [
 EXCLUSION_REASONS: tuple[str, ...] = (
     "missing_customer_id",
     "cancelled_status",
+    "future_date",
     "after_as_of",
     "zero_amount",
     "return_dropped",
+    "outlier",
     "duplicate",
+    "return_only_customer",
 )
-"""Why rows are excluded, in the order they are checked (a row counts once, for the first)."""
+"""Why rows are excluded, in the order they are checked (a row counts once, for the first).
+
+``future_date``: dated after today while no as-of date is set; ``outlier``: an
+amount far outside the client's distribution with ``outliers: exclude``;
+``return_only_customer``: the returns of a customer without any purchase.
+"""
+
+FLAG_MESSAGES: dict[str, str] = {
+    "as_of_after_data": "the as-of date is later than the last transaction (count: days); "
+    "every customer looks inactive for that long: leave as_of out or set it to the export date",
+    "outlier": "rows with an amount far outside the client's distribution (above 1000 times "
+    "the median and the log-scale fence Q3 + 3 IQR) are kept and distort revenue and values: "
+    "correct them in the export or set data.policies.outliers: exclude",
+    "negative_net_customer": "customers whose returns exceed their purchases (net revenue "
+    "below 0); check that the returns belong to purchases in the export",
+    "return_only_customer": "customers with returns but no purchase; their rows are left out: "
+    "export the period of the original purchases too if they matter",
+    "float_customer_id": "rows whose customer number was written as a decimal number "
+    "(100003.0) were read as the whole number (100003); export customer numbers as text",
+    "possible_duplicate": "rows identical to another row are kept as separate purchases "
+    "because no order id tells them apart: map columns.order_id, or set "
+    "data.policies.duplicates: drop if they are export errors",
+    "zero_amount_order": "orders of 0 are counted as purchases; set "
+    "data.policies.zero_amounts: drop if they are not real orders",
+    "unread_sheets": "the workbook has further sheets with the same columns that were not "
+    "read (count: sheets); set data.excel.sheet: all to read every sheet",
+}
+"""Flag codes a :class:`DataQuality` may carry: rows, customers (or days, sheets) kept but
+worth a look, each with a one-line English explanation and what to do."""
 
 WARNINGS: dict[str, str] = {
     "no_repeat_customers": "every customer bought on one day only; repeat-purchase models "
@@ -81,6 +118,9 @@ class DataQuality:
         Customers with purchases on two or more days.
     warnings
         Codes from :data:`WARNINGS`.
+    flagged
+        ``(flag code, count)`` for every code of :data:`FLAG_MESSAGES` that
+        applies (count above 0): rows or customers kept but worth a look.
     files
         How each file was read.
 
@@ -99,6 +139,28 @@ class DataQuality:
     repeat_customers: int
     warnings: tuple[str, ...] = ()
     files: tuple[FileInfo, ...] = field(default_factory=tuple)
+    flagged: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def flag_lines(self) -> list[str]:
+        """One English line per flag: ``"<count> <code>: <explanation>"``.
+
+        Examples
+        --------
+        >>> q = DataQuality(10, 10, (), 0, 5, 2, flagged=(("zero_amount_order", 2),))
+        >>> q.flag_lines[0].split(":")[0]
+        '2 zero amount order'
+        """
+        return [
+            f"{n:,} {code.replace('_', ' ')}: {FLAG_MESSAGES.get(code, code)}"
+            for code, n in self.flagged
+            if n
+        ]
+
+    @property
+    def warning_lines(self) -> list[str]:
+        """Human lines for the warnings and then the flags (for ``validate``)."""
+        return [WARNINGS.get(code, code) for code in self.warnings] + self.flag_lines
 
     @property
     def excluded_rows(self) -> int:
@@ -132,4 +194,5 @@ class DataQuality:
         data["excluded"] = dict(self.excluded)
         data["files"] = [{**asdict(f), "path": str(f.path)} for f in self.files]
         data["warnings"] = list(self.warnings)
+        data["flagged"] = dict(self.flagged)
         return data

@@ -15,6 +15,7 @@ the file that DuckDB scans in parallel.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -70,6 +71,8 @@ class RawFile:
         Name of in-memory data registered for this file (Excel), to drop later.
     read_path
         The file DuckDB reads (a UTF-8 copy for transcoded files).
+    flags
+        ``(flag code, count)`` found while opening (``unread_sheets``).
     """
 
     source: SourceFile
@@ -82,6 +85,7 @@ class RawFile:
     field_count: int | None = None
     registered: str | None = None
     read_path: Path | None = None
+    flags: tuple[tuple[str, int], ...] = ()
 
     @property
     def fields_column(self) -> str | None:
@@ -339,12 +343,138 @@ def _excel_column(values: list[object]) -> pa.Array:
     return pa.array([_excel_value_text(v) for v in values], type=pa.string())
 
 
+def _sheet_header(sheet: object, csv: CsvOptions) -> tuple[list[str], list[tuple[object, ...]]]:
+    """A sheet's column names and the data rows already read (header-less sheets)."""
+    rows = sheet.iter_rows(values_only=True)  # type: ignore[attr-defined]
+    first = next(rows, None)
+    while first is not None and all(v is None for v in first):
+        first = next(rows, None)
+    if first is None:
+        return [], []
+    if csv.header:
+        names = unique_names([_excel_value_text(v) or "" for v in first])
+        if csv.names:
+            names = unique_names(list(csv.names))
+        return names, []
+    width = len(first)
+    names = unique_names(list(csv.names) if csv.names else [f"column{i}" for i in range(width)])
+    return names, [first]
+
+
+def _fits(names: Sequence[str], wanted: Callable[[Sequence[str]], Sequence[str]]) -> bool:
+    if not names:
+        return False
+    try:
+        wanted(names)
+    except DataError:
+        return False
+    return True
+
+
+def _sheet_list(titles: Sequence[str]) -> str:
+    return ", ".join(f"'{t}'" for t in titles)
+
+
+def _choose_sheets(
+    workbook: object,
+    path: Path,
+    csv: CsvOptions,
+    sheet: str | int | None,
+    wanted: Callable[[Sequence[str]], Sequence[str]],
+) -> tuple[list[object], int]:
+    """The sheets to read and the number of further sheets that fit but are not read."""
+    sheets = list(workbook.worksheets)  # type: ignore[attr-defined]
+    titles = [s.title for s in sheets]
+    listing = _sheet_list(titles)
+    if isinstance(sheet, str) and sheet.strip().casefold() == "all":
+        chosen = [s for s in sheets if _fits(_sheet_header(s, csv)[0], wanted)]
+        if not chosen:
+            # Raise the column error of the first non-empty sheet.
+            first = next((s for s in sheets if _sheet_header(s, csv)[0]), sheets[0])
+            _check_sheet(first, path, csv, wanted, titles)
+        return chosen, 0
+    if sheet is None:
+        first = sheets[0]
+        names = _sheet_header(first, csv)[0]
+        if not _fits(names, wanted):
+            fitting = [s.title for s in sheets[1:] if _fits(_sheet_header(s, csv)[0], wanted)]
+            if fitting:
+                what = "is empty" if not names else "does not hold the mapped columns"
+                raise DataError(
+                    f"the first sheet ('{first.title}') {what}; the workbook has the sheets "
+                    f"{listing}, of which {_sheet_list(fitting)} hold the transactions",
+                    path=path,
+                    hint=f"set data.excel.sheet: '{fitting[0]}' in client.yml"
+                    + (" (or 'all' to read every such sheet)" if len(fitting) > 1 else ""),
+                )
+            _check_sheet(first, path, csv, wanted, titles)
+        others = sum(
+            1 for s in sheets[1:] if _sheet_header(s, csv)[0] == names and _fits(names, wanted)
+        )
+        return [first], others
+    wanted_title = str(sheet).strip().casefold()
+    by_name = [s for s in sheets if s.title == str(sheet)] or [
+        s for s in sheets if s.title.strip().casefold() == wanted_title
+    ]
+    if by_name:
+        return by_name[:1], 0
+    if isinstance(sheet, int) or wanted_title.isdigit():
+        position = int(sheet)
+        if position >= len(sheets):
+            raise DataError(
+                f"data.excel.sheet: {position} is not a sheet position: the workbook has "
+                f"{len(sheets)} sheet(s), {listing} (0 is the first)",
+                path=path,
+                hint="set data.excel.sheet to a sheet name, a position from 0, or 'all'",
+            )
+        return [sheets[position]], 0
+    close = difflib.get_close_matches(str(sheet), titles, n=1, cutoff=0.6)
+    suggestion = f"; did you mean '{close[0]}'?" if close else "."
+    raise DataError(
+        f"data.excel.sheet: there is no sheet '{sheet}'{suggestion} The workbook has the "
+        f"sheets {listing}",
+        path=path,
+        hint="set data.excel.sheet to one of those names, a position from 0, or 'all'",
+    )
+
+
+def _check_sheet(
+    sheet: object,
+    path: Path,
+    csv: CsvOptions,
+    wanted: Callable[[Sequence[str]], Sequence[str]],
+    titles: Sequence[str],
+) -> None:
+    """Raise the error of a sheet that cannot be read: empty, or columns not found."""
+    names = _sheet_header(sheet, csv)[0]
+    more = f" (the workbook has the sheets {_sheet_list(titles)})" if len(titles) > 1 else ""
+    title = sheet.title  # type: ignore[attr-defined]
+    label = f"the first sheet ('{title}')" if title == titles[0] else f"the sheet '{title}'"
+    if not names:
+        raise DataError(
+            f"{label} is empty{more}",
+            path=path,
+            hint="put the transactions on the first sheet, or set data.excel.sheet",
+        )
+    try:
+        wanted(names)
+    except DataError as exc:
+        if len(titles) > 1:
+            raise DataError(
+                f"sheet '{title}': {exc.message}{more}",
+                path=exc.path or path,
+                hint=exc.hint,
+            ) from None
+        raise
+
+
 def _open_excel(
     source: SourceFile,
     csv: CsvOptions,
     engine: DuckDBEngine,
     index: int,
     wanted: Callable[[Sequence[str]], Sequence[str]],
+    sheet: str | int | None = None,
 ) -> RawFile:
     from openpyxl import load_workbook
 
@@ -358,39 +488,29 @@ def _open_excel(
             hint="check that it is an .xlsx workbook that Excel can open",
         ) from None
     try:
-        sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        first = next(rows, None)
-        while first is not None and all(v is None for v in first):
-            first = next(rows, None)
-        if first is None:
-            raise DataError(
-                f"the first sheet ('{sheet.title}') is empty",
-                path=path,
-                hint="put the transactions on the first sheet",
-            )
-        if csv.header:
-            names = unique_names([_excel_value_text(v) or "" for v in first])
-            if csv.names:
-                names = unique_names(list(csv.names))
-            data_rows: list[tuple[object, ...]] = []
-        else:
-            width = len(first)
-            names = unique_names(
-                list(csv.names) if csv.names else [f"column{i}" for i in range(width)]
-            )
-            data_rows = [first]
-        keep = list(wanted(names))
-        positions = [names.index(name) for name in keep]
-        columns: list[list[object]] = [[] for _ in positions]
-        for row in data_rows:
-            for slot, pos in zip(columns, positions, strict=True):
-                slot.append(row[pos] if pos < len(row) else None)
-        for row in rows:
-            if all(v is None for v in row):
-                continue
-            for slot, pos in zip(columns, positions, strict=True):
-                slot.append(row[pos] if pos < len(row) else None)
+        chosen, unread = _choose_sheets(workbook, path, csv, sheet, wanted)
+        titles = [s.title for s in workbook.worksheets]
+        names: list[str] = []
+        keep: list[str] = []
+        columns: list[list[object]] = []
+        for ws in chosen:
+            sheet_names, data_rows = _sheet_header(ws, csv)
+            _check_sheet(ws, path, csv, wanted, titles)
+            sheet_keep = list(wanted(sheet_names))
+            if not names:
+                names, keep = sheet_names, sheet_keep
+                columns = [[] for _ in keep]
+            positions = [sheet_names.index(name) for name in sheet_keep]
+            rows = ws.iter_rows(values_only=True)
+            if csv.header or data_rows:
+                for row in rows:  # skip up to and including the header (or first) row
+                    if not all(v is None for v in row):
+                        break
+            for row in [*data_rows, *rows]:
+                if all(v is None for v in row):
+                    continue
+                for slot, pos in zip(columns, positions, strict=True):
+                    slot.append(row[pos] if pos < len(row) else None)
     finally:
         workbook.close()
     table = pa.table(
@@ -409,6 +529,7 @@ def _open_excel(
         row_label="row",
         row_offset=1 if csv.header else 0,
         registered=name,
+        flags=(("unread_sheets", unread),) if unread else (),
     )
 
 
@@ -418,6 +539,7 @@ def open_raw(
     engine: DuckDBEngine,
     index: int,
     wanted: Callable[[Sequence[str]], Sequence[str]],
+    sheet: str | int | None = None,
 ) -> RawFile:
     """Open ``source`` as a relation with its original column names.
 
@@ -435,6 +557,9 @@ def open_raw(
         Given the file's column names, returns the ones the mapping needs
         (raising :class:`~clvreport.errors.DataError` for missing ones); used
         to load only those columns from Excel.
+    sheet
+        Excel: the sheet name, position (0 = first) or ``"all"`` (every sheet
+        holding the mapped columns); ``None``: the first sheet.
 
     Returns
     -------
@@ -449,7 +574,7 @@ def open_raw(
         return _open_csv(source, csv, engine, index)
     if source.format == "parquet":
         return _open_parquet(source, engine)
-    return _open_excel(source, csv, engine, index, wanted)
+    return _open_excel(source, csv, engine, index, wanted, sheet)
 
 
 _CSV_LINE = re.compile(r"CSV Error on Line: (\d+)")

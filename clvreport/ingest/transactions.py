@@ -20,11 +20,11 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from clvreport.config import ClientConfig, ColumnMapping, CsvOptions, DataPolicies
+from clvreport.config import ClientConfig, ColumnMapping, CsvOptions, DataPolicies, ExcelOptions
 from clvreport.engine import DUCKDB, Dialect, DuckDBEngine, Engine, quote_identifier
 from clvreport.errors import DataError
 from clvreport.ingest.detect import DATE_FORMATS, ISO_FORMAT, describe_delimiter, detect_decimal
-from clvreport.ingest.quality import EXCLUSION_REASONS, DataQuality, FileInfo
+from clvreport.ingest.quality import EXCLUSION_REASONS, FLAG_MESSAGES, DataQuality, FileInfo
 from clvreport.ingest.reader import RawFile, csv_error, open_raw
 from clvreport.ingest.sources import SourceFile, resolve_sources
 from clvreport.ingest.typed import (
@@ -61,7 +61,8 @@ class Transactions:
     first_date, last_date
         First and last transaction date kept.
     as_of
-        The report date: given, or the last transaction date.
+        The report date: given, or the last transaction date that is not after
+        today (later rows are excluded as ``future_date``).
     quality
         Rows read, kept and excluded by reason.
     owns_engine
@@ -136,6 +137,48 @@ class Transactions:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+_OUTLIER_MEDIAN_FACTOR = 1000.0
+_OUTLIER_IQR_FACTOR = 3.0
+_OUTLIER_MIN_ROWS = 20
+
+
+def _today() -> dt.date:
+    """Today's date (a function, so that tests can fix it)."""
+    return dt.date.today()
+
+
+def _outlier_condition(engine: Engine, table: str, kept: str) -> str:
+    """SQL condition that is true for an outlying amount, or ``"FALSE"``.
+
+    An amount is an outlier when its absolute value is above both 1000 × the
+    median absolute amount and the upper fence ``Q3 + 3 × IQR`` of the
+    base-10 logarithms of the absolute amounts (rows with a non-zero amount
+    that are kept). Both must hold, so a skewed but real distribution (a few
+    big spenders) is not flagged while a typo such as 1e12 is. With fewer than
+    20 such rows nothing is an outlier.
+    """
+    if engine.dialect.name == "spark":
+
+        def quantile(q: float) -> str:
+            return f"percentile_approx(lv, {q})"
+    else:
+
+        def quantile(q: float) -> str:
+            return f"quantile_cont(lv, {q})"
+
+    row = engine.query(
+        f"SELECT count(*) AS n, {quantile(0.25)} AS q1, {quantile(0.5)} AS q2, "
+        f"{quantile(0.75)} AS q3 FROM (SELECT log10(abs(amount)) AS lv FROM {table} "
+        f"WHERE {kept} AND amount != 0)"
+    ).iloc[0]
+    if int(row["n"]) < _OUTLIER_MIN_ROWS:
+        return "FALSE"
+    q1, q2, q3 = (float(row[k]) for k in ("q1", "q2", "q3"))
+    fence = min(q3 + _OUTLIER_IQR_FACTOR * (q3 - q1), 300.0)
+    threshold = max(_OUTLIER_MEDIAN_FACTOR * 10**q2, 10**fence)
+    return f"abs(amount) > {threshold!r}"
 
 
 def _as_date(value: dt.date | str | None, what: str) -> dt.date | None:
@@ -422,6 +465,7 @@ def read_transactions(
     format: str = "auto",
     base_dir: Path | str | None = None,
     engine: Engine | None = None,
+    excel: ExcelOptions | None = None,
 ) -> Transactions:
     """Read transaction files into a clean table in the engine.
 
@@ -437,9 +481,12 @@ def read_transactions(
         Delimiter, decimal mark, encoding, header/names and date format; each
         ``auto`` is detected per file.
     policies
-        Returns, zero amounts, duplicates and cancelled statuses.
+        Returns, zero amounts, duplicates, outliers and cancelled statuses.
     as_of
-        Report date; later rows are excluded. Default: the last transaction date.
+        Report date; later rows are excluded. Default: the last transaction
+        date that is not after today (later rows are excluded as
+        ``future_date``). A date after the last transaction is flagged
+        (``as_of_after_data``).
     format
         ``"auto"`` (by extension), ``"csv"``, ``"parquet"`` or ``"excel"``.
     base_dir
@@ -448,6 +495,8 @@ def read_transactions(
         A :class:`~clvreport.engine.DuckDBEngine` (the default: a new one that
         the result owns; close it with :meth:`Transactions.close`) or a
         :class:`~clvreport.spark.SparkEngine`, which reads the files with Spark.
+    excel
+        Which sheet(s) of Excel files to read (default: the first).
 
     Returns
     -------
@@ -474,7 +523,8 @@ def read_transactions(
     if engine is None:
         engine = DuckDBEngine()
     try:
-        return _read(files, columns, csv, policies, as_of_date, engine, own)
+        sheet = (excel or ExcelOptions()).sheet
+        return _read(files, columns, csv, policies, as_of_date, engine, own, sheet)
     except BaseException:
         if own:
             engine.close()
@@ -489,6 +539,7 @@ def _read(
     as_of: dt.date | None,
     engine: Engine,
     own: bool,
+    sheet: str | int | None = None,
 ) -> Transactions:
     opened: list[_Opened] = []
     warnings: list[str] = []
@@ -499,7 +550,7 @@ def _read(
             return list(dict.fromkeys(resolve_columns(stub, columns).values()))
 
         if isinstance(engine, DuckDBEngine):
-            raw = open_raw(source, csv, engine, index, wanted)
+            raw = open_raw(source, csv, engine, index, wanted, sheet)
         else:  # another engine (Spark) reads the files itself
             raw = engine.open_raw(source, csv, index)  # type: ignore[attr-defined]
         mapped = resolve_columns(raw, columns)
@@ -519,22 +570,35 @@ def _read(
     ]
     text = [f for f in TEXT_FIELDS if f in mapped_names]
     text += [f for f in mapped_names if f.startswith(EXTRA_PREFIX)]  # columns.extra
-    out_fields = ["customer_id", "order_date", "amount", *text, *numeric_raw]
+    out_fields = ["customer_id", "order_date", "amount", *text, *numeric_raw, "_id_float"]
+    today = _today()
     parts = [
         _union_sql(
-            typed_sql(o.raw, i, o.columns, o.parsing, policies, as_of, dialect=engine.dialect),
+            typed_sql(
+                o.raw,
+                i,
+                o.columns,
+                o.parsing,
+                policies,
+                as_of,
+                dialect=engine.dialect,
+                today=today,
+            ),
             out_fields,
         )
         for i, o in enumerate(opened)
     ]
     staged = engine.unique_name("clv_staged")
+    base = engine.unique_name("clv_base")
     table = engine.unique_name("transactions")
+    flags: dict[str, int] = {}
+    excluded = {code: 0 for code in EXCLUSION_REASONS}
     try:
         _create(engine, staged, " UNION ALL ".join(parts), raws)
         counts = _run(
             engine,
-            f"SELECT _file, _reason, count(*) AS n, min(order_date) AS first_date, "
-            f"max(order_date) AS last_date FROM {staged} GROUP BY _file, _reason",
+            f"SELECT _file, _reason, count(*) AS n, count_if(_id_float) AS id_float "
+            f"FROM {staged} GROUP BY _file, _reason",
             raws,
         )
         _check_errors(engine, opened, counts, policies, as_of, csv)
@@ -549,44 +613,91 @@ def _read(
         kept_before_dedup = int(by_reason.get(Reason.KEPT.value, 0))
         if kept_before_dedup == 0:
             _raise_nothing_kept(files, by_reason, rows_read)
-        kept_rows = counts[counts["_reason"] == Reason.KEPT.value]
-        first_date = pd.Timestamp(kept_rows["first_date"].min()).date()
-        last_date = pd.Timestamp(kept_rows["last_date"].max()).date()
+        for reason, n in by_reason.items():
+            if reason != Reason.KEPT.value:
+                excluded[Reason(int(reason)).code] += int(n)
+        kept_counts = counts[counts["_reason"] == Reason.KEPT.value]
+        flags["float_customer_id"] = int(kept_counts["id_float"].sum())
+        kept = f"_reason = {Reason.KEPT.value}"
+        outlier = _outlier_condition(engine, staged, kept)
+        if outlier != "FALSE" and policies.outliers == "exclude":
+            n = engine.query(f"SELECT count(*) AS n FROM {staged} WHERE {kept} AND {outlier}")
+            excluded["outlier"] = int(n["n"].item())
+            kept += f" AND NOT ({outlier})"
         keep = ["customer_id", "order_date", "amount", *text]
-        dedup = "DISTINCT " if policies.duplicates == "drop" else ""
-        clean = [*_CLEAN_COLUMNS, *(f for f in text if f != "status")]
-        select = ", ".join("amount < 0 AS is_return" if c == "is_return" else c for c in clean)
+        drop_duplicates = policies.duplicates == "drop" or (
+            policies.duplicates == "auto" and "order_id" in mapped_names
+        )
+        identical = ", ".join([*keep, *numeric_raw])
+        dedup = "DISTINCT " if drop_duplicates else ""
+        # A customer's purchases (amount >= 0): a customer with returns only is left out.
+        purchases = (
+            "sum(CASE WHEN amount >= 0 THEN 1 ELSE 0 END) OVER (PARTITION BY customer_id)"
+            " AS _purchases"
+        )
         _create(
             engine,
-            table,
-            f"SELECT {select} FROM "
-            f"(SELECT {dedup}{', '.join([*keep, *numeric_raw])} FROM {staged} "
-            f"WHERE _reason = {Reason.KEPT.value})",
+            base,
+            f"SELECT *, {purchases} FROM (SELECT {dedup}{identical} FROM {staged} WHERE {kept})",
             raws,
         )
+        engine.drop(staged)
+        base_stats = engine.query(
+            f"SELECT count(*) AS n, count_if(_purchases = 0) AS return_rows, "
+            f"count(DISTINCT CASE WHEN _purchases = 0 THEN customer_id END) AS return_customers "
+            f"FROM {base}"
+        ).iloc[0]
+        n_base = int(base_stats["n"])
+        kept_after_outliers = kept_before_dedup - excluded["outlier"]
+        if drop_duplicates:
+            excluded["duplicate"] = kept_after_outliers - n_base
+        else:
+            distinct = engine.query(
+                f"SELECT count(*) AS n FROM (SELECT DISTINCT {identical} FROM {base})"
+            )
+            flags["possible_duplicate"] = n_base - int(distinct["n"].item())
+        excluded["return_only_customer"] = int(base_stats["return_rows"])
+        flags["return_only_customer"] = int(base_stats["return_customers"])
+        clean = [*_CLEAN_COLUMNS, *(f for f in text if f != "status")]
+        select = ", ".join("amount < 0 AS is_return" if c == "is_return" else c for c in clean)
+        _create(engine, table, f"SELECT {select} FROM {base} WHERE _purchases > 0", raws)
     finally:
         engine.drop(staged)
+        engine.drop(base)
         for raw in raws:
             if raw.registered:
                 engine.drop(raw.registered)
     # A repeat customer bought on two or more days: first and last purchase day differ.
     stats = engine.query(
         "SELECT count(first_day) AS customers, count_if(first_day < last_day) AS repeat_customers, "
-        "sum(n_rows) AS rows_kept, sum(n_returns) AS returns FROM ("
-        "SELECT customer_id, min(CASE WHEN NOT is_return THEN order_date END) AS first_day, "
+        "count_if(first_day IS NOT NULL AND net < 0) AS negative_net, "
+        "sum(n_rows) AS rows_kept, sum(n_returns) AS returns, sum(n_zero) AS zero_amounts, "
+        "sum(n_outliers) AS outliers, min(first_any) AS first_date, max(last_any) AS last_date "
+        "FROM (SELECT customer_id, min(CASE WHEN NOT is_return THEN order_date END) AS first_day, "
         "max(CASE WHEN NOT is_return THEN order_date END) AS last_day, "
+        "min(order_date) AS first_any, max(order_date) AS last_any, sum(amount) AS net, "
+        f"count_if(amount = 0) AS n_zero, count_if({outlier}) AS n_outliers, "
         f"count(*) AS n_rows, count_if(is_return) AS n_returns FROM {table} GROUP BY customer_id)"
     ).iloc[0]
-    rows_kept = int(stats["rows_kept"])
     customers = int(stats["customers"])
-    excluded = {code: 0 for code in EXCLUSION_REASONS}
-    for reason, n in by_reason.items():
-        if reason != Reason.KEPT.value:
-            excluded[Reason(int(reason)).code] += int(n)
-    excluded["duplicate"] = kept_before_dedup - rows_kept
+    rows_kept = int(stats["rows_kept"]) if customers else 0
+    if customers == 0:
+        engine.drop(table)
+        _raise_too_few_customers(files, 0, excluded["return_only_customer"], columns)
     if customers <= 1:
         engine.drop(table)
         _raise_too_few_customers(files, customers, rows_kept, columns)
+    first_date = pd.Timestamp(stats["first_date"]).date()
+    last_date = pd.Timestamp(stats["last_date"]).date()
+    flags["negative_net_customer"] = int(stats["negative_net"])
+    flags["zero_amount_order"] = int(stats["zero_amounts"])
+    if policies.outliers == "flag":
+        flags["outlier"] = int(stats["outliers"])
+    if as_of is not None and as_of > last_date:
+        flags["as_of_after_data"] = (as_of - last_date).days
+    for raw in raws:
+        for code, n in raw.flags:
+            flags[code] = flags.get(code, 0) + n
     repeat = int(stats["repeat_customers"])
     if repeat == 0:
         warnings.append("no_repeat_customers")
@@ -599,6 +710,7 @@ def _read(
         customers=customers,
         repeat_customers=repeat,
         warnings=tuple(warnings),
+        flagged=tuple((code, flags[code]) for code in FLAG_MESSAGES if flags.get(code)),
         files=tuple(
             FileInfo(
                 path=o.raw.source.path,
@@ -739,6 +851,7 @@ def load_transactions(
                 format=config.data.format,
                 base_dir=client_dir,
                 engine=engine,
+                excel=config.data.excel,
             )
         except BaseException:
             engine.close()
@@ -754,4 +867,5 @@ def load_transactions(
         format=data.format,
         base_dir=client_dir,
         engine=engine,
+        excel=data.excel,
     )

@@ -51,6 +51,7 @@ _NUMBER_PATTERN = {
 }
 _INTEGER_TYPES = re.compile(r"^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|U?HUGEINT)$")
 _FLOAT_TYPES = re.compile(r"^(DOUBLE|FLOAT|REAL|DECIMAL.*)$")
+_FLOAT_ID = r"[+-]?[0-9]+[.]0+"
 
 
 class Reason(IntEnum):
@@ -67,6 +68,7 @@ class Reason(IntEnum):
     AFTER_AS_OF = 8
     ZERO_AMOUNT = 9
     RETURN_DROPPED = 10
+    FUTURE_DATE = 11
 
     @property
     def is_error(self) -> bool:
@@ -267,6 +269,7 @@ def typed_sql(
     *,
     row_numbers: bool = False,
     dialect: Dialect = DUCKDB,
+    today: dt.date | None = None,
 ) -> str:
     """SQL selecting one file's rows as typed transactions with a reason code.
 
@@ -288,13 +291,17 @@ def typed_sql(
         Add ``_row``, the 1-based data-row number (for error messages; slower).
     dialect
         The engine's SQL dialect (``engine.dialect``).
+    today
+        Without ``as_of``: rows after this date are excluded as ``FUTURE_DATE``.
 
     Returns
     -------
     str
         A query with columns ``_file``, (``_row``), ``customer_id``,
         ``order_date``, ``amount``, the mapped optional fields, the raw texts
-        ``_raw_date``/``_raw_<numeric field>``, and ``_reason`` (a :class:`Reason`).
+        ``_raw_date``/``_raw_<numeric field>``, ``_id_float`` (the customer id
+        was an integer written as a decimal number, ``100003.0``, and is read as
+        ``100003``) and ``_reason`` (a :class:`Reason`).
     """
     kinds = {field: raw.columns[col] for field, col in columns.items()}
     numeric = numeric_fields(columns)
@@ -303,7 +310,7 @@ def typed_sql(
     if row_numbers:
         level1.append(f"{dialect.row_number()} AS _row")
     customer = _customer(columns["customer_id"], kinds["customer_id"], dialect)
-    level1.append(f"{customer} AS customer_id")
+    level1.append(f"{customer} AS _cid")
     for field in TEXT_FIELDS:
         if field in columns:
             level1.append(f"{_text(columns[field], kinds[field], dialect)} AS {field}")
@@ -320,9 +327,20 @@ def typed_sql(
         level1.append(f"{quote_identifier(columns[field])} AS _src_{field}")
     sql = f"SELECT {', '.join(level1)} FROM {raw.sql}"
     # Level 2: parsed date, fast number casts, cleaned number texts.
+    if kinds["customer_id"] == "VARCHAR":
+        # 100003.0 (an integer id that went through a float) is customer 100003.
+        is_float = f"(contains(_cid, '.') AND {dialect.regex_full_match('_cid', _FLOAT_ID)})"
+        trimmed = dialect.regex_replace_all("_cid", "[.]0+$", "")
+        id_cols = [
+            f"CASE WHEN {is_float} THEN {trimmed} ELSE _cid END AS customer_id",
+            f"coalesce({is_float}, FALSE) AS _id_float",
+        ]
+    else:
+        id_cols = ["_cid AS customer_id", "FALSE AS _id_float"]
     level2 = [
+        *id_cols,
         f"{_date_parsed('_raw_date', '_src_date', kinds['date'], parsing.date_format, dialect)} "
-        "AS order_date"
+        "AS order_date",
     ]
     for field in numeric:
         fast = _number_fast(f"_raw_{field}", f"_src_{field}", kinds[field], parsing.decimal[field])
@@ -359,6 +377,8 @@ def typed_sql(
         cases.append(f"WHEN {field} IS NULL THEN {Reason.BAD_AMOUNT.value}")
     if as_of is not None:
         cases.append(f"WHEN order_date > {dialect.date(as_of)} THEN {Reason.AFTER_AS_OF.value}")
+    elif today is not None:
+        cases.append(f"WHEN order_date > {dialect.date(today)} THEN {Reason.FUTURE_DATE.value}")
     if policies.zero_amounts == "drop":
         cases.append(f"WHEN {amount} = 0 THEN {Reason.ZERO_AMOUNT.value}")
     if policies.returns == "drop":
