@@ -259,7 +259,11 @@ def write_action_lists(
     plan = plan_actions(customers, rules, language=t.language, per_customer=per_customer)
     extra = [c for c in extra if c in customers]
 
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    # User text (customer ids, names, channels) starting with "=" stays text, never a formula.
+    book = xlsxwriter.Workbook(
+        str(path),
+        {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False},
+    )
     try:
         formats = _formats(book, t)
         summary = book.add_worksheet(t("xlsx.summary_sheet"))
@@ -354,6 +358,7 @@ _SUMMARY = [
     ("uplift", "percent"),
     ("cost", "money"),
     ("value_kept", "money"),
+    ("value_added", "money"),
     ("net_return", "money"),
     ("max_spend_per_customer", "money2"),
     ("advice", "text"),
@@ -391,6 +396,7 @@ def _write_summary(
             "uplift": plan["uplift"],
             "cost": plan["cost"],
             "value_kept": plan["value_kept"],
+            "value_added": plan["value_added"],
             "net_return": plan["net_return"],
             "max_spend_per_customer": plan["max_spend_per_customer"],
             "advice": [_advice(p, t) for p in plan["profitable"]],
@@ -407,7 +413,7 @@ def _write_summary(
     sheet.write_number(
         total_row, keys.index("customers"), int(advised["customers"].sum()), formats["total"]
     )
-    for key in ("value_at_stake", "cost", "value_kept", "net_return"):
+    for key in ("value_at_stake", "cost", "value_kept", "value_added", "net_return"):
         sheet.write_number(
             total_row, keys.index(key), float(advised[key].sum()), formats["total_money"]
         )

@@ -165,7 +165,7 @@ def report_metadata(
     logo: str | None,
     header_logo: str | None,
 ) -> dict[str, Any]:
-    """Pandoc metadata for the templates: the report's text and the brand's style.
+    r"""Pandoc metadata for the templates: the report's text and the brand's style.
 
     Parameters
     ----------
@@ -184,33 +184,55 @@ def report_metadata(
         client's name, period, confidentiality marking, contents title, the
         five brand colours (``#RRGGBB``), font families, heading weight, base
         size, leading and logo paths (see ``templates/typst/typst-show.typ``).
+
+        Pandoc reads metadata strings as markdown, so every text value (the
+        client's name, the brand's name and fonts, paths, the report text) is
+        escaped with :func:`~clvreport.report.markdown.literal`: pandoc then shows
+        it as it is and escapes it for Typst and HTML itself; the Lua filter
+        turns the style values into raw strings. Only the colours (validated
+        ``#RRGGBB``), numbers and the language code are left as they are.
+
+    Examples
+    --------
+    >>> from clvreport.brand import load_brand
+    >>> meta = ReportMeta("T", "S", "Acme <b> @ref", "P", "D", "nl", "C", "I")
+    >>> data = report_metadata(meta, load_brand(TEMPLATES_DIR), logo=None, header_logo=None)
+    >>> print(data["clv"]["client"])
+    Acme \<b\> \@ref
     """
     clv: dict[str, Any] = {
-        "client": meta.client_name,
-        "pdf-author": meta.client_name,
-        "period": meta.period,
-        "confidential": meta.confidential,
-        "toc-title": meta.toc_title,
+        "client": _literal(meta.client_name),
+        "pdf-author": _literal(meta.client_name),
+        "period": _literal(meta.period),
+        "confidential": _literal(meta.confidential),
+        "toc-title": _literal(meta.toc_title),
         **brand.colors,
-        "base-font": brand.base_font,
-        "heading-font": brand.heading_font,
+        "base-font": _literal(brand.base_font),
+        "heading-font": _literal(brand.heading_font),
         "heading-weight": str(brand.heading_weight),
         "base-size": f"{brand.base_size_pt:g}pt",
         "leading": f"{max(brand.line_height - 0.85, 0.3):.2f}em",
-        "logo-alt": brand.logo_alt,
+        "logo-alt": _literal(brand.logo_alt),
     }
     if logo is not None:
-        clv["logo"] = logo
+        clv["logo"] = _literal(logo)
     if header_logo is not None:
-        clv["header-logo"] = header_logo
+        clv["header-logo"] = _literal(header_logo)
     return {
-        "title": meta.title,
-        "subtitle": meta.subtitle,
-        "date": meta.date,
+        "title": _literal(meta.title),
+        "subtitle": _literal(meta.subtitle),
+        "date": _literal(meta.date),
         "lang": meta.language,
-        "toc-title": meta.toc_title,
+        "toc-title": _literal(meta.toc_title),
         "clv": clv,
     }
+
+
+def _literal(text: object) -> str:
+    """:func:`clvreport.report.markdown.literal`, imported only when a report is rendered."""
+    from clvreport.report.markdown import literal  # loads the analysis stack
+
+    return literal(text)
 
 
 def _write_metadata(path: Path, metadata: dict[str, Any]) -> Path:
@@ -461,7 +483,7 @@ class BuiltinRenderer:
         css.write_text(brand_css(brand, build / "fonts"), "utf-8")
         metadata = report_metadata(meta, brand, logo=None, header_logo=None)
         if brand.logo is not None:
-            metadata["clv"]["logo-src"] = str(brand.logo)
+            metadata["clv"]["logo-src"] = _literal(brand.logo)
         metadata_file = _write_metadata(build / "metadata-html.yaml", metadata)
         output = workdir / f"{REPORT_NAME}.html"
         _pandoc(

@@ -37,6 +37,7 @@ from clvreport.render.builtin import (
     HTML_CSS,
     HTML_TEMPLATE,
     LUA_FILTER,
+    _literal,
     brand_css,
     brand_for,
     report_metadata,
@@ -101,7 +102,7 @@ class QuartoRenderer:
             meta, brand, logo=logos.get("logo"), header_logo=logos.get("header-logo")
         )
         if "logo" in logos:
-            metadata["clv"]["logo-src"] = logos["logo"]
+            metadata["clv"]["logo-src"] = _literal(logos["logo"])
         project = {
             "project": {"type": "default"},
             "brand": False,

@@ -11,6 +11,13 @@ understand the same conventions:
   ``.value``, ``.label`` and ``.note`` spans;
 - a highlighted conclusion: ``::: {.finding}``;
 - blocks that stay together on one page: ``::: {.keep}``.
+
+Text that comes from the client (names, customer ids, segment labels and
+descriptions from overrides, channel and country values, file names) is never
+markup: pass it through :func:`literal` before putting it in a sentence,
+caption, heading or list. Table cells and key figures are escaped by
+:func:`table` and :func:`key_figures` themselves (so do *not* pass their cells
+through :func:`literal`: they would show the backslashes).
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ __all__ = [
     "join",
     "keep_together",
     "key_figures",
+    "literal",
     "paragraph",
     "table",
 ]
@@ -56,9 +64,39 @@ class KeyFigure:
     note: str = ""
 
 
-def _escape(text: str) -> str:
-    """Escape characters that would otherwise start markdown syntax inside table cells/spans."""
-    return re.sub(r"([\\`*_\[\]|<>#])", r"\\\1", str(text))
+# Characters that can start pandoc-markdown syntax inside a line: escapes, code,
+# emphasis, links/spans/footnotes, raw HTML and autolinks, headings, table pipes,
+# citations (``@x``), TeX math (``$``), sub/superscript and strikeout (``~``, ``^``),
+# attributes (``{}``), entity references (``&amp;``) and quotes (which would turn
+# typographic, like "--" and "..."). Pandoc reads a backslash before any ASCII
+# punctuation as that character.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|<>#@$~^{}&\"'])")
+_TYPOGRAPHIC_RUN = re.compile(r"-{2,}|\.{3,}")
+
+
+def literal(text: object) -> str:
+    r"""``text`` escaped so that pandoc shows it as it is, never as markup.
+
+    For every client-supplied string in the report's markdown (client name,
+    customer ids, segment labels and descriptions, channel and country values,
+    file names). Line breaks become spaces, so the text stays inline.
+
+    Examples
+    --------
+    >>> print(literal("Acme <script> @ref [/] *x* $5$ {y} `z` #1"))
+    Acme \<script\> \@ref \[/\] \*x\* \$5\$ \{y\} \`z\` \#1
+    >>> print(literal("A--1..."))
+    A\-\-1\.\.\.
+    """
+    flat = re.sub(r"\s*[\r\n]+\s*", " ", str(text))
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+    # "--" and "..." would become dashes and ellipses: an id must stay exact.
+    return _TYPOGRAPHIC_RUN.sub(lambda m: "".join("\\" + c for c in m.group()), escaped)
+
+
+def _escape(text: object) -> str:
+    """Escape a table cell or span text (see :func:`literal`)."""
+    return literal(text)
 
 
 def heading(text: str, level: int = 1, *, id: str | None = None) -> str:

@@ -43,6 +43,15 @@ local function typst_string(text)
   return (text:gsub("\\", "\\\\"):gsub('"', '\\"'))
 end
 
+-- Text for an HTML attribute value (pandoc escapes text, but not quotes).
+local HTML_ATTR = { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;", ["'"] = "&#39;" }
+local function html_attr(text)
+  return (text:gsub("[&<>\"']", HTML_ATTR))
+end
+
+-- Metadata that the HTML template puts inside attributes (alt="...", content="...").
+local HTML_ATTR_KEYS = { "logo-src", "logo-alt", "client" }
+
 local function typst_markup(inlines)
   local doc = pandoc.Pandoc({ pandoc.Plain(inlines) })
   local out = pandoc.write(doc, "typst")
@@ -64,6 +73,15 @@ local function read_meta(meta)
       if value ~= nil then
         local text = type(value) == "boolean" and tostring(value) or pandoc.utils.stringify(value)
         meta.clv[key] = pandoc.RawInline("typst", typst_string(text))
+      end
+    end
+  end
+  if is_html and meta.clv then
+    -- `<key>-attr`: the plain text, escaped for an attribute value.
+    for _, key in ipairs(HTML_ATTR_KEYS) do
+      local value = meta.clv[key]
+      if value ~= nil then
+        meta.clv[key .. "-attr"] = pandoc.RawInline("html", html_attr(pandoc.utils.stringify(value)))
       end
     end
   end
@@ -289,7 +307,15 @@ local function Cite(cite)
   local id = cite.citations[1].id
   local target = numbers[id]
   if #cite.citations ~= 1 or target == nil then
-    return nil
+    -- A @fig-/@tbl-/@sec- reference to a missing target stays a reference (Typst
+    -- reports it). Anything else is text such as "@klant" that slipped through
+    -- unescaped: shown as it was written, never as a (bibliography) citation.
+    for _, c in ipairs(cite.citations) do
+      if c.id:match("^fig%-") or c.id:match("^tbl%-") or c.id:match("^sec%-") then
+        return nil
+      end
+    end
+    return cite.content
   end
   if is_typst then
     return pandoc.RawInline("typst", "@" .. id)
