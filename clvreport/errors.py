@@ -8,6 +8,7 @@ traceback.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 __all__ = [
@@ -15,8 +16,11 @@ __all__ = [
     "ClvReportError",
     "ConfigError",
     "DataError",
+    "InterruptedRun",
     "ModelError",
+    "OutputError",
     "RenderError",
+    "output_error",
 ]
 
 
@@ -76,3 +80,91 @@ class RenderError(ClvReportError):
     def __init__(self, step: str, message: str, **kwargs):
         self.step = step
         super().__init__(f"step '{step}' failed: {message}", **kwargs)
+
+
+class OutputError(ClvReportError):
+    """An output file or folder cannot be written: no permission, disk full, a file in the way."""
+
+
+class InterruptedRun(ClvReportError):
+    """The user interrupted a run (Ctrl-C); nothing was published."""
+
+    exit_code = 130
+
+    def __init__(self, message: str = "interrupted, nothing published", **kwargs):
+        super().__init__(message, **kwargs)
+
+
+_NO_PERMISSION = {errno.EACCES, errno.EPERM}
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}
+WRITE_ERRNOS = frozenset(
+    {*_NO_PERMISSION, *_DISK_FULL, errno.EROFS, errno.ENOTDIR, errno.EEXIST, errno.EISDIR}
+)
+"""``errno`` values :func:`output_error` explains: no permission, disk full, a file in the way."""
+
+
+def output_error(
+    exc: OSError, path: Path | str | None, what: str, *, option: str = "--out"
+) -> OutputError:
+    """Explain an :class:`OSError` met while writing ``what`` to ``path``.
+
+    Parameters
+    ----------
+    exc
+        The error from the file system.
+    path
+        The file or folder that was being written (default: the error's own file name).
+    what
+        What was being written, e.g. ``"the report"``.
+    option
+        The command-line option that chooses the location, named in the fix.
+
+    Returns
+    -------
+    OutputError
+        One message: what failed, where, and what to do.
+
+    Examples
+    --------
+    >>> import errno
+    >>> error = output_error(OSError(errno.ENOSPC, "No space left on device"), "out", "the report")
+    >>> error.message
+    'cannot write the report: the disk is full'
+    >>> error.hint
+    'free disk space, or choose a folder on another disk with --out'
+    """
+    target = Path(path) if path is not None else (Path(exc.filename) if exc.filename else None)
+    code = exc.errno
+    if code in _DISK_FULL:
+        reason = "the disk is full"
+        hint = f"free disk space, or choose a folder on another disk with {option}"
+    elif code in _NO_PERMISSION:
+        reason = "permission denied"
+        hint = f"choose a folder you may write to with {option}, or ask for write access"
+    elif code == errno.EROFS:
+        reason = "the file system is read-only"
+        hint = f"choose a writable folder with {option}"
+    elif code in (errno.ENOTDIR, errno.EEXIST) or isinstance(
+        exc, (NotADirectoryError, FileExistsError)
+    ):
+        blocker = _existing_file(target)
+        where = f"'{blocker}' is a file, not a folder" if blocker else "a file is in the way"
+        reason = where
+        hint = f"choose a folder with {option}, or move that file away"
+    elif code == errno.EISDIR or isinstance(exc, IsADirectoryError):
+        reason = "that is a folder, not a file"
+        hint = f"give {option} a file name"
+    else:
+        reason = exc.strerror or str(exc)
+        hint = f"check the location, or choose another one with {option}"
+    return OutputError(f"cannot write {what}: {reason}", path=target, hint=hint)
+
+
+def _existing_file(path: Path | None) -> Path | None:
+    """The first existing non-folder on the way to ``path`` (``path`` itself included)."""
+    if path is None:
+        return None
+    for candidate in (path, *path.parents):
+        if candidate.exists() or candidate.is_symlink():
+            return None if candidate.is_dir() else candidate
+    return None

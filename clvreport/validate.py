@@ -1,20 +1,39 @@
-"""``clvreport validate``: check a client's config, brand and data without rendering."""
+"""``clvreport validate``: check a client's config, brand and data without rendering.
+
+:func:`check_report_config` holds the checks a report would otherwise only fail
+on deep inside the notebook or the renderer (segment rules, recommendation
+overrides, the logo, the as-of date); :func:`clvreport.render.render_report`
+runs them too, before any work, so ``validate`` and ``report`` fail alike.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import numbers
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from clvreport.brand import load_brand
-from clvreport.config import load_client
+from clvreport.brand import ReportBrand, load_brand
+from clvreport.config import ClientConfig, load_client
+from clvreport.errors import ConfigError
 from clvreport.ingest import load_transactions
 
-__all__ = ["ValidationResult", "validate_client"]
+__all__ = [
+    "ValidationResult",
+    "check_logo",
+    "check_recommendations",
+    "check_report_config",
+    "parse_as_of",
+    "validate_client",
+]
 
 WARNING_TEXT = {
     "no_repeat_customers": "no customer bought twice: the report will show history only",
     "date_format_ambiguous": "dates fit both day-first and month-first; read as day-first",
 }
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_RASTER_LOGOS = {".png", ".jpg", ".jpeg", ".gif", ".webp"}
 
 
 @dataclass
@@ -33,7 +52,234 @@ class ValidationResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def validate_client(client: str, *, data_dir: Path | str = "data") -> ValidationResult:
+def parse_as_of(value: str | dt.date | None, option: str = "--as-of") -> dt.date | None:
+    """Read a report date written ``YYYY-MM-DD``.
+
+    Raises
+    ------
+    ConfigError
+        For anything else (``31-12-2024``, ``2024-02-30``), with the format as the fix.
+
+    Examples
+    --------
+    >>> parse_as_of("2024-12-31")
+    datetime.date(2024, 12, 31)
+    >>> parse_as_of("31-12-2024")
+    Traceback (most recent call last):
+    ...
+    clvreport.errors.ConfigError: --as-of '31-12-2024' is not a date in the form YYYY-MM-DD
+    Fix: write the date as year-month-day, e.g. --as-of 2024-12-31
+    """
+    if value is None or isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    problem = f"{option} '{value}' is not a date in the form YYYY-MM-DD"
+    hint = f"write the date as year-month-day, e.g. {option} 2024-12-31"
+    if not _ISO_DATE.fullmatch(text):
+        raise ConfigError(problem, hint=hint)
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise ConfigError(f"{option} '{value}' is not a valid date ({exc})", hint=hint) from None
+
+
+def _known_actions(config: ClientConfig) -> list[str]:
+    from clvreport.recommendations import load_action_rules
+
+    return sorted(load_action_rules(config.actions))
+
+
+def check_recommendations(config: ClientConfig, path: Path | None = None) -> str:
+    """Check the ``recommendations:`` and ``actions:`` overrides of ``client.yml``.
+
+    Returns
+    -------
+    str
+        A one-line summary for ``validate``.
+
+    Raises
+    ------
+    ConfigError
+        An unknown action (listing the allowed ones), a priority that is not a
+        whole number, a segment that does not exist, or any error of
+        :class:`clvreport.recommendations.PlanRules`.
+
+    Examples
+    --------
+    >>> from clvreport.config import ClientConfig
+    >>> columns = {"customer_id": "c", "date": "d", "amount": "a"}
+    >>> config = ClientConfig.model_validate({
+    ...     "name": "Acme", "recommendations": {"champions": {"priority": "high"}},
+    ...     "data": {"sources": "t.csv", "columns": columns},
+    ... })
+    >>> try:
+    ...     check_recommendations(config)
+    ... except ConfigError as exc:
+    ...     print(exc.message)
+    recommendations.champions.priority: must be a whole number (1 = most urgent), got 'high'
+    """
+    from clvreport.recommendations import PlanRules
+    from clvreport.segments import load_segment_rules
+
+    actions = _known_actions(config)  # also checks the actions: overrides
+    segments = load_segment_rules(config.segments, path=path).codes
+    for segment, rule in (config.recommendations or {}).items():
+        key = f"recommendations.{segment}"
+        if segment not in segments:
+            raise ConfigError(
+                f"{key}: '{segment}' is not a segment",
+                path=path,
+                hint=f"use one of: {', '.join(segments)}",
+            )
+        if rule is None:
+            continue
+        if not isinstance(rule, dict):
+            raise ConfigError(
+                f"{key}: expected a mapping with 'action' and/or 'priority', got {rule!r}",
+                path=path,
+                hint=f"for example: recommendations: {{{segment}: {{action: reminder, "
+                "priority: 2}}",
+            )
+        unknown = sorted(set(rule) - {"action", "priority"})
+        if unknown:
+            raise ConfigError(
+                f"{key}.{unknown[0]}: unknown key",
+                path=path,
+                hint="allowed here: action, priority",
+            )
+        if "action" in rule and rule["action"] not in actions:
+            raise ConfigError(
+                f"{key}.action: '{rule['action']}' is not a known action",
+                path=path,
+                hint=f"use one of: {', '.join(actions)}; or define it under actions: "
+                "with at least channel and success_rate",
+            )
+        if "priority" in rule:
+            priority = rule["priority"]
+            if (
+                isinstance(priority, bool)
+                or not isinstance(priority, numbers.Real)
+                or priority != int(priority)
+            ):
+                raise ConfigError(
+                    f"{key}.priority: must be a whole number (1 = most urgent), got {priority!r}",
+                    path=path,
+                    hint=f"for example: recommendations: {{{segment}: {{priority: 1}}}}",
+                )
+    rules = PlanRules.from_config(config)
+    return f"{len(rules.segments)} segments with an action, {len(rules.actions)} actions"
+
+
+def check_logo(logo: Path | None, key: str = "logo", brand_path: Path | None = None) -> None:
+    """Check that ``logo`` is an image the renderers can decode.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file, when it is not a readable PNG/JPEG/GIF/WebP or SVG.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> logo = Path(tempfile.mkdtemp()) / "logo.png"
+    >>> _ = logo.write_bytes(b"not a picture")
+    >>> try:
+    ...     check_logo(logo)
+    ... except ConfigError as exc:
+    ...     print(exc.hint)
+    export the logo again as SVG or PNG and check that it opens in an image viewer
+    """
+    if logo is None:
+        return
+    problem = None
+    suffix = logo.suffix.lower()
+    if suffix == ".svg":
+        problem = _svg_problem(logo)
+    elif suffix in _RASTER_LOGOS:
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(logo) as image:
+                image.verify()
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+            problem = f"not a readable {suffix.lstrip('.').upper()} image ({exc})"
+    if problem is not None:
+        raise ConfigError(
+            f"{key}: the logo file '{logo}' is {problem}",
+            path=brand_path,
+            hint="export the logo again as SVG or PNG and check that it opens in an image viewer",
+        )
+
+
+def _svg_problem(path: Path) -> str | None:
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.parse(path).getroot()
+    except (ET.ParseError, OSError, UnicodeDecodeError) as exc:
+        return f"not a readable SVG image ({exc})"
+    if not root.tag.rsplit("}", 1)[-1] == "svg":
+        return "not an SVG image (its root element is not <svg>)"
+    return None
+
+
+def check_report_config(
+    config: ClientConfig, client_dir: Path, *, as_of: str | dt.date | None = None
+) -> tuple[ReportBrand, list[tuple[str, str]]]:
+    """Everything about a client's configuration a report could fail on, checked up front.
+
+    Parameters
+    ----------
+    config, client_dir
+        From :func:`clvreport.config.load_client`.
+    as_of
+        A report date given on the command line (``YYYY-MM-DD``).
+
+    Returns
+    -------
+    tuple
+        The resolved brand and ``(check, detail)`` lines for ``validate``.
+
+    Raises
+    ------
+    ConfigError
+        The first problem, naming the key and the fix.
+
+    Examples
+    --------
+    >>> client_dir, config = load_client("demo")  # doctest: +SKIP
+    >>> brand, checks = check_report_config(config, client_dir)  # doctest: +SKIP
+    >>> [name for name, _ in checks]  # doctest: +SKIP
+    ['segments', 'recommendations', 'brand']
+    """
+    from clvreport.segments import load_segment_rules
+
+    checks: list[tuple[str, str]] = []
+    parse_as_of(as_of)
+    config_path = client_dir / "client.yml"
+    segments = load_segment_rules(config.segments, path=config_path)
+    checks.append(("segments", f"{len(segments.codes)} segments"))
+    checks.append(("recommendations", check_recommendations(config, config_path)))
+    brand = load_brand(client_dir, config.brand)
+    brand_path = client_dir / config.brand
+    check_logo(brand.logo, "logo", brand_path)
+    if brand.header_logo != brand.logo:
+        check_logo(brand.header_logo, "header logo", brand_path)
+    checks.append(("brand", f"{brand.name}: {brand.primary}, {brand.base_font}"))
+    return brand, checks
+
+
+def _flag_messages() -> dict[str, str]:
+    try:
+        from clvreport.ingest import quality
+    except ImportError:  # pragma: no cover
+        return {}
+    return dict(getattr(quality, "FLAG_MESSAGES", {}) or {})
+
+
+def validate_client(
+    client: str, *, data_dir: Path | str = "data", as_of: str | None = None
+) -> ValidationResult:
     """Check that ``client`` can be reported on: config, brand and transactions.
 
     Parameters
@@ -42,6 +288,9 @@ def validate_client(client: str, *, data_dir: Path | str = "data") -> Validation
         Client folder name under ``data_dir``.
     data_dir
         Folder with one sub-folder per client.
+    as_of
+        A report date ``YYYY-MM-DD`` to check the data against (default from
+        ``client.yml``, else the last transaction date).
 
     Returns
     -------
@@ -55,15 +304,16 @@ def validate_client(client: str, *, data_dir: Path | str = "data") -> Validation
 
     Examples
     --------
-    >>> validate_client("demo").ok  # doctest: +SKIP
-    True
+    >>> validate_client("demo").checks[0][0]  # doctest: +SKIP
+    'client.yml'
     """
     result = ValidationResult()
+    as_of_date = parse_as_of(as_of)
     client_dir, config = load_client(client, data_dir)
     result.checks.append(("client.yml", f"{config.name} ({config.language}, {config.currency})"))
-    brand = load_brand(client_dir, config.brand)
-    result.checks.append(("brand", f"{brand.name}: {brand.primary}, {brand.base_font}"))
-    with load_transactions(config, client_dir) as transactions:
+    _, checks = check_report_config(config, client_dir, as_of=as_of_date)
+    result.checks += checks
+    with load_transactions(config, client_dir, as_of=as_of_date or config.as_of) as transactions:
         quality = transactions.quality
         result.checks.append(
             (
@@ -76,5 +326,10 @@ def validate_client(client: str, *, data_dir: Path | str = "data") -> Validation
         for reason, rows in quality.excluded:
             if rows:
                 result.warnings.append(f"{rows:,} rows excluded: {reason.replace('_', ' ')}")
+        messages = _flag_messages()
+        for code, count in getattr(quality, "flagged", ()) or ():
+            if count:
+                text = messages.get(code, code.replace("_", " "))
+                result.warnings.append(f"{count:,} flagged: {text}")
         result.warnings += [WARNING_TEXT.get(code, code) for code in quality.warnings]
     return result

@@ -124,13 +124,21 @@ def test_failing_cell_leaves_no_output_and_names_the_cell(data_dir, tmp_path, mo
     assert "kept at" in message
     # The earlier report for that date is untouched and no temp folder is left.
     assert sorted(p.name for p in previous.iterdir()) == before
-    assert [p.name for p in (tmp_path / "out" / "acme").iterdir()] == ["2024-12-31"]
+    client_out = tmp_path / "out" / "acme"
+    assert sorted(p.name for p in client_out.iterdir()) == [".failed", "2024-12-31"]
+    # The executed notebook (customer ids) is kept privately inside the output folder.
+    (kept,) = (client_out / ".failed").iterdir()
+    assert str(kept / "clv_report.ipynb") in message
+    assert (kept / "clv_report.ipynb").is_file()
+    assert (client_out / ".failed").stat().st_mode & 0o777 == 0o700
+    assert kept.stat().st_mode & 0o777 == 0o700
 
 
 def test_failing_renderer_leaves_no_output(data_dir, tmp_path):
     with pytest.raises(RenderError, match="step 'typst' failed: unknown font family"):
         run(data_dir, tmp_path, renderer="broken")
-    assert list((tmp_path / "out" / "acme").iterdir()) == []
+    client_out = tmp_path / "out" / "acme"
+    assert [p.name for p in client_out.iterdir()] == [".failed"]  # nothing published
 
 
 def test_unknown_client_fails_before_any_work(data_dir, tmp_path):

@@ -8,8 +8,9 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from clvreport.errors import ClvReportError
+from clvreport.errors import WRITE_ERRNOS, ClvReportError, InterruptedRun, output_error
 
 app = typer.Typer(
     name="clvreport",
@@ -21,17 +22,50 @@ app = typer.Typer(
 console = Console(stderr=True, highlight=False)
 F = TypeVar("F", bound=Callable[..., Any])
 
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+__all__ = ["app", "console", "escape", "main", "print_error", "user_errors"]
+
+
+def print_error(exc: ClvReportError) -> None:
+    """Print ``exc`` as one message; its text is user data, never rich markup."""
+    console.print(f"[bold red]Error:[/] {escape(str(exc))}", soft_wrap=True)
+
 
 def user_errors(func: F) -> F:
-    """Turn a :class:`ClvReportError` into a one-screen message and exit code 2."""
+    """Turn a user-facing failure into a one-screen message and a non-zero exit code.
+
+    * :class:`ClvReportError` (bad input, config, data): its message, exit code 2.
+    * :class:`OSError` that reached the CLI (a file that cannot be written or
+      read): what, which path and what to do, exit code 2.
+    * Ctrl-C: "interrupted, nothing published", exit code 130.
+
+    Anything else is a bug and keeps its traceback.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except (KeyboardInterrupt, InterruptedRun):
+            console.print(f"[bold red]{escape(InterruptedRun().message)}[/]", soft_wrap=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         except ClvReportError as exc:
-            console.print(f"[bold red]Error:[/] {exc}", markup=True, soft_wrap=True)
-            raise typer.Exit(2) from None
+            print_error(exc)
+            raise typer.Exit(EXIT_USER_ERROR) from None
+        except OSError as exc:
+            if exc.errno in WRITE_ERRNOS:
+                print_error(output_error(exc, None, "a file"))
+            else:
+                print_error(
+                    ClvReportError(
+                        exc.strerror or str(exc),
+                        path=exc.filename,
+                        hint="check that the file exists and that you may read it",
+                    )
+                )
+            raise typer.Exit(EXIT_USER_ERROR) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -30,7 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 from clvreport.cli._app import app, user_errors
-from clvreport.cli.summary import _options
+from clvreport.cli.summary import _options, write_table
 from clvreport.errors import ConfigError
 from clvreport.ingest import read_transactions
 from clvreport.models import ClvModelFit, fit_clv_models
@@ -263,8 +263,7 @@ def fit(
         payload["validation"]["coverage"] = coverage if math.isfinite(coverage) else None
         payload["validation"]["interval"] = INTERVAL
         if scores is not None:
-            scores.parent.mkdir(parents=True, exist_ok=True)
-            table.to_csv(scores, index=False)
+            write_table(table, scores, "the holdout scores", option="--scores")
     elif scores is not None:
         typer.echo(
             f"No holdout scores written to {scores}: no model could be checked on the holdout "

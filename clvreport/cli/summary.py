@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from clvreport.cli._app import app, user_errors
 from clvreport.config import ColumnMapping, CsvOptions, DataPolicies
-from clvreport.errors import ConfigError, DataError
+from clvreport.errors import ConfigError, DataError, output_error
 from clvreport.ingest import Transactions, read_transactions
 from clvreport.summary import rfm_summary, summary_totals
 
@@ -58,11 +62,30 @@ def _write(summary: Any, out: Path) -> None:
             path=out,
             hint="end --out with .parquet or .csv",
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".parquet":
-        summary.to_parquet(out, index=False)
-    else:
-        summary.to_csv(out, index=False)
+    write_table(summary, out, "the summary", option="--out")
+
+
+def write_table(table: Any, out: Path, what: str, *, option: str) -> None:
+    """Write ``table`` to ``out`` (.parquet or .csv) via a temporary file beside it.
+
+    A failed write (no permission, disk full, a file where a folder should be)
+    becomes one :class:`~clvreport.errors.OutputError` and leaves an existing
+    ``out`` as it was.
+    """
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", str(out))
+        if out.suffix.lower() == ".parquet":
+            table.to_parquet(tmp, index=False)
+        else:
+            table.to_csv(tmp, index=False)
+        os.replace(tmp, out)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise output_error(exc, out, what, option=option) from None
 
 
 def _label(code: str) -> str:
@@ -97,9 +120,9 @@ def _print_table(totals: dict[str, Any], tx: Transactions, out: Path | None) -> 
     console = Console(highlight=False)
     console.print(table)
     for code in quality.warnings:
-        console.print(f"[yellow]Warning:[/] {_label(code)}")
+        console.print(f"[yellow]Warning:[/] {escape(_label(code))}")
     if out is not None:
-        console.print(f"Summary per customer written to {out}")
+        console.print(f"Summary per customer written to {escape(str(out))}")
 
 
 @app.command("summary")

@@ -3,12 +3,20 @@
 The pipeline works in a temporary folder beside the destination. Only when
 every step succeeded does that folder become ``<out>/<client>/<as-of>/`` (one
 rename), so a failed run never leaves a half-written report behind.
+
+A failed run keeps its work folder (the executed notebook with the traceback,
+the Typst source) in ``<out>/<client>/.failed/<timestamp>/``, private to the
+user (mode 0700) because it holds customer ids; only the last
+:data:`KEEP_FAILED` are kept. Temporary folders left by killed runs are removed
+by the next run; a run that fails before producing anything leaves no folder.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -18,17 +26,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from clvreport.config import load_client
-from clvreport.errors import ConfigError, RenderError
+from clvreport.errors import (
+    WRITE_ERRNOS,
+    ClvReportError,
+    ConfigError,
+    InterruptedRun,
+    RenderError,
+    output_error,
+)
 from clvreport.monitor import PeakMemory
 from clvreport.render import builtin as _builtin  # noqa: F401  (registers "builtin")
 from clvreport.render import quarto as _quarto  # noqa: F401  (registers "quarto")
 from clvreport.render.base import FORMATS, REPORT_NAME, ReportMeta, renderers
 from clvreport.render.execute import execute_notebook
+from clvreport.validate import check_report_config, parse_as_of
 
 __all__ = ["REPORT_NOTEBOOK", "RenderResult", "parse_formats", "render_report", "renderers"]
 
 REPORT_NOTEBOOK = Path(__file__).resolve().parents[2] / "reports" / f"{REPORT_NAME}.ipynb"
 RUN_INFO = "run.json"
+FAILED_DIR = ".failed"
+KEEP_FAILED = 3
+"""How many failed runs' work folders are kept per client."""
+_TMP_PREFIX = ".tmp-"
+_TMP_PID = re.compile(r"\.tmp-(\d+)-")
+_STALE_SECONDS = 3600  # a temp folder without a pid in its name is left alone this long
 
 StepCallback = Callable[[str, float, float], None]
 """Called after each step with its name, duration in seconds and peak memory in MiB."""
@@ -137,7 +159,12 @@ def _publish(workdir: Path, destination: Path) -> None:
     if destination.exists():
         old = destination.with_name(f".old-{destination.name}-{time.time_ns()}")
         destination.rename(old)
-    workdir.rename(destination)
+    try:
+        workdir.rename(destination)
+    except BaseException:
+        if old is not None:
+            old.rename(destination)  # put the previous report back
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -197,16 +224,20 @@ def render_report(
     peaks: dict[str, float] = {}
     chosen_formats = parse_formats(formats)
     with _step("validate config", steps, on_step, peaks):
+        as_of_date = parse_as_of(as_of)
         client_dir, config = load_client(client, data_dir)
+        language = language or config.language
+        if language not in ("nl", "en"):
+            raise ConfigError(f"unknown language '{language}'", hint="use --lang nl or --lang en")
+        check_report_config(config, client_dir, as_of=as_of_date)
         chosen = renderers.get(renderer)
-    language = language or config.language
-    if language not in ("nl", "en"):
-        raise ConfigError(f"unknown language '{language}'", hint="use --lang nl or --lang en")
     notebook = Path(notebook) if notebook is not None else REPORT_NOTEBOOK
     client_out = Path(out_dir) / client
-    client_out.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix=".tmp-", dir=client_out)).resolve()
+    created = _missing_parents(client_out)
+    workdir = _make_workdir(client_out, created)
+    destination: Path | None = None
     try:
+        _remove_stale_workdirs(client_out, keep=workdir)
         with _step("execute notebook", steps, on_step, peaks):
             execute_notebook(
                 notebook,
@@ -214,7 +245,7 @@ def render_report(
                 parameters={
                     "client": client,
                     "data_dir": str(Path(data_dir).resolve()),
-                    "as_of": as_of,
+                    "as_of": as_of_date.isoformat() if as_of_date else None,
                     "language": language,
                     "output_dir": str(workdir),
                 },
@@ -230,16 +261,122 @@ def render_report(
         destination = client_out / report_folder_name(run["as_of"], language, config.language)
         with _step("publish", steps, on_step, peaks):
             _publish(workdir, destination)
+    except KeyboardInterrupt:
+        _discard(workdir, client_out, created)
+        raise InterruptedRun() from None
+    except InterruptedRun:
+        _discard(workdir, client_out, created)
+        raise
+    except OSError as exc:
+        if exc.errno not in WRITE_ERRNOS:
+            _fail(exc, workdir, client_out, created)
+            raise
+        error = output_error(exc, _error_path(exc, workdir, client_out), "the report")
+        _fail(error, workdir, client_out, created)
+        raise error from None
     except BaseException as exc:
-        kept = _keep_failed_notebook(workdir, client)
-        shutil.rmtree(workdir, ignore_errors=True)
-        if kept is not None and isinstance(exc, RenderError) and exc.hint is None:
-            exc.hint = f"the executed notebook with the full traceback is kept at {kept}"
+        _fail(exc, workdir, client_out, created)
         raise
     files = sorted(path for path in destination.rglob("*") if path.is_file())
     return RenderResult(
         folder=destination, files=files, renderer=chosen.name, steps=steps, peak_mib=peaks
     )
+
+
+def _error_path(exc: OSError, workdir: Path, client_out: Path) -> Path:
+    """The path to name for a write error: its file, unless that is in the (removed) work folder."""
+    if not exc.filename:
+        return client_out
+    path = Path(exc.filename)
+    if not path.is_absolute() or path.is_relative_to(workdir):
+        return client_out
+    return path
+
+
+def _missing_parents(folder: Path) -> list[Path]:
+    """``folder`` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    for candidate in (folder, *folder.parents):
+        if candidate.exists() or candidate.is_symlink():
+            break
+        missing.append(candidate)
+    return missing
+
+
+def _make_workdir(client_out: Path, created: list[Path]) -> Path:
+    """Create ``<out>/<client>/.tmp-<pid>-<random>/`` (private, mode 0700).
+
+    On failure the folders in ``created`` (made by this run) are removed again.
+    """
+    try:
+        client_out.mkdir(parents=True, exist_ok=True)
+        return Path(
+            tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-", dir=client_out)
+        ).resolve()
+    except OSError as exc:
+        _remove_empty(created)
+        raise output_error(exc, client_out, "the report") from None
+
+
+def _remove_empty(created: list[Path]) -> None:
+    """Remove the folders this run created (deepest first) if they are still empty."""
+    for folder in created:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
+def _pid_alive(pid: int) -> bool:
+    import psutil
+
+    return pid != os.getpid() and psutil.pid_exists(pid)
+
+
+def _remove_stale_workdirs(client_out: Path, keep: Path) -> None:
+    """Remove the temp folders of runs that were killed (their process is gone)."""
+    for folder in client_out.glob(f"{_TMP_PREFIX}*"):
+        if not folder.is_dir() or folder.resolve() == keep:
+            continue
+        match = _TMP_PID.match(folder.name)
+        if match is not None:
+            stale = not _pid_alive(int(match.group(1)))
+        else:
+            stale = time.time() - folder.stat().st_mtime > _STALE_SECONDS
+        if stale:
+            shutil.rmtree(folder, ignore_errors=True)
+    for folder in client_out.glob(".old-*"):  # left by a run killed while publishing
+        if folder.is_dir() and time.time() - folder.stat().st_mtime > _STALE_SECONDS:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _discard(workdir: Path, client_out: Path, created: list[Path]) -> None:
+    shutil.rmtree(workdir, ignore_errors=True)
+    _remove_empty(created)
+
+
+def _fail(exc: BaseException, workdir: Path, client_out: Path, created: list[Path]) -> None:
+    """Clean up after a failed run; keep its work folder when it holds the executed notebook.
+
+    Paths into the work folder in the error's message (the Typst source, say)
+    are rewritten to the kept folder, so they never point at a deleted file.
+    """
+    kept = _keep_failed_run(workdir, client_out)
+    shutil.rmtree(workdir, ignore_errors=True)
+    _remove_empty(created)
+    if not isinstance(exc, ClvReportError):
+        return
+    if kept is not None:
+        for old in {str(workdir), str(workdir.resolve())}:
+            exc.message = exc.message.replace(old, str(kept))
+            if exc.hint:
+                exc.hint = exc.hint.replace(old, str(kept))
+        if isinstance(exc, RenderError) and exc.hint is None:
+            notebook = kept / f"{REPORT_NAME}.ipynb"
+            exc.hint = f"the executed notebook with the full traceback is kept at {notebook}"
+    elif exc.hint and str(workdir) in exc.hint:
+        exc.hint = None  # it named a file that no longer exists
+    exc.args = (str(exc),)
 
 
 def _read_run_info(workdir: Path) -> dict:
@@ -252,11 +389,29 @@ def _read_run_info(workdir: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _keep_failed_notebook(workdir: Path, client: str) -> Path | None:
-    """Keep the executed notebook of a failed run for debugging, outside the output tree."""
-    executed = workdir / f"{REPORT_NAME}.ipynb"
-    if not executed.is_file():
+def _keep_failed_run(workdir: Path, client_out: Path) -> Path | None:
+    """Move a failed run's work folder to ``<client_out>/.failed/<timestamp>/`` (mode 0700).
+
+    Only a run whose notebook was executed is kept (the notebook holds the
+    traceback; it and the data files hold customer ids, hence the private
+    mode). The oldest kept runs beyond :data:`KEEP_FAILED` are removed.
+    """
+    if not (workdir / f"{REPORT_NAME}.ipynb").is_file():
         return None
-    target = Path(tempfile.gettempdir()) / f"clvreport-failed-{client}.ipynb"
-    shutil.copyfile(executed, target)
-    return target
+    failed = client_out / FAILED_DIR
+    try:
+        failed.mkdir(mode=0o700, exist_ok=True)
+        failed.chmod(0o700)
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        target = failed / stamp
+        n = 1
+        while target.exists():
+            n += 1
+            target = failed / f"{stamp}-{n}"
+        workdir.rename(target)  # same file system: no space needed, even on a full disk
+        target.chmod(0o700)
+    except OSError:
+        return None
+    for old in sorted(p for p in failed.iterdir() if p.is_dir())[:-KEEP_FAILED]:
+        shutil.rmtree(old, ignore_errors=True)
+    return target.resolve()

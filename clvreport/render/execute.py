@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import re
 from pathlib import Path
 from typing import Any
 
-from clvreport.errors import RenderError
+from clvreport.errors import InterruptedRun, RenderError
 
 __all__ = ["KERNEL_NAME", "execute_notebook", "kernel_name"]
 
@@ -14,6 +15,12 @@ KERNEL_NAME = "clvreport"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # User-facing errors raised inside the notebook keep their message, not a traceback.
 _USER_ERRORS = {"ClvReportError", "ConfigError", "DataError", "ModelError", "ClientNotFoundError"}
+_OS_ERRORS = {"OSError", "PermissionError", "FileExistsError", "NotADirectoryError"}
+_ERRNO = re.compile(r"\[Errno (\d+)\] ([^:]+)(?::\s*'(.*)')?")
+# Disk full and friends inside the kernel become an OSError here, explained by the caller.
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EACCES, errno.EPERM, errno.EROFS, errno.EFBIG}
+if hasattr(errno, "EDQUOT"):
+    _WRITE_ERRNOS.add(errno.EDQUOT)
 
 
 def kernel_name() -> str:
@@ -65,6 +72,7 @@ def execute_notebook(
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    before = _children()
     try:
         papermill.execute_notebook(
             str(notebook),
@@ -74,12 +82,22 @@ def execute_notebook(
             cwd=str(cwd),
             progress_bar=False,
             log_output=False,
-            # The kernel's own start-up warnings (e.g. about local TCP transport) are
-            # noise for an analyst; cell errors still come back through papermill.
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            # The kernel's own log (start-up warnings about local TCP transport, and
+            # "KeyboardInterrupt caught in kernel" when jupyter_client interrupts an
+            # idle kernel before shutting it down) is noise for an analyst; cell
+            # errors still come back through papermill.
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
+    except KeyboardInterrupt:
+        _stop_kernels(before)
+        raise InterruptedRun() from None
     except PapermillExecutionError as exc:
         evalue = _ANSI.sub("", str(exc.evalue))
+        if exc.ename == "KeyboardInterrupt":
+            raise InterruptedRun() from None
+        os_error = _os_error(exc.ename, evalue)
+        if os_error is not None:
+            raise os_error from None
         if exc.ename in _USER_ERRORS:
             raise RenderError("execute notebook", evalue) from None
         raise RenderError(
@@ -90,3 +108,38 @@ def execute_notebook(
     except FileNotFoundError as exc:
         raise RenderError("execute notebook", str(exc)) from None
     return output
+
+
+def _os_error(ename: str, evalue: str) -> OSError | None:
+    """A write error raised in the kernel (``[Errno 28] No space left on device: 'x'``)."""
+    if ename not in _OS_ERRORS:
+        return None
+    match = _ERRNO.match(evalue)
+    if match is None or int(match.group(1)) not in _WRITE_ERRNOS:
+        return None
+    return OSError(int(match.group(1)), match.group(2).strip(), match.group(3))
+
+
+def _children() -> set[int]:
+    import psutil
+
+    try:
+        return {child.pid for child in psutil.Process().children(recursive=True)}
+    except psutil.Error:  # pragma: no cover
+        return set()
+
+
+def _stop_kernels(before: set[int]) -> None:
+    """Stop the kernel processes this execution started (after Ctrl-C papermill cannot)."""
+    import psutil
+
+    try:
+        started = [c for c in psutil.Process().children(recursive=True) if c.pid not in before]
+    except psutil.Error:  # pragma: no cover
+        return
+    for child in started:
+        try:
+            child.kill()
+        except psutil.Error:
+            continue
+    psutil.wait_procs(started, timeout=3)
