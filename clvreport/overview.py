@@ -13,26 +13,52 @@ Top group
     customer order). Its *future share* is its part of the predicted CLV of the
     whole base, its *past share* its part of the revenue so far.
 At-risk customers
-    The customers of the segments in :data:`AT_RISK_SEGMENTS`: they used to
-    buy often or spend well but have not bought for a long time. Their *value
-    at stake* is the sum of their ``value_at_risk``: what they would still be
-    worth over the horizon if they were active, times the chance that they are
-    not.
+    Customers who bought more than once (so they were real customers) and
+    whose chance of still being a customer is below one half
+    (:data:`AT_RISK_P_ALIVE`). Their *value at stake* is the sum of their
+    ``value_at_risk``: what they would still be worth over the horizon if they
+    were active, times the chance that they are not. The same group is meant
+    wherever the report says "at risk"; its segments show where they are.
+    Without a model, the customers of :data:`AT_RISK_SEGMENTS` are used.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["AT_RISK_SEGMENTS", "AtRisk", "TopGroup", "at_risk", "top_group"]
+__all__ = [
+    "AT_RISK_P_ALIVE",
+    "AT_RISK_SEGMENTS",
+    "AtRisk",
+    "TopGroup",
+    "at_risk",
+    "at_risk_mask",
+    "top_group",
+]
+
+AT_RISK_P_ALIVE = 0.5
+"""Below this chance of still being a customer, a repeat buyer counts as at risk."""
 
 AT_RISK_SEGMENTS: tuple[str, ...] = ("at_risk", "cant_lose_them")
-"""Segments whose customers count as "at risk" everywhere in the report."""
+"""Segments that stand for "at risk" when there is no model (no P(alive))."""
+
+
+def at_risk_mask(customers: pd.DataFrame) -> pd.Series:
+    """Which customers are at risk (see the module docstring).
+
+    Examples
+    --------
+    >>> at_risk_mask(pd.DataFrame({"n_purchases": [1, 3, 3], "p_alive": [0.1, 0.2, 0.9],
+    ...                            "segment": ["lost", "at_risk", "loyal"]})).tolist()
+    [False, True, False]
+    """
+    if "p_alive" in customers:
+        return (customers["n_purchases"] >= 2) & (customers["p_alive"] < AT_RISK_P_ALIVE)
+    return customers["segment"].astype(str).isin(list(AT_RISK_SEGMENTS))
 
 
 @dataclass(frozen=True)
@@ -114,7 +140,7 @@ class AtRisk:
     Attributes
     ----------
     n_customers
-        Customers in the at-risk segments.
+        At-risk customers.
     customer_share
         Their share of all customers.
     value_at_stake
@@ -136,16 +162,15 @@ class AtRisk:
     segments: tuple[tuple[str, int], ...]
 
 
-def at_risk(customers: pd.DataFrame, segments: Sequence[str] = AT_RISK_SEGMENTS) -> AtRisk:
-    """The customers of the at-risk segments and the value at stake.
+def at_risk(customers: pd.DataFrame) -> AtRisk:
+    """The at-risk customers (:func:`at_risk_mask`) and the value at stake.
 
     Parameters
     ----------
     customers
-        Per-customer table with ``segment`` and ``revenue``, and ``value_at_risk``
-        and ``clv_if_alive`` (or ``clv``) when a model was used.
-    segments
-        The at-risk segment codes.
+        Per-customer table with ``segment``, ``n_purchases`` and ``revenue``,
+        and ``p_alive``, ``value_at_risk`` and ``clv_if_alive`` (or ``clv``)
+        when a model was used.
 
     Returns
     -------
@@ -153,7 +178,8 @@ def at_risk(customers: pd.DataFrame, segments: Sequence[str] = AT_RISK_SEGMENTS)
 
     Examples
     --------
-    >>> customers = pd.DataFrame({"segment": ["at_risk", "lost", "cant_lose_them"],
+    >>> customers = pd.DataFrame({"segment": ["at_risk", "lost", "loyal"],
+    ...                           "n_purchases": [4, 1, 6], "p_alive": [0.2, 0.1, 0.3],
     ...                           "revenue": [100.0, 5.0, 300.0],
     ...                           "clv_if_alive": [50.0, 1.0, 90.0],
     ...                           "value_at_risk": [40.0, 1.0, 60.0]})
@@ -161,7 +187,7 @@ def at_risk(customers: pd.DataFrame, segments: Sequence[str] = AT_RISK_SEGMENTS)
     >>> r.n_customers, r.value_at_stake, r.value_if_active, r.past_revenue
     (2, 100.0, 140.0, 400.0)
     """
-    chosen = customers[customers["segment"].astype(str).isin(list(segments))]
+    chosen = customers[at_risk_mask(customers)]
     n = len(customers)
     stake = float(chosen["value_at_risk"].sum()) if "value_at_risk" in chosen else math.nan
     if "clv_if_alive" in chosen:

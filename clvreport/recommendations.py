@@ -19,8 +19,9 @@ The economics, per customer and summed per action:
 For channels marked ``only_worth_contacting`` (phone, letter, discount) an
 action contacts only the customers whose own value kept exceeds their contact
 cost; its customers, value at stake, cost and value kept are those customers'.
-An action that returns less than it costs is flagged ``profitable = False``
-("niet rendabel") with the figures of contacting all its segments' customers.
+An action that does not return at least 1.5 times its cost
+(:data:`MIN_RETURN_ON_COST`) is flagged ``profitable = False`` ("niet
+rendabel") with the figures of contacting all its segments' customers.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from clvreport.errors import ConfigError
 __all__ = [
     "CHANNELS",
     "CUSTOMER_ACTION_COLUMNS",
+    "MIN_RETURN_ON_COST",
     "PLAN_COLUMNS",
     "PlanRules",
     "action_plan",
@@ -72,6 +74,7 @@ PLAN_COLUMNS = [
     "uplift",
     "cost",
     "value_kept",
+    "value_added",
     "net_return",
     "max_spend_per_customer",
     "profitable",
@@ -79,6 +82,10 @@ PLAN_COLUMNS = [
     "list_name",
 ]
 """Columns of :func:`plan_actions`."""
+
+MIN_RETURN_ON_COST = 0.5
+"""An action is advised only when its net return is at least half its cost (it returns
+1.5 times what it costs): a margin for the uncertainty of the assumed success rates."""
 
 CUSTOMER_ACTION_COLUMNS = [
     "customer_id",
@@ -88,6 +95,7 @@ CUSTOMER_ACTION_COLUMNS = [
     "value_at_stake",
     "contact_cost",
     "value_kept",
+    "value_added",
     "net_return",
     "contact",
 ]
@@ -390,12 +398,14 @@ def customer_actions(customers: pd.DataFrame, rules: PlanRules | None = None) ->
     if "value_at_risk" in sub and "clv" in sub:
         stake = np.nan_to_num(sub["value_at_risk"].to_numpy(dtype=float))
         clv = np.nan_to_num(sub["clv"].to_numpy(dtype=float))
-        kept = success * stake + uplift * clv
+        added = uplift * clv
+        kept = success * stake + added
     else:
         stake = (
             sub["revenue"].to_numpy(dtype=float) if "revenue" in sub else np.full(len(sub), np.nan)
         )
         kept = np.full(len(sub), np.nan)
+        added = np.full(len(sub), np.nan)
     contact = ~only | (kept > cost) | np.isnan(kept)
     return pd.DataFrame(
         {
@@ -406,6 +416,7 @@ def customer_actions(customers: pd.DataFrame, rules: PlanRules | None = None) ->
             "value_at_stake": stake,
             "contact_cost": cost,
             "value_kept": kept,
+            "value_added": added,
             "net_return": kept - cost,
             "contact": contact,
         },
@@ -492,7 +503,11 @@ def plan_actions(
           expected voucher cost); ``success_rate`` and ``uplift`` as assumed;
         - ``max_spend_per_customer``: value kept / customers, the most that
           contacting one customer may cost before the action stops paying;
-        - ``profitable``: net return > 0. When it is ``False`` ("niet rendabel"),
+        - ``value_added``: the part of ``value_kept`` that rests on the assumed
+          ``uplift`` (extra purchases after the action), the rest is value won
+          back from customers who would otherwise leave;
+        - ``profitable``: net return > :data:`MIN_RETURN_ON_COST` × cost. When
+          it is ``False`` ("niet rendabel"),
           the figures are those of contacting every customer of the segments
           and ``list_name`` is ``None``; without a model (no ``value_at_risk``)
           it is ``<NA>``, the money columns are NaN and ``value_at_stake`` is
@@ -534,11 +549,15 @@ def plan_actions(
         ].sum()
         segments = tuple(stake_by_segment.sort_values(ascending=False, kind="stable").index)
         contacted = group[group["contact"].to_numpy()]
-        if priced and (contacted.empty or contacted["net_return"].sum() <= 0):
+        if priced and (
+            contacted.empty
+            or contacted["net_return"].sum() <= MIN_RETURN_ON_COST * contacted["contact_cost"].sum()
+        ):
             contacted = group  # not profitable: show what contacting everyone would cost
         n = len(contacted)
         cost = float(contacted["contact_cost"].sum())
         kept = float(contacted["value_kept"].sum()) if priced else math.nan
+        added = float(contacted["value_added"].sum()) if priced else math.nan
         net = kept - cost
         rule = rules.actions[action]
         rows.append(
@@ -554,9 +573,10 @@ def plan_actions(
                 "uplift": rule["uplift"],
                 "cost": cost,
                 "value_kept": kept,
+                "value_added": added,
                 "net_return": net,
                 "max_spend_per_customer": kept / n if n else math.nan,
-                "profitable": bool(net > 0) if priced else pd.NA,
+                "profitable": bool(net > MIN_RETURN_ON_COST * cost) if priced else pd.NA,
                 "priority": priority_of.get(action, 9),
             }
         )

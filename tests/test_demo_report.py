@@ -50,7 +50,7 @@ def expected_page_two(folder: Path, t: Translator) -> dict[str, str]:
     """The four answers, recomputed from customers.csv and the summary sheet of customers.xlsx."""
     customers = pd.read_csv(folder / "customers.csv")
     top = customers.nlargest(-(-len(customers) // 5), "clv")  # the top 20%, rounded up
-    risky = customers[customers["segment"].isin(["at_risk", "cant_lose_them"])]
+    risky = customers[(customers["n_purchases"] >= 2) & (customers["p_alive"] < 0.5)]
     return {
         "value of the base": t.money(customers["clv"].sum()),
         "future share of the top 20%": t.percent(

@@ -60,6 +60,28 @@ def test_at_risk_by_hand():
     assert set(AT_RISK_SEGMENTS) == {"at_risk", "cant_lose_them"}
 
 
+def test_at_risk_means_repeat_buyers_probably_gone():
+    customers = pd.DataFrame(
+        {
+            "segment": ["loyal", "at_risk", "lost", "champions"],
+            "n_purchases": [5, 3, 1, 8],
+            "p_alive": [0.3, 0.45, 0.05, 0.95],
+            "revenue": [500.0, 200.0, 10.0, 900.0],
+            "clv": [30.0, 20.0, 0.1, 300.0],
+            "clv_if_alive": [100.0, 36.0, 2.0, 316.0],
+            "value_at_risk": [70.0, 16.0, 1.9, 16.0],
+        }
+    )
+    r = at_risk(customers)
+    assert r.n_customers == 2  # the one-time buyer and the active champion are not at risk
+    assert r.value_at_stake == 86.0
+    assert r.value_if_active == 136.0
+    assert r.segments == (("at_risk", 1), ("loyal", 1)) or r.segments == (
+        ("loyal", 1),
+        ("at_risk", 1),
+    )
+
+
 def test_at_risk_without_a_model_has_no_stake():
     customers = pd.DataFrame({"segment": ["at_risk"], "revenue": [10.0]})
     r = at_risk(customers)

@@ -208,7 +208,7 @@ def test_plan_is_ranked_by_net_return_and_flags_what_does_not_pay(customers):
     assert plan["list_name"].tolist()[:3] == [
         "Persoonlijk terugwinnen",
         "Belonen en bedanken",
-        "Tweede aankoop",
+        "Volgende aankoop",
     ]
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 from clvreport import plots
 from clvreport.acquisition import MIN_GROUP_CUSTOMERS
+from clvreport.overview import at_risk_mask
 from clvreport.report.context import ReportContext
 from clvreport.report.markdown import (
     Markdown,
@@ -18,6 +19,7 @@ from clvreport.report.markdown import (
     heading,
     join,
     keep_together,
+    literal,
     paragraph,
     table,
 )
@@ -119,7 +121,7 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
     short = top["tenure_days"] < horizon_days
     columns = {
         t("value.customer"): [
-            f"{cid}{' *' if is_short else ''}"
+            f"{cid}{' (*)' if is_short else ''}"
             for cid, is_short in zip(top["customer_id"].astype(str), short, strict=True)
         ],
         t("value.segment"): [labels[s] for s in top["segment"]],
@@ -215,7 +217,7 @@ def _acquisition_blocks(ctx: ReportContext) -> list[str]:
         frame = pd.DataFrame(
             {
                 t(f"acquisition.{column}"): [
-                    f"{g}{' *' if small else ''}"
+                    f"{g}{' (*)' if small else ''}"
                     for g, small in zip(groups["group"], groups["small"], strict=True)
                 ],
                 t("value.customers"): [t.number(v) for v in groups["customers"]],
@@ -241,10 +243,10 @@ def _acquisition_blocks(ctx: ReportContext) -> list[str]:
             total.append(t.money(customers["clv"].mean()))
         best, worst = groups.iloc[0], groups.iloc[-1]
         caption = t(
-            f"acquisition.caption_{value_key}",
-            best=best["group"],
+            f"acquisition.caption_{column}_{value_key}",
+            best=literal(best["group"]),
             best_value=t.money(best[per_customer]),
-            worst=worst["group"],
+            worst=literal(worst["group"]),
             worst_value=t.money(worst[per_customer]),
         )
         blocks += [
@@ -282,20 +284,22 @@ def concentration(ctx: ReportContext) -> Markdown:
     return join(
         heading(t("sections.concentration"), id="sec-concentration"),
         finding(t(verdict, share=t.percent(c.top_value_share, digits=0))),
-        paragraph(
-            t(
-                "concentration.text",
+        keep_together(
+            paragraph(
+                t(
+                    "concentration.text",
+                    customers=t.percent(c.customer_share_for_target, digits=0),
+                    gini=t.number(c.gini, digits=2),
+                )
+            ),
+            _save(
+                ctx,
+                ax,
+                "lorenz",
+                "concentration.caption",
+                share=t.percent(c.top_value_share, digits=0),
                 customers=t.percent(c.customer_share_for_target, digits=0),
-                gini=t.number(c.gini, digits=2),
-            )
-        ),
-        _save(
-            ctx,
-            ax,
-            "lorenz",
-            "concentration.caption",
-            share=t.percent(c.top_value_share, digits=0),
-            customers=t.percent(c.customer_share_for_target, digits=0),
+            ),
         ),
     )
 
@@ -373,9 +377,13 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
     t, a = ctx.t, ctx.analysis
     palette = _palette(ctx)
     retention = a.retention
+    last_month = t.date(a.as_of, style="MMM")
     years = pd.DataFrame(
         {
-            t("loyalty.year"): retention["period"],
+            t("loyalty.year"): [
+                p if whole else t("loyalty.partial_year", year=p, end=last_month)
+                for p, whole in zip(retention["period"], retention["complete"], strict=True)
+            ],
             t("loyalty.active"): [t.number(v) for v in retention["active_customers"]],
             t("loyalty.new"): [t.number(v) for v in retention["new_customers"]],
             t("loyalty.revenue"): [t.money(v) for v in retention["revenue"]],
@@ -427,7 +435,7 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
     )
     if a.has_predictions:
         repeat_buyers = a.customers[a.customers["n_purchases"] > 1]
-        drifting = repeat_buyers[repeat_buyers["p_alive"] < 0.5]
+        drifting = a.customers[at_risk_mask(a.customers)]  # "at risk", as on page 2
         ax = plots.plot_distribution(
             repeat_buyers["p_alive"].rename("p_alive"),
             palette=palette,
@@ -464,9 +472,9 @@ def _segment_table_caption(ctx: ReportContext, seg: pd.DataFrame) -> str:
     lowest = p_alive.idxmin()
     return t(
         "segments.table_p_alive",
-        label=labels[lowest],
+        label=literal(labels[lowest]),
         p=t.percent(p_alive[lowest], digits=0),
-        highest=labels[p_alive.idxmax()],
+        highest=literal(labels[p_alive.idxmax()]),
         p_high=t.percent(p_alive.max(), digits=0),
     )
 
@@ -477,12 +485,15 @@ def _segment_finding(ctx: ReportContext, seg: pd.DataFrame) -> dict[str, str]:
     value_key = "clv" if a.has_predictions else "revenue"
     biggest = seg.loc[seg[value_key].idxmax()]
     values = {
-        "label": labels[biggest["segment"]],
+        "label": literal(labels[biggest["segment"]]),
         "share": t.percent(biggest[f"{value_key}_share"], digits=0),
     }
     if a.has_predictions:
         risk = seg.loc[seg["value_at_risk"].idxmax()]
-        values |= {"risk_label": labels[risk["segment"]], "risk": t.money(risk["value_at_risk"])}
+        values |= {
+            "risk_label": literal(labels[risk["segment"]]),
+            "risk": t.money(risk["value_at_risk"]),
+        }
     return values
 
 
@@ -517,7 +528,7 @@ def segments(ctx: ReportContext) -> Markdown:
     columns = {
         t("segments.segment"): data["segment_label"],
         t("segments.customers"): [t.number(v) for v in seg["n_customers"]],
-        t("segments.revenue_share"): [t.percent(v, digits=0) for v in seg["revenue_share"]],
+        t("segments.revenue_share"): [t.percent(v, digits=1) for v in seg["revenue_share"]],
     }
     if a.has_predictions:
         p_alive = a.customers.groupby("segment")["p_alive"].mean()
@@ -531,7 +542,7 @@ def segments(ctx: ReportContext) -> Markdown:
         finding(
             t(
                 f"segments.conclusion_{value_key}",
-                label=labels[biggest["segment"]],
+                label=literal(labels[biggest["segment"]]),
                 share=t.percent(biggest[f"{value_key}_share"], digits=0),
                 months=a.config.horizon_months,
             )
@@ -549,7 +560,9 @@ def segments(ctx: ReportContext) -> Markdown:
             align="l" + "r" * (len(columns) - 1),
             total=_segment_total(ctx, seg),
         ),
-        "\n".join(f"- **{labels[s]}**: {descriptions[s]}" for s in seg["segment"]),
+        "\n".join(
+            f"- **{literal(labels[s])}.** {literal(descriptions[s])}" for s in seg["segment"]
+        ),
     )
 
 
@@ -582,7 +595,7 @@ def recommendations(ctx: ReportContext) -> Markdown:
     if not a.has_predictions:
         items = [
             f"{i}. **{t(f'recommendations.actions.{row.action}.name')}** "
-            f"({t.join([labels[s] for s in row.segments])}, {t.number(row.customers)} "
+            f"({t.join([literal(labels[s]) for s in row.segments])}, {t.number(row.customers)} "
             f"{t('recommendations.customers')}): "
             f"{t(f'recommendations.actions.{row.action}.what')}"
             for i, row in enumerate(plan.itertuples(index=False), start=1)
@@ -611,30 +624,49 @@ def recommendations(ctx: ReportContext) -> Markdown:
             t("recommendations.stake"): [t.money(v) for v in advised["value_at_stake"]],
             t("overview.cost"): [t.money(v) for v in advised["cost"]],
             t("overview.kept"): [t.money(v) for v in advised["value_kept"]],
+            t("recommendations.added"): [t.money(v) for v in advised["value_added"]],
             t("overview.net"): [t.money(v) for v in advised["net_return"]],
             t("recommendations.max_spend"): [
                 t.money(v, digits=2) for v in advised["max_spend_per_customer"]
             ],
         }
     )
+    no_margin = a.config.gross_margin >= 1
+    if no_margin:  # revenue, not profit: from which margin does each action pay?
+        frame[t("recommendations.break_even")] = [
+            t.percent(c / k, digits=0) if k else "–"
+            for c, k in zip(advised["cost"], advised["value_kept"], strict=True)
+        ]
     total = [
         t("overview.total"),
         t.number(advised["customers"].sum()),
         t.money(advised["value_at_stake"].sum()),
         t.money(advised["cost"].sum()),
         t.money(advised["value_kept"].sum()),
+        t.money(advised["value_added"].sum()),
         t.money(advised["net_return"].sum()),
         "",
-    ]
+    ] + ([""] if no_margin else [])
+    cap = a.config.xlsx_max_rows
     items = [
         f"{i}. **{t(f'recommendations.actions.{row.action}.name')}** "
-        f"({t('recommendations.list', name=row.list_name)}): "
-        f"{t(f'recommendations.actions.{row.action}.what')} "
+        f"({t('recommendations.list', name=literal(row.list_name))}"
+        + (
+            t("recommendations.capped", cap=t.number(cap), customers=t.number(row.customers))
+            if row.customers > cap
+            else ""
+        )
+        + f"). {t(f'recommendations.actions.{row.action}.what')} "
         + t(
             "recommendations.assumption",
-            channel=t(f"economics.channels.{row.channel}"),
+            channel=t(f"economics.by_channel.{row.channel}"),
             cost=t.money(row.cost_per_contact, digits=2),
             success=t.percent(row.success_rate, digits=0),
+        )
+        + (
+            " " + t("recommendations.uplift", uplift=t.percent(row.uplift, digits=0))
+            if row.uplift
+            else ""
         )
         + f" *{t(f'recommendations.actions.{row.action}.why')}*"
         for i, row in enumerate(advised.itertuples(index=False), start=1)
@@ -652,24 +684,31 @@ def recommendations(ctx: ReportContext) -> Markdown:
             if len(advised)
             else t("overview.no_profitable_action")
         ),
+    ]
+    intro = [
         paragraph(t("recommendations.intro_plan", months=a.config.horizon_months)),
         paragraph(t("recommendations.rule_of_thumb")),
     ]
     if len(advised):
         blocks += [
-            table(
-                frame,
-                caption=t(
-                    "recommendations.plan_caption",
-                    action=t(f"recommendations.actions.{advised.iloc[0]['action']}.name"),
-                    net=t.money(advised.iloc[0]["net_return"]),
+            keep_together(
+                *intro,
+                table(
+                    frame,
+                    caption=t(
+                        "recommendations.plan_caption",
+                        action=t(f"recommendations.actions.{advised.iloc[0]['action']}.name"),
+                        net=t.money(advised.iloc[0]["net_return"]),
+                    ),
+                    id="tbl-plan",
+                    align="ll" + "r" * (frame.shape[1] - 2),
+                    total=total,
                 ),
-                id="tbl-plan",
-                align="llrrrrr",
-                total=total,
             ),
             "\n".join(items),
         ]
+    else:
+        blocks += intro
     if len(rejected):
         blocks.append(
             paragraph(
@@ -679,7 +718,7 @@ def recommendations(ctx: ReportContext) -> Markdown:
                     t(
                         "recommendations.not_profitable_item",
                         action=t(f"recommendations.actions.{row.action}.name"),
-                        segments=t.join([labels[s] for s in row.segments]),
+                        segments=t.join([literal(labels[s]) for s in row.segments]),
                         customers=t.number(row.customers),
                         cost=t.money(row.cost),
                         kept=t.money(row.value_kept),
@@ -776,7 +815,9 @@ def _holdout_blocks(ctx: ReportContext) -> list[str]:
         row = v.by_frequency.set_index("bin").loc[v.worst_bin]
         sentences.append(
             t(
-                "methodology.holdout_worst_bin",
+                "methodology.holdout_worst_bin_once"
+                if str(v.worst_bin) == "0"
+                else "methodology.holdout_worst_bin",
                 bin=v.worst_bin,
                 customers=t.number(row["customers"]),
                 actual=t.number(row["actual_total"]),
@@ -895,7 +936,7 @@ def data_quality(ctx: ReportContext) -> Markdown:
             t("data_quality.share"): [t.percent(n / max(q.rows_read, 1)) for _, n in rows],
         }
     )
-    files = ", ".join(info.path.name for info in q.files) if q.files else "–"
+    files = ", ".join(literal(info.path.name) for info in q.files) if q.files else "–"
     return join(
         heading(t("sections.data_quality"), id="sec-data-quality"),
         keep_together(
@@ -918,5 +959,29 @@ def data_quality(ctx: ReportContext) -> Markdown:
                 id="tbl-quality",
                 align="lrr",
             ),
+        ),
+        _flag_blocks(ctx),
+    )
+
+
+def _flag_blocks(ctx: ReportContext) -> str | None:
+    """What was kept but looks implausible: counted, listed, and said in words."""
+    t, q = ctx.t, ctx.analysis.quality
+    flagged = [(code, n) for code, n in getattr(q, "flagged", ()) if n]
+    if not flagged:
+        return None
+    frame = pd.DataFrame(
+        {
+            t("data_quality.flag"): [t(f"data_quality.flags.{code}") for code, _ in flagged],
+            t("data_quality.count"): [t.number(n) for _, n in flagged],
+        }
+    )
+    return keep_together(
+        paragraph(t("data_quality.flags_intro")),
+        table(
+            frame,
+            caption=t("data_quality.flags_caption", count=len(flagged)),
+            id="tbl-flags",
+            align="lr",
         ),
     )

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from clvreport.overview import AT_RISK_SEGMENTS, AtRisk, TopGroup, at_risk, top_group
+from clvreport.overview import AtRisk, TopGroup, at_risk, at_risk_mask, top_group
+from clvreport.recommendations import PlanRules, customer_actions
 from clvreport.report.context import ReportContext
 from clvreport.report.markdown import (
     KeyFigure,
@@ -46,8 +47,13 @@ def top_actions(ctx: ReportContext, n: int = TOP_ACTIONS) -> pd.DataFrame:
     return actions[actions["profitable"].fillna(False).astype(bool)].head(n)
 
 
-def _segment_list(ctx: ReportContext, pairs: tuple[tuple[str, int], ...], n: int = 2) -> str:
+def _segment_list(
+    ctx: ReportContext, pairs: tuple[tuple[str, int], ...], n: int = 2, *, counted: bool = False
+) -> str:
+    """``Topklanten (544) en Trouwe klanten (350)``, or ``544 Topklanten en 350 Trouwe klanten``."""
     labels = ctx.analysis.rules.labels(ctx.t.language)
+    if counted:
+        return ctx.t.join([f"{ctx.t.number(c)} {labels[s]}" for s, c in pairs[:n]])
     return ctx.t.join([f"{labels[s]} ({ctx.t.number(c)})" for s, c in pairs[:n]])
 
 
@@ -77,7 +83,7 @@ def _top_figure(ctx: ReportContext, top: TopGroup) -> KeyFigure:
         t(
             "overview.top_note",
             customers=t.number(top.n_customers),
-            segments=_segment_list(ctx, top.segments),
+            segments=_segment_list(ctx, top.segments, counted=True),
             past=t.percent(top.past_share, digits=0),
         ),
     )
@@ -135,7 +141,6 @@ def _action_table(ctx: ReportContext, actions: pd.DataFrame) -> str:
                     strict=True,
                 )
             ],
-            t("overview.list"): [str(name) for name in actions["list_name"]],
             t("overview.cost"): [t.money(v) for v in actions["cost"]],
             t("overview.kept"): [t.money(v) for v in actions["value_kept"]],
             t("overview.net"): [t.money(v) for v in actions["net_return"]],
@@ -144,7 +149,6 @@ def _action_table(ctx: ReportContext, actions: pd.DataFrame) -> str:
     total = [
         t("overview.total"),
         t.number(actions["customers"].sum()),
-        "",
         t.money(actions["cost"].sum()),
         t.money(actions["value_kept"].sum()),
         t.money(actions["net_return"].sum()),
@@ -158,7 +162,7 @@ def _action_table(ctx: ReportContext, actions: pd.DataFrame) -> str:
             cost=t.money(actions["cost"].sum()),
         ),
         id="tbl-actions-top",
-        align="lllrrr",
+        align="llrrr",
         total=total,
     )
 
@@ -219,48 +223,69 @@ def executive_summary(ctx: ReportContext) -> Markdown:
     if len(actions):
         figures.append(_action_figure(ctx, actions))
     blocks.append(key_figures(figures))
+    blocks.append(_model_bias(ctx))
     blocks.append(heading(t("overview.what_to_do"), 2))
     if len(actions):
         blocks += [
             paragraph(t("overview.actions_intro")),
             _action_table(ctx, actions),
         ]
-        blocks.append(_risk_action_sentence(ctx, actions))
+        blocks.append(_return_notes(ctx, actions))
+        blocks.append(_reach_sentence(ctx))
     else:
         blocks.append(paragraph(t("overview.no_profitable_action")))
     blocks.append(_historic_paragraph(ctx))
     return join(*blocks)
 
 
-def _risk_action_sentence(ctx: ReportContext, top: pd.DataFrame) -> str | None:
-    """What the plan does for the at-risk customers when that is not among the best actions."""
-    t = ctx.t
-    plan = ctx.plan
-    for rank, row in enumerate(plan.itertuples(index=False), start=1):
-        if not set(row.segments) & set(AT_RISK_SEGMENTS):
-            continue
-        if row.action in set(top["action"]):
-            return None
-        name = t(f"recommendations.actions.{row.action}.name")
-        if bool(row.profitable):
-            return paragraph(
-                t(
-                    "overview.risk_action",
-                    action=name,
-                    customers=t.number(row.customers),
-                    net=t.money(row.net_return),
-                    rank=rank,
-                )
-            )
-        return paragraph(
-            t(
-                "overview.risk_action_unprofitable",
-                action=name,
-                cost=t.money(row.cost),
-                kept=t.money(row.value_kept),
-            )
+def _return_notes(ctx: ReportContext, actions: pd.DataFrame) -> str:
+    """How much of the return rests on the assumed extra purchases; revenue, not margin."""
+    t, a = ctx.t, ctx.analysis
+    added = float(actions["value_added"].sum())
+    sentences = [
+        t(
+            "overview.uplift_share",
+            added=t.money(added),
+            kept=t.money(float(actions["value_kept"].sum()) - added),
         )
-    return None
+    ]
+    if a.config.gross_margin >= 1:
+        sentences.append(t("overview.no_margin"))
+    return paragraph(*sentences)
+
+
+def _model_bias(ctx: ReportContext) -> str | None:
+    """The holdout's revenue error, when it is larger than the range suggests."""
+    t, v = ctx.t, ctx.analysis.model.validation
+    error = None if v is None else v.revenue_error
+    if error is None or error != error or abs(error) <= 0.05:
+        return None
+    return paragraph(
+        t(
+            "overview.model_bias",
+            error=t.percent(abs(error), digits=0),
+            direction=t("overview.low" if error < 0 else "overview.high"),
+        )
+    )
+
+
+def _reach_sentence(ctx: ReportContext) -> str | None:
+    """How many of the at-risk customers the advised actions contact, and why not the rest."""
+    t, a = ctx.t, ctx.analysis
+    advised = set(ctx.plan.loc[ctx.plan["profitable"].fillna(False).astype(bool), "action"])
+    per_customer = customer_actions(a.customers, PlanRules.from_config(a.config))
+    risky = per_customer[at_risk_mask(a.customers).to_numpy()]
+    if risky.empty:
+        return None
+    reached = int((risky["contact"] & risky["action"].isin(advised)).sum())
+    return paragraph(
+        t(
+            "overview.reach",
+            reached=t.number(reached),
+            customers=t.number(len(risky)),
+            rest=t.number(len(risky) - reached),
+        )
+    )
 
 
 def _historic_paragraph(ctx: ReportContext) -> str:
