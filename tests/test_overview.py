@@ -146,3 +146,13 @@ def test_customers_lapsed_for_over_a_year_are_probably_gone(analysis):
     one_time = lapsed[lapsed["n_purchases"] == 1]
     assert one_time["p_alive"].median() < 0.5
     assert c.loc[c["segment"] == "lost", "p_alive"].mean() < 0.5
+
+
+def test_identical_runs_give_identical_numbers():
+    client_dir, config = load_client("demo")
+    first, second = (run_analysis(config, client_dir) for _ in range(2))
+    columns = ["customer_id", "revenue", "historic_clv", "p_alive", "clv", "value_at_risk"]
+    pd.testing.assert_frame_equal(
+        first.customers[columns], second.customers[columns], check_exact=True
+    )
+    assert first.figures == second.figures

@@ -108,3 +108,19 @@ def test_summary_shows_the_historic_clv_calculation(ctx):
     per_customer = customers["revenue"].sum() / len(customers)
     assert f"more than the {t.money(per_customer)} a customer has spent so far" in text
     assert f"brings in {t.money(customers['historic_clv'].mean())} of revenue" in text
+
+
+def test_captions_state_the_finding_with_its_number(ctx):
+    """Captions carry this client's numbers, recomputed here, not a description of the axes."""
+    t, a = ctx.t, ctx.analysis
+    c = a.concentration
+    text = sections.concentration(ctx)
+    caption = re.search(r"!\[(.+?)\]\(figures/lorenz\.png\)", text).group(1)
+    assert t.percent(c.top_value_share, digits=0) in caption
+    assert t.percent(c.customer_share_for_target, digits=0) in caption
+    value = sections.most_valuable_customers(ctx)
+    top20 = a.tiers.iloc[:3]["value_share"].sum()
+    tiers_caption = re.search(r"!\[(.+?)\]\(figures/tiers\.png\)", value).group(1)
+    assert t.percent(top20, digits=0) in tiers_caption
+    top = a.customers.nlargest(10, "clv")
+    assert f"{t.money(top['clv'].sum())}" in value
