@@ -5,27 +5,37 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 CLIENT ?=
 OPTS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help install system-deps report reports clients test bench lint format docs clean
+.PHONY: help install install-dev system-deps report reports clients test bench lint format docs clean
 
 help:
-	@echo "make install                     create .venv and install clvreport"
+	@echo "make install                     create .venv and install clvreport (what a report needs)"
+	@echo "make install-dev                 ... plus the dev extra (pytest, ruff, quartodoc, pyspark)"
 	@echo "make report CLIENT=demo [OPTS=\"--lang en --format pdf\"]"
 	@echo "make reports                     render every client in data/"
 	@echo "make test | bench | lint | docs | clean"
 
+# Two stamps in one .venv: `make report` needs only the base install (no pytest, pyspark,
+# quartodoc); `make test`, lint, docs and bench add the dev extra on top of it.
 install: $(STAMP)
+
+install-dev: $(DEV_STAMP)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 		|| { echo "clvreport needs Python 3.11 or newer (found: $$($(PYTHON) --version))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name clvreport --display-name "clvreport" >/dev/null
+	@touch $@
+
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
 # Optional system tools some tests use (headless Chromium for the HTML screenshot,
@@ -52,20 +62,21 @@ reports: install
 clients: install
 	@$(BIN)/clvreport clients
 
-test: install system-deps
+test: install-dev system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: install
+bench: install-dev
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/bench_summary.py
 	$(BIN)/python bench/bench_models.py
 	$(BIN)/python bench/bench_scale.py
+	$(BIN)/python bench/bench_report.py
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check clvreport tests bench
 	$(BIN)/ruff format --check clvreport tests bench
 
-docs: install
+docs: install-dev
 	$(BIN)/python -m clvreport.docs docs
 	cd docs && ../$(BIN)/quartodoc build
 	$(BIN)/python -m clvreport.docs docs --check

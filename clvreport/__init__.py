@@ -15,6 +15,10 @@ from clvreport.errors import (
 )
 
 __version__ = "0.1.0"
+"""The clvreport version: the one place it is written (pyproject.toml reads it).
+
+``clvreport --version`` prints it and every report's ``run.json`` records it.
+"""
 
 __all__ = [
     "ClientConfig",

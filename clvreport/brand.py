@@ -32,8 +32,9 @@ __all__ = [
     "shipped_font_families",
 ]
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
-"""The project's ``templates/`` folder (Typst, HTML and Quarto templates, fonts)."""
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+"""The package's ``templates/`` folder (Typst, HTML and Quarto templates, fonts, default
+brand), shipped as package data; the checkout's top-level ``templates/`` links to it."""
 DEFAULT_BRAND = TEMPLATES_DIR / "_brand.yml"
 """The default house style; clients' brand files fall back to it key by key."""
 FONTS_DIR = TEMPLATES_DIR / "fonts"

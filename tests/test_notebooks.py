@@ -9,7 +9,7 @@ import pytest
 
 import clvreport.report as report_module
 
-NOTEBOOKS = sorted((Path(__file__).parents[1] / "reports").glob("*.ipynb"))
+NOTEBOOKS = sorted((Path(__file__).parents[1] / "clvreport" / "reports").glob("*.ipynb"))
 
 
 @pytest.fixture(params=NOTEBOOKS, ids=lambda p: p.name)

@@ -20,6 +20,29 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(stderr=True, highlight=False)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from clvreport import __version__
+
+        typer.echo(f"clvreport {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        help="Print the clvreport version and exit.",
+        callback=_print_version,
+        is_eager=True,
+    ),
+) -> None:
+    """Customer-lifetime-value reports from transaction exports."""
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_USER_ERROR = 2

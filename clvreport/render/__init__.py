@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -43,7 +44,9 @@ from clvreport.validate import check_report_config, parse_as_of
 
 __all__ = ["REPORT_NOTEBOOK", "RenderResult", "parse_formats", "render_report", "renderers"]
 
-REPORT_NOTEBOOK = Path(__file__).resolve().parents[2] / "reports" / f"{REPORT_NAME}.ipynb"
+REPORT_NOTEBOOK = Path(__file__).resolve().parents[1] / "reports" / f"{REPORT_NAME}.ipynb"
+"""The report notebook, shipped as package data (``clvreport/reports/``; the checkout's
+top-level ``reports/`` links to it)."""
 RUN_INFO = "run.json"
 FAILED_DIR = ".failed"
 KEEP_FAILED = 3
@@ -252,6 +255,7 @@ def render_report(
                 cwd=workdir,
             )
         run = _read_run_info(workdir)
+        _record_provenance(workdir, run)
         meta = ReportMeta(
             **run["meta"], brand_file=client_dir / config.brand, client_dir=client_dir
         )
@@ -387,6 +391,59 @@ def _read_run_info(workdir: Path) -> dict:
             f"the notebook did not write {RUN_INFO}; its last cell must call report.finish(ctx)",
         )
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def source_commit(package_dir: Path | None = None) -> str | None:
+    """The git commit (``git rev-parse HEAD``) of the checkout clvreport runs from, else None.
+
+    Only a checkout that *is* the project counts: the package must be its
+    top-level ``clvreport/`` folder beside ``pyproject.toml``. An installed wheel
+    (site-packages, even inside some other git repository) gives None, as does a
+    machine without git.
+
+    Examples
+    --------
+    >>> source_commit(Path("/nonexistent/clvreport")) is None
+    True
+    """
+    package_dir = Path(package_dir or Path(__file__).resolve().parents[1])
+    if not package_dir.is_dir():
+        return None
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(package_dir), *args],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    top = git("rev-parse", "--show-toplevel")
+    if not top:
+        return None
+    top_dir = Path(top).resolve()
+    if package_dir.resolve() != top_dir / "clvreport" or not (top_dir / "pyproject.toml").is_file():
+        return None
+    commit = git("rev-parse", "HEAD")
+    return commit if commit and re.fullmatch(r"[0-9a-f]{40,64}", commit) else None
+
+
+def _record_provenance(workdir: Path, run: dict) -> None:
+    """Add the clvreport version and git commit that produced the report to ``run.json``.
+
+    The audit trail: which code made these numbers (``git_commit`` is None when
+    clvreport runs from an installed package rather than a git checkout).
+    """
+    from clvreport import __version__
+
+    run["version"] = __version__
+    run["git_commit"] = source_commit()
+    (workdir / RUN_INFO).write_text(json.dumps(run, indent=2), encoding="utf-8")
 
 
 def _keep_failed_run(workdir: Path, client_out: Path) -> Path | None:
