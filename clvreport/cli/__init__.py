@@ -1,4 +1,4 @@
-"""Command-line interface: ``clvreport report|clients|validate|summary|fit``.
+"""Command-line interface: ``clvreport report|clients|validate|init|summary|fit``.
 
 The CLI only gathers options and calls one library function per command; each
 command group lives in its own module and registers itself on :data:`app`.
@@ -27,6 +27,7 @@ try:
     from clvreport.cli import report as _report  # noqa: F401  isort: skip
     from clvreport.cli import summary as _summary  # noqa: F401  isort: skip
     from clvreport.cli import fit as _fit  # noqa: F401  isort: skip
+    from clvreport.cli import init as _init  # noqa: F401  isort: skip
 finally:
     if _previous is not None:
         signal.signal(signal.SIGINT, _previous)
