@@ -139,13 +139,47 @@ def _chunks(n: int, size: int) -> Iterator[slice]:
         yield slice(start, min(start + size, n))
 
 
+_ALIVE_CACHE: dict[bytes, AliveForecast] = {}
+"""The last :func:`_alive_draws` forecast (one entry): :func:`score_customers` and
+:func:`score_segments` of the same fit and summary share the same distinct ``(x, T)``
+pairs and draws, so the second call reuses the first one's forecast."""
+
+
+def _alive_key(
+    fit: ClvModelFit, params: tuple, px: np.ndarray, pT: np.ndarray, settings: ClvSettings
+) -> bytes:
+    import hashlib
+
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(repr((type(fit.model).__qualname__, settings)).encode())
+    for values in (*params, px, pT):
+        array = np.ascontiguousarray(np.asarray(values, dtype=float))
+        digest.update(repr(array.shape).encode())
+        digest.update(array.tobytes())
+    return digest.digest()
+
+
 def _alive_draws(
     fit: ClvModelFit, draws: ParameterDraws, x: np.ndarray, T: np.ndarray, settings: ClvSettings
 ) -> tuple[AliveForecast, np.ndarray]:
-    """Forecasts for live customers under every draw, once per distinct ``(x, T)``."""
+    """Forecasts for live customers under every draw, once per distinct ``(x, T)``.
+
+    The pairs are put in sorted order, so the forecast depends only on the set of
+    pairs and can be reused by the next call with the same fit, draws and pairs.
+    """
     assert fit.model is not None and draws.transaction is not None
     codes, px, pT = factorize_pairs(x, T)
-    alive = forecast_if_alive(fit.model, as_param_tuple(draws.transaction), px, pT, settings)
+    order = np.lexsort((pT, px))
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    codes, px, pT = rank[codes], px[order], pT[order]
+    params = as_param_tuple(draws.transaction)
+    key = _alive_key(fit, params, px, pT, settings)
+    alive = _ALIVE_CACHE.get(key)
+    if alive is None:
+        _ALIVE_CACHE.clear()  # one entry: at most one forecast's memory is kept
+        alive = forecast_if_alive(fit.model, params, px, pT, settings)
+        _ALIVE_CACHE[key] = alive
     return alive, codes
 
 

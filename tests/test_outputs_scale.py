@@ -1,0 +1,226 @@
+"""Outputs at scale (the CSV contract, the sheet cap, a million customers) and shared scoring."""
+
+import datetime as dt
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from clvreport.config import ClientConfig
+from clvreport.i18n import Translator
+from clvreport.outputs import (
+    EXCEL_MAX_ROWS,
+    customer_table,
+    write_action_lists,
+    write_customer_table,
+    write_outputs,
+)
+from clvreport.segments import default_segment_rules
+
+HEADER_ROW = 3  # 1-based: title, note, header
+
+
+def test_csv_keeps_columns_four_decimals_dates_and_awkward_text(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["K1", "K,2", 'K"3', "=K4", "K5\nnieuw"],
+            "naam": ["Anna", None, "Bert; de Vries", "", "Één"],
+            "segment": pd.Categorical(["lost", "champions", "lost", "at_risk", "lost"]),
+            "n_purchases": np.array([1, 2, 3, 4, 5], dtype="int64"),
+            "revenue": [10.123456, 0.00004, 123456789.98765, -1.5, np.nan],
+            "p_alive": pd.array([0.5, None, 0.25, 1.0, 0.0], dtype="Float64"),
+            "first_purchase": pd.to_datetime(
+                ["2022-03-15", "2023-01-01", None, "2024-02-29", "2021-12-31"]
+            ),
+            "clv": np.float32([1.23456, 2.5, 3.0, 4.0, 5.0]),
+        }
+    )
+    csv_path, parquet_path = tmp_path / "customers.csv", tmp_path / "customers.parquet"
+    write_customer_table(frame, csv_path, parquet_path)
+    text = csv_path.read_text(encoding="utf-8")
+    assert text.splitlines()[0] == (
+        "customer_id,naam,segment,n_purchases,revenue,p_alive,first_purchase,clv"
+    )
+    assert "2022-03-15," in text and "00:00:00" not in text  # plain dates
+    back = pd.read_csv(csv_path, keep_default_na=False, na_values=[""])
+    assert back.columns.tolist() == frame.columns.tolist()
+    assert back["customer_id"].tolist() == frame["customer_id"].tolist()
+    assert back["naam"].fillna("").tolist() == frame["naam"].fillna("").tolist()
+    assert back["segment"].tolist() == frame["segment"].astype(str).tolist()
+    assert back["n_purchases"].tolist() == [1, 2, 3, 4, 5]
+    for column in ("revenue", "p_alive", "clv"):
+        expected = pd.to_numeric(frame[column]).astype("float64").round(4)
+        np.testing.assert_allclose(back[column], expected, atol=1e-9, rtol=0)
+    assert pd.to_datetime(back["first_purchase"]).equals(frame["first_purchase"])
+    parquet = pd.read_parquet(parquet_path)
+    assert parquet.columns.tolist() == frame.columns.tolist()
+    assert parquet["revenue"].iloc[0] == frame["revenue"].iloc[0]  # full precision
+
+
+def test_no_sheet_can_exceed_the_excel_row_limit(tmp_path):
+    # The largest xlsx_max_rows the config accepts still fits a sheet with its three top rows.
+    limit = ClientConfig.model_fields["xlsx_max_rows"].metadata
+    most = min(m.le for m in limit if hasattr(m, "le"))
+    assert most + HEADER_ROW <= EXCEL_MAX_ROWS
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["A", "B", "C"],
+            "segment": ["lost", "lost", "champions"],
+            "n_purchases": [1, 2, 3],
+            "revenue": [10.0, 20.0, 30.0],
+        }
+    )
+    path = tmp_path / "customers.xlsx"
+    write_action_lists(path, customers, Translator("en", "EUR"), max_rows=10 * EXCEL_MAX_ROWS)
+    book = openpyxl.load_workbook(path, read_only=True)
+    assert all(sheet.max_row <= EXCEL_MAX_ROWS for sheet in book.worksheets)
+
+
+def _big_analysis(n: int, max_rows: int) -> SimpleNamespace:
+    rng = np.random.default_rng(11)
+    codes = np.array(default_segment_rules().codes)
+    p_alive = rng.uniform(0, 1, n)
+    if_alive = rng.gamma(2.0, 100.0, n)
+    clv = p_alive * if_alive
+    ids = np.char.add("C", np.char.zfill(np.arange(n).astype(str), 9))
+    customers = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "segment": codes[rng.integers(0, len(codes), n)],
+            "n_purchases": rng.integers(1, 20, n),
+            "revenue": rng.gamma(2.0, 200.0, n),
+            "first_purchase": pd.Timestamp("2022-01-01")
+            + pd.to_timedelta(rng.integers(0, 700, n), "D"),
+            "last_purchase": pd.Timestamp("2024-01-01")
+            + pd.to_timedelta(rng.integers(0, 365, n), "D"),
+            "historic_clv": rng.gamma(2.0, 70.0, n),
+            "p_alive": p_alive,
+            "expected_purchases": rng.uniform(0, 4, n),
+            "purchases_low": np.zeros(n),
+            "purchases_high": rng.uniform(1, 8, n),
+            "expected_spend": rng.gamma(3.0, 30.0, n),
+            "clv": clv,
+            "clv_low": 0.5 * clv,
+            "clv_high": 2.0 * clv,
+            "clv_if_alive": if_alive,
+            "value_at_risk": (1 - p_alive) * if_alive,
+        }
+    )
+    summary = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "frequency": rng.integers(0, 20, n).astype(float),
+            "recency": rng.uniform(0, 150, n),
+            "T": rng.uniform(0, 156, n),
+            "monetary_value": rng.gamma(6.0, 10.0, n),
+        }
+    )
+    config = ClientConfig.model_validate(
+        {
+            "name": "Groot B.V.",
+            "data": {
+                "sources": "orders.parquet",
+                "columns": {"customer_id": "klant", "date": "datum", "amount": "bedrag"},
+            },
+            "xlsx_max_rows": max_rows,
+        }
+    )
+    return SimpleNamespace(
+        config=config,
+        customers=customers,
+        summary=summary,
+        rules=default_segment_rules(),
+        has_predictions=True,
+        model=SimpleNamespace(to_dict=lambda: {"model_name": "bgnbd"}),
+        calibration_end=None,
+        as_of=dt.date(2024, 12, 31),
+        figures=SimpleNamespace(as_dict=lambda: {}),
+        holdout_coverage=None,
+        base_value=None,
+    )
+
+
+@pytest.mark.slow
+def test_a_million_customers_write_in_seconds(tmp_path):
+    n, cap = 1_000_000, 5000
+    analysis = _big_analysis(n, cap)
+    start = time.perf_counter()
+    written = write_outputs(analysis, tmp_path, Translator("nl", "EUR"))
+    elapsed = time.perf_counter() - start
+    assert elapsed < 20, f"csv + parquet + xlsx + model.json took {elapsed:.1f} s"
+    assert [p.name for p in written] == [
+        "customers.csv",
+        "customers.parquet",
+        "customers.xlsx",
+        "model.json",
+    ]
+    columns = customer_table(analysis).columns.tolist()
+    head = pd.read_csv(tmp_path / "customers.csv", nrows=1000)
+    assert head.columns.tolist() == columns
+    parquet = pd.read_parquet(tmp_path / "customers.parquet")
+    assert len(parquet) == n and parquet.columns.tolist() == columns
+    ordered = parquet.head(1000)
+    for column in ("clv", "p_alive", "recency", "revenue"):
+        np.testing.assert_allclose(head[column], ordered[column].round(4), atol=1e-9, rtol=0)
+    book = openpyxl.load_workbook(tmp_path / "customers.xlsx", read_only=True)
+    assert len(book.worksheets) >= 2
+    for sheet in book.worksheets[1:]:
+        assert sheet.max_row <= HEADER_ROW + cap
+    assert (tmp_path / "customers.xlsx").stat().st_size < 20 * 2**20
+
+
+def test_a_full_disk_while_duckdb_writes_is_an_os_error():
+    import errno
+
+    from clvreport.outputs import _os_error
+
+    error = _os_error(
+        RuntimeError('IO Error: Could not write file "x.csv": No space left on device'), "x.csv"
+    )
+    assert isinstance(error, OSError)
+    assert (error.errno, error.filename) == (errno.ENOSPC, "x.csv")
+    assert _os_error(RuntimeError("IO Error: odd"), "x.csv").errno == errno.EIO
+
+
+def test_an_unwritable_csv_raises_os_error(tmp_path):
+    frame = pd.DataFrame({"customer_id": ["A"], "clv": [1.0]})
+    with pytest.raises(OSError):
+        write_customer_table(frame, tmp_path / "missing" / "customers.csv", tmp_path / "c.parquet")
+
+
+def test_segments_reuse_the_customers_alive_forecast_exactly(monkeypatch):
+    from clvreport.models import fit_clv_models, score_customers, score_segments, scoring
+    from clvreport.models.simulate import simulate_summary
+
+    summary = simulate_summary(
+        "bgnbd",
+        {"r": 0.25, "alpha": 4.0, "a": 0.8, "b": 2.5},
+        3000,
+        spend_params={"p": 6.0, "q": 4.0, "gamma": 15.0},
+        seed=3,
+    )
+    summary["segment"] = np.where(summary["frequency"] > 1, "repeat", "few")
+    fit = fit_clv_models(summary, model="bgnbd")
+    scoring._ALIVE_CACHE.clear()
+    fresh = score_segments(fit, summary, "segment", n_draws=40)
+    scoring._ALIVE_CACHE.clear()
+    customers = score_customers(fit, summary, n_draws=40)
+    assert len(scoring._ALIVE_CACHE) == 1
+    calls = []
+    forecast = scoring.forecast_if_alive
+    monkeypatch.setattr(
+        scoring, "forecast_if_alive", lambda *args: calls.append(1) or forecast(*args)
+    )
+    reused = score_segments(fit, summary, "segment", n_draws=40)
+    assert len(calls) == 1  # the point forecast only: the draws' forecast was reused
+    assert len(scoring._ALIVE_CACHE) == 1
+    pd.testing.assert_frame_equal(fresh, reused)
+    scoring._ALIVE_CACHE.clear()
+    again = score_customers(fit, summary, n_draws=40)
+    pd.testing.assert_frame_equal(customers, again)
+    other = score_customers(fit, summary, n_draws=40, horizon_months=6)
+    assert (other["expected_purchases"] <= customers["expected_purchases"] + 1e-12).all()
+    assert len(scoring._ALIVE_CACHE) == 1
