@@ -101,7 +101,7 @@ def test_one_sheet_per_recommended_action_with_its_customers(tmp_path, customers
     assert ids == ["K000", "K004", "K002", "K003", "K005", "K001"]  # by value at stake, K006 not
     stakes = _column(sheet, "Waarde op het spel")
     assert stakes == sorted(stakes, reverse=True)
-    assert set(_column(sheet, "Segment")) == {"Risicoklanten", "Onmisbare klanten"}  # labels
+    assert set(_column(sheet, "Segment")) == {"Risicoklanten", "Weggezakte topklanten"}  # labels
     action = _column(sheet, "Aanbevolen actie")[0]
     assert action.startswith("Neem persoonlijk contact op")
     assert sheet["A1"].value.startswith("Persoonlijk terugwinnen: Neem persoonlijk contact op")

@@ -101,7 +101,7 @@ def test_default_rules_have_eleven_labelled_segments():
     rules = default_segment_rules()
     assert rules.bins == 5
     assert rules.codes == SEGMENTS
-    assert rules.labels("en")["cant_lose_them"] == "Customers you can't lose"
+    assert rules.labels("en")["cant_lose_them"] == "Lapsed top customers"
     assert rules.labels("nl")["lost"] == "Vertrokken klanten"
     for language in ("nl", "en"):
         assert all(rules.labels(language).values())

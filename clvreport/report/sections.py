@@ -23,7 +23,7 @@ from clvreport.report.markdown import (
     paragraph,
     table,
 )
-from clvreport.report.summary import who_cell
+from clvreport.report.summary import plan_frame
 
 __all__ = [
     "concentration",
@@ -607,46 +607,24 @@ def recommendations(ctx: ReportContext) -> Markdown:
         )
     advised = plan[plan["profitable"].fillna(False).astype(bool)]
     rejected = plan[~plan["profitable"].fillna(False).astype(bool)]
-    frame = pd.DataFrame(
-        {
-            t("overview.action"): [
-                t(f"recommendations.actions.{x}.name") for x in advised["action"]
-            ],
-            t("overview.who"): [
-                who_cell(ctx, segs, n, of)
-                for segs, n, of in zip(
-                    advised["segments"],
-                    advised["customers"],
-                    advised["segment_customers"],
-                    strict=True,
-                )
-            ],
-            t("recommendations.stake"): [t.money(v) for v in advised["value_at_stake"]],
-            t("overview.cost"): [t.money(v) for v in advised["cost"]],
-            t("overview.kept"): [t.money(v) for v in advised["value_kept"]],
-            t("recommendations.added"): [t.money(v) for v in advised["value_added"]],
-            t("overview.net"): [t.money(v) for v in advised["net_return"]],
-            t("recommendations.max_spend"): [
-                t.money(v, digits=2) for v in advised["max_spend_per_customer"]
-            ],
-        }
+    frame, total = plan_frame(
+        ctx,
+        advised,
+        [
+            ("recommendations.stake", "value_at_stake", 0, True),
+            ("overview.cost", "cost", 0, True),
+            ("overview.kept", "value_kept", 0, True),
+            ("recommendations.added", "value_added", 0, True),
+            ("overview.net", "net_return", 0, True),
+            ("recommendations.max_spend", "max_spend_per_customer", 2, False),
+        ],
     )
-    no_margin = a.config.gross_margin >= 1
-    if no_margin:  # revenue, not profit: from which margin does each action pay?
+    if a.config.gross_margin >= 1:  # revenue, not profit: from which margin does each pay?
         frame[t("recommendations.break_even")] = [
             t.percent(c / k, digits=0) if k else "–"
             for c, k in zip(advised["cost"], advised["value_kept"], strict=True)
         ]
-    total = [
-        t("overview.total"),
-        t.number(advised["customers"].sum()),
-        t.money(advised["value_at_stake"].sum()),
-        t.money(advised["cost"].sum()),
-        t.money(advised["value_kept"].sum()),
-        t.money(advised["value_added"].sum()),
-        t.money(advised["net_return"].sum()),
-        "",
-    ] + ([""] if no_margin else [])
+        total.append("")
     cap = a.config.xlsx_max_rows
     items = [
         f"{i}. **{t(f'recommendations.actions.{row.action}.name')}** "

@@ -125,34 +125,50 @@ def who_cell(ctx: ReportContext, segments: tuple[str, ...], customers: int, of: 
     return f"{names} ({t.number(customers)})"
 
 
+MoneyColumn = tuple[str, str, int, bool]
+"""``(message key of the header, plan column, decimals, summed in the total row)``."""
+
+
+def plan_frame(
+    ctx: ReportContext, actions: pd.DataFrame, money: list[MoneyColumn]
+) -> tuple[pd.DataFrame, list[str]]:
+    """The action, who and the given money columns of a plan, with its total row.
+
+    Used by page one (three actions) and the recommendations (all advised ones).
+
+    Examples
+    --------
+    >>> money = [("overview.cost", "cost", 0, True)]
+    >>> frame, total = plan_frame(ctx, ctx.plan, money)  # doctest: +SKIP
+    """
+    t = ctx.t
+    columns = {
+        t("overview.action"): [t(f"recommendations.actions.{a}.name") for a in actions["action"]],
+        t("overview.who"): [
+            who_cell(ctx, segs, n, of)
+            for segs, n, of in zip(
+                actions["segments"], actions["customers"], actions["segment_customers"], strict=True
+            )
+        ],
+    }
+    total = [t("overview.total"), t.number(actions["customers"].sum())]
+    for key, column, digits, summed in money:
+        columns[t(key)] = [t.money(v, digits=digits) for v in actions[column]]
+        total.append(t.money(actions[column].sum(), digits=digits) if summed else "")
+    return pd.DataFrame(columns), total
+
+
 def _action_table(ctx: ReportContext, actions: pd.DataFrame) -> str:
     t = ctx.t
-    frame = pd.DataFrame(
-        {
-            t("overview.action"): [
-                t(f"recommendations.actions.{a}.name") for a in actions["action"]
-            ],
-            t("overview.who"): [
-                who_cell(ctx, segs, n, of)
-                for segs, n, of in zip(
-                    actions["segments"],
-                    actions["customers"],
-                    actions["segment_customers"],
-                    strict=True,
-                )
-            ],
-            t("overview.cost"): [t.money(v) for v in actions["cost"]],
-            t("overview.kept"): [t.money(v) for v in actions["value_kept"]],
-            t("overview.net"): [t.money(v) for v in actions["net_return"]],
-        }
+    frame, total = plan_frame(
+        ctx,
+        actions,
+        [
+            ("overview.cost", "cost", 0, True),
+            ("overview.kept", "value_kept", 0, True),
+            ("overview.net", "net_return", 0, True),
+        ],
     )
-    total = [
-        t("overview.total"),
-        t.number(actions["customers"].sum()),
-        t.money(actions["cost"].sum()),
-        t.money(actions["value_kept"].sum()),
-        t.money(actions["net_return"].sum()),
-    ]
     return table(
         frame,
         caption=t(
