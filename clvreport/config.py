@@ -26,6 +26,7 @@ __all__ = [
     "CsvOptions",
     "DataConfig",
     "DataPolicies",
+    "DuckDBOptions",
     "ExcelOptions",
     "list_clients",
     "load_client",
@@ -280,6 +281,17 @@ class ContactCosts(_Strict):
     )
 
 
+class DuckDBOptions(_Strict):
+    """How the embedded DuckDB engine runs (``engine: duckdb``, the default)."""
+
+    memory_limit: str = Field(
+        "512MB",
+        pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="Memory DuckDB may use before it spills to disk, e.g. '512MB' or '4GB'; "
+        "raise it for clients with tens of millions of transactions.",
+    )
+
+
 class SparkOptions(_Strict):
     """Where and how Spark runs (``engine: spark``)."""
 
@@ -338,6 +350,10 @@ class ClientConfig(_Strict):
         "duckdb",
         description="Data engine: 'duckdb' (embedded, the default) or 'spark' "
         "(needs `pip install 'clvreport[spark]'` and Java 17+).",
+    )
+    duckdb: DuckDBOptions = Field(
+        default_factory=lambda: DuckDBOptions(),
+        description="DuckDB settings, used when engine is 'duckdb'.",
     )
     spark: SparkOptions = Field(
         default_factory=lambda: SparkOptions(),

@@ -175,3 +175,30 @@ def test_symlink_leaving_data_dir_is_refused(data_dir, tmp_path):
     os.symlink(outside, data_dir / "sneaky")
     with pytest.raises(ClientNotFoundError, match="points outside"):
         resolve_client_dir("sneaky", data_dir)
+
+
+def test_duckdb_memory_limit_is_a_client_setting(tmp_path):
+    import shutil
+
+    from clvreport.ingest import load_transactions
+
+    client = tmp_path / "big"
+    shutil.copytree(Path(__file__).parents[1] / "data" / "demo", client)
+    text = (client / "client.yml").read_text(encoding="utf-8")
+    (client / "client.yml").write_text(text + "\nduckdb:\n  memory_limit: 2GB\n", "utf-8")
+    client_dir, config = load_client("big", tmp_path)
+    assert config.duckdb.memory_limit == "2GB"
+    with load_transactions(config, client_dir) as tx:
+        limit = tx.engine.query("SELECT current_setting('memory_limit') AS m").iloc[0, 0]
+    assert limit.startswith("1.8")  # 2 GB in GiB
+
+
+def test_a_duckdb_memory_limit_without_a_unit_is_refused(tmp_path):
+    import shutil
+
+    client = tmp_path / "big"
+    shutil.copytree(Path(__file__).parents[1] / "data" / "demo", client)
+    text = (client / "client.yml").read_text(encoding="utf-8")
+    (client / "client.yml").write_text(text + "\nduckdb:\n  memory_limit: lots\n", "utf-8")
+    with pytest.raises(ConfigError, match="memory_limit"):
+        load_client("big", tmp_path)

@@ -858,14 +858,23 @@ def load_transactions(
             raise
         return dataclasses.replace(transactions, owns_engine=True)
     data = config.data
-    return read_transactions(
-        data.sources,
-        data.columns,
-        csv=data.csv,
-        policies=data.policies,
-        as_of=as_of if as_of is not None else config.as_of,
-        format=data.format,
-        base_dir=client_dir,
-        engine=engine,
-        excel=data.excel,
-    )
+    owned = engine is None
+    if owned:
+        engine = DuckDBEngine(memory_limit=config.duckdb.memory_limit)
+    try:
+        transactions = read_transactions(
+            data.sources,
+            data.columns,
+            csv=data.csv,
+            policies=data.policies,
+            as_of=as_of if as_of is not None else config.as_of,
+            format=data.format,
+            base_dir=client_dir,
+            engine=engine,
+            excel=data.excel,
+        )
+    except BaseException:
+        if owned:
+            engine.close()
+        raise
+    return dataclasses.replace(transactions, owns_engine=True) if owned else transactions
