@@ -156,3 +156,20 @@ def test_identical_runs_give_identical_numbers():
         first.customers[columns], second.customers[columns], check_exact=True
     )
     assert first.figures == second.figures
+
+
+def test_the_report_context_holds_no_per_transaction_table(analysis):
+    """At scale the notebook may only hold aggregates: at most one row per customer."""
+    import dataclasses
+
+    n_customers = len(analysis.customers)
+    assert analysis.quality.rows_kept > n_customers  # else this test proves nothing
+    frames = {
+        field.name: getattr(analysis, field.name)
+        for field in dataclasses.fields(analysis)
+        if isinstance(getattr(analysis, field.name), pd.DataFrame)
+    }
+    frames |= {f"acquisition.{k}": v for k, v in analysis.acquisition.items()}
+    assert "customers" in frames and "summary" in frames
+    for name, frame in frames.items():
+        assert len(frame) <= n_customers, name
