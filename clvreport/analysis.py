@@ -191,24 +191,30 @@ def _score(model: ClvModelFit, full: pd.DataFrame, config: ClientConfig, engine)
     return scores.astype({"customer_id": full["customer_id"].dtype})
 
 
+def _calibration_model(model: ClvModelFit):
+    """The chosen model as fitted on the calibration period (``None`` without one)."""
+    candidate = model.candidates.get(model.model_name or "")
+    return candidate.model if model.usable and candidate is not None else None
+
+
 def _tracking(
     transactions, model: ClvModelFit, calibration_end: dt.date | None, as_of: dt.date
 ) -> pd.DataFrame | None:
     """The tracking table of the chosen model's calibration fit (``None`` without a holdout)."""
-    candidate = model.candidates.get(model.model_name or "")
-    if calibration_end is None or not model.usable or candidate is None or candidate.model is None:
+    fitted = _calibration_model(model)
+    if calibration_end is None or fitted is None:
         return None
     return tracking_data(
-        transactions, candidate.model, calibration_end=calibration_end, observation_end=as_of
+        transactions, fitted, calibration_end=calibration_end, observation_end=as_of
     )
 
 
 def _holdout_coverage(model: ClvModelFit, calibration: pd.DataFrame) -> float | None:
     """Coverage of the chosen model's 90% purchase intervals on the holdout."""
-    candidate = model.candidates.get(model.model_name or "")
-    if not model.usable or candidate is None or candidate.model is None:
+    fitted = _calibration_model(model)
+    if fitted is None:
         return None
-    _, coverage = holdout_intervals(candidate.model, calibration)
+    _, coverage = holdout_intervals(fitted, calibration)
     return float(coverage)
 
 

@@ -602,7 +602,9 @@ def plan_actions(
     return plan[PLAN_COLUMNS]
 
 
-def action_plan(analysis: Any, language: str | None = None) -> pd.DataFrame:
+def action_plan(
+    analysis: Any, language: str | None = None, per_customer: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """The action plan of a client's analysis, with the client's overrides.
 
     Parameters
@@ -613,6 +615,8 @@ def action_plan(analysis: Any, language: str | None = None) -> pd.DataFrame:
         Language of the list names (``list_name``, the sheets of
         ``customers.xlsx``); default the client's report language. Pass the
         report's language (``t.language``) so the names match the xlsx.
+    per_customer
+        :func:`customer_actions` of the same analysis, when already computed.
 
     Returns
     -------
@@ -629,6 +633,7 @@ def action_plan(analysis: Any, language: str | None = None) -> pd.DataFrame:
         analysis.customers,
         rules,
         language=language or analysis.config.language,
+        per_customer=per_customer,
     )
 
 

@@ -157,7 +157,8 @@ FROM calibration c
 ORDER BY c.customer_id"""
 
 
-def _date(value: dt.date | str | None, what: str) -> dt.date | None:
+def as_date(value: dt.date | str | None, what: str) -> dt.date | None:
+    """A date from a date, datetime or ``YYYY-MM-DD`` text (``None`` stays ``None``)."""
     if value is None:
         return None
     if isinstance(value, dt.datetime):
@@ -269,8 +270,8 @@ def rfm_summary(
     """
     if time_unit not in get_args(TimeUnit):
         raise DataError(f"unknown time unit {time_unit!r}", hint="use one of days, weeks, months")
-    cal = _date(calibration_end, "calibration end") or transactions.as_of
-    obs = _date(observation_end, "holdout end")
+    cal = as_date(calibration_end, "calibration end") or transactions.as_of
+    obs = as_date(observation_end, "holdout end")
     _check_period(transactions, cal, obs)
     engine = transactions.engine
     # Through Arrow: customer ids become pandas' Arrow-backed strings without Python objects.

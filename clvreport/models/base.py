@@ -43,6 +43,7 @@ __all__ = [
     "RfmData",
     "compress_rfm",
     "digamma_rising",
+    "distinct_rows",
     "dot",
     "factorize_pairs",
     "json_float",
@@ -428,6 +429,32 @@ def compress_rfm(
     counts = np.bincount(codes, weights=w, minlength=ux.size).astype(float)
     keep = counts > 0
     return RfmData(ux[keep], ut[keep], uT[keep], counts[keep])
+
+
+def distinct_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of several equal-length columns, to compute once per distinct history.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(codes, first)``: each row's distinct-row index, and for each distinct
+        row the index of its first occurrence (so ``column[first][codes] == column``).
+
+    Examples
+    --------
+    >>> codes, first = distinct_rows(np.array([1, 1, 2, 1]), np.array([5, 5, 5, 6]))
+    >>> codes.tolist(), first.tolist()
+    ([0, 0, 1, 2], [0, 2, 3])
+    """
+    codes = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        column_codes, uniques = pd.factorize(column)
+        codes, _ = pd.factorize(codes * np.int64(max(len(uniques), 1)) + column_codes)
+        codes = codes.astype(np.int64)
+    n_unique = int(codes.max()) + 1 if codes.size else 0
+    first = np.full(n_unique, -1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(codes.size - 1, -1, -1)
+    return codes, first
 
 
 def factorize_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

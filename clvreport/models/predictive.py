@@ -81,7 +81,7 @@ from scipy import stats
 from scipy.special import ndtr, xlogy
 
 from clvreport.errors import ModelError
-from clvreport.models.base import Params, TransactionModel
+from clvreport.models.base import Params, TransactionModel, distinct_rows
 
 __all__ = [
     "HOLDOUT_SCORE_COLUMNS",
@@ -379,24 +379,11 @@ class PredictiveResult:
     variance: np.ndarray | None = None
 
 
-def _factorize(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(codes, first)`` of distinct rows of several columns."""
-    codes = np.zeros(len(columns[0]), dtype=np.int64)
-    for column in columns:
-        column_codes, uniques = pd.factorize(column)
-        codes, _ = pd.factorize(codes * np.int64(max(len(uniques), 1)) + column_codes)
-        codes = codes.astype(np.int64)
-    n_unique = int(codes.max()) + 1 if codes.size else 0
-    first = np.full(n_unique, -1, dtype=np.int64)
-    first[codes[::-1]] = np.arange(codes.size - 1, -1, -1)
-    return codes, first
-
-
 class _Pairs:
     """Distinct ``(x, T, t)`` of a set of customers, processed in blocks of bounded size."""
 
     def __init__(self, x: np.ndarray, T: np.ndarray, t: np.ndarray) -> None:
-        self.codes, first = _factorize(x, T, t)
+        self.codes, first = distinct_rows(x, T, t)
         self.x, self.T, self.t = x[first], T[first], t[first]
         self.by_pair = np.argsort(self.codes, kind="stable")
         self.starts = np.searchsorted(self.codes[self.by_pair], np.arange(first.size + 1))
@@ -764,7 +751,7 @@ def holdout_intervals(
     params = model._params() if draws is None else as_param_tuple(draws)
     low = np.full(x.size, np.nan)
     high = np.full(x.size, np.nan)
-    codes, first = _factorize(x, t_x, T, duration)
+    codes, first = distinct_rows(x, t_x, T, duration)
     if first.size:
         result = predictive_interval(
             model, params, duration[first], x[first], t_x[first], T[first], interval=interval

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from clvreport.errors import DataError, ModelError
-from clvreport.models.base import check_rfm, factorize_pairs, validate_summary
+from clvreport.models.base import check_rfm, distinct_rows, factorize_pairs, validate_summary
 from clvreport.models.clv import (
     AliveForecast,
     ClvSettings,
@@ -119,19 +119,6 @@ def _inputs(
     m = summary["monetary_value"].to_numpy(dtype=float)
     m = np.where(x > 0, m, 0.0)
     return x, t_x, T, m
-
-
-def _unique_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(codes, first)``: each row's distinct-row index and one row index per distinct row."""
-    codes = np.zeros(len(columns[0]), dtype=np.int64)
-    for column in columns:
-        column_codes, uniques = pd.factorize(column)
-        codes, _ = pd.factorize(codes * np.int64(max(len(uniques), 1)) + column_codes)
-        codes = codes.astype(np.int64)
-    n_unique = int(codes.max()) + 1 if codes.size else 0
-    first = np.full(n_unique, -1, dtype=np.int64)
-    first[codes[::-1]] = np.arange(codes.size - 1, -1, -1)
-    return codes, first
 
 
 def _chunks(n: int, size: int) -> Iterator[slice]:
@@ -311,7 +298,7 @@ def score_customers(
         raise DataError("summary table lacks column customer_id")
     settings = _settings(fit, horizon_months, discount_rate, gross_margin)
     x, t_x, T, m = _inputs(fit, summary)
-    codes, first = _unique_rows(x, t_x, T, m)
+    codes, first = distinct_rows(x, t_x, T, m)
     ux, ut, uT, um = x[first], t_x[first], T[first], m[first]
     assert fit.model is not None
     point = _point(fit, ux, ut, uT, um, settings)
@@ -434,7 +421,7 @@ def score_segments(
     settings = _settings(fit, horizon_months, discount_rate, gross_margin)
     x, t_x, T, m = _inputs(fit, summary)
     segment_code, segment_names = pd.factorize(np.asarray(labels), use_na_sentinel=False)
-    codes, first = _unique_rows(x, t_x, T, m, segment_code)
+    codes, first = distinct_rows(x, t_x, T, m, segment_code)
     counts = np.bincount(codes).astype(float)
     ux, ut, uT, um, us = x[first], t_x[first], T[first], m[first], segment_code[first]
     n_segments = len(segment_names)

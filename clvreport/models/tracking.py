@@ -66,6 +66,7 @@ from clvreport.engine import DUCKDB, Dialect
 from clvreport.errors import DataError
 from clvreport.models.base import TransactionModel
 from clvreport.models.units import DAYS_PER_UNIT
+from clvreport.summary import as_date
 
 __all__ = [
     "TRACKING_COLUMNS",
@@ -86,19 +87,6 @@ TRACKING_COLUMNS = (
     "predicted_cumulative",
 )
 _CHUNK = 2_000_000  # birth days x week ends evaluated at once
-
-
-def _as_date(value: Any, what: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return pd.Timestamp(value).date()
-    except (ValueError, TypeError):
-        raise DataError(
-            f"{what} {value!r} is not a date", hint="write it as YYYY-MM-DD, e.g. 1997-09-30"
-        ) from None
 
 
 def tracking_sql(
@@ -191,8 +179,8 @@ def daily_repeat_purchases(
         ``day`` (days after the calibration end), ``births``,
         ``repeat_purchases``: see :func:`tracking_sql`.
     """
-    cal = _as_date(calibration_end, "calibration end")
-    obs = None if observation_end is None else _as_date(observation_end, "holdout end")
+    cal = as_date(calibration_end, "calibration end")
+    obs = None if observation_end is None else as_date(observation_end, "holdout end")
     engine = transactions.engine
     frame = engine.query(tracking_sql(transactions.table, cal, obs, dialect=engine.dialect))
     return pd.DataFrame(
@@ -254,8 +242,8 @@ def tracking_table(
     clvreport.errors.DataError
         When nobody made a first purchase by the calibration end.
     """
-    cal = _as_date(calibration_end, "calibration end")
-    obs = cal if observation_end is None else _as_date(observation_end, "holdout end")
+    cal = as_date(calibration_end, "calibration end")
+    obs = cal if observation_end is None else as_date(observation_end, "holdout end")
     last_day = (obs - cal).days
     if last_day < 0:
         raise DataError(

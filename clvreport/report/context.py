@@ -44,6 +44,17 @@ class ReportContext:
     output_dir: Path
 
     @cached_property
+    def customer_actions(self) -> pd.DataFrame:
+        """Each customer's action, contact cost and value kept, with the client's overrides.
+
+        See :func:`clvreport.recommendations.customer_actions`; computed once per report.
+        """
+        from clvreport.recommendations import PlanRules, customer_actions
+
+        rules = PlanRules.from_config(self.analysis.config)
+        return customer_actions(self.analysis.customers, rules)
+
+    @cached_property
     def plan(self) -> pd.DataFrame:
         """The action plan in the report language (:func:`clvreport.recommendations.action_plan`).
 
@@ -51,7 +62,9 @@ class ReportContext:
         """
         from clvreport.recommendations import action_plan
 
-        return action_plan(self.analysis, language=self.t.language)
+        return action_plan(
+            self.analysis, language=self.t.language, per_customer=self.customer_actions
+        )
 
     @property
     def figures_dir(self) -> Path:

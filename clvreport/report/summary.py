@@ -17,7 +17,6 @@ from __future__ import annotations
 import pandas as pd
 
 from clvreport.overview import AtRisk, TopGroup, at_risk, at_risk_mask, top_group
-from clvreport.recommendations import PlanRules, customer_actions
 from clvreport.report.context import ReportContext
 from clvreport.report.markdown import (
     KeyFigure,
@@ -289,7 +288,7 @@ def _reach_sentence(ctx: ReportContext) -> str | None:
     """How many of the at-risk customers the advised actions contact, and why not the rest."""
     t, a = ctx.t, ctx.analysis
     advised = set(ctx.plan.loc[ctx.plan["profitable"].fillna(False).astype(bool), "action"])
-    per_customer = customer_actions(a.customers, PlanRules.from_config(a.config))
+    per_customer = ctx.customer_actions
     risky = per_customer[at_risk_mask(a.customers).to_numpy()]
     if risky.empty:
         return None

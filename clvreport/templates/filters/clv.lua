@@ -164,22 +164,22 @@ local function KeyFigures(div)
   return nil
 end
 
+-- The div's blocks inside a Typst content block opened by `open` ("#finding[").
+local function typst_wrap(div, open)
+  local blocks = { pandoc.RawBlock("typst", open) }
+  for _, b in ipairs(div.content) do
+    table.insert(blocks, b)
+  end
+  table.insert(blocks, pandoc.RawBlock("typst", "]"))
+  return blocks
+end
+
 local function Div(div)
   if has_class(div, "keep") and is_typst then
-    local blocks = { pandoc.RawBlock("typst", "#block(breakable: false, width: 100%)[") }
-    for _, b in ipairs(div.content) do
-      table.insert(blocks, b)
-    end
-    table.insert(blocks, pandoc.RawBlock("typst", "]"))
-    return blocks
+    return typst_wrap(div, "#block(breakable: false, width: 100%)[")
   end
   if has_class(div, "finding") and is_typst then
-    local blocks = { pandoc.RawBlock("typst", "#finding[") }
-    for _, b in ipairs(div.content) do
-      table.insert(blocks, b)
-    end
-    table.insert(blocks, pandoc.RawBlock("typst", "]"))
-    return blocks
+    return typst_wrap(div, "#finding[")
   end
   if has_class(div, "appendix") and is_typst then
     local blocks = { pandoc.RawBlock("typst", "#show: clv-appendix") }
