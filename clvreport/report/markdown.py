@@ -156,6 +156,13 @@ def key_figures(figures: Iterable[KeyFigure]) -> str:
     return "::: {.key-figures}\n" + "\n".join(boxes) + "\n:::"
 
 
+def _column_width(values: pd.Series, header: str) -> int:
+    texts = [str(v) for v in values] + [header]
+    longest_word = max(len(word) for text in texts for word in (text.split() or [""]))
+    longest = max(len(str(v)) for v in values) if len(values) else 0
+    return max(longest_word + 4, min(longest, 22), 6)
+
+
 def table(
     frame: pd.DataFrame,
     *,
@@ -190,7 +197,7 @@ def table(
     ...             caption="Twee groepen.", id="tbl-x", total=["Totaal", "3"]))
     ::: {.keep}
     | Groep | Klanten |
-    |:---|:---|
+    |:---------|:-----------|
     | a | 1 |
     | b | 2 |
     | **Totaal** | **3** |
@@ -200,9 +207,15 @@ def table(
     """
     if align is None:
         align = ["r" if pd.api.types.is_numeric_dtype(dtype) else "l" for dtype in frame.dtypes]
-    rule = {"l": ":---", "r": "---:", "c": ":---:"}
+    # In a wide table pandoc sizes the columns by the dashes of this line: room for the
+    # longest word of a column (an amount never breaks) plus padding, and for text that
+    # wraps up to 22 characters.
+    widths = [_column_width(frame[column], str(column)) for column in frame.columns]
+    rule = {"l": ":{}", "r": "{}:", "c": ":{}:"}
     header = "| " + " | ".join(_escape(column) for column in frame.columns) + " |"
-    separator = "|" + "|".join(rule[a] for a in align) + "|"
+    separator = (
+        "|" + "|".join(rule[a].format("-" * w) for a, w in zip(align, widths, strict=True)) + "|"
+    )
     rows = [
         "| " + " | ".join(_escape(value) for value in row) + " |"
         for row in frame.astype(str).itertuples(index=False)

@@ -411,8 +411,10 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
                 lifespan=t.number(a.figures.avg_lifespan_years, digits=1),
             )
         ),
-        paragraph(_repeat_rule(ctx)),
-        table(years, caption=_years_caption(ctx), id="tbl-years", align="lrrrrr"),
+        keep_together(
+            paragraph(_repeat_rule(ctx)),
+            table(years, caption=_years_caption(ctx), id="tbl-years", align="lrrrrr"),
+        ),
         _cohort_figure(ctx, ax),
     ]
     lifespan = a.customers.loc[a.customers["n_purchases"] > 1, "lifespan_years"]
@@ -614,7 +616,6 @@ def recommendations(ctx: ReportContext) -> Markdown:
             ("recommendations.stake", "value_at_stake", 0, True),
             ("overview.cost", "cost", 0, True),
             ("overview.kept", "value_kept", 0, True),
-            ("recommendations.added", "value_added", 0, True),
             ("overview.net", "net_return", 0, True),
             ("recommendations.max_spend", "max_spend_per_customer", 2, False),
         ],
