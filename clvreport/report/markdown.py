@@ -158,7 +158,8 @@ def key_figures(figures: Iterable[KeyFigure]) -> str:
 
 def _column_width(values: pd.Series, header: str) -> int:
     texts = [str(v) for v in values] + [header]
-    longest_word = max(len(word) for text in texts for word in (text.split() or [""]))
+    # Split at ordinary spaces only: "€\xa01.234" is one unbreakable word.
+    longest_word = max(len(word) for text in texts for word in re.split(r"[ \t\n]+", text))
     longest = max(len(str(v)) for v in values) if len(values) else 0
     return max(longest_word + 4, min(longest, 22), 6)
 
