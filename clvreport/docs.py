@@ -45,6 +45,7 @@ API_SECTIONS: dict[str, tuple[str, ...]] = {
         "clvreport.analysis",
         "clvreport.recommendations",
         "clvreport.outputs",
+        "clvreport.comparison",
     ),
     "Plots": ("clvreport.plots",),
     "Report": ("clvreport.report",),

@@ -21,6 +21,8 @@ import pandas as pd
 from babel.numbers import get_currency_symbol
 
 from clvreport.analysis import Analysis
+from clvreport.comparison import KeyFigures
+from clvreport.comparison import key_figures as compute_key_figures
 from clvreport.i18n import Translator
 from clvreport.recommendations import PlanRules, customer_actions, plan_actions
 
@@ -213,6 +215,7 @@ def write_action_lists(
     labels: Mapping[str, str] | None = None,
     max_rows: int = 5000,
     extra: Sequence[str] = (),
+    newly_at_risk: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Write ``customers.xlsx``: the action plan and one customer list per recommended action.
 
@@ -245,6 +248,10 @@ def write_action_lists(
     extra
         Pass-through columns of ``customers`` shown after the customer number,
         under their own names (e.g. ``["email", "naam"]``).
+    newly_at_risk
+        Ids of the customers at risk now who were not at the previous report;
+        when given (and not empty) a last sheet (``xlsx.newly_at_risk_sheet``)
+        lists them with their own action, largest value at stake first.
 
     Returns
     -------
@@ -291,6 +298,18 @@ def write_action_lists(
             shown = mine.iloc[order[:max_rows]]
             sheet = book.add_worksheet(row.list_name)
             _write_list(sheet, shown, len(mine), row, customers, t, labels, formats, extra)
+        if newly_at_risk is not None and len(newly_at_risk):
+            ids = set(map(str, newly_at_risk))
+            chosen = customers["customer_id"].astype(str).isin(ids).to_numpy()
+            base = customers[chosen]
+            mine = per_customer.reindex(base.index)
+            order = np.argsort(
+                -np.nan_to_num(base["value_at_risk"].to_numpy(dtype=float)), kind="stable"
+            )
+            sheet = book.add_worksheet(t("xlsx.newly_at_risk_sheet"))
+            _write_newly_at_risk(
+                sheet, base.iloc[order[:max_rows]], mine, len(base), t, labels, formats, extra
+            )
     finally:
         book.close()
     return plan
@@ -341,6 +360,59 @@ def _write_list(
             frame[column] = base[column]
     for i, column in enumerate(extra):
         frame.insert(1 + i, f"extra:{column}", base[column].astype("string"))
+    columns = list(frame.columns)
+    headers = [
+        c.removeprefix("extra:") if c.startswith("extra:") else t(f"xlsx.columns.{c}")
+        for c in columns
+    ]
+    kinds = ["text" if c.startswith("extra:") else _KIND[c] for c in columns]
+    n = _write_table(sheet, frame, headers, kinds, formats, _HEADER_ROW)
+    _finish_sheet(sheet, kinds, n, _HEADER_ROW)
+
+
+def _write_newly_at_risk(
+    sheet: Any,
+    shown: pd.DataFrame,
+    actions: pd.DataFrame,
+    total: int,
+    t: Translator,
+    labels: Mapping[str, str],
+    formats: Mapping[str, Any],
+    extra: Sequence[str],
+) -> None:
+    """The customers who came at risk since the previous report, each with their own action."""
+    stake = float(shown["value_at_risk"].sum()) if "value_at_risk" in shown else float("nan")
+    sheet.write_string(0, 0, t("xlsx.newly_at_risk_title"), formats["title"])
+    note = t("xlsx.newly_at_risk_note", customers=t.number(total), stake=t.money(stake))
+    if total > len(shown):
+        more = t("xlsx.cap_note", shown=t.number(len(shown)), more=t.number(total - len(shown)))
+        note = f"{note} {more}"
+    sheet.write_string(1, 0, note, formats["note"])
+    own = actions.loc[shown.index]
+    frame = pd.DataFrame(index=shown.index)
+
+    def action_text(key: Any) -> str:
+        return "–" if pd.isna(key) else t(f"recommendations.actions.{key}.name")
+
+    for column in SHEET_COLUMNS:
+        if column == "segment":
+            frame[column] = shown["segment"].astype(str).map(lambda s: labels.get(s, s))
+        elif column == "action":
+            frame[column] = own["action"].astype(object).map(action_text)
+        elif column == "channel":
+            frame[column] = (
+                own["channel"]
+                .astype(object)
+                .map(lambda c: "–" if pd.isna(c) else t(f"economics.channels.{c}"))
+            )
+        elif column in own and column not in shown:
+            frame[column] = own[column]
+        elif column == "value_at_stake":
+            frame[column] = shown["value_at_risk"]
+        elif column in shown:
+            frame[column] = shown[column]
+    for i, column in enumerate(extra):
+        frame.insert(1 + i, f"extra:{column}", shown[column].astype("string"))
     columns = list(frame.columns)
     headers = [
         c.removeprefix("extra:") if c.startswith("extra:") else t(f"xlsx.columns.{c}")
@@ -499,14 +571,38 @@ def _os_error(exc: Exception, path: Path | str) -> OSError:
     return OSError(errno.EIO, text, str(path))
 
 
-def write_outputs(analysis: Analysis, folder: Path | str, t: Translator) -> list[Path]:
+def write_outputs(
+    analysis: Analysis,
+    folder: Path | str,
+    t: Translator,
+    *,
+    customers: pd.DataFrame | None = None,
+    key_figures: KeyFigures | None = None,
+    newly_at_risk: Sequence[str] | None = None,
+) -> list[Path]:
     """Write ``customers.csv``, ``customers.parquet``, ``customers.xlsx`` and ``model.json``.
 
     ``customers.csv`` and ``customers.parquet`` hold every customer
     (:func:`customer_table`); ``customers.xlsx`` the action plan and one list
     per recommended action (:func:`write_action_lists`, at most
     ``xlsx_max_rows`` customers per sheet, with the client's
-    ``data.columns.extra`` columns); ``model.json`` the fitted model.
+    ``data.columns.extra`` columns); ``model.json`` the fitted model and the
+    report's key figures (``key_figures``, what the next report compares with).
+
+    Parameters
+    ----------
+    analysis
+        The analysis.
+    folder
+        Where to write.
+    t
+        Translator of the report language.
+    customers
+        :func:`customer_table` of ``analysis``, when already computed.
+    key_figures
+        The report's :class:`~clvreport.comparison.KeyFigures` (default: computed).
+    newly_at_risk
+        Customers at risk since the previous report, for their own list in the xlsx.
 
     Returns
     -------
@@ -519,7 +615,12 @@ def write_outputs(analysis: Analysis, folder: Path | str, t: Translator) -> list
     """
     folder = Path(folder)
     config = analysis.config
-    customers = customer_table(analysis)
+    customers = customer_table(analysis) if customers is None else customers
+    if key_figures is None:
+        base = None if analysis.base_value is None else float(analysis.base_value["clv"])
+        key_figures = compute_key_figures(
+            customers, analysis.as_of, revenue_last_year=analysis.revenue_last_year, base_value=base
+        )
     csv_path = folder / "customers.csv"
     parquet_path = folder / "customers.parquet"
     write_customer_table(customers, csv_path, parquet_path)
@@ -533,6 +634,7 @@ def write_outputs(analysis: Analysis, folder: Path | str, t: Translator) -> list
         labels=analysis.rules.labels(t.language),
         max_rows=config.xlsx_max_rows,
         extra=config.data.columns.extra or (),
+        newly_at_risk=newly_at_risk,
     )
 
     model_path = folder / "model.json"
@@ -545,6 +647,7 @@ def write_outputs(analysis: Analysis, folder: Path | str, t: Translator) -> list
     )
     model["as_of"] = analysis.as_of.isoformat()
     model["historic"] = analysis.figures.as_dict()
+    model["key_figures"] = key_figures.to_dict()
     if model.get("validation") is not None and analysis.holdout_coverage is not None:
         model["validation"]["coverage"] = analysis.holdout_coverage
         model["validation"]["interval"] = 0.9

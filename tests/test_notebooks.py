@@ -32,7 +32,15 @@ def test_has_papermill_parameters_cell(notebook):
     tagged = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1
     names = {node.targets[0].id for node in ast.parse(tagged[0].source).body}
-    assert names == {"client", "data_dir", "as_of", "language", "output_dir"}
+    assert names == {
+        "client",
+        "data_dir",
+        "as_of",
+        "language",
+        "output_dir",
+        "reports_dir",
+        "compare_to",
+    }
 
 
 def test_quarto_front_matter_and_cell_options(notebook):

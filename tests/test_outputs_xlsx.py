@@ -1,6 +1,7 @@
 """The action lists in customers.xlsx: translated headers, formats, caps, speed."""
 
 import datetime as dt
+import json
 import re
 import time
 from types import SimpleNamespace
@@ -239,6 +240,7 @@ def test_write_outputs_writes_csv_parquet_xlsx_and_model(tmp_path, customers):
         figures=SimpleNamespace(as_dict=lambda: {}),
         holdout_coverage=None,
         base_value=None,
+        revenue_last_year=1000.0,
     )
     written = write_outputs(analysis, tmp_path, Translator("nl", "EUR"))
     assert [p.name for p in written] == [
@@ -257,6 +259,10 @@ def test_write_outputs_writes_csv_parquet_xlsx_and_model(tmp_path, customers):
     sheet = openpyxl.load_workbook(tmp_path / "customers.xlsx")["Persoonlijk terugwinnen"]
     assert len(_column(sheet, "Klantnummer")) == 3  # xlsx_max_rows
     assert "de overige 3 staan in customers.csv" in sheet["A2"].value
+    # the key figures the next report compares with
+    figures = json.loads((tmp_path / "model.json").read_text())["key_figures"]
+    assert figures["customers"] == len(customers)
+    assert figures["revenue_last_year"] == 1000.0
 
 
 def test_extra_columns_pass_through_ingest_per_customer(tmp_path):

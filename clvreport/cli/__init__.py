@@ -1,4 +1,4 @@
-"""Command-line interface: ``clvreport report|clients|validate|init|summary|fit``.
+"""Command-line interface: ``clvreport report|clients|validate|init|summary|fit|compare``.
 
 The CLI only gathers options and calls one library function per command; each
 command group lives in its own module and registers itself on :data:`app`.
@@ -28,6 +28,7 @@ try:
     from clvreport.cli import summary as _summary  # noqa: F401  isort: skip
     from clvreport.cli import fit as _fit  # noqa: F401  isort: skip
     from clvreport.cli import init as _init  # noqa: F401  isort: skip
+    from clvreport.cli import compare as _compare  # noqa: F401  isort: skip
 finally:
     if _previous is not None:
         signal.signal(signal.SIGINT, _previous)

@@ -16,6 +16,18 @@ AsOf = Annotated[
 ]
 
 
+def _compare_choice(compare_to: str | None, no_compare: bool) -> str | None:
+    if no_compare and compare_to:
+        from clvreport.errors import ConfigError
+
+        raise ConfigError(
+            "--compare-to and --no-compare contradict each other", hint="give one of them"
+        )
+    if no_compare:
+        return None
+    return compare_to or "auto"
+
+
 @app.command()
 @user_errors
 def report(
@@ -34,8 +46,23 @@ def report(
         "output"
     ),
     data_dir: DataDir = Path("data"),
+    compare_to: Annotated[
+        str | None,
+        typer.Option(
+            "--compare-to",
+            help="Compare with the earlier report of this date YYYY-MM-DD "
+            "(default: the latest earlier one in the output folder).",
+        ),
+    ] = None,
+    no_compare: Annotated[
+        bool, typer.Option("--no-compare", help="No comparison with an earlier report.")
+    ] = False,
 ) -> None:
-    """Render a client's CLV report to output/<client>/<as-of>/ (PDF, HTML, notebook, CSV)."""
+    """Render a client's CLV report to output/<client>/<as-of>/ (PDF, HTML, notebook, CSV).
+
+    When the output folder holds an earlier report of the client, the new one
+    has a section comparing the two and writes migration.csv and comparison.json.
+    """
     from clvreport.render import render_report
 
     console.print(f"[bold]clvreport[/] · {escape(client)}")
@@ -55,6 +82,7 @@ def report(
             formats=fmt,
             renderer=renderer,
             on_step=progress,
+            compare_to=_compare_choice(compare_to, no_compare),
         )
     total = sum(result.steps.values())
     peak = max(result.peak_mib.values(), default=0.0)

@@ -25,6 +25,7 @@ from clvreport.models.fitting import MODELS, ClvModelFit, fit_clv_models
 from clvreport.models.gammagamma import GammaGammaModel, spend_frequency_correlation
 from clvreport.models.mbgnbd import ModifiedBetaGeoModel
 from clvreport.models.paretonbd import ParetoNBDModel
+from clvreport.models.period import period_forecast
 from clvreport.models.predictive import (
     conditional_purchase_pmf,
     holdout_intervals,
@@ -58,6 +59,7 @@ __all__ = [
     "holdout_comparison",
     "holdout_intervals",
     "months_to_units",
+    "period_forecast",
     "predictive_interval",
     "purchase_pmf",
     "score_customers",

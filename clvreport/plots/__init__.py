@@ -36,6 +36,7 @@ from clvreport.plots._base import (
     save_figure,
 )
 from clvreport.plots._fonts import use_fonts
+from clvreport.plots._history import plot_migration, plot_report_history
 from clvreport.plots._model import plot_holdout_check, plot_tracking, plot_tracking_weekly
 from clvreport.plots._retention import plot_cohort_retention, plot_distribution
 from clvreport.plots._segments import plot_at_risk, plot_segment_map
@@ -58,6 +59,8 @@ __all__ = [
     "plot_distribution",
     "plot_holdout_check",
     "plot_lorenz",
+    "plot_migration",
+    "plot_report_history",
     "plot_revenue_new_vs_returning",
     "plot_segment_map",
     "plot_tracking",

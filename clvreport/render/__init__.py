@@ -183,6 +183,7 @@ def render_report(
     renderer: str = "auto",
     notebook: Path | None = None,
     on_step: StepCallback | None = None,
+    compare_to: str | None = "auto",
 ) -> RenderResult:
     """Render the CLV report of ``client`` into ``<out_dir>/<client>/<as-of>/``.
 
@@ -207,6 +208,10 @@ def render_report(
         The report notebook; default ``reports/clv_report.ipynb``.
     on_step
         Called with ``(step name, seconds)`` after each step, for progress output.
+    compare_to
+        The earlier report to compare with: ``"auto"`` (the latest one in
+        ``<out_dir>/<client>/`` before this report's date, if any), a report
+        date ``YYYY-MM-DD`` (it must exist there), or ``None``/``"none"``.
 
     Returns
     -------
@@ -234,8 +239,9 @@ def render_report(
             raise ConfigError(f"unknown language '{language}'", hint="use --lang nl or --lang en")
         check_report_config(config, client_dir, as_of=as_of_date)
         chosen = renderers.get(renderer)
+        client_out = Path(out_dir) / client
+        compare_to = check_compare_to(compare_to, client_out, as_of_date)
     notebook = Path(notebook) if notebook is not None else REPORT_NOTEBOOK
-    client_out = Path(out_dir) / client
     created = _missing_parents(client_out)
     workdir = _make_workdir(client_out, created)
     destination: Path | None = None
@@ -251,6 +257,8 @@ def render_report(
                     "as_of": as_of_date.isoformat() if as_of_date else None,
                     "language": language,
                     "output_dir": str(workdir),
+                    "reports_dir": str(client_out.resolve()),
+                    "compare_to": compare_to,
                 },
                 cwd=workdir,
             )
@@ -285,6 +293,44 @@ def render_report(
     return RenderResult(
         folder=destination, files=files, renderer=chosen.name, steps=steps, peak_mib=peaks
     )
+
+
+def check_compare_to(compare_to: str | None, client_out: Path, as_of: dt.date | None) -> str | None:
+    """Check ``--compare-to`` before the run: a date needs an earlier report of that date.
+
+    Returns ``"auto"``, ``None`` (no comparison) or the ISO date.
+
+    Examples
+    --------
+    >>> check_compare_to("none", Path("output/demo"), None) is None
+    True
+    """
+    if compare_to in (None, "none"):
+        return None
+    if compare_to == "auto":
+        return "auto"
+    from clvreport.comparison import list_reports
+
+    try:
+        wanted = dt.date.fromisoformat(str(compare_to))
+    except ValueError:
+        raise ConfigError(
+            f"--compare-to '{compare_to}' is not a date",
+            hint="write the date of an earlier report as YYYY-MM-DD, e.g. 2024-06-30",
+        ) from None
+    if as_of is not None and wanted >= as_of:
+        raise ConfigError(
+            f"--compare-to {wanted.isoformat()} is not before the report date {as_of.isoformat()}",
+            hint="compare with an earlier report",
+        )
+    reports = list_reports(client_out)
+    if wanted not in {day for day, _ in reports}:
+        available = ", ".join(day.isoformat() for day, _ in reports) or "none"
+        raise ConfigError(
+            f"no report of {wanted.isoformat()} in {client_out}",
+            hint=f"reports there: {available}; or leave out --compare-to",
+        )
+    return wanted.isoformat()
 
 
 def _error_path(exc: OSError, workdir: Path, client_out: Path) -> Path:

@@ -5,6 +5,7 @@ returns markdown that Jupyter displays (and papermill, nbconvert and Quarto
 render). The notebook itself holds no logic.
 """
 
+from clvreport.report.changes import since_previous
 from clvreport.report.context import ReportContext, finish, report_meta, setup
 from clvreport.report.sections import (
     concentration,
@@ -30,4 +31,5 @@ __all__ = [
     "report_meta",
     "segments",
     "setup",
+    "since_previous",
 ]

@@ -14,6 +14,18 @@ import pandas as pd
 from clvreport import plots
 from clvreport.analysis import Analysis, run_analysis
 from clvreport.brand import load_brand
+from clvreport.comparison import (
+    Comparison,
+    KeyFigures,
+    StoredReport,
+    Unavailable,
+    compare_reports,
+    find_previous,
+    key_figures,
+    list_reports,
+    report_history,
+    write_comparison,
+)
 from clvreport.config import load_client
 from clvreport.i18n import Translator
 
@@ -36,12 +48,56 @@ class ReportContext:
         Messages and number formats in the report language.
     output_dir
         Where the notebook writes figures and data files.
+    previous
+        The earlier report this one is compared with
+        (:func:`clvreport.comparison.find_previous`): a ``StoredReport``, an
+        ``Unavailable`` (it lacks the files a comparison needs) or ``None``.
+    reports_dir
+        The folder of the client's reports (``<out>/<client>/``), for the
+        history of key figures; ``None`` when not known.
     """
 
     client: str
     analysis: Analysis
     t: Translator
     output_dir: Path
+    previous: StoredReport | Unavailable | None = None
+    reports_dir: Path | None = None
+
+    @cached_property
+    def customer_table(self) -> pd.DataFrame:
+        """The table of ``customers.csv`` (:func:`clvreport.outputs.customer_table`)."""
+        from clvreport.outputs import customer_table
+
+        return customer_table(self.analysis)
+
+    @cached_property
+    def key_figures(self) -> KeyFigures:
+        """The report's key figures, as stored for the next report's comparison."""
+        a = self.analysis
+        base = None if a.base_value is None else float(a.base_value["clv"])
+        return key_figures(
+            self.customer_table, a.as_of, revenue_last_year=a.revenue_last_year, base_value=base
+        )
+
+    @cached_property
+    def comparison(self) -> Comparison | None:
+        """The report against :attr:`previous` (``None`` without a usable earlier report)."""
+        if not isinstance(self.previous, StoredReport):
+            return None
+        return compare_reports(
+            self.previous, self.customer_table, self.analysis.as_of, now=self.key_figures
+        )
+
+    @cached_property
+    def history(self) -> pd.DataFrame:
+        """Key figures of every earlier report and this one (oldest first)."""
+        if self.reports_dir is None:
+            return pd.DataFrame()
+        earlier = [
+            (day, path) for day, path in list_reports(self.reports_dir) if day < self.analysis.as_of
+        ]
+        return report_history(earlier, self.key_figures)
 
     @cached_property
     def customer_actions(self) -> pd.DataFrame:
@@ -81,6 +137,8 @@ def setup(
     as_of: str | dt.date | None = None,
     language: str | None = None,
     output_dir: str | Path = ".",
+    reports_dir: str | Path | None = None,
+    compare_to: str | None = "auto",
 ) -> ReportContext:
     """Load the client, run the whole analysis and prepare the report language.
 
@@ -96,6 +154,12 @@ def setup(
         ``"nl"`` or ``"en"``; default from ``client.yml``.
     output_dir
         Folder for figures and the data files written by :func:`finish`.
+    reports_dir
+        Folder of the client's earlier reports (``<out>/<client>/``); without
+        it there is no comparison.
+    compare_to
+        ``"auto"`` (the latest earlier report), a report date ``YYYY-MM-DD``,
+        or ``"none"``/``None`` for no comparison.
 
     Returns
     -------
@@ -116,7 +180,16 @@ def setup(
     brand = load_brand(client_dir, config.brand)
     plots.use_fonts([face.path for face in brand.fonts], brand.base_font)
     t = Translator(language or config.language, config.currency)
-    return ReportContext(client=client, analysis=analysis, t=t, output_dir=Path(output_dir))
+    reports = None if reports_dir is None else Path(reports_dir)
+    previous = None if reports is None else find_previous(reports, analysis.as_of, compare_to)
+    return ReportContext(
+        client=client,
+        analysis=analysis,
+        t=t,
+        output_dir=Path(output_dir),
+        previous=previous,
+        reports_dir=reports,
+    )
 
 
 def report_meta(ctx: ReportContext) -> dict[str, str]:
@@ -148,9 +221,11 @@ def report_meta(ctx: ReportContext) -> dict[str, str]:
 def finish(ctx: ReportContext) -> list[Path]:
     """Write the data files next to the report and ``run.json`` for the pipeline.
 
-    Writes ``customers.csv`` (every customer with segment, scores and CLV),
-    ``customers.xlsx`` (action lists per priority segment), ``model.json`` (the
-    fitted model) and ``run.json`` (the as-of date and title-page metadata).
+    Writes ``customers.csv`` and ``customers.parquet`` (every customer with
+    segment, scores and CLV), ``customers.xlsx`` (action lists), ``model.json``
+    (the fitted model and the key figures the next report compares with),
+    ``run.json`` (the as-of date and title-page metadata) and, when compared
+    with an earlier report, ``migration.csv`` and ``comparison.json``.
 
     Returns
     -------
@@ -163,7 +238,16 @@ def finish(ctx: ReportContext) -> list[Path]:
     """
     from clvreport.outputs import write_outputs
 
-    written = write_outputs(ctx.analysis, ctx.output_dir, ctx.t)
+    written = write_outputs(
+        ctx.analysis,
+        ctx.output_dir,
+        ctx.t,
+        customers=ctx.customer_table,
+        key_figures=ctx.key_figures,
+        newly_at_risk=None if ctx.comparison is None else ctx.comparison.newly_at_risk,
+    )
+    if ctx.comparison is not None:
+        written += write_comparison(ctx.comparison, ctx.output_dir)
     run_info = ctx.output_dir / RUN_INFO
     run_info.write_text(
         json.dumps({"as_of": ctx.analysis.as_of.isoformat(), "meta": report_meta(ctx)}, indent=2),

@@ -1,0 +1,389 @@
+"""A report compared with the previous one (demo: 2024-06-30, then 2024-12-31 in nl and en).
+
+The comparison must mean what its labels say: the migration covers exactly the
+first report's customers, "actual purchases" are a recount of the transactions
+between the two dates, "predicted" is what the first report's stored model
+said for exactly that period, and a first report has no such section.
+"""
+
+import datetime as dt
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from clvreport.cli import app
+from clvreport.comparison import (
+    MIGRATION_COLUMNS,
+    KeyFigures,
+    StoredReport,
+    Unavailable,
+    compare_reports,
+    find_previous,
+    key_figures,
+    list_reports,
+    load_report,
+)
+from clvreport.errors import ConfigError
+from clvreport.i18n import Translator
+from clvreport.models import ClvModelFit
+from clvreport.models.units import convert_duration
+from clvreport.render import render_report
+from clvreport.report.changes import since_previous
+from clvreport.report.context import ReportContext
+
+pytestmark = pytest.mark.slow
+
+DATA = Path(__file__).parents[1] / "data"
+FIRST, SECOND = dt.date(2024, 6, 30), dt.date(2024, 12, 31)
+
+
+def pdf_text(path: Path) -> str:
+    return re.sub(r"\s+", " ", "\n".join(p.extract_text() for p in PdfReader(path).pages))
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    """The demo at two dates in one output root (plus a copy at 2024-03-31 for the history)."""
+    out = tmp_path_factory.mktemp("out")
+    first = render_report(
+        "demo",
+        data_dir=DATA,
+        out_dir=out,
+        as_of=FIRST.isoformat(),
+        formats="pdf",
+        renderer="builtin",
+    )
+    # a third, earlier report (a copy with its date changed) so the history chart shows
+    older = first.folder.parent / "2024-03-31"
+    shutil.copytree(first.folder, older)
+    model = json.loads((older / "model.json").read_text())
+    model["key_figures"]["as_of"] = "2024-03-31"
+    (older / "model.json").write_text(json.dumps(model))
+    second = {
+        lang: render_report(
+            "demo",
+            data_dir=DATA,
+            out_dir=out,
+            as_of=SECOND.isoformat(),
+            language=lang,
+            formats="pdf",
+            renderer="builtin",
+        )
+        for lang in ("nl", "en")
+    }
+    return out, first, second
+
+
+def test_first_report_has_no_comparison(reports):
+    _, first, _ = reports
+    names = {p.name for p in first.folder.iterdir()}
+    assert "comparison.json" not in names and "migration.csv" not in names
+    text = pdf_text(first.folder / "clv_report.pdf")
+    assert "Sinds de vorige analyse" not in text
+    # ...but it stores what the next report compares with
+    model = json.loads((first.folder / "model.json").read_text())
+    assert model["key_figures"]["as_of"] == FIRST.isoformat()
+    assert model["key_figures"]["base_value"] == pytest.approx(model["base_value"]["clv"])
+
+
+def test_second_report_has_the_section_in_both_languages(reports):
+    _, _, second = reports
+    nl = pdf_text(second["nl"].folder / "clv_report.pdf")
+    en = pdf_text(second["en"].folder / "clv_report.pdf")
+    assert "Sinds de vorige analyse (30 juni 2024)" in nl
+    assert "Kwam de vorige voorspelling uit?" in nl and "Wie ging naar een ander segment" in nl
+    assert "Since the previous report (30 June 2024)" in en
+    assert "Did the previous forecast come true?" in en and "All reports so far" in en
+    assert "compare." not in nl and "compare." not in en  # no untranslated keys
+
+
+def test_migration_covers_the_first_reports_customers(reports):
+    _, first, second = reports
+    migration = pd.read_csv(second["nl"].folder / "migration.csv")
+    assert list(migration.columns) == MIGRATION_COLUMNS
+    before = pd.read_parquet(first.folder / "customers.parquet")
+    now = pd.read_parquet(second["nl"].folder / "customers.parquet")
+    assert migration["customers"].sum() == len(before)
+    # per segment then, the counts are the first report's segment sizes
+    sizes = before["segment"].astype(str).value_counts()
+    from_sizes = migration.groupby("from_segment")["customers"].sum()
+    pd.testing.assert_series_equal(from_sizes.sort_index(), sizes.sort_index(), check_names=False)
+    # value then and now: the two reports' CLV of those customers
+    assert migration["value_before"].sum() == pytest.approx(before["clv"].sum(), rel=1e-6)
+    kept = now[now["customer_id"].isin(before["customer_id"])]
+    assert migration["value"].sum() == pytest.approx(kept["clv"].sum(), rel=1e-6)
+    assert not migration.duplicated(["from_segment", "to_segment"]).any()
+
+
+def test_actual_purchases_are_a_recount_of_the_transactions(reports):
+    from clvreport.config import load_client
+    from clvreport.ingest import load_transactions
+
+    _, first, second = reports
+    before = pd.read_parquet(first.folder / "customers.parquet")
+    ids = tuple(before["customer_id"].astype(str))
+    client_dir, config = load_client("demo", DATA)
+    with load_transactions(config, client_dir, as_of=SECOND) as tx:
+        tx.engine.connection.register("first_ids", pd.DataFrame({"customer_id": ids}))
+        days, revenue = tx.engine.connection.execute(
+            f"""
+            SELECT
+              (SELECT count(*) FROM (SELECT DISTINCT customer_id, order_date FROM {tx.table}
+                 WHERE NOT is_return
+                   AND order_date > DATE '{FIRST}' AND order_date <= DATE '{SECOND}'
+                   AND customer_id IN (SELECT customer_id FROM first_ids))),
+              (SELECT sum(amount) FROM {tx.table}
+                 WHERE order_date > DATE '{FIRST}' AND order_date <= DATE '{SECOND}'
+                   AND customer_id IN (SELECT customer_id FROM first_ids))
+            """
+        ).fetchone()
+    result = json.loads((second["nl"].folder / "comparison.json").read_text())
+    assert result["previous_as_of"] == FIRST.isoformat()
+    assert result["actual_purchases"] == days
+    assert result["actual_revenue"] == pytest.approx(float(revenue), abs=0.01)
+    assert result["customers"] == len(before)
+
+
+def test_predicted_purchases_are_the_first_models_forecast_for_the_period(reports):
+    _, first, second = reports
+    model = json.loads((first.folder / "model.json").read_text())
+    before = pd.read_parquet(first.folder / "customers.parquet")
+    fit = ClvModelFit.from_dict(model)
+    t = convert_duration(float((SECOND - FIRST).days), "days", fit.time_unit)
+    expected = fit.model.expected_purchases(t, before["frequency"], before["recency"], before["T"])
+    spend = fit.expected_spend(before["frequency"], before["monetary_value"])
+    result = json.loads((second["nl"].folder / "comparison.json").read_text())
+    assert result["predicted_purchases"] == pytest.approx(float(np.sum(expected)), rel=1e-6)
+    assert result["predicted_revenue"] == pytest.approx(float(np.sum(expected * spend)), rel=1e-6)
+    assert result["purchases_low"] < result["predicted_purchases"] < result["purchases_high"]
+    assert result["revenue_low"] < result["predicted_revenue"] < result["revenue_high"]
+    # the segments add up to the total
+    segments = result["segments"]
+    for key in ("customers", "predicted_purchases", "actual_purchases", "actual_revenue"):
+        assert sum(s[key] for s in segments.values()) == pytest.approx(result[key], rel=1e-9)
+    # a 184-day forecast lies between the first report's 6- and 12-month forecasts' scale
+    assert result["predicted_purchases"] < before["expected_purchases"].sum()
+
+
+def test_newly_at_risk_list_in_the_workbook(reports):
+    from openpyxl import load_workbook
+
+    _, first, second = reports
+    result = json.loads((second["nl"].folder / "comparison.json").read_text())
+    book = load_workbook(second["nl"].folder / "customers.xlsx", read_only=True)
+    assert "Nieuw met risico" in book.sheetnames
+    rows = list(book["Nieuw met risico"].iter_rows(min_row=4, values_only=True))
+    assert len([r for r in rows if r[0]]) == result["newly_at_risk"] > 0
+    now = pd.read_parquet(second["nl"].folder / "customers.parquet")
+    before = pd.read_parquet(first.folder / "customers.parquet")
+    listed = {str(r[0]) for r in rows if r[0]}
+    at_risk_now = now[(now["n_purchases"] >= 2) & (now["p_alive"] < 0.5)]
+    at_risk_then = before[(before["n_purchases"] >= 2) & (before["p_alive"] < 0.5)]
+    assert listed == set(at_risk_now["customer_id"]) - set(at_risk_then["customer_id"])
+
+
+def test_key_figures_then_are_the_first_reports(reports):
+    _, first, second = reports
+    result = json.loads((second["nl"].folder / "comparison.json").read_text())
+    stored = json.loads((first.folder / "model.json").read_text())["key_figures"]
+    assert result["key_figures"]["then"] == stored
+    now = result["key_figures"]["now"]
+    assert now["customers"] == result["customers"] + result["new_customers"]
+    assert 0 <= now["active_customers"] <= now["customers"]
+    assert 0 < now["top_share"] <= 1
+    assert now["value_at_stake"] <= now["base_value"] + now["value_at_stake"]
+
+
+def test_cli_compare_prints_and_jsons(reports):
+    out, _, second = reports
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        [
+            "compare",
+            "--client",
+            "demo",
+            "--out",
+            str(out),
+            "--from",
+            FIRST.isoformat(),
+            "--to",
+            SECOND.isoformat(),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    stored = json.loads((second["nl"].folder / "comparison.json").read_text())
+    assert data["previous_as_of"] == stored["previous_as_of"]
+    for key in (
+        "predicted_purchases",
+        "actual_purchases",
+        "predicted_revenue",
+        "actual_revenue",
+    ):
+        assert data[key] == pytest.approx(stored[key], rel=1e-9)
+    assert sum(row["customers"] for row in data["migration"]) == stored["customers"]
+    text = runner.invoke(app, ["compare", "--client", "demo", "--out", str(out)])
+    assert text.exit_code == 0 and "Forecast of 2024-06-30" in text.output
+    missing = runner.invoke(
+        app, ["compare", "--client", "demo", "--out", str(out), "--from", "2020-01-01"]
+    )
+    assert missing.exit_code == 2
+    assert "no report of 2020-01-01" in missing.output and "Traceback" not in missing.output
+
+
+def test_compare_to_must_name_an_earlier_report(reports, tmp_path):
+    out, _, _ = reports
+    with pytest.raises(ConfigError, match="no report of 2023-01-31"):
+        render_report(
+            "demo",
+            data_dir=DATA,
+            out_dir=out,
+            as_of="2024-12-31",
+            compare_to="2023-01-31",
+            formats="pdf",
+        )
+    with pytest.raises(ConfigError, match="is not a date"):
+        render_report("demo", data_dir=DATA, out_dir=out, compare_to="june", formats="pdf")
+    runner = CliRunner()
+    both = runner.invoke(
+        app,
+        [
+            "report",
+            "--client",
+            "demo",
+            "--data-dir",
+            str(DATA),
+            "--out",
+            str(tmp_path),
+            "--compare-to",
+            "2024-06-30",
+            "--no-compare",
+        ],
+    )
+    assert both.exit_code == 2 and "contradict" in both.output
+
+
+# -- unit level ----------------------------------------------------------------------
+
+
+def _table(ids, segments, clv, p_alive, n, last, frequency, revenue):
+    return pd.DataFrame(
+        {
+            "customer_id": ids,
+            "segment": segments,
+            "clv": clv,
+            "p_alive": p_alive,
+            "n_purchases": n,
+            "revenue": revenue,
+            "last_purchase": pd.to_datetime(last),
+            "first_purchase": pd.to_datetime(["2023-01-01"] * len(ids)),
+            "frequency": frequency,
+            "value_at_risk": [1.0] * len(ids),
+        }
+    )
+
+
+def test_compare_reports_small_case():
+    old = _table(
+        ["a", "b", "c"],
+        ["top", "top", "low"],
+        [10.0, 5.0, 1.0],
+        [0.9, 0.8, 0.3],
+        [3, 2, 2],
+        ["2024-06-01"] * 3,
+        [2, 1, 1],
+        [30.0, 20.0, 10.0],
+    )
+    new = _table(
+        ["a", "b", "d"],
+        ["top", "low", "low"],
+        [12.0, 2.0, 3.0],
+        [0.9, 0.4, 0.2],
+        [5, 2, 2],
+        ["2024-12-01", "2024-06-01", "2024-11-01"],
+        [4, 1, 1],
+        [60.0, 20.0, 15.0],
+    )
+    previous = StoredReport(Path("x"), dt.date(2024, 6, 30), old, {"transaction_model": None})
+    result = compare_reports(previous, new, dt.date(2024, 12, 31))
+    moves = result.migration.set_index(["from_segment", "to_segment"])
+    assert moves.loc[("top", "top"), "customers"] == 1
+    assert moves.loc[("top", "low"), "value"] == 2.0
+    assert moves.loc[("top", "low"), "value_before"] == 5.0
+    assert moves.loc[("low", "missing"), "customers"] == 1  # c is not in the new data
+    assert result.migration["customers"].sum() == 3
+    assert result.new_customers == 1 and result.new_customer_revenue == 15.0
+    assert result.missing_customers == 1
+    assert result.forecast is None  # the old report had no model
+    assert set(result.newly_at_risk) == {"b", "d"}  # c was at risk already, and is gone
+    assert result.changed_history == 0
+
+
+def test_changed_history_is_counted():
+    old = _table(["a"], ["top"], [1.0], [0.9], [3], ["2024-06-01"], [2], [30.0])
+    new = _table(["a"], ["top"], [1.0], [0.9], [3], ["2024-06-01"], [1], [30.0])
+    previous = StoredReport(Path("x"), dt.date(2024, 6, 30), old, {})
+    assert compare_reports(previous, new, dt.date(2024, 12, 31)).changed_history == 1
+
+
+def test_key_figures_small_case():
+    table = _table(
+        ["a", "b"],
+        ["top", "low"],
+        [8.0, 2.0],
+        [0.9, 0.2],
+        [3, 2],
+        ["2024-12-01", "2023-01-01"],
+        [2, 1],
+        [30.0, 70.0],
+    )
+    figures = key_figures(table, dt.date(2024, 12, 31), revenue_last_year=30.0)
+    assert figures.customers == 2 and figures.active_customers == 1
+    assert figures.base_value == 10.0 and figures.at_risk_customers == 1
+    assert figures.value_at_stake == 1.0 and figures.top_share == 0.8
+    assert KeyFigures.from_dict(figures.to_dict()) == figures
+
+
+def test_finding_previous_reports(tmp_path):
+    for name in ("2024-06-30", "2024-06-30-en", "2024-03-31", ".tmp-1", "notes", "2024-13-01"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "2024-06-30" / "model.json").write_text("{}")
+    assert [d.isoformat() for d, _ in list_reports(tmp_path)] == ["2024-03-31", "2024-06-30"]
+    assert list_reports(tmp_path)[1][1].name == "2024-06-30"  # the default language's folder
+    found = find_previous(tmp_path, dt.date(2024, 12, 31))
+    assert isinstance(found, Unavailable) and found.missing == ("customers.parquet",)
+    assert find_previous(tmp_path, dt.date(2024, 3, 31)) is None  # nothing before it
+    assert find_previous(tmp_path, dt.date(2024, 12, 31), "none") is None
+    assert isinstance(find_previous(tmp_path, dt.date(2024, 12, 31), "2024-03-31"), Unavailable)
+    with pytest.raises(ConfigError, match="no report of 2024-01-31"):
+        find_previous(tmp_path, dt.date(2024, 12, 31), "2024-01-31")
+    with pytest.raises(ConfigError, match="not before"):
+        find_previous(tmp_path, dt.date(2024, 6, 30), "2024-06-30")
+    assert isinstance(load_report(tmp_path / "2024-03-31"), Unavailable)
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_section_says_why_a_comparison_is_missing(language):
+    previous = Unavailable(Path("x"), dt.date(2024, 6, 30), ("customers.parquet",))
+    ctx = ReportContext(
+        client="demo",
+        analysis=None,
+        t=Translator(language, "EUR"),
+        output_dir=Path("."),
+        previous=previous,
+    )
+    text = str(since_previous(ctx))
+    assert "customers.parquet" in text and "2024" in text
+    empty = ReportContext(
+        client="demo", analysis=None, t=Translator(language, "EUR"), output_dir=Path(".")
+    )
+    assert str(since_previous(empty)).strip() == ""
