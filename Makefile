@@ -71,6 +71,7 @@ bench: install-dev
 	$(BIN)/python bench/bench_models.py
 	$(BIN)/python bench/bench_scale.py
 	$(BIN)/python bench/bench_report.py
+	$(BIN)/python bench/bench_discrete.py
 
 lint: install-dev
 	$(BIN)/ruff check clvreport tests bench

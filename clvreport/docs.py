@@ -40,7 +40,7 @@ API_SECTIONS: dict[str, tuple[str, ...]] = {
         "clvreport.cohorts",
         "clvreport.segments",
     ),
-    "Models": ("clvreport.models",),
+    "Models": ("clvreport.models", "clvreport.models.bgbb", "clvreport.models.discrete"),
     "Analysis, recommendations and outputs": (
         "clvreport.analysis",
         "clvreport.recommendations",

@@ -16,6 +16,16 @@ parameter uncertainty, :func:`clvreport.models.predictive.holdout_intervals`);
 purchases lie inside, ``validation.interval`` the nominal 0.9. ``--scores
 FILE.csv`` writes the per-customer rows (``customer_id, holdout_purchases,
 expected_holdout_purchases, holdout_purchases_low, holdout_purchases_high``).
+
+``--model bgbb`` fits the discrete-time BG/BB model instead (one purchase
+opportunity per year, quarter or month: ``--time-unit years|quarters|months``,
+default years): the transactions up to ``--calibration-end`` become one
+``(frequency, recency, n_periods)`` row per customer
+(:func:`clvreport.models.discrete.discrete_summary`, whole periods only) and
+:class:`clvreport.models.bgbb.BetaGeoBetaBinomModel` is fitted on them. The
+JSON keeps the layout above (``transaction_model`` is the model's
+``to_dict()``, with ``params`` ``alpha, beta, gamma, delta``); there is no
+spend model or holdout check for it yet.
 """
 
 from __future__ import annotations
@@ -31,11 +41,15 @@ from rich.table import Table
 
 from clvreport.cli._app import app, user_errors
 from clvreport.cli.summary import _options, write_table
-from clvreport.errors import ConfigError
-from clvreport.ingest import read_transactions
+from clvreport.errors import ConfigError, DataError, ModelError
+from clvreport.ingest import Transactions, read_transactions
 from clvreport.models import ClvModelFit, fit_clv_models
+from clvreport.models.base import json_float
+from clvreport.models.bgbb import BetaGeoBetaBinomModel
+from clvreport.models.discrete import discrete_summary
+from clvreport.models.fitting import MIN_REPEAT_BUYERS
 from clvreport.models.predictive import holdout_intervals
-from clvreport.summary import rfm_summary
+from clvreport.summary import as_date, rfm_summary
 
 __all__ = ["fit"]
 
@@ -46,7 +60,10 @@ _MODEL_NAMES = {
     "mbgnbd": "MBG/NBD",
     "pnbd": "Pareto/NBD",
     "gamma_gamma": "Gamma-Gamma",
+    "bgbb": "BG/BB",
 }
+_CONTINUOUS_UNITS = ("days", "weeks", "months")
+_PERIODS = {"years": "year", "quarters": "quarter", "months": "month"}
 
 
 def _number(value: float | None, digits: int = 4) -> str:
@@ -135,6 +152,111 @@ def _holdout_scores(fit: ClvModelFit, calibration: Any) -> tuple[Any, float] | N
     return holdout_intervals(candidate.model, calibration, interval=INTERVAL)
 
 
+def _time_unit(model: str, time_unit: str | None) -> str:
+    """The time unit for ``model``: its default, or ``time_unit`` if the model takes it."""
+    if model == "bgbb":
+        unit = time_unit or "years"
+        if unit not in _PERIODS:
+            raise ConfigError(
+                f"--time-unit {unit} does not work with --model bgbb: BG/BB counts one "
+                "purchase opportunity per period",
+                hint="use --time-unit years, quarters or months",
+            )
+        return unit
+    unit = time_unit or "weeks"
+    if unit not in _CONTINUOUS_UNITS:
+        raise ConfigError(
+            f"--time-unit {unit} is only for --model bgbb (discrete purchase opportunities)",
+            hint="the other models take --time-unit days, weeks or months",
+        )
+    return unit
+
+
+def _bgbb_payload(tx: Transactions, calibration_end: str, time_unit: str) -> dict[str, Any]:
+    """Fit BG/BB on the whole periods up to the calibration end; the ``--json`` object."""
+    cal = as_date(calibration_end, "calibration end")
+    assert cal is not None
+    if cal < tx.first_date:
+        raise DataError(
+            f"calibration end {cal} is before the first transaction ({tx.first_date}): "
+            "no customer would be in the summary",
+            hint="choose a calibration end between the first transaction and the as-of date",
+        )
+    if cal > tx.as_of:
+        raise DataError(
+            f"calibration end {cal} is after the as-of date {tx.as_of}",
+            hint=f"choose a calibration end on or before the as-of date, or give the report "
+            f"date with --as-of when the data run to the calibration end (--as-of {cal})",
+        )
+    frame = tx.query(f"SELECT customer_id, order_date, amount, is_return FROM {tx.table}")
+    summary = discrete_summary(
+        frame,
+        customer_col="customer_id",
+        date_col="order_date",
+        amount_col="amount",
+        return_col="is_return",
+        period=_PERIODS[time_unit],  # type: ignore[arg-type]
+        as_of=cal,
+    )
+    repeat = summary["frequency"].to_numpy() > 0
+    payload: dict[str, Any] = {
+        "status": "failed",
+        "reason": None,
+        "reasons": [],
+        "time_unit": time_unit,
+        "model": "bgbb",
+        "selection": "fixed",
+        "transaction_model": None,
+        "spend_model": None,
+        "spend_fallback": json_float(
+            float(summary["monetary_value"][repeat].mean()) if repeat.any() else None
+        ),
+        "validation": None,
+        "candidates": {},
+        "n_customers": len(summary),
+        "n_repeat_buyers": int(repeat.sum()),
+        "n_periods": int(summary["n_periods"].max()),
+        "last_period_end": summary.attrs["last_period_end"],
+    }
+    if repeat.sum() < MIN_REPEAT_BUYERS:
+        payload["reason"] = (
+            f"only {int(repeat.sum())} customer(s) bought again in a later period; "
+            f"BG/BB needs at least {MIN_REPEAT_BUYERS}"
+        )
+        payload["reasons"] = ["too_few_repeat_buyers"]
+        return payload
+    try:
+        model = BetaGeoBetaBinomModel(time_unit=time_unit).fit(summary)
+    except ModelError as exc:
+        payload["reason"] = exc.message
+        payload["reasons"] = ["no_opportunities"]
+        return payload
+    payload["transaction_model"] = model.to_dict()
+    if model.converged_:
+        payload["status"] = "ok"
+    else:
+        assert model.diagnostics_ is not None
+        payload["reason"] = f"the fit did not converge: {model.diagnostics_.message}"
+        payload["reasons"] = ["not_converged"]
+    return payload
+
+
+def _print_bgbb(payload: dict[str, Any]) -> None:
+    console = Console(highlight=False)
+    status = payload["status"] + (
+        f" ({', '.join(payload['reasons'])})" if payload["reasons"] else ""
+    )
+    console.print(f"Status: {status}")
+    console.print(
+        f"Customers: {payload['n_customers']:,}, repeat buyers: {payload['n_repeat_buyers']:,}; "
+        f"up to {payload['n_periods']} {payload['time_unit']} to {payload['last_period_end']}"
+    )
+    if payload["reason"]:
+        console.print(payload["reason"])
+    if payload["transaction_model"] is not None:
+        console.print(_params_table("BG/BB (discrete time)", payload["transaction_model"]))
+
+
 @app.command("fit")
 @user_errors
 def fit(
@@ -154,12 +276,20 @@ def fit(
         typer.Option("--holdout-end", help="Last day of the holdout period (YYYY-MM-DD)."),
     ] = None,
     time_unit: Annotated[
-        Literal["days", "weeks", "months"],
-        typer.Option("--time-unit", help="Time unit of the models."),
-    ] = "weeks",
+        Literal["days", "weeks", "months", "quarters", "years"] | None,
+        typer.Option(
+            "--time-unit",
+            help="Time unit of the models (default weeks); for bgbb the period of one "
+            "purchase opportunity: years (default), quarters or months.",
+        ),
+    ] = None,
     model: Annotated[
-        Literal["auto", "bgnbd", "mbgnbd", "pnbd"],
-        typer.Option("--model", help="Transaction model, or auto to choose by holdout error."),
+        Literal["auto", "bgnbd", "mbgnbd", "pnbd", "bgbb"],
+        typer.Option(
+            "--model",
+            help="Transaction model, or auto to choose by holdout error; bgbb for discrete "
+            "purchase opportunities (e.g. yearly donations).",
+        ),
     ] = "auto",
     date_format: Annotated[
         str, typer.Option("--date-format", help="strftime format such as %Y%m%d; 'auto' detects.")
@@ -213,6 +343,9 @@ def fit(
 ) -> None:
     """Fit BG/NBD, MBG/NBD, Pareto/NBD and Gamma-Gamma models and print the chosen one.
 
+    With ``--model bgbb``: the discrete-time BG/BB model on whole periods
+    (``--time-unit years|quarters|months``) up to the calibration end.
+
     Example (CDNOW, whitespace-separated, no header)::
 
         clvreport fit CDNOW_sample.txt --no-header --names id,sample,date,qty,amount
@@ -220,6 +353,12 @@ def fit(
             --calibration-end 1997-09-30 --holdout-end 1998-06-30
             --zero-amounts keep --duplicates keep --scores holdout_scores.csv
     """
+    time_unit = _time_unit(model, time_unit)
+    if model == "bgbb" and holdout_end is not None:
+        raise ConfigError(
+            "--holdout-end is not supported with --model bgbb yet",
+            hint="leave out --holdout-end (and --scores) to fit BG/BB on the calibration period",
+        )
     if scores is not None and holdout_end is None:
         raise ConfigError(
             "--scores needs a holdout period: the scores compare each customer's holdout "
@@ -241,6 +380,23 @@ def fit(
         returns=returns,
     )
     tx = read_transactions(files, columns, csv=csv, policies=policies, as_of=as_of)
+    if model == "bgbb":
+        try:
+            payload = {
+                **_bgbb_payload(tx, calibration_end, time_unit),
+                "calibration_end": calibration_end,
+                "holdout_end": None,
+                "as_of": tx.as_of.isoformat(),
+            }
+        finally:
+            tx.close()
+        if as_json:
+            typer.echo(json.dumps(payload, ensure_ascii=False, allow_nan=False))
+        else:
+            _print_bgbb(payload)
+        if payload["status"] == "failed":
+            raise typer.Exit(1)
+        return
     try:
         calibration = rfm_summary(
             tx, calibration_end=calibration_end, observation_end=holdout_end, time_unit=time_unit

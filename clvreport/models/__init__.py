@@ -1,4 +1,4 @@
-"""Probabilistic CLV models: BG/NBD, MBG/NBD, Pareto/NBD and Gamma-Gamma.
+"""Probabilistic CLV models: BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma and BG/BB.
 
 Maximum-likelihood fits on SciPy with analytic gradients and compressed
 customer histories, validated against the published CDNOW values; CLV over a
@@ -19,8 +19,10 @@ Examples
 """
 
 from clvreport.models.base import FitDiagnostics, RfmData, compress_rfm
+from clvreport.models.bgbb import BetaGeoBetaBinomModel
 from clvreport.models.bgnbd import BetaGeoModel
 from clvreport.models.clv import ClvSettings, customer_lifetime_value, forecast_purchases
+from clvreport.models.discrete import discrete_summary
 from clvreport.models.fitting import MODELS, ClvModelFit, fit_clv_models
 from clvreport.models.gammagamma import GammaGammaModel, spend_frequency_correlation
 from clvreport.models.mbgnbd import ModifiedBetaGeoModel
@@ -39,6 +41,7 @@ from clvreport.models.validation import HoldoutComparison, choose_model, holdout
 
 __all__ = [
     "MODELS",
+    "BetaGeoBetaBinomModel",
     "BetaGeoModel",
     "ClvModelFit",
     "ClvSettings",
@@ -54,6 +57,7 @@ __all__ = [
     "conditional_purchase_pmf",
     "convert_duration",
     "customer_lifetime_value",
+    "discrete_summary",
     "fit_clv_models",
     "forecast_purchases",
     "holdout_comparison",
