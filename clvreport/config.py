@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from clvreport.errors import ClientNotFoundError, ConfigError
 
@@ -26,8 +33,10 @@ __all__ = [
     "CsvOptions",
     "DataConfig",
     "DataPolicies",
+    "DiscreteOptions",
     "DuckDBOptions",
     "ExcelOptions",
+    "SubscriptionOptions",
     "list_clients",
     "load_client",
     "load_config",
@@ -312,6 +321,55 @@ class SparkOptions(_Strict):
     )
 
 
+class DiscreteOptions(_Strict):
+    """Giving opportunities of donors and members (``business: discrete``).
+
+    Each donor has one opportunity to give per period; several gifts in one
+    period count once. Periods are counted from each donor's own first period
+    (the period of the first gift is period 0, not an opportunity).
+    """
+
+    period: Literal["year", "quarter", "month"] = Field(
+        "year",
+        description="Length of one giving opportunity: 'year' (a yearly appeal or membership), "
+        "'quarter' or 'month'. Only whole periods up to the report date count.",
+    )
+
+
+class SubscriptionOptions(_Strict):
+    """Contracts that renew every period until cancelled (``business: subscription``).
+
+    One row of the export per contract: its start date, its end date (empty
+    while the contract is active) and optionally its plan and price. The
+    required ``data.columns`` still apply: ``date`` is the start column and
+    ``amount`` the price per period.
+    """
+
+    start: str | None = Field(
+        None,
+        description="Column of the contract start date (required for business: subscription); "
+        "map data.columns.date to this column too.",
+    )
+    end: str | None = Field(
+        None,
+        description="Column of the contract end date, empty while the contract is active "
+        "(required for business: subscription).",
+    )
+    period: Literal["month", "quarter", "year"] = Field(
+        "month", description="Renewal period of the contracts: 'month', 'quarter' or 'year'."
+    )
+    plan: str | None = Field(
+        None,
+        description="Optional column naming the plan or product of the contract; the report "
+        "groups its cohorts by it.",
+    )
+    price: str | None = Field(
+        None,
+        description="Optional column of the price per renewal period; without it "
+        "data.columns.amount is used.",
+    )
+
+
 class ClientConfig(_Strict):
     """A client's ``client.yml``.
 
@@ -327,6 +385,21 @@ class ClientConfig(_Strict):
     """
 
     name: str = Field(description="Display name of the client, shown on the report.")
+    business: Literal["transactions", "discrete", "subscription"] = Field(
+        "transactions",
+        description="Kind of customer relationship: 'transactions' (webshop-like purchases at "
+        "any time), 'discrete' (donors or members with one giving opportunity per period, "
+        "see discrete) or 'subscription' (contracts that renew until cancelled, see "
+        "subscription).",
+    )
+    discrete: DiscreteOptions = Field(
+        default_factory=lambda: DiscreteOptions(),
+        description="Giving opportunities, used when business is 'discrete'.",
+    )
+    subscription: SubscriptionOptions = Field(
+        default_factory=lambda: SubscriptionOptions(),
+        description="Contract columns and renewal period, used when business is 'subscription'.",
+    )
     language: Literal["nl", "en"] = Field("nl", description="Report language.")
     currency: str = Field("EUR", description="ISO 4217 currency code of the amounts.")
     as_of: dt.date | None = Field(
@@ -392,6 +465,29 @@ class ClientConfig(_Strict):
         if not re.fullmatch(r"[A-Z]{3}", value):
             raise ValueError("use a three-letter ISO 4217 code such as 'EUR' or 'USD'")
         return value
+
+    @model_validator(mode="after")
+    def _subscription_columns(self) -> ClientConfig:
+        if self.business != "subscription":
+            return self
+        start, end = self.subscription.start, self.subscription.end
+        missing = [
+            f"subscription.{key}"
+            for key, column in (("start", start), ("end", end))
+            if column is None or not column.strip()
+        ]
+        if missing:
+            raise ValueError(
+                f"business: subscription needs {' and '.join(missing)}: the columns holding "
+                "each contract's start date and end date (empty while active), e.g. "
+                "subscription: {start: startdatum, end: einddatum}"
+            )
+        if str(start).strip().casefold() == str(end).strip().casefold():
+            raise ValueError(
+                f"subscription.start and subscription.end both name the column '{start}'; "
+                "map the start date and the end date to their own columns"
+            )
+        return self
 
 
 def _format_validation_error(error: ValidationError, path: Path) -> ConfigError:
