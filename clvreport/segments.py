@@ -246,11 +246,14 @@ def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[st
 
 
 @functools.cache
-def _default_document() -> dict[str, Any]:
-    text = (
-        resources.files("clvreport").joinpath("rules", "segments.yml").read_text(encoding="utf-8")
-    )
-    return yaml.safe_load(text)
+def _default_document(audience: str = "customers") -> dict[str, Any]:
+    rules = resources.files("clvreport").joinpath("rules")
+    document = yaml.safe_load(rules.joinpath("segments.yml").read_text(encoding="utf-8"))
+    words = rules.joinpath(audience, "segments.yml")
+    if audience != "customers" and words.is_file():
+        # donors and subscribers: the same rules, with their own labels and descriptions
+        document = _deep_merge(document, yaml.safe_load(words.read_text(encoding="utf-8")) or {})
+    return document
 
 
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
@@ -295,7 +298,10 @@ def _config_error(
 
 
 def load_segment_rules(
-    overrides: Mapping[str, Any] | None = None, *, path: Path | str | None = None
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    path: Path | str | None = None,
+    audience: str = "customers",
 ) -> SegmentRules:
     """The default segment rules, deep-merged with a client's overrides, validated.
 
@@ -307,6 +313,9 @@ def load_segment_rules(
         values (ranges, texts) replace; ``null`` removes a key or a whole segment.
     path
         The file the overrides came from, named in error messages.
+    audience
+        ``"donors"`` or ``"subscribers"``: start from the labels and
+        descriptions of ``clvreport/rules/<audience>/segments.yml`` (same rules).
 
     Returns
     -------
@@ -336,7 +345,7 @@ def load_segment_rules(
             f"not {type(overrides).__name__}",
             path=path,
         )
-    document = _deep_merge(_default_document(), overrides or {})
+    document = _deep_merge(_default_document(audience), overrides or {})
     if not isinstance(document.get("rules", {}), Mapping):
         raise ConfigError(
             f"'{_CONFIG_KEY}.rules' must be a mapping of segment codes to rules", path=path

@@ -1,7 +1,10 @@
 """Report language: message catalogs and locale-aware number formatting.
 
 All report text lives in the YAML catalogs next to this module (``nl.yml``,
-``en.yml``); code refers to messages by dotted key. Numbers, money, percentages
+``en.yml``); code refers to messages by dotted key. A report for donors or
+subscribers speaks of them instead of customers: its *audience* catalog
+(``donors/nl.yml`` ...) replaces the messages whose words differ, and only
+keys the main catalog has (see :data:`AUDIENCES`). Numbers, money, percentages
 and dates are formatted with Babel for the report language (nl: ``€ 1.234,56``
 and ``12,5%``; en: ``€1,234.56`` and ``12.5%``).
 """
@@ -20,9 +23,24 @@ from babel.dates import format_date
 from babel.lists import format_list
 from babel.numbers import format_currency, format_decimal, format_percent
 
-__all__ = ["LANGUAGES", "MissingMessageError", "Translator", "catalog_keys", "translator"]
+__all__ = [
+    "AUDIENCES",
+    "LANGUAGES",
+    "MissingMessageError",
+    "Translator",
+    "audience_for",
+    "catalog_keys",
+    "translator",
+]
 
 LANGUAGES = ("nl", "en")
+AUDIENCES = ("customers", "donors", "subscribers")
+"""Who a report speaks of: customers (the main catalogs), donors or subscribers."""
+_BUSINESS_AUDIENCE = {
+    "transactions": "customers",
+    "discrete": "donors",
+    "subscription": "subscribers",
+}
 _LOCALES = {"nl": "nl_NL", "en": "en_GB"}
 
 
@@ -41,12 +59,34 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
+def audience_for(business: str) -> str:
+    """The audience of a client's ``business`` (``client.yml``): who the report speaks of.
+
+    Examples
+    --------
+    >>> audience_for("discrete"), audience_for("transactions")
+    ('donors', 'customers')
+    """
+    return _BUSINESS_AUDIENCE.get(business, "customers")
+
+
+def _read(*parts: str) -> dict[str, str]:
+    resource = resources.files(__package__).joinpath(*parts)
+    if not resource.is_file():
+        return {}
+    return _flatten(yaml.safe_load(resource.read_text(encoding="utf-8")) or {})
+
+
 @functools.cache
-def _catalog(language: str) -> dict[str, str]:
+def _catalog(language: str, audience: str = "customers") -> dict[str, str]:
     if language not in LANGUAGES:
         raise ValueError(f"unsupported language '{language}'; use one of {', '.join(LANGUAGES)}")
-    text = resources.files(__package__).joinpath(f"{language}.yml").read_text(encoding="utf-8")
-    return _flatten(yaml.safe_load(text) or {})
+    if audience not in AUDIENCES:
+        raise ValueError(f"unknown audience '{audience}'; use one of {', '.join(AUDIENCES)}")
+    messages = _read(f"{language}.yml")
+    if audience != "customers":
+        messages = {**messages, **_read(audience, f"{language}.yml")}
+    return messages
 
 
 def catalog_keys(language: str) -> set[str]:
@@ -79,6 +119,9 @@ class Translator:
         ``"nl"`` (default) or ``"en"``.
     currency
         ISO 4217 code used by :meth:`money`.
+    audience
+        Who the report speaks of: ``"customers"`` (default), ``"donors"`` or
+        ``"subscribers"`` (:func:`audience_for`).
 
     Examples
     --------
@@ -89,11 +132,12 @@ class Translator:
     €1,234.56
     """
 
-    def __init__(self, language: str = "nl", currency: str = "EUR"):
+    def __init__(self, language: str = "nl", currency: str = "EUR", audience: str = "customers"):
         self.language = language
         self.currency = currency
+        self.audience = audience
         self.locale = Locale.parse(_LOCALES[language]) if language in _LOCALES else None
-        self._messages = _catalog(language)
+        self._messages = _catalog(language, audience)
 
     def __call__(self, key: str, /, **values: Any) -> str:
         """Return the message ``key`` with ``{placeholders}`` filled from ``values``."""
