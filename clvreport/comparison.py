@@ -667,6 +667,15 @@ def write_comparison(comparison: Comparison, folder: Path | str) -> list[Path]:
     return [migration, summary]
 
 
+def _stored_figures(folder: Path) -> KeyFigures | None:
+    """The key figures in a report's ``model.json`` (without reading its customers)."""
+    try:
+        stored = json.loads((folder / "model.json").read_text(encoding="utf-8")).get("key_figures")
+        return KeyFigures.from_dict(stored) if stored else None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
 def report_history(
     reports: Sequence[tuple[dt.date, Path]], current: KeyFigures | None = None
 ) -> pd.DataFrame:
@@ -680,9 +689,12 @@ def report_history(
     """
     rows = []
     for day, folder in reports:
-        loaded = load_report(folder, day)
-        if isinstance(loaded, StoredReport):
-            rows.append(loaded.figures.to_dict())
+        figures = _stored_figures(folder)
+        if figures is None:  # an older report: from its customers, when it has them
+            loaded = load_report(folder, day)
+            figures = loaded.figures if isinstance(loaded, StoredReport) else None
+        if figures is not None:
+            rows.append(figures.to_dict())
     if current is not None:
         rows.append(current.to_dict())
     frame = pd.DataFrame(rows)
