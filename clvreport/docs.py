@@ -40,7 +40,13 @@ API_SECTIONS: dict[str, tuple[str, ...]] = {
         "clvreport.cohorts",
         "clvreport.segments",
     ),
-    "Models": ("clvreport.models", "clvreport.models.bgbb", "clvreport.models.discrete"),
+    "Models": (
+        "clvreport.models",
+        "clvreport.models.bgbb",
+        "clvreport.models.discrete",
+        "clvreport.models.sbg",
+        "clvreport.models.contract",
+    ),
     "Analysis, recommendations and outputs": (
         "clvreport.analysis",
         "clvreport.recommendations",

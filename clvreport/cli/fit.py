@@ -154,19 +154,23 @@ def _holdout_scores(fit: ClvModelFit, calibration: Any) -> tuple[Any, float] | N
 
 def _time_unit(model: str, time_unit: str | None) -> str:
     """The time unit for ``model``: its default, or ``time_unit`` if the model takes it."""
-    if model == "bgbb":
+    if model in ("bgbb", "sbg"):
         unit = time_unit or "years"
         if unit not in _PERIODS:
+            what = (
+                "BG/BB counts one purchase opportunity per period"
+                if model == "bgbb"
+                else "sBG counts renewals, one per period"
+            )
             raise ConfigError(
-                f"--time-unit {unit} does not work with --model bgbb: BG/BB counts one "
-                "purchase opportunity per period",
+                f"--time-unit {unit} does not work with --model {model}: {what}",
                 hint="use --time-unit years, quarters or months",
             )
         return unit
     unit = time_unit or "weeks"
     if unit not in _CONTINUOUS_UNITS:
         raise ConfigError(
-            f"--time-unit {unit} is only for --model bgbb (discrete purchase opportunities)",
+            f"--time-unit {unit} is only for --model bgbb or sbg (discrete periods)",
             hint="the other models take --time-unit days, weeks or months",
         )
     return unit
@@ -257,6 +261,64 @@ def _print_bgbb(payload: dict[str, Any]) -> None:
         console.print(_params_table("BG/BB (discrete time)", payload["transaction_model"]))
 
 
+def _fit_sbg(
+    files: list[str],
+    customer_col: str,
+    start_col: str | None,
+    end_col: str | None,
+    time_unit: str,
+    as_of: str | None,
+    date_format: str,
+    as_json: bool,
+) -> None:
+    """``--model sbg``: read a subscription log, fit sBG, print or ``--json`` it."""
+    from clvreport.models.contract import cohort_survival, fit_subscription_log
+
+    for option, value in (("--start-col", start_col), ("--end-col", end_col)):
+        if value is None:
+            raise ConfigError(
+                f"{option} is required with --model sbg",
+                hint="name the contract's start and end columns, e.g. "
+                "--start-col startdatum --end-col einddatum",
+            )
+    if len(files) != 1:
+        raise ConfigError(
+            f"--model sbg reads one subscription log, not {len(files)} files",
+            hint="combine the logs into one file",
+        )
+    model, summary = fit_subscription_log(
+        files[0],
+        customer_col=customer_col,
+        start_col=start_col,
+        end_col=end_col,
+        period=time_unit,
+        as_of=as_of,
+        date_format=None if date_format == "auto" else date_format,
+    )
+    survival = cohort_survival(summary)
+    active = summary["active"].to_numpy(dtype=bool) if "active" in summary else None
+    payload = {
+        "status": "ok" if model.converged_ else "degraded",
+        "reasons": [] if model.converged_ else ["not_converged"],
+        "time_unit": time_unit,
+        "model": "sbg",
+        "transaction_model": model.to_dict(),
+        "n_customers": len(summary),
+        "n_active": None if active is None else int(active.sum()),
+        "n_cohorts": int(survival["cohort"].nunique()) if "cohort" in survival else None,
+    }
+    if as_json:
+        typer.echo(json.dumps(payload, ensure_ascii=False, allow_nan=False))
+        return
+    console = Console(highlight=False)
+    console.print(
+        f"Status: {payload['status']} · {payload['n_customers']:,} contracts"
+        + ("" if active is None else f", {payload['n_active']:,} still active")
+        + f" · renewal period: {time_unit}"
+    )
+    console.print(_params_table("sBG (contract renewals)", payload["transaction_model"]))
+
+
 @app.command("fit")
 @user_errors
 def fit(
@@ -265,12 +327,27 @@ def fit(
         typer.Argument(help="Transaction files (CSV, TXT, Parquet, XLSX) or quoted globs."),
     ],
     customer_col: Annotated[str, typer.Option("--customer-col", help="Customer id column.")],
-    date_col: Annotated[str, typer.Option("--date-col", help="Order date column.")],
-    amount_col: Annotated[str, typer.Option("--amount-col", help="Amount column.")],
+    date_col: Annotated[
+        str | None, typer.Option("--date-col", help="Order date column (not for sbg).")
+    ] = None,
+    amount_col: Annotated[
+        str | None, typer.Option("--amount-col", help="Amount column (not for sbg).")
+    ] = None,
     calibration_end: Annotated[
-        str,
-        typer.Option("--calibration-end", help="Last day of the calibration period (YYYY-MM-DD)."),
-    ],
+        str | None,
+        typer.Option(
+            "--calibration-end",
+            help="Last day of the calibration period (YYYY-MM-DD); not for sbg.",
+        ),
+    ] = None,
+    start_col: Annotated[
+        str | None,
+        typer.Option("--start-col", help="sbg: column of the contract start date."),
+    ] = None,
+    end_col: Annotated[
+        str | None,
+        typer.Option("--end-col", help="sbg: column of the end date (empty while active)."),
+    ] = None,
     holdout_end: Annotated[
         str | None,
         typer.Option("--holdout-end", help="Last day of the holdout period (YYYY-MM-DD)."),
@@ -284,7 +361,7 @@ def fit(
         ),
     ] = None,
     model: Annotated[
-        Literal["auto", "bgnbd", "mbgnbd", "pnbd", "bgbb"],
+        Literal["auto", "bgnbd", "mbgnbd", "pnbd", "bgbb", "sbg"],
         typer.Option(
             "--model",
             help="Transaction model, or auto to choose by holdout error; bgbb for discrete "
@@ -354,6 +431,20 @@ def fit(
             --zero-amounts keep --duplicates keep --scores holdout_scores.csv
     """
     time_unit = _time_unit(model, time_unit)
+    if model == "sbg":
+        _fit_sbg(files, customer_col, start_col, end_col, time_unit, as_of, date_format, as_json)
+        return
+    for option, value in (
+        ("--date-col", date_col),
+        ("--amount-col", amount_col),
+        ("--calibration-end", calibration_end),
+    ):
+        if value is None:
+            raise ConfigError(
+                f"{option} is required with --model {model}",
+                hint="see clvreport fit --help (only --model sbg reads a subscription log "
+                "with --start-col and --end-col instead)",
+            )
     if model == "bgbb" and holdout_end is not None:
         raise ConfigError(
             "--holdout-end is not supported with --model bgbb yet",

@@ -1,4 +1,4 @@
-"""Probabilistic CLV models: BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma and BG/BB.
+"""Probabilistic CLV models: BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma, BG/BB and sBG.
 
 Maximum-likelihood fits on SciPy with analytic gradients and compressed
 customer histories, validated against the published CDNOW values; CLV over a
@@ -34,6 +34,7 @@ from clvreport.models.predictive import (
     predictive_interval,
     purchase_pmf,
 )
+from clvreport.models.sbg import ShiftedBetaGeometricModel, fit_cohorts
 from clvreport.models.scoring import score_customers, score_segments
 from clvreport.models.simulate import simulate_summary
 from clvreport.models.units import TimeUnit, convert_duration, months_to_units
@@ -51,6 +52,7 @@ __all__ = [
     "ModifiedBetaGeoModel",
     "ParetoNBDModel",
     "RfmData",
+    "ShiftedBetaGeometricModel",
     "TimeUnit",
     "choose_model",
     "compress_rfm",
@@ -58,6 +60,7 @@ __all__ = [
     "convert_duration",
     "customer_lifetime_value",
     "discrete_summary",
+    "fit_cohorts",
     "fit_clv_models",
     "forecast_purchases",
     "holdout_comparison",
