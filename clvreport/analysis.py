@@ -18,7 +18,19 @@ from clvreport.acquisition import first_purchase_groups, group_value
 from clvreport.cohorts import cohort_matrix, cohort_table
 from clvreport.concentration import Concentration, concentration, lorenz_curve, tier_summary
 from clvreport.config import ClientConfig
+from clvreport.donors import (
+    DonorFit,
+    cohort_giving,
+    donation_log,
+    donor_summary,
+    expected_active_periods,
+    fit_donor_model,
+    horizon_periods,
+    income_forecast,
+    score_donors,
+)
 from clvreport.engine import quote_identifier
+from clvreport.i18n import audience_for
 from clvreport.ingest import DataQuality, load_transactions
 from clvreport.metrics import (
     BigSpenderComparison,
@@ -38,7 +50,7 @@ from clvreport.models.tracking import tracking_data
 from clvreport.segments import SegmentRules, load_segment_rules, rfm_segments, segment_summary
 from clvreport.summary import rfm_summary
 
-__all__ = ["Analysis", "calibration_end_for", "run_analysis"]
+__all__ = ["Analysis", "DonorAnalysis", "calibration_end_for", "run_analysis"]
 
 DAYS_PER_MONTH = 365.25 / 12
 ACTIVE_MONTHS = 12
@@ -102,6 +114,10 @@ class Analysis:
         predictive interval from the calibration fit (``None`` without a holdout).
     repeat
         How often new and returning customers bought again within a year.
+    donors
+        For a ``business: discrete`` client: the donor model's own figures
+        (:class:`DonorAnalysis`: income per coming period, giving per cohort);
+        ``None`` otherwise.
     base_value
         Predicted CLV of the whole base over the horizon with its 90% interval
         (one row of :func:`~clvreport.models.score_segments`: ``clv``,
@@ -133,6 +149,7 @@ class Analysis:
     acquisition: dict[str, pd.DataFrame] = field(default_factory=dict)
     tracking: pd.DataFrame | None = None
     holdout_coverage: float | None = None
+    donors: DonorAnalysis | None = None
 
     @property
     def active_customers(self) -> int:
@@ -243,6 +260,65 @@ def _base_value(model: ClvModelFit, full: pd.DataFrame, config: ClientConfig) ->
     return table.iloc[0]
 
 
+@dataclass
+class DonorAnalysis:
+    """The donor model and its own figures (``business: discrete``).
+
+    Attributes
+    ----------
+    summary
+        The donors' BG/BB summary (``frequency, recency, n_periods, monetary_value``).
+    fit
+        The donor model (:class:`~clvreport.donors.DonorFit`).
+    scores
+        Per-donor scores (``None`` when the model failed).
+    base
+        The base total with its range (``None`` when the model failed).
+    income
+        Gifts and income expected from today's donors per coming period.
+    cohorts
+        Share of each acquisition cohort that gave in each later period, with the model's.
+    active_periods
+        Expected periods each donor stays a donor within the horizon (per donor, ``customer_id``).
+    """
+
+    summary: pd.DataFrame
+    fit: DonorFit
+    scores: pd.DataFrame | None
+    base: pd.Series | None
+    income: pd.DataFrame | None
+    cohorts: pd.DataFrame
+    active_periods: pd.DataFrame | None
+
+
+def _donor_analysis(engine, table: str, config: ClientConfig, as_of: dt.date) -> DonorAnalysis:
+    """BG/BB on the donors' giving periods, and the donor report's own figures."""
+    period = config.discrete.period
+    log = donation_log(engine, table)
+    summary = donor_summary(log, period, as_of)
+    fit = fit_donor_model(summary, period)
+    cohorts = cohort_giving(log, fit, period, as_of=as_of)
+    del log
+    if not fit.usable:
+        return DonorAnalysis(summary, fit, None, None, None, cohorts, None)
+    scores, base = score_donors(
+        fit,
+        summary,
+        horizon_months=config.horizon_months,
+        discount_rate=config.discount_rate,
+        gross_margin=config.gross_margin,
+    )
+    periods = horizon_periods(config.horizon_months, period)
+    income = income_forecast(fit, summary, periods, gross_margin=config.gross_margin)
+    active = pd.DataFrame(
+        {
+            "customer_id": summary["customer_id"].astype(str).to_numpy(),
+            "active_periods": expected_active_periods(fit, summary, periods),
+        }
+    )
+    return DonorAnalysis(summary, fit, scores, base, income, cohorts, active)
+
+
 def run_analysis(
     config: ClientConfig, client_dir: Path | str, *, as_of: dt.date | None = None
 ) -> Analysis:
@@ -284,35 +360,42 @@ def run_analysis(
         history = customer_metrics(engine, table, window, purchase_unit=unit)
         retention = retention_by_period(engine, table, window, period="year")
         cohorts = cohort_matrix(cohort_table(engine, table, window, max_age=24))
-        calibration_end = calibration_end_for(window.start, as_of, config.holdout_months)
-        full = rfm_summary(transactions, calibration_end=as_of, time_unit=config.time_unit)
-        calibration = (
-            rfm_summary(
-                transactions,
-                calibration_end=calibration_end,
-                observation_end=as_of,
-                time_unit=config.time_unit,
-            )
-            if calibration_end is not None
-            else full
-        )
-        model = fit_clv_models(
-            calibration, full, time_unit=config.time_unit, horizon_months=config.horizon_months
-        )
-        scores = _score(model, full, config, engine) if model.usable else None
         revenue_last_year = _revenue_last_year(engine, table, as_of)
         repeat = repeat_rates(engine, table, window)
-        tracking = _tracking(transactions, model, calibration_end, as_of)
-        coverage = _holdout_coverage(model, calibration) if calibration_end else None
+        if config.business == "discrete":
+            donors = _donor_analysis(engine, table, config, as_of)
+            full, model, scores, base_value = donors.summary, donors.fit, donors.scores, donors.base
+            calibration_end, tracking, coverage = None, None, None
+        else:
+            calibration_end = calibration_end_for(window.start, as_of, config.holdout_months)
+            full = rfm_summary(transactions, calibration_end=as_of, time_unit=config.time_unit)
+            calibration = (
+                rfm_summary(
+                    transactions,
+                    calibration_end=calibration_end,
+                    observation_end=as_of,
+                    time_unit=config.time_unit,
+                )
+                if calibration_end is not None
+                else full
+            )
+            model = fit_clv_models(
+                calibration, full, time_unit=config.time_unit, horizon_months=config.horizon_months
+            )
+            scores = _score(model, full, config, engine) if model.usable else None
+            tracking = _tracking(transactions, model, calibration_end, as_of)
+            coverage = _holdout_coverage(model, calibration) if calibration_end else None
+            donors = None
         attributes = transactions.customer_attributes() if transactions.extra else None
         first_groups = {
             column: first_purchase_groups(engine, table, window, column)
             for column in ACQUISITION_COLUMNS
             if column in transactions.columns
         }
-    base_value = _base_value(model, full, config) if model.usable else None
+    if donors is None:
+        base_value = _base_value(model, full, config) if model.usable else None
 
-    rules = load_segment_rules(config.segments)
+    rules = load_segment_rules(config.segments, audience=audience_for(config.business))
     customers = rfm_segments(history, rules)
     if attributes is not None:
         customers = customers.merge(attributes, on="customer_id", how="left")
@@ -349,6 +432,7 @@ def run_analysis(
         acquisition={
             column: group_value(customers, groups) for column, groups in first_groups.items()
         },
+        donors=donors,
     )
 
 

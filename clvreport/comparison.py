@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clvreport.donors import MONTHS_PER_PERIOD, DonorFit, donor_period_forecast
 from clvreport.errors import ConfigError
 from clvreport.models.fitting import ClvModelFit
 from clvreport.models.period import period_forecast
@@ -220,10 +221,12 @@ class StoredReport:
         return key_figures(self.customers, self.as_of)
 
     @property
-    def fit(self) -> ClvModelFit | None:
+    def fit(self) -> ClvModelFit | DonorFit | None:
         """Its model, ready to forecast (``None`` when it had none)."""
         if self.model.get("transaction_model") is None or self.model.get("status") == "failed":
             return None
+        if self.model.get("business") == "discrete":
+            return DonorFit.from_dict(self.model)
         return ClvModelFit.from_dict(self.model)
 
 
@@ -502,12 +505,22 @@ def _forecast_check(
     """Predicted (from the stored model) against actual purchases and revenue, per old segment."""
     fit = previous.fit
     old = previous.customers
-    if fit is None or not {"frequency", "recency", "T", "monetary_value"} <= set(old.columns):
+    age = "n_periods" if isinstance(fit, DonorFit) else "T"
+    needed = ["frequency", "recency", age, "monetary_value"]
+    if fit is None or not set(needed) <= set(old.columns):
         return None
-    scored = old[old[["frequency", "recency", "T", "monetary_value"]].notna().all(axis=1)]
-    t = float(convert_duration(float(days), "days", fit.time_unit))
-    segments, _ = period_forecast(fit, scored, scored["segment"], t)
-    total, _ = period_forecast(fit, scored, pd.Series("total", index=scored.index), t)
+    scored = old[old[needed].notna().all(axis=1)]
+    if isinstance(fit, DonorFit):
+        # whole giving periods between the two reports
+        periods = round(days / (MONTHS_PER_PERIOD[fit.period] * 365.25 / 12))
+        if periods < 1:
+            return None
+        segments = donor_period_forecast(fit, scored, scored["segment"], periods)
+        total = donor_period_forecast(fit, scored, pd.Series("total", index=scored.index), periods)
+    else:
+        t = float(convert_duration(float(days), "days", fit.time_unit))
+        segments, _ = period_forecast(fit, scored, scored["segment"], t)
+        total, _ = period_forecast(fit, scored, pd.Series("total", index=scored.index), t)
     matched = current.set_index("customer_id").reindex(scored["customer_id"])
     then_purchases = scored["frequency"].to_numpy(dtype=float)
     then_revenue = scored["revenue"].to_numpy(dtype=float)

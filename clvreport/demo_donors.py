@@ -6,7 +6,7 @@ writes it the way a Dutch donor administration exports it (``;``-separated
 UTF-8, Dutch column names, dates as ``dd-mm-yyyy``, amounts with a decimal
 comma). Regenerate the committed file with::
 
-    python -m clvreport.demo_donors --out tests/fixtures/examples/goededoel/donaties.csv
+    python -m clvreport.demo_donors --out data/goededoel/donaties.csv
 
 The same seed always gives a byte-identical file.
 
@@ -80,7 +80,7 @@ __all__ = [
 COLUMNS: tuple[str, ...] = ("donateurnummer", "datum", "bedrag", "kanaal", "campagne")
 
 #: Where the example file lives, relative to the repository root.
-DEFAULT_OUT = Path("tests/fixtures/examples/goededoel/donaties.csv")
+DEFAULT_OUT = Path("data/goededoel/donaties.csv")
 
 #: BG/BB parameters of the yearly giving: ``p ~ Beta(alpha, beta)`` is the chance to
 #: give in a year while alive, ``theta ~ Beta(gamma, delta)`` the chance to lapse

@@ -46,6 +46,7 @@ CUSTOMER_COLUMNS = [
     "frequency",
     "recency",
     "T",
+    "n_periods",
     "monetary_value",
     "historic_clv",
     "p_alive",
@@ -114,7 +115,9 @@ def customer_table(analysis: Analysis) -> pd.DataFrame:
     could be used), with the client's ``data.columns.extra`` columns right
     after ``customer_id``; ``action`` is the recommended action's key;
     ``frequency``, ``recency``, ``T`` and ``monetary_value`` are in the
-    client's time unit. Sorted by expected value (without a model: revenue).
+    client's time unit (for donors ``n_periods`` instead of ``T``: the
+    giving opportunities observed, ``recency`` the last one given in).
+    Sorted by expected value (without a model: revenue).
 
     Examples
     --------
@@ -129,7 +132,8 @@ def customer_table(analysis: Analysis) -> pd.DataFrame:
     rules = PlanRules.from_config(analysis.config)
     action_of = {segment: rule["action"] for segment, rule in rules.segments.items()}
     customers["action"] = customers["segment"].astype(str).map(action_of)
-    summary = analysis.summary[["customer_id", "frequency", "recency", "T", "monetary_value"]]
+    model_columns = ["customer_id", "frequency", "recency", "T", "n_periods", "monetary_value"]
+    summary = analysis.summary[[c for c in model_columns if c in analysis.summary]]
     customers = customers.merge(summary, on="customer_id", how="left")
     extra = [c for c in analysis.config.data.columns.extra or () if c in customers]
     columns = [c for c in CUSTOMER_COLUMNS if c in customers]
@@ -270,7 +274,9 @@ def write_action_lists(
     max_rows = max(0, min(int(max_rows), EXCEL_MAX_ROWS - _HEADER_ROW - 1))
     per_customer = customer_actions(customers, rules)
     priced = "value_at_risk" in customers and "clv" in customers
-    plan = plan_actions(customers, rules, language=t.language, per_customer=per_customer)
+    plan = plan_actions(
+        customers, rules, language=t.language, per_customer=per_customer, audience=t.audience
+    )
     extra = [c for c in extra if c in customers]
 
     # User text (customer ids, names, channels) starting with "=" stays text, never a formula.

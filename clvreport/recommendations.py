@@ -41,6 +41,7 @@ from pydantic import ValidationError
 
 from clvreport.config import ContactCosts
 from clvreport.errors import ConfigError
+from clvreport.i18n import audience_for
 
 __all__ = [
     "CHANNELS",
@@ -453,12 +454,12 @@ def sheet_names(titles: Sequence[str], reserved: Sequence[str] = ()) -> list[str
     return names
 
 
-def _action_title(action: str, language: str | None) -> str:
+def _action_title(action: str, language: str | None, audience: str = "customers") -> str:
     if language is None:
         return action
     from clvreport.i18n import Translator
 
-    t = Translator(language)
+    t = Translator(language, audience=audience)
     key = f"recommendations.actions.{action}.name"
     return t(key) if t.has(key) else action.replace("_", " ").capitalize()
 
@@ -470,6 +471,7 @@ def plan_actions(
     language: str | None = None,
     reserved_sheets: Sequence[str] = (),
     per_customer: pd.DataFrame | None = None,
+    audience: str = "customers",
 ) -> pd.DataFrame:
     """The action plan: per action who, what it costs and what it returns, best first.
 
@@ -487,6 +489,8 @@ def plan_actions(
         Further sheet names the lists must not take.
     per_customer
         :func:`customer_actions` of ``customers`` when already computed.
+    audience
+        Whose words the sheet names use (:func:`clvreport.i18n.audience_for`).
 
     Returns
     -------
@@ -536,7 +540,7 @@ def plan_actions(
     if language is not None:
         from clvreport.i18n import Translator
 
-        reserved.append(Translator(language)("xlsx.summary_sheet"))
+        reserved.append(Translator(language, audience=audience)("xlsx.summary_sheet"))
     rows = []
     priority_of: dict[str, int] = {}
     for rule in rules.segments.values():
@@ -595,7 +599,7 @@ def plan_actions(
         ).index
     ].reset_index(drop=True)
     listed = plan["profitable"].fillna(True).astype(bool) & (plan["customers"] > 0)
-    titles = [_action_title(a, language) for a in plan.loc[listed, "action"]]
+    titles = [_action_title(a, language, audience) for a in plan.loc[listed, "action"]]
     names = sheet_names(titles, reserved=reserved)
     plan["list_name"] = pd.Series([None] * len(plan), dtype=object)
     plan.loc[listed, "list_name"] = pd.Series(names, index=plan.index[listed], dtype=object)
@@ -634,6 +638,7 @@ def action_plan(
         rules,
         language=language or analysis.config.language,
         per_customer=per_customer,
+        audience=audience_for(analysis.config.business),
     )
 
 

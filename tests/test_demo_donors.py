@@ -23,7 +23,7 @@ from clvreport.demo_donors import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "tests" / "fixtures" / "examples"
+EXAMPLES = ROOT / "data"
 COMMITTED = EXAMPLES / "goededoel" / "donaties.csv"
 AS_OF = pd.Timestamp("2024-12-31")
 

@@ -38,7 +38,11 @@ from clvreport.plots._base import (
 from clvreport.plots._fonts import use_fonts
 from clvreport.plots._history import plot_migration, plot_report_history
 from clvreport.plots._model import plot_holdout_check, plot_tracking, plot_tracking_weekly
-from clvreport.plots._retention import plot_cohort_retention, plot_distribution
+from clvreport.plots._retention import (
+    plot_cohort_giving,
+    plot_cohort_retention,
+    plot_distribution,
+)
 from clvreport.plots._segments import plot_at_risk, plot_segment_map
 from clvreport.plots._value import (
     plot_big_spender_vs_regular,
@@ -55,6 +59,7 @@ __all__ = [
     "luminance",
     "plot_at_risk",
     "plot_big_spender_vs_regular",
+    "plot_cohort_giving",
     "plot_cohort_retention",
     "plot_distribution",
     "plot_holdout_check",

@@ -29,7 +29,7 @@ from clvreport.plots._base import (
     luminance,
 )
 
-__all__ = ["plot_cohort_retention", "plot_distribution"]
+__all__ = ["plot_cohort_giving", "plot_cohort_retention", "plot_distribution"]
 
 _ANNOTATE_MAX_COLUMNS = 13
 _ANNOTATE_MAX_ROWS = 24
@@ -264,4 +264,99 @@ def plot_distribution(
     )
     if kind == "ecdf":
         ax.yaxis.set_major_formatter(_tick_formatter(_percent(None)))
+    return ax
+
+
+def plot_cohort_giving(
+    table: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    palette: Palette | None = None,
+    labels: Mapping[str, str] | None = None,
+    formatter: Formatter | None = None,
+    max_cohorts: int = 8,
+) -> Axes:
+    """Share of each acquisition cohort that gave again, by periods since the first gift.
+
+    One thin line per cohort (older cohorts lighter) and, when the table has
+    it, the model's expectation for a new donor as a thick dashed line: where
+    the cohorts follow it, the model describes the donors well, and its
+    continuation is the projection for the younger cohorts.
+
+    Parameters
+    ----------
+    table
+        ``cohort, age, share`` and optionally ``expected``
+        (:func:`clvreport.donors.cohort_giving`).
+    ax
+        Axes to draw on; by default a new figure 16 cm wide.
+    palette
+        Brand colours: cohorts in tints of ``primary``, the model in ``accent``.
+    labels
+        Translated texts: ``age`` (x axis), ``share`` (y axis), ``expected``
+        (legend of the model line), ``cohort`` (legend title), ``title`` (optional).
+    formatter
+        Tick labels of the shares (default ``20%``).
+    max_cohorts
+        The most recent cohorts drawn (older ones are left out).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"cohort": ["2020", "2020", "2021"], "age": [1, 2, 1],
+    ...                       "share": [0.5, 0.4, 0.55], "expected": [0.52, 0.42, 0.52]})
+    >>> ax = plot_cohort_giving(table)
+    >>> len(ax.lines)
+    3
+    """
+    palette = palette or Palette()
+    ax = _axes(ax, palette, height=3.4)
+    cohorts = list(dict.fromkeys(table["cohort"]))[-max_cohorts:]
+    n = len(cohorts)
+    for i, cohort in enumerate(cohorts):
+        rows = table[table["cohort"] == cohort].sort_values("age")
+        shade = 0.25 + 0.75 * (i + 1) / max(n, 1)
+        ax.plot(
+            rows["age"],
+            rows["share"],
+            color=palette.primary,
+            alpha=shade,
+            linewidth=1.3,
+            marker="o",
+            markersize=3,
+            label=str(cohort),
+        )
+    if "expected" in table and table["expected"].notna().any():
+        model = table.groupby("age")["expected"].first().sort_index()
+        ax.plot(
+            model.index,
+            model.to_numpy(),
+            color=palette.accent,
+            linewidth=2.6,
+            linestyle=(0, (5, 3)),
+            label=_label(labels, "expected"),
+        )
+    ax.set_ylim(bottom=0)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_formatter(_tick_formatter(_percent(formatter)))
+    _style(
+        ax,
+        palette,
+        xlabel=_label(labels, "age"),
+        ylabel=_label(labels, "share"),
+        title=_optional(labels, "title"),
+    )
+    legend = ax.legend(
+        frameon=False,
+        fontsize=TICK_PT,
+        ncols=2,
+        title=_optional(labels, "cohort"),
+        title_fontsize=TICK_PT,
+        loc="upper right",
+        labelcolor=palette.foreground,
+    )
+    legend.set_in_layout(True)
     return ax

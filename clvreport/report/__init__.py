@@ -7,6 +7,7 @@ render). The notebook itself holds no logic.
 
 from clvreport.report.changes import since_previous
 from clvreport.report.context import ReportContext, finish, report_meta, setup
+from clvreport.report.donors import donor_outlook
 from clvreport.report.sections import (
     concentration,
     data_quality,
@@ -22,6 +23,7 @@ __all__ = [
     "ReportContext",
     "concentration",
     "data_quality",
+    "donor_outlook",
     "executive_summary",
     "finish",
     "loyalty_and_retention",

@@ -27,7 +27,7 @@ from clvreport.comparison import (
     write_comparison,
 )
 from clvreport.config import load_client
-from clvreport.i18n import Translator
+from clvreport.i18n import Translator, audience_for
 
 __all__ = ["ReportContext", "finish", "setup"]
 
@@ -179,7 +179,7 @@ def setup(
     analysis = run_analysis(config, client_dir, as_of=as_of)
     brand = load_brand(client_dir, config.brand)
     plots.use_fonts([face.path for face in brand.fonts], brand.base_font)
-    t = Translator(language or config.language, config.currency)
+    t = Translator(language or config.language, config.currency, audience_for(config.business))
     reports = None if reports_dir is None else Path(reports_dir)
     previous = None if reports is None else find_previous(reports, analysis.as_of, compare_to)
     return ReportContext(

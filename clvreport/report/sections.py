@@ -395,13 +395,17 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
             ],
         }
     )
-    ax = plots.plot_cohort_retention(
-        a.cohorts,
-        palette=palette,
-        labels=_labels(ctx, "cohorts"),
-        formatter=lambda v: t.percent(v, digits=0),
-        date_formatter=lambda d: t.date(d, style="MMM yyyy"),
-    )
+    # Donors give once a period: their cohorts are in the donor section, by period, not by month.
+    cohort_figure = None
+    if a.donors is None:
+        ax = plots.plot_cohort_retention(
+            a.cohorts,
+            palette=palette,
+            labels=_labels(ctx, "cohorts"),
+            formatter=lambda v: t.percent(v, digits=0),
+            date_formatter=lambda d: t.date(d, style="MMM yyyy"),
+        )
+        cohort_figure = _cohort_figure(ctx, ax)
     blocks = [
         heading(t("sections.loyalty"), id="sec-loyalty"),
         finding(
@@ -415,7 +419,7 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
             paragraph(_repeat_rule(ctx)),
             table(years, caption=_years_caption(ctx), id="tbl-years", align="lrrrrr"),
         ),
-        _cohort_figure(ctx, ax),
+        cohort_figure,
     ]
     lifespan = a.customers.loc[a.customers["n_purchases"] > 1, "lifespan_years"]
     ax = plots.plot_distribution(

@@ -1,0 +1,595 @@
+"""Donors and members: BG/BB on giving opportunities, scored like customers for the report.
+
+For a ``business: discrete`` client (a charity whose donors can give once per
+year, quarter or month) the continuous-time models are the wrong tool: a
+donor's chance to give comes once per period. This module fits BG/BB
+(:class:`~clvreport.models.bgbb.BetaGeoBetaBinomModel`) on the donors'
+``(x, t_x, n)`` histories (:func:`~clvreport.models.discrete.discrete_summary`)
+and gives every donor the same columns the report reads for customers, with
+the same meanings:
+
+``p_alive``
+    The chance the donor is still a donor at the next opportunity (has not
+    lapsed): every future gift needs it, so ``clv = p_alive × clv_if_alive``
+    exactly.
+``expected_purchases``
+    Expected gifts in the periods of the horizon (``horizon_months`` rounded
+    to whole periods), with its 90% predictive range ``purchases_low/high``.
+``expected_spend``
+    Expected amount per giving period (Gamma-Gamma on the repeat periods'
+    totals, or the donor's own mean and the overall mean without it).
+``clv``
+    ``gross_margin × expected_spend × Σ_s E[gifts in period s] / (1 + d)^years(s)``
+    over the horizon's periods; ``clv_low/high`` value the purchase range the
+    same way. ``value_at_risk = (1 − p_alive) × clv_if_alive``.
+
+Other figures of the donor report: the income expected in each of the next
+years from today's donors (:func:`income_forecast`), the share of each
+acquisition cohort that gave in each later period against the model
+(:func:`cohort_giving`), and the expected active years ahead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import betaln
+
+from clvreport.engine import quote_identifier
+from clvreport.errors import ModelError
+from clvreport.models.base import json_float
+from clvreport.models.bgbb import BetaGeoBetaBinomModel
+from clvreport.models.discrete import discrete_summary, period_index
+from clvreport.models.fitting import MIN_REPEAT_BUYERS, _fit_spend
+from clvreport.models.gammagamma import GammaGammaModel
+from clvreport.models.predictive import normal_mixture_interval
+from clvreport.models.uncertainty import draw_parameters
+
+__all__ = [
+    "MONTHS_PER_PERIOD",
+    "DonorFit",
+    "cohort_giving",
+    "donation_log",
+    "donor_period_forecast",
+    "donor_summary",
+    "expected_active_periods",
+    "fit_donor_model",
+    "horizon_periods",
+    "income_forecast",
+    "period_label",
+    "score_donors",
+]
+
+MONTHS_PER_PERIOD = {"year": 12, "quarter": 3, "month": 1}
+"""Months in one giving opportunity."""
+PERIOD_UNIT = {"year": "years", "quarter": "quarters", "month": "months"}
+INTERVAL = 0.9
+N_DRAWS = 100
+
+
+def horizon_periods(horizon_months: int, period: str) -> int:
+    """Whole periods in the horizon (at least one).
+
+    Examples
+    --------
+    >>> horizon_periods(60, "year"), horizon_periods(12, "quarter"), horizon_periods(6, "year")
+    (5, 4, 1)
+    """
+    return max(1, round(horizon_months / MONTHS_PER_PERIOD[period]))
+
+
+def donation_log(engine: Any, table: str) -> pd.DataFrame:
+    """The clean donations (``customer_id, order_date, amount, is_return``) as a frame.
+
+    Donor files are small (one or a few rows per donor and year), so the BG/BB
+    summary is built in pandas.
+
+    Examples
+    --------
+    >>> donation_log(transactions.engine, transactions.table)  # doctest: +SKIP
+    """
+    return engine.query(
+        f"SELECT customer_id, order_date, amount, is_return FROM {quote_identifier(table)}"
+    )
+
+
+@dataclass
+class DonorFit:
+    """The donor model: BG/BB for giving, Gamma-Gamma (or a mean) for the amounts.
+
+    The attributes the report reads are those of
+    :class:`~clvreport.models.fitting.ClvModelFit` (``status``, ``usable``,
+    ``model_name``, ``choice_note``, ``validation`` ...).
+
+    Attributes
+    ----------
+    status, reasons
+        ``"ok"``, ``"degraded"`` or ``"failed"``, and why.
+    period
+        Length of one opportunity (``year``, ``quarter``, ``month``).
+    model
+        The fitted BG/BB model (``None`` when failed).
+    spend_model, spend_fallback
+        Gamma-Gamma on the repeat periods' totals, and the mean total.
+    n_customers, n_repeat_buyers
+        Donors, and donors who gave in a later period than their first.
+    """
+
+    status: str
+    reasons: tuple[str, ...]
+    period: str
+    model: BetaGeoBetaBinomModel | None = None
+    spend_model: GammaGammaModel | None = None
+    spend_fallback: float | None = None
+    n_customers: int = 0
+    n_repeat_buyers: int = 0
+    model_name: str = "bgbb"
+    selection: str = "fixed"
+    choice_note: str | None = "discrete_business"
+    validation: None = None
+    candidates: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str | None:
+        """The main reason code, or ``None``."""
+        return self.reasons[0] if self.reasons else None
+
+    @property
+    def usable(self) -> bool:
+        """Whether there is a model to score donors with."""
+        return self.status != "failed" and self.model is not None
+
+    @property
+    def time_unit(self) -> str:
+        """The model's time unit (``years``, ``quarters``, ``months``)."""
+        return PERIOD_UNIT[self.period]
+
+    def expected_spend(self, frequency: Any, monetary_value: Any) -> np.ndarray:
+        """Expected amount per giving period (as ``ClvModelFit.expected_spend``)."""
+        x = np.asarray(frequency, dtype=float)
+        m = np.asarray(monetary_value, dtype=float)
+        if self.spend_model is not None:
+            own = np.where(x > 0, np.maximum(m, 0.0), 0.0)
+            return GammaGammaModel._expected_spend(tuple(self.spend_model.param_vector), x, own)
+        fallback = np.nan if self.spend_fallback is None else self.spend_fallback
+        return np.where((x > 0) & (m > 0), m, fallback)
+
+    def to_dict(self) -> dict[str, Any]:
+        """What ``model.json`` holds (``business: discrete`` marks a donor model)."""
+        return {
+            "business": "discrete",
+            "status": self.status,
+            "reason": self.reason,
+            "reasons": list(self.reasons),
+            "time_unit": self.time_unit,
+            "period": self.period,
+            "model": self.model_name,
+            "selection": self.selection,
+            "choice_note": self.choice_note,
+            "transaction_model": None if self.model is None else self.model.to_dict(),
+            "spend_model": None if self.spend_model is None else self.spend_model.to_dict(),
+            "spend_fallback": json_float(self.spend_fallback),
+            "validation": None,
+            "candidates": {},
+            "n_customers": self.n_customers,
+            "n_repeat_buyers": self.n_repeat_buyers,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DonorFit:
+        """Rebuild from :meth:`to_dict` (e.g. an earlier report's ``model.json``)."""
+        from clvreport.models.base import MaximumLikelihoodModel
+
+        transaction, spend = data.get("transaction_model"), data.get("spend_model")
+        return cls(
+            status=data["status"],
+            reasons=tuple(data.get("reasons") or ()),
+            period=data.get("period", "year"),
+            model=None if transaction is None else MaximumLikelihoodModel.from_dict(transaction),  # type: ignore[arg-type]
+            spend_model=None if spend is None else MaximumLikelihoodModel.from_dict(spend),  # type: ignore[arg-type]
+            spend_fallback=data.get("spend_fallback"),
+            n_customers=int(data.get("n_customers") or 0),
+            n_repeat_buyers=int(data.get("n_repeat_buyers") or 0),
+        )
+
+
+def fit_donor_model(summary: pd.DataFrame, period: str, *, n_starts: int = 3) -> DonorFit:
+    """Fit BG/BB and the amount model on the donors' discrete summary.
+
+    Parameters
+    ----------
+    summary
+        :func:`~clvreport.models.discrete.discrete_summary` output.
+    period
+        The opportunity length.
+    n_starts
+        Optimiser starting points.
+
+    Returns
+    -------
+    DonorFit
+        ``failed`` (reason ``too_few_repeat_buyers`` or ``fit_failed``) when
+        fewer than :data:`~clvreport.models.fitting.MIN_REPEAT_BUYERS` donors
+        gave again or the fit did not converge.
+
+    Examples
+    --------
+    >>> fit = fit_donor_model(summary, "year")  # doctest: +SKIP
+    >>> fit.model.params_  # doctest: +SKIP
+    """
+    reasons: list[str] = []
+    x = summary["frequency"].to_numpy(dtype=float)
+    repeat = int((x > 0).sum())
+    base = {"period": period, "n_customers": len(summary), "n_repeat_buyers": repeat}
+    if repeat < MIN_REPEAT_BUYERS:
+        return DonorFit(status="failed", reasons=("too_few_repeat_buyers",), **base)
+    try:
+        model = BetaGeoBetaBinomModel(time_unit=PERIOD_UNIT[period], n_starts=n_starts).fit(
+            summary["frequency"], summary["recency"], summary["n_periods"]
+        )
+    except (ModelError, ValueError, FloatingPointError):
+        return DonorFit(status="failed", reasons=("fit_failed",), **base)
+    if not model.converged_:
+        reasons.append("not_converged")
+    spend, fallback, _ = _fit_spend(summary, n_starts, reasons)
+    status = "degraded" if reasons else "ok"
+    return DonorFit(
+        status=status,
+        reasons=tuple(reasons),
+        model=model,
+        spend_model=spend,
+        spend_fallback=fallback,
+        **base,
+    )
+
+
+def _discount(period: str, periods: int, rate: float) -> np.ndarray:
+    """Discount factor of each future period 1..periods (yearly rate, per period's end)."""
+    years = np.arange(1, periods + 1) * MONTHS_PER_PERIOD[period] / 12
+    return (1 + rate) ** -years
+
+
+def _per_period(model: BetaGeoBetaBinomModel, periods: int, x, t_x, n) -> np.ndarray:
+    """Expected gifts in each future period ``s = 1..periods``: shape ``(periods, donors)``."""
+    cumulative = np.stack(
+        [
+            np.asarray(model.expected_purchases(s, x, t_x, n), dtype=float)
+            for s in range(1, periods + 1)
+        ]
+    )
+    return np.diff(cumulative, axis=0, prepend=0.0)
+
+
+def score_donors(
+    fit: DonorFit,
+    summary: pd.DataFrame,
+    *,
+    horizon_months: int,
+    discount_rate: float,
+    gross_margin: float,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Score every donor (the columns of the module docstring) and the whole base.
+
+    Parameters
+    ----------
+    fit
+        A usable :class:`DonorFit`.
+    summary
+        The donors' discrete summary.
+    horizon_months, discount_rate, gross_margin
+        As for customers (``client.yml``).
+
+    Returns
+    -------
+    tuple
+        The per-donor scores, and the base total (``clv``, ``clv_low``,
+        ``clv_high``, ``expected_purchases``, ``purchases_low``,
+        ``purchases_high``) with the 90% range of the sum (parameter draws
+        and the spread of the gifts themselves).
+
+    Examples
+    --------
+    >>> scores, base = score_donors(fit, summary, horizon_months=60, discount_rate=0.1,
+    ...                             gross_margin=1.0)  # doctest: +SKIP
+    """
+    if not fit.usable or fit.model is None:
+        raise ModelError("the donor model could not be fitted")
+    model = fit.model
+    periods = horizon_periods(horizon_months, fit.period)
+    frame = summary.reset_index(drop=True)
+    x = frame["frequency"].to_numpy(dtype=float)
+    t_x = frame["recency"].to_numpy(dtype=float)
+    n = frame["n_periods"].to_numpy(dtype=float)
+    # one evaluation per distinct history
+    keys = pd.MultiIndex.from_arrays([x, t_x, n])
+    codes, unique = pd.factorize(keys)
+    ux, ut, un = (np.asarray(unique.get_level_values(i), dtype=float) for i in range(3))
+    p_alive = np.asarray(model.probability_alive(ux, ut, un), dtype=float)
+    per_period = _per_period(model, periods, ux, ut, un)
+    discount = _discount(fit.period, periods, discount_rate)
+    expected = per_period.sum(axis=0)
+    factor = np.divide(
+        discount @ per_period, expected, out=np.ones_like(expected), where=expected > 0
+    )
+    interval = model.predictive_interval(periods, ux, ut, un, interval=INTERVAL, n_draws=N_DRAWS)
+    spend = np.nan_to_num(fit.expected_spend(x, frame["monetary_value"].to_numpy(dtype=float)))
+    per_gift = gross_margin * spend * factor[codes]
+    clv = per_gift * expected[codes]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if_alive = np.where(p_alive[codes] > 0, clv / p_alive[codes], 0.0)
+    scores = pd.DataFrame(
+        {
+            "customer_id": frame["customer_id"].astype(str).to_numpy(),
+            "p_alive": p_alive[codes],
+            "expected_purchases": expected[codes],
+            "purchases_low": interval.low[codes],
+            "purchases_high": interval.high[codes],
+            "expected_spend": spend,
+            "clv": clv,
+            "clv_if_alive": if_alive,
+            "clv_low": per_gift * interval.low[codes],
+            "clv_high": per_gift * interval.high[codes],
+        }
+    )
+    base = _base_total(fit, periods, ux, ut, un, codes, per_gift, interval.variance, discount)
+    base["clv"] = float(clv.sum())
+    base["expected_purchases"] = float(expected[codes].sum())
+    return scores, pd.Series(base)
+
+
+def _base_total(fit, periods, ux, ut, un, codes, per_gift, variance, discount) -> dict[str, float]:
+    """The 90% range of the base's gifts and value: parameter draws plus the gifts' own spread."""
+    counts = np.bincount(codes, minlength=ux.size).astype(float)
+    value_sum = np.bincount(codes, weights=per_gift, minlength=ux.size)
+    value_sq = np.bincount(codes, weights=per_gift**2, minlength=ux.size)
+    draws = draw_parameters(fit.model, N_DRAWS, np.random.default_rng(0))
+    out = {k: math.nan for k in ("clv_low", "clv_high", "purchases_low", "purchases_high")}
+    if draws is None:
+        return out
+    names = fit.model.param_names
+    purchase_sums, value_sums = [], []
+    for row in np.atleast_2d(draws):
+        drawn = BetaGeoBetaBinomModel.from_params(dict(zip(names, row, strict=True)))
+        expected = _per_period(drawn, periods, ux, ut, un).sum(axis=0)
+        purchase_sums.append(counts @ expected)
+        value_sums.append(value_sum @ expected)
+    purchase_var = float(counts @ np.nan_to_num(variance))
+    value_var = float(value_sq @ np.nan_to_num(variance))
+    low, high = normal_mixture_interval(np.array(purchase_sums)[:, None], np.array([purchase_var]))
+    out["purchases_low"], out["purchases_high"] = float(low[0]), float(high[0])
+    low, high = normal_mixture_interval(np.array(value_sums)[:, None], np.array([value_var]))
+    out["clv_low"], out["clv_high"] = float(low[0]), float(high[0])
+    return out
+
+
+def income_forecast(
+    fit: DonorFit, summary: pd.DataFrame, periods: int = 5, *, gross_margin: float = 1.0
+) -> pd.DataFrame:
+    """The gifts and income expected from today's donors in each of the next periods.
+
+    Parameters
+    ----------
+    fit, summary
+        The donor model and summary.
+    periods
+        How many periods ahead.
+    gross_margin
+        Share of the income counted (1.0 for a charity).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``period`` (1, 2, ...), ``donors_giving`` (expected donors who give
+        in that period), ``income`` (expected amount, undiscounted) and
+        ``alive`` (expected donors still donors at its start).
+
+    Examples
+    --------
+    >>> income_forecast(fit, summary, 5)  # doctest: +SKIP
+    """
+    if not fit.usable or fit.model is None:
+        raise ModelError("the donor model could not be fitted")
+    x = summary["frequency"].to_numpy(dtype=float)
+    t_x = summary["recency"].to_numpy(dtype=float)
+    n = summary["n_periods"].to_numpy(dtype=float)
+    spend = np.nan_to_num(fit.expected_spend(x, summary["monetary_value"].to_numpy(dtype=float)))
+    per_period = _per_period(fit.model, periods, x, t_x, n)
+    alive = np.stack([_alive_at(fit.model, s, x, t_x, n) for s in range(1, periods + 1)])
+    return pd.DataFrame(
+        {
+            "period": np.arange(1, periods + 1),
+            "donors_giving": per_period.sum(axis=1),
+            "income": gross_margin * per_period @ spend,
+            "alive": alive.sum(axis=1),
+        }
+    )
+
+
+def _alive_at(model: BetaGeoBetaBinomModel, s: int, x, t_x, n) -> np.ndarray:
+    """P(alive at opportunity n + s | history) = P(alive at n) × ∏ (1 − θ) over s more periods."""
+    _, _, g, d = (model.params_[k] for k in model.param_names)
+    alive_now = np.asarray(model.probability_alive(x, t_x, n, next_period=False), dtype=float)
+    survive = np.exp(betaln(g, d + n + s) - betaln(g, d + n))
+    return alive_now * survive
+
+
+def expected_active_periods(fit: DonorFit, summary: pd.DataFrame, periods: int) -> np.ndarray:
+    """Expected periods each donor is still a donor within the next ``periods``.
+
+    Examples
+    --------
+    >>> expected_active_periods(fit, summary, 10)  # doctest: +SKIP
+    """
+    assert fit.model is not None
+    x = summary["frequency"].to_numpy(dtype=float)
+    t_x = summary["recency"].to_numpy(dtype=float)
+    n = summary["n_periods"].to_numpy(dtype=float)
+    return np.sum([_alive_at(fit.model, s, x, t_x, n) for s in range(1, periods + 1)], axis=0)
+
+
+def cohort_giving(
+    log: pd.DataFrame, fit: DonorFit | None, period: str, *, as_of: Any, max_age: int = 10
+) -> pd.DataFrame:
+    """The share of each acquisition cohort that gave in each later period, with the model's.
+
+    Parameters
+    ----------
+    log
+        :func:`donation_log` output.
+    fit
+        The donor model, for the expected share of a new donor (``None``: no model column).
+    period
+        The opportunity length.
+    as_of
+        The report date: only whole periods up to it count.
+    max_age
+        Most periods after the first shown.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``cohort`` (first period's label, e.g. ``"2019"``), ``age`` (periods
+        since the first, 1..), ``donors`` (cohort size), ``share`` (share who
+        gave in that period) and ``expected`` (BG/BB: the chance a new donor
+        gives at opportunity ``age``, ``E[p] × E[(1 − θ)^age]``).
+
+    Examples
+    --------
+    >>> cohort_giving(log, fit, "year", as_of="2024-12-31")  # doctest: +SKIP
+    """
+    gifts = log[~log["is_return"].astype(bool)]
+    index = period_index(pd.to_datetime(gifts["order_date"]), period)
+    last = int(period_index(pd.DatetimeIndex([pd.Timestamp(as_of)]), period)[0])
+    frame = pd.DataFrame({"customer_id": gifts["customer_id"].to_numpy(), "index": index})
+    frame = frame.drop_duplicates()
+    first = frame.groupby("customer_id")["index"].transform("min")
+    frame["age"] = frame["index"] - first
+    frame["cohort"] = first
+    sizes = frame.loc[frame["age"] == 0].groupby("cohort").size()
+    later = frame[(frame["age"] >= 1) & (frame["age"] <= max_age) & (frame["index"] <= last)]
+    counts = later.groupby(["cohort", "age"]).size().rename("givers").reset_index()
+    rows = [
+        (cohort, age)
+        for cohort in sizes.index
+        for age in range(1, max_age + 1)
+        if cohort + age <= last
+    ]
+    table = pd.DataFrame(rows, columns=["cohort", "age"]).merge(
+        counts, on=["cohort", "age"], how="left"
+    )
+    table["givers"] = table["givers"].fillna(0).astype(int)
+    table["donors"] = table["cohort"].map(sizes).astype(int)
+    table["share"] = table["givers"] / table["donors"]
+    if fit is not None and fit.usable and fit.model is not None:
+        a, b, g, d = (fit.model.params_[k] for k in fit.model.param_names)
+        ages = table["age"].to_numpy(dtype=float)
+        table["expected"] = a / (a + b) * np.exp(betaln(g, d + ages) - betaln(g, d))
+    else:
+        table["expected"] = np.nan
+    table["cohort"] = [period_label(int(c), period) for c in table["cohort"]]
+    return table[["cohort", "age", "donors", "givers", "share", "expected"]]
+
+
+def period_label(index: int, period: str) -> str:
+    """``2019``, ``2019-Q2`` or ``2019-05`` for a period index of :func:`period_index`.
+
+    Examples
+    --------
+    >>> period_label(2019 * 4 + 1, "quarter"), period_label(2019 * 12 + 4, "month")
+    ('2019-Q2', '2019-05')
+    """
+    per_year = 12 // MONTHS_PER_PERIOD[period]
+    year, part = divmod(index, per_year)
+    if period == "year":
+        return str(year)
+    if period == "quarter":
+        return f"{year}-Q{part + 1}"
+    return f"{year}-{part + 1:02d}"
+
+
+def donor_summary(log: pd.DataFrame, period: str, as_of: Any) -> pd.DataFrame:
+    """The BG/BB summary of a donation log (:func:`~clvreport.models.discrete.discrete_summary`).
+
+    Examples
+    --------
+    >>> donor_summary(log, "year", "2024-12-31")  # doctest: +SKIP
+    """
+    return discrete_summary(
+        log,
+        customer_col="customer_id",
+        date_col="order_date",
+        amount_col="amount",
+        period=period,
+        as_of=as_of,
+        return_col="is_return",
+    )
+
+
+def donor_period_forecast(
+    fit: DonorFit,
+    summary: pd.DataFrame,
+    groups: pd.Series,
+    periods: int,
+    *,
+    interval: float = INTERVAL,
+    n_draws: int = N_DRAWS,
+) -> pd.DataFrame:
+    """Gifts and income the donor model expects in the next ``periods``, per group.
+
+    The donor counterpart of :func:`clvreport.models.period.period_forecast`
+    (same columns, :data:`~clvreport.models.period.PERIOD_COLUMNS`), for the
+    comparison with a later report: means from BG/BB, 90% ranges of each
+    group's sum from parameter draws plus the spread of the donors' gifts.
+
+    Examples
+    --------
+    >>> donor_period_forecast(fit, summary, summary["segment"], 1)  # doctest: +SKIP
+    """
+    if not fit.usable or fit.model is None:
+        raise ModelError("the donor model could not be fitted")
+    model = fit.model
+    x = summary["frequency"].to_numpy(dtype=float)
+    t_x = summary["recency"].to_numpy(dtype=float)
+    n = summary["n_periods"].to_numpy(dtype=float)
+    spend = np.nan_to_num(fit.expected_spend(x, summary["monetary_value"].to_numpy(dtype=float)))
+    code, names = pd.factorize(np.asarray(groups), use_na_sentinel=False)
+    k = len(names)
+    mean = np.asarray(model.expected_purchases(periods, x, t_x, n), dtype=float)
+    variance = np.nan_to_num(model.predictive_interval(periods, x, t_x, n, n_draws=10).variance)
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(code, weights=values, minlength=k)
+
+    table = pd.DataFrame(
+        {
+            "group": list(names),
+            "customers": np.bincount(code, minlength=k),
+            "expected_purchases": total(mean),
+            "expected_revenue": total(mean * spend),
+        }
+    )
+    for column in ("purchases", "revenue"):
+        table[f"{column}_low"] = np.nan
+        table[f"{column}_high"] = np.nan
+    draws = draw_parameters(model, n_draws, np.random.default_rng(0))
+    if draws is not None:
+        purchase_sums, revenue_sums = [], []
+        for row in np.atleast_2d(draws):
+            drawn = BetaGeoBetaBinomModel.from_params(
+                dict(zip(model.param_names, row, strict=True))
+            )
+            expected = np.asarray(drawn.expected_purchases(periods, x, t_x, n), dtype=float)
+            purchase_sums.append(total(expected))
+            revenue_sums.append(total(expected * spend))
+        low, high = normal_mixture_interval(np.array(purchase_sums), total(variance), interval)
+        table["purchases_low"], table["purchases_high"] = low, high
+        low, high = normal_mixture_interval(
+            np.array(revenue_sums), total(variance * spend**2), interval
+        )
+        table["revenue_low"], table["revenue_high"] = low, high
+    return table

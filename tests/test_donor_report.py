@@ -1,0 +1,60 @@
+"""The example charity's report (business: discrete) reads as written for a fundraiser."""
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from pypdf import PdfReader
+
+from clvreport.render import render_report
+
+pytestmark = pytest.mark.slow
+
+DATA = Path(__file__).parents[1] / "data"
+SHOP_WORDS = {
+    "nl": r"\b(klant\w*|aankoop|aankopen|webwinkel\w*|bestelling\w*)\b",
+    "en": r"\b(customers?|purchases?|shop\w*|orders?)\b",
+}
+
+
+@pytest.fixture(scope="module", params=["nl", "en"])
+def report(request, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    result = render_report(
+        "goededoel",
+        data_dir=DATA,
+        out_dir=out,
+        language=request.param,
+        formats="pdf",
+        renderer="builtin",
+    )
+    text = " ".join(
+        page.extract_text() for page in PdfReader(result.folder / "clv_report.pdf").pages
+    )
+    return request.param, result.folder, re.sub(r"\s+", " ", text)
+
+
+def test_donor_headings_and_no_shop_words(report):
+    language, _, text = report
+    if language == "nl":
+        assert "Donateurwaarde" in text and "Giften in de komende jaren" in text
+        assert "Hoe trouw blijven nieuwe donateurs?" in text
+    else:
+        assert "Gifts in the coming years" in text and "How loyal do new donors stay?" in text
+    words = re.sub(r"customers\.(xlsx|csv|parquet)", "", text)  # the files keep their names
+    found = sorted(set(m.lower() for m in re.findall(SHOP_WORDS[language], words, re.I)))
+    assert found == [], f"shop words in the donor report: {found}"
+    assert "BG/BB" in text
+
+
+def test_figures_agree_with_the_files(report):
+    _, folder, _ = report
+    model = json.loads((folder / "model.json").read_text())
+    customers = pd.read_parquet(folder / "customers.parquet")
+    assert model["model"] == "bgbb" and model["business"] == "discrete"
+    assert model["transaction_model"]["model"] == "bgbb"
+    assert model["base_value"]["clv"] == pytest.approx(customers["clv"].sum(), rel=1e-6)
+    assert "n_periods" in customers and "T" not in customers
+    assert model["key_figures"]["customers"] == len(customers) == 8000
