@@ -8,6 +8,7 @@ tested functions of the other modules.
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pandas as pd
 from clvreport.acquisition import first_purchase_groups, group_value
 from clvreport.cohorts import cohort_matrix, cohort_table
 from clvreport.concentration import Concentration, concentration, lorenz_curve, tier_summary
-from clvreport.config import ClientConfig
+from clvreport.config import ClientConfig, ColumnMapping
 from clvreport.donors import (
     DonorFit,
     cohort_giving,
@@ -48,9 +49,25 @@ from clvreport.models import ClvModelFit, fit_clv_models, score_customers, score
 from clvreport.models.predictive import holdout_intervals
 from clvreport.models.tracking import tracking_data
 from clvreport.segments import SegmentRules, load_segment_rules, rfm_segments, segment_summary
+from clvreport.subscribers import (
+    SubscriberFit,
+    cohort_survival_table,
+    fit_subscriber_model,
+    payment_log,
+    read_contracts,
+    score_subscribers,
+    subscriber_forecast,
+)
+from clvreport.subscribers import horizon_periods as subscriber_horizon
 from clvreport.summary import rfm_summary
 
-__all__ = ["Analysis", "DonorAnalysis", "calibration_end_for", "run_analysis"]
+__all__ = [
+    "Analysis",
+    "DonorAnalysis",
+    "SubscriberAnalysis",
+    "calibration_end_for",
+    "run_analysis",
+]
 
 DAYS_PER_MONTH = 365.25 / 12
 ACTIVE_MONTHS = 12
@@ -114,6 +131,11 @@ class Analysis:
         predictive interval from the calibration fit (``None`` without a holdout).
     repeat
         How often new and returning customers bought again within a year.
+    subscribers
+        For a ``business: subscription`` client: the subscription model's own
+        figures (:class:`SubscriberAnalysis`); ``None`` otherwise. The
+        transaction figures of such a client are about its payments, one per
+        paid period.
     donors
         For a ``business: discrete`` client: the donor model's own figures
         (:class:`DonorAnalysis`: income per coming period, giving per cohort);
@@ -150,6 +172,7 @@ class Analysis:
     tracking: pd.DataFrame | None = None
     holdout_coverage: float | None = None
     donors: DonorAnalysis | None = None
+    subscribers: SubscriberAnalysis | None = None
 
     @property
     def active_customers(self) -> int:
@@ -309,7 +332,7 @@ def _donor_analysis(engine, table: str, config: ClientConfig, as_of: dt.date) ->
         gross_margin=config.gross_margin,
     )
     periods = horizon_periods(config.horizon_months, period)
-    income = income_forecast(fit, summary, periods, gross_margin=config.gross_margin)
+    income = income_forecast(fit, summary, periods)  # the gifts themselves, not a margin
     active = pd.DataFrame(
         {
             "customer_id": summary["customer_id"].astype(str).to_numpy(),
@@ -317,6 +340,66 @@ def _donor_analysis(engine, table: str, config: ClientConfig, as_of: dt.date) ->
         }
     )
     return DonorAnalysis(summary, fit, scores, base, income, cohorts, active)
+
+
+@dataclass
+class SubscriberAnalysis:
+    """The subscription model and its own figures (``business: subscription``).
+
+    Attributes
+    ----------
+    contracts
+        One row per subscription (:func:`~clvreport.subscribers.read_contracts`).
+    summary
+        One row per subscriber: ``customer_id, frequency`` (renewals),
+        ``recency`` (0), ``T`` (renewals), ``monetary_value`` (price per period).
+    fit
+        The sBG models (:class:`~clvreport.subscribers.SubscriberFit`).
+    scores, base
+        Per-subscriber scores and the base total (``None`` when the model failed).
+    forecast
+        Subscribers still paying and revenue per coming period (``None`` without a model).
+    cohorts
+        Share of each start year's subscriptions still running, with the model's.
+    """
+
+    contracts: pd.DataFrame
+    summary: pd.DataFrame
+    fit: SubscriberFit
+    scores: pd.DataFrame | None
+    base: pd.Series | None
+    forecast: pd.DataFrame | None
+    cohorts: pd.DataFrame
+
+
+def _subscription_analysis(contracts: pd.DataFrame, config: ClientConfig) -> SubscriberAnalysis:
+    period = config.subscription.period
+    fit = fit_subscriber_model(contracts, period)
+    latest = contracts.sort_values(["customer_id", "start"]).groupby("customer_id").tail(1)
+    summary = pd.DataFrame(
+        {
+            "customer_id": latest["customer_id"].astype(str).to_numpy(),
+            "frequency": latest["renewals"].to_numpy(dtype=np.int64),
+            "recency": latest["renewals"].to_numpy(dtype=float),
+            "T": latest["renewals"].to_numpy(dtype=float),
+            "monetary_value": latest["price"].to_numpy(dtype=float),
+        }
+    )
+    cohorts = cohort_survival_table(contracts, fit if fit.usable else None, period)
+    if not fit.usable:
+        return SubscriberAnalysis(contracts, summary, fit, None, None, None, cohorts)
+    scores, base = score_subscribers(
+        fit,
+        contracts,
+        horizon_months=config.horizon_months,
+        discount_rate=config.discount_rate,
+        gross_margin=config.gross_margin,
+    )
+    # revenue (not margin): the report shows it beside the revenue of the last 12 months
+    periods = subscriber_horizon(config.horizon_months, period)
+    forecast = subscriber_forecast(fit, contracts, periods)
+    scores = scores.drop(columns=["renewals"])
+    return SubscriberAnalysis(contracts, summary, fit, scores, base, forecast, cohorts)
 
 
 def run_analysis(
@@ -351,7 +434,46 @@ def run_analysis(
     'bgnbd'
     """
     client_dir = Path(client_dir)
-    transactions = load_transactions(config, client_dir, as_of=as_of or config.as_of)
+    with tempfile.TemporaryDirectory(prefix="clvreport-payments-") as scratch:
+        subscribers = None
+        if config.business == "subscription":
+            subscribers, payments = _subscription_payments(config, client_dir, as_of, scratch)
+            transactions = load_transactions(payments, client_dir, as_of=subscribers.as_of)
+        else:
+            transactions = load_transactions(config, client_dir, as_of=as_of or config.as_of)
+        return _analyse(config, client_dir, transactions, subscribers)
+
+
+def _subscription_payments(config: ClientConfig, client_dir: Path, as_of, scratch: str):
+    """Read the subscription log; write one payment per paid period for the transaction sections.
+
+    Returns the contracts (:func:`clvreport.subscribers.read_contracts`) and a
+    configuration that reads the payments (``plan`` as the acquisition channel).
+    """
+    contracts = read_contracts(config, client_dir, as_of)
+    path = Path(scratch) / "payments.parquet"
+    payment_log(contracts, config.subscription.period).to_parquet(path, index=False)
+    data = config.data.model_copy(
+        update={
+            "sources": (str(path),),
+            "format": "parquet",
+            "columns": ColumnMapping(
+                customer_id="customer_id", date="order_date", amount="amount", channel="plan"
+            ),
+        }
+    )
+    report_date = dt.date.fromisoformat(contracts.attrs["as_of"])
+    return _Contracts(contracts, report_date), config.model_copy(update={"data": data})
+
+
+@dataclass
+class _Contracts:
+    frame: pd.DataFrame
+    as_of: dt.date
+
+
+def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) -> Analysis:
+    """The analysis of loaded transactions (for subscriptions: the payments)."""
     with transactions:
         engine, table = transactions.engine, transactions.table
         as_of = transactions.as_of
@@ -366,7 +488,15 @@ def run_analysis(
             donors = _donor_analysis(engine, table, config, as_of)
             full, model, scores, base_value = donors.summary, donors.fit, donors.scores, donors.base
             calibration_end, tracking, coverage = None, None, None
+            subscription = None
+        elif subscribers is not None:
+            donors = None
+            subscription = _subscription_analysis(subscribers.frame, config)
+            model, scores, base_value = subscription.fit, subscription.scores, subscription.base
+            full = subscription.summary
+            calibration_end, tracking, coverage = None, None, None
         else:
+            subscription = None
             calibration_end = calibration_end_for(window.start, as_of, config.holdout_months)
             full = rfm_summary(transactions, calibration_end=as_of, time_unit=config.time_unit)
             calibration = (
@@ -392,7 +522,7 @@ def run_analysis(
             for column in ACQUISITION_COLUMNS
             if column in transactions.columns
         }
-    if donors is None:
+    if donors is None and subscription is None:
         base_value = _base_value(model, full, config) if model.usable else None
 
     rules = load_segment_rules(config.segments, audience=audience_for(config.business))
@@ -433,13 +563,17 @@ def run_analysis(
             column: group_value(customers, groups) for column, groups in first_groups.items()
         },
         donors=donors,
+        subscribers=subscription,
     )
 
 
 def value_at_risk(customers: pd.DataFrame) -> pd.Series:
     """The part of each customer's value that is lost if they have already left.
 
-    ``value at risk = (1 − P(alive)) × CLV if still active``: the CLV the
+    ``value at risk = CLV if still active − CLV``, which is ``(1 − P(alive)) ×
+    CLV if still active`` for the purchase models (their CLV is ``P(alive) ×
+    CLV if still active``; for subscriptions it is what expected cancellations
+    cost over the horizon): the CLV the
     customer would bring in over the horizon (same margin and discounting) if
     they were still active, times the chance that they are not. Because the
     predicted CLV is ``P(alive) × CLV if still active``, ``clv +
@@ -461,6 +595,12 @@ def value_at_risk(customers: pd.DataFrame) -> pd.Series:
     Name: value_at_risk, dtype: float64
     """
     p_alive = customers["p_alive"].to_numpy(dtype=float)
+    if "clv_if_alive" in customers and "clv" in customers:
+        # the same as (1 - P(alive)) x CLV if alive where clv = P(alive) x CLV if alive; for
+        # subscriptions (P(alive) = still subscribed at the horizon's end) what churn costs
+        gap = customers["clv_if_alive"].to_numpy(dtype=float) - customers["clv"].to_numpy(float)
+        risk = pd.Series(gap, index=customers.index, name="value_at_risk")
+        return risk.clip(lower=0).fillna(0.0).astype(np.float64)
     if "clv_if_alive" in customers:
         if_alive = customers["clv_if_alive"].to_numpy(dtype=float)
     else:

@@ -55,6 +55,8 @@ from clvreport.models.fitting import ClvModelFit
 from clvreport.models.period import period_forecast
 from clvreport.models.units import convert_duration
 from clvreport.overview import at_risk, at_risk_mask, top_group
+from clvreport.subscribers import MONTHS_PER_PERIOD as SUBSCRIPTION_MONTHS
+from clvreport.subscribers import SubscriberFit, subscriber_period_forecast
 
 __all__ = [
     "COMPARISON_FILE",
@@ -227,6 +229,8 @@ class StoredReport:
             return None
         if self.model.get("business") == "discrete":
             return DonorFit.from_dict(self.model)
+        if self.model.get("business") == "subscription":
+            return SubscriberFit.from_dict(self.model)
         return ClvModelFit.from_dict(self.model)
 
 
@@ -505,6 +509,13 @@ def _forecast_check(
     """Predicted (from the stored model) against actual purchases and revenue, per old segment."""
     fit = previous.fit
     old = previous.customers
+    if isinstance(fit, SubscriberFit):
+        periods = round(days / (SUBSCRIPTION_MONTHS[fit.period] * 365.25 / 12))
+        if periods < 1 or not {"frequency", "active", "monetary_value"} <= set(old.columns):
+            return None
+        segments = subscriber_period_forecast(fit, old, old["segment"], periods)
+        total = subscriber_period_forecast(fit, old, pd.Series("total", index=old.index), periods)
+        return _with_actuals(segments, total, old, current, purchases="n_purchases")
     age = "n_periods" if isinstance(fit, DonorFit) else "T"
     needed = ["frequency", "recency", age, "monetary_value"]
     if fit is None or not set(needed) <= set(old.columns):
@@ -521,11 +532,28 @@ def _forecast_check(
         t = float(convert_duration(float(days), "days", fit.time_unit))
         segments, _ = period_forecast(fit, scored, scored["segment"], t)
         total, _ = period_forecast(fit, scored, pd.Series("total", index=scored.index), t)
+    return _with_actuals(segments, total, scored, current, purchases="frequency")
+
+
+def _with_actuals(
+    segments: pd.DataFrame,
+    total: pd.DataFrame,
+    scored: pd.DataFrame,
+    current: pd.DataFrame,
+    *,
+    purchases: str,
+) -> pd.DataFrame:
+    """The forecast per segment and in total, beside what the customers did since.
+
+    ``purchases`` is the cumulative count whose growth is the actual: the
+    models' repeat purchases (``frequency``), or payments (``n_purchases``)
+    for subscriptions.
+    """
     matched = current.set_index("customer_id").reindex(scored["customer_id"])
-    then_purchases = scored["frequency"].to_numpy(dtype=float)
+    then_purchases = scored[purchases].to_numpy(dtype=float)
     then_revenue = scored["revenue"].to_numpy(dtype=float)
     # a customer missing from the new data did nothing that can be counted
-    now_purchases = matched["frequency"].to_numpy(dtype=float)
+    now_purchases = matched[purchases].to_numpy(dtype=float)
     now_revenue = matched["revenue"].to_numpy(dtype=float)
     actual_purchases = np.clip(
         np.where(np.isnan(now_purchases), then_purchases, now_purchases) - then_purchases, 0, None

@@ -6,7 +6,7 @@ writes it the way a Dutch subscription system exports it (``;``-separated
 UTF-8, Dutch column names, dates as ``dd-mm-yyyy``, amounts with a decimal
 comma). Regenerate the committed file with::
 
-    python -m clvreport.demo_subscriptions --out tests/fixtures/examples/abonnement/abonnementen.csv
+    python -m clvreport.demo_subscriptions --out data/abonnement/abonnementen.csv
 
 The same seed always gives a byte-identical file.
 
@@ -77,7 +77,7 @@ COLUMNS: tuple[str, ...] = (
 )
 
 #: Where the example file lives, relative to the repository root.
-DEFAULT_OUT = Path("tests/fixtures/examples/abonnement/abonnementen.csv")
+DEFAULT_OUT = Path("data/abonnement/abonnementen.csv")
 
 #: The plans, in order.
 PLANS: tuple[str, ...] = ("duobox", "gezinsbox")

@@ -37,6 +37,8 @@ __all__ = [
 CUSTOMER_COLUMNS = [
     "customer_id",
     "segment",
+    "active",
+    "plan",
     "action",
     "value_tier",
     "n_purchases",

@@ -19,7 +19,9 @@ At-risk customers
     ``value_at_risk``: what they would still be worth over the horizon if they
     were active, times the chance that they are not. The same group is meant
     wherever the report says "at risk"; its segments show where they are.
-    Without a model, the customers of :data:`AT_RISK_SEGMENTS` are used.
+    Without a model, the customers of :data:`AT_RISK_SEGMENTS` are used. For
+    subscriptions (an ``active`` column) only running subscriptions can be at
+    risk: P(alive) is then the chance of still subscribing at the horizon's end.
 """
 
 from __future__ import annotations
@@ -57,7 +59,10 @@ def at_risk_mask(customers: pd.DataFrame) -> pd.Series:
     [False, True, False]
     """
     if "p_alive" in customers:
-        return (customers["n_purchases"] >= 2) & (customers["p_alive"] < AT_RISK_P_ALIVE)
+        mask = (customers["n_purchases"] >= 2) & (customers["p_alive"] < AT_RISK_P_ALIVE)
+        if "active" in customers:  # subscriptions: an ended one is lost, not at risk
+            mask &= customers["active"].fillna(False).astype(bool)
+        return mask
     return customers["segment"].astype(str).isin(list(AT_RISK_SEGMENTS))
 
 

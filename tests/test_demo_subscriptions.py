@@ -25,7 +25,7 @@ from clvreport.demo_subscriptions import (
 from clvreport.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "tests" / "fixtures" / "examples"
+EXAMPLES = ROOT / "data"
 COMMITTED = EXAMPLES / "abonnement" / "abonnementen.csv"
 AS_OF = pd.Timestamp("2024-12-31")
 

@@ -1,9 +1,12 @@
-"""The donor overlay of the message catalogs and of the segment labels.
+"""The donor and subscriber overlays of the message catalogs and of the segment labels.
 
 ``clvreport/i18n/donors/<language>.yml`` replaces the messages of the main
 catalogs that speak of customers, purchases and revenue; ``clvreport/rules/
-donors/segments.yml`` gives the segments donor labels. Both may only reword:
-same keys, same placeholders, same segment rules.
+donors/segments.yml`` gives the segments donor labels. ``clvreport/i18n/
+subscribers/<language>.yml`` and ``clvreport/rules/subscribers/segments.yml`` do
+the same for subscription services (customers → subscribers, purchases →
+payments and renewals; revenue stays revenue). All may only reword: same keys,
+same placeholders, same segment rules.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ from clvreport.i18n import LANGUAGES, Translator, catalog_keys
 from clvreport.segments import load_segment_rules
 
 AUDIENCE = "donors"
+SUBSCRIBERS = "subscribers"
+OVERLAYS = (AUDIENCE, SUBSCRIBERS)
 
 # Shop words that must not survive in a donor report, also inside compounds
 # (klantwaarde, herhaalaankopen, gastbestelling, omzetaandeel, Kortingsbon ...).
-FORBIDDEN = {
+DONOR_FORBIDDEN = {
     "nl": re.compile(
         r"klant|aankoop|aankopen|webwinkel|bestelling|kocht|kopen|koper|\bkoop|omzet|korting"
         r"|retour|product",
@@ -35,6 +40,22 @@ FORBIDDEN = {
         re.IGNORECASE,
     ),
 }
+# Shop words that must not survive in a subscriber report. Revenue (omzet), discounts
+# (korting: a month at a reduced price) and returns of an action stay: a subscription
+# service is a business.
+SUBSCRIBER_FORBIDDEN = {
+    "nl": re.compile(
+        r"klant|aankoop|aankopen|webwinkel|bestelling|kocht|kopen|koper|\bkoop|retour"
+        r"|kortingsbon",
+        re.IGNORECASE,
+    ),
+    "en": re.compile(
+        r"customer|purchas|\bshop|\border|\bbuy|\bbought|spender|voucher",
+        re.IGNORECASE,
+    ),
+}
+FORBIDDEN = DONOR_FORBIDDEN
+FORBIDDEN_BY_AUDIENCE = {AUDIENCE: DONOR_FORBIDDEN, SUBSCRIBERS: SUBSCRIBER_FORBIDDEN}
 # customers.xlsx and customers.csv are the names of files the report ships with:
 # they stay as they are, so they are removed before looking for shop words.
 FILE_NAMES = re.compile(r"\bcustomers\.(?:xlsx|csv)\b")
@@ -42,6 +63,15 @@ FILE_NAMES = re.compile(r"\bcustomers\.(?:xlsx|csv)\b")
 PLACEHOLDERS = re.compile(r"\{[^{}]*\}")
 # Keys whose text may keep a shop word, with the reason. None needed so far.
 ALLOWED: dict[str, set[str]] = {"nl": set(), "en": set()}
+# Keys whose subscriber text may keep a shop word, with the reason. None needed so far.
+SUBSCRIBER_ALLOWED: dict[str, set[str]] = {"nl": set(), "en": set()}
+ALLOWED_BY_AUDIENCE = {AUDIENCE: ALLOWED, SUBSCRIBERS: SUBSCRIBER_ALLOWED}
+# Messages of the other audiences that never appear in a report for this audience: the
+# report section of the other business and its model choice.
+NOT_IN_REPORT = {
+    AUDIENCE: ("subscribers.", "methodology.choice.subscription_business"),
+    SUBSCRIBERS: ("donors.", "methodology.choice.discrete_business"),
+}
 
 
 def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -62,8 +92,8 @@ def _load(*parts: str) -> dict[str, Any]:
     return document
 
 
-def _overlay(language: str) -> dict[str, Any]:
-    return _flatten(_load("i18n", AUDIENCE, f"{language}.yml"))
+def _overlay(language: str, audience: str = AUDIENCE) -> dict[str, Any]:
+    return _flatten(_load("i18n", audience, f"{language}.yml"))
 
 
 def _main(language: str) -> dict[str, Any]:
@@ -79,9 +109,10 @@ def _placeholders(template: str) -> set[str]:
     return {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
 
 
+@pytest.mark.parametrize("audience", OVERLAYS)
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_overlay_only_rewords_existing_messages(language):
-    overlay, main = _overlay(language), _main(language)
+def test_overlay_only_rewords_existing_messages(language, audience):
+    overlay, main = _overlay(language, audience), _main(language)
     assert overlay, "the overlay is empty"
     assert sorted(set(overlay) - set(main)) == [], f"keys unknown to {language}.yml"
     not_text = sorted(key for key, value in overlay.items() if not isinstance(value, str))
@@ -93,9 +124,10 @@ def test_overlay_only_rewords_existing_messages(language):
     assert unchanged == [], "identical to the main catalog: leave these out"
 
 
+@pytest.mark.parametrize("audience", OVERLAYS)
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_overlay_keeps_every_placeholder(language):
-    overlay, main = _overlay(language), _main(language)
+def test_overlay_keeps_every_placeholder(language, audience):
+    overlay, main = _overlay(language, audience), _main(language)
     wrong = {
         key: (sorted(_placeholders(text)), sorted(_placeholders(main[key])))
         for key, text in overlay.items()
@@ -104,16 +136,18 @@ def test_overlay_keeps_every_placeholder(language):
     assert wrong == {}, "(overlay, main) placeholders differ"
 
 
-def test_overlays_define_the_same_keys():
-    nl, en = set(_overlay("nl")), set(_overlay("en"))
-    assert sorted(nl - en) == [], "missing in donors/en.yml"
-    assert sorted(en - nl) == [], "missing in donors/nl.yml"
+@pytest.mark.parametrize("audience", OVERLAYS)
+def test_overlays_define_the_same_keys(audience):
+    nl, en = set(_overlay("nl", audience)), set(_overlay("en", audience))
+    assert sorted(nl - en) == [], f"missing in {audience}/en.yml"
+    assert sorted(en - nl) == [], f"missing in {audience}/nl.yml"
 
 
+@pytest.mark.parametrize("audience", OVERLAYS)
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_every_donor_message_formats(language):
+def test_every_donor_message_formats(language, audience):
     """The merged catalog is complete and every message fills with its placeholders."""
-    t = Translator(language, "EUR", audience=AUDIENCE)
+    t = Translator(language, "EUR", audience=audience)
     for key in sorted(catalog_keys(language)):
         assert t.has(key), key
         fields = _placeholders(t(key))
@@ -121,24 +155,37 @@ def test_every_donor_message_formats(language):
         assert "{" not in text and "}" not in text, key
 
 
+@pytest.mark.parametrize("audience", OVERLAYS)
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_donor_report_has_no_shop_words(language):
-    t = Translator(language, "EUR", audience=AUDIENCE)
+def test_donor_report_has_no_shop_words(language, audience):
+    t = Translator(language, "EUR", audience=audience)
+    forbidden, allowed = FORBIDDEN_BY_AUDIENCE[audience], ALLOWED_BY_AUDIENCE[audience]
     found = {}
     for key in sorted(catalog_keys(language)):
-        if key in ALLOWED[language]:
+        if key in allowed[language]:
             continue
-        words = FORBIDDEN[language].findall(_words(t(key)))
+        if key.startswith(NOT_IN_REPORT[audience]):
+            continue
+        words = forbidden[language].findall(_words(t(key)))
         if words:
             found[key] = words
-    assert found == {}, "shop words left in the donor catalog"
+    assert found == {}, f"shop words left in the {audience} catalog"
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_overlay_is_used_and_leaves_the_customer_report_alone(language):
-    donors = Translator(language, "EUR", audience=AUDIENCE)
+def test_subscriber_allowed_shop_words_are_still_needed(language):
+    """An exception to the shop-word check is dropped once its text no longer needs it."""
+    t = Translator(language, "EUR", audience=SUBSCRIBERS)
+    for key in SUBSCRIBER_ALLOWED[language]:
+        assert SUBSCRIBER_FORBIDDEN[language].search(_words(t(key))), key
+
+
+@pytest.mark.parametrize("audience", OVERLAYS)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_overlay_is_used_and_leaves_the_customer_report_alone(language, audience):
+    donors = Translator(language, "EUR", audience=audience)
     customers = Translator(language, "EUR")
-    overlay = _overlay(language)
+    overlay = _overlay(language, audience)
     for key, text in overlay.items():
         assert donors(key) == text, key
         assert customers(key) == _main(language)[key], key
@@ -191,8 +238,9 @@ def test_donor_segment_rules():
     assert load_segment_rules().labels("nl")["champions"] == "Topklanten"
 
 
-def test_donor_segment_file_only_has_words():
-    document = _load("rules", AUDIENCE, "segments.yml")
+@pytest.mark.parametrize("audience", OVERLAYS)
+def test_donor_segment_file_only_has_words(audience):
+    document = _load("rules", audience, "segments.yml")
     assert set(document) == {"rules"}
     default = _load("rules", "segments.yml")["rules"]
     assert set(document["rules"]) == set(default)
@@ -210,11 +258,89 @@ def test_client_overrides_still_apply_on_donor_labels():
     assert rules.labels("en")["champions"] == "Top donors"
 
 
+def test_subscriber_wording():
+    nl = Translator("nl", "EUR", audience=SUBSCRIBERS)
+    en = Translator("en", "EUR", audience=SUBSCRIBERS)
+    assert "abonnee" in nl("meta.title").lower()
+    assert "subscriber" in en("meta.title").lower()
+    # p_alive: the chance of still subscribing at the end of the horizon.
+    assert "hele periode blijft" in nl("plots.p_alive.p_alive")
+    assert "end of the horizon" in en("plots.p_alive.p_alive")
+    assert nl("loyalty.new") == "Nieuwe abonnees"
+    assert en("loyalty.new") == "New subscribers"
+    # The discount channel of recommendations.yml is a month at a reduced price.
+    assert "maand" in nl("economics.channels.discount").lower()
+    assert "korting" in nl("economics.by_channel.discount")
+    assert "reduced price" in en("economics.by_channel.discount")
+    # Rules of thumb are labelled as such and carry no shop statistics.
+    for t in (nl, en):
+        for key in ("loyalty.rule_of_thumb", "recommendations.rule_of_thumb"):
+            assert not re.search(r"\d", t(key)), key
+    for key in ("loyalty.rule_of_thumb", "recommendations.rule_of_thumb"):
+        assert nl(key).startswith("Vuistregel"), key
+        assert en(key).startswith("Rule of thumb"), key
+    # Revenue stays revenue: a subscription service is a business.
+    assert nl("key_figures.revenue") == "Omzet"
+    assert en("key_figures.revenue") == "Revenue"
+    filled = nl("summary.headline", customers="1.234", revenue="€ 5", share="60%")
+    assert filled == (
+        "1.234 abonnees betaalden samen € 5; de beste 20% van hen bracht 60% van die omzet."
+    )
+    filled = en("summary.headline", customers="1,234", revenue="€5", share="60%")
+    assert filled == (
+        "1,234 subscribers paid €5 in total; the best 20% of them brought in 60% of that revenue."
+    )
+
+
+def test_subscriber_segment_rules():
+    default = load_segment_rules()
+    subscribers = load_segment_rules(audience=SUBSCRIBERS)
+    assert subscribers.bins == default.bins
+    assert subscribers.codes == default.codes
+    for code in default.codes:
+        assert subscribers.rules[code].ranges() == default.rules[code].ranges(), code
+    assert subscribers.lookup().equals(default.lookup())
+    donor_labels = {
+        language: load_segment_rules(audience=AUDIENCE).labels(language) for language in LANGUAGES
+    }
+    for language, word in (("nl", "abonnee"), ("en", "subscriber")):
+        labels, descriptions = subscribers.labels(language), subscribers.descriptions(language)
+        customer_labels = default.labels(language)
+        assert len(set(labels.values())) == len(labels), "labels must differ"
+        for code in default.codes:
+            assert word in labels[code].lower(), (language, code, labels[code])
+            assert labels[code] != customer_labels[code], (language, code)
+            assert labels[code] != donor_labels[language][code], (language, code)
+            assert descriptions[code] != default.descriptions(language)[code], (language, code)
+            for text in (labels[code], descriptions[code]):
+                assert not SUBSCRIBER_FORBIDDEN[language].search(text), (language, code, text)
+    # Subscribers who stopped paying long ago have cancelled: they are not "at risk".
+    for language, word in (("nl", "opgezegd"), ("en", "cancelled")):
+        labels = subscribers.labels(language)
+        for code in ("at_risk", "cant_lose_them", "lost"):
+            assert word in labels[code].lower(), (language, code, labels[code])
+            assert "risico" not in labels[code].lower() and "risk" not in labels[code].lower()
+    assert subscribers.labels("nl")["champions"] == "Trouwste abonnees"
+    assert subscribers.labels("en")["lost"] == "Cancelled subscribers"
+    # The customer and donor reports keep their own labels.
+    assert load_segment_rules().labels("nl")["champions"] == "Topklanten"
+    assert load_segment_rules(audience=AUDIENCE).labels("nl")["champions"] == "Topdonateurs"
+
+
+def test_client_overrides_still_apply_on_subscriber_labels():
+    rules = load_segment_rules(
+        {"rules": {"champions": {"label": {"nl": "Kanjers"}}}}, audience=SUBSCRIBERS
+    )
+    assert rules.labels("nl")["champions"] == "Kanjers"
+    assert rules.labels("en")["champions"] == "Most loyal subscribers"
+
+
+@pytest.mark.parametrize("audience", OVERLAYS)
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_formatting_unaffected_by_audience(language):
-    donors = Translator(language, "EUR", audience=AUDIENCE)
+def test_formatting_unaffected_by_audience(language, audience):
+    donors = Translator(language, "EUR", audience=audience)
     customers = Translator(language, "EUR")
-    assert donors.audience == AUDIENCE
+    assert donors.audience == audience
     day = dt.date(2024, 12, 31)
     for method, value, kwargs in [
         ("money", 1234.56, {"digits": 2}),

@@ -140,6 +140,7 @@ def _big_analysis(n: int, max_rows: int) -> SimpleNamespace:
         figures=SimpleNamespace(as_dict=lambda: {}),
         holdout_coverage=None,
         base_value=None,
+        revenue_last_year=0.0,
     )
 
 

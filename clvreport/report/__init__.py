@@ -17,6 +17,7 @@ from clvreport.report.sections import (
     recommendations,
     segments,
 )
+from clvreport.report.subscribers import subscriber_outlook
 from clvreport.report.summary import executive_summary
 
 __all__ = [
@@ -34,4 +35,5 @@ __all__ = [
     "segments",
     "setup",
     "since_previous",
+    "subscriber_outlook",
 ]

@@ -140,6 +140,22 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
         if short.any()
         else None
     )
+    # Subscribers pay every period: a one-off big spender does not exist there.
+    regular_blocks = []
+    if a.subscribers is None:
+        regular_blocks = [
+            heading(t("value.regular_heading"), 2),
+            keep_together(
+                paragraph(
+                    t(
+                        "value.regular_text",
+                        threshold=t.money(a.big_spender.big_spender_threshold),
+                        orders=a.big_spender.min_purchases,
+                    )
+                ),
+                comparison_figure,
+            ),
+        ]
     return join(
         heading(t("sections.value"), id="sec-value"),
         finding(
@@ -174,17 +190,7 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
                 t.percent(1.0),
             ],
         ),
-        heading(t("value.regular_heading"), 2),
-        keep_together(
-            paragraph(
-                t(
-                    "value.regular_text",
-                    threshold=t.money(a.big_spender.big_spender_threshold),
-                    orders=a.big_spender.min_purchases,
-                )
-            ),
-            comparison_figure,
-        ),
+        *regular_blocks,
         heading(t("value.top_heading"), 2),
         keep_together(
             paragraph(t(f"value.top_intro_{value_key}", months=a.config.horizon_months)),
@@ -441,6 +447,8 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
     )
     if a.has_predictions:
         repeat_buyers = a.customers[a.customers["n_purchases"] > 1]
+        if "active" in repeat_buyers:  # subscriptions: the chance concerns running ones only
+            repeat_buyers = repeat_buyers[repeat_buyers["active"].astype(bool)]
         drifting = a.customers[at_risk_mask(a.customers)]  # "at risk", as on page 2
         ax = plots.plot_distribution(
             repeat_buyers["p_alive"].rename("p_alive"),
@@ -768,6 +776,17 @@ def methodology(ctx: ReportContext) -> Markdown:
         note = model.choice_note
         if note and t.has(f"methodology.choice.{note}"):
             blocks.append(paragraph(t(f"methodology.choice.{note}")))
+        search = getattr(model, "search", None)
+        if search is not None and search.method == "subsample":
+            blocks.append(
+                paragraph(
+                    t(
+                        "methodology.search_subsample",
+                        customers=t.number(search.customers),
+                        total=t.number(search.of),
+                    )
+                )
+            )
         blocks.append(paragraph(t("methodology.value_at_risk", months=a.config.horizon_months)))
         blocks.append(paragraph(t("methodology.intervals")))
         if model.validation is not None:

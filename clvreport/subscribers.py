@@ -1,0 +1,662 @@
+"""Subscriptions: sBG on contract renewals, scored like customers for the report.
+
+For a ``business: subscription`` client (contracts that renew every month,
+quarter or year until cancelled) the question is not whether a customer will
+buy again but how long they stay. This module reads the subscription log
+(:mod:`clvreport.models.contract`), fits the shifted-beta-geometric model per
+plan (:class:`~clvreport.models.sbg.ShiftedBetaGeometricModel`: each
+subscriber has a constant chance to cancel at every renewal, varying between
+subscribers, so the longer a subscriber stays the less likely they cancel),
+and gives every subscriber the columns the report reads, with these meanings:
+
+``active``
+    Whether the subscription is running at the report date.
+``p_alive``
+    For an active subscriber: the chance they are still subscribed at the
+    end of the horizon, ``S(n + H) / S(n)`` after ``n`` renewals; 0 for an
+    ended subscription.
+``expected_purchases``
+    Expected payments (renewals) in the horizon, ``Σ_s S(n + s) / S(n)``,
+    with its 90% range ``purchases_low/high`` (the count's own distribution).
+``clv``
+    ``gross_margin × price × Σ_s S(n + s) / S(n) / (1 + d)^years(s)``;
+    ``clv_if_alive`` the same if they stayed the whole horizon, and
+    ``value_at_risk = clv_if_alive − clv``: the margin lost if they cancel as
+    expected, the most keeping them could win back. For an ended subscription
+    ``clv`` is 0 and ``clv_if_alive`` what the subscriber would bring if they
+    came back now (a new subscription of their plan): the value a win-back
+    action can win. "At risk" (more likely than not to cancel within the
+    horizon) means running subscriptions only.
+
+The transaction sections of the report read one payment per paid period
+(:func:`payment_log`), so revenue, segments and loyalty are about payments.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from clvreport.errors import DataError, ModelError
+from clvreport.models.base import MaximumLikelihoodModel
+from clvreport.models.contract import read_subscription_log, subscription_summary
+from clvreport.models.predictive import normal_mixture_interval
+from clvreport.models.sbg import ShiftedBetaGeometricModel
+from clvreport.models.uncertainty import draw_parameters
+
+__all__ = [
+    "MONTHS_PER_PERIOD",
+    "SubscriberFit",
+    "cohort_survival_table",
+    "fit_subscriber_model",
+    "payment_log",
+    "read_contracts",
+    "score_subscribers",
+    "subscriber_forecast",
+    "subscriber_period_forecast",
+]
+
+MONTHS_PER_PERIOD = {"year": 12, "quarter": 3, "month": 1}
+PERIOD_UNIT = {"year": "years", "quarter": "quarters", "month": "months"}
+ALL_PLANS = "all"
+MIN_CHURNED = 10
+N_DRAWS = 100
+INTERVAL = 0.9
+
+
+def horizon_periods(horizon_months: int, period: str) -> int:
+    """Whole renewal periods in the horizon (at least one).
+
+    Examples
+    --------
+    >>> horizon_periods(24, "month"), horizon_periods(24, "year")
+    (24, 2)
+    """
+    return max(1, round(horizon_months / MONTHS_PER_PERIOD[period]))
+
+
+def read_contracts(config: Any, client_dir: Path | str, as_of: Any) -> pd.DataFrame:
+    """The client's subscription log, one row per subscription, with plan and price.
+
+    Parameters
+    ----------
+    config
+        The client's configuration (``business: subscription``).
+    client_dir
+        The client folder (``data.sources`` are relative to it).
+    as_of
+        The report date (``None``: ``config.as_of``, else the log's latest date).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`~clvreport.models.contract.subscription_summary` columns plus
+        ``plan`` (``"all"`` without a plan column) and ``price`` (per period).
+
+    Raises
+    ------
+    DataError
+        For an unreadable log (the message names file, row and column).
+
+    Examples
+    --------
+    >>> read_contracts(config, "data/abonnement", None)  # doctest: +SKIP
+    """
+    options = config.subscription
+    columns = config.data.columns
+    price_col = options.price or columns.amount
+    frames = []
+    for source in config.data.sources:
+        for path in sorted(Path(client_dir).glob(source)) or [Path(client_dir) / source]:
+            frame = read_subscription_log(path, delimiter=_delimiter(config))
+            frame.attrs["source"] = str(path)
+            frames.append(frame)
+    log = pd.concat(frames, ignore_index=False) if len(frames) > 1 else frames[0]
+    date_format = config.data.csv.date_format
+    report_date = as_of or config.as_of
+    if report_date is not None and options.start in log:
+        # a report at an earlier date: contracts not begun by then do not exist yet
+        fmt = None if date_format in (None, "auto") else date_format
+        starts = pd.to_datetime(log[options.start], format=fmt, errors="coerce")
+        log = log[~(starts > pd.Timestamp(report_date))]
+    summary = subscription_summary(
+        log,
+        customer_col=columns.customer_id,
+        start_col=options.start,
+        end_col=options.end,
+        period=options.period,
+        as_of=report_date,
+        date_format=None if date_format in (None, "auto") else date_format,
+        source=frames[0].attrs.get("source"),
+    )
+    first = log.groupby(log[columns.customer_id].astype(str).str.strip(), sort=False).first()
+    ids = summary["customer_id"].astype(str)
+    summary["plan"] = (
+        first[options.plan].reindex(ids).astype(str).to_numpy() if options.plan else ALL_PLANS
+    )
+    if price_col is None:
+        raise DataError(
+            "a subscription log needs the price per period",
+            hint="name its column in client.yml: subscription.price (or data.columns.amount)",
+        )
+    summary["price"] = _amounts(first[price_col].reindex(ids), config.data.csv.decimal)
+    return summary
+
+
+def _delimiter(config: Any) -> str:
+    value = config.data.csv.delimiter
+    return "auto" if value in (None, "auto") else value
+
+
+def _amounts(values: pd.Series, decimal: str) -> np.ndarray:
+    text = values.astype(str).str.strip()
+    if decimal == "," or (decimal == "auto" and text.str.contains(",", regex=False).any()):
+        text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    numbers = pd.to_numeric(text, errors="coerce")
+    if numbers.isna().any():
+        raise DataError(
+            f"{int(numbers.isna().sum())} subscription(s) have no readable price per period",
+            hint="fill in the price column (e.g. 12,50) for every subscription",
+        )
+    return numbers.to_numpy(dtype=float)
+
+
+def payment_log(contracts: pd.DataFrame, period: str) -> pd.DataFrame:
+    """One row per paid period: the payments the transaction sections of the report read.
+
+    A subscription pays at its start and at each renewal (``renewals + 1``
+    payments), on the start date plus whole periods.
+
+    Examples
+    --------
+    >>> contracts = pd.DataFrame({"customer_id": ["a"], "start": pd.to_datetime(["2024-01-15"]),
+    ...                           "renewals": [2], "price": [10.0], "plan": ["box"]})
+    >>> payment_log(contracts, "month")["order_date"].dt.strftime("%Y-%m-%d").tolist()
+    ['2024-01-15', '2024-02-15', '2024-03-15']
+    """
+    months = MONTHS_PER_PERIOD[period]
+    counts = contracts["renewals"].to_numpy(dtype=np.int64) + 1
+    rows = np.repeat(np.arange(len(contracts)), counts)
+    step = np.concatenate([np.arange(c) for c in counts]) if len(counts) else np.array([], int)
+    start = pd.to_datetime(contracts["start"]).to_numpy()[rows]
+    dates = [
+        pd.Timestamp(s) + pd.DateOffset(months=int(k * months))
+        for s, k in zip(start, step, strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "customer_id": contracts["customer_id"].astype(str).to_numpy()[rows],
+            "order_date": pd.to_datetime(dates),
+            "amount": contracts["price"].to_numpy(dtype=float)[rows],
+            "plan": contracts["plan"].astype(str).to_numpy()[rows],
+        }
+    )
+
+
+@dataclass
+class SubscriberFit:
+    """The subscription model: sBG per plan (the attributes the report reads, as for customers).
+
+    Attributes
+    ----------
+    status, reasons
+        ``"ok"``, ``"degraded"`` or ``"failed"``, and why.
+    period
+        The renewal period.
+    models
+        Plan → fitted sBG model; ``"all"`` is every subscription pooled.
+    n_customers, n_repeat_buyers
+        Subscribers, and those who renewed at least once.
+    """
+
+    status: str
+    reasons: tuple[str, ...]
+    period: str
+    models: dict[str, ShiftedBetaGeometricModel] = field(default_factory=dict)
+    n_customers: int = 0
+    n_repeat_buyers: int = 0
+    model_name: str = "sbg"
+    selection: str = "fixed"
+    choice_note: str | None = "subscription_business"
+    validation: None = None
+    candidates: dict[str, Any] = field(default_factory=dict)
+    spend_model: None = None
+
+    @property
+    def reason(self) -> str | None:
+        """The main reason code, or ``None``."""
+        return self.reasons[0] if self.reasons else None
+
+    @property
+    def usable(self) -> bool:
+        """Whether there is a model to score subscribers with."""
+        return self.status != "failed" and bool(self.models)
+
+    @property
+    def model(self) -> ShiftedBetaGeometricModel | None:
+        """The pooled model (all plans)."""
+        return self.models.get(ALL_PLANS)
+
+    @property
+    def time_unit(self) -> str:
+        """``months``, ``quarters`` or ``years``."""
+        return PERIOD_UNIT[self.period]
+
+    def model_for(self, plan: str) -> ShiftedBetaGeometricModel:
+        """The plan's own model, or the pooled one when the plan has none."""
+        return self.models.get(plan) or self.models[ALL_PLANS]
+
+    def to_dict(self) -> dict[str, Any]:
+        """What ``model.json`` holds (``business: subscription``, one model per plan)."""
+        return {
+            "business": "subscription",
+            "status": self.status,
+            "reason": self.reason,
+            "reasons": list(self.reasons),
+            "time_unit": self.time_unit,
+            "period": self.period,
+            "model": self.model_name,
+            "selection": self.selection,
+            "choice_note": self.choice_note,
+            "transaction_model": None if self.model is None else self.model.to_dict(),
+            "plans": {plan: m.to_dict() for plan, m in self.models.items() if plan != ALL_PLANS},
+            "spend_model": None,
+            "validation": None,
+            "candidates": {},
+            "n_customers": self.n_customers,
+            "n_repeat_buyers": self.n_repeat_buyers,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SubscriberFit:
+        """Rebuild from :meth:`to_dict` (an earlier report's ``model.json``)."""
+        models = {
+            plan: MaximumLikelihoodModel.from_dict(item)
+            for plan, item in (data.get("plans") or {}).items()
+        }
+        if data.get("transaction_model"):
+            models[ALL_PLANS] = MaximumLikelihoodModel.from_dict(data["transaction_model"])
+        return cls(
+            status=data["status"],
+            reasons=tuple(data.get("reasons") or ()),
+            period=data.get("period", "month"),
+            models=models,  # type: ignore[arg-type]
+            n_customers=int(data.get("n_customers") or 0),
+            n_repeat_buyers=int(data.get("n_repeat_buyers") or 0),
+        )
+
+
+def _fit_one(renewals: np.ndarray, active: np.ndarray, period: str) -> ShiftedBetaGeometricModel:
+    return ShiftedBetaGeometricModel(time_unit=PERIOD_UNIT[period]).fit_customers(renewals, active)
+
+
+def fit_subscriber_model(contracts: pd.DataFrame, period: str) -> SubscriberFit:
+    """Fit sBG on all subscriptions and on each plan with enough cancellations.
+
+    Parameters
+    ----------
+    contracts
+        :func:`read_contracts` output (one row per subscription).
+    period
+        The renewal period.
+
+    Returns
+    -------
+    SubscriberFit
+        ``failed`` (``too_few_cancellations``) when fewer than 10 subscriptions
+        ended, or the pooled fit failed; a plan that cannot be fitted alone uses
+        the pooled model (reason ``plan_pooled``).
+
+    Examples
+    --------
+    >>> fit = fit_subscriber_model(contracts, "month")  # doctest: +SKIP
+    """
+    renewals = contracts["renewals"].to_numpy(dtype=float)
+    active = contracts["active"].to_numpy(dtype=bool)
+    base = {
+        "period": period,
+        "n_customers": int(contracts["customer_id"].nunique()),
+        "n_repeat_buyers": int((renewals > 0).sum()),
+    }
+    if (~active).sum() < MIN_CHURNED:
+        return SubscriberFit(status="failed", reasons=("too_few_cancellations",), **base)
+    try:
+        models = {ALL_PLANS: _fit_one(renewals, active, period)}
+    except (ModelError, ValueError, FloatingPointError):
+        return SubscriberFit(status="failed", reasons=("fit_failed",), **base)
+    reasons = []
+    for plan, rows in contracts.groupby("plan", sort=True):
+        if plan == ALL_PLANS:
+            continue
+        ended = int((~rows["active"].astype(bool)).sum())
+        try:
+            if ended < MIN_CHURNED:
+                raise ModelError("too few cancellations")
+            models[str(plan)] = _fit_one(
+                rows["renewals"].to_numpy(dtype=float), rows["active"].to_numpy(bool), period
+            )
+        except (ModelError, ValueError, FloatingPointError):
+            reasons.append("plan_pooled")
+    return SubscriberFit(
+        status="degraded" if reasons else "ok",
+        reasons=tuple(dict.fromkeys(reasons)),
+        models=models,
+        **base,
+    )
+
+
+def _discount(period: str, periods: int, rate: float) -> np.ndarray:
+    years = np.arange(1, periods + 1) * MONTHS_PER_PERIOD[period] / 12
+    return (1 + rate) ** -years
+
+
+def _stay(model: ShiftedBetaGeometricModel, n: np.ndarray, periods: int) -> np.ndarray:
+    """``S(n + s) / S(n)`` for ``s = 1..periods``: shape ``(periods, subscribers)``."""
+    s = np.arange(1, periods + 1)[:, None]
+    return np.asarray(model.survival(n[None, :] + s), dtype=float) / np.asarray(
+        model.survival(n), dtype=float
+    )
+
+
+def _latest(contracts: pd.DataFrame) -> pd.DataFrame:
+    """Each subscriber's latest subscription (a return after a gap replaces the old one)."""
+    order = contracts.sort_values(["customer_id", "start"])
+    return order.groupby("customer_id", sort=False).tail(1).reset_index(drop=True)
+
+
+def score_subscribers(
+    fit: SubscriberFit,
+    contracts: pd.DataFrame,
+    *,
+    horizon_months: int,
+    discount_rate: float,
+    gross_margin: float,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Score every subscriber (the columns of the module docstring) and the whole base.
+
+    Returns
+    -------
+    tuple
+        Per-subscriber scores and the base total (``clv``, ``clv_low``,
+        ``clv_high``, ``expected_purchases``, ``purchases_low``,
+        ``purchases_high``; the ranges of the sums, with parameter draws).
+
+    Examples
+    --------
+    >>> scores, base = score_subscribers(fit, contracts, horizon_months=24, discount_rate=0.1,
+    ...                                  gross_margin=0.3)  # doctest: +SKIP
+    """
+    if not fit.usable:
+        raise ModelError("the subscription model could not be fitted")
+    latest = _latest(contracts)
+    periods = horizon_periods(horizon_months, fit.period)
+    discount = _discount(fit.period, periods, discount_rate)
+    n = latest["renewals"].to_numpy(dtype=float)
+    active = latest["active"].to_numpy(dtype=bool)
+    price = latest["price"].to_numpy(dtype=float)
+    stay = np.zeros((periods, len(latest)))
+    low = np.zeros(len(latest))
+    high = np.zeros(len(latest))
+    variance = np.zeros(len(latest))
+    for plan in pd.unique(latest["plan"]):
+        rows = np.flatnonzero((latest["plan"].to_numpy() == plan) & active)
+        if rows.size == 0:
+            continue
+        part = _stay(fit.model_for(str(plan)), n[rows], periods)
+        stay[:, rows] = part
+        low[rows], high[rows], variance[rows] = _count_range(part)
+    expected = stay.sum(axis=0)
+    value = gross_margin * price
+    clv = value * (discount @ stay)
+    # if still subscribed for the whole horizon; for an ended subscription: what it would
+    # bring if the subscriber came back now (a new subscription of the same plan), so a
+    # win-back action has a value to win
+    comeback = np.zeros(len(latest))
+    for plan in pd.unique(latest["plan"]):
+        rows = np.flatnonzero((latest["plan"].to_numpy() == plan) & ~active)
+        if rows.size:
+            fresh = _stay(fit.model_for(str(plan)), np.zeros(1), periods)[:, 0]
+            comeback[rows] = float(discount @ fresh)
+    if_alive = value * np.where(active, discount.sum(), comeback)
+    factor = np.divide(clv, value * expected, out=np.zeros_like(clv), where=expected > 0)
+    scores = pd.DataFrame(
+        {
+            "customer_id": latest["customer_id"].astype(str).to_numpy(),
+            "active": active,
+            "p_alive": np.where(active, stay[-1], 0.0),
+            "expected_purchases": expected,
+            "purchases_low": low,
+            "purchases_high": high,
+            "expected_spend": price,
+            "clv": clv,
+            "clv_if_alive": if_alive,
+            "clv_low": value * factor * low,
+            "clv_high": value * factor * high,
+            "renewals": n,
+            "plan": latest["plan"].astype(str).to_numpy(),
+        }
+    )
+    base = _base_total(fit, latest, periods, discount, value, variance, factor)
+    base["clv"] = float(clv.sum())
+    base["expected_purchases"] = float(expected.sum())
+    return scores, pd.Series(base)
+
+
+def _count_range(stay: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """90% range and variance of the number of future payments K: ``P(K >= s) = stay[s-1]``."""
+    at_least = np.vstack([np.ones(stay.shape[1]), stay])  # P(K >= 0..H)
+    pmf = at_least - np.vstack([stay, np.zeros(stay.shape[1])])  # P(K = 0..H)
+    cdf = np.cumsum(pmf, axis=0)
+    k = np.arange(pmf.shape[0])[:, None]
+    low = np.argmax(cdf >= (1 - INTERVAL) / 2 - 1e-12, axis=0).astype(float)
+    high = np.argmax(cdf >= (1 + INTERVAL) / 2 - 1e-12, axis=0).astype(float)
+    mean = (pmf * k).sum(axis=0)
+    variance = np.maximum((pmf * k * k).sum(axis=0) - mean**2, 0.0)
+    return low, high, variance
+
+
+def _base_total(fit, latest, periods, discount, value, variance, factor) -> dict[str, float]:
+    out = {k: math.nan for k in ("clv_low", "clv_high", "purchases_low", "purchases_high")}
+    n = latest["renewals"].to_numpy(dtype=float)
+    active = latest["active"].to_numpy(dtype=bool)
+    plans = latest["plan"].astype(str).to_numpy()
+    purchase_sums = np.zeros(N_DRAWS)
+    value_sums = np.zeros(N_DRAWS)
+    rng = np.random.default_rng(0)
+    for plan in pd.unique(plans):
+        rows = np.flatnonzero((plans == plan) & active)
+        if rows.size == 0:
+            continue
+        model = fit.model_for(plan)
+        draws = draw_parameters(model, N_DRAWS, rng)
+        if draws is None:
+            return out
+        for i, row in enumerate(np.atleast_2d(draws)):
+            drawn = ShiftedBetaGeometricModel.from_params(
+                dict(zip(model.param_names, row, strict=True)), time_unit=model.time_unit
+            )
+            stay = _stay(drawn, n[rows], periods)
+            purchase_sums[i] += stay.sum()
+            value_sums[i] += float(value[rows] @ (discount @ stay))
+    p_low, p_high = normal_mixture_interval(purchase_sums[:, None], np.array([variance.sum()]))
+    value_var = float(((value * factor) ** 2 * variance).sum())
+    v_low, v_high = normal_mixture_interval(value_sums[:, None], np.array([value_var]))
+    out.update(
+        purchases_low=float(p_low[0]),
+        purchases_high=float(p_high[0]),
+        clv_low=float(v_low[0]),
+        clv_high=float(v_high[0]),
+    )
+    return out
+
+
+def subscriber_forecast(
+    fit: SubscriberFit, contracts: pd.DataFrame, periods: int, *, gross_margin: float = 1.0
+) -> pd.DataFrame:
+    """Subscribers still paying and the revenue expected in each of the next periods.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``period`` (1, 2, ...), ``subscribers`` (expected still paying, of
+        today's active ones; new subscribers come on top) and ``revenue``
+        (times ``gross_margin``, undiscounted).
+
+    Examples
+    --------
+    >>> subscriber_forecast(fit, contracts, 24)  # doctest: +SKIP
+    """
+    latest = _latest(contracts)
+    active = latest["active"].to_numpy(dtype=bool)
+    n = latest["renewals"].to_numpy(dtype=float)
+    price = latest["price"].to_numpy(dtype=float)
+    plans = latest["plan"].astype(str).to_numpy()
+    stay = np.zeros((periods, len(latest)))
+    for plan in pd.unique(plans):
+        rows = np.flatnonzero((plans == plan) & active)
+        if rows.size:
+            stay[:, rows] = _stay(fit.model_for(plan), n[rows], periods)
+    return pd.DataFrame(
+        {
+            "period": np.arange(1, periods + 1),
+            "subscribers": stay.sum(axis=1),
+            "revenue": gross_margin * stay @ price,
+        }
+    )
+
+
+def cohort_survival_table(
+    contracts: pd.DataFrame, fit: SubscriberFit | None, period: str, *, max_age: int = 36
+) -> pd.DataFrame:
+    """Share of each start year's subscriptions still running after ``k`` periods, with the model.
+
+    Parameters
+    ----------
+    contracts
+        :func:`read_contracts` output.
+    fit
+        The model, for the expected share per plan mix (``None``: no model column).
+    period
+        The renewal period.
+    max_age
+        Most periods shown.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``cohort`` (start year), ``age`` (periods since the start, 1..),
+        ``subscriptions`` (observed that long), ``share`` (still running) and
+        ``expected`` (the model's ``S(age)``, weighted by the cohort's plans).
+
+    Examples
+    --------
+    >>> cohort_survival_table(contracts, fit, "month")  # doctest: +SKIP
+    """
+    start = pd.to_datetime(contracts["start"])
+    as_of = pd.Timestamp(contracts.attrs.get("as_of") or start.max())
+    months = (as_of.year - start.dt.year) * 12 + (as_of.month - start.dt.month)
+    months = months - (as_of.day < start.dt.day).astype(int)
+    # whole periods each subscription could have been observed: a cohort shows an age only
+    # when every subscription in it could have reached it (no censoring bias)
+    frame = contracts.assign(
+        year=start.dt.year.astype(str), potential=months // MONTHS_PER_PERIOD[period]
+    )
+    rows = []
+    for year, group in frame.groupby("year", sort=True):
+        for age in range(1, min(max_age, int(group["potential"].min())) + 1):
+            running = float((group["renewals"] >= age).mean())
+            expected = math.nan
+            if fit is not None and fit.usable:
+                weights = group["plan"].astype(str).value_counts(normalize=True)
+                expected = float(
+                    sum(w * float(fit.model_for(p).survival(age)) for p, w in weights.items())
+                )
+            rows.append((year, age, len(group), running, expected))
+    return pd.DataFrame(rows, columns=["cohort", "age", "subscriptions", "share", "expected"])
+
+
+def subscriber_period_forecast(
+    fit: SubscriberFit,
+    customers: pd.DataFrame,
+    groups: pd.Series,
+    periods: int,
+    *,
+    interval: float = INTERVAL,
+    n_draws: int = N_DRAWS,
+) -> pd.DataFrame:
+    """Payments and revenue the subscription model expects in the next ``periods``, per group.
+
+    The counterpart of :func:`clvreport.models.period.period_forecast` (same
+    columns) for the comparison with a later report, from a report's
+    per-subscriber table: ``frequency`` (renewals), ``active``, ``plan`` and
+    ``monetary_value`` (price per period).
+
+    Examples
+    --------
+    >>> subscriber_period_forecast(fit, customers, customers["segment"], 6)  # doctest: +SKIP
+    """
+    n = customers["frequency"].to_numpy(dtype=float)
+    active = customers["active"].fillna(False).to_numpy(dtype=bool)
+    price = customers["monetary_value"].to_numpy(dtype=float)
+    plans = (
+        customers["plan"].astype(str).to_numpy()
+        if "plan" in customers
+        else np.full(len(customers), ALL_PLANS)
+    )
+    code, names = pd.factorize(np.asarray(groups), use_na_sentinel=False)
+    k = len(names)
+    mean = np.zeros(len(customers))
+    variance = np.zeros(len(customers))
+    draws_p = np.zeros((n_draws, k))
+    draws_r = np.zeros((n_draws, k))
+    rng = np.random.default_rng(0)
+    have_draws = True
+    for plan in pd.unique(plans):
+        rows = np.flatnonzero((plans == plan) & active)
+        if rows.size == 0:
+            continue
+        model = fit.model_for(str(plan))
+        stay = _stay(model, n[rows], periods)
+        mean[rows] = stay.sum(axis=0)
+        variance[rows] = _count_range(stay)[2]
+        draws = draw_parameters(model, n_draws, rng)
+        if draws is None:
+            have_draws = False
+            continue
+        member = np.zeros((rows.size, k))
+        member[np.arange(rows.size), code[rows]] = 1.0
+        for i, row in enumerate(np.atleast_2d(draws)):
+            drawn = ShiftedBetaGeometricModel.from_params(
+                dict(zip(model.param_names, row, strict=True)), time_unit=model.time_unit
+            )
+            expected = _stay(drawn, n[rows], periods).sum(axis=0)
+            draws_p[i] += expected @ member
+            draws_r[i] += (expected * price[rows]) @ member
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(code, weights=values, minlength=k)
+
+    table = pd.DataFrame(
+        {
+            "group": list(names),
+            "customers": np.bincount(code, minlength=k),
+            "expected_purchases": total(mean),
+            "expected_revenue": total(mean * price),
+            "purchases_low": np.nan,
+            "purchases_high": np.nan,
+            "revenue_low": np.nan,
+            "revenue_high": np.nan,
+        }
+    )
+    if have_draws:
+        low, high = normal_mixture_interval(draws_p, total(variance), interval)
+        table["purchases_low"], table["purchases_high"] = low, high
+        low, high = normal_mixture_interval(draws_r, total(variance * price**2), interval)
+        table["revenue_low"], table["revenue_high"] = low, high
+    return table

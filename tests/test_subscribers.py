@@ -1,0 +1,162 @@
+"""The subscription analysis (business: subscription): sBG scores that mean what the report says.
+
+Run on the committed example subscription service (two monthly plans generated
+from sBG with Fader & Hardie's 'regular' and 'high end' parameters).
+"""
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clvreport.analysis import run_analysis
+from clvreport.config import load_client
+from clvreport.overview import at_risk_mask
+from clvreport.subscribers import (
+    SubscriberFit,
+    fit_subscriber_model,
+    horizon_periods,
+    payment_log,
+    read_contracts,
+    score_subscribers,
+)
+
+DATA = Path(__file__).parents[1] / "data"
+CLIENT = "abonnement"
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    client_dir, config = load_client(CLIENT, DATA)
+    return run_analysis(config, client_dir)
+
+
+def test_one_model_per_plan_recovers_the_generating_parameters(analysis):
+    fit = analysis.model
+    assert isinstance(fit, SubscriberFit) and fit.usable and fit.model_name == "sbg"
+    truth = {"duobox": (0.704, 1.182), "gezinsbox": (0.668, 3.806)}
+    for plan, (alpha, beta) in truth.items():
+        model = fit.models[plan]
+        errors = model.standard_errors_
+        assert abs(model.params_["alpha"] - alpha) < 4 * errors["alpha"], plan
+        assert abs(model.params_["beta"] - beta) < 4 * errors["beta"], plan
+
+
+def test_payments_are_one_per_paid_period(analysis):
+    contracts = analysis.subscribers.contracts
+    customers = analysis.customers.set_index("customer_id")
+    latest = (
+        contracts.groupby("customer_id")["renewals"].sum() + contracts.groupby("customer_id").size()
+    )
+    np.testing.assert_array_equal(customers.loc[latest.index, "n_purchases"], latest.to_numpy())
+    paid = (contracts["renewals"] + 1) * contracts["price"]
+    revenue = paid.groupby(contracts["customer_id"]).sum()
+    np.testing.assert_allclose(customers.loc[revenue.index, "revenue"], revenue, rtol=1e-9)
+
+
+def test_scores_hold_their_identities(analysis):
+    c = analysis.customers
+    periods = horizon_periods(analysis.config.horizon_months, "month")
+    np.testing.assert_allclose(c["clv"] + c["value_at_risk"], c["clv_if_alive"], rtol=1e-9)
+    ended = ~c["active"]
+    assert (c.loc[ended, ["p_alive", "clv"]] == 0).all().all()
+    # what an ended subscription would bring back: a new subscription of its plan
+    assert (c.loc[ended, "value_at_risk"] > 0).all()
+    new = c["active"] & (c["n_purchases"] == 1)
+    assert c.loc[ended, "value_at_risk"].max() <= c.loc[new, "clv_if_alive"].max() + 1e-9
+    assert c["p_alive"].between(0, 1).all()
+    assert (c["expected_purchases"] <= periods + 1e-9).all()
+    # p_alive = S(n + H) / S(n) of the subscriber's plan, by hand for one of them
+    row = c[c["active"]].iloc[0]
+    contract = analysis.subscribers.contracts.set_index("customer_id").loc[row["customer_id"]]
+    model = analysis.model.model_for(contract["plan"])
+    n = contract["renewals"]
+    assert row["p_alive"] == pytest.approx(model.survival(n + periods) / model.survival(n))
+    # at risk: running subscriptions only
+    risky = c[at_risk_mask(c)]
+    assert risky["active"].all() and (risky["p_alive"] < 0.5).all()
+    # a longer subscription is less likely to end (heterogeneity)
+    long = c["active"] & (c["n_purchases"] >= 25)
+    short = c["active"] & (c["n_purchases"] <= 4)
+    assert c.loc[long, "p_alive"].mean() > c.loc[short, "p_alive"].mean()
+
+
+def test_forecast_adds_up(analysis):
+    sub = analysis.subscribers
+    forecast = sub.forecast
+    assert (np.diff(forecast["subscribers"]) < 0).all()
+    assert forecast["subscribers"].iloc[0] <= analysis.customers["active"].sum()
+    assert forecast["subscribers"].sum() == pytest.approx(
+        analysis.customers["expected_purchases"].sum(), rel=1e-9
+    )
+    base = analysis.base_value
+    assert base["clv_low"] < base["clv"] < base["clv_high"]
+    assert base["clv"] == pytest.approx(analysis.customers["clv"].sum(), rel=1e-9)
+
+
+def test_cohort_survival_is_a_recount(analysis):
+    sub = analysis.subscribers
+    table = sub.cohorts
+    contracts = sub.contracts
+    started_2021 = contracts[pd.to_datetime(contracts["start"]).dt.year == 2021]
+    row = table[(table["cohort"] == "2021") & (table["age"] == 12)].iloc[0]
+    assert row["share"] == pytest.approx((started_2021["renewals"] >= 12).mean())
+    assert abs(row["share"] - row["expected"]) < 4 * np.sqrt(
+        row["expected"] * (1 - row["expected"]) / row["subscriptions"]
+    )
+    assert "2024" not in set(table["cohort"])  # not observed a whole period for all of them
+
+
+def test_small_case_by_hand(tmp_path):
+    rows = ["id;start;end;price"]
+    rows += [f"a{i};01-01-2023;01-{1 + i % 6:02d}-2024;10,00" for i in range(30)]
+    rows += [f"b{i};01-06-2023;;10,00" for i in range(20)]
+    (tmp_path / "log.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (tmp_path / "client.yml").write_text(
+        "name: x\nbusiness: subscription\nas_of: 2024-12-31\n"
+        "subscription: {start: start, end: end, period: month, price: price}\n"
+        "data:\n  sources: [log.csv]\n"
+        "  csv: {delimiter: ';', decimal: ',', date_format: '%d-%m-%Y'}\n"
+        "  columns: {customer_id: id, date: start, amount: price}\n",
+        encoding="utf-8",
+    )
+    _, config = load_client(tmp_path.name, tmp_path.parent)
+    contracts = read_contracts(config, tmp_path, dt.date(2024, 12, 31))
+    assert len(contracts) == 50 and contracts["active"].sum() == 20
+    payments = payment_log(contracts, "month")
+    assert len(payments) == int((contracts["renewals"] + 1).sum())
+    fit = fit_subscriber_model(contracts, "month")
+    scores, _ = score_subscribers(
+        fit, contracts, horizon_months=12, discount_rate=0.0, gross_margin=1.0
+    )
+    running = scores[scores["active"]]
+    # undiscounted: CLV = price x expected payments; if alive = price x 12
+    np.testing.assert_allclose(running["clv"], 10.0 * running["expected_purchases"])
+    np.testing.assert_allclose(running["clv_if_alive"], 120.0)
+
+
+def test_comparison_of_two_subscription_reports_checks_the_forecast(analysis):
+    from clvreport.comparison import StoredReport, compare_reports
+    from clvreport.outputs import customer_table
+
+    client_dir, config = load_client(CLIENT, DATA)
+    before = run_analysis(config, client_dir, as_of=dt.date(2024, 6, 30))
+    old = customer_table(before)
+    previous = StoredReport(Path("x"), before.as_of, old, before.model.to_dict())
+    now = customer_table(analysis)
+    result = compare_reports(previous, now, analysis.as_of)
+    total = result.total
+    # actual: the payments of June's subscribers since (one per paid month)
+    paid = now.set_index("customer_id").loc[old["customer_id"], "n_purchases"].to_numpy()
+    assert total["actual_purchases"] == float((paid - old["n_purchases"].to_numpy()).sum())
+    # predicted: six months of each running subscriber's S(n + s) / S(n), by plan
+    fit = previous.fit
+    expected = 0.0
+    for row in old[old["active"]].itertuples():
+        model = fit.model_for(row.plan)
+        s = np.arange(1, 7)
+        expected += float(np.sum(model.survival(row.frequency + s) / model.survival(row.frequency)))
+    assert total["predicted_purchases"] == pytest.approx(expected, rel=1e-9)
+    assert total["purchases_low"] <= total["actual_purchases"] <= total["purchases_high"]
