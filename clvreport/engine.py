@@ -24,11 +24,13 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -36,6 +38,8 @@ from typing import Any, Protocol, runtime_checkable
 import duckdb
 import pandas as pd
 import pyarrow as pa
+
+from clvreport.errors import DataError
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
@@ -360,6 +364,7 @@ class DuckDBEngine:
         self.temp_directory.mkdir(parents=True, exist_ok=True)
         self.connection = duckdb.connect(str(database))
         self.connection.execute(f"SET temp_directory = '{self._spill_dir()}'")
+        self.memory_limit = memory_limit
         if memory_limit is not None:
             self.connection.execute(f"SET memory_limit = '{memory_limit}'")
         if threads is not None:
@@ -367,6 +372,19 @@ class DuckDBEngine:
         self._registered: dict[str, pa.Table | pd.DataFrame] = {}
         self._counter = itertools.count(1)
         self._closed = False
+
+    @contextlib.contextmanager
+    def _memory_errors(self) -> Iterator[None]:
+        """DuckDB's out-of-memory error as one message naming the setting that fixes it."""
+        try:
+            yield
+        except duckdb.OutOfMemoryException:
+            limit = self.memory_limit or "the machine's"
+            raise DataError(
+                f"the data need more memory than DuckDB may use ({limit})",
+                hint="raise duckdb.memory_limit in client.yml (e.g. duckdb: {memory_limit: 8GB}); "
+                "DuckDB spills what it can to disk, but some steps must fit in memory",
+            ) from None
 
     def _spill_dir(self) -> str:
         return str(self.temp_directory / "spill").replace("'", "''")
@@ -388,7 +406,8 @@ class DuckDBEngine:
         sql
             The statement.
         """
-        self.connection.execute(sql)
+        with self._memory_errors():
+            self.connection.execute(sql)
 
     def create_table(self, name: str, sql: str) -> None:
         """Materialise the result of the query ``sql`` as the table ``name``.
@@ -401,7 +420,8 @@ class DuckDBEngine:
             A ``SELECT`` query.
         """
         self._check_name(name)
-        self.connection.execute(f"CREATE TABLE {name} AS {sql}")
+        with self._memory_errors():
+            self.connection.execute(f"CREATE TABLE {name} AS {sql}")
 
     def query(self, sql: str) -> pd.DataFrame:
         """Run a query and return the result as pandas.
@@ -415,7 +435,8 @@ class DuckDBEngine:
         -------
         pandas.DataFrame
         """
-        return self.connection.sql(sql).df()
+        with self._memory_errors():
+            return self.connection.sql(sql).df()
 
     def query_arrow(self, sql: str) -> pa.Table:
         """Run a query and return the result as an Arrow table.
@@ -429,8 +450,9 @@ class DuckDBEngine:
         -------
         pyarrow.Table
         """
-        result = self.connection.sql(sql)
-        return result.to_arrow_table() if hasattr(result, "to_arrow_table") else result.arrow()
+        with self._memory_errors():
+            result = self.connection.sql(sql)
+            return result.to_arrow_table() if hasattr(result, "to_arrow_table") else result.arrow()
 
     def register(self, name: str, data: pa.Table | pd.DataFrame) -> None:
         """Make an Arrow table or pandas DataFrame queryable as ``name``.

@@ -92,3 +92,15 @@ def test_engine_file_database(tmp_path):
 def test_rejects_names_that_are_not_identifiers():
     with DuckDBEngine() as engine, pytest.raises(ValueError, match="identifier"):
         engine.register("x; DROP TABLE y", pd.DataFrame({"a": [1]}))
+
+
+def test_out_of_memory_is_one_message_naming_the_setting():
+    from clvreport.engine import DuckDBEngine
+    from clvreport.errors import DataError
+
+    with DuckDBEngine(memory_limit="20MB") as engine:
+        with pytest.raises(DataError, match=r"more memory than DuckDB may use \(20MB\)") as info:
+            engine.query(
+                "SELECT quantile_cont(x, 0.5) FROM (SELECT random() AS x FROM range(10000000))"
+            )
+        assert "duckdb.memory_limit" in info.value.hint

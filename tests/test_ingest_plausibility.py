@@ -116,6 +116,19 @@ def test_big_spenders_are_not_outliers(tmp_path):
         assert "outlier" not in flags(tx)
 
 
+@pytest.mark.parametrize("big", [False, True])
+def test_large_tables_find_the_same_outliers_in_constant_memory(tmp_path, monkeypatch, big):
+    # Above a few million rows the quartiles come from a histogram of the log-amounts
+    # (an exact quantile would hold every amount in memory); the rule flags the same rows.
+    import clvreport.ingest.transactions as transactions
+
+    if big:
+        monkeypatch.setattr(transactions, "_OUTLIER_EXACT_MAX_ROWS", 10)
+    rows = [*regular(), "C1,2024-08-01,5000", "C2,2024-08-01,1e12", "C3,2024-08-01,-1e9"]
+    with read_transactions(write(tmp_path / "a.csv", rows), SIMPLE) as tx:
+        assert flags(tx)["outlier"] == 2
+
+
 def test_few_rows_have_no_outliers(tmp_path):
     path = write(tmp_path / "a.csv", ["A,2024-01-01,10", "B,2024-01-02,1e12"])
     with read_transactions(path, SIMPLE) as tx:

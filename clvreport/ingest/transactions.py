@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from clvreport.config import ClientConfig, ColumnMapping, CsvOptions, DataPolicies, ExcelOptions
@@ -142,11 +143,31 @@ class Transactions:
 _OUTLIER_MEDIAN_FACTOR = 1000.0
 _OUTLIER_IQR_FACTOR = 3.0
 _OUTLIER_MIN_ROWS = 20
+_OUTLIER_EXACT_MAX_ROWS = 5_000_000  # above: quantiles from a histogram (constant memory)
 
 
 def _today() -> dt.date:
     """Today's date (a function, so that tests can fix it)."""
     return dt.date.today()
+
+
+def _histogram_quantiles(
+    engine: Engine, values: str, levels: tuple[float, ...], step: float = 1e-3
+) -> tuple[float, ...]:
+    """Quantiles of the column ``lv`` of ``values`` from its histogram in bins of ``step``.
+
+    Within ``step / 2`` of the exact quantiles, deterministic and in constant memory.
+    """
+    bins = engine.query(
+        f"SELECT round(lv / {step!r}) AS b, count(*) AS n FROM ({values}) GROUP BY b ORDER BY b"
+    )
+    centres = bins["b"].to_numpy(dtype=float) * step
+    cumulative = np.cumsum(bins["n"].to_numpy(dtype=float))
+    total = cumulative[-1]
+    return tuple(
+        float(centres[min(int(np.searchsorted(cumulative, q * total)), len(centres) - 1)])
+        for q in levels
+    )
 
 
 def _outlier_condition(engine: Engine, table: str, kept: str) -> str:
@@ -168,14 +189,21 @@ def _outlier_condition(engine: Engine, table: str, kept: str) -> str:
         def quantile(q: float) -> str:
             return f"quantile_cont(lv, {q})"
 
-    row = engine.query(
-        f"SELECT count(*) AS n, {quantile(0.25)} AS q1, {quantile(0.5)} AS q2, "
-        f"{quantile(0.75)} AS q3 FROM (SELECT log10(abs(amount)) AS lv FROM {table} "
-        f"WHERE {kept} AND amount != 0)"
-    ).iloc[0]
-    if int(row["n"]) < _OUTLIER_MIN_ROWS:
+    values = f"SELECT log10(abs(amount)) AS lv FROM {table} WHERE {kept} AND amount != 0"
+    n = int(engine.query(f"SELECT count(*) AS n FROM ({values})").iloc[0]["n"])
+    if n < _OUTLIER_MIN_ROWS:
         return "FALSE"
-    q1, q2, q3 = (float(row[k]) for k in ("q1", "q2", "q3"))
+    if engine.dialect.name != "spark" and n > _OUTLIER_EXACT_MAX_ROWS:
+        # an exact quantile holds every value in memory (800 MB at 100M rows, more than
+        # DuckDB's default limit): on large tables read them off a histogram of the
+        # log-amounts in steps of 0.001 (0.23% of an amount), which always fits
+        q1, q2, q3 = _histogram_quantiles(engine, values, (0.25, 0.5, 0.75))
+    else:
+        row = engine.query(
+            f"SELECT {quantile(0.25)} AS q1, {quantile(0.5)} AS q2, {quantile(0.75)} AS q3 "
+            f"FROM ({values})"
+        ).iloc[0]
+        q1, q2, q3 = (float(row[k]) for k in ("q1", "q2", "q3"))
     fence = min(q3 + _OUTLIER_IQR_FACTOR * (q3 - q1), 300.0)
     threshold = max(_OUTLIER_MEDIAN_FACTOR * 10**q2, 10**fence)
     return f"abs(amount) > {threshold!r}"
