@@ -174,7 +174,7 @@ def _migration_blocks(ctx: ReportContext, comparison: Comparison) -> list[str]:
     ax = plots.plot_migration(
         shown,
         order=[labels.get(s, s) for s in order],
-        palette=_palette(ctx),
+        palette=ctx.palette,
         labels=t.group("compare.plot"),
         count_formatter=t.number,
     )
@@ -343,7 +343,7 @@ def _history_blocks(ctx: ReportContext) -> list[str]:
     labels = {**t.group("compare.rows"), **t.group("compare.plot")}
     fig = plots.plot_report_history(
         frame,
-        palette=_palette(ctx),
+        palette=ctx.palette,
         labels=labels,
         money_formatter=t.money,
         count_formatter=t.number,
@@ -371,12 +371,6 @@ def _history_blocks(ctx: ReportContext) -> list[str]:
         heading(t("compare.history_heading"), level=2, id="sec-compare-history"),
         figure(path, caption=caption, id="fig-compare-history", base=ctx.output_dir),
     ]
-
-
-def _palette(ctx: ReportContext) -> plots.Palette:
-    from clvreport.report.sections import _palette as brand_palette
-
-    return brand_palette(ctx)
 
 
 def since_previous(ctx: ReportContext) -> Markdown:

@@ -122,6 +122,12 @@ class ReportContext:
             self.analysis, language=self.t.language, per_customer=self.customer_actions
         )
 
+    @cached_property
+    def palette(self) -> plots.Palette:
+        """The figures' colours, from the client's brand (primary, secondary, accent)."""
+        brand = load_brand(self.analysis.client_dir, self.analysis.config.brand)
+        return plots.Palette.from_brand(brand.primary, brand.secondary, brand.accent)
+
     @property
     def figures_dir(self) -> Path:
         """Folder of the report's PNG figures (created on first use)."""

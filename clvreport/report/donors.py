@@ -114,7 +114,7 @@ def _cohort_blocks(ctx: ReportContext) -> list[str]:
     late = min(COHORT_AGE_LATE, int(rows.index.max()))
     ax = plots.plot_cohort_giving(
         cohorts,
-        palette=_palette(ctx),
+        palette=ctx.palette,
         labels=t.group("donors.plot"),
         formatter=lambda v: t.percent(v, digits=0),
     )
@@ -145,12 +145,6 @@ def _cohort_blocks(ctx: ReportContext) -> list[str]:
         ),
         figure(path, caption=caption, id="fig-donor-cohorts", base=ctx.output_dir),
     ]
-
-
-def _palette(ctx: ReportContext) -> plots.Palette:
-    from clvreport.report.sections import _palette as brand_palette
-
-    return brand_palette(ctx)
 
 
 def donor_outlook(ctx: ReportContext) -> Markdown:

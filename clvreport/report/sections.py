@@ -51,13 +51,6 @@ def _segment_labels(ctx: ReportContext) -> dict[str, str]:
     return ctx.analysis.rules.labels(ctx.t.language)
 
 
-def _palette(ctx: ReportContext) -> plots.Palette:
-    from clvreport.brand import load_brand
-
-    brand = load_brand(ctx.analysis.client_dir, ctx.analysis.config.brand)
-    return plots.Palette.from_brand(brand.primary, brand.secondary, brand.accent)
-
-
 def most_valuable_customers(ctx: ReportContext) -> Markdown:
     """Value tiers, the loyal regular versus the one-off big spender, top customers.
 
@@ -73,7 +66,7 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
         revenue_share=a.tiers["value_share"],
     )
     top1 = tiers.iloc[0]
-    ax = plots.plot_value_tiers(tiers, palette=_palette(ctx), labels=_labels(ctx, "tiers"))
+    ax = plots.plot_value_tiers(tiers, palette=ctx.palette, labels=_labels(ctx, "tiers"))
     rest = tiers.iloc[-1]
     tier_figure = _save(
         ctx,
@@ -102,7 +95,7 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
     )
     ax = plots.plot_big_spender_vs_regular(
         comparison,
-        palette=_palette(ctx),
+        palette=ctx.palette,
         labels=_labels(ctx, "big_spender"),
         formatter=t.money,
         count_formatter=lambda v: t.number(v, digits=0 if float(v).is_integer() else 1),
@@ -284,7 +277,7 @@ def concentration(ctx: ReportContext) -> Markdown:
         "top20": t("plots.lorenz.top20", share=t.percent(c.top_value_share, digits=0))
     }
     ax = plots.plot_lorenz(
-        a.lorenz, palette=_palette(ctx), labels=labels, formatter=lambda v: t.percent(v, digits=0)
+        a.lorenz, palette=ctx.palette, labels=labels, formatter=lambda v: t.percent(v, digits=0)
     )
     verdict = "concentration.claim_holds" if c.claim_holds else "concentration.claim_fails"
     return join(
@@ -381,7 +374,7 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
     >>> print(loyalty_and_retention(ctx))  # doctest: +SKIP
     """
     t, a = ctx.t, ctx.analysis
-    palette = _palette(ctx)
+    palette = ctx.palette
     retention = a.retention
     last_month = t.date(a.as_of, style="MMM")
     years = pd.DataFrame(
@@ -534,7 +527,7 @@ def segments(ctx: ReportContext) -> Markdown:
         data["value_at_risk"] = seg["value_at_risk"].to_numpy()
     ax = plots.plot_segment_map(
         data,
-        palette=_palette(ctx),
+        palette=ctx.palette,
         labels=_labels(ctx, "segments") | {"value": t(f"segments.{value_key}")},
         formatter=t.money,
         count_formatter=t.number,
@@ -861,7 +854,7 @@ def _holdout_blocks(ctx: ReportContext) -> list[str]:
         predicted=v.by_frequency["predicted_total"]
     )
     ax = plots.plot_holdout_check(
-        bins, palette=_palette(ctx), labels=_labels(ctx, "holdout"), formatter=t.number
+        bins, palette=ctx.palette, labels=_labels(ctx, "holdout"), formatter=t.number
     )
     blocks = [
         keep_together(
@@ -889,7 +882,7 @@ def _tracking_figures(ctx: ReportContext, tracking: pd.DataFrame) -> list[str]:
     calibration = tracking[tracking["calibration"]]
     end_cal = calibration.iloc[-1] if len(calibration) else last
     ax = plots.plot_tracking(
-        tracking, palette=_palette(ctx), labels=labels, formatter=t.number, date_formatter=dates
+        tracking, palette=ctx.palette, labels=labels, formatter=t.number, date_formatter=dates
     )
     cumulative = _save(
         ctx,
@@ -903,7 +896,7 @@ def _tracking_figures(ctx: ReportContext, tracking: pd.DataFrame) -> list[str]:
     )
     full_weeks = tracking[tracking["days"] >= 7]  # a partial first or last week is no dip
     ax = plots.plot_tracking_weekly(
-        full_weeks, palette=_palette(ctx), labels=labels, formatter=t.number, date_formatter=dates
+        full_weeks, palette=ctx.palette, labels=labels, formatter=t.number, date_formatter=dates
     )
     holdout = full_weeks[~full_weeks["calibration"]]
     weekly = _save(

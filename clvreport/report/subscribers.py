@@ -158,7 +158,7 @@ def _cohort_blocks(ctx: ReportContext) -> list[str]:
     period = a.config.subscription.period
     ax = plots.plot_cohort_giving(
         cohorts,
-        palette=_palette(ctx),
+        palette=ctx.palette,
         labels=t.group("subscribers.plot"),
         formatter=lambda v: t.percent(v, digits=0),
     )
@@ -179,12 +179,6 @@ def _cohort_blocks(ctx: ReportContext) -> list[str]:
         paragraph(t("subscribers.cohort_intro", periods=t(f"subscribers.periods.{period}"))),
         figure(path, caption=caption, id="fig-subscriber-cohorts", base=ctx.output_dir),
     ]
-
-
-def _palette(ctx: ReportContext) -> plots.Palette:
-    from clvreport.report.sections import _palette as brand_palette
-
-    return brand_palette(ctx)
 
 
 def subscriber_outlook(ctx: ReportContext) -> Markdown:
