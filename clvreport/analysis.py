@@ -69,7 +69,6 @@ __all__ = [
     "run_analysis",
 ]
 
-DAYS_PER_MONTH = 365.25 / 12
 ACTIVE_MONTHS = 12
 BIG_SPENDER_TOP_SHARE = 0.05
 ACQUISITION_COLUMNS = ("channel", "country")
@@ -176,8 +175,13 @@ class Analysis:
 
     @property
     def active_customers(self) -> int:
-        """Customers with a purchase in the last twelve months before the report date."""
-        return int((self.customers["recency_days"] <= ACTIVE_MONTHS * DAYS_PER_MONTH).sum())
+        """Customers with a purchase in the twelve calendar months up to the report date.
+
+        The same window as the revenue of the last twelve months and the year
+        table (as of 31 December: that calendar year).
+        """
+        start = (pd.Timestamp(self.as_of) - pd.DateOffset(months=ACTIVE_MONTHS)).date()
+        return int((self.customers["recency_days"] < (self.as_of - start).days).sum())
 
     @property
     def has_predictions(self) -> bool:
@@ -526,7 +530,15 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         base_value = _base_value(model, full, config) if model.usable else None
 
     rules = load_segment_rules(config.segments, audience=audience_for(config.business))
-    customers = rfm_segments(history, rules)
+    running = None
+    if subscription is not None and scores is not None:
+        running = (
+            history["customer_id"]
+            .astype(str)
+            .map(scores.set_index("customer_id")["active"])
+            .fillna(False)
+        )
+    customers = rfm_segments(history, rules, active=running)
     if attributes is not None:
         customers = customers.merge(attributes, on="customer_id", how="left")
     value_columns = ["revenue"]

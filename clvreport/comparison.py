@@ -82,8 +82,8 @@ MIGRATION_COLUMNS = ["from_segment", "to_segment", "customers", "value", "value_
 MISSING = "missing"
 """``to_segment`` of customers of the earlier report who are not in the new data."""
 REQUIRED_FILES = ("customers.parquet", "model.json")
-ACTIVE_DAYS = 365.25
-"""A customer is active with a purchase at most this many days before the report date."""
+ACTIVE_MONTHS = 12
+"""A customer is active with a purchase in this many calendar months up to the report date."""
 _FOLDER = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:-([a-z]{2}))?$")
 
 
@@ -176,7 +176,8 @@ def key_figures(
     """
     model = "clv" in customers and customers["clv"].notna().any()
     last = pd.to_datetime(customers["last_purchase"])
-    days = (pd.Timestamp(as_of) - last).dt.days
+    # a purchase in the twelve calendar months up to the report date
+    start = pd.Timestamp(as_of) - pd.DateOffset(months=ACTIVE_MONTHS)
     risk = at_risk(customers)
     top = top_group(customers, value="clv" if model else "revenue")
     if base_value is None and model:
@@ -184,7 +185,7 @@ def key_figures(
     return KeyFigures(
         as_of=as_of,
         customers=len(customers),
-        active_customers=int((days <= ACTIVE_DAYS).sum()),
+        active_customers=int((last > start).sum()),
         revenue_last_year=None if revenue_last_year is None else float(revenue_last_year),
         base_value=base_value if model else None,
         at_risk_customers=risk.n_customers,
@@ -422,6 +423,13 @@ class Comparison:
         Customers whose purchases before the earlier date differ between the two.
     newly_at_risk
         Ids of customers at risk now who were not at risk then.
+    existing_value_then, existing_value_now, new_customer_value
+        The predicted value of the earlier report's customers then and now, and
+        of the new customers now (``None`` without models): the change of the
+        base's value split into what its old customers did and what the new
+        ones add.
+    model_then, model_now
+        The models of the two reports (a change of model moves the figures too).
     days
         Days between the two dates.
     """
@@ -437,6 +445,11 @@ class Comparison:
     missing_customers: int
     changed_history: int
     newly_at_risk: pd.Index = field(default_factory=lambda: pd.Index([], dtype=object))
+    existing_value_then: float | None = None
+    existing_value_now: float | None = None
+    new_customer_value: float | None = None
+    model_then: str | None = None
+    model_now: str | None = None
 
     @property
     def days(self) -> int:
@@ -494,6 +507,11 @@ class Comparison:
             "missing_customers": self.missing_customers,
             "changed_history": self.changed_history,
             "newly_at_risk": len(self.newly_at_risk),
+            "existing_value_then": _json_number(self.existing_value_then),
+            "existing_value_now": _json_number(self.existing_value_now),
+            "new_customer_value": _json_number(self.new_customer_value),
+            "model_then": self.model_then,
+            "model_now": self.model_now,
         }
 
 
@@ -637,6 +655,7 @@ def compare_reports(
     as_of: dt.date,
     *,
     now: KeyFigures | None = None,
+    model_now: str | None = None,
 ) -> Comparison:
     """Compare the current per-customer table with an earlier report.
 
@@ -652,6 +671,8 @@ def compare_reports(
     now
         The new report's key figures (default: computed from ``current``,
         without last year's revenue).
+    model_now
+        The new report's model (e.g. ``"pnbd"``), to say when it changed.
 
     Returns
     -------
@@ -678,18 +699,25 @@ def compare_reports(
     risk_then = pd.Series(at_risk_mask(old).to_numpy(), index=old["customer_id"])
     was_at_risk = current["customer_id"].map(risk_then).fillna(False).astype(bool)
     newly = current.loc[risk_now & ~was_at_risk, "customer_id"]
+    migration = _migration(old, current)
+    valued = "clv" in current and "clv" in old
     return Comparison(
         previous_as_of=previous.as_of,
         as_of=as_of,
         then=previous.figures,
         now=now or key_figures(current, as_of),
-        migration=_migration(old, current),
+        migration=migration,
         forecast=_forecast_check(previous, current, (as_of - previous.as_of).days),
         new_customers=int(new.sum()),
         new_customer_revenue=float(current.loc[new, "revenue"].sum()),
         missing_customers=int((~old["customer_id"].isin(set(current["customer_id"]))).sum()),
         changed_history=_changed_history(old, current, previous.as_of),
         newly_at_risk=pd.Index(newly.to_numpy()),
+        existing_value_then=float(migration["value_before"].sum()) if valued else None,
+        existing_value_now=float(migration["value"].sum()) if valued else None,
+        new_customer_value=float(current.loc[new, "clv"].sum()) if valued else None,
+        model_then=previous.model.get("model"),
+        model_now=model_now,
     )
 
 

@@ -306,12 +306,16 @@ def value_tiers(
     values = customers[value_col].astype("float64")
     if values.isna().any():
         raise ValueError(f"column {value_col!r} contains NaN")
-    position = values.rank(method="min", ascending=False).to_numpy()
+    # Ties are broken by order, as in :func:`clvreport.overview.top_group`, so "the best
+    # 20%" is the same customers (and as many) wherever the report names them.
+    order = np.argsort(-values.to_numpy(), kind="stable")
+    position = np.empty(len(values), dtype="int64")
+    position[order] = np.arange(1, len(values) + 1)
     n = len(values)
     codes = _tier_codes(cuts)
     tier = np.full(n, len(cuts), dtype="int64")
     for i in reversed(range(len(cuts))):
-        tier[position <= cuts[i] * n + 1e-9] = i
+        tier[position <= math.floor(cuts[i] * n + 1e-9)] = i
     categories = pd.CategoricalDtype(codes, ordered=True)
     return pd.Series(
         pd.Categorical.from_codes(tier, dtype=categories), index=customers.index, name="value_tier"

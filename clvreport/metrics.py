@@ -892,17 +892,26 @@ def repeat_rates(
             SELECT DISTINCT customer_id, order_date FROM {quote_identifier(table)}
             WHERE NOT is_return AND {window.sql_filter(dialect)}
         ),
-        ranked AS (
-            SELECT customer_id, order_date,
-                ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY order_date) AS n
-            FROM days
+        -- the first three purchase days by aggregation, not a window over every day:
+        -- hash aggregates and joins spill to disk, a window over 100M rows does not
+        first_days AS (
+            SELECT customer_id, MIN(order_date) AS d1 FROM days GROUP BY customer_id
+        ),
+        second_days AS (
+            SELECT d.customer_id, MIN(d.order_date) AS d2
+            FROM days d JOIN first_days f ON d.customer_id = f.customer_id
+            WHERE d.order_date > f.d1 GROUP BY d.customer_id
+        ),
+        third_days AS (
+            SELECT d.customer_id, MIN(d.order_date) AS d3
+            FROM days d JOIN second_days s ON d.customer_id = s.customer_id
+            WHERE d.order_date > s.d2 GROUP BY d.customer_id
         ),
         firsts AS (
-            SELECT customer_id,
-                MAX(CASE WHEN n = 1 THEN order_date END) AS d1,
-                MAX(CASE WHEN n = 2 THEN order_date END) AS d2,
-                MAX(CASE WHEN n = 3 THEN order_date END) AS d3
-            FROM ranked WHERE n <= 3 GROUP BY customer_id
+            SELECT f.customer_id, f.d1, s.d2, t.d3
+            FROM first_days f
+            LEFT JOIN second_days s ON f.customer_id = s.customer_id
+            LEFT JOIN third_days t ON f.customer_id = t.customer_id
         ),
         gaps AS (
             SELECT

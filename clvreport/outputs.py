@@ -315,8 +315,17 @@ def write_action_lists(
                 -np.nan_to_num(base["value_at_risk"].to_numpy(dtype=float)), kind="stable"
             )
             sheet = book.add_worksheet(t("xlsx.newly_at_risk_sheet"))
+            advised = set(plan.loc[plan["profitable"].fillna(False).astype(bool), "action"])
             _write_newly_at_risk(
-                sheet, base.iloc[order[:max_rows]], mine, len(base), t, labels, formats, extra
+                sheet,
+                base.iloc[order[:max_rows]],
+                mine,
+                len(base),
+                t,
+                labels,
+                formats,
+                extra,
+                advised=advised,
             )
     finally:
         book.close()
@@ -387,8 +396,14 @@ def _write_newly_at_risk(
     labels: Mapping[str, str],
     formats: Mapping[str, Any],
     extra: Sequence[str],
+    *,
+    advised: set[str],
 ) -> None:
-    """The customers who came at risk since the previous report, each with their own action."""
+    """The customers who came at risk since the previous report, each with their own action.
+
+    A customer's action is named only when the plan advises it and contacts them
+    (worth the contact); otherwise the cell says no action pays.
+    """
     stake = float(shown["value_at_risk"].sum()) if "value_at_risk" in shown else float("nan")
     sheet.write_string(0, 0, t("xlsx.newly_at_risk_title"), formats["title"])
     note = t("xlsx.newly_at_risk_note", customers=t.number(total), stake=t.money(stake))
@@ -399,14 +414,20 @@ def _write_newly_at_risk(
     own = actions.loc[shown.index]
     frame = pd.DataFrame(index=shown.index)
 
-    def action_text(key: Any) -> str:
-        return "–" if pd.isna(key) else t(f"recommendations.actions.{key}.name")
+    contacted = own["contact"].fillna(False).astype(bool) if "contact" in own else False
+    keys = own["action"].astype(object)
+    paying = keys.isin(advised) & contacted
+
+    def action_text(key: Any, pays: bool) -> str:
+        if pd.isna(key) or not pays:
+            return t("xlsx.no_paying_action")
+        return t(f"recommendations.actions.{key}.name")
 
     for column in SHEET_COLUMNS:
         if column == "segment":
             frame[column] = shown["segment"].astype(str).map(lambda s: labels.get(s, s))
         elif column == "action":
-            frame[column] = own["action"].astype(object).map(action_text)
+            frame[column] = [action_text(k, p) for k, p in zip(keys, paying, strict=True)]
         elif column == "channel":
             frame[column] = (
                 own["channel"]

@@ -122,7 +122,8 @@ def top_group(customers: pd.DataFrame, *, share: float = 0.2, value: str = "clv"
     if not 0 < share <= 1:
         raise ValueError(f"share must lie in (0, 1], not {share}")
     n = len(customers)
-    size = max(1, math.ceil(share * n - 1e-9)) if n else 0
+    # as many as value_tiers puts in its top 20%: the same customers wherever named
+    size = max(1, math.floor(share * n + 1e-9)) if n else 0
     order = np.argsort(-customers[value].to_numpy(dtype=float), kind="stable")[:size]
     top = customers.iloc[order]
     total_value = float(customers[value].sum())

@@ -507,6 +507,7 @@ def rfm_segments(
     recency_col: str = "recency_days",
     frequency_col: str = "n_purchases",
     monetary_col: str = "revenue",
+    active: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Scores and segment added to a per-customer table.
 
@@ -518,6 +519,12 @@ def rfm_segments(
         Validated rules (:func:`load_segment_rules`); the defaults when ``None``.
     recency_col, frequency_col, monetary_col
         Columns to score, as in :func:`rfm_scores`.
+    active
+        For subscriptions: whether each customer's subscription is running
+        (aligned with ``customers``). A running one then scores at least 3 on
+        recency and an ended one at most 2, so cancelled subscribers never
+        share a segment with running ones (in the default grid they land in
+        ``at_risk``, ``cant_lose_them``, ``hibernating`` or ``lost``).
 
     Returns
     -------
@@ -541,6 +548,11 @@ def rfm_segments(
         frequency_col=frequency_col,
         monetary_col=monetary_col,
     )
+    if active is not None:
+        running = np.asarray(active, dtype=bool)
+        middle = (rules.bins + 1) // 2
+        r = scores["r"].to_numpy()
+        scores["r"] = np.where(running, np.maximum(r, middle), np.minimum(r, middle - 1))
     return pd.concat([customers, scores, assign_segments(scores, rules)], axis=1)
 
 

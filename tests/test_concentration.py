@@ -21,6 +21,7 @@ from clvreport.concentration import (
     top_share,
     value_tiers,
 )
+from clvreport.overview import top_group
 
 CDNOW_SAMPLE = Path(__file__).parent / "data" / "cdnow_sample.txt"
 REVENUES = [270.0, 200.0, 80.0, 200.0]  # the four customers of tests/test_metrics.py
@@ -106,11 +107,14 @@ def test_value_tiers_by_hand():
     assert s["min_value"].tolist() == [100.0, 96.0, 81.0, 1.0]
 
 
-def test_value_tier_ties_share_the_better_tier():
-    # 10 customers, top 20% = 2 positions; three tie at the top and all three are top20.
+def test_value_tier_ties_are_broken_by_order():
+    # 10 customers, top 20% = 2 positions; three tie at the top: the first two are top20,
+    # so a tier always holds the share of customers its label says (as top_group does).
     customers = pd.DataFrame({"clv": [9.0, 9.0, 9.0, 5, 4, 3, 2, 1, 1, 0]})
     tiers = value_tiers(customers, "clv", cuts=(0.2,))
-    assert tiers.tolist() == ["top20"] * 3 + ["rest"] * 7
+    assert tiers.tolist() == ["top20"] * 2 + ["rest"] * 8
+    top = top_group(customers.assign(segment="a", revenue=1.0), share=0.2)
+    assert top.n_customers == (tiers == "top20").sum()
 
 
 def test_small_bases_have_empty_top_tiers():

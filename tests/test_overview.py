@@ -11,6 +11,7 @@ import pytest
 
 import clvreport.overview
 from clvreport.analysis import run_analysis
+from clvreport.concentration import value_tiers
 from clvreport.config import load_client
 from clvreport.overview import AT_RISK_SEGMENTS, at_risk, top_group
 
@@ -133,7 +134,10 @@ def test_base_value_is_the_sum_of_the_customers_clv_and_lies_in_its_range(analys
 def test_top_20_percent_hold_more_future_than_their_share(analysis):
     g = top_group(analysis.customers)
     assert 0.2 <= g.future_share <= 1
-    assert g.n_customers == math.ceil(0.2 * len(analysis.customers))
+    assert g.n_customers == math.floor(0.2 * len(analysis.customers))
+    # the same customers as the value tiers' best 20% (ties broken the same way)
+    tiers = value_tiers(analysis.customers, "clv")
+    assert g.n_customers == int(tiers.isin(["top1", "top5", "top20"]).sum())
 
 
 def test_customers_lapsed_for_over_a_year_are_probably_gone(analysis):

@@ -160,3 +160,11 @@ def test_comparison_of_two_subscription_reports_checks_the_forecast(analysis):
         expected += float(np.sum(model.survival(row.frequency + s) / model.survival(row.frequency)))
     assert total["predicted_purchases"] == pytest.approx(expected, rel=1e-9)
     assert total["purchases_low"] <= total["actual_purchases"] <= total["purchases_high"]
+
+
+def test_running_and_cancelled_subscribers_never_share_a_segment(analysis):
+    c = analysis.customers
+    mixed = c.groupby(c["segment"].astype(str), observed=True)["active"].nunique()
+    assert (mixed == 1).all(), mixed[mixed > 1]
+    cancelled = set(c.loc[~c["active"], "segment"].astype(str))
+    assert cancelled <= {"at_risk", "cant_lose_them", "hibernating", "lost"}

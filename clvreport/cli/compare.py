@@ -194,7 +194,13 @@ def compare(
     )
     previous = _load(old_folder, old_day)
     current = _load(new_folder, new_day)
-    comparison = compare_reports(previous, current.customers, current.as_of, now=current.figures)
+    comparison = compare_reports(
+        previous,
+        current.customers,
+        current.as_of,
+        now=current.figures,
+        model_now=current.model.get("model"),
+    )
     if as_json:
         data = comparison.to_dict()
         data["migration"] = json.loads(comparison.migration.to_json(orient="records"))

@@ -58,7 +58,7 @@ def _format(ctx: ReportContext, value: float | None, kind: str) -> str:
 
 
 def _change(ctx: ReportContext, then: float | None, now: float | None, kind: str) -> str:
-    """``+€ 31.674 (+31%)``, ``-12``, ``+1 pt``; "–" when either side is unknown."""
+    """``+€ 31.674, +31%``, ``−12``, ``+1 pt``; "–" when either side is unknown."""
     t = ctx.t
     if then is None or now is None or not (math.isfinite(then) and math.isfinite(now)):
         return "–"
@@ -69,7 +69,7 @@ def _change(ctx: ReportContext, then: float | None, now: float | None, kind: str
         return f"{sign}{t.number(points, digits=0 if points >= 10 else 1)} pt"
     size = t.money(abs(delta)) if kind == "money" else t.number(abs(delta))
     if then:
-        return f"{sign}{size} ({sign}{t.percent(abs(delta) / abs(then), digits=0)})"
+        return f"{sign}{size}, {sign}{t.percent(abs(delta) / abs(then), digits=0)}"
     return f"{sign}{size}"
 
 
@@ -118,6 +118,35 @@ def _finding(ctx: ReportContext, comparison: Comparison) -> str:
         then=t.number(then.active_customers),
         now=t.number(now.active_customers),
     )
+
+
+def _split_sentences(ctx: ReportContext, comparison: Comparison) -> list[str]:
+    """What the old customers did and what the new ones add; a change of model, if any."""
+    t = ctx.t
+    sentences = []
+    then, now, new = (
+        comparison.existing_value_then,
+        comparison.existing_value_now,
+        comparison.new_customer_value,
+    )
+    if then is not None and now is not None and new is not None:
+        sentences.append(
+            t(
+                "compare.split",
+                date=t.date(comparison.previous_as_of),
+                now=t.money(now),
+                then=t.money(then),
+                change=_change(ctx, then, now, "money"),
+                count=t.number(comparison.new_customers),
+                new=t.money(new),
+            )
+        )
+    before, after = comparison.model_then, comparison.model_now
+    if before and after and before != after and t.has(f"models.{before}"):
+        sentences.append(
+            t("compare.model_changed", then=t(f"models.{before}"), now=t(f"models.{after}"))
+        )
+    return sentences
 
 
 def _segment_rank(ctx: ReportContext) -> dict[str, float]:
@@ -253,13 +282,16 @@ def _forecast_blocks(ctx: ReportContext, comparison: Comparison) -> list[str]:
         sentences.append(t("compare.verdict_inside"))
     revenue, actual_revenue = float(total["predicted_revenue"]), float(total["actual_revenue"])
     inside = bool(total["revenue_low"] <= actual_revenue <= total["revenue_high"])
-    sentences.append(
-        t(
-            "compare.revenue_inside" if inside else "compare.revenue_outside",
-            error=t.percent(_error(revenue, actual_revenue), digits=0),
-            direction=t("compare.higher" if actual_revenue >= revenue else "compare.lower"),
+    if inside and _error(revenue, actual_revenue) < 0.005:  # "0% higher" reads oddly
+        sentences.append(t("compare.revenue_exact"))
+    else:
+        sentences.append(
+            t(
+                "compare.revenue_inside" if inside else "compare.revenue_outside",
+                error=t.percent(_error(revenue, actual_revenue), digits=0),
+                direction=t("compare.higher" if actual_revenue >= revenue else "compare.lower"),
+            )
         )
-    )
     labels = ctx.analysis.rules.labels(t.language)
     rows = comparison.forecast.iloc[:-1]
     rows = rows.sort_values("predicted_revenue", ascending=False)
@@ -408,6 +440,7 @@ def since_previous(ctx: ReportContext) -> Markdown:
         keep_together(
             paragraph(
                 t("compare.intro", date=date, days=t.number(comparison.days)),
+                *_split_sentences(ctx, comparison),
             ),
             _key_table(ctx, comparison),
         ),

@@ -86,7 +86,11 @@ class ReportContext:
         if not isinstance(self.previous, StoredReport):
             return None
         return compare_reports(
-            self.previous, self.customer_table, self.analysis.as_of, now=self.key_figures
+            self.previous,
+            self.customer_table,
+            self.analysis.as_of,
+            now=self.key_figures,
+            model_now=self.analysis.model.model_name,
         )
 
     @cached_property

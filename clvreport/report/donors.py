@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from clvreport import plots
-from clvreport.donors import period_label
+from clvreport.donors import MONTHS_PER_PERIOD, period_label
 from clvreport.models.discrete import period_index
 from clvreport.report.context import ReportContext
 from clvreport.report.markdown import (
@@ -53,11 +53,14 @@ def _income_blocks(ctx: ReportContext) -> list[str]:
             columns["income"]: [t.money(v) for v in income["income"]],
         }
     )
+    years = income["period"].to_numpy() * MONTHS_PER_PERIOD[period] / 12
+    present = float(income["income"].to_numpy() @ (1 + a.config.discount_rate) ** -years)
     caption = t(
         "donors.table_caption",
         donors=t.number(len(donors.summary)),
         period=t(f"donors.period.{period}"),
         total=t.money(float(income["income"].sum())),
+        present=t.money(present),
     )
     return [
         finding(

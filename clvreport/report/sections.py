@@ -781,7 +781,10 @@ def methodology(ctx: ReportContext) -> Markdown:
                 )
             )
         blocks.append(paragraph(t("methodology.value_at_risk", months=a.config.horizon_months)))
-        blocks.append(paragraph(t("methodology.intervals")))
+        check = model.validation is not None
+        blocks.append(
+            paragraph(t("methodology.intervals" if check else "methodology.intervals_no_check"))
+        )
         if model.validation is not None:
             blocks += _holdout_blocks(ctx)
     else:

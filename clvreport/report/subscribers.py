@@ -48,6 +48,7 @@ def _forecast_blocks(ctx: ReportContext) -> list[str]:
         shown.append(len(forecast))
     rows = forecast.set_index("period").loc[shown]
     columns = t.group("subscribers.columns")
+    columns["revenue"] = t("subscribers.columns.revenue", period=t(f"subscribers.period.{period}"))
     frame = pd.DataFrame(
         {
             columns["period"]: [_after(ctx, int(p)) for p in rows.index],

@@ -293,14 +293,17 @@ def _reach_sentence(ctx: ReportContext) -> str | None:
     if risky.empty:
         return None
     reached = int((risky["contact"] & risky["action"].isin(advised)).sum())
-    return paragraph(
-        t(
-            "overview.reach",
-            reached=t.number(reached),
-            customers=t.number(len(risky)),
-            rest=t.number(len(risky) - reached),
-        )
-    )
+    shown = set(top_actions(ctx)["action"])
+    top = int((risky["contact"] & risky["action"].isin(shown)).sum())
+    values = {
+        "reached": t.number(reached),
+        "customers": t.number(len(risky)),
+        "rest": t.number(len(risky) - reached),
+        "top": t.number(top),
+    }
+    # the three actions above, all advised actions, and (when any) those left out
+    key = "overview.reach" if reached < len(risky) else "overview.reach_all"
+    return paragraph(t(key, **values))
 
 
 def _historic_paragraph(ctx: ReportContext) -> str:
