@@ -33,8 +33,17 @@ interpreter every lifetimes fit runs there (this script re-runs itself with
 ``--lifetimes-worker``, which needs only NumPy and lifetimes); without it the
 table shows our times only.
 
-sBG (shifted beta-geometric, contractual) has its section below once
-``clvreport.models.sbg`` is there; lifetimes has no sBG fitter to compare with.
+sBG (shifted beta-geometric, contractual; :class:`clvreport.models.sbg.
+ShiftedBetaGeometricModel`) is compared with pymc-marketing's
+``ShiftedBetaGeoModel`` fitted by MAP with flat priors (= maximum likelihood):
+lifetimes has no sBG fitter. pymc-marketing needs Python >= 3.12, so it runs
+in its own venv named by ``PYMC_PYTHON``::
+
+    ~/.pyenv/versions/3.12.1/bin/python -m venv /tmp/pymc-venv
+    /tmp/pymc-venv/bin/pip install pymc-marketing
+    PYMC_PYTHON=/tmp/pymc-venv/bin/python .venv/bin/python bench/bench_discrete.py
+
+Without it the sBG rows show our fits only.
 """
 
 from __future__ import annotations
@@ -251,9 +260,164 @@ def bench_bgbb(
     return rows
 
 
+SURVIVAL = ROOT / "tests" / "data" / "subscriptions" / "sbg_survival.csv"
+PYMC_HEADER = (
+    "| data | model | customers | ours (s) | pymc-marketing MAP (s) | ratio "
+    "| LL ours | LL pymc-marketing | LL diff | note |"
+)
+PYMC_RULE = "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
+
+
+def pymc_worker(argv: list[str]) -> None:
+    """Fit pymc-marketing's ShiftedBetaGeoModel by MAP in this interpreter (``--pymc-worker``).
+
+    Reads ``recency, T, cohort`` from an ``.npz`` file, writes ``{"seconds", "params"}`` as
+    JSON. Flat priors, so the MAP estimate is the maximum-likelihood one.
+    """
+    import pandas as pd
+    from pymc_extras.prior import Prior
+    from pymc_marketing.clv import ShiftedBetaGeoModel
+
+    source, target = argv
+    arrays = np.load(source)
+    frame = pd.DataFrame(
+        {
+            "customer_id": np.arange(arrays["recency"].size),
+            "recency": arrays["recency"].astype(int),
+            "T": arrays["T"].astype(int),
+            "cohort": arrays["cohort"].astype(str),
+        }
+    )
+    config = {
+        "alpha": Prior("HalfFlat", dims="cohort"),
+        "beta": Prior("HalfFlat", dims="cohort"),
+    }
+    start = time.perf_counter()
+    model = ShiftedBetaGeoModel(model_config=config)
+    model.fit(data=frame, method="map", progressbar=False)
+    seconds = time.perf_counter() - start
+    posterior = model.idata.posterior
+    cohorts = [str(c) for c in posterior["cohort"].values]
+    params = {
+        c: {
+            "alpha": float(posterior["alpha"].sel(cohort=c).values.ravel()[0]),
+            "beta": float(posterior["beta"].sel(cohort=c).values.ravel()[0]),
+        }
+        for c in cohorts
+    }
+    Path(target).write_text(json.dumps({"seconds": seconds, "params": params}))
+
+
+def fit_pymc(renewals: np.ndarray, active: np.ndarray, cohort: np.ndarray) -> dict | str:
+    """pymc-marketing's MAP fit in ``PYMC_PYTHON`` (a Python >= 3.12 venv), or why not."""
+    python = os.environ.get("PYMC_PYTHON")
+    if not python:
+        return "PYMC_PYTHON not set"
+    # ours: a churned customer paid renewals + 1 periods (pymc's recency < T); an active
+    # one paid at least that many (recency = T, censored)
+    horizon = {c: int(renewals[cohort == c].max()) + 1 for c in np.unique(cohort)}
+    T = np.array([horizon[c] for c in cohort])
+    recency = np.where(active, T, renewals + 1)
+    with tempfile.TemporaryDirectory() as folder:
+        source, target = Path(folder) / "in.npz", Path(folder) / "out.json"
+        np.savez(source, recency=recency, T=T, cohort=cohort)
+        done = subprocess.run(
+            [python, __file__, "--pymc-worker", str(source), str(target)],
+            capture_output=True,
+            text=True,
+            timeout=3600,
+        )
+        if done.returncode != 0:
+            return "failed: " + (done.stderr.strip().splitlines() or ["?"])[-1][:120]
+        return json.loads(target.read_text())
+
+
+def _sbg_ll(params: dict[str, float], renewals: np.ndarray, active: np.ndarray) -> float:
+    from clvreport.models.sbg import ShiftedBetaGeometricModel, renewal_data
+
+    model = ShiftedBetaGeometricModel.from_params(params)
+    data = renewal_data(renewals, active)
+    value, _ = model._objective(data)(np.log([params["alpha"], params["beta"]]))
+    return -float(value) * data.n_customers
+
+
+def _reference_cohorts() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fader & Hardie's two cohorts (years 0-7) as per-customer renewals and activity."""
+    import pandas as pd
+
+    table = pd.read_csv(SURVIVAL)
+    renewals, active, cohort = [], [], []
+    for name in ("regular", "high_end"):
+        alive = table[name].to_numpy()
+        for year in range(1, alive.size):
+            lost = int(alive[year - 1] - alive[year])
+            renewals += [year - 1] * lost
+            active += [False] * lost
+            cohort += [name] * lost
+        renewals += [alive.size - 1] * int(alive[-1])
+        active += [True] * int(alive[-1])
+        cohort += [name] * int(alive[-1])
+    return np.array(renewals, float), np.array(active), np.array(cohort)
+
+
+def _simulated_cohort(n: int, periods: int, seed: int) -> tuple[np.ndarray, ...]:
+    """``n`` customers of one cohort from sBG (alpha 0.704, beta 1.182), watched ``periods``."""
+    rng = np.random.default_rng(seed)
+    theta = rng.beta(0.704, 1.182, n)
+    lifetime = rng.geometric(theta)  # periods paid
+    active = lifetime > periods
+    renewals = np.where(active, periods, lifetime - 1).astype(float)
+    return renewals, active, np.full(n, "sim")
+
+
 def bench_sbg(mode: str | None) -> list[str]:
-    """The sBG section: filled in once ``clvreport.models.sbg`` exists (no lifetimes fitter)."""
-    return []
+    """sBG fits, ours against pymc-marketing's MAP (lifetimes has no sBG fitter).
+
+    Both cohorts of Fader & Hardie (2007) fitted one by one (ours) and in one
+    two-cohort model (pymc-marketing), and one simulated cohort of 1M
+    customers watched for 24 periods.
+    """
+    from clvreport.models.sbg import ShiftedBetaGeometricModel
+
+    del mode
+    cases = [("F&H 2007, 2 cohorts", *_reference_cohorts())]
+    cases.append(("sim 1M, 24 periods", *_simulated_cohort(1_000_000, 24, seed=4)))
+    lines = ["", PYMC_HEADER, PYMC_RULE]
+    for name, renewals, active, cohort in cases:
+        start = time.perf_counter()
+        ours = {
+            c: ShiftedBetaGeometricModel().fit_customers(renewals[cohort == c], active[cohort == c])
+            for c in np.unique(cohort)
+        }
+        seconds = time.perf_counter() - start
+        ll_ours = sum(
+            _sbg_ll(m.params_, renewals[cohort == c], active[cohort == c]) for c, m in ours.items()
+        )
+        pymc = fit_pymc(renewals, active, cohort)
+        if isinstance(pymc, str):
+            cells = ["–", "–", "–", "–", pymc]
+        else:
+            ll_pymc = sum(
+                _sbg_ll(pymc["params"][c], renewals[cohort == c], active[cohort == c]) for c in ours
+            )
+            cells = [
+                f"{pymc['seconds']:.2f}",
+                f"{pymc['seconds'] / seconds:,.0f}×",
+                f"{ll_pymc:,.3f}",
+                f"{ll_ours - ll_pymc:.2e}",
+                "; ".join(
+                    f"{c}: α {p['alpha']:.4f} β {p['beta']:.4f}" for c, p in pymc["params"].items()
+                ),
+            ]
+        params = "; ".join(
+            f"{c}: α {m.params_['alpha']:.4f} β {m.params_['beta']:.4f}" for c, m in ours.items()
+        )
+        line = (
+            f"| {name} | sBG | {renewals.size:,} | {seconds:.4f} | {cells[0]} | {cells[1]} "
+            f"| {ll_ours:,.3f} | {cells[2]} | {cells[3]} | ours {params}; pymc {cells[4]} |"
+        )
+        lines.append(line)
+    return lines
 
 
 # ---------------------------------------------------------------------------
@@ -302,6 +466,9 @@ def environment(mode: str | None) -> str:
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--lifetimes-worker":
         lifetimes_worker(sys.argv[2:])
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--pymc-worker":
+        pymc_worker(sys.argv[2:])
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip lifetimes on 1M raw rows")

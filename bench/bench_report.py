@@ -56,6 +56,8 @@ horizon_months: 12
 holdout_months: 6
 gross_margin: 0.35
 engine: {engine}
+duckdb:
+  memory_limit: {memory_limit}
 data:
   sources:
     - transactions.parquet
@@ -68,13 +70,26 @@ data:
 BRAND_YML = "meta:\n  name: Benchmark\n"
 
 
+def memory_limit(rows: int) -> str:
+    """DuckDB's memory limit for the benchmark client: the default up to 10M rows, 8GB above.
+
+    The default 512MB spills large joins and aggregates to disk; at 100M transactions
+    (10M customers) some steps must hold more at once, so the client raises it in
+    client.yml (``duckdb.memory_limit``), as a real client of that size would.
+    """
+    return "512MB" if rows <= 10_000_000 else "8GB"
+
+
 def make_client(root: Path, parquet: Path, rows: int, engine: str, language: str) -> Path:
     """A client folder ``root/bench`` reading ``parquet`` (linked, not copied); returns ``root``."""
     folder = root / CLIENT
     folder.mkdir(parents=True)
     (folder / "transactions.parquet").symlink_to(parquet.resolve())
     (folder / "client.yml").write_text(
-        CLIENT_YML.format(rows=rows, engine=engine, language=language), encoding="utf-8"
+        CLIENT_YML.format(
+            rows=rows, engine=engine, language=language, memory_limit=memory_limit(rows)
+        ),
+        encoding="utf-8",
     )
     (folder / "_brand.yml").write_text(BRAND_YML, encoding="utf-8")
     return root

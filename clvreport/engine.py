@@ -321,6 +321,9 @@ class Engine(Protocol):
         ...
 
 
+_ARROW_BATCH_ROWS = 1_000_000
+
+
 class DuckDBEngine:
     """The embedded engine: DuckDB in this process, with a memory limit and spilling.
 
@@ -452,7 +455,12 @@ class DuckDBEngine:
         """
         with self._memory_errors():
             result = self.connection.sql(sql)
-            return result.to_arrow_table() if hasattr(result, "to_arrow_table") else result.arrow()
+            if hasattr(result, "to_arrow_reader"):
+                # streamed in batches: a large result (one row per customer at 10M
+                # customers) is not held in DuckDB's memory budget as a whole as well
+                reader = result.to_arrow_reader(_ARROW_BATCH_ROWS)
+                return pa.Table.from_batches(reader, schema=reader.schema)
+            return result.arrow()
 
     def register(self, name: str, data: pa.Table | pd.DataFrame) -> None:
         """Make an Arrow table or pandas DataFrame queryable as ``name``.

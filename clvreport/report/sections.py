@@ -567,9 +567,25 @@ def segments(ctx: ReportContext) -> Markdown:
             align="l" + "r" * (len(columns) - 1),
             total=_segment_total(ctx, seg),
         ),
+        _stake_note(ctx, seg),
         "\n".join(
             f"- **{literal(labels[s])}.** {literal(descriptions[s])}" for s in seg["segment"]
         ),
+    )
+
+
+def _stake_note(ctx: ReportContext, seg: pd.DataFrame) -> str | None:
+    """The segment table's stake counts everyone; page 2's only the customers at risk."""
+    a, t = ctx.analysis, ctx.t
+    if not a.has_predictions or "value_at_risk" not in seg:
+        return None
+    risky = a.customers[at_risk_mask(a.customers)]
+    return paragraph(
+        t(
+            "segments.stake_note",
+            total=t.money(float(seg["value_at_risk"].sum())),
+            at_risk=t.money(float(risky["value_at_risk"].sum())),
+        )
     )
 
 
