@@ -71,13 +71,13 @@ BRAND_YML = "meta:\n  name: Benchmark\n"
 
 
 def memory_limit(rows: int) -> str:
-    """DuckDB's memory limit for the benchmark client: the default up to 10M rows, 8GB above.
+    """DuckDB's memory limit for the benchmark client: the default up to 10M rows, 4GB above.
 
     The default 512MB spills large joins and aggregates to disk; at 100M transactions
     (10M customers) some steps must hold more at once, so the client raises it in
     client.yml (``duckdb.memory_limit``), as a real client of that size would.
     """
-    return "512MB" if rows <= 10_000_000 else "8GB"
+    return "512MB" if rows <= 10_000_000 else "4GB"
 
 
 def make_client(root: Path, parquet: Path, rows: int, engine: str, language: str) -> Path:

@@ -185,7 +185,10 @@ def key_figures(
     return KeyFigures(
         as_of=as_of,
         customers=len(customers),
-        active_customers=int((last > start).sum()),
+        # subscriptions: the running ones (a monthly payment is no sign of loyalty there)
+        active_customers=int(customers["active"].sum())
+        if "active" in customers
+        else int((last > start).sum()),
         revenue_last_year=None if revenue_last_year is None else float(revenue_last_year),
         base_value=base_value if model else None,
         at_risk_customers=risk.n_customers,
