@@ -65,7 +65,10 @@ def test_every_section_heading_is_in_the_pdf(demo_report):
     language, folder = demo_report
     t = Translator(language)
     text = pdf_text(folder / "clv_report.pdf")
-    for heading in t.group("sections").values():
+    for key, heading in t.group("sections").items():
+        if key == "compare":  # only with an earlier report (tests/test_comparison.py)
+            assert heading not in text
+            continue
         assert heading in text, heading
 
 
