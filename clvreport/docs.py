@@ -52,6 +52,8 @@ API_SECTIONS: dict[str, tuple[str, ...]] = {
         "clvreport.recommendations",
         "clvreport.outputs",
         "clvreport.comparison",
+        "clvreport.donors",
+        "clvreport.subscribers",
     ),
     "Plots": ("clvreport.plots",),
     "Report": ("clvreport.report",),
