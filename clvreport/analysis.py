@@ -26,7 +26,6 @@ from clvreport.donors import (
     donor_summary,
     expected_active_periods,
     fit_donor_model,
-    horizon_periods,
     income_forecast,
     score_donors,
 )
@@ -48,6 +47,7 @@ from clvreport.metrics import (
 from clvreport.models import ClvModelFit, fit_clv_models, score_customers, score_segments
 from clvreport.models.predictive import holdout_intervals
 from clvreport.models.tracking import tracking_data
+from clvreport.models.units import horizon_periods
 from clvreport.segments import SegmentRules, load_segment_rules, rfm_segments, segment_summary
 from clvreport.subscribers import (
     SubscriberFit,
@@ -58,7 +58,6 @@ from clvreport.subscribers import (
     score_subscribers,
     subscriber_forecast,
 )
-from clvreport.subscribers import horizon_periods as subscriber_horizon
 from clvreport.summary import rfm_summary
 
 __all__ = [
@@ -400,7 +399,7 @@ def _subscription_analysis(contracts: pd.DataFrame, config: ClientConfig) -> Sub
         gross_margin=config.gross_margin,
     )
     # revenue (not margin): the report shows it beside the revenue of the last 12 months
-    periods = subscriber_horizon(config.horizon_months, period)
+    periods = horizon_periods(config.horizon_months, period)
     forecast = subscriber_forecast(fit, contracts, periods)
     scores = scores.drop(columns=["renewals"])
     return SubscriberAnalysis(contracts, summary, fit, scores, base, forecast, cohorts)

@@ -49,13 +49,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clvreport.donors import MONTHS_PER_PERIOD, DonorFit, donor_period_forecast
+from clvreport.donors import DonorFit, donor_period_forecast
 from clvreport.errors import ConfigError
 from clvreport.models.fitting import ClvModelFit
 from clvreport.models.period import period_forecast
-from clvreport.models.units import convert_duration
+from clvreport.models.units import convert_duration, periods_between
 from clvreport.overview import at_risk, at_risk_mask, top_group
-from clvreport.subscribers import MONTHS_PER_PERIOD as SUBSCRIPTION_MONTHS
 from clvreport.subscribers import SubscriberFit, subscriber_period_forecast
 
 __all__ = [
@@ -531,7 +530,7 @@ def _forecast_check(
     fit = previous.fit
     old = previous.customers
     if isinstance(fit, SubscriberFit):
-        periods = round(days / (SUBSCRIPTION_MONTHS[fit.period] * 365.25 / 12))
+        periods = periods_between(days, fit.period)
         if periods < 1 or not {"frequency", "active", "monetary_value"} <= set(old.columns):
             return None
         segments = subscriber_period_forecast(fit, old, old["segment"], periods)
@@ -544,7 +543,7 @@ def _forecast_check(
     scored = old[old[needed].notna().all(axis=1)]
     if isinstance(fit, DonorFit):
         # whole giving periods between the two reports
-        periods = round(days / (MONTHS_PER_PERIOD[fit.period] * 365.25 / 12))
+        periods = periods_between(days, fit.period)
         if periods < 1:
             return None
         segments = donor_period_forecast(fit, scored, scored["segment"], periods)

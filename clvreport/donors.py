@@ -49,9 +49,14 @@ from clvreport.models.fitting import MIN_REPEAT_BUYERS, _fit_spend
 from clvreport.models.gammagamma import GammaGammaModel
 from clvreport.models.predictive import normal_mixture_interval
 from clvreport.models.uncertainty import draw_parameters
+from clvreport.models.units import (
+    MONTHS_PER_PERIOD,
+    PERIOD_UNIT,
+    horizon_periods,
+    period_discount,
+)
 
 __all__ = [
-    "MONTHS_PER_PERIOD",
     "DonorFit",
     "cohort_giving",
     "donation_log",
@@ -59,28 +64,13 @@ __all__ = [
     "donor_summary",
     "expected_active_periods",
     "fit_donor_model",
-    "horizon_periods",
     "income_forecast",
     "period_label",
     "score_donors",
 ]
 
-MONTHS_PER_PERIOD = {"year": 12, "quarter": 3, "month": 1}
-"""Months in one giving opportunity."""
-PERIOD_UNIT = {"year": "years", "quarter": "quarters", "month": "months"}
 INTERVAL = 0.9
 N_DRAWS = 100
-
-
-def horizon_periods(horizon_months: int, period: str) -> int:
-    """Whole periods in the horizon (at least one).
-
-    Examples
-    --------
-    >>> horizon_periods(60, "year"), horizon_periods(12, "quarter"), horizon_periods(6, "year")
-    (5, 4, 1)
-    """
-    return max(1, round(horizon_months / MONTHS_PER_PERIOD[period]))
 
 
 def donation_log(engine: Any, table: str) -> pd.DataFrame:
@@ -248,12 +238,6 @@ def fit_donor_model(summary: pd.DataFrame, period: str, *, n_starts: int = 3) ->
     )
 
 
-def _discount(period: str, periods: int, rate: float) -> np.ndarray:
-    """Discount factor of each future period 1..periods (yearly rate, per period's end)."""
-    years = np.arange(1, periods + 1) * MONTHS_PER_PERIOD[period] / 12
-    return (1 + rate) ** -years
-
-
 def _per_period(model: BetaGeoBetaBinomModel, periods: int, x, t_x, n) -> np.ndarray:
     """Expected gifts in each future period ``s = 1..periods``: shape ``(periods, donors)``."""
     cumulative = np.stack(
@@ -311,7 +295,7 @@ def score_donors(
     ux, ut, un = (np.asarray(unique.get_level_values(i), dtype=float) for i in range(3))
     p_alive = np.asarray(model.probability_alive(ux, ut, un), dtype=float)
     per_period = _per_period(model, periods, ux, ut, un)
-    discount = _discount(fit.period, periods, discount_rate)
+    discount = period_discount(fit.period, periods, discount_rate)
     expected = per_period.sum(axis=0)
     factor = np.divide(
         discount @ per_period, expected, out=np.ones_like(expected), where=expected > 0

@@ -49,9 +49,14 @@ from clvreport.models.contract import read_subscription_log, subscription_summar
 from clvreport.models.predictive import normal_mixture_interval
 from clvreport.models.sbg import ShiftedBetaGeometricModel
 from clvreport.models.uncertainty import draw_parameters
+from clvreport.models.units import (
+    MONTHS_PER_PERIOD,
+    PERIOD_UNIT,
+    horizon_periods,
+    period_discount,
+)
 
 __all__ = [
-    "MONTHS_PER_PERIOD",
     "SubscriberFit",
     "cohort_survival_table",
     "fit_subscriber_model",
@@ -62,23 +67,10 @@ __all__ = [
     "subscriber_period_forecast",
 ]
 
-MONTHS_PER_PERIOD = {"year": 12, "quarter": 3, "month": 1}
-PERIOD_UNIT = {"year": "years", "quarter": "quarters", "month": "months"}
 ALL_PLANS = "all"
 MIN_CHURNED = 10
 N_DRAWS = 100
 INTERVAL = 0.9
-
-
-def horizon_periods(horizon_months: int, period: str) -> int:
-    """Whole renewal periods in the horizon (at least one).
-
-    Examples
-    --------
-    >>> horizon_periods(24, "month"), horizon_periods(24, "year")
-    (24, 2)
-    """
-    return max(1, round(horizon_months / MONTHS_PER_PERIOD[period]))
 
 
 def read_contracts(config: Any, client_dir: Path | str, as_of: Any) -> pd.DataFrame:
@@ -351,11 +343,6 @@ def fit_subscriber_model(contracts: pd.DataFrame, period: str) -> SubscriberFit:
     )
 
 
-def _discount(period: str, periods: int, rate: float) -> np.ndarray:
-    years = np.arange(1, periods + 1) * MONTHS_PER_PERIOD[period] / 12
-    return (1 + rate) ** -years
-
-
 def _stay(model: ShiftedBetaGeometricModel, n: np.ndarray, periods: int) -> np.ndarray:
     """``S(n + s) / S(n)`` for ``s = 1..periods``: shape ``(periods, subscribers)``."""
     s = np.arange(1, periods + 1)[:, None]
@@ -396,7 +383,7 @@ def score_subscribers(
         raise ModelError("the subscription model could not be fitted")
     latest = _latest(contracts)
     periods = horizon_periods(horizon_months, fit.period)
-    discount = _discount(fit.period, periods, discount_rate)
+    discount = period_discount(fit.period, periods, discount_rate)
     n = latest["renewals"].to_numpy(dtype=float)
     active = latest["active"].to_numpy(dtype=bool)
     price = latest["price"].to_numpy(dtype=float)

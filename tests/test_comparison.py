@@ -198,7 +198,11 @@ def test_key_figures_then_are_the_first_reports(reports):
     assert now["customers"] == result["customers"] + result["new_customers"]
     assert 0 <= now["active_customers"] <= now["customers"]
     assert 0 < now["top_share"] <= 1
-    assert now["value_at_stake"] <= now["base_value"] + now["value_at_stake"]
+    # the stored figures are the report's own: recomputed from its customers.parquet
+    customers = pd.read_parquet(second["nl"].folder / "customers.parquet")
+    risky = customers[(customers["n_purchases"] >= 2) & (customers["p_alive"] < 0.5)]
+    assert now["at_risk_customers"] == len(risky)
+    assert now["value_at_stake"] == pytest.approx(risky["value_at_risk"].sum(), rel=1e-9)
 
 
 def test_cli_compare_prints_and_jsons(reports):

@@ -20,12 +20,12 @@ from clvreport.donors import (
     donation_log,
     donor_summary,
     fit_donor_model,
-    horizon_periods,
     income_forecast,
     period_label,
     score_donors,
 )
 from clvreport.ingest import load_transactions
+from clvreport.models.units import horizon_periods
 from clvreport.outputs import customer_table
 from clvreport.overview import at_risk_mask
 

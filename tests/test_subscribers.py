@@ -13,11 +13,11 @@ import pytest
 
 from clvreport.analysis import run_analysis
 from clvreport.config import load_client
+from clvreport.models.units import horizon_periods
 from clvreport.overview import at_risk_mask
 from clvreport.subscribers import (
     SubscriberFit,
     fit_subscriber_model,
-    horizon_periods,
     payment_log,
     read_contracts,
     score_subscribers,

@@ -24,17 +24,61 @@ from clvreport.errors import ModelError
 __all__ = [
     "DAYS_PER_MONTH",
     "DAYS_PER_UNIT",
+    "MONTHS_PER_PERIOD",
+    "PERIOD_UNIT",
     "TimeUnit",
     "check_time_unit",
     "convert_duration",
+    "horizon_periods",
     "months_to_units",
+    "period_discount",
+    "periods_between",
 ]
 
 TimeUnit = Literal["days", "weeks", "months"]
 DAYS_PER_MONTH = 365.25 / 12
 DAYS_PER_UNIT: dict[str, float] = {"days": 1.0, "weeks": 7.0, "months": DAYS_PER_MONTH}
 
+MONTHS_PER_PERIOD = {"year": 12, "quarter": 3, "month": 1}
+"""Months in one period of the discrete models (a giving opportunity, a renewal)."""
+PERIOD_UNIT = {"year": "years", "quarter": "quarters", "month": "months"}
+"""The time unit of a discrete model fitted on those periods."""
+
 _Number = TypeVar("_Number", float, np.ndarray)
+
+
+def horizon_periods(horizon_months: int, period: str) -> int:
+    """Whole periods in a horizon of ``horizon_months`` (at least one).
+
+    Examples
+    --------
+    >>> horizon_periods(60, "year"), horizon_periods(24, "month"), horizon_periods(6, "year")
+    (5, 24, 1)
+    """
+    return max(1, round(horizon_months / MONTHS_PER_PERIOD[period]))
+
+
+def periods_between(days: float, period: str) -> int:
+    """Whole periods in ``days`` (a period of a year is 365.25 days).
+
+    Examples
+    --------
+    >>> periods_between(366, "year"), periods_between(184, "month")
+    (1, 6)
+    """
+    return round(days / (MONTHS_PER_PERIOD[period] * DAYS_PER_MONTH))
+
+
+def period_discount(period: str, periods: int, rate: float) -> np.ndarray:
+    """Discount factor of each coming period ``1..periods``, at a yearly ``rate``, at its end.
+
+    Examples
+    --------
+    >>> period_discount("year", 2, 0.1).round(4).tolist()
+    [0.9091, 0.8264]
+    """
+    years = np.arange(1, periods + 1) * MONTHS_PER_PERIOD[period] / 12
+    return (1 + rate) ** -years
 
 
 def check_time_unit(unit: str) -> TimeUnit:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import pandas as pd
 
 from clvreport import plots
-from clvreport.donors import MONTHS_PER_PERIOD, period_label
+from clvreport.donors import period_label
 from clvreport.models.discrete import period_index
+from clvreport.models.units import period_discount
 from clvreport.report.context import ReportContext
 from clvreport.report.markdown import (
     Markdown,
@@ -53,8 +54,8 @@ def _income_blocks(ctx: ReportContext) -> list[str]:
             columns["income"]: [t.money(v) for v in income["income"]],
         }
     )
-    years = income["period"].to_numpy() * MONTHS_PER_PERIOD[period] / 12
-    present = float(income["income"].to_numpy() @ (1 + a.config.discount_rate) ** -years)
+    discount = period_discount(period, len(income), a.config.discount_rate)
+    present = float(income["income"].to_numpy() @ discount)
     caption = t(
         "donors.table_caption",
         donors=t.number(len(donors.summary)),

@@ -51,6 +51,50 @@ def _segment_labels(ctx: ReportContext) -> dict[str, str]:
     return ctx.analysis.rules.labels(ctx.t.language)
 
 
+def _regular_blocks(ctx: ReportContext) -> list[str]:
+    """The loyal regular against the one-off big spender (not for subscriptions: none there)."""
+    t, a = ctx.t, ctx.analysis
+    if a.subscribers is not None:
+        return []
+    groups = a.big_spender.groups
+    comparison = pd.DataFrame(
+        {
+            "group_label": [t("value.big_spender"), t("value.loyal_regular")],
+            "avg_order_value": groups["avg_purchase_value"].to_numpy(),
+            "orders": (groups["n_purchases"] / groups["n_customers"]).to_numpy(),
+            "revenue_per_customer": groups["revenue_per_customer"].to_numpy(),
+        }
+    )
+    ax = plots.plot_big_spender_vs_regular(
+        comparison,
+        palette=ctx.palette,
+        labels=_labels(ctx, "big_spender"),
+        formatter=t.money,
+        count_formatter=lambda v: t.number(v, digits=0 if float(v).is_integer() else 1),
+    )
+    comparison_figure = _save(
+        ctx,
+        ax,
+        "big-spender",
+        "value.big_spender_caption",
+        big=t.money(groups.loc["big_spender", "revenue_per_customer"]),
+        regular=t.money(groups.loc["loyal_regular", "revenue_per_customer"]),
+    )
+    return [
+        heading(t("value.regular_heading"), 2),
+        keep_together(
+            paragraph(
+                t(
+                    "value.regular_text",
+                    threshold=t.money(a.big_spender.big_spender_threshold),
+                    orders=a.big_spender.min_purchases,
+                )
+            ),
+            comparison_figure,
+        ),
+    ]
+
+
 def most_valuable_customers(ctx: ReportContext) -> Markdown:
     """Value tiers, the loyal regular versus the one-off big spender, top customers.
 
@@ -84,30 +128,6 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
             t("value.share"): [t.percent(v) for v in tiers["value_share"]],
         }
     )
-    groups = a.big_spender.groups
-    comparison = pd.DataFrame(
-        {
-            "group_label": [t("value.big_spender"), t("value.loyal_regular")],
-            "avg_order_value": groups["avg_purchase_value"].to_numpy(),
-            "orders": (groups["n_purchases"] / groups["n_customers"]).to_numpy(),
-            "revenue_per_customer": groups["revenue_per_customer"].to_numpy(),
-        }
-    )
-    ax = plots.plot_big_spender_vs_regular(
-        comparison,
-        palette=ctx.palette,
-        labels=_labels(ctx, "big_spender"),
-        formatter=t.money,
-        count_formatter=lambda v: t.number(v, digits=0 if float(v).is_integer() else 1),
-    )
-    comparison_figure = _save(
-        ctx,
-        ax,
-        "big-spender",
-        "value.big_spender_caption",
-        big=t.money(groups.loc["big_spender", "revenue_per_customer"]),
-        regular=t.money(groups.loc["loyal_regular", "revenue_per_customer"]),
-    )
     top = a.customers.nlargest(TOP_CUSTOMERS, value_key)
     labels = _segment_labels(ctx)
     horizon_days = a.config.horizon_months * 365.25 / 12
@@ -133,22 +153,7 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
         if short.any()
         else None
     )
-    # Subscribers pay every period: a one-off big spender does not exist there.
-    regular_blocks = []
-    if a.subscribers is None:
-        regular_blocks = [
-            heading(t("value.regular_heading"), 2),
-            keep_together(
-                paragraph(
-                    t(
-                        "value.regular_text",
-                        threshold=t.money(a.big_spender.big_spender_threshold),
-                        orders=a.big_spender.min_purchases,
-                    )
-                ),
-                comparison_figure,
-            ),
-        ]
+    regular_blocks = _regular_blocks(ctx)
     return join(
         heading(t("sections.value"), id="sec-value"),
         finding(

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from clvreport import plots
+from clvreport.models.units import MONTHS_PER_PERIOD
 from clvreport.report.context import ReportContext
 from clvreport.report.markdown import (
     Markdown,
@@ -22,7 +23,6 @@ from clvreport.report.markdown import (
     paragraph,
     table,
 )
-from clvreport.subscribers import MONTHS_PER_PERIOD
 
 __all__ = ["subscriber_outlook"]
 
