@@ -163,6 +163,35 @@ def forecast_if_alive(
     AliveForecast
         Arrays of shape ``(n_pairs,)`` or ``(n_draws, n_pairs)``.
     """
+    x = np.asarray(x, dtype=float)
+    T = np.asarray(T, dtype=float)
+    n_draws = max((np.size(p) for p in params), default=1)
+    block = max(1, _BLOCK_ELEMENTS // n_draws)
+    if x.ndim != 1 or x.size <= block:
+        return _forecast_block(model, params, x, T, settings)
+    # per block of pairs: the month-by-month temporaries stay bounded whatever the base's size
+    shape = (n_draws, x.size) if n_draws > 1 else (x.size,)
+    out = AliveForecast(np.empty(shape), np.empty(shape), np.empty(shape))
+    for start in range(0, x.size, block):
+        part = slice(start, min(start + block, x.size))
+        piece = _forecast_block(model, params, x[part], T[part], settings)
+        for name in ("horizon", "discounted", "no_purchase"):
+            target = getattr(out, name)[..., part]
+            target[...] = np.broadcast_to(getattr(piece, name), target.shape)
+    return out
+
+
+_BLOCK_ELEMENTS = 2**21
+"""Draws × pairs computed at once by :func:`forecast_if_alive` (bounds its temporaries)."""
+
+
+def _forecast_block(
+    model: type[TransactionModel] | TransactionModel,
+    params: Params,
+    x: np.ndarray,
+    T: np.ndarray,
+    settings: ClvSettings,
+) -> AliveForecast:
     grid = settings.month_grid()
     factors = settings.discount_factors()
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

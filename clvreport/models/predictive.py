@@ -102,6 +102,7 @@ NODES = 24  # Gauss-Legendre nodes of the Pareto/NBD pmf (about 1e-9 absolute)
 NODES_INTERVALS = 12  # enough for quantiles and moments (about 1e-6 absolute)
 MIXTURE_DRAWS = 50  # parameter draws mixed into the predictive intervals
 _MAX_ELEMENTS = 2**21  # elements of one (draws, pairs, k) block; bounds memory
+_HOLDOUT_BLOCK = 50_000  # distinct histories per block of holdout_intervals; bounds memory
 
 
 def _kind(model: type[TransactionModel] | TransactionModel) -> str:
@@ -753,10 +754,19 @@ def holdout_intervals(
     high = np.full(x.size, np.nan)
     codes, first = distinct_rows(x, t_x, T, duration)
     if first.size:
-        result = predictive_interval(
-            model, params, duration[first], x[first], t_x[first], T[first], interval=interval
-        )
-        low, high = result.low[codes], result.high[codes]
+        # in blocks of distinct histories (each (x, T, duration) pair kept together):
+        # the draws x histories arrays stay bounded whatever the base's size
+        order = np.lexsort((duration[first], T[first], x[first]))
+        distinct_low = np.full(first.size, np.nan)
+        distinct_high = np.full(first.size, np.nan)
+        for start in range(0, order.size, _HOLDOUT_BLOCK):
+            block = order[start : start + _HOLDOUT_BLOCK]
+            rows = first[block]
+            result = predictive_interval(
+                model, params, duration[rows], x[rows], t_x[rows], T[rows], interval=interval
+            )
+            distinct_low[block], distinct_high[block] = result.low, result.high
+        low, high = distinct_low[codes], distinct_high[codes]
     scores = pd.DataFrame(
         {
             "customer_id": calibration["customer_id"].to_numpy(),

@@ -116,3 +116,22 @@ def test_forecast_matches_the_model_methods(model) -> None:
         forecast.prob_active, model.probability_of_purchase(t, X, T_X, AGE), rtol=1e-12
     )
     assert np.all((forecast.prob_active >= 0) & (forecast.prob_active <= forecast.p_alive))
+
+
+def test_forecast_if_alive_in_blocks_equals_one_pass(monkeypatch) -> None:
+    """Blocks of pairs bound the temporaries of many draws and change no value."""
+    from clvreport.models import clv
+    from clvreport.models.bgnbd import BetaGeoModel
+    from clvreport.models.clv import ClvSettings, forecast_if_alive
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 20, 5_000).astype(float)
+    T = rng.uniform(1.0, 100.0, 5_000)
+    params = tuple(value * rng.uniform(0.9, 1.1, (40, 1)) for value in (0.243, 4.414, 0.793, 2.426))
+    settings = ClvSettings(12, 0.1, 1.0, "weeks")
+    whole = forecast_if_alive(BetaGeoModel, params, x, T, settings)
+    monkeypatch.setattr(clv, "_BLOCK_ELEMENTS", 40 * 333)
+    blocked = forecast_if_alive(BetaGeoModel, params, x, T, settings)
+    for name in ("horizon", "discounted", "no_purchase"):
+        assert getattr(blocked, name).shape == (40, 5_000)
+        np.testing.assert_array_equal(getattr(blocked, name), getattr(whole, name))

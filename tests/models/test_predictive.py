@@ -305,3 +305,16 @@ def test_non_finite_draws_are_left_out_of_the_mixture() -> None:
     mixed = predictive_interval(model, params, 39.0, x, t_x, age)
     np.testing.assert_array_equal(mixed.low, clean.low)
     np.testing.assert_array_equal(mixed.high, clean.high)
+
+
+def test_holdout_intervals_in_blocks_equal_one_pass(monkeypatch) -> None:
+    """The blocks that bound memory at scale change no customer's interval."""
+    from clvreport.models import predictive
+
+    calibration = simulate_with_holdout("pnbd", PNBD, 3_000, 39.0, 26.0, seed=8)
+    model = _model("pnbd").fit(calibration)
+    whole, coverage = holdout_intervals(model, calibration, n_draws=20)
+    monkeypatch.setattr(predictive, "_HOLDOUT_BLOCK", 97)
+    blocked, blocked_coverage = holdout_intervals(model, calibration, n_draws=20)
+    pd.testing.assert_frame_equal(blocked, whole)
+    assert blocked_coverage == coverage
