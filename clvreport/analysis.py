@@ -46,6 +46,7 @@ from clvreport.metrics import (
 )
 from clvreport.models import ClvModelFit, fit_clv_models, score_customers, score_segments
 from clvreport.models.predictive import holdout_intervals
+from clvreport.models.scoring import clear_forecast_cache
 from clvreport.models.tracking import tracking_data
 from clvreport.models.units import horizon_periods
 from clvreport.segments import SegmentRules, load_segment_rules, rfm_segments, segment_summary
@@ -65,6 +66,7 @@ __all__ = [
     "DonorAnalysis",
     "SubscriberAnalysis",
     "calibration_end_for",
+    "join_columns",
     "run_analysis",
 ]
 
@@ -515,9 +517,11 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
             model = fit_clv_models(
                 calibration, full, time_unit=config.time_unit, horizon_months=config.horizon_months
             )
-            scores = _score(model, full, config, engine) if model.usable else None
+            # Spark scores on its executors, so while its session is open; in-process
+            # scoring waits until the engine is closed (below)
+            on_spark = engine.dialect.name == "spark"
+            scores = _score(model, full, config, engine) if model.usable and on_spark else None
             tracking = _tracking(transactions, model, calibration_end, as_of)
-            coverage = _holdout_coverage(model, calibration) if calibration_end else None
             donors = None
         attributes = transactions.customer_attributes() if transactions.extra else None
         first_groups = {
@@ -525,8 +529,15 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
             for column in ACQUISITION_COLUMNS
             if column in transactions.columns
         }
+    # The engine is closed here: DuckDB's copy of the transactions no longer takes memory
+    # while millions of customers are scored.
     if donors is None and subscription is None:
+        coverage = _holdout_coverage(model, calibration) if calibration_end else None
+        del calibration
+        if scores is None and model.usable:
+            scores = _score(model, full, config, engine)
         base_value = _base_value(model, full, config) if model.usable else None
+        clear_forecast_cache()  # the base's total was the last use of the kept forecast
 
     rules = load_segment_rules(config.segments, audience=audience_for(config.business))
     running = None
@@ -537,12 +548,18 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
             .map(scores.set_index("customer_id")["active"])
             .fillna(False)
         )
+    figures = clv_figures(history, window)
+    revenue_concentration = concentration(history["revenue"])
+    lorenz = lorenz_curve(history["revenue"])
+    big_spender = big_spender_vs_regular(history, window, top_share=BIG_SPENDER_TOP_SHARE)
     customers = rfm_segments(history, rules, active=running)
+    del history  # its columns are in customers; one copy of millions of customers is enough
     if attributes is not None:
-        customers = customers.merge(attributes, on="customer_id", how="left")
+        customers = join_columns(customers, attributes)
     value_columns = ["revenue"]
     if scores is not None:
-        customers = customers.merge(scores, on="customer_id", how="left")
+        customers = join_columns(customers, scores)
+        del scores  # joined (its columns shared or copied once)
         customers["value_at_risk"] = value_at_risk(customers)
         value_columns += ["clv", "value_at_risk"]
     tier_value = "clv" if model.usable else "revenue"
@@ -552,16 +569,16 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         start=window.start,
         as_of=as_of,
         quality=transactions.quality,
-        figures=clv_figures(history, window),
+        figures=figures,
         customers=customers,
         segments=segment_summary(customers, rules, value_cols=value_columns),
         rules=rules,
-        concentration=concentration(history["revenue"]),
-        lorenz=lorenz_curve(history["revenue"]),
+        concentration=revenue_concentration,
+        lorenz=lorenz,
         tiers=tier_summary(customers, tier_value),
         retention=retention,
         cohorts=cohorts,
-        big_spender=big_spender_vs_regular(history, window, top_share=BIG_SPENDER_TOP_SHARE),
+        big_spender=big_spender,
         model=model,
         calibration_end=calibration_end,
         summary=full,
@@ -576,6 +593,36 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         donors=donors,
         subscribers=subscription,
     )
+
+
+def join_columns(frame: pd.DataFrame, other: pd.DataFrame, on: str = "customer_id") -> pd.DataFrame:
+    """``frame`` with the other columns of ``other`` joined on ``on`` (a left join).
+
+    Unlike :meth:`pandas.DataFrame.merge`, the columns of ``frame`` are not
+    copied (copy-on-write keeps them shared) and ``other``'s are copied only
+    when the rows are in another order, so joining the scores of millions of
+    customers does not hold the customer table twice.
+
+    Examples
+    --------
+    >>> left = pd.DataFrame({"customer_id": ["a", "b", "c"], "revenue": [1.0, 2.0, 3.0]})
+    >>> right = pd.DataFrame({"customer_id": ["c", "a"], "clv": [30.0, 10.0]})
+    >>> join_columns(left, right)["clv"].tolist()
+    [10.0, nan, 30.0]
+    """
+    keys = frame[on]
+    added = [c for c in other.columns if c != on]
+    if len(other) == len(frame) and other[on].equals(keys):
+        return frame.assign(**{c: other[c].set_axis(frame.index) for c in added})
+    position = pd.Index(other[on]).get_indexer(keys)
+    found = position >= 0
+    if not found.all():
+        # the rows merge would leave empty: one empty row appended to take them from
+        other = pd.concat([other, other.iloc[:0].reindex([len(other)])], ignore_index=True)
+        position = np.where(found, position, len(other) - 1)
+    else:
+        other = other.reset_index(drop=True)
+    return frame.assign(**{c: other[c].take(position).set_axis(frame.index) for c in added})
 
 
 def value_at_risk(customers: pd.DataFrame) -> pd.Series:

@@ -66,7 +66,13 @@ from clvreport.models.uncertainty import (
     value_draws,
 )
 
-__all__ = ["CUSTOMER_COLUMNS", "SEGMENT_COLUMNS", "score_customers", "score_segments"]
+__all__ = [
+    "CUSTOMER_COLUMNS",
+    "SEGMENT_COLUMNS",
+    "clear_forecast_cache",
+    "score_customers",
+    "score_segments",
+]
 
 CUSTOMER_COLUMNS = [
     "customer_id",
@@ -130,6 +136,15 @@ _ALIVE_CACHE: dict[bytes, AliveForecast] = {}
 """The last :func:`_alive_draws` forecast (one entry): :func:`score_customers` and
 :func:`score_segments` of the same fit and summary share the same distinct ``(x, T)``
 pairs and draws, so the second call reuses the first one's forecast."""
+
+
+def clear_forecast_cache() -> None:
+    """Forget the kept forecast of :func:`score_customers` (its draws x pairs arrays).
+
+    Call it when no :func:`score_segments` of the same fit follows, so a large
+    base does not keep that memory for the rest of a report.
+    """
+    _ALIVE_CACHE.clear()
 
 
 def _alive_key(
