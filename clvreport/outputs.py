@@ -12,23 +12,27 @@ from __future__ import annotations
 import errno
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from babel.numbers import get_currency_symbol
 
-from clvreport.analysis import Analysis
+from clvreport.analysis import Analysis, join_columns
 from clvreport.comparison import KeyFigures
 from clvreport.comparison import key_figures as compute_key_figures
 from clvreport.i18n import Translator
 from clvreport.recommendations import PlanRules, customer_actions, plan_actions
 
 __all__ = [
+    "BATCH_ROWS",
     "CUSTOMER_COLUMNS",
     "SHEET_COLUMNS",
+    "CustomerRows",
     "customer_table",
     "write_action_lists",
     "write_outputs",
@@ -108,6 +112,8 @@ EXCEL_MAX_ROWS = 1_048_576
 """Rows an Excel sheet can hold; a list sheet never holds more (title, note and header included)."""
 CSV_DECIMALS = 4
 """Decimals of the float columns in ``customers.csv``."""
+BATCH_ROWS = 500_000
+"""Rows of ``customers.csv``/``.parquet`` sorted and written at a time."""
 
 
 def customer_table(analysis: Analysis) -> pd.DataFrame:
@@ -119,28 +125,98 @@ def customer_table(analysis: Analysis) -> pd.DataFrame:
     ``frequency``, ``recency``, ``T`` and ``monetary_value`` are in the
     client's time unit (for donors ``n_periods`` instead of ``T``: the
     giving opportunities observed, ``recency`` the last one given in).
-    Sorted by expected value (without a model: revenue).
+    Sorted by expected value (without a model: revenue), largest first; equal
+    values keep the analysis' order, so the first rows are the top tiers.
 
     Examples
     --------
     >>> customer_table(analysis).columns[:3].tolist()  # doctest: +SKIP
     ['customer_id', 'segment', 'action']
     """
-    from clvreport.concentration import value_tiers
+    return CustomerRows.of(analysis).to_pandas()
 
-    customers = analysis.customers.copy()
-    value = "clv" if analysis.has_predictions else "revenue"
-    customers["value_tier"] = value_tiers(customers, value)
-    rules = PlanRules.from_config(analysis.config)
-    action_of = {segment: rule["action"] for segment, rule in rules.segments.items()}
-    customers["action"] = customers["segment"].astype(str).map(action_of)
-    model_columns = ["customer_id", "frequency", "recency", "T", "n_periods", "monetary_value"]
-    summary = analysis.summary[[c for c in model_columns if c in analysis.summary]]
-    customers = customers.merge(summary, on="customer_id", how="left")
-    extra = [c for c in analysis.config.data.columns.extra or () if c in customers]
-    columns = [c for c in CUSTOMER_COLUMNS if c in customers]
-    columns[1:1] = extra
-    return customers[columns].sort_values(value, ascending=False, ignore_index=True)
+
+@dataclass(frozen=True)
+class CustomerRows:
+    """The rows of ``customers.csv``/``.parquet`` without a sorted copy of the customers.
+
+    The columns share the analysis' memory where Arrow allows (numbers, dates
+    and text are not copied); ``order`` is the file's row order. The files are
+    written in batches of that order (:meth:`batches`), so a report of millions
+    of customers never holds a second sorted table.
+
+    Attributes
+    ----------
+    table
+        The columns of :func:`customer_table`, in the analysis' row order,
+        with the pandas metadata of the sorted frame.
+    order
+        Row positions in the file's order (by value, largest first, stable).
+    """
+
+    table: Any
+    order: np.ndarray
+
+    @classmethod
+    def of(cls, analysis: Analysis) -> CustomerRows:
+        """The rows of ``analysis`` (see :func:`customer_table`)."""
+        from clvreport.concentration import value_tiers
+
+        customers = analysis.customers
+        value = "clv" if analysis.has_predictions else "revenue"
+        columns: dict[str, Any] = {c: customers[c] for c in customers.columns}
+        columns["value_tier"] = value_tiers(customers, value)
+        rules = PlanRules.from_config(analysis.config)
+        action_of = {segment: rule["action"] for segment, rule in rules.segments.items()}
+        columns["action"] = _actions(customers["segment"], action_of)
+        columns.update(_summary_columns(analysis))
+        extra = [c for c in analysis.config.data.columns.extra or () if c in columns]
+        names = [c for c in CUSTOMER_COLUMNS if c in columns]
+        names[1:1] = extra
+        arrays = [pa.Array.from_pandas(columns[name]) for name in names]
+        sample = pd.DataFrame({name: columns[name].iloc[:0] for name in names})
+        schema = pa.Schema.from_pandas(sample, preserve_index=False)
+        table = pa.Table.from_arrays(arrays, names=names).replace_schema_metadata(schema.metadata)
+        key = columns[value].to_numpy(dtype=float, na_value=np.nan)
+        order = np.argsort(np.where(np.isnan(key), np.inf, -key), kind="stable")
+        return cls(table, order)
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def batches(self, rows: int | None = None) -> Iterator[Any]:
+        """The rows in file order, as Arrow record batches of at most ``rows`` rows.
+
+        ``rows`` defaults to :data:`BATCH_ROWS`.
+        """
+        rows = rows or BATCH_ROWS
+        for start in range(0, len(self.order), rows):
+            yield from self.table.take(self.order[start : start + rows]).to_batches()
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The sorted table as a DataFrame (a full copy: for tests and small clients)."""
+        return self.table.take(self.order).to_pandas().reset_index(drop=True)
+
+
+def _actions(segment: pd.Series, action_of: Mapping[str, str]) -> pd.Series:
+    """Each customer's action key from their segment, looked up once per segment name."""
+    if not isinstance(segment.dtype, pd.CategoricalDtype):
+        return segment.astype(str).map(action_of)
+    names = [action_of.get(str(name)) for name in segment.cat.categories]
+    lookup = pd.array([*names, None], dtype="str")
+    codes = segment.cat.codes.to_numpy()
+    codes = np.where(codes < 0, len(names), codes)
+    return pd.Series(lookup.take(codes), index=segment.index, name="action")
+
+
+def _summary_columns(analysis: Analysis) -> dict[str, pd.Series]:
+    """The model inputs of ``analysis.summary``, aligned with ``analysis.customers``."""
+    model_columns = ["frequency", "recency", "T", "n_periods", "monetary_value"]
+    wanted = [c for c in model_columns if c in analysis.summary]
+    joined = join_columns(
+        analysis.customers[["customer_id"]], analysis.summary[["customer_id", *wanted]]
+    )
+    return {c: joined[c] for c in wanted}
 
 
 def _formats(book: Any, t: Translator) -> dict[str, Any]:
@@ -530,37 +606,62 @@ def _write_summary(
     sheet.set_column(3, 3, 30)
 
 
-def _csv_columns(table: Any) -> Any:
-    """``table`` as ``customers.csv`` shows it: floats rounded, plain dates, labels as text."""
-    import pyarrow as pa
+def _csv_schema(table: Any) -> Any:
+    """The schema of ``customers.csv``: floats as they are, labels as text, plain dates.
+
+    Decided on the whole table (not per batch), so every batch gets the same types:
+    a timestamp column holding only midnights is written as dates (as pandas
+    writes them: ``2024-06-30``).
+    """
     import pyarrow.compute as pc
 
-    columns = []
+    fields = []
     for field, column in zip(table.schema, table.columns, strict=True):
         kind = field.type
         if pa.types.is_dictionary(kind):
-            column = column.cast(kind.value_type)
             kind = kind.value_type
-        if pa.types.is_floating(kind):
-            column = pc.round(column, CSV_DECIMALS)
         elif pa.types.is_timestamp(kind) and kind.tz is None:
-            # Midnight-only timestamps are dates (as pandas writes them): 2024-06-30.
             days = column.cast(pa.date32())
             if pc.all(pc.equal(days.cast(kind), column)).as_py() in (True, None):
-                column = days
-        columns.append(column)
-    return pa.table(columns, names=table.column_names)
+                kind = pa.date32()
+        fields.append(pa.field(field.name, kind))
+    return pa.schema(fields)
 
 
-def write_customer_table(customers: pd.DataFrame, csv_path: Path, parquet_path: Path) -> None:
+def _csv_batch(batch: Any, schema: Any) -> Any:
+    """One batch as ``customers.csv`` shows it: floats rounded to :data:`CSV_DECIMALS`."""
+    import pyarrow.compute as pc
+
+    columns = []
+    for field, column in zip(schema, batch.columns, strict=True):
+        if pa.types.is_floating(field.type):
+            column = pc.round(column, CSV_DECIMALS)
+        elif pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        columns.append(column.cast(field.type))
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def write_customer_table(
+    customers: pd.DataFrame | CustomerRows, csv_path: Path, parquet_path: Path
+) -> None:
     """Write ``customers`` to Parquet (typed, full precision) and CSV (floats to 4 decimals).
 
-    Both go through one Arrow table: Parquet with pyarrow, the CSV with
-    DuckDB's ``COPY`` (comma-separated, a header, quotes only where needed,
-    empty cells for missing values, dates as ``YYYY-MM-DD``), so a million
-    customers take a second or two instead of pandas' half a minute. Float
+    Both go through Arrow, in batches of rows: Parquet with pyarrow, the CSV
+    with DuckDB's ``COPY`` (comma-separated, a header, quotes only where
+    needed, empty cells for missing values, dates as ``YYYY-MM-DD``), so a
+    million customers take a second or two instead of pandas' half a minute,
+    and memory holds one batch, not a sorted copy of every customer. Float
     columns are rounded to :data:`CSV_DECIMALS` decimals first, so the CSV
     reads back to the rounded values.
+
+    Parameters
+    ----------
+    customers
+        The rows in file order (:func:`customer_table`), or their
+        :class:`CustomerRows`.
+    csv_path, parquet_path
+        Where to write.
 
     Examples
     --------
@@ -568,17 +669,26 @@ def write_customer_table(customers: pd.DataFrame, csv_path: Path, parquet_path: 
     ...                      Path("customers.parquet"))
     """
     import duckdb
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pandas(customers, preserve_index=False)
-    pq.write_table(table, parquet_path)
+    if isinstance(customers, pd.DataFrame):
+        table = pa.Table.from_pandas(customers, preserve_index=False)
+        customers = CustomerRows(table, np.arange(table.num_rows))
+    with pq.ParquetWriter(parquet_path, customers.table.schema) as writer:
+        for batch in customers.batches():
+            writer.write_batch(batch)
+        if not len(customers):
+            writer.write_table(customers.table)
     # Opened here first, so a folder we cannot write to raises Python's own OSError.
     Path(csv_path).open("wb").close()
     target = str(Path(csv_path)).replace("'", "''")
+    schema = _csv_schema(customers.table)
+    rows = pa.RecordBatchReader.from_batches(
+        schema, (_csv_batch(batch, schema) for batch in customers.batches())
+    )
     with duckdb.connect(":memory:") as con:
         con.execute("SET preserve_insertion_order = true")
-        con.register("customer_table", _csv_columns(table))
+        con.register("customer_table", rows)
         try:
             con.execute(
                 f"COPY (SELECT * FROM customer_table) TO '{target}' "
@@ -605,7 +715,7 @@ def write_outputs(
     folder: Path | str,
     t: Translator,
     *,
-    customers: pd.DataFrame | None = None,
+    customers: pd.DataFrame | CustomerRows | None = None,
     key_figures: KeyFigures | None = None,
     newly_at_risk: Sequence[str] | None = None,
 ) -> list[Path]:
@@ -627,7 +737,8 @@ def write_outputs(
     t
         Translator of the report language.
     customers
-        :func:`customer_table` of ``analysis``, when already computed.
+        :func:`customer_table` of ``analysis``, when already computed (default:
+        written in batches from ``analysis`` without a sorted copy).
     key_figures
         The report's :class:`~clvreport.comparison.KeyFigures` (default: computed).
     newly_at_risk
@@ -644,15 +755,19 @@ def write_outputs(
     """
     folder = Path(folder)
     config = analysis.config
-    customers = customer_table(analysis) if customers is None else customers
     if key_figures is None:
         base = None if analysis.base_value is None else float(analysis.base_value["clv"])
         key_figures = compute_key_figures(
-            customers, analysis.as_of, revenue_last_year=analysis.revenue_last_year, base_value=base
+            analysis.customers,
+            analysis.as_of,
+            revenue_last_year=analysis.revenue_last_year,
+            base_value=base,
         )
     csv_path = folder / "customers.csv"
     parquet_path = folder / "customers.parquet"
-    write_customer_table(customers, csv_path, parquet_path)
+    rows = CustomerRows.of(analysis) if customers is None else customers
+    write_customer_table(rows, csv_path, parquet_path)
+    del rows
 
     xlsx_path = folder / "customers.xlsx"
     write_action_lists(

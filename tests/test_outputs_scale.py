@@ -225,3 +225,69 @@ def test_segments_reuse_the_customers_alive_forecast_exactly(monkeypatch):
     other = score_customers(fit, summary, n_draws=40, horizon_months=6)
     assert (other["expected_purchases"] <= customers["expected_purchases"] + 1e-12).all()
     assert len(scoring._ALIVE_CACHE) == 1
+
+
+@pytest.mark.parametrize("order", ["same", "shuffled", "partial", "empty"])
+def test_join_columns_is_the_left_merge(order):
+    """Joining the scores without copying the customers gives exactly pandas' left merge."""
+    from clvreport.analysis import join_columns
+
+    rng = np.random.default_rng(4)
+    ids = pd.array([f"c{i}" for i in range(200)], dtype="str")
+    left = pd.DataFrame({"customer_id": ids, "revenue": rng.gamma(2.0, 50.0, 200)})
+    right = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "clv": rng.gamma(2.0, 40.0, 200),
+            "n": rng.integers(0, 9, 200),
+            "active": rng.random(200) < 0.5,
+        }
+    )
+    if order == "shuffled":
+        right = right.sample(frac=1.0, random_state=1)
+    elif order == "partial":
+        right = right.sample(frac=0.6, random_state=2)
+    elif order == "empty":
+        right = right.iloc[:0]
+    joined = join_columns(left, right)
+    pd.testing.assert_frame_equal(joined, left.merge(right, on="customer_id", how="left"))
+
+
+def test_customer_files_written_in_batches_are_the_sorted_table(tmp_path, monkeypatch):
+    """Batches of the sort order write the same rows as one sorted copy would.
+
+    The summary is shuffled, so its model inputs must be joined by customer, not
+    by position; the first 20% of rows are the top tiers (ties keep their order).
+    """
+    from clvreport import outputs
+    from clvreport.outputs import CustomerRows
+    from clvreport.recommendations import PlanRules
+
+    analysis = _big_analysis(5_000, 100)
+    analysis.customers["segment"] = analysis.customers["segment"].astype("category")
+    analysis.customers.loc[:999, "clv"] = 50.0  # a block of ties
+    analysis.summary = analysis.summary.sample(frac=1.0, random_state=3)
+    rows = CustomerRows.of(analysis)
+    monkeypatch.setattr(outputs, "BATCH_ROWS", 700)
+    write_outputs(analysis, tmp_path, Translator("en", "EUR"))
+    table = customer_table(analysis)
+    parquet = pd.read_parquet(tmp_path / "customers.parquet")
+    pd.testing.assert_frame_equal(parquet, table)
+    csv = pd.read_csv(tmp_path / "customers.csv")
+    assert csv["customer_id"].astype(str).tolist() == table["customer_id"].tolist()
+    np.testing.assert_allclose(csv["clv"], table["clv"].round(4), atol=1e-9, rtol=0)
+    # sorted by clv, largest first; equal values in the analysis' order
+    assert table["clv"].is_monotonic_decreasing
+    tied = table.loc[table["clv"] == 50.0, "customer_id"].tolist()
+    assert tied == analysis.customers.loc[:999, "customer_id"].tolist()
+    # model inputs belong to the customer, whatever the summary's order
+    by_id = analysis.summary.set_index("customer_id")
+    assert table["frequency"].tolist() == by_id.loc[table["customer_id"], "frequency"].tolist()
+    assert table["recency"].tolist() == by_id.loc[table["customer_id"], "recency"].tolist()
+    # actions follow the segments; the first 20% are the top tiers
+    action_of = {s: r["action"] for s, r in PlanRules.from_config(analysis.config).segments.items()}
+    assert table["action"].tolist() == [action_of.get(s) for s in table["segment"].astype(str)]
+    top = int(0.2 * len(table))
+    assert set(table["value_tier"].iloc[:top].astype(str)) <= {"top1", "top5", "top20"}
+    assert set(table["value_tier"].iloc[top:].astype(str)) == {"rest"}
+    assert len(rows) == len(table)

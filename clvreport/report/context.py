@@ -65,19 +65,12 @@ class ReportContext:
     reports_dir: Path | None = None
 
     @cached_property
-    def customer_table(self) -> pd.DataFrame:
-        """The table of ``customers.csv`` (:func:`clvreport.outputs.customer_table`)."""
-        from clvreport.outputs import customer_table
-
-        return customer_table(self.analysis)
-
-    @cached_property
     def key_figures(self) -> KeyFigures:
         """The report's key figures, as stored for the next report's comparison."""
         a = self.analysis
         base = None if a.base_value is None else float(a.base_value["clv"])
         return key_figures(
-            self.customer_table, a.as_of, revenue_last_year=a.revenue_last_year, base_value=base
+            a.customers, a.as_of, revenue_last_year=a.revenue_last_year, base_value=base
         )
 
     @cached_property
@@ -85,9 +78,11 @@ class ReportContext:
         """The report against :attr:`previous` (``None`` without a usable earlier report)."""
         if not isinstance(self.previous, StoredReport):
             return None
+        from clvreport.outputs import customer_table
+
         return compare_reports(
             self.previous,
-            self.customer_table,
+            customer_table(self.analysis),
             self.analysis.as_of,
             now=self.key_figures,
             model_now=self.analysis.model.model_name,
@@ -252,7 +247,6 @@ def finish(ctx: ReportContext) -> list[Path]:
         ctx.analysis,
         ctx.output_dir,
         ctx.t,
-        customers=ctx.customer_table,
         key_figures=ctx.key_figures,
         newly_at_risk=None if ctx.comparison is None else ctx.comparison.newly_at_risk,
     )
