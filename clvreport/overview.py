@@ -125,7 +125,7 @@ def top_group(customers: pd.DataFrame, *, share: float = 0.2, value: str = "clv"
     # as many as value_tiers puts in its top 20%: the same customers wherever named
     size = max(1, math.floor(share * n + 1e-9)) if n else 0
     order = np.argsort(-customers[value].to_numpy(dtype=float), kind="stable")[:size]
-    top = customers.iloc[order]
+    top = customers[list(dict.fromkeys([value, "revenue", "segment"]))].iloc[order]
     total_value = float(customers[value].sum())
     total_revenue = float(customers["revenue"].sum())
     counts = top["segment"].astype(str).value_counts(sort=True)
@@ -193,7 +193,8 @@ def at_risk(customers: pd.DataFrame) -> AtRisk:
     >>> r.n_customers, r.value_at_stake, r.value_if_active, r.past_revenue
     (2, 100.0, 140.0, 400.0)
     """
-    chosen = customers[at_risk_mask(customers)]
+    used = ["segment", "revenue", "value_at_risk", "clv_if_alive", "clv"]
+    chosen = customers.loc[at_risk_mask(customers), [c for c in used if c in customers]]
     n = len(customers)
     stake = float(chosen["value_at_risk"].sum()) if "value_at_risk" in chosen else math.nan
     if "clv_if_alive" in chosen:

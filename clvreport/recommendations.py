@@ -372,7 +372,14 @@ def customer_actions(customers: pd.DataFrame, rules: PlanRules | None = None) ->
     rules = rules or PlanRules.default()
     action_of = {segment: rule["action"] for segment, rule in rules.segments.items()}
     # Work on category codes: a million customers take a fraction of a second.
-    segment = customers["segment"].astype(str).astype("category")
+    segment = customers["segment"]
+    if isinstance(segment.dtype, pd.CategoricalDtype):
+        # the same categories as text, sorted, without a string per customer
+        segment = segment.cat.remove_unused_categories()
+        names = [str(name) for name in segment.cat.categories]
+        segment = segment.cat.rename_categories(names).cat.reorder_categories(sorted(names))
+    else:
+        segment = segment.astype(str).astype("category")
     seg_codes = segment.cat.codes.to_numpy()
     seg_names = list(segment.cat.categories)
     actions = list(rules.actions)
@@ -380,7 +387,9 @@ def customer_actions(customers: pd.DataFrame, rules: PlanRules | None = None) ->
     per_segment = np.array([action_index.get(action_of.get(s, ""), -1) for s in seg_names] + [-1])
     action_codes = per_segment[seg_codes]  # code -1 (missing segment) takes the last entry
     keep = action_codes >= 0
-    sub = customers.loc[keep]
+    # only the columns used: a copy of every column of millions of customers is not needed
+    used = ["customer_id", "expected_spend", "revenue", "n_purchases", "value_at_risk", "clv"]
+    sub = customers.loc[keep, [c for c in used if c in customers]]
     codes = action_codes[keep]
     channels = list(CHANNELS)
     channel_of = np.array([channels.index(rules.actions[a]["channel"]) for a in actions])

@@ -570,3 +570,19 @@ def test_figures_use_the_brand_font():
         assert ax.xaxis.label.get_fontname() == "Roboto Slab"
     with matplotlib.rc_context():
         assert use_fonts([], "No Such Font") == "DejaVu Sans"
+
+
+def test_a_large_histogram_is_counted_first_and_draws_the_same_bars(monkeypatch) -> None:
+    """Millions of P(alive) values: NumPy counts the bins, the bars are those seaborn draws."""
+    from clvreport.plots import _retention
+
+    values = pd.Series(np.random.default_rng(0).beta(0.5, 0.8, 30_000), name="p_alive")
+    monkeypatch.setattr(_retention, "_BIN_FIRST", 1_000)
+    counted = plot_distribution(values, bins=20, binrange=(0, 1))
+    monkeypatch.setattr(_retention, "_BIN_FIRST", 10**9)
+    direct = plot_distribution(values, bins=20, binrange=(0, 1))
+    assert [p.get_height() for p in counted.patches] == [p.get_height() for p in direct.patches]
+    assert [p.get_x() for p in counted.patches] == pytest.approx(
+        [p.get_x() for p in direct.patches]
+    )
+    assert sum(p.get_height() for p in counted.patches) == len(values)

@@ -160,6 +160,10 @@ def plot_cohort_retention(
     return ax
 
 
+_BIN_FIRST = 200_000
+"""Above this many values a histogram is counted with NumPy first, then drawn."""
+
+
 def plot_distribution(
     values: pd.Series,
     *,
@@ -225,7 +229,16 @@ def plot_distribution(
             "linewidth": 0.6,
             "alpha": 1.0,
         }
-        sns.histplot(x=data, ax=ax, **{**options, **kwargs})
+        options = {**options, **kwargs}
+        if len(data) > _BIN_FIRST:
+            # millions of customers: count per bin first and draw the counts (the same bars)
+            edges = np.histogram_bin_edges(
+                data, bins=options.pop("bins", "auto"), range=options.pop("binrange", None)
+            )
+            counts, edges = np.histogram(data, bins=edges)
+            sns.histplot(x=edges[:-1], weights=counts, bins=edges.tolist(), ax=ax, **options)
+        else:
+            sns.histplot(x=data, ax=ax, **options)
     elif kind == "kde":
         options = {"color": palette.primary, "fill": True, "alpha": 0.35, "linewidth": 2.0}
         sns.kdeplot(x=data, ax=ax, **{**options, **kwargs})

@@ -444,12 +444,14 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
         )
     )
     if a.has_predictions:
-        repeat_buyers = a.customers[a.customers["n_purchases"] > 1]
-        if "active" in repeat_buyers:  # subscriptions: the chance concerns running ones only
-            repeat_buyers = repeat_buyers[repeat_buyers["active"].astype(bool)]
-        drifting = a.customers[at_risk_mask(a.customers)]  # "at risk", as on page 2
+        # the columns used only: a copy of every column of millions of customers is not needed
+        repeat = (a.customers["n_purchases"] > 1).to_numpy()
+        if "active" in a.customers:  # subscriptions: the chance concerns running ones only
+            repeat = repeat & a.customers["active"].astype(bool).to_numpy()
+        drifting = a.customers.loc[at_risk_mask(a.customers), "revenue"]  # "at risk", as on page 2
+        p_alive = a.customers.loc[repeat, "p_alive"].rename("p_alive")
         ax = plots.plot_distribution(
-            repeat_buyers["p_alive"].rename("p_alive"),
+            p_alive,
             palette=palette,
             labels=_labels(ctx, "p_alive"),
             formatter=lambda v: t.percent(v, digits=0),
@@ -460,7 +462,7 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
                 t(
                     "loyalty.drifting",
                     count=t.number(len(drifting)),
-                    revenue=t.money(drifting["revenue"].sum()),
+                    revenue=t.money(drifting.sum()),
                 )
             ),
             _save(
@@ -468,8 +470,8 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
                 ax,
                 "p-alive",
                 "loyalty.p_alive_caption",
-                share=t.percent((repeat_buyers["p_alive"] >= 0.5).mean(), digits=0),
-                count=t.number(len(repeat_buyers)),
+                share=t.percent((p_alive >= 0.5).mean(), digits=0),
+                count=t.number(len(p_alive)),
             ),
         ]
     return join(*blocks)
@@ -584,12 +586,12 @@ def _stake_note(ctx: ReportContext, seg: pd.DataFrame) -> str | None:
     a, t = ctx.analysis, ctx.t
     if not a.has_predictions or "value_at_risk" not in seg:
         return None
-    risky = a.customers[at_risk_mask(a.customers)]
+    risky = a.customers.loc[at_risk_mask(a.customers), "value_at_risk"]
     return paragraph(
         t(
             "segments.stake_note",
             total=t.money(float(seg["value_at_risk"].sum())),
-            at_risk=t.money(float(risky["value_at_risk"].sum())),
+            at_risk=t.money(float(risky.sum())),
         )
     )
 
