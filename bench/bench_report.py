@@ -172,10 +172,19 @@ def measure(parquet: Path, rows: int, engine: str, language: str, formats: str, 
     return json.loads(out.strip().splitlines()[-1])
 
 
+def _column_name(row: dict) -> str:
+    """``duckdb 100,000,000, memory_limit 4GB``: the engine, the size and a raised limit."""
+    name = f"{row['engine']} {row['rows']:,}"
+    limit = memory_limit(row["rows"])
+    if row["engine"] == "duckdb" and limit != memory_limit(0):
+        name += f", memory_limit {limit}"
+    return name
+
+
 def table(rows: list[dict]) -> str:
     """Markdown: one column per (engine, size); rows are the steps and notebook cells."""
     done = [r for r in rows if "error" not in r]
-    head = ["step"] + [f"{r['engine']} {r['rows']:,} (s / peak MiB)" for r in done]
+    head = ["step"] + [f"{_column_name(r)} (s / peak MiB)" for r in done]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
 
     def cell(seconds: float | None, peak: float | None = None) -> str:
@@ -250,7 +259,9 @@ def main() -> None:
         + table(results)
         + "\n\nPeak memory is the resident memory of the process tree (notebook kernel and "
         "renderers included), sampled every 50 ms per pipeline step; notebook cells are "
-        "timed by papermill and share the notebook step's peak.\n"
+        "timed by papermill and share the notebook step's peak. A column marked "
+        "`memory_limit` ran with that `duckdb.memory_limit` in the benchmark client "
+        "(`memory_limit()` in bench_report.py).\n"
     )
     print()
     print(text)
