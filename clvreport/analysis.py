@@ -601,7 +601,9 @@ def join_columns(frame: pd.DataFrame, other: pd.DataFrame, on: str = "customer_i
     Unlike :meth:`pandas.DataFrame.merge`, the columns of ``frame`` are not
     copied (copy-on-write keeps them shared) and ``other``'s are copied only
     when the rows are in another order, so joining the scores of millions of
-    customers does not hold the customer table twice.
+    customers does not hold the customer table twice. Where merge would rename
+    (a column in both), repeat rows (a key twice in ``other``) or refuse (ids of
+    another type), it is merge.
 
     Examples
     --------
@@ -612,17 +614,26 @@ def join_columns(frame: pd.DataFrame, other: pd.DataFrame, on: str = "customer_i
     """
     keys = frame[on]
     added = [c for c in other.columns if c != on]
+    unlike_keys = pd.api.types.is_numeric_dtype(keys) != pd.api.types.is_numeric_dtype(other[on])
+    if set(added) & set(frame.columns) or not other[on].is_unique or unlike_keys:
+        # shared column names (merge's _x/_y), repeated keys, ids of another type: merge's rules
+        return frame.merge(other, on=on, how="left")
     if len(other) == len(frame) and other[on].equals(keys):
-        return frame.assign(**{c: other[c].set_axis(frame.index) for c in added})
-    position = pd.Index(other[on]).get_indexer(keys)
-    found = position >= 0
-    if not found.all():
-        # the rows merge would leave empty: one empty row appended to take them from
-        other = pd.concat([other, other.iloc[:0].reindex([len(other)])], ignore_index=True)
-        position = np.where(found, position, len(other) - 1)
+        values = {c: other[c].set_axis(frame.index) for c in added}
     else:
-        other = other.reset_index(drop=True)
-    return frame.assign(**{c: other[c].take(position).set_axis(frame.index) for c in added})
+        position = pd.Index(other[on]).get_indexer(keys)
+        found = position >= 0
+        if not found.all():
+            # the rows merge would leave empty: one empty row appended to take them from
+            other = pd.concat([other, other.iloc[:0].reindex([len(other)])], ignore_index=True)
+            position = np.where(found, position, len(other) - 1)
+        else:
+            other = other.reset_index(drop=True)
+        values = {c: other[c].take(position).set_axis(frame.index) for c in added}
+    joined = frame.copy(deep=False)
+    for column, series in values.items():
+        joined[column] = series
+    return joined
 
 
 def value_at_risk(customers: pd.DataFrame) -> pd.Series:

@@ -112,7 +112,7 @@ EXCEL_MAX_ROWS = 1_048_576
 """Rows an Excel sheet can hold; a list sheet never holds more (title, note and header included)."""
 CSV_DECIMALS = 4
 """Decimals of the float columns in ``customers.csv``."""
-BATCH_ROWS = 500_000
+BATCH_ROWS = 1024 * 1024
 """Rows of ``customers.csv``/``.parquet`` sorted and written at a time."""
 
 
@@ -174,7 +174,8 @@ class CustomerRows:
         names = [c for c in CUSTOMER_COLUMNS if c in columns]
         names[1:1] = extra
         arrays = [pa.Array.from_pandas(columns[name]) for name in names]
-        sample = pd.DataFrame({name: columns[name].iloc[:0] for name in names})
+        # pandas metadata from the first rows (object columns need values to name their type)
+        sample = pd.DataFrame({name: columns[name].iloc[:10_000] for name in names})
         schema = pa.Schema.from_pandas(sample, preserve_index=False)
         table = pa.Table.from_arrays(arrays, names=names).replace_schema_metadata(schema.metadata)
         key = columns[value].to_numpy(dtype=float, na_value=np.nan)
@@ -619,8 +620,9 @@ def _csv_schema(table: Any) -> Any:
     for field, column in zip(table.schema, table.columns, strict=True):
         kind = field.type
         if pa.types.is_dictionary(kind):
+            column = column.cast(kind.value_type)
             kind = kind.value_type
-        elif pa.types.is_timestamp(kind) and kind.tz is None:
+        if pa.types.is_timestamp(kind) and kind.tz is None:
             days = column.cast(pa.date32())
             if pc.all(pc.equal(days.cast(kind), column)).as_py() in (True, None):
                 kind = pa.date32()
@@ -634,10 +636,10 @@ def _csv_batch(batch: Any, schema: Any) -> Any:
 
     columns = []
     for field, column in zip(schema, batch.columns, strict=True):
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
         if pa.types.is_floating(field.type):
             column = pc.round(column, CSV_DECIMALS)
-        elif pa.types.is_dictionary(column.type):
-            column = column.cast(column.type.value_type)
         columns.append(column.cast(field.type))
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 

@@ -291,3 +291,45 @@ def test_customer_files_written_in_batches_are_the_sorted_table(tmp_path, monkey
     assert set(table["value_tier"].iloc[:top].astype(str)) <= {"top1", "top5", "top20"}
     assert set(table["value_tier"].iloc[top:].astype(str)) == {"rest"}
     assert len(rows) == len(table)
+
+
+def test_join_columns_falls_back_to_merge_where_merge_renames_repeats_or_refuses():
+    from clvreport.analysis import join_columns
+
+    left = pd.DataFrame({"customer_id": ["a", "b"], "returns": [1.0, 2.0], "self": [1, 2]})
+    shared = pd.DataFrame({"customer_id": ["b", "a"], "returns": [5.0, 6.0]})
+    pd.testing.assert_frame_equal(
+        join_columns(left, shared), left.merge(shared, on="customer_id", how="left")
+    )
+    twice = pd.DataFrame({"customer_id": ["a", "a"], "clv": [1.0, 2.0]})
+    pd.testing.assert_frame_equal(
+        join_columns(left, twice), left.merge(twice, on="customer_id", how="left")
+    )
+    numeric = pd.DataFrame({"customer_id": [1, 2], "clv": [1.0, 2.0]})
+    with pytest.raises(ValueError):
+        join_columns(left, numeric)
+    # any column name works, "self" included (a client's extra column may be called so)
+    named_self = pd.DataFrame({"customer_id": ["a"], "self": ["x"]})
+    plain = left.drop(columns="self")
+    pd.testing.assert_frame_equal(
+        join_columns(plain, named_self), plain.merge(named_self, on="customer_id", how="left")
+    )
+
+
+def test_csv_shows_categorical_dates_and_floats_as_plain_columns(tmp_path):
+    """Labels stored as categories are written as their values: dates plain, floats rounded."""
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "cohort": pd.Categorical(pd.to_datetime(["2024-01-01", "2024-02-01", "2024-01-01"])),
+            "band": pd.Categorical([0.123456, 1.5, 0.123456]),
+        }
+    )
+    write_customer_table(frame, tmp_path / "c.csv", tmp_path / "c.parquet")
+    lines = (tmp_path / "c.csv").read_text().splitlines()
+    assert lines == [
+        "customer_id,cohort,band",
+        "a,2024-01-01,0.1235",
+        "b,2024-02-01,1.5",
+        "c,2024-01-01,0.1235",
+    ]

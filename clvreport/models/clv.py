@@ -170,14 +170,17 @@ def forecast_if_alive(
     if x.ndim != 1 or x.size <= block:
         return _forecast_block(model, params, x, T, settings)
     # per block of pairs: the month-by-month temporaries stay bounded whatever the base's size
-    shape = (n_draws, x.size) if n_draws > 1 else (x.size,)
-    out = AliveForecast(np.empty(shape), np.empty(shape), np.empty(shape))
+    out: AliveForecast | None = None
     for start in range(0, x.size, block):
         part = slice(start, min(start + block, x.size))
         piece = _forecast_block(model, params, x[part], T[part], settings)
+        if out is None:  # (pairs,) for scalar parameters, (draws, pairs) for draws
+            shape = (*np.shape(piece.horizon)[:-1], x.size)
+            out = AliveForecast(np.empty(shape), np.empty(shape), np.empty(shape))
         for name in ("horizon", "discounted", "no_purchase"):
             target = getattr(out, name)[..., part]
             target[...] = np.broadcast_to(getattr(piece, name), target.shape)
+    assert out is not None
     return out
 
 

@@ -230,7 +230,8 @@ def plot_distribution(
             "alpha": 1.0,
         }
         options = {**options, **kwargs}
-        if len(data) > _BIN_FIRST:
+        plain = not {"binwidth", "discrete", "log_scale", "kde", "stat", "hue"} & set(options)
+        if len(data) > _BIN_FIRST and plain:
             # millions of customers: count per bin first and draw the counts (the same bars)
             edges = np.histogram_bin_edges(
                 data, bins=options.pop("bins", "auto"), range=options.pop("binrange", None)

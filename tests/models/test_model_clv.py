@@ -135,3 +135,20 @@ def test_forecast_if_alive_in_blocks_equals_one_pass(monkeypatch) -> None:
     for name in ("horizon", "discounted", "no_purchase"):
         assert getattr(blocked, name).shape == (40, 5_000)
         np.testing.assert_array_equal(getattr(blocked, name), getattr(whole, name))
+
+
+@pytest.mark.parametrize("shape", [(), (1, 1)])
+def test_forecast_if_alive_in_blocks_with_one_parameter_set(monkeypatch, shape) -> None:
+    from clvreport.models import clv
+    from clvreport.models.bgnbd import BetaGeoModel
+    from clvreport.models.clv import ClvSettings, forecast_if_alive
+
+    x = np.arange(50, dtype=float) % 7
+    T = np.linspace(5.0, 80.0, 50)
+    params = tuple(np.full(shape, v) for v in (0.243, 4.414, 0.793, 2.426))
+    settings = ClvSettings(12, 0.1, 1.0, "weeks")
+    whole = forecast_if_alive(BetaGeoModel, params, x, T, settings)
+    monkeypatch.setattr(clv, "_BLOCK_ELEMENTS", 7)
+    blocked = forecast_if_alive(BetaGeoModel, params, x, T, settings)
+    for name in ("horizon", "discounted", "no_purchase"):
+        np.testing.assert_array_equal(getattr(blocked, name), getattr(whole, name))
