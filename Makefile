@@ -70,7 +70,8 @@ bench: install-dev
 	$(BIN)/python bench/bench_summary.py
 	$(BIN)/python bench/bench_models.py
 	$(BIN)/python bench/bench_scale.py
-	$(BIN)/python bench/bench_report.py
+	$(BIN)/python bench/bench_report.py --full
+	$(BIN)/python bench/bench_report.py --engines spark --out bench/results/report_spark.md
 	$(BIN)/python bench/bench_discrete.py
 
 lint: install-dev

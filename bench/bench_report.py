@@ -21,7 +21,8 @@ Usage::
 
     python bench/bench_report.py                    # 1M and 10M, DuckDB
     python bench/bench_report.py --sizes 1000000    # one size
-    python bench/bench_report.py --full             # 1M, 10M and 100M
+    python bench/bench_report.py --full             # 1M, 10M and 100M (as make bench)
+    python bench/bench_report.py --engines spark --out bench/results/report_spark.md
 
 Targets on the development machine (2 cores, 24 GiB): 10M transactions ≤ 120 s and
 ≤ 4 GiB peak; 100M ≤ 15 minutes and ≤ 16 GiB. The table is printed and written to
