@@ -42,11 +42,11 @@ from scipy.special import betaln
 
 from clvreport.engine import quote_identifier
 from clvreport.errors import ModelError
-from clvreport.models.base import json_float
 from clvreport.models.bgbb import BetaGeoBetaBinomModel
 from clvreport.models.discrete import discrete_summary, period_index
 from clvreport.models.fitting import MIN_REPEAT_BUYERS, _fit_spend
 from clvreport.models.gammagamma import GammaGammaModel
+from clvreport.models.numeric import json_float
 from clvreport.models.predictive import normal_mixture_interval
 from clvreport.models.uncertainty import draw_parameters
 from clvreport.models.units import (

@@ -44,7 +44,7 @@ from clvreport.cli.summary import _options, write_table
 from clvreport.errors import ConfigError, DataError, ModelError
 from clvreport.ingest import Transactions, read_transactions
 from clvreport.models import ClvModelFit, fit_clv_models
-from clvreport.models.base import json_float
+from clvreport.models.numeric import json_float
 from clvreport.models.bgbb import BetaGeoBetaBinomModel
 from clvreport.models.discrete import discrete_summary
 from clvreport.models.fitting import MIN_REPEAT_BUYERS

@@ -18,14 +18,15 @@ Examples
 ('r', 'alpha', 'a', 'b')
 """
 
-from clvreport.models.base import FitDiagnostics, RfmData, compress_rfm
 from clvreport.models.bgbb import BetaGeoBetaBinomModel
 from clvreport.models.bgnbd import BetaGeoModel
 from clvreport.models.clv import ClvSettings, customer_lifetime_value, forecast_purchases
+from clvreport.models.compression import RfmData, compress_rfm
 from clvreport.models.discrete import discrete_summary
 from clvreport.models.fitting import MODELS, ClvModelFit, fit_clv_models
 from clvreport.models.gammagamma import GammaGammaModel, spend_frequency_correlation
 from clvreport.models.mbgnbd import ModifiedBetaGeoModel
+from clvreport.models.optimise import FitDiagnostics
 from clvreport.models.paretonbd import ParetoNBDModel
 from clvreport.models.period import period_forecast
 from clvreport.models.predictive import (

@@ -21,11 +21,11 @@ Fader, Hardie and Shang (2010), eq. (5):
 The first term is "alive at ``n``", the others "dropped out before
 opportunity ``t_x + i + 1``". Every beta-function ratio is a ratio of rising
 factorials, ``B(a+k, b+j) / B(a, b) = (a)_k (b)_j / (a+b)_{k+j}``, whose logs
-(:func:`~clvreport.models.base.log_rising`) are tabulated once per evaluation
+(:func:`~clvreport.models.numeric.log_rising`) are tabulated once per evaluation
 for the integers ``0..max n``; the ``n - t_x + 1`` terms of each distinct row
 are then table look-ups, summed in logs (log-sum-exp), and the analytic
 gradient is the softmax-weighted sum of the terms' gradients (digamma
-differences, :func:`~clvreport.models.base.digamma_rising`).
+differences, :func:`~clvreport.models.numeric.digamma_rising`).
 
 Predictions
 -----------
@@ -74,19 +74,11 @@ import pandas as pd
 from scipy.special import gammaln
 
 from clvreport.errors import ModelError
-from clvreport.models.base import (
-    MaximumLikelihoodModel,
-    Objective,
-    Params,
-    RfmData,
-    TransactionModel,
-    _Face,
-    digamma_rising,
-    distinct_rows,
-    dot,
-    log_rising,
-)
+from clvreport.models.base import MaximumLikelihoodModel, Params, TransactionModel
+from clvreport.models.compression import RfmData, distinct_rows
 from clvreport.models.discrete import check_discrete, compress_discrete
+from clvreport.models.numeric import digamma_rising, dot, log_rising
+from clvreport.models.optimise import Face, Objective
 from clvreport.models.predictive import PredictiveResult
 
 __all__ = ["PERIOD_UNITS", "BetaGeoBetaBinomModel", "simulate_bgbb"]
@@ -477,7 +469,7 @@ class BetaGeoBetaBinomModel(MaximumLikelihoodModel):
             return None
         return super()._subsample(data, rng)
 
-    def _boundary_faces(self, theta: np.ndarray) -> list[_Face]:
+    def _boundary_faces(self, theta: np.ndarray) -> list[Face]:
         # the same limits as the continuous models: (alpha, beta) and (gamma, delta)
         # are the two pairs whose joint runaway means no heterogeneity
         return TransactionModel._boundary_faces(self, theta)  # type: ignore[arg-type]

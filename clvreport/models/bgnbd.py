@@ -22,15 +22,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betaln, digamma, expit, hyp2f1
 
-from clvreport.models.base import (
-    Objective,
-    Params,
-    RfmData,
-    TransactionModel,
-    digamma_rising,
-    dot,
-    log_rising,
-)
+from clvreport.models.base import Params, TransactionModel
+from clvreport.models.compression import RfmData
+from clvreport.models.numeric import digamma_rising, dot, log_rising
+from clvreport.models.optimise import Objective
 
 __all__ = ["BetaGeoModel"]
 

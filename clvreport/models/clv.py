@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 
 from clvreport.errors import ModelError
-from clvreport.models.base import Params, TransactionModel, factorize_pairs
+from clvreport.models.base import Params, TransactionModel
+from clvreport.models.compression import factorize_pairs
 from clvreport.models.units import TimeUnit, check_time_unit, months_to_units
 
 __all__ = [

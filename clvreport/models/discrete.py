@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from clvreport.errors import DataError
-from clvreport.models.base import RfmData, compress_rfm
+from clvreport.models.compression import RfmData, compress_rfm
 
 __all__ = [
     "DISCRETE_COLUMNS",
@@ -356,7 +356,7 @@ def compress_discrete(
 
     Returns
     -------
-    clvreport.models.base.RfmData
+    clvreport.models.compression.RfmData
         Distinct rows with summed weights; its ``T`` field holds ``n``.
 
     Raises

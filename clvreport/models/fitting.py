@@ -75,17 +75,13 @@ import numpy as np
 import pandas as pd
 
 from clvreport.errors import ModelError
-from clvreport.models.base import (
-    MaximumLikelihoodModel,
-    RfmData,
-    TransactionModel,
-    compress_rfm,
-    json_float,
-    validate_summary,
-)
+from clvreport.models.base import MaximumLikelihoodModel, TransactionModel
 from clvreport.models.bgnbd import BetaGeoModel
+from clvreport.models.compression import RfmData, compress_rfm
 from clvreport.models.gammagamma import GammaGammaModel, spend_frequency_correlation
+from clvreport.models.inputs import validate_summary
 from clvreport.models.mbgnbd import ModifiedBetaGeoModel
+from clvreport.models.numeric import json_float
 from clvreport.models.paretonbd import ParetoNBDModel
 from clvreport.models.units import TimeUnit, check_time_unit
 from clvreport.models.validation import (

@@ -27,14 +27,10 @@ import pandas as pd
 from scipy.special import digamma, gammaln
 
 from clvreport.errors import DataError, ModelError
-from clvreport.models.base import (
-    ArrayLike,
-    MaximumLikelihoodModel,
-    Objective,
-    _broadcast_out,
-    dot,
-    validate_summary,
-)
+from clvreport.models.base import MaximumLikelihoodModel, _broadcast_out
+from clvreport.models.inputs import ArrayLike, validate_summary
+from clvreport.models.numeric import dot
+from clvreport.models.optimise import Objective
 
 __all__ = ["GammaGammaModel", "SpendData", "spend_frequency_correlation"]
 

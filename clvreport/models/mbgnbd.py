@@ -18,12 +18,15 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betaln, expit
 
-from clvreport.models.base import Objective, Params, RfmData, TransactionModel, log_rising
+from clvreport.models.base import Params, TransactionModel
 from clvreport.models.bgnbd import (
     _log_ratio,
     beta_geometric_objective,
     expected_purchases_while_alive,
 )
+from clvreport.models.compression import RfmData
+from clvreport.models.numeric import log_rising
+from clvreport.models.optimise import Objective
 
 __all__ = ["ModifiedBetaGeoModel"]
 

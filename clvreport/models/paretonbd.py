@@ -35,17 +35,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import hyp2f1, logsumexp
 
-from clvreport.models.base import (
-    Objective,
-    Params,
-    RfmData,
-    TransactionModel,
-    _Face,
-    digamma_rising,
-    dot,
-    factorize_pairs,
-    log_rising,
-)
+from clvreport.models.base import Params, TransactionModel
+from clvreport.models.compression import RfmData, factorize_pairs
+from clvreport.models.numeric import digamma_rising, dot, log_rising
+from clvreport.models.optimise import Face, Objective
 
 __all__ = ["ParetoNBDModel", "log_death_integral"]
 
@@ -240,7 +233,7 @@ class ParetoNBDModel(TransactionModel):
     def _objective(self, data: RfmData) -> Objective:
         return _pareto_objective(data)
 
-    def _boundary_faces(self, theta: np.ndarray) -> list[_Face]:
+    def _boundary_faces(self, theta: np.ndarray) -> list[Face]:
         # The likelihood below is not yet free of cancellation at r, alpha ~ 1e8, so the
         # no-rate-heterogeneity limit is not offered (it would not pass the convergence
         # check, and costs a minute of failed search).

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from clvreport.errors import ModelError
-from clvreport.models.base import distinct_rows
+from clvreport.models.compression import distinct_rows
 from clvreport.models.fitting import ClvModelFit
 from clvreport.models.predictive import normal_mixture_interval, purchase_moments
 from clvreport.models.uncertainty import as_param_tuple, draw_fit_parameters

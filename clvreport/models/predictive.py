@@ -81,7 +81,8 @@ from scipy import stats
 from scipy.special import ndtr, xlogy
 
 from clvreport.errors import ModelError
-from clvreport.models.base import Params, TransactionModel, distinct_rows
+from clvreport.models.base import Params, TransactionModel
+from clvreport.models.compression import distinct_rows
 
 __all__ = [
     "HOLDOUT_SCORE_COLUMNS",

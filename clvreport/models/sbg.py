@@ -60,15 +60,9 @@ from scipy import integrate
 from scipy.special import betaln
 
 from clvreport.errors import DataError, ModelError
-from clvreport.models.base import (
-    BOUNDARY_LOG,
-    MaximumLikelihoodModel,
-    Objective,
-    _Face,
-    digamma_rising,
-    dot,
-    log_rising,
-)
+from clvreport.models.base import MaximumLikelihoodModel
+from clvreport.models.numeric import digamma_rising, dot, log_rising
+from clvreport.models.optimise import BOUNDARY_LOG, Face, Objective
 from clvreport.models.uncertainty import draw_parameters, percentile_interval
 
 __all__ = [
@@ -726,12 +720,12 @@ class ShiftedBetaGeometricModel(MaximumLikelihoodModel):
 
         return objective
 
-    def _boundary_faces(self, theta: np.ndarray) -> list[_Face]:
+    def _boundary_faces(self, theta: np.ndarray) -> list[Face]:
         # everyone churning with the same probability: alpha, beta -> inf, alpha / beta fixed
         if min(theta) <= 2.0:
             return []
         return [
-            _Face(
+            Face(
                 ("no_churn_heterogeneity",),
                 np.array([BOUNDARY_LOG, BOUNDARY_LOG]),
                 np.array([[1.0], [0.0]]),

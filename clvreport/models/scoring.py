@@ -44,7 +44,6 @@ import numpy as np
 import pandas as pd
 
 from clvreport.errors import DataError, ModelError
-from clvreport.models.base import check_rfm, distinct_rows, factorize_pairs, validate_summary
 from clvreport.models.clv import (
     AliveForecast,
     ClvSettings,
@@ -52,7 +51,9 @@ from clvreport.models.clv import (
     combine_forecast,
     forecast_if_alive,
 )
+from clvreport.models.compression import distinct_rows, factorize_pairs
 from clvreport.models.fitting import ClvModelFit
+from clvreport.models.inputs import check_rfm, validate_summary
 from clvreport.models.predictive import (
     normal_mixture_interval,
     predictive_interval,

@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from clvreport.models.base import MaximumLikelihoodModel, Params, factorize_pairs
+from clvreport.models.base import MaximumLikelihoodModel, Params
 from clvreport.models.clv import AliveForecast, ClvSettings, combine_forecast, forecast_if_alive
+from clvreport.models.compression import factorize_pairs
 
 if TYPE_CHECKING:
     from clvreport.models.fitting import ClvModelFit

@@ -98,7 +98,9 @@ import numpy as np
 import pandas as pd
 
 from clvreport.errors import ModelError
-from clvreport.models.base import TransactionModel, json_float, validate_summary
+from clvreport.models.base import TransactionModel
+from clvreport.models.inputs import validate_summary
+from clvreport.models.numeric import json_float
 from clvreport.models.units import DAYS_PER_MONTH, DAYS_PER_UNIT
 
 __all__ = [

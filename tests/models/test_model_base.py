@@ -15,7 +15,9 @@ from clvreport.models import (
     ParetoNBDModel,
     compress_rfm,
 )
-from clvreport.models.base import MaximumLikelihoodModel, factorize_pairs, validate_summary
+from clvreport.models.base import MaximumLikelihoodModel
+from clvreport.models.compression import factorize_pairs
+from clvreport.models.inputs import validate_summary
 
 
 def test_compression_merges_identical_histories() -> None:

@@ -1,0 +1,224 @@
+"""Customers with identical histories compressed into weighted distinct rows.
+
+The likelihoods and predictions are computed once per distinct ``(x, t_x, T)``
+(or distinct row of several columns), so their cost grows with the number of
+distinct histories, not customers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from clvreport.errors import DataError
+from clvreport.models.inputs import ArrayLike, as_column, check_rfm
+
+__all__ = [
+    "RfmData",
+    "compress_rfm",
+    "distinct_rows",
+    "factorize_pairs",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class RfmData:
+    """Distinct ``(x, t_x, T)`` rows with the number of customers sharing each.
+
+    Create it with :func:`compress_rfm`. Besides the rows it keeps the distinct
+    values of ``x``, ``t_x`` and ``T`` with each row's index into them, so a
+    model can evaluate expensive functions once per distinct value or pair.
+
+    Attributes
+    ----------
+    x, t_x, T, weight
+        One entry per distinct row.
+    """
+
+    x: np.ndarray
+    t_x: np.ndarray
+    T: np.ndarray
+    weight: np.ndarray
+
+    @property
+    def n_rows(self) -> int:
+        """Number of distinct rows."""
+        return int(self.x.size)
+
+    @cached_property
+    def n_customers(self) -> float:
+        """Total weight (number of customers)."""
+        return float(self.weight.sum())
+
+    @cached_property
+    def x_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(codes, values)``: each row's index into the distinct ``x`` values."""
+        codes, values = pd.factorize(self.x, sort=True)
+        return codes, np.asarray(values, dtype=float)
+
+    @cached_property
+    def t_x_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(codes, values)`` for the distinct recencies."""
+        codes, values = pd.factorize(self.t_x)
+        return codes, np.asarray(values, dtype=float)
+
+    @cached_property
+    def T_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(codes, values)`` for the distinct ages."""
+        codes, values = pd.factorize(self.T)
+        return codes, np.asarray(values, dtype=float)
+
+    def pair_codes(self, which: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Distinct ``(x, t)`` pairs for ``which`` in ``{"t_x", "T"}``.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``(codes, x_values, t_values)``: each row's index into the pairs.
+        """
+        return self._pairs[which]
+
+    @cached_property
+    def _pairs(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        out = {}
+        for which, (t_code, t_values) in (("t_x", self.t_x_codes), ("T", self.T_codes)):
+            key = self.x.astype(np.int64) * np.int64(t_values.size) + t_code
+            codes, uniques = pd.factorize(key)
+            uniques = np.asarray(uniques, dtype=np.int64)
+            out[which] = (
+                codes,
+                (uniques // t_values.size).astype(float),
+                t_values[uniques % t_values.size],
+            )
+        return out
+
+    def subsample(self, n_customers: float, rng: np.random.Generator) -> RfmData:
+        """A random weighted subsample of about ``n_customers`` customers."""
+        fraction = min(1.0, n_customers / self.n_customers)
+        weight = rng.binomial(np.round(self.weight).astype(np.int64), fraction).astype(float)
+        keep = weight > 0
+        return RfmData(self.x[keep], self.t_x[keep], self.T[keep], weight[keep])
+
+
+def compress_rfm(
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
+    weights: ArrayLike | None = None,
+) -> RfmData:
+    """Check the summary arrays and merge customers with identical ``(x, t_x, T)``.
+
+    Parameters
+    ----------
+    frequency
+        Number of repeat purchases ``x`` (whole numbers >= 0).
+    recency
+        Time from the first to the last purchase, ``t_x`` (0 when ``x == 0``).
+    T
+        Time from the first purchase to the end of the period.
+    weights
+        Number of customers each row stands for (default 1).
+
+    Returns
+    -------
+    RfmData
+        Distinct rows with summed weights.
+
+    Raises
+    ------
+    clvreport.errors.DataError
+        For impossible values (negative, recency > T, ...), naming the row.
+
+    Examples
+    --------
+    >>> data = compress_rfm([0, 0, 2], [0.0, 0.0, 3.0], [5.0, 5.0, 5.0])
+    >>> data.n_rows, data.n_customers
+    (2, 3.0)
+    """
+    x, t_x, age = check_rfm(frequency, recency, T)
+    if weights is None:
+        w = None
+    else:
+        w = as_column(weights, "weights")
+        if w.size != x.size or (w < 0).any():
+            raise DataError("weights must be one non-negative number per customer")
+    t_code, t_values = pd.factorize(t_x)
+    T_code, T_values = pd.factorize(age)
+    span = np.int64(t_values.size) * np.int64(T_values.size)
+    if (x.max(initial=0) + 1) * float(span) < 2**62:
+        key = (x.astype(np.int64) * span + t_code.astype(np.int64) * T_values.size) + T_code
+        codes, uniques = pd.factorize(key)
+        uniques = np.asarray(uniques, dtype=np.int64)
+        ux = (uniques // span).astype(float)
+        rest = uniques % span
+        ut = np.asarray(t_values, dtype=float)[rest // T_values.size]
+        uT = np.asarray(T_values, dtype=float)[rest % T_values.size]
+    else:  # pragma: no cover - astronomically many distinct values
+        frame = pd.DataFrame({"x": x, "t": t_x, "T": age})
+        codes, uniques_frame = pd.MultiIndex.from_frame(frame).factorize()
+        ux, ut, uT = (np.asarray(uniques_frame.get_level_values(i), float) for i in range(3))
+    counts = np.bincount(codes, weights=w, minlength=ux.size).astype(float)
+    keep = counts > 0
+    return RfmData(ux[keep], ut[keep], uT[keep], counts[keep])
+
+
+def distinct_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of several equal-length columns, to compute once per distinct history.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(codes, first)``: each row's distinct-row index, and for each distinct
+        row the index of its first occurrence (so ``column[first][codes] == column``).
+
+    Examples
+    --------
+    >>> codes, first = distinct_rows(np.array([1, 1, 2, 1]), np.array([5, 5, 5, 6]))
+    >>> codes.tolist(), first.tolist()
+    ([0, 0, 1, 2], [0, 2, 3])
+    """
+    codes = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        column_codes, uniques = pd.factorize(column)
+        codes, _ = pd.factorize(codes * np.int64(max(len(uniques), 1)) + column_codes)
+        codes = codes.astype(np.int64)
+    n_unique = int(codes.max()) + 1 if codes.size else 0
+    first = np.full(n_unique, -1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(codes.size - 1, -1, -1)
+    return codes, first
+
+
+def factorize_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct ``(a, b)`` pairs of two equal-length arrays.
+
+    Parameters
+    ----------
+    a, b
+        1-D arrays.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(codes, a_values, b_values)`` with ``a == a_values[codes]`` and
+        ``b == b_values[codes]``.
+
+    Examples
+    --------
+    >>> codes, a, b = factorize_pairs(np.array([1.0, 1.0, 2.0]), np.array([3.0, 3.0, 3.0]))
+    >>> codes.tolist(), a.tolist(), b.tolist()
+    ([0, 0, 1], [1.0, 2.0], [3.0, 3.0])
+    """
+    a_code, a_values = pd.factorize(np.asarray(a, dtype=float))
+    b_code, b_values = pd.factorize(np.asarray(b, dtype=float))
+    key = a_code.astype(np.int64) * np.int64(max(len(b_values), 1)) + b_code
+    codes, uniques = pd.factorize(key)
+    uniques = np.asarray(uniques, dtype=np.int64)
+    n_b = max(len(b_values), 1)
+    return (
+        codes,
+        np.asarray(a_values, dtype=float)[uniques // n_b],
+        np.asarray(b_values, dtype=float)[uniques % n_b],
+    )

@@ -1,0 +1,244 @@
+"""Maximising a likelihood on log-parameters: several starts, Newton polish, the Hessian.
+
+The optimiser behind :meth:`~clvreport.models.base.MaximumLikelihoodModel.fit`:
+BFGS with analytic gradients from several starting points (optionally on a
+weighted subsample), a few Newton steps with the finite-difference Hessian of
+the gradient, and the convergence check (gradient numerically zero, Hessian
+positive definite). A boundary optimum is fitted again on the faces of the
+parameter space (:class:`Face`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import optimize
+
+from clvreport.errors import ModelError
+from clvreport.models.compression import RfmData
+from clvreport.models.numeric import json_float
+
+__all__ = [
+    "BOUNDARY_LOG",
+    "Face",
+    "FitDiagnostics",
+    "Optimum",
+    "finite_difference_hessian",
+    "maximise_likelihood",
+]
+
+
+Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
+
+_GRADIENT_TOLERANCE = 1e-6  # max |d mean-log-likelihood / d log-parameter| at convergence
+_SEARCH_TOLERANCE = 1e-5  # the start search stops here; Newton steps polish the best point
+_HESSIAN_STEP = 1e-4  # step in log-parameters for the finite-difference Hessian
+_MAX_LOG_PARAM = 25.0  # |log parameter| beyond this is treated as a runaway fit
+
+
+@dataclass(frozen=True)
+class FitDiagnostics:
+    """How the optimisation went.
+
+    Attributes
+    ----------
+    converged
+        Gradient numerically zero and Hessian positive definite.
+    gradient_max
+        Largest absolute gradient of the mean log-likelihood (log-parameters).
+    hessian_positive_definite
+        Whether the observed information matrix is positive definite.
+    n_starts
+        Number of starting points tried.
+    starts_agree
+        Whether all successful starts reached the same log-likelihood.
+    message
+        Short explanation when something is off, else ``"ok"``.
+    """
+
+    converged: bool
+    gradient_max: float
+    hessian_positive_definite: bool
+    n_starts: int
+    starts_agree: bool
+    message: str = "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly dictionary."""
+        out = asdict(self)
+        out["gradient_max"] = json_float(self.gradient_max)
+        return out
+
+
+@dataclass
+class Optimum:
+    """The best point found: log-parameters, mean negative log-likelihood, Hessian, diagnostics."""
+
+    log_params: np.ndarray
+    neg_ll_mean: float
+    hessian: np.ndarray | None
+    diagnostics: FitDiagnostics
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+BOUNDARY_LOG = 20.0  # |log parameter| at which a limiting model's pinned parameters sit
+
+
+@dataclass(frozen=True)
+class Face:
+    """A limiting sub-model: ``theta = offset + jacobian @ phi`` with ``phi`` free."""
+
+    limits: tuple[str, ...]
+    offset: np.ndarray
+    jacobian: np.ndarray
+    start: np.ndarray
+
+
+def _safe(objective: Objective) -> Objective:
+    def wrapped(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        if not np.all(np.abs(theta) < _MAX_LOG_PARAM):
+            return np.inf, np.zeros_like(theta)
+        with np.errstate(all="ignore"):
+            value, grad = objective(theta)
+        if not (np.isfinite(value) and np.all(np.isfinite(grad))):
+            return np.inf, np.zeros_like(theta)
+        return float(value), grad
+
+    return wrapped
+
+
+def finite_difference_hessian(
+    gradient: Callable[[np.ndarray], np.ndarray], theta: np.ndarray, step: float = _HESSIAN_STEP
+) -> np.ndarray:
+    """Symmetric Hessian from central differences of a gradient function.
+
+    Parameters
+    ----------
+    gradient
+        Function returning the gradient at a point.
+    theta
+        Point to differentiate at.
+    step
+        Difference step.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``k x k`` Hessian.
+    """
+    k = theta.size
+    hessian = np.empty((k, k))
+    for i in range(k):
+        e = np.zeros(k)
+        e[i] = step
+        hessian[i] = (gradient(theta + e) - gradient(theta - e)) / (2 * step)
+    return (hessian + hessian.T) / 2
+
+
+def _is_positive_definite(matrix: np.ndarray) -> bool:
+    if not np.all(np.isfinite(matrix)):
+        return False
+    try:
+        np.linalg.cholesky(matrix)
+    except np.linalg.LinAlgError:
+        return False
+    return True
+
+
+def maximise_likelihood(
+    objective_for: Callable[[RfmData | Any], Objective],
+    data: Any,
+    starts: Sequence[np.ndarray],
+    *,
+    search_data: Any | None = None,
+) -> Optimum:
+    """Minimise a mean negative log-likelihood over log-parameters.
+
+    Parameters
+    ----------
+    objective_for
+        Returns, for a data set, a function ``theta -> (mean NLL, gradient)``.
+    data
+        Full data.
+    starts
+        Starting points (log-parameters).
+    search_data
+        Smaller data to run the multi-start search on (default: ``data``).
+
+    Returns
+    -------
+    Optimum
+        Best point, its value, Hessian and diagnostics.
+    """
+    full = _safe(objective_for(data))
+    search = full if search_data is None else _safe(objective_for(search_data))
+    runs = []
+    for start in starts:
+        value, _ = search(np.asarray(start, dtype=float))
+        if not np.isfinite(value):
+            continue
+        result = optimize.minimize(
+            search,
+            np.asarray(start, dtype=float),
+            jac=True,
+            method="BFGS",
+            options={"gtol": _SEARCH_TOLERANCE, "maxiter": 1000},
+        )
+        if np.isfinite(result.fun):
+            runs.append(result)
+    if not runs:
+        raise ModelError("the likelihood is not finite at any starting point")
+    runs.sort(key=lambda r: r.fun)
+    best = runs[0]
+    scale = max(1.0, abs(best.fun))
+    starts_agree = all(abs(r.fun - best.fun) <= 1e-7 * scale for r in runs)
+    theta = best.x
+    if search_data is not None:
+        # refine on all data, starting from the curvature found on the subsample
+        options: dict[str, Any] = {"gtol": _GRADIENT_TOLERANCE / 10, "maxiter": 1000}
+        curvature = finite_difference_hessian(lambda th: search(th)[1], theta)
+        if _is_positive_definite(curvature):
+            inverse = np.linalg.inv(curvature)
+            options["hess_inv0"] = (inverse + inverse.T) / 2
+        theta = optimize.minimize(full, theta, jac=True, method="BFGS", options=options).x
+    value, grad = full(theta)
+    # Newton polish with the finite-difference Hessian of the gradient, which
+    # also gives the standard errors
+    hessian = finite_difference_hessian(lambda th: full(th)[1], theta)
+    positive = _is_positive_definite(hessian)
+    for _ in range(3 if positive else 0):
+        step = np.linalg.solve(hessian, grad)
+        if not np.all(np.isfinite(step)) or np.max(np.abs(step)) < 1e-12:
+            break
+        candidate = theta - step
+        new_value, new_grad = full(candidate)
+        if not new_value <= value + 1e-13 * scale:
+            break
+        theta, value, grad = candidate, new_value, new_grad
+        if np.max(np.abs(step)) < 1e-9:
+            break
+    gradient_max = float(np.max(np.abs(grad))) if np.all(np.isfinite(grad)) else math.inf
+    within = bool(np.all(np.abs(theta) < _MAX_LOG_PARAM - 1))
+    converged = bool(np.isfinite(value) and gradient_max < _GRADIENT_TOLERANCE and positive)
+    converged = converged and within
+    if converged:
+        message = "ok"
+    elif not within:
+        message = "a parameter ran off towards 0 or infinity"
+    elif not positive:
+        message = "the Hessian is not positive definite (flat or saddle point)"
+    else:
+        message = f"gradient not zero at the end (max |gradient| {gradient_max:.2g})"
+    diagnostics = FitDiagnostics(
+        converged=converged,
+        gradient_max=gradient_max,
+        hessian_positive_definite=positive,
+        n_starts=len(starts),
+        starts_agree=starts_agree,
+        message=message,
+    )
+    return Optimum(theta, float(value), hessian, diagnostics)
