@@ -40,14 +40,29 @@ from rich.console import Console
 from rich.table import Table
 
 from clvreport.cli._app import app, user_errors
-from clvreport.cli.summary import _options, write_table
+from clvreport.cli.common import (
+    AsOf,
+    DateFormat,
+    Decimal,
+    Delimiter,
+    Duplicates,
+    Encoding,
+    Files,
+    HoldoutEnd,
+    Names,
+    NoHeader,
+    Returns,
+    ZeroAmounts,
+    read_options,
+    write_table,
+)
 from clvreport.errors import ConfigError, DataError, ModelError
 from clvreport.ingest import Transactions, read_transactions
 from clvreport.models import ClvModelFit, fit_clv_models
-from clvreport.models.numeric import json_float
 from clvreport.models.bgbb import BetaGeoBetaBinomModel
 from clvreport.models.discrete import discrete_summary
 from clvreport.models.fitting import MIN_REPEAT_BUYERS
+from clvreport.models.numeric import json_float
 from clvreport.models.predictive import holdout_intervals
 from clvreport.summary import as_date, rfm_summary
 
@@ -322,10 +337,7 @@ def _fit_sbg(
 @app.command("fit")
 @user_errors
 def fit(
-    files: Annotated[
-        list[str],
-        typer.Argument(help="Transaction files (CSV, TXT, Parquet, XLSX) or quoted globs."),
-    ],
+    files: Files,
     customer_col: Annotated[str, typer.Option("--customer-col", help="Customer id column.")],
     date_col: Annotated[
         str | None, typer.Option("--date-col", help="Order date column (not for sbg).")
@@ -348,10 +360,7 @@ def fit(
         str | None,
         typer.Option("--end-col", help="sbg: column of the end date (empty while active)."),
     ] = None,
-    holdout_end: Annotated[
-        str | None,
-        typer.Option("--holdout-end", help="Last day of the holdout period (YYYY-MM-DD)."),
-    ] = None,
+    holdout_end: HoldoutEnd = None,
     time_unit: Annotated[
         Literal["days", "weeks", "months", "quarters", "years"] | None,
         typer.Option(
@@ -368,44 +377,16 @@ def fit(
             "purchase opportunities (e.g. yearly donations).",
         ),
     ] = "auto",
-    date_format: Annotated[
-        str, typer.Option("--date-format", help="strftime format such as %Y%m%d; 'auto' detects.")
-    ] = "auto",
-    delimiter: Annotated[
-        str, typer.Option("--delimiter", help="';', ',', 'tab', 'whitespace' or 'auto'.")
-    ] = "auto",
-    decimal: Annotated[
-        Literal["auto", ".", ","], typer.Option("--decimal", help="Decimal mark.")
-    ] = "auto",
-    encoding: Annotated[
-        Literal["auto", "utf-8", "utf-8-sig", "cp1252", "latin-1"],
-        typer.Option("--encoding", help="Text encoding."),
-    ] = "auto",
-    no_header: Annotated[
-        bool, typer.Option("--no-header", help="The files have no header line.")
-    ] = False,
-    names: Annotated[
-        str | None,
-        typer.Option("--names", help="Comma-separated column names (for files without header)."),
-    ] = None,
-    as_of: Annotated[
-        str | None,
-        typer.Option("--as-of", help="Report date; later rows are excluded. Default: last date."),
-    ] = None,
-    zero_amounts: Annotated[
-        Literal["drop", "keep"],
-        typer.Option(
-            "--zero-amounts", help="Orders of 0: exclude them, or count them as purchases."
-        ),
-    ] = "drop",
-    duplicates: Annotated[
-        Literal["drop", "keep"],
-        typer.Option("--duplicates", help="Identical rows: keep one, or keep all."),
-    ] = "drop",
-    returns: Annotated[
-        Literal["net", "drop"],
-        typer.Option("--returns", help="Negative amounts: net them against revenue, or drop them."),
-    ] = "net",
+    date_format: DateFormat = "auto",
+    delimiter: Delimiter = "auto",
+    decimal: Decimal = "auto",
+    encoding: Encoding = "auto",
+    no_header: NoHeader = False,
+    names: Names = None,
+    as_of: AsOf = None,
+    zero_amounts: ZeroAmounts = "drop",
+    duplicates: Duplicates = "drop",
+    returns: Returns = "net",
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the result as one JSON object.")
     ] = False,
@@ -456,14 +437,15 @@ def fit(
             "purchases with the interval predicted for them",
             hint="add --holdout-end YYYY-MM-DD (the last day of the holdout period)",
         )
-    columns, csv, policies = _options(
+    columns, csv, policies = read_options(
+        "fit",
         customer_col=customer_col,
         date_col=date_col,
         amount_col=amount_col,
         delimiter=delimiter,
         decimal=decimal,
         encoding=encoding,
-        header=not no_header,
+        no_header=no_header,
         names=names,
         date_format=date_format,
         zero_amounts=zero_amounts,

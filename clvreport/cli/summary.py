@@ -2,57 +2,39 @@
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from clvreport.cli._app import app, user_errors
-from clvreport.config import ColumnMapping, CsvOptions, DataPolicies
-from clvreport.errors import ConfigError, DataError, output_error
+from clvreport.cli.common import (
+    AsOf,
+    DateFormat,
+    Decimal,
+    Delimiter,
+    Duplicates,
+    Encoding,
+    Files,
+    HoldoutEnd,
+    Names,
+    NoHeader,
+    Returns,
+    ZeroAmounts,
+    read_options,
+    write_table,
+)
+from clvreport.errors import DataError
 from clvreport.ingest import Transactions, read_transactions
 from clvreport.summary import rfm_summary, summary_totals
 
 __all__ = ["summary"]
 
 _OUT_SUFFIXES = (".parquet", ".csv")
-
-
-def _options(**kwargs: Any) -> tuple[ColumnMapping, CsvOptions, DataPolicies]:
-    names = kwargs.pop("names")
-    try:
-        columns = ColumnMapping(
-            customer_id=kwargs["customer_col"], date=kwargs["date_col"], amount=kwargs["amount_col"]
-        )
-        csv = CsvOptions(
-            delimiter=kwargs["delimiter"],
-            decimal=kwargs["decimal"],
-            encoding=kwargs["encoding"],
-            header=kwargs["header"],
-            names=tuple(n.strip() for n in names.split(",")) if names else None,
-            date_format=kwargs["date_format"],
-        )
-        policies = DataPolicies(
-            zero_amounts=kwargs["zero_amounts"],
-            duplicates=kwargs["duplicates"],
-            returns=kwargs["returns"],
-        )
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(
-            f"invalid option: {problems}", hint="see clvreport summary --help"
-        ) from None
-    return columns, csv, policies
 
 
 def _write(summary: Any, out: Path) -> None:
@@ -63,29 +45,6 @@ def _write(summary: Any, out: Path) -> None:
             hint="end --out with .parquet or .csv",
         )
     write_table(summary, out, "the summary", option="--out")
-
-
-def write_table(table: Any, out: Path, what: str, *, option: str) -> None:
-    """Write ``table`` to ``out`` (.parquet or .csv) via a temporary file beside it.
-
-    A failed write (no permission, disk full, a file where a folder should be)
-    becomes one :class:`~clvreport.errors.OutputError` and leaves an existing
-    ``out`` as it was.
-    """
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if out.is_dir():
-            raise IsADirectoryError(errno.EISDIR, "Is a directory", str(out))
-        if out.suffix.lower() == ".parquet":
-            table.to_parquet(tmp, index=False)
-        else:
-            table.to_csv(tmp, index=False)
-        os.replace(tmp, out)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise output_error(exc, out, what, option=option) from None
 
 
 def _label(code: str) -> str:
@@ -128,61 +87,29 @@ def _print_table(totals: dict[str, Any], tx: Transactions, out: Path | None) -> 
 @app.command("summary")
 @user_errors
 def summary(
-    files: Annotated[
-        list[str],
-        typer.Argument(help="Transaction files (CSV, TXT, Parquet, XLSX) or quoted globs."),
-    ],
+    files: Files,
     customer_col: Annotated[str, typer.Option("--customer-col", help="Customer id column.")],
     date_col: Annotated[str, typer.Option("--date-col", help="Order date column.")],
     amount_col: Annotated[str, typer.Option("--amount-col", help="Amount column.")],
-    date_format: Annotated[
-        str, typer.Option("--date-format", help="strftime format such as %Y%m%d; auto detects.")
-    ] = "auto",
-    delimiter: Annotated[
-        str, typer.Option("--delimiter", help="';', ',', 'tab', 'whitespace' or 'auto'.")
-    ] = "auto",
-    decimal: Annotated[
-        Literal["auto", ".", ","], typer.Option("--decimal", help="Decimal mark.")
-    ] = "auto",
-    encoding: Annotated[
-        Literal["auto", "utf-8", "utf-8-sig", "cp1252", "latin-1"],
-        typer.Option("--encoding", help="Text encoding."),
-    ] = "auto",
-    no_header: Annotated[
-        bool, typer.Option("--no-header", help="The files have no header line.")
-    ] = False,
-    names: Annotated[
-        str | None,
-        typer.Option("--names", help="Comma-separated column names (files without header)."),
-    ] = None,
+    date_format: DateFormat = "auto",
+    delimiter: Delimiter = "auto",
+    decimal: Decimal = "auto",
+    encoding: Encoding = "auto",
+    no_header: NoHeader = False,
+    names: Names = None,
     calibration_end: Annotated[
         str | None,
         typer.Option("--calibration-end", help="Last day of the calibration period (YYYY-MM-DD)."),
     ] = None,
-    holdout_end: Annotated[
-        str | None,
-        typer.Option("--holdout-end", help="Last day of the holdout period (YYYY-MM-DD)."),
-    ] = None,
-    as_of: Annotated[
-        str | None,
-        typer.Option("--as-of", help="Report date; later rows are excluded (default: last date)."),
-    ] = None,
+    holdout_end: HoldoutEnd = None,
+    as_of: AsOf = None,
     time_unit: Annotated[
         Literal["days", "weeks", "months"],
         typer.Option("--time-unit", help="Unit of recency and T."),
     ] = "weeks",
-    zero_amounts: Annotated[
-        Literal["drop", "keep"],
-        typer.Option("--zero-amounts", help="Orders of 0: exclude, or count as purchases."),
-    ] = "drop",
-    duplicates: Annotated[
-        Literal["drop", "keep"],
-        typer.Option("--duplicates", help="Identical rows: keep one, or keep all."),
-    ] = "drop",
-    returns: Annotated[
-        Literal["net", "drop"],
-        typer.Option("--returns", help="Negative amounts: net against revenue, or drop."),
-    ] = "net",
+    zero_amounts: ZeroAmounts = "drop",
+    duplicates: Duplicates = "drop",
+    returns: Returns = "net",
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Write the per-customer summary to a .parquet or .csv file."),
@@ -199,14 +126,15 @@ def summary(
             --customer-col id --date-col date --amount-col amount --date-format %Y%m%d
             --calibration-end 1997-09-30 --holdout-end 1998-06-30 --zero-amounts keep
     """
-    columns, csv, policies = _options(
+    columns, csv, policies = read_options(
+        "summary",
         customer_col=customer_col,
         date_col=date_col,
         amount_col=amount_col,
         delimiter=delimiter,
         decimal=decimal,
         encoding=encoding,
-        header=not no_header,
+        no_header=no_header,
         names=names,
         date_format=date_format,
         zero_amounts=zero_amounts,
