@@ -33,7 +33,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, Self, runtime_checkable
 
 import duckdb
 import pandas as pd
@@ -48,6 +48,7 @@ __all__ = [
     "Dialect",
     "DuckDBEngine",
     "Engine",
+    "NamedTables",
     "quote_identifier",
 ]
 
@@ -308,10 +309,6 @@ class Engine(Protocol):
         """Make an in-memory table queryable under ``name``."""
         ...
 
-    def unique_name(self, prefix: str) -> str:
-        """A table name starting with ``prefix`` that is not in use yet."""
-        ...
-
     def drop(self, name: str) -> None:
         """Drop the table or view ``name`` if it exists."""
         ...
@@ -324,7 +321,46 @@ class Engine(Protocol):
 _ARROW_BATCH_ROWS = 1_000_000
 
 
-class DuckDBEngine:
+class NamedTables:
+    """What both engines do alike: unique table names, name checks, ``with`` closes.
+
+    A subclass sets ``self._counter = itertools.count(1)`` and defines ``close``.
+    """
+
+    _counter: Iterator[int]
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:  # pragma: no cover - every engine defines its own
+        """Release the engine's resources (each engine defines it)."""
+        raise NotImplementedError
+
+    def unique_name(self, prefix: str) -> str:
+        """A table or view name ``<prefix>_<n>`` not used in this engine yet.
+
+        Parameters
+        ----------
+        prefix
+            A plain identifier.
+
+        Returns
+        -------
+        str
+        """
+        self._check_name(prefix)
+        return f"{prefix}_{next(self._counter)}"
+
+    @staticmethod
+    def _check_name(name: str) -> None:
+        if not _PLAIN_IDENTIFIER.match(name):
+            raise ValueError(f"{name!r} is not a plain SQL identifier")
+
+
+class DuckDBEngine(NamedTables):
     """The embedded engine: DuckDB in this process, with a memory limit and spilling.
 
     Parameters
@@ -391,12 +427,6 @@ class DuckDBEngine:
 
     def _spill_dir(self) -> str:
         return str(self.temp_directory / "spill").replace("'", "''")
-
-    def __enter__(self) -> DuckDBEngine:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"DuckDBEngine(temp_directory={str(self.temp_directory)!r})"
@@ -476,21 +506,6 @@ class DuckDBEngine:
         self.connection.register(name, data)
         self._registered[name] = data
 
-    def unique_name(self, prefix: str) -> str:
-        """A table name ``<prefix>_<n>`` not used in this engine yet.
-
-        Parameters
-        ----------
-        prefix
-            A plain identifier.
-
-        Returns
-        -------
-        str
-        """
-        self._check_name(prefix)
-        return f"{prefix}_{next(self._counter)}"
-
     def drop(self, name: str) -> None:
         """Drop the table, view or registered data ``name`` if it exists.
 
@@ -519,8 +534,3 @@ class DuckDBEngine:
         self._registered.clear()
         if self._own_temp:
             shutil.rmtree(self.temp_directory, ignore_errors=True)
-
-    @staticmethod
-    def _check_name(name: str) -> None:
-        if not _PLAIN_IDENTIFIER.match(name):
-            raise ValueError(f"{name!r} is not a plain SQL identifier")

@@ -98,6 +98,7 @@ import pandas as pd
 
 from clvreport.engine import Dialect, Engine, quote_identifier
 from clvreport.errors import DataError
+from clvreport.models.units import PERIODS_PER_YEAR
 
 __all__ = [
     "DAYS_PER_YEAR",
@@ -122,8 +123,6 @@ MAX_RETENTION = 0.9
 
 PurchaseUnit = Literal["transaction", "order", "day"]
 Period = Literal["year", "quarter", "month"]
-
-_PERIODS_PER_YEAR = {"year": 1, "quarter": 4, "month": 12}
 
 
 def _as_date(value: Any) -> dt.date:
@@ -559,12 +558,12 @@ def _period_index_sql(period: Period, column: str = "order_date") -> str:
 
 def _period_index(day: dt.date, period: Period) -> int:
     # The Python twin of _period_index_sql.
-    per_year = _PERIODS_PER_YEAR[period]
+    per_year = PERIODS_PER_YEAR[period]
     return day.year * per_year + (day.month - 1) * per_year // 12
 
 
 def _period_bounds(index: np.ndarray, period: Period) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
-    per_year = _PERIODS_PER_YEAR[period]
+    per_year = PERIODS_PER_YEAR[period]
     months_per_period = 12 // per_year
     years, within = np.divmod(index, per_year)
     months = within * months_per_period + 1
@@ -574,7 +573,7 @@ def _period_bounds(index: np.ndarray, period: Period) -> tuple[pd.DatetimeIndex,
 
 
 def _period_labels(index: np.ndarray, period: Period) -> list[str]:
-    per_year = _PERIODS_PER_YEAR[period]
+    per_year = PERIODS_PER_YEAR[period]
     years, within = np.divmod(index, per_year)
     if period == "year":
         return [str(y) for y in years]

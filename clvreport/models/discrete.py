@@ -44,6 +44,7 @@ import pandas as pd
 
 from clvreport.errors import DataError
 from clvreport.models.compression import RfmData, compress_rfm
+from clvreport.models.units import PERIODS_PER_YEAR
 
 __all__ = [
     "DISCRETE_COLUMNS",
@@ -56,7 +57,6 @@ __all__ = [
 
 Period = Literal["year", "quarter", "month"]
 DISCRETE_COLUMNS = ["customer_id", "frequency", "recency", "n_periods", "monetary_value"]
-_PER_YEAR = {"year": 1, "quarter": 4, "month": 12}
 
 ArrayLike = np.ndarray | pd.Series | Sequence[float]
 
@@ -94,13 +94,13 @@ def period_index(dates: pd.Series | pd.DatetimeIndex, period: Period) -> np.ndar
     """
     period = _check_period(period)
     index = pd.DatetimeIndex(dates)
-    per_year = _PER_YEAR[period]
+    per_year = PERIODS_PER_YEAR[period]
     within = (index.month.to_numpy() - 1) * per_year // 12
     return index.year.to_numpy().astype(np.int64) * per_year + within.astype(np.int64)
 
 
 def _period_end(index: int, period: Period) -> pd.Timestamp:
-    per_year = _PER_YEAR[period]
+    per_year = PERIODS_PER_YEAR[period]
     year, within = divmod(int(index), per_year)
     month = within * 12 // per_year + 12 // per_year  # last month of the period
     return pd.Timestamp(year=year, month=month, day=1) + pd.offsets.MonthEnd(0)

@@ -25,6 +25,7 @@ __all__ = [
     "DAYS_PER_MONTH",
     "DAYS_PER_UNIT",
     "MONTHS_PER_PERIOD",
+    "PERIODS_PER_YEAR",
     "PERIOD_UNIT",
     "TimeUnit",
     "check_time_unit",
@@ -41,6 +42,8 @@ DAYS_PER_UNIT: dict[str, float] = {"days": 1.0, "weeks": 7.0, "months": DAYS_PER
 
 MONTHS_PER_PERIOD = {"year": 12, "quarter": 3, "month": 1}
 """Months in one period of the discrete models (a giving opportunity, a renewal)."""
+PERIODS_PER_YEAR = {period: 12 // months for period, months in MONTHS_PER_PERIOD.items()}
+"""Giving or payment periods in a year: 1 a year, 4 a year, 12 a year."""
 PERIOD_UNIT = {"year": "years", "quarter": "quarters", "month": "months"}
 """The time unit of a discrete model fitted on those periods."""
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -26,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from clvreport.config import CsvOptions, SparkOptions
-from clvreport.engine import SPARK, Dialect
+from clvreport.engine import SPARK, Dialect, NamedTables
 from clvreport.errors import ConfigError, DataError
 from clvreport.ingest.reader import RawFile, inspect_csv
 from clvreport.ingest.sources import SourceFile
@@ -36,7 +35,6 @@ if TYPE_CHECKING:
 
 __all__ = ["SparkEngine", "java_available", "spark_type_name"]
 
-_PLAIN_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _WHITESPACE_FIELDS = "_clv_nfields"
 
 # Settings every session gets: ANSI SQL with double-quoted identifiers (the SQL
@@ -103,7 +101,7 @@ def spark_type_name(data_type: Any) -> str:
     return simple.get(name, data_type.simpleString().upper())
 
 
-class SparkEngine:
+class SparkEngine(NamedTables):
     """Run clvreport's SQL on Spark.
 
     Parameters
@@ -227,12 +225,6 @@ class SparkEngine:
         base = self.scratch_dir or str(self.temp_directory)
         return f"{base.rstrip('/')}/{next(self._counter)}-{name}"
 
-    def __enter__(self) -> SparkEngine:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         return f"SparkEngine(master={self.session.sparkContext.master!r})"
 
@@ -341,21 +333,6 @@ class SparkEngine:
         self._check_name(name)
         frame.createOrReplaceTempView(name)
         self._views.add(name)
-
-    def unique_name(self, prefix: str) -> str:
-        """A view name ``<prefix>_<n>`` not used in this engine yet.
-
-        Parameters
-        ----------
-        prefix
-            A plain identifier.
-
-        Returns
-        -------
-        str
-        """
-        self._check_name(prefix)
-        return f"{prefix}_{next(self._counter)}"
 
     def drop(self, name: str) -> None:
         """Drop (and uncache) the view ``name`` if it exists.
@@ -488,11 +465,6 @@ class SparkEngine:
             *[F.col("_parts").getItem(i).alias(name) for i, name in enumerate(names)],
             F.size("_parts").alias(_WHITESPACE_FIELDS),
         )
-
-    @staticmethod
-    def _check_name(name: str) -> None:
-        if not _PLAIN_IDENTIFIER.match(name):
-            raise ValueError(f"{name!r} is not a plain SQL identifier")
 
 
 def _dates_as_datetime(frame: pd.DataFrame) -> pd.DataFrame:
