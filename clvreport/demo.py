@@ -59,6 +59,7 @@ __all__ = [
     "generate_transactions",
     "main",
     "write_demo_csv",
+    "write_dutch_csv",
 ]
 
 #: Column names of the export, in order.
@@ -386,9 +387,41 @@ def write_demo_csv(path: Path | str = DEFAULT_OUT, **kwargs: int | str) -> Path:
     >>> write_demo_csv("/tmp/demo.csv", n_customers=100)  # doctest: +SKIP
     PosixPath('/tmp/demo.csv')
     """
-    path = Path(path)
     frame = generate_transactions(**kwargs)  # type: ignore[arg-type]
-    frame["besteldatum"] = frame["besteldatum"].dt.strftime("%d-%m-%Y")
+    return write_dutch_csv(frame, path, dates=["besteldatum"])
+
+
+def write_dutch_csv(frame: pd.DataFrame, path: Path | str, *, dates: Sequence[str]) -> Path:
+    """Write an example export as a Dutch system does: ``;``, decimal commas, dd-mm-yyyy.
+
+    Shared by the three example generators (webshop, donations, subscriptions).
+
+    Parameters
+    ----------
+    frame
+        The rows; ``dates`` columns hold timestamps (missing ones become empty cells).
+    path
+        The CSV file (its folder is created).
+    dates
+        Columns written as ``dd-mm-yyyy``.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> frame = pd.DataFrame({"datum": pd.to_datetime(["2024-06-30", None]), "bedrag": [1.5, 2]})
+    >>> out = write_dutch_csv(frame, Path(tempfile.mkdtemp()) / "x.csv", dates=["datum"])
+    >>> out.read_text().splitlines()
+    ['datum;bedrag', '30-06-2024;1,50', ';2,00']
+    """
+    path = Path(path)
+    frame = frame.copy()
+    for column in dates:
+        frame[column] = frame[column].dt.strftime("%d-%m-%Y").fillna("")
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(
         path,

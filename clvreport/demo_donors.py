@@ -66,6 +66,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from clvreport.demo import write_dutch_csv
+
 __all__ = [
     "BGBB_PARAMS",
     "COHORT_WEIGHTS",
@@ -386,20 +388,7 @@ def write_donations_csv(path: Path | str = DEFAULT_OUT, **kwargs: int) -> Path:
     >>> write_donations_csv("/tmp/donaties.csv", n_donors=100)  # doctest: +SKIP
     PosixPath('/tmp/donaties.csv')
     """
-    path = Path(path)
-    frame = generate_donations(**kwargs)
-    frame["datum"] = frame["datum"].dt.strftime("%d-%m-%Y")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(
-        path,
-        sep=";",
-        decimal=",",
-        float_format="%.2f",
-        index=False,
-        encoding="utf-8",
-        lineterminator="\n",
-    )
-    return path
+    return write_dutch_csv(generate_donations(**kwargs), path, dates=["datum"])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -56,6 +56,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from clvreport.demo import write_dutch_csv
+
 __all__ = [
     "COLUMNS",
     "DEFAULT_OUT",
@@ -237,21 +239,8 @@ def write_subscriptions_csv(path: Path | str = DEFAULT_OUT, **kwargs: int | str)
     >>> write_subscriptions_csv("/tmp/abonnementen.csv")  # doctest: +SKIP
     PosixPath('/tmp/abonnementen.csv')
     """
-    path = Path(path)
     frame = generate_subscriptions(**kwargs)  # type: ignore[arg-type]
-    for column in ("startdatum", "einddatum"):
-        frame[column] = frame[column].dt.strftime("%d-%m-%Y").fillna("")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(
-        path,
-        sep=";",
-        decimal=",",
-        float_format="%.2f",
-        index=False,
-        encoding="utf-8",
-        lineterminator="\n",
-    )
-    return path
+    return write_dutch_csv(frame, path, dates=["startdatum", "einddatum"])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
