@@ -54,6 +54,7 @@ API_SECTIONS: dict[str, tuple[str, ...]] = {
         "clvreport.comparison",
         "clvreport.donors",
         "clvreport.subscribers",
+        "clvreport.period_fit",
     ),
     "Plots": ("clvreport.plots",),
     "Report": ("clvreport.report",),

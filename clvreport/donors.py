@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -55,6 +55,7 @@ from clvreport.models.units import (
     horizon_periods,
     period_discount,
 )
+from clvreport.period_fit import PeriodModelFit
 
 __all__ = [
     "DonorFit",
@@ -89,55 +90,32 @@ def donation_log(engine: Any, table: str) -> pd.DataFrame:
 
 
 @dataclass
-class DonorFit:
+class DonorFit(PeriodModelFit):
     """The donor model: BG/BB for giving, Gamma-Gamma (or a mean) for the amounts.
 
     The attributes the report reads are those of
     :class:`~clvreport.models.fitting.ClvModelFit` (``status``, ``usable``,
-    ``model_name``, ``choice_note``, ``validation`` ...).
+    ``model_name``, ``choice_note``, ``validation`` ...; the shared ones in
+    :class:`~clvreport.period_fit.PeriodModelFit`).
 
     Attributes
     ----------
-    status, reasons
-        ``"ok"``, ``"degraded"`` or ``"failed"``, and why.
-    period
-        Length of one opportunity (``year``, ``quarter``, ``month``).
     model
         The fitted BG/BB model (``None`` when failed).
     spend_model, spend_fallback
         Gamma-Gamma on the repeat periods' totals, and the mean total.
-    n_customers, n_repeat_buyers
-        Donors, and donors who gave in a later period than their first.
     """
 
-    status: str
-    reasons: tuple[str, ...]
-    period: str
     model: BetaGeoBetaBinomModel | None = None
     spend_model: GammaGammaModel | None = None
     spend_fallback: float | None = None
-    n_customers: int = 0
-    n_repeat_buyers: int = 0
     model_name: str = "bgbb"
-    selection: str = "fixed"
     choice_note: str | None = "discrete_business"
-    validation: None = None
-    candidates: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def reason(self) -> str | None:
-        """The main reason code, or ``None``."""
-        return self.reasons[0] if self.reasons else None
 
     @property
     def usable(self) -> bool:
         """Whether there is a model to score donors with."""
         return self.status != "failed" and self.model is not None
-
-    @property
-    def time_unit(self) -> str:
-        """The model's time unit (``years``, ``quarters``, ``months``)."""
-        return PERIOD_UNIT[self.period]
 
     def expected_spend(self, frequency: Any, monetary_value: Any) -> np.ndarray:
         """Expected amount per giving period (as ``ClvModelFit.expected_spend``)."""
@@ -152,22 +130,10 @@ class DonorFit:
     def to_dict(self) -> dict[str, Any]:
         """What ``model.json`` holds (``business: discrete`` marks a donor model)."""
         return {
-            "business": "discrete",
-            "status": self.status,
-            "reason": self.reason,
-            "reasons": list(self.reasons),
-            "time_unit": self.time_unit,
-            "period": self.period,
-            "model": self.model_name,
-            "selection": self.selection,
-            "choice_note": self.choice_note,
+            **self._dict("discrete", self.model_name, self.choice_note),
             "transaction_model": None if self.model is None else self.model.to_dict(),
             "spend_model": None if self.spend_model is None else self.spend_model.to_dict(),
             "spend_fallback": json_float(self.spend_fallback),
-            "validation": None,
-            "candidates": {},
-            "n_customers": self.n_customers,
-            "n_repeat_buyers": self.n_repeat_buyers,
         }
 
     @classmethod
@@ -177,14 +143,10 @@ class DonorFit:
 
         transaction, spend = data.get("transaction_model"), data.get("spend_model")
         return cls(
-            status=data["status"],
-            reasons=tuple(data.get("reasons") or ()),
-            period=data.get("period", "year"),
+            **cls._fields(data, "year"),
             model=None if transaction is None else MaximumLikelihoodModel.from_dict(transaction),  # type: ignore[arg-type]
             spend_model=None if spend is None else MaximumLikelihoodModel.from_dict(spend),  # type: ignore[arg-type]
             spend_fallback=data.get("spend_fallback"),
-            n_customers=int(data.get("n_customers") or 0),
-            n_repeat_buyers=int(data.get("n_repeat_buyers") or 0),
         )
 
 

@@ -55,6 +55,7 @@ from clvreport.models.units import (
     horizon_periods,
     period_discount,
 )
+from clvreport.period_fit import PeriodModelFit
 
 __all__ = [
     "SubscriberFit",
@@ -192,38 +193,23 @@ def payment_log(contracts: pd.DataFrame, period: str) -> pd.DataFrame:
 
 
 @dataclass
-class SubscriberFit:
+class SubscriberFit(PeriodModelFit):
     """The subscription model: sBG per plan (the attributes the report reads, as for customers).
+
+    The shared attributes (``status``, ``reasons``, ``period``, the counts) are
+    those of :class:`~clvreport.period_fit.PeriodModelFit`; ``period`` is the
+    renewal period and ``n_repeat_buyers`` the subscribers who renewed at least once.
 
     Attributes
     ----------
-    status, reasons
-        ``"ok"``, ``"degraded"`` or ``"failed"``, and why.
-    period
-        The renewal period.
     models
         Plan → fitted sBG model; ``"all"`` is every subscription pooled.
-    n_customers, n_repeat_buyers
-        Subscribers, and those who renewed at least once.
     """
 
-    status: str
-    reasons: tuple[str, ...]
-    period: str
     models: dict[str, ShiftedBetaGeometricModel] = field(default_factory=dict)
-    n_customers: int = 0
-    n_repeat_buyers: int = 0
     model_name: str = "sbg"
-    selection: str = "fixed"
     choice_note: str | None = "subscription_business"
-    validation: None = None
-    candidates: dict[str, Any] = field(default_factory=dict)
     spend_model: None = None
-
-    @property
-    def reason(self) -> str | None:
-        """The main reason code, or ``None``."""
-        return self.reasons[0] if self.reasons else None
 
     @property
     def usable(self) -> bool:
@@ -235,11 +221,6 @@ class SubscriberFit:
         """The pooled model (all plans)."""
         return self.models.get(ALL_PLANS)
 
-    @property
-    def time_unit(self) -> str:
-        """``months``, ``quarters`` or ``years``."""
-        return PERIOD_UNIT[self.period]
-
     def model_for(self, plan: str) -> ShiftedBetaGeometricModel:
         """The plan's own model, or the pooled one when the plan has none."""
         return self.models.get(plan) or self.models[ALL_PLANS]
@@ -247,22 +228,10 @@ class SubscriberFit:
     def to_dict(self) -> dict[str, Any]:
         """What ``model.json`` holds (``business: subscription``, one model per plan)."""
         return {
-            "business": "subscription",
-            "status": self.status,
-            "reason": self.reason,
-            "reasons": list(self.reasons),
-            "time_unit": self.time_unit,
-            "period": self.period,
-            "model": self.model_name,
-            "selection": self.selection,
-            "choice_note": self.choice_note,
+            **self._dict("subscription", self.model_name, self.choice_note),
             "transaction_model": None if self.model is None else self.model.to_dict(),
             "plans": {plan: m.to_dict() for plan, m in self.models.items() if plan != ALL_PLANS},
             "spend_model": None,
-            "validation": None,
-            "candidates": {},
-            "n_customers": self.n_customers,
-            "n_repeat_buyers": self.n_repeat_buyers,
         }
 
     @classmethod
@@ -274,14 +243,7 @@ class SubscriberFit:
         }
         if data.get("transaction_model"):
             models[ALL_PLANS] = MaximumLikelihoodModel.from_dict(data["transaction_model"])
-        return cls(
-            status=data["status"],
-            reasons=tuple(data.get("reasons") or ()),
-            period=data.get("period", "month"),
-            models=models,  # type: ignore[arg-type]
-            n_customers=int(data.get("n_customers") or 0),
-            n_repeat_buyers=int(data.get("n_repeat_buyers") or 0),
-        )
+        return cls(**cls._fields(data, "month"), models=models)  # type: ignore[arg-type]
 
 
 def _fit_one(renewals: np.ndarray, active: np.ndarray, period: str) -> ShiftedBetaGeometricModel:
