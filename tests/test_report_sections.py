@@ -124,3 +124,22 @@ def test_captions_state_the_finding_with_its_number(ctx):
     assert t.percent(top20, digits=0) in tiers_caption
     top = a.customers.nlargest(10, "clv")
     assert f"{t.money(top['clv'].sum())}" in value
+
+
+@pytest.mark.parametrize(
+    ("error", "nl", "en"),
+    [
+        (-0.20, "20% te laag", "20% too low"),
+        (0.12, "12% te hoog", "12% too high"),
+        (-0.04, "4% te laag: vrijwel raak", "4% too low: close to the mark"),
+        (0.05, "5% te hoog: vrijwel raak", "5% too high: close to the mark"),
+        (0.001, "vrijwel precies goed", "almost exactly right"),
+        (float("nan"), "verschil onbekend", "difference unknown"),
+    ],
+)
+def test_a_forecast_miss_always_says_which_way(error, nl, en):
+    """A miss within 5% still says too low or too high (not "a difference of 4%")."""
+    from clvreport.i18n import Translator
+
+    assert sections._difference(Translator("nl", "EUR"), error) == nl
+    assert sections._difference(Translator("en", "EUR"), error) == en

@@ -109,6 +109,7 @@ __all__ = [
     "CHOICE_TOLERANCE",
     "HOLDOUT_COLUMNS",
     "LIKELIHOOD_TOLERANCE",
+    "ON_TARGET",
     "REVENUE_COLUMN",
     "VERDICT_THRESHOLDS",
     "WORST_BIN_THRESHOLDS",
@@ -134,7 +135,8 @@ ARTEFACT_MODELS = frozenset({"bgnbd"})  # P(alive | x = 0) is identically 1
 CHOICE_TOLERANCE = 0.20  # "fits as well": binned error at most 20% larger ...
 CHOICE_ABS_TOLERANCE = 0.01  # ... or at most 1 percentage point larger
 LIKELIHOOD_TOLERANCE = 1.0  # log-likelihood units (an AIC difference of 2)
-_ON_TARGET = 0.05
+ON_TARGET = 0.05
+"""A total within this share of the actual counts as on target (a close miss)."""
 _GRADES = ("good", "fair", "poor")
 _NAN = float("nan")
 
@@ -195,7 +197,7 @@ def _assess(
         if np.isfinite(error)
     ]
     grade, _, limiting = max(graded)
-    if abs(total_error) <= _ON_TARGET:
+    if abs(total_error) <= ON_TARGET:
         direction = "on_target"
     else:
         direction = "over" if total_error > 0 else "under"

@@ -6,10 +6,14 @@ from :class:`~clvreport.analysis.Analysis`, text from the message catalogs.
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from clvreport import plots
 from clvreport.acquisition import MIN_GROUP_CUSTOMERS
+from clvreport.i18n import Translator
+from clvreport.models.validation import ON_TARGET
 from clvreport.overview import at_risk_mask
 from clvreport.report.context import ReportContext
 from clvreport.report.markdown import (
@@ -815,6 +819,22 @@ def methodology(ctx: ReportContext) -> Markdown:
     return join(*blocks)
 
 
+def _difference(t: Translator, error: float) -> str:
+    """A forecast's miss in words, always with its direction: "4% te laag: vrijwel raak".
+
+    ``error`` is (predicted - actual) / actual; within 5% the miss is called close
+    (:data:`clvreport.models.validation.ON_TARGET`), below half a percent exact.
+    """
+    if not math.isfinite(error):
+        return t("methodology.difference_unknown")
+    size = abs(error)
+    if size < 0.005:
+        return t("methodology.difference_on_target", error=t.percent(size, digits=0))
+    side = "over" if error > 0 else "under"
+    key = f"difference_close_{side}" if size <= ON_TARGET else f"difference_{side}"
+    return t(f"methodology.{key}", error=t.percent(size, digits=0))
+
+
 def _holdout_blocks(ctx: ReportContext) -> list[str]:
     """The holdout check in words (total, worst group, revenue, length) and its figures."""
     t, a = ctx.t, ctx.analysis
@@ -825,10 +845,9 @@ def _holdout_blocks(ctx: ReportContext) -> list[str]:
             f"methodology.holdout_{v.verdict}",
             actual=t.number(v.actual_total),
             predicted=t.number(v.predicted_total),
-            difference=t(
-                f"methodology.difference_{v.direction}",
-                error=t.percent(abs(v.total_error), digits=0),
-            ),
+            difference=_difference(t, v.total_error)
+            if v.direction != "unknown"
+            else t("methodology.difference_unknown"),
             start=t.date(a.calibration_end),
         )
     ]
@@ -843,6 +862,7 @@ def _holdout_blocks(ctx: ReportContext) -> list[str]:
                 customers=t.number(row["customers"]),
                 actual=t.number(row["actual_total"]),
                 predicted=t.number(row["predicted_total"]),
+                difference=_difference(t, v.worst_bin_error),
             )
         )
     if v.revenue_error == v.revenue_error:
@@ -851,17 +871,7 @@ def _holdout_blocks(ctx: ReportContext) -> list[str]:
                 "methodology.holdout_revenue",
                 actual=t.money(v.actual_revenue),
                 predicted=t.money(v.predicted_revenue),
-                difference=t(
-                    "methodology.difference_"
-                    + (
-                        "on_target"
-                        if abs(v.revenue_error) <= 0.05
-                        else "over"
-                        if v.revenue_error > 0
-                        else "under"
-                    ),
-                    error=t.percent(abs(v.revenue_error), digits=0),
-                ),
+                difference=_difference(t, v.revenue_error),
             )
         )
     if a.holdout_coverage is not None:
