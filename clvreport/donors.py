@@ -89,7 +89,7 @@ def donation_log(engine: Any, table: str) -> pd.DataFrame:
     )
 
 
-@dataclass
+@dataclass(kw_only=True)
 class DonorFit(PeriodModelFit):
     """The donor model: BG/BB for giving, Gamma-Gamma (or a mean) for the amounts.
 

@@ -309,6 +309,10 @@ class Engine(Protocol):
         """Make an in-memory table queryable under ``name``."""
         ...
 
+    def unique_name(self, prefix: str) -> str:
+        """A table name starting with ``prefix`` that is not in use yet."""
+        ...
+
     def drop(self, name: str) -> None:
         """Drop the table or view ``name`` if it exists."""
         ...

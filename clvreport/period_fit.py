@@ -18,7 +18,7 @@ from clvreport.models.units import PERIOD_UNIT
 __all__ = ["PeriodModelFit"]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PeriodModelFit:
     """Status, reasons and period of a model on whole periods (giving years, renewals).
 

@@ -192,7 +192,7 @@ def payment_log(contracts: pd.DataFrame, period: str) -> pd.DataFrame:
     )
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SubscriberFit(PeriodModelFit):
     """The subscription model: sBG per plan (the attributes the report reads, as for customers).
 

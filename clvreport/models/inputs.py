@@ -89,7 +89,9 @@ def _first_bad(mask: np.ndarray) -> int:
 def check_rfm(
     frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Check and convert frequency, recency and T arrays (see :func:`compress_rfm`).
+    """Check and convert frequency, recency and T arrays.
+
+    Used by :func:`~clvreport.models.compression.compress_rfm` and the scoring functions.
 
     Parameters
     ----------

@@ -26,6 +26,7 @@ __all__ = [
     "BOUNDARY_LOG",
     "Face",
     "FitDiagnostics",
+    "Objective",
     "Optimum",
     "finite_difference_hessian",
     "maximise_likelihood",
