@@ -127,19 +127,24 @@ def test_captions_state_the_finding_with_its_number(ctx):
 
 
 @pytest.mark.parametrize(
-    ("error", "nl", "en"),
+    ("error", "judge", "nl", "en"),
     [
-        (-0.20, "20% te laag", "20% too low"),
-        (0.12, "12% te hoog", "12% too high"),
-        (-0.04, "4% te laag: vrijwel raak", "4% too low: close to the mark"),
-        (0.05, "5% te hoog: vrijwel raak", "5% too high: close to the mark"),
-        (0.001, "vrijwel precies goed", "almost exactly right"),
-        (float("nan"), "verschil onbekend", "difference unknown"),
+        (-0.20, True, "20% te laag", "20% too low"),
+        (0.12, False, "12% te hoog", "12% too high"),
+        (-0.04, True, "4% te laag: vrijwel raak", "4% too low: close to the mark"),
+        (0.0501, True, "5% te hoog: vrijwel raak", "5% too high: close to the mark"),
+        (0.0549, True, "5% te hoog: vrijwel raak", "5% too high: close to the mark"),
+        (0.0551, True, "6% te hoog", "6% too high"),
+        # a check that is not good never calls a miss close, whatever its size
+        (-0.04, False, "4% te laag", "4% too low"),
+        (0.004, True, "vrijwel precies goed", "almost exactly right"),
+        (0.004, False, "vrijwel precies goed", "almost exactly right"),
+        (float("nan"), True, "verschil onbekend", "difference unknown"),
     ],
 )
-def test_a_forecast_miss_always_says_which_way(error, nl, en):
-    """A miss within 5% still says too low or too high (not "a difference of 4%")."""
+def test_a_forecast_miss_always_says_which_way(error, judge, nl, en):
+    """A miss says too low or too high (not "a difference of 4%"); "close" only for a good check."""
     from clvreport.i18n import Translator
 
-    assert sections._difference(Translator("nl", "EUR"), error) == nl
-    assert sections._difference(Translator("en", "EUR"), error) == en
+    assert sections._difference(Translator("nl", "EUR"), error, judge=judge) == nl
+    assert sections._difference(Translator("en", "EUR"), error, judge=judge) == en

@@ -819,20 +819,23 @@ def methodology(ctx: ReportContext) -> Markdown:
     return join(*blocks)
 
 
-def _difference(t: Translator, error: float) -> str:
-    """A forecast's miss in words, always with its direction: "4% te laag: vrijwel raak".
+def _difference(t: Translator, error: float, *, judge: bool = False) -> str:
+    """A forecast's miss in words, always with its direction: "4% te laag".
 
-    ``error`` is (predicted - actual) / actual; within 5% the miss is called close
-    (:data:`clvreport.models.validation.ON_TARGET`), below half a percent exact.
+    ``error`` is (predicted - actual) / actual. With ``judge`` (a forecast the
+    check calls good), a miss of at most 5% as shown is called close
+    (:data:`clvreport.models.validation.ON_TARGET`): "4% te laag: vrijwel raak".
+    A miss that rounds to 0% is "vrijwel precies goed".
     """
     if not math.isfinite(error):
         return t("methodology.difference_unknown")
-    size = abs(error)
-    if size < 0.005:
-        return t("methodology.difference_on_target", error=t.percent(size, digits=0))
+    shown = round(abs(error) * 100)  # the percentage the sentence prints
+    if shown == 0:
+        return t("methodology.difference_on_target", error=t.percent(0.0, digits=0))
     side = "over" if error > 0 else "under"
-    key = f"difference_close_{side}" if size <= ON_TARGET else f"difference_{side}"
-    return t(f"methodology.{key}", error=t.percent(size, digits=0))
+    close = judge and shown <= round(ON_TARGET * 100)
+    key = f"difference_close_{side}" if close else f"difference_{side}"
+    return t(f"methodology.{key}", error=t.percent(shown / 100, digits=0))
 
 
 def _holdout_blocks(ctx: ReportContext) -> list[str]:
@@ -845,7 +848,7 @@ def _holdout_blocks(ctx: ReportContext) -> list[str]:
             f"methodology.holdout_{v.verdict}",
             actual=t.number(v.actual_total),
             predicted=t.number(v.predicted_total),
-            difference=_difference(t, v.total_error)
+            difference=_difference(t, v.total_error, judge=v.verdict == "good")
             if v.direction != "unknown"
             else t("methodology.difference_unknown"),
             start=t.date(a.calibration_end),
@@ -871,7 +874,7 @@ def _holdout_blocks(ctx: ReportContext) -> list[str]:
                 "methodology.holdout_revenue",
                 actual=t.money(v.actual_revenue),
                 predicted=t.money(v.predicted_revenue),
-                difference=_difference(t, v.revenue_error),
+                difference=_difference(t, v.revenue_error, judge=v.verdict == "good"),
             )
         )
     if a.holdout_coverage is not None:
