@@ -391,3 +391,17 @@ def test_section_says_why_a_comparison_is_missing(language):
         client="demo", analysis=None, t=Translator(language, "EUR"), output_dir=Path(".")
     )
     assert str(since_previous(empty)).strip() == ""
+
+
+def test_the_section_says_why_the_holdout_check_differs(reports):
+    """The previous report's forecast and the refit's holdout check cover about the same
+    months with other numbers; the section says they are two checks."""
+    _, _, second = reports
+    model = json.loads((second["nl"].folder / "model.json").read_text())
+    months = round(model["validation"]["holdout_months"])  # as the report prints it
+    nl = " ".join(pdf_text(second["nl"].folder / "clv_report.pdf").replace("\xad", "").split())
+    en = " ".join(pdf_text(second["en"].folder / "clv_report.pdf").replace("\xad", "").split())
+    assert "Deze vergelijking gebruikt het model van het vorige rapport." in nl
+    assert f"op de {months} maanden daarna" in nl
+    assert "This comparison uses the previous report’s model." in en.replace("'", "’")
+    assert f"tests it on the {months} months after" in en

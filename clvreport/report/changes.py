@@ -13,6 +13,7 @@ import pandas as pd
 
 from clvreport import plots
 from clvreport.comparison import Comparison, Unavailable
+from clvreport.i18n import Translator
 from clvreport.report.context import ReportContext
 from clvreport.report.markdown import (
     Markdown,
@@ -250,6 +251,36 @@ def _error(predicted: float, actual: float) -> float:
     return abs(actual - predicted) / predicted if predicted else math.nan
 
 
+def _revenue_sentence(t: Translator, revenue: float, actual: float, inside: bool) -> str:
+    """The previous forecast of revenue against what came in."""
+    if inside and _error(revenue, actual) < 0.005:  # "0% higher" reads oddly
+        return t("compare.revenue_exact")
+    return t(
+        "compare.revenue_inside" if inside else "compare.revenue_outside",
+        error=t.percent(_error(revenue, actual), digits=0),
+        direction=t("compare.higher" if actual >= revenue else "compare.lower"),
+    )
+
+
+def _other_check(ctx: ReportContext) -> str | None:
+    """Why the methodology's holdout check gives another number for about the same months.
+
+    The comparison checks the earlier report's own model; the holdout check refits
+    today's model on the data up to the calibration end and checks it on the months
+    after, so the two forecasts differ (``None`` without a holdout check).
+    """
+    a, t = ctx.analysis, ctx.t
+    validation = getattr(a.model, "validation", None)
+    if a.calibration_end is None or validation is None:
+        return None
+    return t(
+        "compare.other_check",
+        section=t("sections.methodology"),
+        start=t.date(a.calibration_end),
+        months=t.number(validation.holdout_months, digits=0),
+    )
+
+
 def _forecast_blocks(ctx: ReportContext, comparison: Comparison) -> list[str]:
     t = ctx.t
     date = t.date(comparison.previous_as_of)
@@ -282,16 +313,11 @@ def _forecast_blocks(ctx: ReportContext, comparison: Comparison) -> list[str]:
         sentences.append(t("compare.verdict_inside"))
     revenue, actual_revenue = float(total["predicted_revenue"]), float(total["actual_revenue"])
     inside = bool(total["revenue_low"] <= actual_revenue <= total["revenue_high"])
-    if inside and _error(revenue, actual_revenue) < 0.005:  # "0% higher" reads oddly
-        sentences.append(t("compare.revenue_exact"))
-    else:
-        sentences.append(
-            t(
-                "compare.revenue_inside" if inside else "compare.revenue_outside",
-                error=t.percent(_error(revenue, actual_revenue), digits=0),
-                direction=t("compare.higher" if actual_revenue >= revenue else "compare.lower"),
-            )
-        )
+    revenue_sentence = _revenue_sentence(t, revenue, actual_revenue, inside)
+    sentences.append(revenue_sentence)
+    check = _other_check(ctx)
+    if check is not None:
+        sentences.append(check)
     labels = ctx.analysis.rules.labels(t.language)
     rows = comparison.forecast.iloc[:-1]
     rows = rows.sort_values("predicted_revenue", ascending=False)
