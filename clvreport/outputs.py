@@ -299,6 +299,7 @@ def write_action_lists(
     max_rows: int = 5000,
     extra: Sequence[str] = (),
     newly_at_risk: Sequence[str] | None = None,
+    per_customer: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Write ``customers.xlsx``: the action plan and one customer list per recommended action.
 
@@ -335,6 +336,9 @@ def write_action_lists(
         Ids of the customers at risk now who were not at the previous report;
         when given (and not empty) a last sheet (``xlsx.newly_at_risk_sheet``)
         lists them with their own action, largest value at stake first.
+    per_customer
+        :func:`~clvreport.recommendations.customer_actions` of ``customers``
+        under ``rules``, when already computed (the report has it).
 
     Returns
     -------
@@ -351,7 +355,8 @@ def write_action_lists(
     rules = rules or PlanRules.default()
     labels = dict(labels or {})
     max_rows = max(0, min(int(max_rows), EXCEL_MAX_ROWS - _HEADER_ROW - 1))
-    per_customer = customer_actions(customers, rules)
+    if per_customer is None:
+        per_customer = customer_actions(customers, rules)
     priced = "value_at_risk" in customers and "clv" in customers
     plan = plan_actions(
         customers, rules, language=t.language, per_customer=per_customer, audience=t.audience
@@ -720,6 +725,7 @@ def write_outputs(
     customers: pd.DataFrame | CustomerRows | None = None,
     key_figures: KeyFigures | None = None,
     newly_at_risk: Sequence[str] | None = None,
+    per_customer: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Write ``customers.csv``, ``customers.parquet``, ``customers.xlsx`` and ``model.json``.
 
@@ -745,6 +751,9 @@ def write_outputs(
         The report's :class:`~clvreport.comparison.KeyFigures` (default: computed).
     newly_at_risk
         Customers at risk since the previous report, for their own list in the xlsx.
+    per_customer
+        Each customer's action under the client's rules
+        (:func:`~clvreport.recommendations.customer_actions`), when already computed.
 
     Returns
     -------
@@ -781,6 +790,7 @@ def write_outputs(
         max_rows=config.xlsx_max_rows,
         extra=config.data.columns.extra or (),
         newly_at_risk=newly_at_risk,
+        per_customer=per_customer,
     )
 
     model_path = folder / "model.json"

@@ -296,3 +296,24 @@ def test_extra_columns_pass_through_ingest_per_customer(tmp_path):
     wrong = ColumnMapping(customer_id="klant", date="datum", amount="bedrag", extra=["mail"])
     with pytest.raises(DataError, match=r"columns\.extra: 'mail' is not a column"):
         read_transactions(path, wrong)
+
+
+def test_the_reports_own_actions_make_the_same_workbook(tmp_path, customers):
+    """finish hands write_action_lists the report's per-customer actions (computed once)."""
+    from clvreport.recommendations import PlanRules, customer_actions
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    fresh, fresh_plan = _write(tmp_path / "a", customers, "nl")
+    given = customer_actions(customers, PlanRules.default())
+    reused, reused_plan = _write(tmp_path / "b", customers, "nl", per_customer=given)
+    pd.testing.assert_frame_equal(reused_plan, fresh_plan)
+    assert fresh.sheetnames == reused.sheetnames and len(fresh.sheetnames) > 1
+    for name in fresh.sheetnames:
+        cells = [[c.value for c in row] for row in fresh[name].iter_rows()]
+        assert [[c.value for c in row] for row in reused[name].iter_rows()] == cells
+    # and it is what the lists are made from: drop one customer, and their list is shorter
+    (tmp_path / "c").mkdir()
+    fewer, _ = _write(tmp_path / "c", customers, "nl", per_customer=given.iloc[1:])
+    rows = {name: fresh[name].max_row for name in fresh.sheetnames}
+    assert sum(fewer[name].max_row for name in fewer.sheetnames) == sum(rows.values()) - 1

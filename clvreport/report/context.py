@@ -248,6 +248,7 @@ def finish(ctx: ReportContext) -> list[Path]:
         ctx.output_dir,
         ctx.t,
         key_figures=ctx.key_figures,
+        per_customer=ctx.customer_actions,  # computed once, for the report and the lists
         newly_at_risk=None if ctx.comparison is None else ctx.comparison.newly_at_risk,
     )
     if ctx.comparison is not None:
