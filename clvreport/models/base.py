@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -35,9 +36,16 @@ import pandas as pd
 from clvreport.errors import ModelError
 from clvreport.models.compression import RfmData, compress_rfm
 from clvreport.models.inputs import ArrayLike, validate_summary
+from clvreport.models.limits import (
+    interior_starts,
+    nbd_objective,
+    pair_faces,
+    prefer_limit,
+    simplest,
+    tie_tolerance,
+)
 from clvreport.models.numeric import json_float
 from clvreport.models.optimise import (
-    BOUNDARY_LOG,
     Face,
     FitDiagnostics,
     Objective,
@@ -97,7 +105,8 @@ class MaximumLikelihoodModel(ABC):
         the dropout pair -> inf with its mean fixed; ``"no_dropout"``: ``a`` or ``s``
         -> 0). The limit is represented by parameters pinned at
         ``exp(+-BOUNDARY_LOG)``, where the predictions equal the limit's, and the
-        fit counts as converged. ``None`` for an interior optimum.
+        fit counts as converged. ``None`` for an interior optimum. Decided by
+        likelihood, not by where the optimiser stopped (:mod:`clvreport.models.limits`).
     """
 
     name: ClassVar[str]
@@ -155,12 +164,7 @@ class MaximumLikelihoodModel(ABC):
         optimum = maximise_likelihood(
             self._objective, data, starts, search_data=self._subsample(data, rng)
         )
-        jacobian = np.eye(optimum.log_params.size)
-        self.boundary_ = None
-        if not optimum.diagnostics.converged:
-            found = self._boundary_optimum(data, optimum)
-            if found is not None:
-                optimum, jacobian, self.boundary_ = found
+        optimum, jacobian, self.boundary_ = self._decide_limit(data, optimum)
         theta = optimum.log_params
         params = np.exp(theta)
         self.params_ = dict(zip(self.param_names, map(float, params), strict=True))
@@ -181,61 +185,89 @@ class MaximumLikelihoodModel(ABC):
         return self
 
     def _boundary_faces(self, theta: np.ndarray) -> list[Face]:
-        """Limiting sub-models worth trying when the fit ran towards ``theta`` (none by default)."""
+        """Every limiting sub-model of the model, free coordinates starting from ``theta``.
+
+        None by default; see :mod:`clvreport.models.limits`. The list does not
+        depend on where the fit stopped: every limit is fitted and compared.
+        """
         return []
 
-    def _boundary_optimum(
-        self, data: Any, optimum: Optimum
-    ) -> tuple[Optimum, np.ndarray, tuple[str, ...]] | None:
-        """The best converged limiting sub-model at least as likely as ``optimum``, if any.
+    def _fit_face(self, data: Any, face: Face) -> Optimum | None:
+        """The limit ``face`` fitted on ``data``, or ``None`` unless it converged."""
 
-        A likelihood that keeps rising towards the edge of the parameter space
-        (e.g. ``r, alpha -> inf`` with ``r / alpha`` fixed when every customer
-        buys at the same rate) has its supremum in a limiting model with fewer
-        parameters. Each face pins some log-parameters at +-:data:`BOUNDARY_LOG`
-        (far enough that the model equals its limit to rounding) and fits the rest.
+        def reduced(d: Any) -> Objective:
+            if face.objective is not None:
+                return face.objective(d)
+            full = self._objective(d)
+
+            def objective(phi: np.ndarray) -> tuple[float, np.ndarray]:
+                value, grad = full(face.to_theta(phi))
+                return value, face.jacobian.T @ grad
+
+            return objective
+
+        try:
+            sub = maximise_likelihood(reduced, data, [face.start])
+        except (ModelError, ValueError, ArithmeticError, np.linalg.LinAlgError):
+            return None
+        return sub if sub.diagnostics.converged else None
+
+    def _decide_limit(
+        self, data: Any, optimum: Optimum
+    ) -> tuple[Optimum, np.ndarray, tuple[str, ...] | None]:
+        """The fit: the interior optimum, or the limit where the likelihood's supremum lies.
+
+        Every limit (:meth:`_boundary_faces`) is fitted and compared with the
+        interior optimum by log-likelihood (:func:`~clvreport.models.limits.prefer_limit`).
+        When a limit is as likely, the optimiser first starts again from points
+        off it (:func:`~clvreport.models.limits.interior_starts`): an interior
+        optimum more likely than the limit wins. Otherwise the simplest of the
+        equally likely limits is the fit, with its parameters pinned at
+        ``exp(+-BOUNDARY_LOG)`` where the predictions equal the limit's.
+
+        Returns
+        -------
+        tuple
+            ``(optimum, jacobian, limits)``: the jacobian maps the optimum's
+            free coordinates to the log-parameters (identity inside), ``limits``
+            is ``None`` for an interior optimum.
         """
+        identity = np.eye(optimum.log_params.size)
         faces = self._boundary_faces(optimum.log_params)
         if not faces:
-            return None
-        scale = max(1.0, abs(optimum.neg_ll_mean))
-        tolerance = 1e-6 * scale + 1e-5 / max(data.n_customers, 1.0)
-        found: list[tuple[float, int, Optimum, np.ndarray, tuple[str, ...]]] = []
+            return optimum, identity, None
+        tolerance = tie_tolerance(optimum.neg_ll_mean, data.n_customers)
+        n = data.n_customers
+        fitted: list[tuple[float, Face, Optimum]] = []
+        record: dict[str, float | None] = {"interior": -optimum.neg_ll_mean * n}
         for face in faces:
-
-            def reduced(d: Any, face: Face = face) -> Objective:
-                full = self._objective(d)
-
-                def objective(phi: np.ndarray) -> tuple[float, np.ndarray]:
-                    value, grad = full(face.offset + face.jacobian @ phi)
-                    return value, face.jacobian.T @ grad
-
-                return objective
-
-            try:
-                sub = maximise_likelihood(reduced, data, [face.start])
-            except (ModelError, ValueError, ArithmeticError, np.linalg.LinAlgError):
-                continue
-            if sub.diagnostics.converged and sub.neg_ll_mean <= optimum.neg_ll_mean + tolerance:
-                found.append((sub.neg_ll_mean, face.jacobian.shape[1], sub, face, face.limits))
-        if not found:
-            return None
-        best_value = min(f[0] for f in found)
-        # among (nearly) equally likely limits, the simplest
-        value, _, sub, face, limits = min(
-            (f for f in found if f[0] <= best_value + tolerance), key=lambda f: (f[1], f[0])
-        )
-        theta = face.offset + face.jacobian @ sub.log_params
-        hessian = sub.hessian
-        diagnostics = FitDiagnostics(
-            converged=True,
-            gradient_max=sub.diagnostics.gradient_max,
-            hessian_positive_definite=sub.diagnostics.hessian_positive_definite,
-            n_starts=optimum.diagnostics.n_starts,
-            starts_agree=optimum.diagnostics.starts_agree,
-            message=f"boundary optimum: limiting model with {', '.join(limits)}",
-        )
-        return Optimum(theta, value, hessian, diagnostics), face.jacobian, limits
+            sub = self._fit_face(data, face)
+            record["+".join(face.limits)] = None if sub is None else -sub.neg_ll_mean * n
+            if sub is not None:
+                fitted.append((sub.neg_ll_mean, face, sub))
+        interior = optimum
+        if fitted:
+            value, face, sub = simplest(fitted, tolerance)
+            if prefer_limit(interior.neg_ll_mean, value, tolerance):
+                # the edge is as likely as the interior found so far: look inside from the limit
+                inside = maximise_likelihood(
+                    self._objective, data, interior_starts(face, sub.log_params)
+                )
+                record["interior_from_limit"] = -inside.neg_ll_mean * n
+                if not prefer_limit(inside.neg_ll_mean, value, tolerance):
+                    interior = inside
+                else:
+                    diagnostics = replace(
+                        sub.diagnostics,
+                        n_starts=optimum.diagnostics.n_starts,
+                        starts_agree=optimum.diagnostics.starts_agree,
+                        message=f"boundary optimum: limiting model with {', '.join(face.limits)}",
+                        limits=record,
+                    )
+                    limit = Optimum(face.to_theta(sub.log_params), value, sub.hessian, diagnostics)
+                    return limit, face.jacobian, face.limits
+        diagnostics = replace(interior.diagnostics, limits=record)
+        return replace(interior, diagnostics=diagnostics), identity, None
 
     # -- fitted state ---------------------------------------------------------
 
@@ -430,52 +462,9 @@ class TransactionModel(MaximumLikelihoodModel):
         return 1.0
 
     def _boundary_faces(self, theta: np.ndarray) -> list[Face]:
-        # theta = log of (rate shape, rate scale, dropout pair); a face per combination
-        # of limits the unconverged fit was heading for
-        rate = ["free"] + (["homogeneous"] if min(theta[0], theta[1]) > 2.0 else [])
-        dropout = ["free"]
-        if min(theta[2], theta[3]) > 2.0:
-            dropout.append("homogeneous")
-        if theta[2] < -4.0 or theta[3] - theta[2] > 8.0:
-            dropout.append("none")
-        unit = np.eye(4)
-        faces = []
-        for rate_mode in rate:
-            for dropout_mode in dropout:
-                if rate_mode == dropout_mode == "free":
-                    continue
-                offset = np.zeros(4)
-                columns: list[np.ndarray] = []
-                start: list[float] = []
-                limits: list[str] = []
-                if rate_mode == "free":
-                    columns += [unit[0], unit[1]]
-                    start += [theta[0], theta[1]]
-                else:  # r = (r / alpha) * e^M, alpha = e^M
-                    offset[:2] = BOUNDARY_LOG
-                    columns.append(unit[0])
-                    start.append(theta[0] - theta[1])
-                    limits.append("no_rate_heterogeneity")
-                if dropout_mode == "free":
-                    columns += [unit[2], unit[3]]
-                    start += [theta[2], theta[3]]
-                elif dropout_mode == "homogeneous":
-                    offset[2:] = BOUNDARY_LOG
-                    columns.append(unit[2])
-                    start.append(theta[2] - theta[3])
-                    limits.append("no_dropout_heterogeneity")
-                else:  # a (or s) = e^-M: nobody drops out
-                    offset[2] = -BOUNDARY_LOG
-                    limits.append("no_dropout")
-                faces.append(
-                    Face(
-                        tuple(limits),
-                        offset,
-                        np.column_stack(columns),
-                        np.clip(np.array(start), -15.0, 15.0),
-                    )
-                )
-        return faces
+        # theta = log of (rate shape, rate scale, dropout pair); nobody dropping out is the
+        # NBD model, fitted with its own closed form
+        return pair_faces(theta, closed_forms={("no_dropout",): nbd_objective})
 
     # -- fitting --------------------------------------------------------------
 
@@ -569,6 +558,52 @@ class TransactionModel(MaximumLikelihoodModel):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             p = self._probability_alive(self._params(), x, t_x, age)
         return _broadcast_out(p, x, t_x, age)
+
+    @staticmethod
+    def _probability_of_silence(params: Params, x: Any, t_x: Any, T: Any) -> np.ndarray:
+        # the rate given x purchases in (0, t_x] while alive is Gamma(r + x, alpha + t_x)
+        # in every model here; E[exp(-lambda (T - t_x))] under it
+        r, alpha = params[0], params[1]
+        return np.exp(-(r + x) * np.log1p((T - t_x) / (alpha + t_x)))
+
+    def probability_of_silence(self, frequency: Any, recency: Any, T: Any) -> np.ndarray | float:
+        """Chance that a customer buying at their own pace is silent as long as this one has been.
+
+        The customer's purchase rate given their ``x`` repeat purchases over
+        ``t_x`` (while they were surely active) is ``Gamma(r + x, alpha + t_x)``;
+        the chance of no purchase in the ``T - t_x`` since the last one is then
+        ``((alpha + t_x) / (alpha + T))^(r + x)``. It ignores dropout on
+        purpose: a small value says the silence is long for this customer's
+        rhythm ("overdue"), which is the sign of lapsing a model without dropout
+        (``boundary_`` ``"no_dropout"``, where P(alive) is 1 for everyone) still
+        gives.
+
+        Parameters
+        ----------
+        frequency, recency, T
+            Customer histories in the model's time unit.
+
+        Returns
+        -------
+        numpy.ndarray or float
+            The chance per customer (1 for a purchase today).
+
+        Examples
+        --------
+        >>> from clvreport.models import BetaGeoModel
+        >>> model = BetaGeoModel.from_params({"r": 2.0, "alpha": 10.0, "a": 1.0, "b": 3.0})
+        >>> round(model.probability_of_silence(4, 30.0, 50.0), 4)  # (40 / 60) ** 6
+        0.0878
+        """
+        x, t_x, age = self._history(frequency, recency, T)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            value = self._probability_of_silence(self._params(), x, t_x, age)
+        return _broadcast_out(value, x, t_x, age)
+
+    @property
+    def has_dropout(self) -> bool:
+        """False for the no-dropout limit (everyone stays a customer: P(alive) is 1)."""
+        return not (self.boundary_ and "no_dropout" in self.boundary_)
 
     def expected_purchases(
         self, t: Any, frequency: Any, recency: Any, T: Any

@@ -74,9 +74,10 @@ import pandas as pd
 from scipy.special import gammaln
 
 from clvreport.errors import ModelError
-from clvreport.models.base import MaximumLikelihoodModel, Params, TransactionModel
+from clvreport.models.base import MaximumLikelihoodModel, Params
 from clvreport.models.compression import RfmData, distinct_rows
 from clvreport.models.discrete import check_discrete, compress_discrete
+from clvreport.models.limits import pair_faces
 from clvreport.models.numeric import digamma_rising, dot, log_rising
 from clvreport.models.optimise import Face, Objective
 from clvreport.models.predictive import PredictiveResult
@@ -471,8 +472,9 @@ class BetaGeoBetaBinomModel(MaximumLikelihoodModel):
 
     def _boundary_faces(self, theta: np.ndarray) -> list[Face]:
         # the same limits as the continuous models: (alpha, beta) and (gamma, delta)
-        # are the two pairs whose joint runaway means no heterogeneity
-        return TransactionModel._boundary_faces(self, theta)  # type: ignore[arg-type]
+        # are the two pairs whose joint runaway means no heterogeneity; nobody dropping
+        # out (gamma -> 0) is the beta-binomial model, BG/BB's own formulas at gamma = e^-M
+        return pair_faces(theta)
 
     # -- predictions ----------------------------------------------------------
 
@@ -558,6 +560,46 @@ class BetaGeoBetaBinomModel(MaximumLikelihoodModel):
             un = rows.values[2]
             log_p = log_p + np.log1p(-g / (g + d + un))
         return self._out(np.exp(log_p)[rows.codes], shape)
+
+    def probability_of_silence(
+        self, frequency: Any, recency: Any, n_periods: Any
+    ) -> np.ndarray | float:
+        """Chance that a customer giving at their own pace let as many opportunities pass.
+
+        Given ``x`` purchases in the first ``t_x`` opportunities (while surely
+        active) the purchase probability is ``Beta(alpha + x, beta + t_x - x)``;
+        the chance of no purchase at the ``n - t_x`` opportunities since is then
+        ``(beta + t_x - x)_g / (alpha + beta + t_x)_g`` with ``g = n - t_x``.
+        Dropout is ignored on purpose, as in
+        :meth:`clvreport.models.base.TransactionModel.probability_of_silence`.
+
+        Parameters
+        ----------
+        frequency, recency, n_periods
+            ``x``, ``t_x`` and ``n``.
+
+        Returns
+        -------
+        numpy.ndarray or float
+            The chance per customer (1 when they gave at the last opportunity).
+
+        Examples
+        --------
+        >>> model = BetaGeoBetaBinomModel.from_params(
+        ...     {"alpha": 1.0, "beta": 1.0, "gamma": 0.5, "delta": 2.0})
+        >>> round(float(model.probability_of_silence(2, 3, 5)), 4)  # (2 * 3) / (5 * 6)
+        0.2
+        """
+        (x, t_x, n), shape = self._history(frequency, recency, n_periods)
+        a, b, _, _ = self._params()
+        gap = n - t_x
+        log_p = log_rising(b + t_x - x, gap) - log_rising(a + b + t_x, gap)
+        return self._out(np.exp(log_p), shape)
+
+    @property
+    def has_dropout(self) -> bool:
+        """False for the no-dropout limit (``gamma -> 0``: everyone stays a donor)."""
+        return not (self.boundary_ and "no_dropout" in self.boundary_)
 
     def expected_purchases(
         self, n_future: Any, frequency: Any, recency: Any, n_periods: Any

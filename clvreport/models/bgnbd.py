@@ -20,7 +20,7 @@ References
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import betaln, digamma, expit, hyp2f1
+from scipy.special import expit, hyp2f1
 
 from clvreport.models.base import Params, TransactionModel
 from clvreport.models.compression import RfmData
@@ -207,6 +207,7 @@ def beta_geometric_objective(data: RfmData, *, modified: bool) -> Objective:
     xc, Tc, tc = x_code[rows], T_code[rows], t_code[rows]
     # dropout denominator b + x - 1 (+1 for MBG); x = 0 rows of BG/NBD never use it
     shift = np.maximum(x_values + k - 1.0, 0.0)
+    n_values = x_values + k
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         # r log(alpha) - r log(alpha + T) is written -r log1p(T / alpha) and the
@@ -215,8 +216,10 @@ def beta_geometric_objective(data: RfmData, *, modified: bool) -> Objective:
         r, alpha, a, b = np.exp(theta)
         log_alpha_T = np.log(alpha + T_values)
         log1p_T = np.log1p(T_values / alpha)
-        bx = b + x_values + k
-        constant = log_rising(r, x_values) + betaln(a, bx) - betaln(a, b)
+        # B(a, b + n) / B(a, b) = (b)_n / (a + b)_n with n = x (+1 for MBG): rising
+        # factorials, so nothing cancels when a and b run to 1e8 together (no dropout
+        # heterogeneity)
+        constant = log_rising(r, x_values) + log_rising(b, n_values) - log_rising(a + b, n_values)
         ll = dot(w_by_x, constant) - r * dot(w_by_T, log1p_T) - dot(wx_by_T, log_alpha_T)
         dlog = np.log1p((T_values[Tc] - t_values[tc]) / (alpha + t_values[tc]))
         log_odds = np.log(a) - np.log(b + shift)
@@ -238,9 +241,9 @@ def beta_geometric_objective(data: RfmData, *, modified: bool) -> Objective:
                 / ((alpha + T_values[Tc]) * (alpha + t_values[tc])),
             )
         )
-        psi_abx = digamma(a + bx)
-        d_a = dot(w_by_x, digamma(a + b) - psi_abx) + sig_by_x.sum() / a
-        d_b = dot(w_by_x, digamma(bx) - psi_abx - digamma(b) + digamma(a + b)) - dot(
+        rising_ab = digamma_rising(a + b, n_values)
+        d_a = -dot(w_by_x, rising_ab) + sig_by_x.sum() / a
+        d_b = dot(w_by_x, digamma_rising(b, n_values) - rising_ab) - dot(
             sig_by_x, 1.0 / (b + shift)
         )
         grad = np.array([d_r * r, d_alpha, d_a * a, d_b * b])
@@ -291,8 +294,8 @@ class BetaGeoModel(TransactionModel):
         r, alpha, a, b = params
         first = (
             log_rising(r, x)
-            + betaln(a, b + x)
-            - betaln(a, b)
+            + log_rising(b, x)
+            - log_rising(a + b, x)
             - r * np.log1p(T / alpha)
             - x * np.log(alpha + T)
         )

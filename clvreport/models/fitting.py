@@ -31,7 +31,9 @@ How the model was chosen is in ``ClvModelFit.selection`` (``holdout``,
 ``likelihood`` or ``fixed``) and why in ``ClvModelFit.choice_note``: see
 :mod:`clvreport.models.validation` (``best_holdout_fit``,
 ``bgnbd_fits_better``, ``bgnbd_only_candidate``, ``avoids_bgnbd_artefact``,
-their ``_likelihood`` counterparts, or ``fixed``).
+their ``_likelihood`` counterparts, or ``fixed``), or ``same_limit`` when every
+candidate is the same limiting model (nobody drops out: BG/NBD, MBG/NBD and
+Pareto/NBD all become the NBD model, so the choice between them means nothing).
 
 Model choice at scale
 ---------------------
@@ -157,6 +159,7 @@ class CandidateFit:
             "error": self.error,
             "log_likelihood": None if model is None else json_float(model.log_likelihood_),
             "converged": None if model is None else model.converged_,
+            "boundary": None if model is None or not model.boundary_ else list(model.boundary_),
             "n_customers": None if model is None else model.n_customers_,
             "params": None
             if model is None or model.params_ is None
@@ -413,6 +416,19 @@ def _fit_candidate(
         except _FIT_ERRORS as exc:
             return CandidateFit(name, model, error=f"holdout: {type(exc).__name__}: {exc}")
     return CandidateFit(name, model, comparison)
+
+
+def _same_limit(candidates: Mapping[str, CandidateFit]) -> bool:
+    """Whether every candidate is the same limiting model (nobody drops out: the NBD model).
+
+    BG/NBD, MBG/NBD and Pareto/NBD without dropout are one model, so their
+    holdout errors are equal and the choice between them means nothing.
+    """
+    limits = {getattr(c.model, "boundary_", None) for c in candidates.values()}
+    if len(candidates) < 2 or len(limits) != 1:
+        return False
+    only = next(iter(limits))
+    return bool(only) and "no_dropout" in only
 
 
 def _predictions_finite(candidate: CandidateFit, calibration: pd.DataFrame) -> bool:
@@ -699,6 +715,8 @@ def fit_clv_models(
     else:
         choice = select_model_by_likelihood(lls)
         chosen, selection, choice_note = choice.name, "likelihood", choice.note
+    if model == "auto" and _same_limit(usable):
+        choice_note = "same_limit"
     calibration_model = usable[chosen].model
     assert calibration_model is not None
     sample_model = calibration_model

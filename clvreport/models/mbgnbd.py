@@ -16,7 +16,7 @@ References
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import betaln, expit
+from scipy.special import expit
 
 from clvreport.models.base import Params, TransactionModel
 from clvreport.models.bgnbd import (
@@ -74,8 +74,8 @@ class ModifiedBetaGeoModel(TransactionModel):
         r, alpha, a, b = params
         first = (
             log_rising(r, x)
-            + betaln(a, b + x + 1)
-            - betaln(a, b)
+            + log_rising(b, x + 1.0)
+            - log_rising(a + b, x + 1.0)
             - r * np.log1p(T / alpha)
             - x * np.log(alpha + T)
         )

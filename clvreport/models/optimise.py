@@ -59,6 +59,11 @@ class FitDiagnostics:
         Whether all successful starts reached the same log-likelihood.
     message
         Short explanation when something is off, else ``"ok"``.
+    limits
+        The log-likelihood of the interior optimum (``"interior"``) and of
+        each limiting model tried (e.g. ``"no_dropout"``; ``None`` when its fit
+        did not converge), from which the fit was decided
+        (:mod:`clvreport.models.limits`); ``None`` for models without limits.
     """
 
     converged: bool
@@ -67,11 +72,14 @@ class FitDiagnostics:
     n_starts: int
     starts_agree: bool
     message: str = "ok"
+    limits: dict[str, float | None] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dictionary."""
         out = asdict(self)
         out["gradient_max"] = json_float(self.gradient_max)
+        if self.limits is not None:
+            out["limits"] = {k: json_float(v) for k, v in self.limits.items()}
         return out
 
 
@@ -91,12 +99,30 @@ BOUNDARY_LOG = 20.0  # |log parameter| at which a limiting model's pinned parame
 
 @dataclass(frozen=True)
 class Face:
-    """A limiting sub-model: ``theta = offset + jacobian @ phi`` with ``phi`` free."""
+    """A limiting sub-model: ``theta = offset + jacobian @ phi`` with ``phi`` free.
+
+    Attributes
+    ----------
+    limits
+        The limits it takes (see :mod:`clvreport.models.limits`).
+    offset, jacobian
+        The map from the free coordinates ``phi`` to the model's log-parameters.
+    start
+        Starting ``phi``.
+    objective
+        The limit's own closed-form objective on ``phi`` for a data set, when it
+        has one; else the model's objective is restricted to the face.
+    """
 
     limits: tuple[str, ...]
     offset: np.ndarray
     jacobian: np.ndarray
     start: np.ndarray
+    objective: Callable[[Any], Objective] | None = None
+
+    def to_theta(self, phi: np.ndarray) -> np.ndarray:
+        """The model's log-parameters at the face's coordinates ``phi``."""
+        return self.offset + self.jacobian @ phi
 
 
 def _safe(objective: Objective) -> Objective:

@@ -722,8 +722,6 @@ class ShiftedBetaGeometricModel(MaximumLikelihoodModel):
 
     def _boundary_faces(self, theta: np.ndarray) -> list[Face]:
         # everyone churning with the same probability: alpha, beta -> inf, alpha / beta fixed
-        if min(theta) <= 2.0:
-            return []
         return [
             Face(
                 ("no_churn_heterogeneity",),
