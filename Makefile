@@ -73,6 +73,7 @@ bench: install-dev
 	$(BIN)/python bench/bench_report.py --full
 	$(BIN)/python bench/bench_report.py --engines spark --out bench/results/report_spark.md
 	$(BIN)/python bench/bench_discrete.py
+	$(BIN)/python bench/bench_outputs.py
 
 lint: install-dev
 	$(BIN)/ruff check clvreport tests bench

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -103,7 +102,6 @@ CASES = {
 @pytest.mark.parametrize("case", list(CASES))
 def test_init_writes_a_client_that_validates(case: str, data_dir: Path) -> None:
     export, csv, columns, unplaced = CASES[case]
-    started = time.perf_counter()
     result = run("--client", f"new-{case}", "--from", export, "--data-dir", data_dir)
     assert result.exit_code == 0, result.output
     folder = data_dir / f"new-{case}"
@@ -129,7 +127,6 @@ def test_init_writes_a_client_that_validates(case: str, data_dir: Path) -> None:
         assert name in result.output and f"Not placed: {name}" in text
     assert "make report" not in result.output  # another --data-dir: the report command
     assert f"--data-dir {data_dir}" in result.output.replace("\n", "")
-    assert time.perf_counter() - started < 10
 
 
 @pytest.mark.parametrize("case", ["demo", "dutch", "excel"])
@@ -137,10 +134,8 @@ def test_init_client_runs_the_analysis_without_edits(case: str, data_dir: Path) 
     export = CASES[case][0]
     init_client(case, [export], data_dir=data_dir)
     client_dir, config = load_client(case, data_dir)
-    started = time.perf_counter()
     analysis = run_analysis(config, client_dir)
     assert analysis.model.model_name
-    assert time.perf_counter() - started < 10
 
 
 def test_the_brand_is_a_copy_of_the_default(data_dir: Path) -> None:

@@ -1,7 +1,6 @@
 """Outputs at scale (the CSV contract, the sheet cap, a million customers) and shared scoring."""
 
 import datetime as dt
-import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -145,13 +144,11 @@ def _big_analysis(n: int, max_rows: int) -> SimpleNamespace:
 
 
 @pytest.mark.slow
-def test_a_million_customers_write_in_seconds(tmp_path):
+def test_a_million_customers_write_every_file(tmp_path):
+    # how long it takes is measured in bench/bench_outputs.py, not asserted here
     n, cap = 1_000_000, 5000
     analysis = _big_analysis(n, cap)
-    start = time.perf_counter()
     written = write_outputs(analysis, tmp_path, Translator("nl", "EUR"))
-    elapsed = time.perf_counter() - start
-    assert elapsed < 20, f"csv + parquet + xlsx + model.json took {elapsed:.1f} s"
     assert [p.name for p in written] == [
         "customers.csv",
         "customers.parquet",
