@@ -84,7 +84,9 @@ def draw_parameters(
     accepted: list[np.ndarray] = []
     count = 0
     for _ in range(20):
-        draws = np.exp(rng.multivariate_normal(mean, covariance, size=n_draws, method="eigh"))
+        with np.errstate(over="ignore"):  # a draw far out in a flat direction overflows
+            draws = np.exp(rng.multivariate_normal(mean, covariance, size=n_draws, method="eigh"))
+        draws = draws[np.all(np.isfinite(draws) & (draws > 0), axis=1)]
         if min_q is not None:
             draws = draws[draws[:, model.param_names.index("q")] > min_q]
         accepted.append(draws)
