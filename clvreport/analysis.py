@@ -49,6 +49,7 @@ from clvreport.models.predictive import holdout_intervals
 from clvreport.models.scoring import clear_forecast_cache
 from clvreport.models.tracking import tracking_data
 from clvreport.models.units import horizon_periods
+from clvreport.overview import RiskBasis, at_risk_mask, risk_basis, value_at_stake
 from clvreport.segments import SegmentRules, load_segment_rules, rfm_segments, segment_summary
 from clvreport.subscribers import (
     SubscriberFit,
@@ -131,6 +132,10 @@ class Analysis:
         predictive interval from the calibration fit (``None`` without a holdout).
     repeat
         How often new and returning customers bought again within a year.
+    risk_basis
+        How at-risk customers were found (:func:`~clvreport.overview.risk_basis`):
+        ``"p_alive"``, or ``"silence"`` when the model finds (almost) no dropout
+        and an overdue silence takes the place of a low P(alive).
     subscribers
         For a ``business: subscription`` client: the subscription model's own
         figures (:class:`SubscriberAnalysis`); ``None`` otherwise. The
@@ -173,6 +178,7 @@ class Analysis:
     holdout_coverage: float | None = None
     donors: DonorAnalysis | None = None
     subscribers: SubscriberAnalysis | None = None
+    risk_basis: RiskBasis = "p_alive"
 
     @property
     def active_customers(self) -> int:
@@ -557,10 +563,13 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
     if attributes is not None:
         customers = join_columns(customers, attributes)
     value_columns = ["revenue"]
+    basis: RiskBasis = "p_alive"
     if scores is not None:
         customers = join_columns(customers, scores)
         del scores  # joined (its columns shared or copied once)
-        customers["value_at_risk"] = value_at_risk(customers)
+        basis = risk_basis(customers, model.model)
+        customers["at_risk"] = at_risk_mask(customers, basis)
+        customers["value_at_risk"] = value_at_stake(customers, basis)
         value_columns += ["clv", "value_at_risk"]
     tier_value = "clv" if model.usable else "revenue"
     return Analysis(
@@ -592,6 +601,7 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         },
         donors=donors,
         subscribers=subscription,
+        risk_basis=basis,
     )
 
 
@@ -634,46 +644,3 @@ def join_columns(frame: pd.DataFrame, other: pd.DataFrame, on: str = "customer_i
     for column, series in values.items():
         joined[column] = series
     return joined
-
-
-def value_at_risk(customers: pd.DataFrame) -> pd.Series:
-    """The part of each customer's value that is lost if they have already left.
-
-    ``value at risk = CLV if still active − CLV``, which is ``(1 − P(alive)) ×
-    CLV if still active`` for the purchase models (their CLV is ``P(alive) ×
-    CLV if still active``; for subscriptions it is what expected cancellations
-    cost over the horizon): the CLV the
-    customer would bring in over the horizon (same margin and discounting) if
-    they were still active, times the chance that they are not. Because the
-    predicted CLV is ``P(alive) × CLV if still active``, ``clv +
-    value_at_risk`` is exactly the CLV if still active, and no group's stake
-    can exceed what it would be worth if all its customers were active. It is
-    the most a retention action can win back.
-
-    Parameters
-    ----------
-    customers
-        Needs ``p_alive`` and ``clv_if_alive``, or, for scores without it,
-        ``clv`` (then ``clv_if_alive = clv / p_alive``).
-
-    Examples
-    --------
-    >>> value_at_risk(pd.DataFrame({"clv_if_alive": [100.0, 50.0], "p_alive": [0.9, 0.2]}))
-    0    10.0
-    1    40.0
-    Name: value_at_risk, dtype: float64
-    """
-    p_alive = customers["p_alive"].to_numpy(dtype=float)
-    if "clv_if_alive" in customers and "clv" in customers:
-        # the same as (1 - P(alive)) x CLV if alive where clv = P(alive) x CLV if alive; for
-        # subscriptions (P(alive) = still subscribed at the horizon's end) what churn costs
-        gap = customers["clv_if_alive"].to_numpy(dtype=float) - customers["clv"].to_numpy(float)
-        risk = pd.Series(gap, index=customers.index, name="value_at_risk")
-        return risk.clip(lower=0).fillna(0.0).astype(np.float64)
-    if "clv_if_alive" in customers:
-        if_alive = customers["clv_if_alive"].to_numpy(dtype=float)
-    else:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if_alive = np.where(p_alive > 0, customers["clv"].to_numpy(dtype=float) / p_alive, 0.0)
-    risk = pd.Series((1.0 - p_alive) * if_alive, index=customers.index, name="value_at_risk")
-    return risk.clip(lower=0).fillna(0.0).astype(np.float64)

@@ -58,6 +58,8 @@ RESERVED_COLUMNS = frozenset(
         "monetary_value",
         "historic_clv",
         "p_alive",
+        "p_silence",
+        "at_risk",
         "expected_purchases",
         "expected_spend",
         "clv",

@@ -12,6 +12,11 @@ the same meanings:
     The chance the donor is still a donor at the next opportunity (has not
     lapsed): every future gift needs it, so ``clv = p_alive × clv_if_alive``
     exactly.
+``p_silence``
+    The chance that a donor giving at their own pace let as many
+    opportunities pass since their last gift
+    (:meth:`~clvreport.models.bgbb.BetaGeoBetaBinomModel.probability_of_silence`):
+    the sign of lapsing when the model finds no dropout.
 ``expected_purchases``
     Expected gifts in the periods of the horizon (``horizon_months`` rounded
     to whole periods), with its 90% predictive range ``purchases_low/high``.
@@ -256,6 +261,7 @@ def score_donors(
     codes, unique = pd.factorize(keys)
     ux, ut, un = (np.asarray(unique.get_level_values(i), dtype=float) for i in range(3))
     p_alive = np.asarray(model.probability_alive(ux, ut, un), dtype=float)
+    silence = np.asarray(model.probability_of_silence(ux, ut, un), dtype=float)
     per_period = _per_period(model, periods, ux, ut, un)
     discount = period_discount(fit.period, periods, discount_rate)
     expected = per_period.sum(axis=0)
@@ -272,6 +278,7 @@ def score_donors(
         {
             "customer_id": frame["customer_id"].astype(str).to_numpy(),
             "p_alive": p_alive[codes],
+            "p_silence": silence[codes],
             "expected_purchases": expected[codes],
             "purchases_low": interval.low[codes],
             "purchases_high": interval.high[codes],

@@ -56,6 +56,8 @@ CUSTOMER_COLUMNS = [
     "monetary_value",
     "historic_clv",
     "p_alive",
+    "p_silence",
+    "at_risk",
     "expected_purchases",
     "purchases_low",
     "purchases_high",

@@ -22,24 +22,44 @@ At-risk customers
     Without a model, the customers of :data:`AT_RISK_SEGMENTS` are used. For
     subscriptions (an ``active`` column) only running subscriptions can be at
     risk: P(alive) is then the chance of still subscribing at the horizon's end.
+At-risk customers when the model finds no dropout
+    When the likelihood is highest for the model in which nobody leaves
+    (``boundary`` ``no_dropout``), or the model expects hardly any repeat
+    buyer to have left (:data:`NO_DROPOUT_SHARE`), P(alive) is (close to) 1
+    for everyone and cannot point at anyone. The sign of lapsing is then the
+    silence itself: a repeat buyer is at risk (*overdue*) when a customer
+    buying at their own pace would have been silent this long with a chance
+    below :data:`AT_RISK_P_SILENCE` (``p_silence``, see
+    :meth:`~clvreport.models.base.TransactionModel.probability_of_silence`).
+    Their value at stake is all of their predicted value: the model counts on
+    it, and it is lost if the silence means they have left.
+The risk basis
+    :func:`risk_basis` says which of the two applies; the analysis computes
+    the ``at_risk`` column once with it, and every figure reads that column.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
     "AT_RISK_P_ALIVE",
+    "AT_RISK_P_SILENCE",
     "AT_RISK_SEGMENTS",
+    "NO_DROPOUT_SHARE",
     "AtRisk",
+    "RiskBasis",
     "TopGroup",
     "at_risk",
     "at_risk_mask",
+    "risk_basis",
     "top_group",
+    "value_at_stake",
 ]
 
 AT_RISK_P_ALIVE = 0.5
@@ -49,15 +69,74 @@ AT_RISK_SEGMENTS: tuple[str, ...] = ("at_risk", "cant_lose_them")
 """Segments that stand for "at risk" when there is no model (no P(alive))."""
 
 
-def at_risk_mask(customers: pd.DataFrame) -> pd.Series:
+AT_RISK_P_SILENCE = 0.05
+"""Without dropout in the model: below this chance of a silence as long as theirs, at
+their own pace, a repeat buyer counts as at risk (overdue). A chance, so even where
+nobody ever leaves about one repeat buyer in twenty is flagged: the usual 5% level."""
+
+RiskBasis = Literal["p_alive", "silence"]
+
+
+NO_DROPOUT_SHARE = 0.01
+"""Below this expected share of repeat buyers who have left, the model finds (almost) no
+dropout: P(alive) cannot show who is at risk and the silence is used instead."""
+
+
+def risk_basis(customers: pd.DataFrame, model: Any = None) -> RiskBasis:
+    """How at-risk customers are found: ``"p_alive"``, or ``"silence"`` without dropout.
+
+    ``"silence"`` when the fitted ``model`` is the no-dropout limit
+    (``has_dropout`` false), or when the model expects fewer than
+    :data:`NO_DROPOUT_SHARE` of the repeat buyers to have left (the mean of
+    ``1 - p_alive``): P(alive) is then close to 1 for everyone, wherever the
+    optimum lies (a limit, or next to one). Subscriptions (an ``active``
+    column) always use P(alive).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> customers = pd.DataFrame({"n_purchases": [3, 2], "p_alive": [0.999, 0.9995],
+    ...                           "p_silence": [0.01, 0.5]})
+    >>> risk_basis(customers), risk_basis(customers.assign(p_alive=[0.3, 0.9]))
+    ('silence', 'p_alive')
+    >>> risk_basis(customers.assign(p_alive=0.5), SimpleNamespace(has_dropout=False))
+    'silence'
+    """
+    if "p_silence" not in customers or "p_alive" not in customers or "active" in customers:
+        return "p_alive"
+    if not getattr(model, "has_dropout", True):
+        return "silence"
+    repeat = customers["n_purchases"].to_numpy() >= 2
+    if not repeat.any():
+        return "p_alive"
+    lost = 1.0 - float(np.nanmean(customers["p_alive"].to_numpy(dtype=float)[repeat]))
+    return "silence" if lost < NO_DROPOUT_SHARE else "p_alive"
+
+
+def at_risk_mask(customers: pd.DataFrame, basis: RiskBasis | None = None) -> pd.Series:
     """Which customers are at risk (see the module docstring).
+
+    Parameters
+    ----------
+    customers
+        Per-customer table. With an ``at_risk`` column (the analysis computes
+        it once) and no ``basis``, that column is the answer.
+    basis
+        ``"p_alive"`` or ``"silence"`` (:func:`risk_basis`) to compute it.
 
     Examples
     --------
     >>> at_risk_mask(pd.DataFrame({"n_purchases": [1, 3, 3], "p_alive": [0.1, 0.2, 0.9],
     ...                            "segment": ["lost", "at_risk", "loyal"]})).tolist()
     [False, True, False]
+    >>> at_risk_mask(pd.DataFrame({"n_purchases": [3, 3], "p_alive": [1.0, 1.0],
+    ...                            "p_silence": [0.02, 0.6]}), "silence").tolist()
+    [True, False]
     """
+    if basis is None and "at_risk" in customers:
+        return customers["at_risk"].astype("boolean").fillna(False).astype(bool)
+    if basis == "silence" and "p_silence" in customers:
+        return (customers["n_purchases"] >= 2) & (customers["p_silence"] < AT_RISK_P_SILENCE)
     if "p_alive" in customers:
         mask = (customers["n_purchases"] >= 2) & (customers["p_alive"] < AT_RISK_P_ALIVE)
         if "active" in customers:  # subscriptions: an ended one is lost, not at risk
@@ -212,3 +291,58 @@ def at_risk(customers: pd.DataFrame) -> AtRisk:
         past_revenue=float(chosen["revenue"].sum()),
         segments=tuple((str(s), int(c)) for s, c in counts.items()),
     )
+
+
+def value_at_stake(customers: pd.DataFrame, basis: RiskBasis = "p_alive") -> pd.Series:
+    """The part of each customer's value that is lost if they have already left.
+
+    With dropout in the model (``basis="p_alive"``): ``CLV if still active −
+    CLV``, which is ``(1 − P(alive)) × CLV if still active`` for the purchase
+    models (their CLV is ``P(alive) × CLV if still active``; for subscriptions
+    it is what expected cancellations cost over the horizon): the CLV the
+    customer would bring in over the horizon (same margin and discounting) if
+    they were still active, times the chance that they are not. So ``clv +
+    value_at_risk`` is exactly the CLV if still active, and no group's stake
+    can exceed what it would be worth if all its customers were active. It is
+    the most a retention action can win back.
+
+    Without dropout (``basis="silence"``) the model counts on every customer
+    staying, so nothing is at stake except for the overdue customers
+    (:func:`at_risk_mask`): their whole predicted value, lost if their silence
+    means they have left.
+
+    Parameters
+    ----------
+    customers
+        Needs ``p_alive`` and ``clv_if_alive``, or, for scores without it,
+        ``clv`` (then ``clv_if_alive = clv / p_alive``); for ``"silence"``
+        also ``n_purchases`` and ``p_silence``.
+    basis
+        :func:`risk_basis` of the model.
+
+    Examples
+    --------
+    >>> value_at_stake(pd.DataFrame({"clv_if_alive": [100.0, 50.0], "p_alive": [0.9, 0.2]}))
+    0    10.0
+    1    40.0
+    Name: value_at_risk, dtype: float64
+    """
+    p_alive = customers["p_alive"].to_numpy(dtype=float)
+    if basis == "silence":
+        if_alive = customers["clv_if_alive"].to_numpy(dtype=float)
+        stake = np.where(at_risk_mask(customers, "silence").to_numpy(), if_alive, 0.0)
+        risk = pd.Series(stake, index=customers.index, name="value_at_risk")
+        return risk.clip(lower=0).fillna(0.0).astype(np.float64)
+    if "clv_if_alive" in customers and "clv" in customers:
+        # the same as (1 - P(alive)) x CLV if alive where clv = P(alive) x CLV if alive; for
+        # subscriptions (P(alive) = still subscribed at the horizon's end) what churn costs
+        gap = customers["clv_if_alive"].to_numpy(dtype=float) - customers["clv"].to_numpy(float)
+        risk = pd.Series(gap, index=customers.index, name="value_at_risk")
+        return risk.clip(lower=0).fillna(0.0).astype(np.float64)
+    if "clv_if_alive" in customers:
+        if_alive = customers["clv_if_alive"].to_numpy(dtype=float)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if_alive = np.where(p_alive > 0, customers["clv"].to_numpy(dtype=float) / p_alive, 0.0)
+    risk = pd.Series((1.0 - p_alive) * if_alive, index=customers.index, name="value_at_risk")
+    return risk.clip(lower=0).fillna(0.0).astype(np.float64)

@@ -78,6 +78,7 @@ __all__ = [
 CUSTOMER_COLUMNS = [
     "customer_id",
     "p_alive",
+    "p_silence",
     "expected_purchases",
     "purchases_low",
     "purchases_high",
@@ -283,6 +284,8 @@ def score_customers(
     -------
     pandas.DataFrame
         One row per customer, columns :data:`CUSTOMER_COLUMNS`: ``p_alive``,
+        ``p_silence`` (the chance of a silence as long as the customer's at
+        their own pace, :meth:`~clvreport.models.base.TransactionModel.probability_of_silence`),
         ``expected_purchases`` with its predictive interval
         ``purchases_low``/``purchases_high`` and ``prob_active`` (at least one
         purchase) over the horizon, ``expected_spend`` per purchase, ``clv``
@@ -359,10 +362,13 @@ def score_customers(
             bounds["purchases_high"][part] = predicted.high
         bounds["clv_low"] = point.value_per_purchase * bounds["purchases_low"]
         bounds["clv_high"] = point.value_per_purchase * bounds["purchases_high"]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        silence = fit.model._probability_of_silence(fit.model._params(), ux, ut, uT)
     out = pd.DataFrame(
         {
             "customer_id": summary["customer_id"].to_numpy(),
             "p_alive": point.forecast.p_alive[codes],
+            "p_silence": silence[codes],
             "expected_purchases": point.forecast.expected_purchases[codes],
             "purchases_low": bounds["purchases_low"][codes],
             "purchases_high": bounds["purchases_high"][codes],

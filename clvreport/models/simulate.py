@@ -23,7 +23,7 @@ References
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,7 @@ __all__ = [
     "simulate_paretonbd",
     "simulate_spend",
     "simulate_summary",
+    "simulate_transactions",
 ]
 
 
@@ -311,3 +312,135 @@ def simulate_summary(
     else:
         summary["monetary_value"] = simulate_spend(spend_params, summary["frequency"], seed=rng)
     return summary
+
+
+def simulate_transactions(
+    n_customers: int,
+    *,
+    start: str = "2021-01-01",
+    end: str = "2023-12-31",
+    rate: tuple[float, float] = (1.0, 60.0),
+    dropout: float | tuple[float, float] | None = (0.8, 400.0),
+    spend: tuple[float, float, float] = (6.0, 4.0, 30.0),
+    month_factors: Sequence[float] | None = None,
+    whales: int = 0,
+    whale_factor: float = 1000.0,
+    bursts: int = 0,
+    seed: int | None = 0,
+) -> pd.DataFrame:
+    """Simulate a transaction log with the shapes of real ones, for tests and benchmarks.
+
+    Each customer's first purchase falls on a uniform day of the period (or,
+    with ``bursts``, most of them in a few short campaigns). While alive they
+    buy at Poisson rate ``lambda ~ Gamma(r, alpha)`` per day, scaled by the
+    month's factor (a seasonal pattern with mean 1), and they leave after an
+    exponential lifetime: its rate is ``Gamma(s, beta)`` (Pareto/NBD), one
+    fixed rate for everyone (a number), or nobody leaves (``None``). Order
+    amounts are Gamma-Gamma: ``Gamma(p, nu)`` with ``nu ~ Gamma(q, gamma)``
+    per customer.
+
+    Parameters
+    ----------
+    n_customers
+        Customers (each has at least the first purchase).
+    start, end
+        The period (ISO dates, inclusive).
+    rate
+        ``(r, alpha)`` of the daily purchase rate.
+    dropout
+        ``(s, beta)`` of the daily dropout rate, a fixed daily rate, or ``None``.
+    spend
+        ``(p, q, gamma)`` of the order amounts.
+    month_factors
+        Twelve multipliers of the purchase intensity (January first), e.g. a
+        December peak; rescaled to mean 1. ``None``: no season.
+    whales
+        Repeat buyers who get one enormous order: one of their orders times
+        ``whale_factor``.
+    whale_factor
+        How much larger that order is.
+    bursts
+        Number of short campaigns (a week each) that bring in 70% of the
+        customers; 0: acquisition spread evenly.
+    seed
+        Seed; the same arguments give the same log.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id`` (str), ``order_id`` (str), ``date`` (datetime64, whole
+        days), ``amount`` (float), sorted by date; ``attrs["whales"]`` holds the
+        ids of the customers with an enormous order.
+
+    Examples
+    --------
+    >>> log = simulate_transactions(200, dropout=None, seed=1)
+    >>> log["customer_id"].nunique(), bool((log["amount"] > 0).all())
+    (200, True)
+    """
+    if n_customers < 1:
+        raise ValueError(f"n_customers must be at least 1, got {n_customers}")
+    rng = np.random.default_rng(seed)
+    first_day, last_day = pd.Timestamp(start), pd.Timestamp(end)
+    n_days = (last_day - first_day).days + 1
+    if n_days < 2:
+        raise ValueError("the period must hold at least two days")
+    days = pd.date_range(first_day, last_day, freq="D")
+    factors = np.ones(12) if month_factors is None else np.asarray(month_factors, dtype=float)
+    if factors.shape != (12,) or (factors < 0).any():
+        raise ValueError("month_factors must be twelve non-negative numbers")
+    season = factors[days.month.to_numpy() - 1]
+    season = season / season.mean()
+    peak = float(season.max())
+    # first purchases
+    if bursts > 0:
+        in_burst = rng.random(n_customers) < 0.7
+        burst_start = rng.integers(0, max(n_days - 7, 1), bursts)
+        first = np.where(
+            in_burst,
+            burst_start[rng.integers(0, bursts, n_customers)] + rng.integers(0, 7, n_customers),
+            rng.integers(0, n_days, n_customers),
+        )
+    else:
+        first = rng.integers(0, n_days, n_customers)
+    first = np.minimum(first, n_days - 1).astype(float)
+    r, alpha = rate
+    lam = rng.gamma(r, 1.0 / alpha, n_customers)
+    if dropout is None:
+        lifetime = np.full(n_customers, np.inf)
+    elif np.ndim(dropout) == 0:
+        lifetime = rng.exponential(1.0 / float(dropout), n_customers)  # type: ignore[arg-type]
+    else:
+        s, beta = dropout  # type: ignore[misc]
+        lifetime = rng.exponential(1.0 / rng.gamma(s, 1.0 / beta, n_customers))
+    window = np.clip(np.minimum(first + lifetime, n_days) - first, 0.0, None)
+    # repeat purchases by thinning a Poisson process at the peak intensity
+    candidates = rng.poisson(lam * peak * window)
+    owner = np.repeat(np.arange(n_customers), candidates)
+    when = first[owner] + rng.random(owner.size) * window[owner]
+    keep = rng.random(owner.size) < season[np.minimum(when, n_days - 1).astype(int)] / peak
+    owner, when = owner[keep], np.floor(when[keep])
+    who = np.concatenate([np.arange(n_customers), owner])
+    day = np.concatenate([first, when]).astype(int)
+    p, q, gamma = spend
+    nu = rng.gamma(q, 1.0 / gamma, n_customers)
+    amount = rng.gamma(p, 1.0 / nu[who])
+    chosen: np.ndarray = np.array([], dtype=int)
+    if whales > 0:
+        repeaters = np.flatnonzero(np.bincount(owner, minlength=n_customers) > 0)
+        chosen = rng.choice(repeaters, size=min(whales, repeaters.size), replace=False)
+        for customer in chosen:
+            rows = np.flatnonzero(who == customer)
+            amount[rng.choice(rows)] *= whale_factor
+    order = np.lexsort((who, day))
+    ids = np.char.add("C", np.char.zfill(np.arange(n_customers).astype(str), 6))
+    log = pd.DataFrame(
+        {
+            "customer_id": ids[who[order]],
+            "order_id": np.char.add("O", np.arange(order.size).astype(str)),
+            "date": days[day[order]],
+            "amount": np.round(amount[order], 2),
+        }
+    )
+    log.attrs["whales"] = sorted(ids[chosen].tolist())
+    return log

@@ -14,7 +14,7 @@ from clvreport import plots
 from clvreport.acquisition import MIN_GROUP_CUSTOMERS
 from clvreport.i18n import Translator
 from clvreport.models.validation import ON_TARGET
-from clvreport.overview import at_risk_mask
+from clvreport.overview import AT_RISK_P_ALIVE, AT_RISK_P_SILENCE, at_risk_mask
 from clvreport.report.context import ReportContext
 from clvreport.report.markdown import (
     Markdown,
@@ -149,7 +149,8 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
         t("value.revenue"): [t.money(v) for v in top["revenue"]],
     }
     if a.has_predictions:
-        columns[t("value.p_alive")] = [t.percent(v, digits=0) for v in top["p_alive"]]
+        chance = _chance_column(ctx)
+        columns[t(f"value.{chance}")] = [t.percent(v, digits=0) for v in top[chance]]
     columns[t(f"value.{value_key}")] = [t.money(v) for v in top[value_key]]
     top_table = pd.DataFrame(columns)
     top_note = (
@@ -453,32 +454,42 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
         if "active" in a.customers:  # subscriptions: the chance concerns running ones only
             repeat = repeat & a.customers["active"].astype(bool).to_numpy()
         drifting = a.customers.loc[at_risk_mask(a.customers), "revenue"]  # "at risk", as on page 2
-        p_alive = a.customers.loc[repeat, "p_alive"].rename("p_alive")
+        chance = _chance_column(ctx)
+        silence = chance == "p_silence"
+        values = a.customers.loc[repeat, chance].rename(chance)
+        threshold = AT_RISK_P_SILENCE if silence else AT_RISK_P_ALIVE
         ax = plots.plot_distribution(
-            p_alive,
+            values,
             palette=palette,
-            labels=_labels(ctx, "p_alive"),
+            labels=_labels(ctx, chance),
             formatter=lambda v: t.percent(v, digits=0),
             count_formatter=t.number,
         )
         blocks += [
             paragraph(
                 t(
-                    "loyalty.drifting",
+                    "loyalty.drifting_silence" if silence else "loyalty.drifting",
                     count=t.number(len(drifting)),
                     revenue=t.money(drifting.sum()),
+                    threshold=t.percent(threshold, digits=0),
                 )
             ),
             _save(
                 ctx,
                 ax,
                 "p-alive",
-                "loyalty.p_alive_caption",
-                share=t.percent((p_alive >= 0.5).mean(), digits=0),
-                count=t.number(len(p_alive)),
+                f"loyalty.{chance}_caption",
+                share=t.percent((values >= threshold).mean(), digits=0),
+                count=t.number(len(values)),
+                threshold=t.percent(threshold, digits=0),
             ),
         ]
     return join(*blocks)
+
+
+def _chance_column(ctx: ReportContext) -> str:
+    """The chance the report shows per customer: ``p_alive``, or ``p_silence`` without dropout."""
+    return "p_silence" if ctx.analysis.risk_basis == "silence" else "p_alive"
 
 
 def _segment_table_caption(ctx: ReportContext, seg: pd.DataFrame) -> str:
@@ -486,10 +497,11 @@ def _segment_table_caption(ctx: ReportContext, seg: pd.DataFrame) -> str:
     if not a.has_predictions:
         return t("segments.table")
     labels = _segment_labels(ctx)
-    p_alive = a.customers.groupby("segment")["p_alive"].mean().reindex(seg["segment"])
+    chance = _chance_column(ctx)
+    p_alive = a.customers.groupby("segment")[chance].mean().reindex(seg["segment"])
     lowest = p_alive.idxmin()
     return t(
-        "segments.table_p_alive",
+        f"segments.table_{chance}",
         label=literal(labels[lowest]),
         p=t.percent(p_alive[lowest], digits=0),
         highest=literal(labels[p_alive.idxmax()]),
@@ -549,8 +561,9 @@ def segments(ctx: ReportContext) -> Markdown:
         t("segments.revenue_share"): [t.percent(v, digits=1) for v in seg["revenue_share"]],
     }
     if a.has_predictions:
-        p_alive = a.customers.groupby("segment")["p_alive"].mean()
-        columns[t("segments.p_alive")] = [t.percent(p_alive[s], digits=0) for s in seg["segment"]]
+        chance = _chance_column(ctx)
+        p_alive = a.customers.groupby("segment")[chance].mean()
+        columns[t(f"segments.{chance}")] = [t.percent(p_alive[s], digits=0) for s in seg["segment"]]
         columns[t("segments.clv")] = [t.money(v) for v in seg["clv"]]
         columns[t("segments.value_at_risk")] = [t.money(v) for v in seg["value_at_risk"]]
     biggest = seg.loc[seg[value_key].idxmax()]
@@ -593,7 +606,7 @@ def _stake_note(ctx: ReportContext, seg: pd.DataFrame) -> str | None:
     risky = a.customers.loc[at_risk_mask(a.customers), "value_at_risk"]
     return paragraph(
         t(
-            "segments.stake_note",
+            "segments.stake_note_silence" if a.risk_basis == "silence" else "segments.stake_note",
             total=t.money(float(seg["value_at_risk"].sum())),
             at_risk=t.money(float(risky.sum())),
         )
@@ -605,7 +618,7 @@ def _segment_total(ctx: ReportContext, seg: pd.DataFrame) -> list[str]:
     total = [t("overview.total"), t.number(seg["n_customers"].sum()), t.percent(1.0, digits=0)]
     if a.has_predictions:
         total += [
-            t.percent(a.customers["p_alive"].mean(), digits=0),
+            t.percent(a.customers[_chance_column(ctx)].mean(), digits=0),
             t.money(seg["clv"].sum()),
             t.money(seg["value_at_risk"].sum()),
         ]
@@ -796,6 +809,9 @@ def methodology(ctx: ReportContext) -> Markdown:
         note = model.choice_note
         if note and t.has(f"methodology.choice.{note}"):
             blocks.append(paragraph(t(f"methodology.choice.{note}")))
+        limits = getattr(model.model, "boundary_", None) or ()
+        if limits:
+            blocks.append(paragraph(*(t(f"methodology.limit.{limit}") for limit in limits)))
         search = getattr(model, "search", None)
         if search is not None and search.method == "subsample":
             blocks.append(
@@ -807,7 +823,17 @@ def methodology(ctx: ReportContext) -> Markdown:
                     )
                 )
             )
-        blocks.append(paragraph(t("methodology.value_at_risk", months=a.config.horizon_months)))
+        blocks.append(
+            paragraph(
+                t(
+                    "methodology.value_at_risk_silence"
+                    if a.risk_basis == "silence"
+                    else "methodology.value_at_risk",
+                    months=a.config.horizon_months,
+                    threshold=t.percent(AT_RISK_P_SILENCE, digits=0),
+                )
+            )
+        )
         check = model.validation is not None
         blocks.append(
             paragraph(t("methodology.intervals" if check else "methodology.intervals_no_check"))

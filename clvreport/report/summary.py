@@ -16,7 +16,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from clvreport.overview import AtRisk, TopGroup, at_risk, at_risk_mask, top_group
+from clvreport.overview import (
+    AT_RISK_P_SILENCE,
+    AtRisk,
+    TopGroup,
+    at_risk,
+    at_risk_mask,
+    top_group,
+)
 from clvreport.report.context import ReportContext
 from clvreport.report.markdown import (
     KeyFigure,
@@ -90,14 +97,20 @@ def _top_figure(ctx: ReportContext, top: TopGroup) -> KeyFigure:
 
 def _risk_figure(ctx: ReportContext, risk: AtRisk) -> KeyFigure:
     t = ctx.t
+    silence = ctx.analysis.risk_basis == "silence"
+    if risk.n_customers == 0:
+        note = t("overview.risk_note_none_silence" if silence else "overview.risk_note_none")
+    else:
+        note = t(
+            "overview.risk_note_silence" if silence else "overview.risk_note",
+            segments=_segment_list(ctx, risk.segments),
+            if_active=t.money(risk.value_if_active),
+            threshold=t.percent(AT_RISK_P_SILENCE, digits=0),
+        )
     return KeyFigure(
         t.money(risk.value_at_stake),
         t("overview.risk_label", customers=t.number(risk.n_customers)),
-        t(
-            "overview.risk_note",
-            segments=_segment_list(ctx, risk.segments),
-            if_active=t.money(risk.value_if_active),
-        ),
+        note,
     )
 
 
@@ -227,7 +240,7 @@ def executive_summary(ctx: ReportContext) -> Markdown:
         heading(t("sections.summary"), id="sec-summary"),
         finding(
             t(
-                "overview.headline",
+                "overview.headline_silence" if a.risk_basis == "silence" else "overview.headline",
                 months=a.config.horizon_months,
                 worth=t.money(a.base_value["clv"]),
                 customers=t.number(risk.n_customers),
