@@ -118,6 +118,18 @@ def _print(fit: ClvModelFit, payload: dict[str, Any]) -> None:
         console.print(_params_table("Gamma-Gamma (spend)", payload["spend_model"]))
     elif fit.spend_fallback is not None:
         console.print(f"Spend: historic mean per repeat purchase {fit.spend_fallback:,.2f}")
+    caps = fit.spend_caps
+    if caps is not None and caps.orders:
+        how = {
+            "no_check": "counted as ordinary orders (no holdout revenue to check)",
+            "check_capped": "counted as ordinary orders (the holdout revenue check agrees)",
+            "check_full": "counted in full (the holdout revenue check prefers it)",
+        }
+        console.print(
+            f"Exceptional repeat orders: {caps.orders:,} of {caps.customers:,} customer(s), "
+            f"together {caps.amount:,.2f}, {how.get(caps.decision, caps.decision)} "
+            f"in the spend model"
+        )
     if len(fit.candidates) > 1:
         table = Table(title="Candidates (calibration period)", title_justify="left")
         for column in ("model", "log-likelihood", "holdout purchases", "binned error"):
