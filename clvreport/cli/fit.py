@@ -9,6 +9,11 @@ holdout purchases; ``--json`` prints the same as one JSON object (the content
 of ``model.json``). Exit code 1 when no model could be fitted (status
 ``failed``), 2 for mistakes in the input.
 
+Identical rows (same customer, day and amount) are kept by default
+(``--duplicates auto``), as a report keeps them when no order id is mapped:
+without one they are most likely two invoices, not an export error.
+``--duplicates drop`` keeps one of them.
+
 With a holdout, the chosen model's calibration fit also gives every customer a
 90% predictive interval of their holdout purchases (purchase process and
 parameter uncertainty, :func:`clvreport.models.predictive.holdout_intervals`);
@@ -397,7 +402,7 @@ def fit(
     names: Names = None,
     as_of: AsOf = None,
     zero_amounts: ZeroAmounts = "drop",
-    duplicates: Duplicates = "drop",
+    duplicates: Duplicates = "auto",
     returns: Returns = "net",
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the result as one JSON object.")
