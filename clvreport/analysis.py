@@ -32,6 +32,7 @@ from clvreport.donors import (
 from clvreport.engine import quote_identifier
 from clvreport.i18n import audience_for
 from clvreport.ingest import DataQuality, load_transactions
+from clvreport.ingest.exceptional import ExceptionalOrderRule
 from clvreport.metrics import (
     BigSpenderComparison,
     ClvFigures,
@@ -150,6 +151,15 @@ class Analysis:
         (one row of :func:`~clvreport.models.score_segments`: ``clv``,
         ``clv_low``, ``clv_high``, ``expected_purchases`` ...), or ``None``
         without a model.
+    exceptional_orders
+        Orders far larger than both the customer's other orders and the
+        client's median order, largest first
+        (:attr:`~clvreport.ingest.Transactions.exceptional_orders`:
+        ``customer_id, order_date, amount, usual, reference``); ``None``
+        without the rule (too few orders, or ``outliers: exclude``).
+    exceptional_rule
+        The statistics that tell them
+        (:class:`~clvreport.ingest.exceptional.ExceptionalOrderRule`), or ``None``.
     """
 
     config: ClientConfig
@@ -179,6 +189,8 @@ class Analysis:
     donors: DonorAnalysis | None = None
     subscribers: SubscriberAnalysis | None = None
     risk_basis: RiskBasis = "p_alive"
+    exceptional_orders: pd.DataFrame | None = None
+    exceptional_rule: ExceptionalOrderRule | None = None
 
     @property
     def active_customers(self) -> int:
@@ -530,6 +542,8 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
             tracking = _tracking(transactions, model, calibration_end, as_of)
             donors = None
         attributes = transactions.customer_attributes() if transactions.extra else None
+        exceptional = transactions.exceptional_orders
+        exceptional_rule = transactions.exceptional_rule
         first_groups = {
             column: first_purchase_groups(engine, table, window, column)
             for column in ACQUISITION_COLUMNS
@@ -602,6 +616,8 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         donors=donors,
         subscribers=subscription,
         risk_basis=basis,
+        exceptional_orders=exceptional,
+        exceptional_rule=exceptional_rule,
     )
 
 

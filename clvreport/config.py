@@ -190,8 +190,12 @@ class DataPolicies(_Strict):
     outliers: Literal["flag", "exclude", "keep"] = Field(
         "flag",
         description="Amounts far outside the client's distribution (above both 1000 times the "
-        "median amount and the fence Q3 + 3 IQR of the log amounts): 'flag' keeps them and "
-        "lists them, 'exclude' leaves them out (counted), 'keep' keeps them silently.",
+        "median amount and the fence Q3 + 3 IQR of the log amounts), and exceptional orders "
+        "(far larger than both the customer's other orders and the median order: at least 10 "
+        "times, more when amounts vary widely): 'flag' keeps them and lists them, 'exclude' "
+        "leaves them out (counted), 'keep' keeps them silently. Kept exceptional orders count "
+        "in full in revenue; the forecast of future spending counts them as ordinary orders "
+        "unless the holdout check prefers their full amounts.",
     )
     future_dates: Literal["exclude"] = Field(
         "exclude",

@@ -54,6 +54,7 @@ CUSTOMER_COLUMNS = [
     "T",
     "n_periods",
     "monetary_value",
+    "monetary_value_capped",
     "historic_clv",
     "p_alive",
     "p_silence",
@@ -69,7 +70,10 @@ CUSTOMER_COLUMNS = [
     "value_at_risk",
 ]
 """Columns of ``customers.csv`` (the model columns only when a model could be used),
-followed by the client's ``data.columns.extra`` columns after ``customer_id``."""
+followed by the client's ``data.columns.extra`` columns after ``customer_id``.
+``monetary_value_capped`` (the mean repeat spend the spend model used, exceptional
+orders counted as ordinary ones) only when the model capped such orders
+(``model.json``: ``spend_caps``)."""
 
 SHEET_COLUMNS = [
     "customer_id",
@@ -215,6 +219,9 @@ def _actions(segment: pd.Series, action_of: Mapping[str, str]) -> pd.Series:
 def _summary_columns(analysis: Analysis) -> dict[str, pd.Series]:
     """The model inputs of ``analysis.summary``, aligned with ``analysis.customers``."""
     model_columns = ["frequency", "recency", "T", "n_periods", "monetary_value"]
+    caps = getattr(analysis.model, "spend_caps", None)
+    if caps is not None and caps.applied:
+        model_columns.append(caps.column)  # what the stored spend model scores (comparison)
     wanted = [c for c in model_columns if c in analysis.summary]
     joined = join_columns(
         analysis.customers[["customer_id"]], analysis.summary[["customer_id", *wanted]]

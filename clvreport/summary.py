@@ -18,6 +18,16 @@ monetary_value
     for the Gamma-Gamma spend model.
 revenue
     Net amount of all the customer's transactions up to the calibration end.
+monetary_value_capped
+    Only when some customer has an *exceptional* repeat order (far larger
+    than both their other orders and the client's median order,
+    :mod:`clvreport.ingest.exceptional`): ``monetary_value`` with each such
+    order counted as its reference, an ordinary order of the customer. The
+    spend model may read it instead (:mod:`clvreport.models.spend_caps`);
+    ``revenue`` and ``monetary_value`` keep what customers paid. Whether an
+    order is exceptional is judged on the rows up to the calibration end only,
+    so a holdout check does not see the holdout. ``attrs["spend_caps"]`` counts
+    the orders, customers and amounts.
 
 With an observation end after the calibration end, the holdout columns count
 what the same customers did in ``(calibration_end, observation_end]``:
@@ -53,9 +63,11 @@ import pandas as pd
 from clvreport.engine import DUCKDB, Dialect
 from clvreport.errors import DataError
 from clvreport.ingest import Transactions
+from clvreport.ingest.exceptional import ExceptionalOrderRule
+from clvreport.models.spend_caps import CAPPED_COLUMN, SUMMARY_ATTR
 from clvreport.models.units import DAYS_PER_UNIT, TimeUnit
 
-__all__ = ["rfm_summary", "summary_sql", "summary_totals"]
+__all__ = ["capped_sql", "rfm_summary", "summary_sql", "summary_totals"]
 
 
 def summary_sql(
@@ -64,6 +76,7 @@ def summary_sql(
     observation_end: dt.date | None = None,
     *,
     dialect: Dialect = DUCKDB,
+    exceptional: ExceptionalOrderRule | None = None,
 ) -> str:
     """The SQL computing the per-customer summary, durations in days.
 
@@ -77,6 +90,11 @@ def summary_sql(
         Last day of the holdout period (inclusive), or ``None`` for no holdout.
     dialect
         The engine's SQL dialect.
+    exceptional
+        The client's rule for exceptional orders: with it the query also
+        returns ``monetary_value_capped``, the mean repeat spend with every
+        exceptional order counted as its reference, an ordinary order of the
+        customer (:func:`capped_sql`).
 
     Returns
     -------
@@ -119,6 +137,17 @@ holdout AS (
             ELSE 0 END AS monetary_value_holdout,
        COALESCE(h.revenue_holdout, 0) AS revenue_holdout"""
         holdout_join = "LEFT JOIN holdout h ON c.customer_id = h.customer_id"
+    capped_ctes = capped_columns = capped_join = ""
+    if exceptional is not None:
+        capped_ctes = f""",
+capped AS (
+{capped_sql(table, calibration_end, exceptional, dialect=dialect)}
+)"""
+        capped_columns = """
+       CASE WHEN c.frequency > 0
+            THEN (c.repeat_revenue - COALESCE(k.reduction, 0)) / c.frequency ELSE 0 END
+           AS monetary_value_capped,"""
+        capped_join = "\nLEFT JOIN capped k ON c.customer_id = k.customer_id"
     return f"""WITH calibration_days AS (
     SELECT customer_id, order_date,
            MAX(CASE WHEN is_return THEN 0 ELSE 1 END) AS is_purchase_day,
@@ -144,17 +173,77 @@ calibration AS (
     FROM calibration_days d
     JOIN first_purchases f ON d.customer_id = f.customer_id
     GROUP BY d.customer_id, f.first_purchase
-){holdout_cte}
+){holdout_cte}{capped_ctes}
 SELECT c.customer_id,
        CAST(c.frequency AS BIGINT) AS frequency,
        {dialect.date_diff_days("c.first_purchase", "c.last_purchase")} AS recency_days,
        {dialect.date_diff_days("c.first_purchase", cal)} AS age_days,
        CASE WHEN c.frequency > 0 THEN c.repeat_revenue / c.frequency ELSE 0 END
-           AS monetary_value,
+           AS monetary_value,{capped_columns}
        c.revenue{holdout_columns}
 FROM calibration c
-{holdout_join}
+{holdout_join}{capped_join}
 ORDER BY c.customer_id"""
+
+
+def capped_sql(
+    table: str,
+    calibration_end: dt.date,
+    exceptional: ExceptionalOrderRule,
+    *,
+    dialect: Dialect = DUCKDB,
+) -> str:
+    """The customers with an exceptional repeat order up to the calibration end, and by how much.
+
+    Whether an order is exceptional is judged on the rows up to the
+    calibration end only: a holdout check of the capped spend model must not
+    know the holdout. Only the few customers with an order above ``F × M``
+    are read (:meth:`~clvreport.ingest.exceptional.ExceptionalOrderRule.exceptional_sql`).
+
+    Parameters
+    ----------
+    table
+        Clean transactions table (``customer_id, order_date, amount, is_return``).
+    calibration_end
+        Last day of the period (inclusive).
+    exceptional
+        The client's rule for exceptional orders.
+    dialect
+        The engine's SQL dialect.
+
+    Returns
+    -------
+    str
+        A query returning ``customer_id``, ``reduction`` (by how much their
+        repeat revenue is lower when each exceptional order counts as its
+        reference), ``capped_orders`` and ``capped_amount`` (what those orders
+        amount to); one row per customer with an exceptional order after
+        their first purchase day.
+
+    Examples
+    --------
+    >>> rule = ExceptionalOrderRule(20.0, 0.5, 10.0, 100)
+    >>> "capped_orders" in capped_sql("tx", dt.date(2020, 1, 1), rule)
+    True
+    """
+    cal = dialect.date(calibration_end)
+    period = f"order_date <= {cal}"
+    found = exceptional.exceptional_sql(table, period, dialect)
+    # the first purchase day of the customers who can have one (as the summary's)
+    first = (
+        f"SELECT customer_id AS _first_customer, MIN(order_date) AS _first_purchase "
+        f"FROM {table} WHERE {period} AND NOT is_return AND customer_id IN "
+        f"(SELECT customer_id FROM {table} WHERE {exceptional.candidate_condition(period)}) "
+        "GROUP BY customer_id"
+    )
+    return f"""    SELECT e.customer_id,
+           {dialect.exact_sum("e.amount - e._cap")} AS reduction,
+           COUNT(*) AS capped_orders,
+           {dialect.exact_sum("e.amount")} AS capped_amount
+    FROM ({found}) e
+    JOIN ({first}) f ON e.customer_id = f._first_customer
+    WHERE e.order_date > f._first_purchase
+    GROUP BY e.customer_id"""
 
 
 def as_date(value: dt.date | str | None, what: str) -> dt.date | None:
@@ -253,8 +342,12 @@ def rfm_summary(
         One row per customer, ordered by ``customer_id``: ``customer_id``,
         ``frequency`` (int), ``recency``, ``T``, ``monetary_value``, ``revenue``;
         with a holdout also ``frequency_holdout`` (int),
-        ``monetary_value_holdout``, ``revenue_holdout`` and ``duration_holdout``.
-        ``attrs`` holds ``time_unit``, ``calibration_end`` and ``observation_end``.
+        ``monetary_value_holdout``, ``revenue_holdout`` and ``duration_holdout``;
+        ``monetary_value_capped`` when an exceptional repeat order was capped.
+        ``attrs`` holds ``time_unit``, ``calibration_end`` and
+        ``observation_end``, and ``spend_caps`` (``orders, customers, amount,
+        counted_as, rule``) when the transactions carry the rule for
+        exceptional orders.
 
     Raises
     ------
@@ -274,9 +367,14 @@ def rfm_summary(
     obs = as_date(observation_end, "holdout end")
     _check_period(transactions, cal, obs)
     engine = transactions.engine
+    rule = getattr(transactions, "exceptional_rule", None)
+    capped = None
+    if rule is not None:  # a small query first: most exports have nothing to cap
+        capped = engine.query(capped_sql(transactions.table, cal, rule, dialect=engine.dialect))
+    exceptional = rule if capped is not None and len(capped) else None
     # Through Arrow: customer ids become pandas' Arrow-backed strings without Python objects.
     frame = engine.query_arrow(
-        summary_sql(transactions.table, cal, obs, dialect=engine.dialect)
+        summary_sql(transactions.table, cal, obs, dialect=engine.dialect, exceptional=exceptional)
     ).to_pandas()
     per_unit = DAYS_PER_UNIT[time_unit]
     out = pd.DataFrame(
@@ -299,6 +397,16 @@ def rfm_summary(
         "calibration_end": cal.isoformat(),
         "observation_end": obs.isoformat() if obs else None,
     }
+    if rule is not None and capped is not None:
+        out.attrs[SUMMARY_ATTR] = {
+            "orders": int(capped["capped_orders"].sum()),
+            "customers": len(capped),
+            "amount": round(float(capped["capped_amount"].sum()), 2),
+            "counted_as": round(float((capped["capped_amount"] - capped["reduction"]).sum()), 2),
+            "rule": rule.to_dict(),
+        }
+        if len(capped):
+            out[CAPPED_COLUMN] = frame[CAPPED_COLUMN].astype("float64")
     return out
 
 

@@ -13,6 +13,9 @@ import numbers
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from clvreport.brand import ReportBrand, load_brand
 from clvreport.config import ClientConfig, load_client
@@ -24,6 +27,7 @@ __all__ = [
     "check_logo",
     "check_recommendations",
     "check_report_config",
+    "exceptional_lines",
     "parse_as_of",
     "validate_client",
 ]
@@ -269,6 +273,51 @@ def check_report_config(
     return brand, checks
 
 
+EXCEPTIONAL_EXAMPLES = 5
+"""Exceptional orders ``validate`` names (the largest)."""
+
+
+def exceptional_lines(transactions: Any, examples: int = EXCEPTIONAL_EXAMPLES) -> str | None:
+    """The largest exceptional orders in one line, for ``validate``; ``None`` without any.
+
+    Parameters
+    ----------
+    transactions
+        A :class:`~clvreport.ingest.Transactions` (its ``exceptional_orders``
+        and ``exceptional_count``).
+    examples
+        How many orders to name.
+
+    Returns
+    -------
+    str or None
+        E.g. ``"exceptional orders, largest first: customer C1 on 2024-05-05:
+        168,469.60 (58,093 times their usual order of 2.90)"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from types import SimpleNamespace
+    >>> orders = pd.DataFrame({"customer_id": ["C1"], "order_date": [pd.Timestamp("2024-05-05")],
+    ...                        "amount": [168469.6], "usual": [2.9], "reference": [51.0]})
+    >>> print(exceptional_lines(SimpleNamespace(exceptional_orders=orders, exceptional_count=1)))
+    exceptional orders, largest first: customer C1 on 2024-05-05: 168,469.60 (58,093 times \
+their usual order of 2.90)
+    """
+    orders = getattr(transactions, "exceptional_orders", None)
+    if orders is None or orders.empty:
+        return None
+    shown = [
+        f"customer {row.customer_id} on {pd.Timestamp(row.order_date).date()}: "
+        f"{row.amount:,.2f} ({row.amount / row.usual:,.0f} times their usual order of "
+        f"{row.usual:,.2f})"
+        for row in orders.head(examples).itertuples()
+    ]
+    count = int(getattr(transactions, "exceptional_count", len(orders)) or len(orders))
+    more = f"; and {count - len(shown):,} more" if count > len(shown) else ""
+    return "exceptional orders, largest first: " + "; ".join(shown) + more
+
+
 def _flag_messages() -> dict[str, str]:
     try:
         from clvreport.ingest import quality
@@ -331,5 +380,9 @@ def validate_client(
             if count:
                 text = messages.get(code, code.replace("_", " "))
                 result.warnings.append(f"{count:,} flagged: {text}")
+        if config.data.policies.outliers == "flag":
+            listed = exceptional_lines(transactions)
+            if listed:
+                result.warnings.append(listed)
         result.warnings += [WARNING_TEXT.get(code, code) for code in quality.warnings]
     return result

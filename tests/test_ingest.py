@@ -54,6 +54,7 @@ def test_dutch_export_detected_and_counted():
             "return_dropped": 0,
             "outlier": 0,
             "duplicate": 1,
+            "exceptional_order": 0,
             "return_only_customer": 0,
         }
         assert q.flagged == ()

@@ -122,3 +122,33 @@ def test_spark_settings_in_client_yml_are_validated():
     assert config.spark.master == "local[*]"
     with pytest.raises(ValueError, match="unknown"):
         type(config.spark).model_validate({"master": "local[2]", "unknown": 1})
+
+
+def test_exceptional_orders_and_their_caps_are_the_same_on_both_engines(spark, tmp_path):
+    # The statistics come from a histogram of the log amounts and the usual order from exact
+    # decimal sums: the same SQL gives the same flags, caps and summaries on both engines.
+    from whale_log import CALIBRATION_END, whale_log
+
+    log = whale_log(seed=7, customers=1500)
+    path = log.write(tmp_path / "log.csv")
+    columns = ColumnMapping(customer_id="klant", date="datum", amount="bedrag")
+    on_spark = read_transactions(path, columns, engine=spark)
+    on_duckdb = read_transactions(path, columns)
+    try:
+        assert on_spark.exceptional_rule == on_duckdb.exceptional_rule
+        assert on_spark.quality == on_duckdb.quality
+        assert dict(on_duckdb.quality.flagged).get("exceptional_order", 0) > 0
+        assert on_duckdb.exceptional_count == len(log.whale_orders)
+        pd.testing.assert_frame_equal(
+            on_spark.exceptional_orders, on_duckdb.exceptional_orders, check_dtype=False
+        )
+        periods = ({"calibration_end": CALIBRATION_END.date(), "observation_end": "2023-12-31"}, {})
+        for period in periods:
+            spark_summary = rfm_summary(on_spark, **period)
+            duckdb_summary = rfm_summary(on_duckdb, **period)
+            assert "monetary_value_capped" in duckdb_summary
+            pd.testing.assert_frame_equal(spark_summary, duckdb_summary)
+            assert spark_summary.attrs == duckdb_summary.attrs
+    finally:
+        spark.drop(on_spark.table)
+        on_duckdb.close()

@@ -71,8 +71,13 @@ ZeroAmounts = Annotated[
     typer.Option("--zero-amounts", help="Orders of 0: exclude them, or count them as purchases."),
 ]
 Duplicates = Annotated[
-    Literal["drop", "keep"],
-    typer.Option("--duplicates", help="Identical rows: keep one, or keep all."),
+    Literal["auto", "drop", "keep"],
+    typer.Option(
+        "--duplicates",
+        help="Identical rows: keep one (drop), keep all (keep), or auto: keep all and count "
+        "them as possible duplicates, since without an order id two identical rows are most "
+        "likely two purchases (as a report does).",
+    ),
 ]
 Returns = Annotated[
     Literal["net", "drop"],

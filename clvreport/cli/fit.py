@@ -9,6 +9,11 @@ holdout purchases; ``--json`` prints the same as one JSON object (the content
 of ``model.json``). Exit code 1 when no model could be fitted (status
 ``failed``), 2 for mistakes in the input.
 
+Identical rows (same customer, day and amount) are kept by default
+(``--duplicates auto``), as a report keeps them when no order id is mapped:
+without one they are most likely two invoices, not an export error.
+``--duplicates drop`` keeps one of them.
+
 With a holdout, the chosen model's calibration fit also gives every customer a
 90% predictive interval of their holdout purchases (purchase process and
 parameter uncertainty, :func:`clvreport.models.predictive.holdout_intervals`);
@@ -118,6 +123,18 @@ def _print(fit: ClvModelFit, payload: dict[str, Any]) -> None:
         console.print(_params_table("Gamma-Gamma (spend)", payload["spend_model"]))
     elif fit.spend_fallback is not None:
         console.print(f"Spend: historic mean per repeat purchase {fit.spend_fallback:,.2f}")
+    caps = fit.spend_caps
+    if caps is not None and caps.orders:
+        how = {
+            "no_check": "counted as ordinary orders (no holdout revenue to check)",
+            "check_capped": "counted as ordinary orders (the holdout revenue check agrees)",
+            "check_full": "counted in full (the holdout revenue check prefers it)",
+        }
+        console.print(
+            f"Exceptional repeat orders: {caps.orders:,} of {caps.customers:,} customer(s), "
+            f"together {caps.amount:,.2f}, {how.get(caps.decision, caps.decision)} "
+            f"in the spend model"
+        )
     if len(fit.candidates) > 1:
         table = Table(title="Candidates (calibration period)", title_justify="left")
         for column in ("model", "log-likelihood", "holdout purchases", "binned error"):
@@ -385,7 +402,7 @@ def fit(
     names: Names = None,
     as_of: AsOf = None,
     zero_amounts: ZeroAmounts = "drop",
-    duplicates: Duplicates = "drop",
+    duplicates: Duplicates = "auto",
     returns: Returns = "net",
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the result as one JSON object.")

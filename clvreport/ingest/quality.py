@@ -32,13 +32,16 @@ EXCLUSION_REASONS: tuple[str, ...] = (
     "return_dropped",
     "outlier",
     "duplicate",
+    "exceptional_order",
     "return_only_customer",
 )
 """Why rows are excluded, in the order they are checked (a row counts once, for the first).
 
 ``future_date``: dated after today while no as-of date is set; ``outlier``: an
 amount far outside the client's distribution with ``outliers: exclude``;
-``return_only_customer``: the returns of a customer without any purchase.
+``exceptional_order``: an order far larger than both the customer's other orders and
+the client's median order (:mod:`clvreport.ingest.exceptional`) with ``outliers:
+exclude``; ``return_only_customer``: the returns of a customer without any purchase.
 """
 
 FLAG_MESSAGES: dict[str, str] = {
@@ -47,6 +50,12 @@ FLAG_MESSAGES: dict[str, str] = {
     "outlier": "rows with an amount far outside the client's distribution (above 1000 times "
     "the median and the log-scale fence Q3 + 3 IQR) are kept and distort revenue and values: "
     "correct them in the export or set data.policies.outliers: exclude",
+    "exceptional_order": "orders far larger than both the customer's other orders and the "
+    "client's median order (at least 10 times, more when order amounts vary widely: a robust "
+    "z-score of 3.5 on the log scale) are kept in revenue, but the forecast of future spending "
+    "counts each as an ordinary order of that customer unless the holdout check prefers the "
+    "full amounts (model.json: spend_caps); check them in the export, or set "
+    "data.policies.outliers: exclude to leave them out",
     "negative_net_customer": "customers whose returns exceed their purchases (net revenue "
     "below 0); check that the returns belong to purchases in the export",
     "return_only_customer": "customers with returns but no purchase; their rows are left out: "

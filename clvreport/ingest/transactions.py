@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from clvreport.config import ClientConfig, ColumnMapping, CsvOptions, DataPolici
 from clvreport.engine import DUCKDB, Dialect, DuckDBEngine, Engine, quote_identifier
 from clvreport.errors import DataError
 from clvreport.ingest.detect import DATE_FORMATS, ISO_FORMAT, describe_delimiter, detect_decimal
+from clvreport.ingest.exceptional import ExceptionalOrderRule
 from clvreport.ingest.quality import EXCLUSION_REASONS, FLAG_MESSAGES, DataQuality, FileInfo
 from clvreport.ingest.reader import RawFile, csv_error, open_raw
 from clvreport.ingest.sources import SourceFile, resolve_sources
@@ -38,7 +40,7 @@ from clvreport.ingest.typed import (
     typed_sql,
 )
 
-__all__ = ["Transactions", "load_transactions", "read_transactions"]
+__all__ = ["EXCEPTIONAL_LIST_MAX", "Transactions", "load_transactions", "read_transactions"]
 
 _SAMPLE_ROWS = 5000
 _EXAMPLES = 5
@@ -71,6 +73,19 @@ class Transactions:
     extra
         The configured ``columns.extra`` names; the table holds them as
         ``extra_0``, ``extra_1``, ... (see :meth:`customer_attributes`).
+    exceptional_rule
+        The client's statistics that tell exceptional orders
+        (:mod:`clvreport.ingest.exceptional`): the summary counts those
+        orders at their reference in the spend model's input. ``None`` with
+        too few orders, and with ``outliers: exclude`` (they were left out).
+    exceptional_orders
+        The exceptional orders, largest first (at most
+        :data:`EXCEPTIONAL_LIST_MAX` rows): ``customer_id, order_date, amount,
+        usual`` (the geometric mean of the customer's other orders) and
+        ``reference`` (what the spend model counts the order as); ``None``
+        without a rule. Also listed with ``outliers: keep``.
+    exceptional_count
+        How many orders are exceptional (the list may be shorter).
     """
 
     engine: Engine
@@ -82,6 +97,11 @@ class Transactions:
     quality: DataQuality
     owns_engine: bool = False
     extra: tuple[str, ...] = ()
+    exceptional_rule: ExceptionalOrderRule | None = None
+    exceptional_orders: pd.DataFrame | None = dataclass_field(
+        default=None, compare=False, repr=False
+    )
+    exceptional_count: int = 0
 
     def customer_attributes(self) -> pd.DataFrame:
         """The ``columns.extra`` pass-through columns, one row per customer.
@@ -144,6 +164,8 @@ _OUTLIER_MEDIAN_FACTOR = 1000.0
 _OUTLIER_IQR_FACTOR = 3.0
 _OUTLIER_MIN_ROWS = 20
 _OUTLIER_EXACT_MAX_ROWS = 5_000_000  # above: quantiles from a histogram (constant memory)
+EXCEPTIONAL_LIST_MAX = 100_000
+"""Most exceptional orders :attr:`Transactions.exceptional_orders` lists (the largest)."""
 
 
 def _today() -> dt.date:
@@ -688,7 +710,22 @@ def _read(
         flags["return_only_customer"] = int(base_stats["return_customers"])
         clean = [*_CLEAN_COLUMNS, *(f for f in text if f != "status")]
         select = ", ".join("amount < 0 AS is_return" if c == "is_return" else c for c in clean)
-        _create(engine, table, f"SELECT {select} FROM {base} WHERE _purchases > 0", raws)
+        source = f"SELECT {select} FROM {base} WHERE _purchases > 0"
+        rule = ExceptionalOrderRule.of(engine, base, "_purchases > 0")
+        if rule is not None and policies.outliers == "exclude":
+            # left out like the implausible amounts; nothing is left to cap in the spend model
+            found = rule.exceptional_sql(base, "_purchases > 0", engine.dialect)
+            n = engine.query(f"SELECT count(*) AS n FROM ({found})")
+            excluded["exceptional_order"] = int(n["n"].item())
+            if excluded["exceptional_order"]:
+                # whether an order is exceptional depends on its customer and amount only
+                source = (
+                    f"SELECT {select} FROM {base} LEFT JOIN (SELECT DISTINCT customer_id AS _xc, "
+                    f"amount AS _xa FROM ({found})) ON customer_id = _xc AND amount = _xa "
+                    "WHERE _purchases > 0 AND _xc IS NULL"
+                )
+            rule = None
+        _create(engine, table, source, raws)
     finally:
         engine.drop(staged)
         engine.drop(base)
@@ -721,6 +758,12 @@ def _read(
     flags["zero_amount_order"] = int(stats["zero_amounts"])
     if policies.outliers == "flag":
         flags["outlier"] = int(stats["outliers"])
+    exceptional, n_exceptional, n_both = (
+        _exceptional_orders(engine, table, rule, outlier) if rule is not None else (None, 0, 0)
+    )
+    if policies.outliers == "flag":
+        # an order that is also an implausible amount is counted once, as that
+        flags["exceptional_order"] = n_exceptional - n_both
     if as_of is not None and as_of > last_date:
         flags["as_of_after_data"] = (as_of - last_date).days
     for raw in raws:
@@ -762,7 +805,36 @@ def _read(
         quality=quality,
         owns_engine=own,
         extra=tuple(columns.extra or ()),
+        exceptional_rule=rule,
+        exceptional_orders=exceptional,
+        exceptional_count=n_exceptional,
     )
+
+
+def _exceptional_orders(
+    engine: Engine, table: str, rule: ExceptionalOrderRule, outlier: str
+) -> tuple[pd.DataFrame, int, int]:
+    """The exceptional orders of the clean table, largest first, and how many there are.
+
+    Returns the list (at most :data:`EXCEPTIONAL_LIST_MAX` rows: ``customer_id,
+    order_date, amount, usual, reference``), the number of exceptional orders
+    and how many of them are also implausible amounts (``outlier``).
+    """
+    found = rule.exceptional_sql(table, "TRUE", engine.dialect)
+    rows = engine.query(
+        f"SELECT customer_id, order_date, amount, _usual AS usual, _cap AS reference, "
+        f"count(*) OVER () AS _n, sum(CASE WHEN {outlier} THEN 1 ELSE 0 END) OVER () AS _both "
+        f"FROM ({found}) ORDER BY amount DESC, customer_id, order_date "
+        f"LIMIT {EXCEPTIONAL_LIST_MAX}"
+    )
+    if rows.empty:
+        frame = rows.drop(columns=["_n", "_both"])
+        return frame.astype({"amount": float, "usual": float, "reference": float}), 0, 0
+    n, both = int(rows["_n"].iloc[0]), int(rows["_both"].iloc[0])
+    frame = rows.drop(columns=["_n", "_both"]).reset_index(drop=True)
+    frame["customer_id"] = frame["customer_id"].astype(str)
+    frame["order_date"] = pd.to_datetime(frame["order_date"])
+    return frame.astype({"amount": float, "usual": float, "reference": float}), n, both
 
 
 def _check_errors(

@@ -85,6 +85,7 @@ from clvreport.models.inputs import validate_summary
 from clvreport.models.mbgnbd import ModifiedBetaGeoModel
 from clvreport.models.numeric import json_float
 from clvreport.models.paretonbd import ParetoNBDModel
+from clvreport.models.spend_caps import CAPPED_COLUMN, SpendCaps, revenue_check, spend_caps
 from clvreport.models.units import TimeUnit, check_time_unit
 from clvreport.models.validation import (
     HoldoutComparison,
@@ -273,6 +274,10 @@ class ClvModelFit:
         in a ``model.json`` written before it existed).
     spend_frequency_correlation
         Correlation between frequency and mean spend of repeat buyers.
+    spend_caps
+        What the spend model did with exceptional orders
+        (:class:`~clvreport.models.spend_caps.SpendCaps`); ``None`` when the
+        summary was built without the rule.
     n_customers, n_repeat_buyers
         Customers and repeat buyers in the scoring summary.
     """
@@ -290,6 +295,7 @@ class ClvModelFit:
     candidates: dict[str, CandidateFit] = field(default_factory=dict)
     search: CandidateSearch | None = None
     spend_frequency_correlation: float = float("nan")
+    spend_caps: SpendCaps | None = None
     n_customers: int = 0
     n_repeat_buyers: int = 0
     _candidate_dicts: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -331,6 +337,26 @@ class ClvModelFit:
         fallback = np.nan if self.spend_fallback is None else self.spend_fallback
         return np.where((x > 0) & (m > 0), m, fallback)
 
+    def spend_input(self, summary: pd.DataFrame) -> np.ndarray:
+        """The mean repeat spend per customer the spend model reads from ``summary``.
+
+        ``monetary_value_capped`` when the fit capped exceptional orders
+        (:attr:`spend_caps`) and the summary has it, else ``monetary_value``.
+
+        Parameters
+        ----------
+        summary
+            A customer summary.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        column = "monetary_value"
+        if self.spend_caps is not None and self.spend_caps.applied and CAPPED_COLUMN in summary:
+            column = CAPPED_COLUMN
+        return summary[column].to_numpy(dtype=float)
+
     def to_dict(self) -> dict[str, Any]:
         """Everything ``model.json`` needs, JSON-friendly.
 
@@ -339,8 +365,8 @@ class ClvModelFit:
         dict
             ``status, reason, reasons, time_unit, model, selection,
             choice_note, search, transaction_model, spend_model,
-            spend_fallback, spend_frequency_correlation, validation,
-            candidates, n_customers, n_repeat_buyers``.
+            spend_fallback, spend_frequency_correlation, spend_caps,
+            validation, candidates, n_customers, n_repeat_buyers``.
         """
         candidates = {name: c.to_dict() for name, c in self.candidates.items()}
         candidates = {**self._candidate_dicts, **candidates}
@@ -357,6 +383,7 @@ class ClvModelFit:
             "spend_model": None if self.spend_model is None else self.spend_model.to_dict(),
             "spend_fallback": json_float(self.spend_fallback),
             "spend_frequency_correlation": json_float(self.spend_frequency_correlation),
+            "spend_caps": None if self.spend_caps is None else self.spend_caps.to_dict(),
             "validation": None if self.validation is None else self.validation.to_dict(),
             "candidates": candidates,
             "n_customers": self.n_customers,
@@ -383,6 +410,7 @@ class ClvModelFit:
         validation = data.get("validation")
         correlation = data.get("spend_frequency_correlation")
         search = data.get("search")
+        caps = data.get("spend_caps")
         return cls(
             status=data["status"],
             reasons=tuple(data.get("reasons") or ()),
@@ -396,6 +424,7 @@ class ClvModelFit:
             validation=None if validation is None else HoldoutComparison.from_dict(validation),
             search=None if search is None else CandidateSearch.from_dict(search),
             spend_frequency_correlation=float("nan") if correlation is None else correlation,
+            spend_caps=None if caps is None else SpendCaps.from_dict(caps),
             n_customers=int(data.get("n_customers") or 0),
             n_repeat_buyers=int(data.get("n_repeat_buyers") or 0),
             _candidate_dicts=dict(data.get("candidates") or {}),
@@ -445,22 +474,40 @@ def _predictions_finite(candidate: CandidateFit, calibration: pd.DataFrame) -> b
     return bool(np.all(np.isfinite(predicted)))
 
 
-def _calibration_spend(calibration: pd.DataFrame, n_starts: int) -> np.ndarray | None:
+def _calibration_spend(
+    calibration: pd.DataFrame, n_starts: int, model: TransactionModel | None = None
+) -> tuple[np.ndarray | None, dict[str, Any] | None]:
     """Expected spend per purchase from a spend model fitted on the calibration period.
 
     Gamma-Gamma where it can be used, else each repeat buyer's own mean and the
     mean of the repeat buyers for the others (as :meth:`ClvModelFit.expected_spend`).
+    With exceptional orders capped in ``monetary_value_capped`` and the
+    calibration ``model``, both spend models are fitted and the holdout
+    revenue check decides (:func:`~clvreport.models.spend_caps.revenue_check`,
+    returned second; ``None`` without it): the capped one's spend is returned
+    unless the full amounts predict the holdout revenue better.
     """
     if "monetary_value" not in calibration.columns:
-        return None
-    spend, fallback, _ = _fit_spend(calibration, n_starts, [])
+        return None, None
     x = calibration["frequency"].to_numpy(dtype=float)
-    m = calibration["monetary_value"].to_numpy(dtype=float)
-    if spend is not None:
-        return np.asarray(spend.expected_spend(x, m), dtype=float)
-    if fallback is None:
-        return None
-    return np.where((x > 0) & (m > 0), m, fallback)
+
+    def expected(column: str) -> np.ndarray | None:
+        spend, fallback, _ = _fit_spend(calibration, n_starts, [], column)
+        m = calibration[column].to_numpy(dtype=float)
+        if spend is not None:
+            return np.asarray(spend.expected_spend(x, m), dtype=float)
+        if fallback is None:
+            return None
+        return np.where((x > 0) & (m > 0), m, fallback)
+
+    full = expected("monetary_value")
+    if model is None or full is None or CAPPED_COLUMN not in calibration.columns:
+        return full, None
+    capped = expected(CAPPED_COLUMN)
+    check = None if capped is None else revenue_check(model, calibration, capped=capped, full=full)
+    if check is not None and check["capped_better"]:
+        return capped, check
+    return full, check
 
 
 def _repeat_buyers(summary: pd.DataFrame) -> int:
@@ -468,15 +515,19 @@ def _repeat_buyers(summary: pd.DataFrame) -> int:
 
 
 def _fit_spend(
-    summary: pd.DataFrame, n_starts: int, reasons: list[str]
+    summary: pd.DataFrame, n_starts: int, reasons: list[str], column: str = "monetary_value"
 ) -> tuple[GammaGammaModel | None, float | None, float]:
-    """Gamma-Gamma on the repeat buyers, or ``None`` plus a fallback mean spend."""
+    """Gamma-Gamma on the repeat buyers, or ``None`` plus a fallback mean spend.
+
+    ``column`` is the mean repeat spend to fit on: ``monetary_value``, or
+    ``monetary_value_capped`` (exceptional orders counted as ordinary ones).
+    """
     if "monetary_value" not in summary.columns:
         reasons.append("no_monetary_value")
         return None, None, float("nan")
-    validate_summary(summary, ("frequency", "monetary_value"))
+    validate_summary(summary, ("frequency", column))
     x = summary["frequency"].to_numpy(dtype=float)
-    m = summary["monetary_value"].to_numpy(dtype=float)
+    m = summary[column].to_numpy(dtype=float)
     buyers = (x > 0) & (m > 0)
     fallback = float(m[buyers].mean()) if buyers.any() else None
     correlation = spend_frequency_correlation(x, m)
@@ -755,13 +806,17 @@ def fit_clv_models(
     if repeat_buyers < FEW_REPEAT_BUYERS:
         reasons.append("few_repeat_buyers")
     validation = usable[chosen].holdout
+    spend_check = None
     if validation is not None:
         # the chosen model again (on all customers), now with the revenue check and the horizon
         try:
+            expected_spend, spend_check = _calibration_spend(
+                calibration, n_starts, calibration_model
+            )
             validation = holdout_comparison(
                 calibration_model,
                 calibration,
-                expected_spend=_calibration_spend(calibration, n_starts),
+                expected_spend=expected_spend,
                 horizon_months=horizon_months,
             )
         except _FIT_ERRORS:
@@ -784,7 +839,10 @@ def fit_clv_models(
     if final.covariance_log_ is None or not all(math.isfinite(v) for v in errors.values()):
         reasons.append("standard_errors_unavailable")
 
-    spend_model, fallback, correlation = _fit_spend(scoring, n_starts, reasons)
+    caps = spend_caps(scoring, spend_check)
+    spend_model, fallback, correlation = _fit_spend(
+        scoring, n_starts, reasons, "monetary_value" if caps is None else caps.column
+    )
 
     result.status = "degraded" if reasons else "ok"
     result.reasons = tuple(reasons)
@@ -796,4 +854,5 @@ def fit_clv_models(
     result.spend_model = spend_model
     result.spend_fallback = fallback
     result.spend_frequency_correlation = correlation
+    result.spend_caps = caps
     return result

@@ -111,7 +111,7 @@ def period_forecast(
     x = summary["frequency"].to_numpy(dtype=float)
     t_x = summary["recency"].to_numpy(dtype=float)
     T = summary["T"].to_numpy(dtype=float)
-    m = summary["monetary_value"].to_numpy(dtype=float)
+    m = fit.spend_input(summary)
     code, names = pd.factorize(np.asarray(labels), use_na_sentinel=False)
     rows, first = distinct_rows(x, t_x, T, m, code)
     counts = np.bincount(rows).astype(float)

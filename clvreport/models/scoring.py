@@ -124,7 +124,7 @@ def _inputs(
             hint="build the summary with the same time_unit as the fit",
         )
     x, t_x, T = check_rfm(summary["frequency"], summary["recency"], summary["T"])
-    m = summary["monetary_value"].to_numpy(dtype=float)
+    m = fit.spend_input(summary)  # exceptional orders capped when the fit did
     m = np.where(x > 0, m, 0.0)
     return x, t_x, T, m
 

@@ -3,7 +3,11 @@
 The simulators draw each customer's latent purchase rate, dropout and spend from
 the model's mixing distributions and return the summary table every model reads
 (``customer_id, frequency, recency, T, monetary_value``). They are used for
-parameter-recovery tests and for the benchmarks. Times can be rounded down to a
+parameter-recovery tests and for the benchmarks. :func:`simulate_bgnbd_transactions`
+writes the same story out as a transaction log (one row per purchase, dated),
+for tests of the whole path from an export to the forecast, and
+:func:`simulate_transactions` draws logs with the shapes of real ones (no
+dropout, a season, a few enormous orders, bursts of new customers). Times can be rounded down to a
 grid (``resolution``) the way real data are recorded in whole days, which makes
 the output look like a real summary and lets identical customers be compressed.
 
@@ -30,6 +34,7 @@ import pandas as pd
 
 __all__ = [
     "simulate_bgnbd",
+    "simulate_bgnbd_transactions",
     "simulate_mbgnbd",
     "simulate_paretonbd",
     "simulate_spend",
@@ -444,3 +449,84 @@ def simulate_transactions(
     )
     log.attrs["whales"] = sorted(ids[chosen].tolist())
     return log
+
+
+def simulate_bgnbd_transactions(
+    params: Mapping[str, float],
+    spend_params: Mapping[str, float],
+    n_customers: int,
+    *,
+    start: str = "2022-01-01",
+    days: int = 730,
+    seed: int | np.random.Generator | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Simulate a dated transaction log of BG/NBD customers with Gamma-Gamma order amounts.
+
+    Each customer's first purchase falls on a uniform day of the period; they
+    then buy as a Poisson process with a gamma-distributed weekly rate and,
+    after every repeat purchase, drop out with a beta-distributed
+    probability (BG/NBD). Every order is Gamma(p, rate nu) with the
+    customer's nu ~ Gamma(q, rate gamma), rounded to the cent (at least 0.01).
+
+    Parameters
+    ----------
+    params
+        BG/NBD parameters ``{"r", "alpha", "a", "b"}``, rates per week.
+    spend_params
+        Gamma-Gamma parameters ``{"p", "q", "gamma"}``.
+    n_customers
+        Number of customers.
+    start
+        The first day of the log (ISO date).
+    days
+        Length of the log in days.
+    seed
+        Seed or generator.
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        The log (``customer_id`` as text ``C00001``..., ``order_date``,
+        ``amount``; sorted by customer and date) and the customers
+        (``customer_id``, ``mean_spend``: the true expected order amount
+        ``p / nu``).
+
+    Examples
+    --------
+    >>> log, customers = simulate_bgnbd_transactions(
+    ...     {"r": 0.6, "alpha": 5.0, "a": 0.6, "b": 4.0}, {"p": 6.0, "q": 4.0, "gamma": 15.0},
+    ...     200, seed=1)
+    >>> sorted(log["customer_id"].unique()) == sorted(customers["customer_id"])
+    True
+    """
+    rng = np.random.default_rng(seed)
+    r, alpha, a, b = (float(params[k]) for k in ("r", "alpha", "a", "b"))
+    p, q, gamma = (float(spend_params[k]) for k in ("p", "q", "gamma"))
+    first = rng.integers(0, days, n_customers)
+    weeks = (days - 1 - first) / 7.0
+    rate = rng.gamma(r, 1.0 / alpha, n_customers)
+    dropout = rng.beta(a, b, n_customers)
+    events = rng.poisson(rate * weeks)  # repeat purchases of a customer who never leaves
+    kept = np.minimum(events, rng.geometric(dropout))  # ... and before dropping out
+    owner = np.repeat(np.arange(n_customers), events)
+    times = rng.uniform(0.0, 1.0, owner.size)
+    order = np.lexsort((times, owner))
+    owner, times = owner[order], times[order]
+    rank = np.arange(owner.size) - np.repeat(np.cumsum(events) - events, events)
+    repeat = rank < kept[owner]
+    owner, times = owner[repeat], times[repeat]
+    day = np.concatenate([first, first[owner] + np.floor(times * weeks[owner] * 7.0)])
+    customer = np.concatenate([np.arange(n_customers), owner])
+    nu = rng.gamma(q, 1.0 / gamma, n_customers)
+    amount = np.maximum(np.round(rng.gamma(p, 1.0 / nu[customer]), 2), 0.01)
+    ids = np.char.add("C", np.char.zfill((np.arange(n_customers) + 1).astype(str), 5))
+    log = pd.DataFrame(
+        {
+            "customer_id": ids[customer],
+            "order_date": pd.Timestamp(start) + pd.to_timedelta(day.astype(np.int64), unit="D"),
+            "amount": amount,
+        }
+    )
+    log = log.sort_values(["customer_id", "order_date"], kind="stable", ignore_index=True)
+    customers = pd.DataFrame({"customer_id": ids, "mean_spend": p / nu})
+    return log, customers

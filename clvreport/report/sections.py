@@ -136,10 +136,13 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
     labels = _segment_labels(ctx)
     horizon_days = a.config.horizon_months * 365.25 / 12
     short = top["tenure_days"] < horizon_days
+    one_order = _one_order(ctx, top)
     columns = {
         t("value.customer"): [
-            f"{cid}{' (*)' if is_short else ''}"
-            for cid, is_short in zip(top["customer_id"].astype(str), short, strict=True)
+            f"{cid}{' (*)' if is_short else ''}{' (†)' if rests else ''}"
+            for cid, is_short, rests in zip(
+                top["customer_id"].astype(str), short, one_order["rests"], strict=True
+            )
         ],
         t("value.segment"): [labels[s] for s in top["segment"]],
         t("value.first_purchase"): [
@@ -158,6 +161,7 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
         if short.any()
         else None
     )
+    one_order_note = _one_order_note(ctx, top, one_order)
     regular_blocks = _regular_blocks(ctx)
     return join(
         heading(t("sections.value"), id="sec-value"),
@@ -208,8 +212,53 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
                 align="ll" + "r" * (len(columns) - 2),
             ),
             paragraph(top_note) if top_note else None,
+            paragraph(one_order_note) if one_order_note else None,
         ),
         *_acquisition_blocks(ctx),
+    )
+
+
+ONE_ORDER_SHARE = 0.5
+"""A customer's value rests mostly on one order when an exceptional order is more than this
+share of their revenue."""
+
+
+def _one_order(ctx: ReportContext, top: pd.DataFrame) -> pd.DataFrame:
+    """For each top customer: whether their value rests mostly on one exceptional order.
+
+    ``rests`` (bool), ``amount`` and ``reference`` of the customer's largest
+    exceptional order (NaN without one), aligned with ``top``. It rests on it
+    when that order is more than :data:`ONE_ORDER_SHARE` of the customer's revenue.
+    """
+    orders = getattr(ctx.analysis, "exceptional_orders", None)
+    ids = top["customer_id"].astype(str)
+    if orders is None or orders.empty:
+        nothing = pd.Series(float("nan"), index=top.index)
+        return pd.DataFrame({"rests": False, "amount": nothing, "reference": nothing})
+    largest = orders.groupby("customer_id", sort=False)[["amount", "reference"]].first()
+    amount = ids.map(largest["amount"]).astype(float)
+    reference = ids.map(largest["reference"]).astype(float)
+    rests = (amount > ONE_ORDER_SHARE * top["revenue"].astype(float)).fillna(False)
+    return pd.DataFrame({"rests": rests.astype(bool), "amount": amount, "reference": reference})
+
+
+def _one_order_note(ctx: ReportContext, top: pd.DataFrame, one_order: pd.DataFrame) -> str | None:
+    """The sentences under the top table for the customers marked (†), or ``None``."""
+    t, a = ctx.t, ctx.analysis
+    marked = one_order[one_order["rests"]]
+    if marked.empty:
+        return None
+    caps = getattr(a.model, "spend_caps", None)
+    capped = a.has_predictions and caps is not None and caps.applied
+    key = "value.top_one_order_capped" if capped else "value.top_one_order"
+    return " ".join(
+        t(
+            key,
+            customer=str(top.loc[index, "customer_id"]),
+            amount=t.money(row.amount),
+            reference=t.money(row.reference),
+        )
+        for index, row in marked.iterrows()
     )
 
 
@@ -812,6 +861,9 @@ def methodology(ctx: ReportContext) -> Markdown:
         limits = getattr(model.model, "boundary_", None) or ()
         if limits:
             blocks.append(paragraph(*(t(f"methodology.limit.{limit}") for limit in limits)))
+        spend = _spend_caps_sentence(ctx)
+        if spend is not None:
+            blocks.append(paragraph(spend))
         search = getattr(model, "search", None)
         if search is not None and search.method == "subsample":
             blocks.append(
@@ -843,6 +895,22 @@ def methodology(ctx: ReportContext) -> Markdown:
     else:
         blocks.append(paragraph(t("methodology.no_model")))
     return join(*blocks)
+
+
+def _spend_caps_sentence(ctx: ReportContext) -> str | None:
+    """One sentence on the exceptional orders the spend model capped (or counted in full)."""
+    t = ctx.t
+    caps = getattr(ctx.analysis.model, "spend_caps", None)
+    if caps is None or caps.orders < 1 or not caps.rule or caps.decision == "nothing_to_cap":
+        return None
+    key = "spend_capped" if caps.applied else "spend_full"
+    return t(
+        f"methodology.{key}{'_one' if caps.orders == 1 else ''}",
+        orders=t.number(caps.orders),
+        amount=t.money(caps.amount),
+        median=t.money(caps.rule["median_order"]),
+        factor=t.number(caps.rule["factor"], digits=0),
+    )
 
 
 def _difference(t: Translator, error: float, *, judge: bool = False) -> str:
@@ -1036,6 +1104,14 @@ def _flag_blocks(ctx: ReportContext) -> str | None:
             t("data_quality.count"): [t.number(n) for _, n in flagged],
         }
     )
+    rule = getattr(ctx.analysis, "exceptional_rule", None)
+    note = None
+    if rule is not None and dict(flagged).get("exceptional_order"):
+        note = t(
+            "data_quality.exceptional_note",
+            factor=t.number(rule.factor, digits=0),
+            median=t.money(rule.median_order),
+        )
     return keep_together(
         paragraph(t("data_quality.flags_intro")),
         table(
@@ -1044,4 +1120,5 @@ def _flag_blocks(ctx: ReportContext) -> str | None:
             id="tbl-flags",
             align="lr",
         ),
+        paragraph(note) if note else None,
     )

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from clvreport.models import ClvModelFit, score_customers
+from clvreport.models.spend_caps import CAPPED_COLUMN
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -53,7 +54,8 @@ def score_customers_spark(
         A usable fit from :func:`clvreport.models.fit_clv_models`.
     summary
         The customer summary (``customer_id, frequency, recency, T,
-        monetary_value`` in ``fit.time_unit``): a Spark DataFrame (for example
+        monetary_value``, and ``monetary_value_capped`` when the summary
+        has it, in ``fit.time_unit``): a Spark DataFrame (for example
         the summary query run by Spark) or a pandas DataFrame.
     path
         Output folder of the Parquet files (overwritten).
@@ -71,11 +73,12 @@ def score_customers_spark(
     >>> n = score_customers_spark(engine, fit, summary, "scores.parquet")  # doctest: +SKIP
     """
     time_unit = fit.time_unit
+    columns = [*_SUMMARY_COLUMNS, *([CAPPED_COLUMN] if CAPPED_COLUMN in summary.columns else [])]
     if isinstance(summary, pd.DataFrame):
-        frame = engine.session.createDataFrame(summary[_SUMMARY_COLUMNS])
-        sample = summary[_SUMMARY_COLUMNS].head(2).copy()
+        frame = engine.session.createDataFrame(summary[columns])
+        sample = summary[columns].head(2).copy()
     else:
-        frame = summary.select(*_SUMMARY_COLUMNS)
+        frame = summary.select(*columns)
         sample = frame.limit(2).toPandas()
     sample.attrs["time_unit"] = time_unit
     schema = _spark_schema(score_customers(fit, sample, n_draws=2, **_without_draws(options)))
