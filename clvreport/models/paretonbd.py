@@ -83,7 +83,7 @@ from scipy.special import hyp2f1
 from clvreport.models.base import Params, TransactionModel
 from clvreport.models.compression import RfmData, factorize_pairs
 from clvreport.models.numeric import digamma_rising, dot, log_rising
-from clvreport.models.optimise import Face, Objective
+from clvreport.models.optimise import Objective
 
 __all__ = ["ParetoNBDModel", "log_window_integral"]
 
@@ -425,13 +425,6 @@ class ParetoNBDModel(TransactionModel):
 
     def _objective(self, data: RfmData) -> Objective:
         return _pareto_objective(data)
-
-    def _boundary_faces(self, theta: np.ndarray) -> list[Face]:
-        # The likelihood below is not yet free of cancellation at r, alpha ~ 1e8, so the
-        # no-rate-heterogeneity limit is not offered (it would not pass the convergence
-        # check, and costs a minute of failed search).
-        faces = super()._boundary_faces(theta)
-        return [f for f in faces if "no_rate_heterogeneity" not in f.limits]
 
     def _start_params(self, rate: float, data: RfmData, scale: float) -> np.ndarray:
         mean_age = max(float(data.weight @ data.T) / data.n_customers, 1e-6)

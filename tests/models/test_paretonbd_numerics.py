@@ -323,6 +323,17 @@ def test_limit_face_fit_converges(limit, history, seed, heading) -> None:
     assert ll_face >= ll_interior - 1e-9 * abs(ll_interior)
 
 
+def test_full_fit_of_a_one_purchase_rate_log_takes_the_limit() -> None:
+    summary = _simulate(800, 2, rate=0.02)
+    model = ParetoNBDModel(time_unit="days").fit(
+        summary["frequency"], summary["recency"], summary["T"]
+    )
+    assert model.converged_
+    assert model.boundary_ == ("no_rate_heterogeneity",)
+    assert model.params_["r"] / model.params_["alpha"] == pytest.approx(0.02, rel=0.05)
+    assert model.params_["alpha"] == pytest.approx(E20)
+
+
 def test_probability_alive_many_matches_single_draws() -> None:
     # draws as (n_draws, 1) against customers; closed form and quadrature agree
     summary = simulate_paretonbd(
