@@ -52,15 +52,23 @@ included (``tests/models/test_paretonbd_numerics.py``):
   {}_2F_1(1, m; a + b; 1 - C/\max(A, B))` (``m`` the shape of the larger scale;
   Fader and Hardie's 2F1 after Euler's transformation, scaled), ``Q`` as the
   difference of two such tails. SciPy's ``hyp2f1`` is accurate to about 1e-14
-  there for ``z <= 0.95`` and shapes up to 1e5 (checked against mpmath up to
-  ``z = 0.99``); the difference is used only when the tails differ by at least
-  a factor 2. Value only, for the predictions, where many customers share a
-  tail (``_probability_alive_many`` evaluates it once per distinct ``(x, t)``
-  pair and parameter draw); the quadrature fills in wherever it does not apply.
+  there for ``z <= 0.99`` and shapes up to 1e5 (checked against mpmath up to
+  ``z = 0.995``, shapes next to whole numbers included). The difference loses
+  nothing the likelihood and the predictions need (``s/beta`` times the tail at
+  ``T`` is below the alive term it is added to), and for ``Q`` itself it is
+  used only where the tails differ by at least a factor 2. Value only, for the
+  predictions, where many customers share a tail (``_probability_alive_many``
+  evaluates it once per distinct ``(x, t)`` pair and parameter draw); the
+  quadrature fills in wherever it does not apply.
+* **The same series with its gradient** (:math:`\sum_n t_n`,
+  :math:`t_{n+1} = t_n (m+n) z / (a+b+n)`, positive terms below :math:`z^n`,
+  differentiated term by term in ``m``, ``a + b`` and ``z``) for the objective on
+  large data in coarse time, where many customers share each ``(x, t_x)`` and
+  ``(x, T)`` pair: the tails once per pair where ``z <= 0.5``.
 
 The log-likelihood objective evaluates the quadrature once per distinct
-``(x, t_x, T)`` row and returns the analytic gradient; the rest of it is a
-handful of ``log1p`` per row.
+``(x, t_x, T)`` row (or the series once per pair, when there are at least three
+rows per pair) and returns the analytic gradient.
 
 References
 ----------
@@ -112,7 +120,7 @@ def _legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
 _LEGENDRE = {n: _legendre(n) for _, _, n in _NODE_CLASSES}
 
 # closed form (two tails) where SciPy's hyp2f1 is accurate
-_Z_CLOSED = 0.95
+_Z_CLOSED = 0.99
 _MAX_SHAPE_CLOSED = 1e5
 
 
@@ -265,8 +273,84 @@ def _log_tail_closed(r, alpha, s, beta, x, t) -> np.ndarray:
     return np.where(ok, value, np.nan)
 
 
-def _combine_tails(r, alpha, s, beta, x, t0, t1, tail0, tail1) -> np.ndarray:
-    """``log Q`` from the two scaled tails at ``t0`` and ``t1``; NaN where they cancel."""
+_Z_SERIES = 0.5  # the series with gradient: at most about 60 terms
+_SERIES_TOLERANCE = 1e-18
+
+
+def _log_tail_series(
+    r: float, alpha: float, s: float, beta: float, x: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""``log int_t^inf g`` and its log-parameter gradient by the 2F1 series (scalar parameters).
+
+    :math:`{}_2F_1(1, m; c; z) = \sum_n t_n`, :math:`t_{n+1} = t_n (m+n) z / (c+n)`, is a
+    series of positive terms below :math:`z^n`; its derivatives in ``m``, ``c`` and
+    ``z`` are series of the same terms times :math:`\sum_{k<n} 1/(m+k)`,
+    :math:`-\sum_{k<n} 1/(c+k)` and :math:`n / z`. Used where ``z <= 0.5``.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(log_tail, d_log_tail, ok)``, shapes ``(n,)``, ``(4, n)`` and ``(n,)``;
+        ``ok`` is false where ``z > 0.5`` (the values there are not meaningful).
+    """
+    a = r + x
+    b = s + 1.0
+    A = alpha + t
+    B = beta + t
+    low = A <= B  # the purchase scale is the smaller one
+    small = np.where(low, A, B)
+    large = np.where(low, B, A)
+    z = np.abs(alpha - beta) / large
+    ok = z <= _Z_SERIES
+    z = np.where(ok, z, 0.0)
+    m = np.where(low, b, a)
+    c = a + b
+    z_max = float(z.max(initial=0.0))
+    n_terms = 1 if z_max == 0.0 else int(np.log(_SERIES_TOLERANCE) / np.log(z_max)) + 5
+    term = np.ones_like(z)
+    f, f_m, f_c, f_z = term.copy(), np.zeros_like(z), np.zeros_like(z), np.zeros_like(z)
+    s_m, s_c = np.zeros_like(z), np.zeros_like(z)
+    for n in range(n_terms):
+        q = term * (m + n) / (c + n)  # t_{n+1} / z
+        s_m += 1.0 / (m + n)
+        s_c += 1.0 / (c + n)
+        term = q * z
+        f += term
+        f_m += term * s_m
+        f_c -= term * s_c
+        f_z += (n + 1) * q
+    p = r + x + s
+    log_alpha_t = np.log1p(t / alpha)
+    log_beta_t = np.log1p(t / beta)
+    log_tail = -a * log_alpha_t - b * log_beta_t + np.log(small / p * f)
+    d_c, d_m, d_z = f_c / f - 1.0 / p, f_m / f, f_z / f
+    d_a = d_c + np.where(low, 0.0, d_m)
+    d_b = d_c + np.where(low, d_m, 0.0)
+    # z = 1 - small / large: d/dA and d/dB of log(small) + log F
+    d_A = np.where(low, 1.0 / A - d_z / B, d_z * B / A**2)
+    d_B = np.where(low, d_z * A / B**2, 1.0 / B - d_z / A)
+    d_log_tail = np.stack(
+        [
+            r * (d_a - log_alpha_t),
+            a * t / A + alpha * d_A,
+            s * (d_b - log_beta_t),
+            b * t / B + beta * d_B,
+        ]
+    )
+    return log_tail, d_log_tail, ok
+
+
+def _combine_tails(
+    r, alpha, s, beta, x, t0, t1, tail0, tail1, *, relative: bool = True
+) -> np.ndarray:
+    """``log Q`` from the two scaled tails at ``t0`` and ``t1`` (NaN where a tail is).
+
+    With ``relative``, also NaN where the tails differ by less than a factor 2, so
+    that ``Q`` itself is accurate to about 1e-14 relative. Without it the error of
+    ``Q`` is about 1e-14 of the tail at ``t0``, which is all the likelihood and the
+    predictions need: the tail at ``T``, times ``s / beta``, is below the alive term
+    ``(1 + T/alpha)^-(r+x) (1 + T/beta)^-s`` it is added to.
+    """
     D = t1 - t0
     with np.errstate(all="ignore"):
         d = (
@@ -275,7 +359,20 @@ def _combine_tails(r, alpha, s, beta, x, t0, t1, tail0, tail1) -> np.ndarray:
             + tail1
             - tail0
         )
-    return np.where(d <= _LN_HALF, tail0 + _log1mexp(np.minimum(d, 0.0)), np.nan)
+    value = tail0 + _log1mexp(np.minimum(d, 0.0))
+    if relative:
+        return np.where(d <= _LN_HALF, value, np.nan)
+    return np.where(np.isnan(d), np.nan, value)
+
+
+def _log_window(params: Params, x: Any, t0: Any, t1: Any, *, relative: bool) -> np.ndarray:
+    """``log Q``: the closed form where it applies, the quadrature elsewhere."""
+    r, alpha, s, beta = (np.asarray(p, dtype=float) for p in params)
+    x, t0, t1 = (np.asarray(v, dtype=float) for v in (x, t0, t1))
+    tail0 = _log_tail_closed(r, alpha, s, beta, x, t0)
+    tail1 = _log_tail_closed(r, alpha, s, beta, x, t1)
+    out = _combine_tails(r, alpha, s, beta, x, t0, t1, tail0, tail1, relative=relative)
+    return _fill_by_quadrature(np.array(out, dtype=float), (r, alpha, s, beta), x, t0, t1)
 
 
 def _fill_by_quadrature(out: np.ndarray, params: Params, x, t0, t1) -> np.ndarray:
@@ -323,12 +420,7 @@ def log_window_integral(params: Params, x: Any, t0: Any, t1: Any) -> np.ndarray:
     >>> round(q, 12) == round(2.0 / 3.0 * (1.0 - 2.5**-3.0), 12)
     True
     """
-    r, alpha, s, beta = (np.asarray(p, dtype=float) for p in params)
-    x, t0, t1 = (np.asarray(v, dtype=float) for v in (x, t0, t1))
-    tail0 = _log_tail_closed(r, alpha, s, beta, x, t0)
-    tail1 = _log_tail_closed(r, alpha, s, beta, x, t1)
-    out = np.array(_combine_tails(r, alpha, s, beta, x, t0, t1, tail0, tail1), dtype=float)
-    return _fill_by_quadrature(out, (r, alpha, s, beta), x, t0, t1)
+    return _log_window(params, x, t0, t1, relative=True)
 
 
 # ---------------------------------------------------------------------------
@@ -359,30 +451,68 @@ def _pareto_objective(data: RfmData) -> Objective:
     x, t_x, T = data.x, data.t_x, data.T
     w_by_x = np.bincount(x_code, weights=w, minlength=x_values.size)
     wx = dot(w, x)
+    c1, x1, t1 = data.pair_codes("t_x")
+    c2, x2, t2 = data.pair_codes("T")
+    # many customers per (x, t) pair (large data in coarse time): the tails once per
+    # pair by the series where it applies; otherwise the quadrature once per row
+    by_pairs = 3 * (x1.size + x2.size) <= data.n_rows
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         r, alpha, s, beta = np.exp(theta)
-        a = r + x
-        log_q, d_log_q = _log_window_gradient(r, alpha, s, beta, x, t_x, T)
-        l_tx_alpha, l_tx_beta = np.log1p(t_x / alpha), np.log1p(t_x / beta)
-        l_T_alpha, l_T_beta = np.log1p(T / alpha), np.log1p(T / beta)
-        log_e = -a * l_T_alpha - s * l_T_beta
-        log_d = np.log(s) - np.log(beta) - a * l_tx_alpha - (s + 1.0) * l_tx_beta + log_q
+        # alive term, once per (x, T) pair
+        a2 = r + x2
+        l_T_alpha, l_T_beta = np.log1p(t2 / alpha), np.log1p(t2 / beta)
+        log_e_pair = -a2 * l_T_alpha - s * l_T_beta
+        d_e_pair = np.stack(
+            [-r * l_T_alpha, a2 * t2 / (alpha + t2), -s * l_T_beta, s * t2 / (beta + t2)]
+        )
+        log_e = log_e_pair[c2]
+        # death term: log[(s / beta) int_{t_x}^T g]
+        log_s_beta = np.log(s) - np.log(beta)
+        log_d = np.empty(x.size)
+        grad_d = np.zeros(4)  # sum over customers of P(death term) * its gradient
+        if by_pairs:
+            lk1, dk1, ok1 = _log_tail_series(r, alpha, s, beta, x1, t1)
+            lk2, dk2, ok2 = _log_tail_series(r, alpha, s, beta, x2, t2)
+            easy = ok1[c1] & ok2[c2]
+            hard: np.ndarray | slice = np.flatnonzero(~easy)
+            e1, e2 = c1[easy], c2[easy]
+            diff = np.minimum(lk2[e2] - lk1[e1], 0.0)
+            log_d[easy] = log_s_beta + lk1[e1] + _log1mexp(diff)
+        else:
+            hard = slice(None)
+        xh, th, Th = x[hard], t_x[hard], T[hard]
+        if xh.size:
+            log_q, d_log_q = _log_window_gradient(r, alpha, s, beta, xh, th, Th)
+            ah = r + xh
+            l_tx_alpha, l_tx_beta = np.log1p(th / alpha), np.log1p(th / beta)
+            log_d[hard] = log_s_beta - ah * l_tx_alpha - (s + 1.0) * l_tx_beta + log_q
         inner = np.logaddexp(log_e, log_d)
         ll = dot(w_by_x, log_rising(r, x_values)) - wx * np.log(alpha) + dot(w, inner)
         # gradient in the log-parameters
         we = w * np.exp(log_e - inner)
         wd = w * np.exp(log_d - inner)
-        grad = np.array(
-            [
-                r * dot(w_by_x, digamma_rising(r, x_values))
-                - r * dot(we, l_T_alpha)
-                + dot(wd, d_log_q[0] - r * l_tx_alpha),
-                -wx + dot(we, a * T / (alpha + T)) + dot(wd, d_log_q[1] + a * t_x / (alpha + t_x)),
-                -s * dot(we, l_T_beta) + dot(wd, 1.0 + d_log_q[2] - s * l_tx_beta),
-                s * dot(we, T / (beta + T))
-                + dot(wd, d_log_q[3] - 1.0 + (s + 1.0) * t_x / (beta + t_x)),
+        if by_pairs:
+            # d log(K1 - K2) = (d log K1 - ratio d log K2) / (1 - ratio), K2 / K1 = ratio
+            ratio = np.exp(diff)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                u1 = np.where(ratio < 1.0, wd[easy] / (1.0 - ratio), 0.0)
+            grad_d += dk1 @ np.bincount(e1, weights=u1, minlength=x1.size)
+            grad_d -= dk2 @ np.bincount(e2, weights=u1 * ratio, minlength=x2.size)
+        if xh.size:
+            wh = wd[hard]
+            grad_d += d_log_q @ wh
+            grad_d += [
+                -r * dot(wh, l_tx_alpha),
+                dot(wh, ah * th / (alpha + th)),
+                -s * dot(wh, l_tx_beta),
+                (s + 1.0) * dot(wh, th / (beta + th)),
             ]
+        total_d = wd.sum()
+        grad = (
+            np.array([r * dot(w_by_x, digamma_rising(r, x_values)), -wx, total_d, -total_d])
+            + d_e_pair @ np.bincount(c2, weights=we, minlength=x2.size)
+            + grad_d
         )
         return -ll / total, -grad / total
 
@@ -435,7 +565,7 @@ class ParetoNBDModel(TransactionModel):
         """``(log alive term, log of the bracket)`` of the scaled likelihood."""
         r, alpha, s, beta = params
         log_e = _log_alive_term(r, alpha, s, beta, x, T)
-        log_q = log_window_integral(params, x, t_x, T)
+        log_q = _log_window(params, x, t_x, T, relative=False)
         log_d = _log_death_term(r, alpha, s, beta, x, t_x, log_q)
         return log_e, np.logaddexp(log_e, log_d)
 
@@ -462,7 +592,7 @@ class ParetoNBDModel(TransactionModel):
         c2, x2, t2 = factorize_pairs(x, T)
         tail0 = _log_tail_closed(r, alpha, s, beta, x1, t1)[..., c1]
         tail1 = _log_tail_closed(r, alpha, s, beta, x2, t2)[..., c2]
-        log_q = _combine_tails(r, alpha, s, beta, x, t_x, T, tail0, tail1)
+        log_q = _combine_tails(r, alpha, s, beta, x, t_x, T, tail0, tail1, relative=False)
         shape = np.broadcast_shapes(log_q.shape, r.shape, alpha.shape, s.shape, beta.shape)
         log_q = _fill_by_quadrature(
             np.array(np.broadcast_to(log_q, shape)), (r, alpha, s, beta), x, t_x, T
@@ -488,6 +618,6 @@ class ParetoNBDModel(TransactionModel):
         # no purchase until t, or death at some v < t with no purchase before it
         r, alpha, s, beta = params
         survive = np.exp(_log_alive_term(r, alpha + T, s, beta + T, x, t))
-        log_q = log_window_integral(params, x, T, T + t)
+        log_q = _log_window(params, x, T, T + t, relative=False)
         die = np.exp(np.log(s) - np.log(beta + T) + log_q)
         return survive + die

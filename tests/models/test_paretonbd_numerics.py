@@ -10,6 +10,7 @@ where the model differs from its limit by about ``T / beta`` relative (1e-7 here
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from clvreport.models import ParetoNBDModel, compress_rfm  # noqa: E402
 from clvreport.models.base import TransactionModel  # noqa: E402
 from clvreport.models.optimise import BOUNDARY_LOG, maximise_likelihood  # noqa: E402
 from clvreport.models.paretonbd import (  # noqa: E402
+    _log_tail_series,
     _log_window_gradient,
     _pareto_objective,
     log_window_integral,
@@ -95,6 +97,61 @@ def test_window_integral_and_its_gradient_match_mpmath() -> None:
         if value_error > 1e-13 or gradient_error > 1e-12 or public_error > 1e-13:
             failures.append(((r, alpha, s, beta), x, t0, t1, value_error, gradient_error))
     assert not failures, failures[:10]
+
+
+def mp_log_tail(log_params, x, t):
+    """``log int_t^inf (1 + u/alpha)^-(r+x) (1 + u/beta)^-(s+1) du`` by mpmath's 2F1."""
+    r, alpha, s, beta = (mp.exp(v) for v in log_params)
+    a, b, A, B = r + x, s + 1, alpha + t, beta + t
+    small, large, m = (A, B, b) if A <= B else (B, A, a)
+    h = small / (r + x + s) * mp.hyp2f1(1, m, a + b, 1 - small / large)
+    return -a * mp.log1p(t / alpha) - b * mp.log1p(t / beta) + mp.log(h)
+
+
+def _moved(theta, i, x, t, value):
+    return mp_log_tail([*theta[:i], value, *theta[i + 1 :]], x, t)
+
+
+def test_tail_series_and_its_gradient_match_mpmath() -> None:
+    rng = np.random.default_rng(3)
+    failures = []
+    for _ in range(24):
+        r, s = np.exp(rng.uniform(-4, 3, 2))
+        alpha = float(np.exp(rng.uniform(-2, 8)))
+        beta = alpha * float(np.exp(rng.uniform(-0.6, 0.6)))  # z <= 0.5 at t = 0
+        x, t = float(rng.choice([0, 1, 7, 300])), float(rng.uniform(0, 100))
+        log_tail, d_log_tail, ok = _log_tail_series(r, alpha, s, beta, np.array([x]), np.array([t]))
+        assert ok[0]
+        theta = [mp.log(v) for v in (r, alpha, s, beta)]
+        want = mp_log_tail(theta, x, t)
+        grad = [mp.diff(partial(_moved, theta, i, x, t), theta[i]) for i in range(4)]
+        value_error = abs(float(log_tail[0] - want)) / max(1.0, abs(float(want)))
+        gradient_error = max(
+            abs(float(d_log_tail[i, 0] - g)) / max(abs(float(g)), 1e-3) for i, g in enumerate(grad)
+        )
+        if value_error > 1e-13 or gradient_error > 1e-11:
+            failures.append((r, alpha, s, beta, x, t, value_error, gradient_error))
+    assert not failures, failures
+
+
+def test_objective_on_large_data_in_coarse_time() -> None:
+    # many customers per (x, t) pair: the tails once per pair by the series
+    params = {"r": 0.55, "alpha": 10.6, "s": 0.61, "beta": 11.7}
+    summary = simulate_paretonbd(params, 30_000, T=(26.0, 52.0), resolution=1.0, seed=8)
+    data = compress_rfm(summary["frequency"], summary["recency"], summary["T"])
+    assert 3 * (data.pair_codes("t_x")[1].size + data.pair_codes("T")[1].size) <= data.n_rows
+    objective = _pareto_objective(data)
+    for values in ([0.55, 10.6, 0.61, 11.7], [0.5, 3.0, 0.7, 50.0], [0.55, 10.6, 0.02 * E20, E20]):
+        theta = np.log(values)
+        value, grad = objective(theta)
+        ll = ParetoNBDModel._log_likelihood(tuple(values), data.x, data.t_x, data.T)
+        assert value == pytest.approx(-(ll @ data.weight) / data.n_customers, rel=1e-13)
+        step = 1e-6
+        numeric = [
+            (objective(theta + step * e)[0] - objective(theta - step * e)[0]) / (2 * step)
+            for e in np.eye(4)
+        ]
+        np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
 
 
 def mp_pareto_predictions(params, x, t_x, T, t):
