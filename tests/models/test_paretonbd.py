@@ -1,4 +1,4 @@
-"""Pareto/NBD: published CDNOW values, the stable death integral, gradient, recovery."""
+"""Pareto/NBD: published CDNOW values, the window integral, gradient, recovery."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from scipy.integrate import quad
 
 from clvreport.models import ParetoNBDModel, compress_rfm
 from clvreport.models.paretonbd import (
-    _log_death_integral_quadrature,
+    _log_tail_closed,
+    _log_window_quadrature,
     _pareto_objective,
-    log_death_integral,
+    log_window_integral,
 )
 from clvreport.models.simulate import simulate_paretonbd
 
@@ -42,48 +43,58 @@ def test_heavy_buyer_matches_btyd_vignette() -> None:
 
 
 @pytest.mark.parametrize(
-    ("r", "alpha", "s", "beta", "x", "t"),
+    ("r", "alpha", "s", "beta", "x", "t0", "t1"),
     [
-        (0.55, 10.6, 0.6, 11.7, 3, 5.0),  # CDNOW-like, alpha < beta
-        (0.55, 12.0, 0.6, 1.7, 30, 5.0),  # alpha > beta
-        (2.0, 1.0, 0.3, 50.0, 100, 0.0),  # z close to 1: quadrature fallback
-        (0.5, 50.0, 2.0, 1.0, 0, 0.0),
-        (0.2, 3.0, 0.1, 3.0, 7, 12.0),  # alpha == beta
+        (0.55, 10.6, 0.6, 11.7, 3, 5.0, 30.0),  # CDNOW-like, alpha < beta
+        (0.55, 12.0, 0.6, 1.7, 30, 5.0, 9.0),  # alpha > beta
+        (2.0, 1.0, 0.3, 50.0, 100, 0.0, 0.5),  # z close to 1: quadrature
+        (0.5, 50.0, 2.0, 1.0, 0, 0.0, 300.0),
+        (0.2, 3.0, 0.1, 3.0, 7, 12.0, 12.001),  # alpha == beta, tiny window
+        (0.8, 40.0, 1.5, 1e4, 0, 0.0, 700.0),  # daily data, beta >> alpha
+        (0.8, 40.0, 1.5, 1e4, 1, 300.0, 700.0),
     ],
 )
-def test_death_integral_matches_quadrature(r, alpha, s, beta, x, t) -> None:
+def test_window_integral_matches_quadrature(r, alpha, s, beta, x, t0, t1) -> None:
+    # the death integral over (t0, t1), unscaled, against SciPy's adaptive quadrature
     exact, _ = quad(
         lambda u: (alpha + u) ** -(r + x) * (beta + u) ** -(s + 1),
-        t,
-        np.inf,
+        t0,
+        t1,
         epsabs=0,
-        epsrel=1e-12,
+        epsrel=1e-13,
         limit=500,
     )
-    assert log_death_integral(r, alpha, s, beta, x, t) == pytest.approx(np.log(exact), rel=1e-9)
+    scale = -(r + x) * np.log(alpha + t0) - (s + 1) * np.log(beta + t0)
+    got = log_window_integral((r, alpha, s, beta), x, t0, t1) + scale
+    assert got == pytest.approx(np.log(exact), rel=1e-11)
 
 
-def test_death_integral_fallback_agrees_with_hypergeometric_form() -> None:
+def test_quadrature_agrees_with_closed_form() -> None:
     rng = np.random.default_rng(5)
-    r, s = np.exp(rng.uniform(-2, 1, (2, 200)))
-    alpha, beta = np.exp(rng.uniform(-1, 3, (2, 200)))
-    x = rng.integers(0, 50, 200).astype(float)
-    t = rng.uniform(0, 40, 200)
-    # keep to z < 0.99, where SciPy's 2F1 is used
-    keep = np.abs(alpha - beta) / (np.maximum(alpha, beta) + t) < 0.99
-    np.testing.assert_allclose(
-        _log_death_integral_quadrature(r, alpha, s, beta, x, t)[keep],
-        log_death_integral(r, alpha, s, beta, x, t)[keep],
-        rtol=1e-11,
-    )
+    n = 2000
+    r, s = np.exp(rng.uniform(-2, 1, (2, n)))
+    alpha, beta = np.exp(rng.uniform(-1, 6, (2, n)))
+    x = rng.integers(0, 50, n).astype(float)
+    t0 = rng.uniform(0, 400, n)
+    t1 = t0 + rng.exponential(50.0, n)
+    # the two closed-form tails, where SciPy's 2F1 applies and they do not cancel
+    tail0 = _log_tail_closed(r, alpha, s, beta, x, t0)
+    tail1 = _log_tail_closed(r, alpha, s, beta, x, t1)
+    d = -(r + x) * np.log1p((t1 - t0) / (alpha + t0)) - (s + 1) * np.log1p((t1 - t0) / (beta + t0))
+    keep = np.isfinite(tail0) & np.isfinite(tail1) & (d + tail1 - tail0 < np.log(0.5))
+    assert keep.mean() > 0.5
+    closed = tail0 + np.log1p(-np.exp(d + tail1 - tail0))
+    quadrature = _log_window_quadrature(r, alpha, s, beta, x, t0, t1)
+    np.testing.assert_allclose(quadrature[keep], closed[keep], rtol=1e-12, atol=1e-12)
 
 
-def test_death_integral_has_no_overflow_for_huge_frequencies() -> None:
-    value = log_death_integral(0.5, 1.0, 0.5, 30.0, 5000.0, 1.0)
-    assert np.isfinite(value) and value < -1000
+def test_window_integral_has_no_overflow_for_huge_frequencies() -> None:
+    value = log_window_integral((0.5, 1.0, 0.5, 30.0), 5000.0, 1.0, 60.0)
+    # the mass lies within about 1e-3 of the start: Q ~ 1 / ((a - 1) / A + b / B)
+    assert value == pytest.approx(-np.log(4999.5 / 2.0 + 1.5 / 31.0), rel=1e-4)
 
 
-def test_semi_analytic_gradient_matches_finite_differences(cdnow) -> None:
+def test_analytic_gradient_matches_finite_differences(cdnow) -> None:
     data = compress_rfm(cdnow["frequency"], cdnow["recency"], cdnow["T"])
     objective = _pareto_objective(data)
     for theta in (np.log([0.5, 9.0, 0.7, 12.0]), np.log([0.5, 12.0, 0.7, 5.0])):
