@@ -32,6 +32,14 @@ Forecast check
 Newly at risk
     Customers at risk now who were not at risk (or not yet customers) at the
     earlier report.
+What worked (``actions_measured``)
+    When the earlier report stored its action lists with control groups
+    (``actions.parquet``), each action's treated customers are compared with
+    its control group over the days between the reports: purchases, revenue
+    (in margin) and who bought at all, the uplift per customer with its 90%
+    interval (:func:`clvreport.experiments.measure_actions`), against what the
+    earlier plan promised for those days. A contacts export, when the client
+    has one, says who was reached.
 """
 
 from __future__ import annotations
@@ -51,6 +59,7 @@ import pandas as pd
 
 from clvreport.donors import DonorFit, donor_period_forecast
 from clvreport.errors import ConfigError
+from clvreport.experiments import ACTION_COLUMNS, measure_actions
 from clvreport.models.fitting import ClvModelFit
 from clvreport.models.period import period_forecast
 from clvreport.models.units import convert_duration, periods_between
@@ -70,6 +79,7 @@ __all__ = [
     "key_figures",
     "list_reports",
     "load_report",
+    "measure_previous_actions",
     "report_history",
     "write_comparison",
 ]
@@ -81,6 +91,9 @@ MIGRATION_COLUMNS = ["from_segment", "to_segment", "customers", "value", "value_
 MISSING = "missing"
 """``to_segment`` of customers of the earlier report who are not in the new data."""
 REQUIRED_FILES = ("customers.parquet", "model.json")
+ACTIONS_FILE = "actions.parquet"
+"""The action lists with their control groups, stored with every report."""
+MONTH_DAYS = 365.25 / 12
 ACTIVE_MONTHS = 12
 """A customer is active with a purchase in this many calendar months up to the report date."""
 _FOLDER = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:-([a-z]{2}))?$")
@@ -224,6 +237,37 @@ class StoredReport:
         if stored:
             return KeyFigures.from_dict(stored)
         return key_figures(self.customers, self.as_of)
+
+    @property
+    def actions(self) -> pd.DataFrame | None:
+        """Its action lists with control groups (``actions.parquet``), or ``None``.
+
+        A file that lacks the columns, holds a group other than treated and
+        control, or lists a customer twice is not used (``None``).
+        """
+        path = self.folder / ACTIONS_FILE
+        if not path.is_file():
+            return None
+        try:
+            table = pd.read_parquet(path)
+        except (OSError, ValueError):
+            return None
+        if not set(ACTION_COLUMNS[:3]) <= set(table.columns):
+            return None
+        table = table.assign(
+            customer_id=table["customer_id"].astype(str), action=table["action"].astype(str)
+        )
+        if not table["group"].isin(["treated", "control"]).all():
+            return None
+        if table["customer_id"].duplicated().any():
+            return None
+        return table
+
+    @property
+    def plan(self) -> dict[str, Any]:
+        """Its plan per action as stored in ``model.json`` (``{}`` when it stored none)."""
+        plan = self.model.get("plan")
+        return plan if isinstance(plan, dict) else {}
 
     @property
     def fit(self) -> ClvModelFit | DonorFit | None:
@@ -432,6 +476,13 @@ class Comparison:
         ones add.
     model_then, model_now
         The models of the two reports (a change of model moves the figures too).
+    actions_measured
+        Per action of the earlier report with a control group: the
+        measurement (:func:`clvreport.experiments.measure_actions` columns)
+        with ``promised`` (the value kept per treated customer the earlier plan
+        assumed for these days); ``None`` when it stored no lists.
+    contacts_used
+        Whether a contacts export said who was reached.
     days
         Days between the two dates.
     """
@@ -452,6 +503,8 @@ class Comparison:
     new_customer_value: float | None = None
     model_then: str | None = None
     model_now: str | None = None
+    actions_measured: pd.DataFrame | None = None
+    contacts_used: bool = False
 
     @property
     def days(self) -> int:
@@ -514,7 +567,110 @@ class Comparison:
             "new_customer_value": _json_number(self.new_customer_value),
             "model_then": self.model_then,
             "model_now": self.model_now,
+            "actions_measured": _measured_json(self.actions_measured),
+            "contacts_used": self.contacts_used,
         }
+
+
+def _measured_json(table: pd.DataFrame | None) -> list[dict[str, Any]] | None:
+    """``actions_measured`` of ``comparison.json``: one object per earlier action."""
+    if table is None:
+        return None
+    return [
+        {key: _json_number(_plain(value)) for key, value in row.items()}
+        for row in table.to_dict(orient="records")
+    ]
+
+
+def _since(old: pd.DataFrame, current: pd.DataFrame, purchases: str) -> pd.DataFrame:
+    """Per customer of the earlier report: purchases and net revenue between the two reports."""
+    matched = current.set_index("customer_id").reindex(old["customer_id"])
+    before_p = old[purchases].to_numpy(dtype=float) if purchases in old else np.zeros(len(old))
+    now_p = matched[purchases].to_numpy(dtype=float) if purchases in matched else before_p
+    before_r = old["revenue"].to_numpy(dtype=float)
+    now_r = matched["revenue"].to_numpy(dtype=float)
+    return pd.DataFrame(
+        {
+            "customer_id": old["customer_id"].to_numpy(),
+            "purchases": np.clip(np.nan_to_num(now_p - before_p), 0, None),
+            "revenue": np.nan_to_num(now_r - before_r),
+        }
+    )
+
+
+def _promised(plan: Mapping[str, Any], days: int, horizon_months: float) -> dict[str, float]:
+    """The value kept per treated customer each earlier action promised, for ``days``.
+
+    The plan's value over its horizon, pro rata over the days measured (a
+    straight line: the horizon's discounting and timing are left out).
+    """
+    share = min(days / (horizon_months * MONTH_DAYS), 1.0) if horizon_months else 1.0
+    out = {}
+    for action, row in plan.items():
+        try:
+            customers = float(row["customers"])
+            kept = float(row["value_kept"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if customers > 0 and math.isfinite(kept):
+            out[str(action)] = kept / customers * share
+    return out
+
+
+def measure_previous_actions(
+    previous: StoredReport,
+    current: pd.DataFrame,
+    as_of: dt.date,
+    *,
+    margin: float = 1.0,
+    contacts: pd.DataFrame | None = None,
+    min_control: int = 30,
+) -> pd.DataFrame | None:
+    """What the earlier report's actions did, treated against control (``None`` without lists).
+
+    Parameters
+    ----------
+    previous
+        The earlier report; its ``actions.parquet`` holds the lists.
+    current
+        The new report's per-customer table.
+    as_of
+        The new report's date.
+    margin
+        Share of revenue that is margin.
+    contacts
+        Who was contacted since (:func:`clvreport.experiments.read_contacts`).
+    min_control
+        Fewest control customers for a measurement.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        :func:`clvreport.experiments.measure_actions` with ``promised``: what
+        the earlier plan assumed per treated customer for these days.
+
+    Examples
+    --------
+    >>> previous = load_report("output/demo/2024-06-30")  # doctest: +SKIP
+    >>> current = pd.read_parquet("output/demo/2024-12-31/customers.parquet")  # doctest: +SKIP
+    >>> measure_previous_actions(previous, current, dt.date(2024, 12, 31))  # doctest: +SKIP
+    """
+    actions = previous.actions
+    if actions is None:
+        return None
+    current = current.assign(customer_id=current["customer_id"].astype(str))
+    purchases = "frequency" if "frequency" in previous.customers else "n_purchases"
+    outcome = _since(previous.customers, current, purchases)
+    measured = measure_actions(
+        actions, outcome, margin=margin, contacts=contacts, min_control=min_control
+    )
+    promised = _promised(
+        previous.plan,
+        (as_of - previous.as_of).days,
+        float(previous.model.get("horizon_months") or 12),
+    )
+    measured["promised"] = [promised.get(a, math.nan) for a in measured["action"]]
+    return measured
 
 
 def _plain(value: Any) -> Any:
@@ -658,6 +814,9 @@ def compare_reports(
     *,
     now: KeyFigures | None = None,
     model_now: str | None = None,
+    margin: float = 1.0,
+    contacts: pd.DataFrame | None = None,
+    min_control: int = 30,
 ) -> Comparison:
     """Compare the current per-customer table with an earlier report.
 
@@ -675,6 +834,9 @@ def compare_reports(
         without last year's revenue).
     model_now
         The new report's model (e.g. ``"pnbd"``), to say when it changed.
+    margin, contacts, min_control
+        For measuring the earlier report's actions
+        (:func:`measure_previous_actions`).
 
     Returns
     -------
@@ -720,6 +882,10 @@ def compare_reports(
         new_customer_value=float(current.loc[new, "clv"].sum()) if valued else None,
         model_then=previous.model.get("model"),
         model_now=model_now,
+        actions_measured=measure_previous_actions(
+            previous, current, as_of, margin=margin, contacts=contacts, min_control=min_control
+        ),
+        contacts_used=contacts is not None,
     )
 
 

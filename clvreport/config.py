@@ -29,7 +29,10 @@ from clvreport.errors import ClientNotFoundError, ConfigError
 __all__ = [
     "ClientConfig",
     "ColumnMapping",
+    "ContactColumns",
     "ContactCosts",
+    "ContactsConfig",
+    "ControlGroups",
     "CsvOptions",
     "DataConfig",
     "DataPolicies",
@@ -60,6 +63,7 @@ RESERVED_COLUMNS = frozenset(
         "p_alive",
         "p_silence",
         "at_risk",
+        "control_group",
         "expected_purchases",
         "expected_spend",
         "clv",
@@ -263,6 +267,102 @@ class DataConfig(_Strict):
         return value
 
 
+class ControlGroups(_Strict):
+    """Control groups held back from the action lists, so the next report can measure the actions.
+
+    Every advised action's list marks a random share of its customers (by
+    value strata, so the groups look alike) as *not to contact*; the next
+    report compares them with the contacted customers (see
+    :mod:`clvreport.experiments`).
+    """
+
+    share: float = Field(
+        0.10,
+        ge=0,
+        le=0.5,
+        description="Share of each action's customers held back as control group "
+        "(0.10 = 10%; 0 switches control groups off).",
+    )
+    min_size: int = Field(
+        30,
+        ge=2,
+        description="Fewest control customers an action needs for its effect to be measured; "
+        "below it the report asks for a larger share.",
+    )
+    actions: dict[str, float] = Field(
+        default_factory=dict,
+        description="Share per action, overriding share, e.g. {win_back_personal: 0.2}.",
+    )
+
+    @field_validator("actions")
+    @classmethod
+    def _shares(cls, value: dict[str, float]) -> dict[str, float]:
+        for action, share in value.items():
+            if isinstance(share, bool) or not isinstance(share, int | float):
+                raise ValueError(f"{action}: expected a share such as 0.1, got {share!r}")
+            if not 0 <= share <= 0.5:
+                raise ValueError(f"{action}: a control share lies between 0 and 0.5, not {share}")
+        return {str(k): float(v) for k, v in value.items()}
+
+    def share_of(self, action: str) -> float:
+        """The control share of ``action``."""
+        return self.actions.get(action, self.share)
+
+
+class ContactColumns(_Strict):
+    """Which column of the contacts export holds which field."""
+
+    customer_id: str = Field(description="Customer identifier column (as in the transactions).")
+    date: str | None = Field(
+        None,
+        description="Date of the contact; contacts outside the period between the two "
+        "reports are ignored.",
+    )
+    action: str | None = Field(
+        None,
+        description="Action key the contact belonged to (e.g. win_back_personal); without it "
+        "any contact of a listed customer counts as reaching them.",
+    )
+
+
+class ContactsConfig(_Strict):
+    """An export of who was actually contacted (e-mail platform, call centre), optional.
+
+    With it the next report knows which customers on the lists were reached
+    (and which control customers were contacted anyway); without it, it
+    assumes the lists were carried out as exported and says so.
+    """
+
+    sources: tuple[str, ...] = Field(
+        description="Contact files relative to the client folder (CSV or Excel)."
+    )
+    columns: ContactColumns
+    csv: CsvOptions = Field(
+        default_factory=lambda: CsvOptions(),
+        description="How to read CSV contact files (delimiter, encoding, date_format).",
+    )
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return (value,)
+        return value
+
+    @field_validator("sources")
+    @classmethod
+    def _relative_inside(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("list at least one contacts file")
+        for source in value:
+            if Path(source).is_absolute() or ".." in Path(source).parts:
+                raise ValueError(
+                    f"'{source}' must be a path inside the client folder "
+                    "(no absolute paths, no '..')"
+                )
+        return value
+
+
 class ContactCosts(_Strict):
     """Cost per contact of the recommended actions, in the client's currency.
 
@@ -454,6 +554,16 @@ class ClientConfig(_Strict):
     costs: ContactCosts = Field(
         default_factory=ContactCosts,
         description="Cost per contact by channel, for the cost and net return of the actions.",
+    )
+    control_groups: ControlGroups = Field(
+        default_factory=lambda: ControlGroups(),
+        description="Control groups in the action lists, so the next report measures what "
+        "each action did (share 0 switches them off).",
+    )
+    contacts: ContactsConfig | None = Field(
+        None,
+        description="Optional export of who was actually contacted after the previous report "
+        "(CSV/Excel with customer, date and action).",
     )
     prepared_by: str | None = Field(
         None, description="Who prepared the report (name or firm), shown on the cover."

@@ -42,6 +42,7 @@ API_SECTIONS: dict[str, tuple[str, ...]] = {
     ),
     "Models": (
         "clvreport.models",
+        "clvreport.models.limits",
         "clvreport.models.bgbb",
         "clvreport.models.discrete",
         "clvreport.models.sbg",
@@ -50,6 +51,8 @@ API_SECTIONS: dict[str, tuple[str, ...]] = {
     "Analysis, recommendations and outputs": (
         "clvreport.analysis",
         "clvreport.recommendations",
+        "clvreport.experiments",
+        "clvreport.overview",
         "clvreport.outputs",
         "clvreport.comparison",
         "clvreport.donors",

@@ -25,6 +25,7 @@ from babel.numbers import get_currency_symbol
 from clvreport.analysis import Analysis, join_columns
 from clvreport.comparison import KeyFigures
 from clvreport.comparison import key_figures as compute_key_figures
+from clvreport.experiments import ACTION_COLUMNS, CONTROL, LearnedRate
 from clvreport.i18n import Translator
 from clvreport.recommendations import PlanRules, customer_actions, plan_actions
 
@@ -44,6 +45,7 @@ CUSTOMER_COLUMNS = [
     "active",
     "plan",
     "action",
+    "control_group",
     "value_tier",
     "n_purchases",
     "revenue",
@@ -77,6 +79,7 @@ orders counted as ordinary ones) only when the model capped such orders
 
 SHEET_COLUMNS = [
     "customer_id",
+    "control_group",
     "segment",
     "action",
     "channel",
@@ -96,6 +99,7 @@ extra columns follow ``customer_id``."""
 
 _KIND = {
     "customer_id": "text",
+    "control_group": "text",
     "segment": "text",
     "action": "wrap",
     "channel": "text",
@@ -164,8 +168,12 @@ class CustomerRows:
     order: np.ndarray
 
     @classmethod
-    def of(cls, analysis: Analysis) -> CustomerRows:
-        """The rows of ``analysis`` (see :func:`customer_table`)."""
+    def of(cls, analysis: Analysis, groups: pd.Series | None = None) -> CustomerRows:
+        """The rows of ``analysis`` (see :func:`customer_table`).
+
+        ``groups``: each listed customer's ``"treated"``/``"control"`` group
+        (indexed like ``analysis.customers``), for the ``control_group`` column.
+        """
         from clvreport.concentration import value_tiers
 
         customers = analysis.customers
@@ -175,6 +183,9 @@ class CustomerRows:
         rules = PlanRules.from_config(analysis.config)
         action_of = {segment: rule["action"] for segment, rule in rules.segments.items()}
         columns["action"] = _actions(customers["segment"], action_of)
+        if groups is not None:
+            control = groups.reindex(customers.index).eq(CONTROL).fillna(False)
+            columns["control_group"] = control.astype(bool)
         columns.update(_summary_columns(analysis))
         extra = [c for c in analysis.config.data.columns.extra or () if c in columns]
         names = [c for c in CUSTOMER_COLUMNS if c in columns]
@@ -309,6 +320,7 @@ def write_action_lists(
     extra: Sequence[str] = (),
     newly_at_risk: Sequence[str] | None = None,
     per_customer: pd.DataFrame | None = None,
+    plan: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Write ``customers.xlsx``: the action plan and one customer list per recommended action.
 
@@ -347,7 +359,11 @@ def write_action_lists(
         lists them with their own action, largest value at stake first.
     per_customer
         :func:`~clvreport.recommendations.customer_actions` of ``customers``
-        under ``rules``, when already computed (the report has it).
+        under ``rules``, when already computed (the report has it). With a
+        ``group`` column each list ends with its control group, marked "do
+        not contact" (:mod:`clvreport.experiments`).
+    plan
+        The plan of ``per_customer``, when already computed (the report's).
 
     Returns
     -------
@@ -367,9 +383,10 @@ def write_action_lists(
     if per_customer is None:
         per_customer = customer_actions(customers, rules)
     priced = "value_at_risk" in customers and "clv" in customers
-    plan = plan_actions(
-        customers, rules, language=t.language, per_customer=per_customer, audience=t.audience
-    )
+    if plan is None:
+        plan = plan_actions(
+            customers, rules, language=t.language, per_customer=per_customer, audience=t.audience
+        )
     extra = [c for c in extra if c in customers]
 
     # User text (customer ids, names, channels) starting with "=" stays text, never a formula.
@@ -387,11 +404,18 @@ def write_action_lists(
             mine = per_customer[(per_customer["action"] == row.action).to_numpy()]
             if priced and bool(row.profitable):
                 mine = mine[mine["contact"].to_numpy()]
-            # Largest value at stake first; growth actions (no stake) by value kept.
+            # Largest value at stake first; growth actions (no stake) by value kept; the
+            # control group last, so a list exported to a mailing tool can stop before it.
+            control = (
+                (mine["group"] == CONTROL).to_numpy()
+                if "group" in mine
+                else np.zeros(len(mine), dtype=bool)
+            )
             order = np.lexsort(
                 (
                     -np.nan_to_num(mine["value_kept"].to_numpy(dtype=float)),
                     -np.nan_to_num(mine["value_at_stake"].to_numpy(dtype=float)),
+                    control,
                 )
             )
             shown = mine.iloc[order[:max_rows]]
@@ -452,11 +476,17 @@ def _write_list(
     if total > len(shown):
         more = t("xlsx.cap_note", shown=t.number(len(shown)), more=t.number(total - len(shown)))
         note = f"{note} {more}"
+    held_back = int(getattr(row, "control", 0) or 0)
+    if held_back:
+        note = f"{note} {t('xlsx.control_note', control=t.number(held_back))}"
     sheet.write_string(1, 0, note, formats["note"])
     base = customers.loc[shown.index]
     frame = pd.DataFrame(index=shown.index)
     for column in SHEET_COLUMNS:
-        if column == "segment":
+        if column == "control_group":
+            if "group" in shown and held_back:
+                frame[column] = np.where(shown["group"] == CONTROL, t("xlsx.control_yes"), "")
+        elif column == "segment":
             frame[column] = shown["segment"].map(lambda s: labels.get(s, s))
         elif column == "action":
             frame[column] = what
@@ -550,11 +580,13 @@ _SUMMARY = [
     ("segments", "text"),
     ("segment_customers", "integer"),
     ("customers", "integer"),
+    ("control", "integer"),
     ("value_at_stake", "money"),
     ("channel", "text"),
     ("cost_per_contact", "money2"),
     ("success_rate", "percent"),
     ("uplift", "percent"),
+    ("rate_source", "text"),
     ("cost", "money"),
     ("value_kept", "money"),
     ("value_added", "money"),
@@ -588,11 +620,18 @@ def _write_summary(
             "segments": [t.join([labels.get(s, s) for s in segs]) for segs in plan["segments"]],
             "segment_customers": plan["segment_customers"],
             "customers": plan["customers"],
+            "control": plan["control"] if "control" in plan else 0,
             "value_at_stake": plan["value_at_stake"],
             "channel": [t(f"economics.channels.{c}") for c in plan["channel"]],
             "cost_per_contact": plan["cost_per_contact"],
             "success_rate": plan["success_rate"],
             "uplift": plan["uplift"],
+            "rate_source": [
+                t(f"recommendations.rate_source.{source}")
+                for source in (
+                    plan["rate_source"] if "rate_source" in plan else ["assumed"] * len(plan)
+                )
+            ],
             "cost": plan["cost"],
             "value_kept": plan["value_kept"],
             "value_added": plan["value_added"],
@@ -735,6 +774,9 @@ def write_outputs(
     key_figures: KeyFigures | None = None,
     newly_at_risk: Sequence[str] | None = None,
     per_customer: pd.DataFrame | None = None,
+    plan: pd.DataFrame | None = None,
+    rules: PlanRules | None = None,
+    learned: Mapping[str, LearnedRate] | None = None,
 ) -> list[Path]:
     """Write ``customers.csv``, ``customers.parquet``, ``customers.xlsx`` and ``model.json``.
 
@@ -762,12 +804,22 @@ def write_outputs(
         Customers at risk since the previous report, for their own list in the xlsx.
     per_customer
         Each customer's action under the client's rules
-        (:func:`~clvreport.recommendations.customer_actions`), when already computed.
+        (:func:`~clvreport.recommendations.customer_actions`), when already
+        computed; with a ``group`` column (control groups) the lists mark their
+        control customers and ``actions.parquet`` stores who was in which group.
+    plan
+        The report's plan (:func:`~clvreport.recommendations.action_plan`), so the
+        files show the same plan as the report.
+    rules
+        The rules that priced ``per_customer`` (with learned rates).
+    learned
+        What was learned of each action's effect, stored as the next report's
+        prior (``model.json`` → ``learned_rates``).
 
     Returns
     -------
     list of Path
-        The files written.
+        The files written (``actions.parquet`` too when there are lists).
 
     Examples
     --------
@@ -785,21 +837,30 @@ def write_outputs(
         )
     csv_path = folder / "customers.csv"
     parquet_path = folder / "customers.parquet"
-    rows = CustomerRows.of(analysis) if customers is None else customers
+    groups = None
+    if per_customer is not None and "group" in per_customer:
+        groups = per_customer["group"]
+    rows = CustomerRows.of(analysis, groups) if customers is None else customers
     write_customer_table(rows, csv_path, parquet_path)
     del rows
+    written_actions = []
+    if groups is not None:
+        actions_path = folder / "actions.parquet"
+        write_action_groups(per_customer, analysis.as_of, actions_path)
+        written_actions.append(actions_path)
 
     xlsx_path = folder / "customers.xlsx"
-    write_action_lists(
+    plan = write_action_lists(
         xlsx_path,
         analysis.customers,
         t,
-        rules=PlanRules.from_config(config),
+        rules=rules or PlanRules.from_config(config),
         labels=analysis.rules.labels(t.language),
         max_rows=config.xlsx_max_rows,
         extra=config.data.columns.extra or (),
         newly_at_risk=newly_at_risk,
         per_customer=per_customer,
+        plan=plan,
     )
 
     model_path = folder / "model.json"
@@ -821,5 +882,73 @@ def write_outputs(
         model["base_value"] = {
             key: float(base[key]) for key in ("clv", "clv_low", "clv_high", "expected_purchases")
         }
+    model["plan"] = plan_json(plan)
+    model["control_groups"] = {
+        "share": config.control_groups.share,
+        "actions": dict(config.control_groups.actions),
+        "min_size": config.control_groups.min_size,
+        "list_date": analysis.as_of.isoformat(),
+        "seed": "sha256(client|as_of|action)",
+    }
+    model["learned_rates"] = {action: rate.to_dict() for action, rate in (learned or {}).items()}
     model_path.write_text(json.dumps(model, indent=2, default=str), encoding="utf-8")
-    return [csv_path, parquet_path, xlsx_path, model_path]
+    return [csv_path, parquet_path, xlsx_path, model_path, *written_actions]
+
+
+def plan_json(plan: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """The plan per action for ``model.json`` (what the next report measures against).
+
+    Examples
+    --------
+    >>> plan_json(plan)["win_back_personal"]["rate_source"]  # doctest: +SKIP
+    'assumed'
+    """
+    out: dict[str, dict[str, Any]] = {}
+    keys = [
+        "customers",
+        "control",
+        "segment_customers",
+        "cost",
+        "value_kept",
+        "value_added",
+        "net_return",
+        "success_rate",
+        "uplift",
+        "channel",
+        "rate_source",
+        "list_name",
+    ]
+    for row in plan.to_dict(orient="records"):
+        item = {}
+        for key in keys:
+            value = row.get(key)
+            if isinstance(value, np.generic):
+                value = value.item()
+            if isinstance(value, float) and not np.isfinite(value):
+                value = None
+            item[key] = None if value is pd.NA else value
+        profitable = row.get("profitable")
+        item["profitable"] = None if profitable is pd.NA else bool(profitable)
+        item["segments"] = list(row.get("segments") or ())
+        out[str(row["action"])] = item
+    return out
+
+
+def write_action_groups(per_customer: pd.DataFrame, list_date: Any, path: Path) -> None:
+    """Write ``actions.parquet``: every listed customer with action, group, list date and value.
+
+    The next report reads it to measure each action against its control group
+    (:func:`clvreport.comparison.measure_previous_actions`).
+    """
+    listed = per_customer["group"].notna().to_numpy()
+    frame = pd.DataFrame(
+        {
+            "customer_id": per_customer["customer_id"].astype(str).to_numpy()[listed],
+            "action": per_customer["action"].astype(str).to_numpy()[listed],
+            "group": per_customer["group"].astype(str).to_numpy()[listed],
+            "list_date": pd.Timestamp(list_date),
+            "expected": per_customer["value_kept"].to_numpy(dtype=float)[listed],
+        },
+        columns=ACTION_COLUMNS,
+    )
+    frame.to_parquet(path, index=False)

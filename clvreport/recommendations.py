@@ -80,6 +80,8 @@ PLAN_COLUMNS = [
     "max_spend_per_customer",
     "profitable",
     "priority",
+    "control",
+    "rate_source",
     "list_name",
 ]
 """Columns of :func:`plan_actions`."""
@@ -320,6 +322,26 @@ class PlanRules:
             load_channel_costs(config.costs),
         )
 
+    def with_ratios(self, ratios: Mapping[str, float]) -> PlanRules:
+        """The rules with each action's success rate and uplift times its learned effect ratio.
+
+        See :func:`clvreport.experiments.learn_rates`; rates stay within 0 and 1.
+
+        Examples
+        --------
+        >>> PlanRules.default().with_ratios({"reward": 0.5}).actions["reward"]["uplift"]
+        0.015
+        """
+        actions = {}
+        for action, rule in self.actions.items():
+            ratio = float(ratios.get(action, 1.0))
+            actions[action] = {
+                **rule,
+                "success_rate": min(max(rule["success_rate"] * ratio, 0.0), 1.0),
+                "uplift": min(max(rule["uplift"] * ratio, 0.0), 1.0),
+            }
+        return PlanRules(self.segments, actions, self.channels)
+
     def only_worth_contacting(self, action: str) -> bool:
         """Whether ``action`` contacts only the customers worth their contact cost."""
         rule = self.actions[action]
@@ -481,6 +503,7 @@ def plan_actions(
     reserved_sheets: Sequence[str] = (),
     per_customer: pd.DataFrame | None = None,
     audience: str = "customers",
+    rate_sources: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """The action plan: per action who, what it costs and what it returns, best first.
 
@@ -500,6 +523,9 @@ def plan_actions(
         :func:`customer_actions` of ``customers`` when already computed.
     audience
         Whose words the sheet names use (:func:`clvreport.i18n.audience_for`).
+    rate_sources
+        Per action ``"assumed"``, ``"measured"`` or ``"partly_measured"``
+        (:func:`clvreport.experiments.learn_rates`); default ``"assumed"``.
 
     Returns
     -------
@@ -519,6 +545,11 @@ def plan_actions(
         - ``value_added``: the part of ``value_kept`` that rests on the assumed
           ``uplift`` (extra purchases after the action), the rest is value won
           back from customers who would otherwise leave;
+        - ``control``: the customers held back as control group (a ``group``
+          column of ``per_customer`` says who: they are not contacted, so not
+          counted in ``customers``, cost or value kept);
+        - ``rate_source``: whether the success rate and uplift are an
+          assumption or were measured on the client's own earlier actions;
         - ``profitable``: net return > :data:`MIN_RETURN_ON_COST` × cost. When
           it is ``False`` ("niet rendabel"),
           the figures are those of contacting every customer of the segments
@@ -556,11 +587,19 @@ def plan_actions(
         p = int(rule.get("priority", 9))
         priority_of[rule["action"]] = min(priority_of.get(rule["action"], p), p)
     priced = "value_at_risk" in customers and "clv" in customers
+    sources = dict(rate_sources or {})
     for action, group in per_customer.groupby("action", sort=False, observed=True):
         stake_by_segment = group.groupby("segment", sort=False, observed=True)[
             "value_at_stake"
         ].sum()
         segments = tuple(stake_by_segment.sort_values(ascending=False, kind="stable").index)
+        segment_customers = len(group)
+        held_back = (
+            (group["group"] == "control").to_numpy()
+            if "group" in group
+            else np.zeros(len(group), dtype=bool)
+        )
+        group = group[~held_back]  # the control group is not contacted
         contacted = group[group["contact"].to_numpy()]
         if priced and (
             contacted.empty
@@ -577,7 +616,7 @@ def plan_actions(
             {
                 "action": action,
                 "segments": segments,
-                "segment_customers": len(group),
+                "segment_customers": segment_customers,
                 "customers": n,
                 "value_at_stake": float(contacted["value_at_stake"].sum()),
                 "channel": rule["channel"],
@@ -591,6 +630,8 @@ def plan_actions(
                 "max_spend_per_customer": kept / n if n else math.nan,
                 "profitable": bool(net > MIN_RETURN_ON_COST * cost) if priced else pd.NA,
                 "priority": priority_of.get(action, 9),
+                "control": int(held_back.sum()),
+                "rate_source": sources.get(str(action), "assumed"),
             }
         )
     plan = pd.DataFrame(rows, columns=PLAN_COLUMNS[:-1])
@@ -598,6 +639,7 @@ def plan_actions(
     plan["customers"] = plan["customers"].astype(int)
     plan["segment_customers"] = plan["segment_customers"].astype(int)
     plan["priority"] = plan["priority"].astype(int)
+    plan["control"] = plan["control"].astype(int)
     order = plan.assign(_p=plan["profitable"].fillna(True).astype(bool))
     plan = plan.loc[
         order.sort_values(
@@ -616,7 +658,12 @@ def plan_actions(
 
 
 def action_plan(
-    analysis: Any, language: str | None = None, per_customer: pd.DataFrame | None = None
+    analysis: Any,
+    language: str | None = None,
+    per_customer: pd.DataFrame | None = None,
+    *,
+    rules: PlanRules | None = None,
+    rate_sources: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """The action plan of a client's analysis, with the client's overrides.
 
@@ -629,7 +676,12 @@ def action_plan(
         ``customers.xlsx``); default the client's report language. Pass the
         report's language (``t.language``) so the names match the xlsx.
     per_customer
-        :func:`customer_actions` of the same analysis, when already computed.
+        :func:`customer_actions` of the same analysis, when already computed
+        (with a ``group`` column: the control groups held back).
+    rules
+        The rules that priced ``per_customer`` (default: the client's, from its config).
+    rate_sources
+        Whether each action's rates are assumed or measured (see :func:`plan_actions`).
 
     Returns
     -------
@@ -641,13 +693,14 @@ def action_plan(
     >>> plan = action_plan(analysis)  # doctest: +SKIP
     >>> plan.loc[0, ["action", "customers", "cost", "net_return"]]  # doctest: +SKIP
     """
-    rules = PlanRules.from_config(analysis.config)
+    rules = rules or PlanRules.from_config(analysis.config)
     return plan_actions(
         analysis.customers,
         rules,
         language=language or analysis.config.language,
         per_customer=per_customer,
         audience=audience_for(analysis.config.business),
+        rate_sources=rate_sources,
     )
 
 

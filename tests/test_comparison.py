@@ -399,9 +399,99 @@ def test_the_section_says_why_the_holdout_check_differs(reports):
     _, _, second = reports
     model = json.loads((second["nl"].folder / "model.json").read_text())
     months = round(model["validation"]["holdout_months"])  # as the report prints it
-    nl = " ".join(pdf_text(second["nl"].folder / "clv_report.pdf").replace("\xad", "").split())
-    en = " ".join(pdf_text(second["en"].folder / "clv_report.pdf").replace("\xad", "").split())
+    def text(path: Path) -> str:
+        # words the PDF breaks at a line end ("previ- ous") joined again
+        plain = " ".join(pdf_text(path).replace("\xad", "").split())
+        return re.sub(r"(?<=[a-z])- (?=[a-z])", "", plain)
+
+    nl = text(second["nl"].folder / "clv_report.pdf")
+    en = text(second["en"].folder / "clv_report.pdf")
     assert "Deze vergelijking gebruikt het model van het vorige rapport." in nl
     assert f"op de {months} maanden daarna" in nl
     assert "This comparison uses the previous report’s model." in en.replace("'", "’")
     assert f"tests it on the {months} months after" in en
+
+
+def test_the_lists_hold_back_reproducible_control_groups(reports):
+    from openpyxl import load_workbook
+
+    from clvreport.experiments import ACTION_COLUMNS
+
+    _, first, _ = reports
+    actions = pd.read_parquet(first.folder / "actions.parquet")
+    assert list(actions.columns) == ACTION_COLUMNS
+    assert set(actions["group"]) == {"treated", "control"}
+    assert actions["customer_id"].is_unique  # one list, one group per customer
+    assert (pd.to_datetime(actions["list_date"]).dt.date == FIRST).all()
+    model = json.loads((first.folder / "model.json").read_text())
+    for action, rows in actions.groupby("action"):
+        control = int((rows["group"] == "control").sum())
+        assert control == pytest.approx(0.1 * len(rows), abs=1.5)
+        plan = model["plan"][action]
+        assert plan["control"] == control and plan["customers"] == len(rows) - control
+        assert plan["rate_source"] == "assumed"  # a first report has measured nothing
+    # the customers file and the action sheets mark the same control customers
+    customers = pd.read_parquet(first.folder / "customers.parquet")
+    marked = set(customers.loc[customers["control_group"], "customer_id"].astype(str))
+    assert marked == set(actions.loc[actions["group"] == "control", "customer_id"])
+    book = load_workbook(first.folder / "customers.xlsx", read_only=True)
+    sheet = book[model["plan"]["reward"]["list_name"]]
+    rows = list(sheet.iter_rows(min_row=3, values_only=True))
+    header, body = rows[0], [r for r in rows[1:] if r[0]]
+    assert header[1] == "Controlegroep — niet benaderen"
+    flagged = {str(r[0]) for r in body if r[1]}
+    reward = actions[(actions["action"] == "reward") & (actions["group"] == "control")]
+    assert flagged == set(reward["customer_id"])
+    assert all(r[1] for r in body[-len(flagged) :])  # the control group comes last
+
+
+def test_what_worked_measures_the_first_reports_actions(reports):
+    from clvreport.demo_campaign import EFFECTS
+
+    out, first, second = reports
+    stored = json.loads((second["nl"].folder / "comparison.json").read_text())
+    measured = {row["action"]: row for row in stored["actions_measured"]}
+    actions = pd.read_parquet(first.folder / "actions.parquet")
+    for action, rows in actions.groupby("action"):
+        row = measured[action]
+        assert row["treated"] == int((rows["group"] == "treated").sum())
+        assert row["control"] == int((rows["group"] == "control").sum())
+        assert row["uplift_low"] <= row["uplift"] <= row["uplift_high"]
+        assert row["total_uplift"] == pytest.approx(row["uplift"] * row["treated"])
+    # the demo's campaign: a thank-you that works, a voucher that does nothing
+    assert EFFECTS["reward"] > 0 and measured["reward"]["uplift_low"] > 0
+    assert EFFECTS["second_purchase"] == 0
+    assert (
+        measured["second_purchase"]["uplift_low"] < 0 < measured["second_purchase"]["uplift_high"]
+    )
+    assert 0.85 <= measured["reward"]["reached"] <= 1 and stored["contacts_used"]
+    # what was learned prices the new plan, and the plan says so
+    model = json.loads((second["nl"].folder / "model.json").read_text())
+    assert model["learned_rates"]["reward"]["source"] in ("measured", "partly_measured")
+    assert model["plan"]["reward"]["rate_source"] == model["learned_rates"]["reward"]["source"]
+    assert model["learned_rates"]["reward"]["ratio"] > 1  # it did more than assumed
+    nl = pdf_text(second["nl"].folder / "clv_report.pdf")
+    en = pdf_text(second["en"].folder / "clv_report.pdf")
+    assert "Wat werkte er?" in nl and "Belonen en bedanken werkt" in nl
+    assert "What worked?" in en and "Reward and thank works" in en
+    assert "Het contactenbestand zegt wie echt bereikt is" in nl
+    # the CLI measures the same (its margin is the later report's)
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        [
+            "compare",
+            "--client",
+            "demo",
+            "--out",
+            str(out),
+            "--from",
+            FIRST.isoformat(),
+            "--to",
+            SECOND.isoformat(),
+            "--json",
+        ],
+    )
+    cli = {row["action"]: row for row in json.loads(result.output)["actions_measured"]}
+    for action, row in measured.items():
+        assert cli[action]["uplift"] == pytest.approx(row["uplift"], rel=1e-9)

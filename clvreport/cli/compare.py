@@ -200,6 +200,11 @@ def compare(
         current.as_of,
         now=current.figures,
         model_now=current.model.get("model"),
+        # the later report's margin and control-group minimum: the actions measured
+        # as its report measured them (the reach figures need the client's contacts
+        # export and are in that report's comparison.json)
+        margin=float(current.model.get("gross_margin") or 1.0),
+        min_control=int((current.model.get("control_groups") or {}).get("min_size") or 30),
     )
     if as_json:
         data = comparison.to_dict()

@@ -91,7 +91,7 @@ def tie_tolerance(neg_ll_mean: float, n_customers: float) -> float:
     Examples
     --------
     >>> round(tie_tolerance(4.66, 3000) * 3000, 6)
-    0.0015
+    0.001498
     """
     n = max(float(n_customers), 1.0)
     return (_TIE_ABSOLUTE + _TIE_RELATIVE * abs(neg_ll_mean) * n) / n
@@ -138,8 +138,8 @@ def nbd_objective(data: RfmData) -> Objective:
     --------
     >>> from clvreport.models.compression import compress_rfm
     >>> value, grad = nbd_objective(compress_rfm([0, 2], [0.0, 5.0], [10.0, 10.0]))(np.zeros(2))
-    >>> round(value, 6)
-    2.727083
+    >>> round(value, 6)  # (4 log 11 - log 2) / 2: each buys at rate ~ Gamma(1, 1) for 10 units
+    4.449217
     """
     x_code, x_values = data.x_codes
     T_code, T_values = data.T_codes
@@ -160,7 +160,7 @@ def nbd_objective(data: RfmData) -> Objective:
         )
         d_r = r * (dot(w_by_x, digamma_rising(r, x_values)) - dot(w_by_T, log1p_T))
         d_alpha = r * dot(w_by_T, T_values * inv) - alpha * dot(wx_by_T, inv)
-        return -ll / total, -np.array([d_r, d_alpha]) / total
+        return float(-ll / total), -np.array([d_r, d_alpha]) / total
 
     return objective
 
@@ -192,7 +192,12 @@ def pair_faces(
     Returns
     -------
     list of Face
-        Simplest last is not implied; the caller ranks ties by free parameters.
+        In a fixed order; the caller ranks equally likely ones by free parameters.
+
+    Examples
+    --------
+    >>> [face.jacobian.shape[1] for face in pair_faces(np.zeros(4))]  # free parameters
+    [3, 2, 3, 2, 1]
     """
     closed_forms = closed_forms or {}
     unit = np.eye(4)

@@ -26,6 +26,7 @@ from clvreport.report.markdown import (
     paragraph,
     table,
 )
+from clvreport.report.worked import worked_blocks
 
 __all__ = ["FLOWS_SHOWN", "HISTORY_MIN_REPORTS", "since_previous"]
 
@@ -470,6 +471,7 @@ def since_previous(ctx: ReportContext) -> Markdown:
             ),
             _key_table(ctx, comparison),
         ),
+        *worked_blocks(ctx, comparison),
         *_forecast_blocks(ctx, comparison),
         *_migration_blocks(ctx, comparison),
         _risk_and_notes(ctx, comparison),

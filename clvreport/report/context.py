@@ -27,7 +27,9 @@ from clvreport.comparison import (
     write_comparison,
 )
 from clvreport.config import load_client
+from clvreport.experiments import LearnedRate
 from clvreport.i18n import Translator, audience_for
+from clvreport.recommendations import PlanRules
 
 __all__ = ["ReportContext", "finish", "setup"]
 
@@ -80,13 +82,65 @@ class ReportContext:
             return None
         from clvreport.outputs import customer_table
 
+        config = self.analysis.config
         return compare_reports(
             self.previous,
             customer_table(self.analysis),
             self.analysis.as_of,
             now=self.key_figures,
             model_now=self.analysis.model.model_name,
+            margin=config.gross_margin,
+            contacts=self.contacts,
+            min_control=config.control_groups.min_size,
         )
+
+    @cached_property
+    def contacts(self) -> pd.DataFrame | None:
+        """Who was contacted since the earlier report (the client's contacts export), if any."""
+        from clvreport.experiments import read_contacts
+
+        config = self.analysis.config
+        if config.contacts is None or not isinstance(self.previous, StoredReport):
+            return None
+        return read_contacts(
+            config.contacts,
+            self.analysis.client_dir,
+            start=self.previous.as_of,
+            end=self.analysis.as_of,
+        )
+
+    @cached_property
+    def learned(self) -> dict[str, LearnedRate]:
+        """What is known of each action's effect: the earlier reports' measurements.
+
+        The earlier report's learned rates (its ``model.json``) updated with the
+        measurement of its lists (:func:`clvreport.experiments.learn_rates`);
+        empty without earlier measurements (every rate is then an assumption).
+        """
+        from clvreport.experiments import learn_rates
+
+        if not isinstance(self.previous, StoredReport):
+            return {}
+        stored = self.previous.model.get("learned_rates")
+        prior = {
+            str(action): LearnedRate.from_dict(str(action), data)
+            for action, data in (stored.items() if isinstance(stored, dict) else ())
+            if isinstance(data, dict)
+        }
+        comparison = self.comparison
+        measured = None if comparison is None else comparison.actions_measured
+        if measured is None or measured.empty:
+            return prior
+        promised = dict(zip(measured["action"], measured["promised"], strict=True))
+        return learn_rates(measured, promised, prior=prior)
+
+    @cached_property
+    def plan_rules(self) -> PlanRules:
+        """The client's plan rules, each action's rates times what was learned of its effect."""
+        from clvreport.recommendations import PlanRules
+
+        rules = PlanRules.from_config(self.analysis.config)
+        return rules.with_ratios({action: rate.ratio for action, rate in self.learned.items()})
 
     @cached_property
     def history(self) -> pd.DataFrame:
@@ -104,10 +158,25 @@ class ReportContext:
 
         See :func:`clvreport.recommendations.customer_actions`; computed once per report.
         """
-        from clvreport.recommendations import PlanRules, customer_actions
+        from clvreport.experiments import hold_out_controls
+        from clvreport.recommendations import customer_actions, plan_actions
 
-        rules = PlanRules.from_config(self.analysis.config)
-        return customer_actions(self.analysis.customers, rules)
+        a = self.analysis
+        per_customer = customer_actions(a.customers, self.plan_rules)
+        groups = a.config.control_groups
+        if "value_at_risk" in a.customers and (groups.share > 0 or any(groups.actions.values())):
+            # the lists are those of the advised actions: the plan before any is held back
+            plan = plan_actions(a.customers, self.plan_rules, per_customer=per_customer)
+            paying = plan["profitable"].fillna(False).astype(bool) & (plan["customers"] > 0)
+            advised = set(plan.loc[paying, "action"])
+            per_customer["group"] = hold_out_controls(
+                per_customer,
+                advised,
+                shares={action: groups.share_of(action) for action in advised},
+                client=self.client,
+                as_of=a.as_of.isoformat(),
+            )
+        return per_customer
 
     @cached_property
     def plan(self) -> pd.DataFrame:
@@ -118,7 +187,11 @@ class ReportContext:
         from clvreport.recommendations import action_plan
 
         return action_plan(
-            self.analysis, language=self.t.language, per_customer=self.customer_actions
+            self.analysis,
+            language=self.t.language,
+            per_customer=self.customer_actions,
+            rules=self.plan_rules,
+            rate_sources={action: rate.source for action, rate in self.learned.items()},
         )
 
     @cached_property
@@ -250,6 +323,9 @@ def finish(ctx: ReportContext) -> list[Path]:
         key_figures=ctx.key_figures,
         per_customer=ctx.customer_actions,  # computed once, for the report and the lists
         newly_at_risk=None if ctx.comparison is None else ctx.comparison.newly_at_risk,
+        plan=ctx.plan,
+        rules=ctx.plan_rules,
+        learned=ctx.learned,
     )
     if ctx.comparison is not None:
         written += write_comparison(ctx.comparison, ctx.output_dir)

@@ -259,6 +259,7 @@ def executive_summary(ctx: ReportContext) -> Markdown:
             _action_table(ctx, actions),
         ]
         blocks.append(_return_notes(ctx, actions))
+        blocks.append(_rate_lines(ctx, actions))
         blocks.append(_reach_sentence(ctx))
     else:
         blocks.append(paragraph(t("overview.no_profitable_action")))
@@ -295,6 +296,26 @@ def _model_bias(ctx: ReportContext) -> str | None:
             direction=t("overview.low" if error < 0 else "overview.high"),
         )
     )
+
+
+def _rate_lines(ctx: ReportContext, actions: pd.DataFrame) -> str:
+    """Per action shown: is its success rate an assumption or measured; and the control groups."""
+    t = ctx.t
+    sources = actions["rate_source"] if "rate_source" in actions else ["assumed"] * len(actions)
+    items = [
+        t(
+            "overview.rate_line",
+            action=t(f"recommendations.actions.{action}.name"),
+            source=t(f"recommendations.rate_source.{source}"),
+        )
+        for action, source in zip(actions["action"], sources, strict=True)
+    ]
+    sentences = [f"{t('overview.rates_intro')} {'; '.join(items)}."]
+    held_back = int(actions["control"].sum()) if "control" in actions else 0
+    if held_back:
+        share = ctx.analysis.config.control_groups.share
+        sentences.append(t("overview.control_line", share=t.percent(share, digits=0)))
+    return paragraph(*sentences)
 
 
 def _reach_sentence(ctx: ReportContext) -> str | None:
