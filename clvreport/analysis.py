@@ -47,7 +47,7 @@ from clvreport.metrics import (
 )
 from clvreport.models import ClvModelFit, fit_clv_models, score_customers, score_segments
 from clvreport.models.predictive import holdout_intervals
-from clvreport.models.scoring import clear_forecast_cache
+from clvreport.models.scoring import clear_forecast_cache, lifetime_values
 from clvreport.models.tracking import tracking_data
 from clvreport.models.units import horizon_periods
 from clvreport.overview import RiskBasis, at_risk_mask, risk_basis, value_at_stake
@@ -354,6 +354,15 @@ def _donor_analysis(engine, table: str, config: ClientConfig, as_of: dt.date) ->
         discount_rate=config.discount_rate,
         gross_margin=config.gross_margin,
     )
+    lifetime, _ = score_donors(
+        fit,
+        summary,
+        horizon_months=config.lifetime_years * 12,
+        discount_rate=config.discount_rate,
+        gross_margin=config.gross_margin,
+    )
+    scores["clv_lifetime"] = lifetime["clv"].to_numpy()
+    scores["clv_if_alive_lifetime"] = lifetime["clv_if_alive"].to_numpy()
     periods = horizon_periods(config.horizon_months, period)
     income = income_forecast(fit, summary, periods)  # the gifts themselves, not a margin
     active = pd.DataFrame(
@@ -418,6 +427,15 @@ def _subscription_analysis(contracts: pd.DataFrame, config: ClientConfig) -> Sub
         discount_rate=config.discount_rate,
         gross_margin=config.gross_margin,
     )
+    lifetime, _ = score_subscribers(
+        fit,
+        contracts,
+        horizon_months=config.lifetime_years * 12,
+        discount_rate=config.discount_rate,
+        gross_margin=config.gross_margin,
+    )
+    scores["clv_lifetime"] = lifetime["clv"].to_numpy()
+    scores["clv_if_alive_lifetime"] = lifetime["clv_if_alive"].to_numpy()
     # revenue (not margin): the report shows it beside the revenue of the last 12 months
     periods = horizon_periods(config.horizon_months, period)
     forecast = subscriber_forecast(fit, contracts, periods)
@@ -556,6 +574,15 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         del calibration
         if scores is None and model.usable:
             scores = _score(model, full, config, engine)
+        if scores is not None:
+            lifetime = lifetime_values(
+                model,
+                full,
+                years=config.lifetime_years,
+                discount_rate=config.discount_rate,
+                gross_margin=config.gross_margin,
+            )
+            scores = join_columns(scores, lifetime.reset_index(drop=True))
         base_value = _base_value(model, full, config) if model.usable else None
         clear_forecast_cache()  # the base's total was the last use of the kept forecast
 
@@ -585,6 +612,10 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         customers["at_risk"] = at_risk_mask(customers, basis)
         customers["value_at_risk"] = value_at_stake(customers, basis)
         value_columns += ["clv", "value_at_risk"]
+        if "clv_lifetime" in customers:
+            customers["value_at_stake_lifetime"] = value_at_stake(
+                customers, basis, clv="clv_lifetime", clv_if_alive="clv_if_alive_lifetime"
+            )
     tier_value = "clv" if model.usable else "revenue"
     return Analysis(
         config=config,

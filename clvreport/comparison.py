@@ -609,8 +609,11 @@ def _promised(plan: Mapping[str, Any], days: int, horizon_months: float) -> dict
     for action, row in plan.items():
         try:
             customers = float(row["customers"])
-            kept = float(row["value_kept"])
-        except (KeyError, TypeError, ValueError):
+            # what the plan expected within its horizon (a lifetime's value kept is
+            # mostly later); older reports stored only value_kept
+            horizon = row.get("value_kept_horizon")
+            kept = float(horizon if horizon is not None else row["value_kept"])
+        except (KeyError, TypeError, ValueError, AttributeError):
             continue
         if customers > 0 and math.isfinite(kept):
             out[str(action)] = kept / customers * share

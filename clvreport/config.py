@@ -71,6 +71,8 @@ RESERVED_COLUMNS = frozenset(
         "clv_high",
         "clv_if_alive",
         "value_at_risk",
+        "clv_lifetime",
+        "value_at_stake_lifetime",
         "customer_value",
         "recency_days",
         "action",
@@ -517,6 +519,20 @@ class ClientConfig(_Strict):
     horizon_months: int = Field(12, ge=1, le=120, description="Prediction horizon in months.")
     discount_rate: float = Field(
         0.10, ge=0, lt=1, description="Annual discount rate for future revenue (0.10 = 10%)."
+    )
+    min_history_weeks: int = Field(
+        8,
+        ge=0,
+        le=104,
+        description="Customers known for fewer weeks are ranked and listed after the others "
+        "(their forecast rests on very few purchases); 0 switches this off.",
+    )
+    lifetime_years: int = Field(
+        5,
+        ge=1,
+        le=20,
+        description="Most years of a customer's remaining lifetime counted in the lifetime "
+        "value (clv_lifetime) and the value at stake the actions are priced on.",
     )
     gross_margin: float = Field(
         1.0, gt=0, le=1, description="Share of revenue that is margin (1.0 = report revenue)."

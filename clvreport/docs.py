@@ -52,6 +52,7 @@ API_SECTIONS: dict[str, tuple[str, ...]] = {
         "clvreport.analysis",
         "clvreport.recommendations",
         "clvreport.experiments",
+        "clvreport.sensitivity",
         "clvreport.overview",
         "clvreport.outputs",
         "clvreport.comparison",

@@ -70,6 +70,8 @@ CUSTOMER_COLUMNS = [
     "clv_high",
     "clv_if_alive",
     "value_at_risk",
+    "clv_lifetime",
+    "value_at_stake_lifetime",
 ]
 """Columns of ``customers.csv`` (the model columns only when a model could be used),
 followed by the client's ``data.columns.extra`` columns after ``customer_id``.
@@ -321,6 +323,7 @@ def write_action_lists(
     newly_at_risk: Sequence[str] | None = None,
     per_customer: pd.DataFrame | None = None,
     plan: pd.DataFrame | None = None,
+    min_history_weeks: int = 0,
 ) -> pd.DataFrame:
     """Write ``customers.xlsx``: the action plan and one customer list per recommended action.
 
@@ -364,6 +367,8 @@ def write_action_lists(
         not contact" (:mod:`clvreport.experiments`).
     plan
         The plan of ``per_customer``, when already computed (the report's).
+    min_history_weeks
+        Customers known for fewer weeks are listed after the others.
 
     Returns
     -------
@@ -404,17 +409,25 @@ def write_action_lists(
             mine = per_customer[(per_customer["action"] == row.action).to_numpy()]
             if priced and bool(row.profitable):
                 mine = mine[mine["contact"].to_numpy()]
-            # Largest value at stake first; growth actions (no stake) by value kept; the
-            # control group last, so a list exported to a mailing tool can stop before it.
+            # What the action is expected to keep first (the calls worth most on top);
+            # customers known too briefly to judge after the others; the control group
+            # last, so a list exported to a mailing tool can stop before it.
             control = (
                 (mine["group"] == CONTROL).to_numpy()
                 if "group" in mine
                 else np.zeros(len(mine), dtype=bool)
             )
+            tenure = customers["tenure_days"] if "tenure_days" in customers else None
+            short = (
+                tenure.reindex(mine.index).to_numpy(dtype=float) < 7 * min_history_weeks
+                if tenure is not None and min_history_weeks
+                else np.zeros(len(mine), dtype=bool)
+            )
             order = np.lexsort(
                 (
-                    -np.nan_to_num(mine["value_kept"].to_numpy(dtype=float)),
                     -np.nan_to_num(mine["value_at_stake"].to_numpy(dtype=float)),
+                    -np.nan_to_num(mine["value_kept"].to_numpy(dtype=float)),
+                    short,
                     control,
                 )
             )
@@ -777,6 +790,7 @@ def write_outputs(
     plan: pd.DataFrame | None = None,
     rules: PlanRules | None = None,
     learned: Mapping[str, LearnedRate] | None = None,
+    sensitivity: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Write ``customers.csv``, ``customers.parquet``, ``customers.xlsx`` and ``model.json``.
 
@@ -815,6 +829,9 @@ def write_outputs(
     learned
         What was learned of each action's effect, stored as the next report's
         prior (``model.json`` → ``learned_rates``).
+    sensitivity
+        :func:`clvreport.sensitivity.sensitivity`, stored as ``model.json`` →
+        ``sensitivity``.
 
     Returns
     -------
@@ -861,6 +878,7 @@ def write_outputs(
         newly_at_risk=newly_at_risk,
         per_customer=per_customer,
         plan=plan,
+        min_history_weeks=config.min_history_weeks,
     )
 
     model_path = folder / "model.json"
@@ -891,6 +909,10 @@ def write_outputs(
         "seed": "sha256(client|as_of|action)",
     }
     model["learned_rates"] = {action: rate.to_dict() for action, rate in (learned or {}).items()}
+    if sensitivity is not None:
+        from clvreport.sensitivity import sensitivity_json
+
+        model["sensitivity"] = sensitivity_json(sensitivity)
     model_path.write_text(json.dumps(model, indent=2, default=str), encoding="utf-8")
     return [csv_path, parquet_path, xlsx_path, model_path, *written_actions]
 
@@ -911,12 +933,15 @@ def plan_json(plan: pd.DataFrame) -> dict[str, dict[str, Any]]:
         "cost",
         "value_kept",
         "value_added",
+        "value_kept_horizon",
         "net_return",
         "success_rate",
         "uplift",
         "channel",
         "rate_source",
         "list_name",
+        "break_even_success_rate",
+        "break_even_margin",
     ]
     for row in plan.to_dict(orient="records"):
         item = {}

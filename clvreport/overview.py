@@ -237,6 +237,8 @@ class AtRisk:
         Their revenue so far.
     segments
         ``(segment, customers)`` pairs, largest first.
+    value_at_stake_lifetime
+        Their value at stake over their remaining lifetime (capped), NaN without it.
     """
 
     n_customers: int
@@ -245,6 +247,7 @@ class AtRisk:
     value_if_active: float
     past_revenue: float
     segments: tuple[tuple[str, int], ...]
+    value_at_stake_lifetime: float = math.nan
 
 
 def at_risk(customers: pd.DataFrame) -> AtRisk:
@@ -272,7 +275,7 @@ def at_risk(customers: pd.DataFrame) -> AtRisk:
     >>> r.n_customers, r.value_at_stake, r.value_if_active, r.past_revenue
     (2, 100.0, 140.0, 400.0)
     """
-    used = ["segment", "revenue", "value_at_risk", "clv_if_alive", "clv"]
+    used = ["segment", "revenue", "value_at_risk", "clv_if_alive", "clv", "value_at_stake_lifetime"]
     chosen = customers.loc[at_risk_mask(customers), [c for c in used if c in customers]]
     n = len(customers)
     stake = float(chosen["value_at_risk"].sum()) if "value_at_risk" in chosen else math.nan
@@ -290,10 +293,21 @@ def at_risk(customers: pd.DataFrame) -> AtRisk:
         value_if_active=if_active,
         past_revenue=float(chosen["revenue"].sum()),
         segments=tuple((str(s), int(c)) for s, c in counts.items()),
+        value_at_stake_lifetime=(
+            float(chosen["value_at_stake_lifetime"].sum())
+            if "value_at_stake_lifetime" in chosen
+            else math.nan
+        ),
     )
 
 
-def value_at_stake(customers: pd.DataFrame, basis: RiskBasis = "p_alive") -> pd.Series:
+def value_at_stake(
+    customers: pd.DataFrame,
+    basis: RiskBasis = "p_alive",
+    *,
+    clv: str = "clv",
+    clv_if_alive: str = "clv_if_alive",
+) -> pd.Series:
     """The part of each customer's value that is lost if they have already left.
 
     With dropout in the model (``basis="p_alive"``): ``CLV if still active −
@@ -319,6 +333,9 @@ def value_at_stake(customers: pd.DataFrame, basis: RiskBasis = "p_alive") -> pd.
         also ``n_purchases`` and ``p_silence``.
     basis
         :func:`risk_basis` of the model.
+    clv, clv_if_alive
+        The value columns: the horizon's (``clv``, ``clv_if_alive``) or the
+        remaining lifetime's (``clv_lifetime``, ``clv_if_alive_lifetime``).
 
     Examples
     --------
@@ -329,20 +346,20 @@ def value_at_stake(customers: pd.DataFrame, basis: RiskBasis = "p_alive") -> pd.
     """
     p_alive = customers["p_alive"].to_numpy(dtype=float)
     if basis == "silence":
-        if_alive = customers["clv_if_alive"].to_numpy(dtype=float)
+        if_alive = customers[clv_if_alive].to_numpy(dtype=float)
         stake = np.where(at_risk_mask(customers, "silence").to_numpy(), if_alive, 0.0)
         risk = pd.Series(stake, index=customers.index, name="value_at_risk")
         return risk.clip(lower=0).fillna(0.0).astype(np.float64)
-    if "clv_if_alive" in customers and "clv" in customers:
+    if clv_if_alive in customers and clv in customers:
         # the same as (1 - P(alive)) x CLV if alive where clv = P(alive) x CLV if alive; for
         # subscriptions (P(alive) = still subscribed at the horizon's end) what churn costs
-        gap = customers["clv_if_alive"].to_numpy(dtype=float) - customers["clv"].to_numpy(float)
+        gap = customers[clv_if_alive].to_numpy(dtype=float) - customers[clv].to_numpy(float)
         risk = pd.Series(gap, index=customers.index, name="value_at_risk")
         return risk.clip(lower=0).fillna(0.0).astype(np.float64)
-    if "clv_if_alive" in customers:
-        if_alive = customers["clv_if_alive"].to_numpy(dtype=float)
+    if clv_if_alive in customers:
+        if_alive = customers[clv_if_alive].to_numpy(dtype=float)
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
-            if_alive = np.where(p_alive > 0, customers["clv"].to_numpy(dtype=float) / p_alive, 0.0)
+            if_alive = np.where(p_alive > 0, customers[clv].to_numpy(dtype=float) / p_alive, 0.0)
     risk = pd.Series((1.0 - p_alive) * if_alive, index=customers.index, name="value_at_risk")
     return risk.clip(lower=0).fillna(0.0).astype(np.float64)

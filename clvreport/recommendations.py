@@ -9,7 +9,10 @@ client overrides them in ``client.yml`` (``recommendations:``, ``actions:``,
 
 The economics, per customer and summed per action:
 
-- **value at stake** = ``value_at_risk`` = (1 − P(alive)) × CLV if still active;
+- **value at stake** = ``value_at_stake_lifetime`` (when the analysis has it,
+  else ``value_at_risk``): (1 − P(alive)) × what the customer is worth if still
+  active over their expected remaining lifetime, capped at ``lifetime_years``
+  (keeping a customer is worth more than one horizon's purchases);
 - **value kept** = success rate × value at stake + uplift × CLV (the uplift is
   for growth actions on active customers, whose value at stake is small);
 - **cost** = cost per contact of the channel (discount voucher: sending it plus
@@ -82,6 +85,7 @@ PLAN_COLUMNS = [
     "priority",
     "control",
     "rate_source",
+    "value_kept_horizon",
     "list_name",
 ]
 """Columns of :func:`plan_actions`."""
@@ -101,6 +105,7 @@ CUSTOMER_ACTION_COLUMNS = [
     "value_added",
     "net_return",
     "contact",
+    "value_kept_horizon",
 ]
 """Columns of :func:`customer_actions`."""
 
@@ -410,7 +415,15 @@ def customer_actions(customers: pd.DataFrame, rules: PlanRules | None = None) ->
     action_codes = per_segment[seg_codes]  # code -1 (missing segment) takes the last entry
     keep = action_codes >= 0
     # only the columns used: a copy of every column of millions of customers is not needed
-    used = ["customer_id", "expected_spend", "revenue", "n_purchases", "value_at_risk", "clv"]
+    used = [
+        "customer_id",
+        "expected_spend",
+        "revenue",
+        "n_purchases",
+        "value_at_risk",
+        "value_at_stake_lifetime",
+        "clv",
+    ]
     sub = customers.loc[keep, [c for c in used if c in customers]]
     codes = action_codes[keep]
     channels = list(CHANNELS)
@@ -428,16 +441,25 @@ def customer_actions(customers: pd.DataFrame, rules: PlanRules | None = None) ->
         0.0,
     )
     if "value_at_risk" in sub and "clv" in sub:
-        stake = np.nan_to_num(sub["value_at_risk"].to_numpy(dtype=float))
+        horizon_stake = np.nan_to_num(sub["value_at_risk"].to_numpy(dtype=float))
+        # keeping a customer is worth what they bring over their remaining lifetime
+        lifetime = "value_at_stake_lifetime" in sub
+        stake = (
+            np.nan_to_num(sub["value_at_stake_lifetime"].to_numpy(dtype=float))
+            if lifetime
+            else horizon_stake
+        )
         clv = np.nan_to_num(sub["clv"].to_numpy(dtype=float))
         added = uplift * clv
         kept = success * stake + added
+        kept_horizon = success * horizon_stake + added
     else:
         stake = (
             sub["revenue"].to_numpy(dtype=float) if "revenue" in sub else np.full(len(sub), np.nan)
         )
         kept = np.full(len(sub), np.nan)
         added = np.full(len(sub), np.nan)
+        kept_horizon = kept
     contact = ~only | (kept > cost) | np.isnan(kept)
     return pd.DataFrame(
         {
@@ -451,6 +473,7 @@ def customer_actions(customers: pd.DataFrame, rules: PlanRules | None = None) ->
             "value_added": added,
             "net_return": kept - cost,
             "contact": contact,
+            "value_kept_horizon": kept_horizon,
         },
         columns=CUSTOMER_ACTION_COLUMNS,
         index=sub.index,
@@ -550,6 +573,8 @@ def plan_actions(
           counted in ``customers``, cost or value kept);
         - ``rate_source``: whether the success rate and uplift are an
           assumption or were measured on the client's own earlier actions;
+        - ``value_kept_horizon``: the part of ``value_kept`` expected within the
+          report's horizon (what the next report can measure);
         - ``profitable``: net return > :data:`MIN_RETURN_ON_COST` × cost. When
           it is ``False`` ("niet rendabel"),
           the figures are those of contacting every customer of the segments
@@ -610,6 +635,11 @@ def plan_actions(
         cost = float(contacted["contact_cost"].sum())
         kept = float(contacted["value_kept"].sum()) if priced else math.nan
         added = float(contacted["value_added"].sum()) if priced else math.nan
+        kept_horizon = (
+            float(contacted["value_kept_horizon"].sum())
+            if priced and "value_kept_horizon" in contacted
+            else math.nan
+        )
         net = kept - cost
         rule = rules.actions[action]
         rows.append(
@@ -632,6 +662,7 @@ def plan_actions(
                 "priority": priority_of.get(action, 9),
                 "control": int(held_back.sum()),
                 "rate_source": sources.get(str(action), "assumed"),
+                "value_kept_horizon": kept_horizon,
             }
         )
     plan = pd.DataFrame(rows, columns=PLAN_COLUMNS[:-1])

@@ -27,7 +27,8 @@ def test_demo_config() -> None:
     assert cfg.gross_margin == pytest.approx(0.35)
     assert cfg.as_of is None
     assert cfg.brand == "_brand.yml"
-    assert cfg.data.sources == ("transactions.csv",)
+    assert cfg.data.sources == ("transactions.csv", "campagne.csv")
+    assert cfg.contacts is not None and cfg.contacts.sources == ("contacten.csv",)
     assert (cfg.data.csv.delimiter, cfg.data.csv.decimal) == (";", ",")
     assert cfg.data.csv.date_format == "%d-%m-%Y"
     assert cfg.data.columns.customer_id == "klantnummer"

@@ -9,7 +9,6 @@ said for exactly that period, and a first report has no such section.
 import datetime as dt
 import json
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -49,36 +48,9 @@ def pdf_text(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory):
-    """The demo at two dates in one output root (plus a copy at 2024-03-31 for the history)."""
-    out = tmp_path_factory.mktemp("out")
-    first = render_report(
-        "demo",
-        data_dir=DATA,
-        out_dir=out,
-        as_of=FIRST.isoformat(),
-        formats="pdf",
-        renderer="builtin",
-    )
-    # a third, earlier report (a copy with its date changed) so the history chart shows
-    older = first.folder.parent / "2024-03-31"
-    shutil.copytree(first.folder, older)
-    model = json.loads((older / "model.json").read_text())
-    model["key_figures"]["as_of"] = "2024-03-31"
-    (older / "model.json").write_text(json.dumps(model))
-    second = {
-        lang: render_report(
-            "demo",
-            data_dir=DATA,
-            out_dir=out,
-            as_of=SECOND.isoformat(),
-            language=lang,
-            formats="pdf",
-            renderer="builtin",
-        )
-        for lang in ("nl", "en")
-    }
-    return out, first, second
+def reports(demo_reports):
+    """The demo at two dates in one output root (see tests/conftest.py)."""
+    return demo_reports
 
 
 def test_first_report_has_no_comparison(reports):
@@ -399,6 +371,7 @@ def test_the_section_says_why_the_holdout_check_differs(reports):
     _, _, second = reports
     model = json.loads((second["nl"].folder / "model.json").read_text())
     months = round(model["validation"]["holdout_months"])  # as the report prints it
+
     def text(path: Path) -> str:
         # words the PDF breaks at a line end ("previ- ous") joined again
         plain = " ".join(pdf_text(path).replace("\xad", "").split())

@@ -56,11 +56,13 @@ def test_dutch_export_detected_and_counted():
             "duplicate": 1,
             "exceptional_order": 0,
             "return_only_customer": 0,
+            # K002 bought 12,50 and returned it: kept nothing, carries no value
+            "fully_returned_customer": 2,
         }
-        assert q.flagged == ()
-        assert q.rows_kept == 7 == q.rows_read - q.excluded_rows
-        assert q.returns_netted == 1
-        assert (q.customers, q.repeat_customers) == (4, 2)
+        assert dict(q.flagged) == {"fully_returned_customer": 1}
+        assert q.rows_kept == 5 == q.rows_read - q.excluded_rows
+        assert q.returns_netted == 0
+        assert (q.customers, q.repeat_customers) == (3, 2)
         info = q.files[0]
         assert (info.encoding, info.delimiter, info.decimal, info.date_format) == (
             "utf-8-sig",
@@ -75,8 +77,8 @@ def test_dutch_export_detected_and_counted():
         )
         assert tx.columns == ("customer_id", "order_date", "amount", "is_return", "channel")
         rows = table(tx)
-        assert rows["amount"].tolist() == [1234.56, 99.95, 12.5, -12.5, 75.0, 1000.0, 10.0]
-        assert rows["is_return"].tolist() == [False, False, False, True, False, False, False]
+        assert rows["amount"].tolist() == [1234.56, 99.95, 75.0, 1000.0, 10.0]
+        assert not rows["is_return"].any()
         assert rows["customer_id"].tolist()[:2] == ["K001", "K001"]
         assert rows["amount"].sum() == pytest.approx(2419.51)
         assert set(rows["channel"]) == {"web", "winkel"}
@@ -404,7 +406,7 @@ def test_shared_engine_is_not_closed(tmp_path):
     with read_transactions(NL, NL_COLUMNS, engine=engine) as a:
         b = read_transactions(NL, NL_COLUMNS, engine=engine, policies=DROPPING)
         assert a.table != b.table
-    assert engine.query(f"SELECT count(*) AS n FROM {b.table}")["n"].item() == 7
+    assert engine.query(f"SELECT count(*) AS n FROM {b.table}")["n"].item() == 5
     tables = engine.query("SELECT table_name FROM information_schema.tables")["table_name"]
     assert tables.tolist() == [b.table]  # the views and a's table are gone
     engine.close()

@@ -391,9 +391,11 @@ def test_demo_with_implausible_rows_keeps_its_customers_and_date(tmp_path):
     ]
     (tmp_path / "transactions.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     shutil.copy(demo_dir / "client.yml", tmp_path / "client.yml")
+    shutil.copy(demo_dir / "campagne.csv", tmp_path / "campagne.csv")
     with load_transactions(config, tmp_path) as tx:
         q = tx.quality
-        assert q.customers == 4963
+        assert q.customers == 4963 - 66  # 66 returned everything they bought
+        assert flags(tx)["fully_returned_customer"] == 66
         assert tx.as_of == dt.date(2024, 12, 31)
         assert excluded(tx)["future_date"] == 1
         assert flags(tx)["outlier"] == 1

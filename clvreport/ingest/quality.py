@@ -34,6 +34,7 @@ EXCLUSION_REASONS: tuple[str, ...] = (
     "duplicate",
     "exceptional_order",
     "return_only_customer",
+    "fully_returned_customer",
 )
 """Why rows are excluded, in the order they are checked (a row counts once, for the first).
 
@@ -41,7 +42,10 @@ EXCLUSION_REASONS: tuple[str, ...] = (
 amount far outside the client's distribution with ``outliers: exclude``;
 ``exceptional_order``: an order far larger than both the customer's other orders and
 the client's median order (:mod:`clvreport.ingest.exceptional`) with ``outliers:
-exclude``; ``return_only_customer``: the returns of a customer without any purchase.
+exclude``; ``return_only_customer``: the returns of a customer without any purchase;
+``fully_returned_customer``: the rows of a customer whose purchases were all returned
+(returns that cancel the purchases: net revenue 0, to within 1% of the purchases):
+they kept nothing, so they carry no value.
 """
 
 FLAG_MESSAGES: dict[str, str] = {
@@ -60,6 +64,8 @@ FLAG_MESSAGES: dict[str, str] = {
     "below 0); check that the returns belong to purchases in the export",
     "return_only_customer": "customers with returns but no purchase; their rows are left out: "
     "export the period of the original purchases too if they matter",
+    "fully_returned_customer": "customers whose purchases were all returned (the returns "
+    "cancel the purchases); their rows are left out: they kept nothing, so they carry no value",
     "float_customer_id": "rows whose customer number was written as a decimal number "
     "(100003.0) were read as the whole number (100003); export customer numbers as text",
     "possible_duplicate": "rows identical to another row are kept as separate purchases "

@@ -160,6 +160,7 @@ class Transactions:
         self.close()
 
 
+_FULLY_RETURNED_TOLERANCE = 0.01  # net within -1% of the purchases: everything returned
 _OUTLIER_MEDIAN_FACTOR = 1000.0
 _OUTLIER_IQR_FACTOR = 3.0
 _OUTLIER_MIN_ROWS = 20
@@ -680,10 +681,18 @@ def _read(
         )
         identical = ", ".join([*keep, *numeric_raw])
         dedup = "DISTINCT " if drop_duplicates else ""
-        # A customer's purchases (amount >= 0): a customer with returns only is left out.
+        # A customer's purchases (amount >= 0): a customer with returns only is left out,
+        # and so is one whose purchases were all returned (returns that cancel the
+        # purchases: net revenue 0, to within 1% of what they bought): they kept nothing,
+        # so they carry no value. Returns well beyond the purchases are a data problem,
+        # kept and flagged (negative_net_customer).
+        window = "OVER (PARTITION BY customer_id)"
         purchases = (
-            "sum(CASE WHEN amount >= 0 THEN 1 ELSE 0 END) OVER (PARTITION BY customer_id)"
-            " AS _purchases"
+            f"sum(CASE WHEN amount >= 0 THEN 1 ELSE 0 END) {window} AS _purchases, "
+            f"CASE WHEN sum(CASE WHEN amount < 0 THEN 1 ELSE 0 END) {window} > 0 "
+            f"AND sum(amount) {window} <= 0 AND sum(amount) {window} >= "
+            f"-{_FULLY_RETURNED_TOLERANCE} * sum(CASE WHEN amount > 0 THEN amount ELSE 0 END) "
+            f"{window} THEN 1 ELSE 0 END AS _returned"
         )
         _create(
             engine,
@@ -694,8 +703,10 @@ def _read(
         engine.drop(staged)
         base_stats = engine.query(
             f"SELECT count(*) AS n, count_if(_purchases = 0) AS return_rows, "
-            f"count(DISTINCT CASE WHEN _purchases = 0 THEN customer_id END) AS return_customers "
-            f"FROM {base}"
+            f"count(DISTINCT CASE WHEN _purchases = 0 THEN customer_id END) AS return_customers, "
+            f"count_if(_purchases > 0 AND _returned = 1) AS returned_rows, "
+            f"count(DISTINCT CASE WHEN _purchases > 0 AND _returned = 1 THEN customer_id END) "
+            f"AS returned_customers FROM {base}"
         ).iloc[0]
         n_base = int(base_stats["n"])
         kept_after_outliers = kept_before_dedup - excluded["outlier"]
@@ -708,13 +719,15 @@ def _read(
             flags["possible_duplicate"] = n_base - int(distinct["n"].item())
         excluded["return_only_customer"] = int(base_stats["return_rows"])
         flags["return_only_customer"] = int(base_stats["return_customers"])
+        excluded["fully_returned_customer"] = int(base_stats["returned_rows"])
+        flags["fully_returned_customer"] = int(base_stats["returned_customers"])
         clean = [*_CLEAN_COLUMNS, *(f for f in text if f != "status")]
         select = ", ".join("amount < 0 AS is_return" if c == "is_return" else c for c in clean)
-        source = f"SELECT {select} FROM {base} WHERE _purchases > 0"
-        rule = ExceptionalOrderRule.of(engine, base, "_purchases > 0")
+        source = f"SELECT {select} FROM {base} WHERE _purchases > 0 AND _returned = 0"
+        rule = ExceptionalOrderRule.of(engine, base, "_purchases > 0 AND _returned = 0")
         if rule is not None and policies.outliers == "exclude":
             # left out like the implausible amounts; nothing is left to cap in the spend model
-            found = rule.exceptional_sql(base, "_purchases > 0", engine.dialect)
+            found = rule.exceptional_sql(base, "_purchases > 0 AND _returned = 0", engine.dialect)
             n = engine.query(f"SELECT count(*) AS n FROM ({found})")
             excluded["exceptional_order"] = int(n["n"].item())
             if excluded["exceptional_order"]:
@@ -722,7 +735,7 @@ def _read(
                 source = (
                     f"SELECT {select} FROM {base} LEFT JOIN (SELECT DISTINCT customer_id AS _xc, "
                     f"amount AS _xa FROM ({found})) ON customer_id = _xc AND amount = _xa "
-                    "WHERE _purchases > 0 AND _xc IS NULL"
+                    "WHERE _purchases > 0 AND _returned = 0 AND _xc IS NULL"
                 )
             rule = None
         _create(engine, table, source, raws)

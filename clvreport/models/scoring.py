@@ -71,6 +71,8 @@ __all__ = [
     "CUSTOMER_COLUMNS",
     "SEGMENT_COLUMNS",
     "clear_forecast_cache",
+    "lifetime_values",
+    "point_values",
     "score_customers",
     "score_segments",
 ]
@@ -514,3 +516,99 @@ def score_segments(
             purchase_sums, interval
         )
     return table[SEGMENT_COLUMNS]
+
+
+def lifetime_values(
+    fit: ClvModelFit,
+    summary: pd.DataFrame,
+    *,
+    years: int = 5,
+    discount_rate: float = 0.10,
+    gross_margin: float = 1.0,
+) -> pd.DataFrame:
+    """Each customer's value over their expected remaining lifetime, capped at ``years``.
+
+    The discounted margin of the purchases the model expects over the next
+    ``years`` (its dropout ends a lifetime within them; ``years`` caps the
+    rest), point estimates only.
+
+    Parameters
+    ----------
+    fit, summary
+        As :func:`score_customers`.
+    years
+        The cap, in years.
+    discount_rate, gross_margin
+        As :func:`score_customers`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id``, ``clv_lifetime`` (``P(alive) ×`` the value if still
+        active) and ``clv_if_alive_lifetime``, with ``summary``'s index.
+
+    Examples
+    --------
+    >>> from clvreport.models.fitting import fit_clv_models
+    >>> from clvreport.models.simulate import simulate_summary
+    >>> summary = simulate_summary("bgnbd", {"r": 0.25, "alpha": 4.0, "a": 0.8, "b": 2.5}, 500,
+    ...                            spend_params={"p": 6.0, "q": 4.0, "gamma": 15.0}, seed=1)
+    >>> fit = fit_clv_models(summary, model="bgnbd")
+    >>> one = lifetime_values(fit, summary, years=1)["clv_lifetime"]
+    >>> bool((lifetime_values(fit, summary, years=5)["clv_lifetime"] >= one - 1e-9).all())
+    True
+    """
+    values = point_values(
+        fit,
+        summary,
+        horizon_months=int(years) * 12,
+        discount_rate=discount_rate,
+        gross_margin=gross_margin,
+    )
+    return values.rename(columns={"clv": "clv_lifetime", "clv_if_alive": "clv_if_alive_lifetime"})
+
+
+def point_values(
+    fit: ClvModelFit,
+    summary: pd.DataFrame,
+    *,
+    horizon_months: int = 12,
+    discount_rate: float = 0.10,
+    gross_margin: float = 1.0,
+) -> pd.DataFrame:
+    """Each customer's CLV over ``horizon_months`` without intervals (point estimates).
+
+    Parameters
+    ----------
+    fit, summary, horizon_months, discount_rate, gross_margin
+        As :func:`score_customers`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id``, ``clv`` and ``clv_if_alive``, with ``summary``'s index.
+
+    Examples
+    --------
+    >>> from clvreport.models.fitting import fit_clv_models
+    >>> from clvreport.models.simulate import simulate_summary
+    >>> summary = simulate_summary("bgnbd", {"r": 0.25, "alpha": 4.0, "a": 0.8, "b": 2.5}, 500,
+    ...                            spend_params={"p": 6.0, "q": 4.0, "gamma": 15.0}, seed=1)
+    >>> fit = fit_clv_models(summary, model="bgnbd")
+    >>> half = point_values(fit, summary, gross_margin=0.5)["clv"].sum()
+    >>> bool(abs(point_values(fit, summary)["clv"].sum() - 2 * half) < 1e-6)
+    True
+    """
+    _require_usable(fit)
+    settings = _settings(fit, int(horizon_months), discount_rate, gross_margin)
+    x, t_x, T, m = _inputs(fit, summary)
+    codes, first = distinct_rows(x, t_x, T, m)
+    point = _point(fit, x[first], t_x[first], T[first], m[first], settings)
+    return pd.DataFrame(
+        {
+            "customer_id": summary["customer_id"].to_numpy(),
+            "clv": point.clv[codes],
+            "clv_if_alive": point.clv_if_alive[codes],
+        },
+        index=summary.index,
+    )

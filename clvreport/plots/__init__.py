@@ -44,6 +44,7 @@ from clvreport.plots._retention import (
     plot_distribution,
 )
 from clvreport.plots._segments import plot_at_risk, plot_segment_map
+from clvreport.plots._sensitivity import plot_sensitivity
 from clvreport.plots._value import (
     plot_big_spender_vs_regular,
     plot_lorenz,
@@ -68,6 +69,7 @@ __all__ = [
     "plot_report_history",
     "plot_revenue_new_vs_returning",
     "plot_segment_map",
+    "plot_sensitivity",
     "plot_tracking",
     "plot_tracking_weekly",
     "plot_value_tiers",

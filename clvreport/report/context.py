@@ -185,14 +185,33 @@ class ReportContext:
         Its list names are the sheet names of ``customers.xlsx``.
         """
         from clvreport.recommendations import action_plan
+        from clvreport.sensitivity import break_even_margins, break_even_success_rates
 
-        return action_plan(
+        plan = action_plan(
             self.analysis,
             language=self.t.language,
             per_customer=self.customer_actions,
             rules=self.plan_rules,
             rate_sources={action: rate.source for action, rate in self.learned.items()},
         )
+        if "value_at_risk" in self.analysis.customers:
+            rates = break_even_success_rates(self.customer_actions, plan, self.plan_rules)
+            margins = break_even_margins(plan, self.analysis.config.gross_margin)
+            plan["break_even_success_rate"] = plan["action"].map(rates)
+            plan["break_even_margin"] = plan["action"].map(margins)
+        return plan
+
+    @cached_property
+    def sensitivity(self) -> pd.DataFrame | None:
+        """Base value and plan net return with each input moved by half (``None`` without a model).
+
+        See :func:`clvreport.sensitivity.sensitivity`.
+        """
+        from clvreport.sensitivity import sensitivity
+
+        if "value_at_risk" not in self.analysis.customers:
+            return None
+        return sensitivity(self.analysis, self.customer_actions, self.plan, self.plan_rules)
 
     @cached_property
     def palette(self) -> plots.Palette:
@@ -326,6 +345,7 @@ def finish(ctx: ReportContext) -> list[Path]:
         plan=ctx.plan,
         rules=ctx.plan_rules,
         learned=ctx.learned,
+        sensitivity=ctx.sensitivity,
     )
     if ctx.comparison is not None:
         written += write_comparison(ctx.comparison, ctx.output_dir)

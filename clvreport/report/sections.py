@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from clvreport import plots
@@ -27,6 +28,7 @@ from clvreport.report.markdown import (
     paragraph,
     table,
 )
+from clvreport.report.sensitivity import sensitivity_blocks
 from clvreport.report.summary import plan_frame
 
 __all__ = [
@@ -132,7 +134,7 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
             t("value.share"): [t.percent(v) for v in tiers["value_share"]],
         }
     )
-    top = a.customers.nlargest(TOP_CUSTOMERS, value_key)
+    top, pushed = _top_customers(ctx, value_key)
     labels = _segment_labels(ctx)
     horizon_days = a.config.horizon_months * 365.25 / 12
     short = top["tenure_days"] < horizon_days
@@ -161,6 +163,9 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
         if short.any()
         else None
     )
+    if pushed:
+        pushed_note = t("value.top_pushed_down", count=pushed, weeks=a.config.min_history_weeks)
+        top_note = f"{top_note} {pushed_note}" if top_note else pushed_note
     one_order_note = _one_order_note(ctx, top, one_order)
     regular_blocks = _regular_blocks(ctx)
     return join(
@@ -536,6 +541,24 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
     return join(*blocks)
 
 
+def _top_customers(ctx: ReportContext, value_key: str) -> tuple[pd.DataFrame, int]:
+    """The most valuable customers, those known shorter than the minimum history last.
+
+    Returns the table's rows and how many customers known shorter than
+    ``min_history_weeks`` would have been among them by value alone.
+    """
+    a = ctx.analysis
+    columns = a.customers
+    by_value = columns.nlargest(TOP_CUSTOMERS, value_key)
+    weeks = a.config.min_history_weeks
+    if not weeks or "tenure_days" not in columns:
+        return by_value, 0
+    short = columns["tenure_days"].to_numpy(dtype=float) < 7 * weeks
+    order = np.lexsort((-columns[value_key].to_numpy(dtype=float), short))[:TOP_CUSTOMERS]
+    pushed = int((by_value["tenure_days"].to_numpy(dtype=float) < 7 * weeks).sum())
+    return columns.iloc[order], pushed
+
+
 def _chance_column(ctx: ReportContext) -> str:
     """The chance the report shows per customer: ``p_alive``, or ``p_silence`` without dropout."""
     return "p_silence" if ctx.analysis.risk_basis == "silence" else "p_alive"
@@ -549,13 +572,29 @@ def _segment_table_caption(ctx: ReportContext, seg: pd.DataFrame) -> str:
     chance = _chance_column(ctx)
     p_alive = a.customers.groupby("segment")[chance].mean().reindex(seg["segment"])
     lowest = p_alive.idxmin()
-    return t(
+    caption = t(
         f"segments.table_{chance}",
         label=literal(labels[lowest]),
         p=t.percent(p_alive[lowest], digits=0),
         highest=literal(labels[p_alive.idxmax()]),
         p_high=t.percent(p_alive.max(), digits=0),
     )
+    # one purchase long ago can look more alive than a regular who stopped: say why
+    once, lapsed = "lost", "cant_lose_them"
+    if (
+        chance == "p_alive"
+        and once in p_alive.index
+        and lapsed in p_alive.index
+        and p_alive[once] > p_alive[lapsed]
+    ):
+        caption += " " + t(
+            "segments.one_time_note",
+            once=literal(labels[once]),
+            lapsed=literal(labels[lapsed]),
+            p_once=t.percent(p_alive[once], digits=0),
+            p_lapsed=t.percent(p_alive[lapsed], digits=0),
+        )
+    return caption
 
 
 def _segment_finding(ctx: ReportContext, seg: pd.DataFrame) -> dict[str, str]:
@@ -802,6 +841,7 @@ def recommendations(ctx: ReportContext) -> Markdown:
             )
         )
     blocks += [paragraph(t("economics.assumptions")), paragraph(t("recommendations.lists"))]
+    blocks += sensitivity_blocks(ctx)
     return join(*blocks)
 
 
@@ -886,6 +926,16 @@ def methodology(ctx: ReportContext) -> Markdown:
                 )
             )
         )
+        if "clv_lifetime" in a.customers:
+            blocks.append(
+                paragraph(
+                    t(
+                        "methodology.lifetime",
+                        years=a.config.lifetime_years,
+                        months=a.config.horizon_months,
+                    )
+                )
+            )
         check = model.validation is not None
         blocks.append(
             paragraph(t("methodology.intervals" if check else "methodology.intervals_no_check"))

@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from clvreport.overview import (
@@ -32,6 +34,7 @@ from clvreport.report.markdown import (
     heading,
     join,
     key_figures,
+    literal,
     paragraph,
     table,
 )
@@ -107,6 +110,12 @@ def _risk_figure(ctx: ReportContext, risk: AtRisk) -> KeyFigure:
             if_active=t.money(risk.value_if_active),
             threshold=t.percent(AT_RISK_P_SILENCE, digits=0),
         )
+    if risk.n_customers and math.isfinite(risk.value_at_stake_lifetime):
+        note += " " + t(
+            "overview.risk_lifetime",
+            years=ctx.analysis.config.lifetime_years,
+            lifetime=t.money(risk.value_at_stake_lifetime),
+        )
     return KeyFigure(
         t.money(risk.value_at_stake),
         t("overview.risk_label", customers=t.number(risk.n_customers)),
@@ -123,6 +132,11 @@ def _action_figure(ctx: ReportContext, actions: pd.DataFrame) -> KeyFigure:
             "overview.actions_note",
             cost=t.money(actions["cost"].sum()),
             kept=t.money(actions["value_kept"].sum()),
+        )
+        + (
+            " " + t("overview.actions_note_revenue")
+            if ctx.analysis.config.gross_margin >= 1
+            else ""
         ),
     )
 
@@ -170,16 +184,37 @@ def plan_frame(
     return pd.DataFrame(columns), total
 
 
+SPREAD = 0.5
+"""The pessimistic and optimistic results of page 2: the success rates and uplifts half as
+large and half as large again (the range :mod:`clvreport.sensitivity` moves them by)."""
+
+
+def _outcomes(actions: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Net return if the actions keep half as much, and half as much again (value kept ∝ rates)."""
+    kept, cost = actions["value_kept"], actions["cost"]
+    return kept * (1 - SPREAD) - cost, kept * (1 + SPREAD) - cost
+
+
 def _action_table(ctx: ReportContext, actions: pd.DataFrame) -> str:
+    """Page 2's decision memo: who, when, budget and the expected result as a range."""
     t = ctx.t
-    frame, total = plan_frame(
-        ctx,
-        actions,
-        [
-            ("overview.cost", "cost", 0, True),
-            ("overview.kept", "value_kept", 0, True),
-            ("overview.net", "net_return", 0, True),
-        ],
+    frame, total = plan_frame(ctx, actions, [("overview.budget", "cost", 0, True)])
+    low, high = _outcomes(actions)
+    frame.insert(
+        2, t("overview.when"), [t("overview.week", week=i) for i in range(1, len(actions) + 1)]
+    )
+    total.insert(2, "")
+    frame[t("overview.result")] = [
+        t("overview.result_range", low=t.money(lo), likely=t.money(mid), high=t.money(hi))
+        for lo, mid, hi in zip(low, actions["net_return"], high, strict=True)
+    ]
+    total.append(
+        t(
+            "overview.result_range",
+            low=t.money(low.sum()),
+            likely=t.money(actions["net_return"].sum()),
+            high=t.money(high.sum()),
+        )
     )
     return table(
         frame,
@@ -190,9 +225,34 @@ def _action_table(ctx: ReportContext, actions: pd.DataFrame) -> str:
             cost=t.money(actions["cost"].sum()),
         ),
         id="tbl-actions-top",
-        align="llrrr",
+        align="lllrr",
         total=total,
     )
+
+
+def _memo_items(ctx: ReportContext, actions: pd.DataFrame) -> str:
+    """Per action shown: what to send or say, and how and when its effect is checked."""
+    t, a = ctx.t, ctx.analysis
+    check = (pd.Timestamp(a.as_of) + pd.DateOffset(months=max(a.config.holdout_months, 3))).date()
+    items = []
+    for row in actions.itertuples(index=False):
+        name = t(f"recommendations.actions.{row.action}.name")
+        text = t(
+            "overview.memo_item",
+            action=name,
+            sheet=literal(row.list_name or "–"),
+            channel=t(f"economics.by_channel.{row.channel}"),
+            what=t(f"recommendations.actions.{row.action}.what"),
+        )
+        rate = getattr(row, "break_even_success_rate", None)
+        if rate is not None and not pd.isna(rate) and row.value_at_stake > 0:
+            if float(rate) > 0.0005:
+                text += " " + t("overview.memo_break_even", rate=t.percent(float(rate), digits=1))
+            else:  # the assumed extra purchases alone pay for it
+                text += " " + t("overview.memo_pays_on_uplift")
+        items.append(f"- {text}")
+    items.append(f"- {t('overview.memo_check', date=t.date(check))}")
+    return "\n".join(items)
 
 
 def executive_summary(ctx: ReportContext) -> Markdown:
@@ -257,6 +317,7 @@ def executive_summary(ctx: ReportContext) -> Markdown:
         blocks += [
             paragraph(t("overview.actions_intro")),
             _action_table(ctx, actions),
+            _memo_items(ctx, actions),
         ]
         blocks.append(_return_notes(ctx, actions))
         blocks.append(_rate_lines(ctx, actions))

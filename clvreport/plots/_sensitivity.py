@@ -1,0 +1,129 @@
+"""The sensitivity (tornado) figure: how a figure moves when each input moves."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
+
+from clvreport.plots._base import (
+    NOTE_PT,
+    Formatter,
+    Palette,
+    _axes,
+    _fmt,
+    _label,
+    _require,
+    _style,
+    _tick_formatter,
+)
+
+__all__ = ["plot_sensitivity"]
+
+
+def plot_sensitivity(
+    frame: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    palette: Palette | None = None,
+    labels: Mapping[str, str] | None = None,
+    formatter: Formatter | None = None,
+    legend: bool = True,
+    **kwargs: Any,
+) -> Axes:
+    """A tornado chart: per input, the figure at the input's low and high value around its base.
+
+    Parameters
+    ----------
+    frame
+        One row per input: ``label`` (display text), ``base`` (the figure as
+        reported), ``low`` and ``high`` (the figure with the input moved down
+        and up). Drawn widest swing on top.
+    ax
+        Axes to draw on; by default a new figure 16 cm wide.
+    palette
+        Brand colours: the low move in ``secondary``, the high move in ``primary``.
+    labels
+        Translated texts: ``x`` (axis), ``low`` and ``high`` (legend), ``title``.
+    formatter
+        Money on the axis and at the bar ends, e.g. ``t.money``.
+    legend
+        Whether to draw the legend (above the bars); off for a second panel.
+    **kwargs
+        Passed to ``Axes.barh``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"label": ["Margin", "Horizon"], "base": [100.0, 100.0],
+    ...                       "low": [50.0, 80.0], "high": [150.0, 110.0]})
+    >>> ax = plot_sensitivity(frame)
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['Margin', 'Horizon']
+    """
+    palette = palette or Palette()
+    data = _require(frame, "plot_sensitivity", ["label", "base", "low", "high"])
+    swing = (data["high"] - data["low"]).abs().to_numpy(dtype=float)
+    data = data.iloc[np.argsort(-swing, kind="stable")]
+    n = len(data)
+    ax = _axes(ax, palette, height=max(2.0, 0.9 + 0.45 * n))
+    positions = np.arange(n, dtype=float)
+    base = data["base"].to_numpy(dtype=float)
+    options = {"height": 0.6, "zorder": 3}
+    low = data["low"].to_numpy(dtype=float)
+    high = data["high"].to_numpy(dtype=float)
+    ax.barh(
+        positions,
+        low - base,
+        left=base,
+        color=palette.secondary,
+        label=_label(labels, "low"),
+        **{**options, **kwargs},
+    )
+    ax.barh(
+        positions,
+        high - base,
+        left=base,
+        color=palette.primary,
+        label=_label(labels, "high"),
+        **{**options, **kwargs},
+    )
+    ax.axvline(float(base[0]) if n else 0.0, color=palette.foreground, linewidth=1.0, zorder=4)
+    for y, a, b in zip(positions, low, high, strict=True):
+        for value in (a, b):
+            ax.annotate(
+                _fmt(formatter, value),
+                (value, y),
+                xytext=(4 if value >= base[0] else -4, 0),
+                textcoords="offset points",
+                ha="left" if value >= base[0] else "right",
+                va="center",
+                fontsize=NOTE_PT,
+                color=palette.foreground,
+            )
+    ax.set_yticks(positions, data["label"].astype(str).tolist())
+    ax.invert_yaxis()
+    span = np.concatenate([low, high, base])
+    lo, hi = float(np.nanmin(span)), float(np.nanmax(span))
+    pad = (hi - lo) * 0.25 or abs(hi) * 0.25 or 1.0
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+    if formatter is not None:
+        ax.xaxis.set_major_formatter(_tick_formatter(formatter))
+    _style(ax, palette, xlabel=_label(labels, "x"), title=(labels or {}).get("title"), grid="x")
+    if legend:
+        ax.legend(
+            loc="lower center",
+            bbox_to_anchor=(0.5, 1.0),
+            ncol=2,
+            frameon=False,
+            fontsize=NOTE_PT,
+        )
+    return ax
