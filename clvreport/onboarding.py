@@ -47,7 +47,7 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
         "date": "besteldatum orderdatum datum factuurdatum orderdate date invoicedate "
         "purchasedate transactiondate",
         "amount": "bedrag totaal omzet totaalbedrag orderbedrag amount revenue dollarvalue "
-        "total ordertotal sales value",
+        "total ordertotal totalprice totalamount sales value",
         "order_id": "bestelnummer ordernummer factuurnummer orderid ordernumber orderno "
         "invoice invoiceno invoiceid invoicenumber transactionid",
         "quantity": "aantal quantity qty numberofcds units",

@@ -292,3 +292,15 @@ def test_a_partly_placed_export_says_what_is_missing(data_dir: Path, tmp_path: P
     assert "no column found for amount" in output and "columns not placed: waarde" in output
     text = (data_dir / "acme" / "client.yml").read_text(encoding="utf-8")
     assert 'customer_id: "klant"' in text and "# amount: «CHANGE»" in text
+
+
+def test_an_online_retail_export_is_placed() -> None:
+    # the UK online wholesaler's invoice export (TotalPrice as the line's amount)
+    names = ["InvoiceNo", "StockCode", "CustomerID", "InvoiceDate", "TotalPrice", "Country"]
+    assert guess_columns(names) == {
+        "customer_id": "CustomerID",
+        "date": "InvoiceDate",
+        "amount": "TotalPrice",
+        "order_id": "InvoiceNo",
+        "country": "Country",
+    }
