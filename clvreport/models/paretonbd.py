@@ -138,7 +138,7 @@ def _log1mexp(d: np.ndarray) -> np.ndarray:
 class _Window:
     """Per-integral quantities of the Gauss-Legendre rule (1-D arrays of equal length)."""
 
-    def __init__(self, r, alpha, s, beta, x, t0, t1) -> None:
+    def __init__(self, r: Any, alpha: Any, s: Any, beta: Any, x: Any, t0: Any, t1: Any) -> None:
         self.a = a = r + x
         self.b = b = s + 1.0
         self.A = A = alpha + t0
@@ -178,7 +178,9 @@ class _Window:
             out += [(idx[j : j + _BLOCK], n) for j in range(0, idx.size, _BLOCK)]
         return out
 
-    def nodes(self, idx: np.ndarray | slice, n: int):
+    def nodes(
+        self, idx: np.ndarray | slice, n: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Nodes ``w``, ``expm1(w)``, ``log1p(rho expm1(w))`` and the weighted integrand."""
         eta, weights = _LEGENDRE[n]
         w = eta * self.length[idx]
@@ -198,7 +200,9 @@ class _Window:
             return np.log(total * self.length[idx] * self.C[idx]) + self.ref[idx]
 
 
-def _log_window_quadrature(r, alpha, s, beta, x, t0, t1) -> np.ndarray:
+def _log_window_quadrature(
+    r: Any, alpha: Any, s: Any, beta: Any, x: Any, t0: Any, t1: Any
+) -> np.ndarray:
     """``log Q`` by Gauss-Legendre (1-D arrays of equal length)."""
     win = _Window(r, alpha, s, beta, x, t0, t1)
     out = np.empty(win.length.shape)
@@ -209,7 +213,7 @@ def _log_window_quadrature(r, alpha, s, beta, x, t0, t1) -> np.ndarray:
 
 
 def _log_window_gradient(
-    r: float, alpha: float, s: float, beta: float, x, t0, t1
+    r: Any, alpha: Any, s: Any, beta: Any, x: np.ndarray, t0: np.ndarray, t1: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """``log Q`` and its derivatives in ``log r, log alpha, log s, log beta`` (scalar parameters).
 
@@ -258,7 +262,7 @@ def _log_window_gradient(
 # ---------------------------------------------------------------------------
 
 
-def _log_tail_closed(r, alpha, s, beta, x, t) -> np.ndarray:
+def _log_tail_closed(r: Any, alpha: Any, s: Any, beta: Any, x: Any, t: Any) -> np.ndarray:
     r"""``log(int_t^inf g / g(t))`` by the 2F1 closed form; NaN where not trusted."""
     a = r + x
     b = s + 1.0
@@ -341,7 +345,17 @@ def _log_tail_series(
 
 
 def _combine_tails(
-    r, alpha, s, beta, x, t0, t1, tail0, tail1, *, relative: bool = True
+    r: Any,
+    alpha: Any,
+    s: Any,
+    beta: Any,
+    x: Any,
+    t0: Any,
+    t1: Any,
+    tail0: np.ndarray,
+    tail1: np.ndarray,
+    *,
+    relative: bool = True,
 ) -> np.ndarray:
     """``log Q`` from the two scaled tails at ``t0`` and ``t1`` (NaN where a tail is).
 
@@ -375,7 +389,7 @@ def _log_window(params: Params, x: Any, t0: Any, t1: Any, *, relative: bool) -> 
     return _fill_by_quadrature(np.array(out, dtype=float), (r, alpha, s, beta), x, t0, t1)
 
 
-def _fill_by_quadrature(out: np.ndarray, params: Params, x, t0, t1) -> np.ndarray:
+def _fill_by_quadrature(out: np.ndarray, params: Params, x: Any, t0: Any, t1: Any) -> np.ndarray:
     """Replace the NaN entries of ``out`` (broadcast shape) by the quadrature."""
     bad = np.isnan(out)
     if np.any(bad):
@@ -428,12 +442,14 @@ def log_window_integral(params: Params, x: Any, t0: Any, t1: Any) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
-def _log_alive_term(r, alpha, s, beta, x, T):
+def _log_alive_term(r: Any, alpha: Any, s: Any, beta: Any, x: Any, T: Any) -> np.ndarray:
     """``log[(1 + T/alpha)^-(r+x) (1 + T/beta)^-s]``."""
     return -(r + x) * np.log1p(T / alpha) - s * np.log1p(T / beta)
 
 
-def _log_death_term(r, alpha, s, beta, x, t_x, log_q):
+def _log_death_term(
+    r: Any, alpha: Any, s: Any, beta: Any, x: Any, t_x: Any, log_q: np.ndarray
+) -> np.ndarray:
     """``log[(s/beta) int_{t_x}^T g]`` from the window integral over ``(t_x, T)``."""
     return (
         np.log(s)
@@ -557,11 +573,11 @@ class ParetoNBDModel(TransactionModel):
         return _pareto_objective(data)
 
     def _start_params(self, rate: float, data: RfmData, scale: float) -> np.ndarray:
-        mean_age = max(float(data.weight @ data.T) / data.n_customers, 1e-6)
+        mean_age = max(dot(data.weight, data.T) / data.n_customers, 1e-6)
         return np.array([scale, scale / rate, scale, scale * mean_age])
 
     @staticmethod
-    def _log_parts(params: Params, x, t_x, T) -> tuple[np.ndarray, np.ndarray]:
+    def _log_parts(params: Params, x: Any, t_x: Any, T: Any) -> tuple[np.ndarray, np.ndarray]:
         """``(log alive term, log of the bracket)`` of the scaled likelihood."""
         r, alpha, s, beta = params
         log_e = _log_alive_term(r, alpha, s, beta, x, T)
@@ -570,18 +586,18 @@ class ParetoNBDModel(TransactionModel):
         return log_e, np.logaddexp(log_e, log_d)
 
     @staticmethod
-    def _log_likelihood(params: Params, x, t_x, T) -> np.ndarray:
+    def _log_likelihood(params: Params, x: Any, t_x: Any, T: Any) -> np.ndarray:
         r, alpha, _, _ = params
         _, inner = ParetoNBDModel._log_parts(params, x, t_x, T)
         return log_rising(r, x) - x * np.log(alpha) + inner
 
     @staticmethod
-    def _probability_alive(params: Params, x, t_x, T) -> np.ndarray:
+    def _probability_alive(params: Params, x: Any, t_x: Any, T: Any) -> np.ndarray:
         log_e, inner = ParetoNBDModel._log_parts(params, x, t_x, T)
         return np.exp(log_e - inner)
 
     @classmethod
-    def _probability_alive_many(cls, params: Params, x, t_x, T) -> np.ndarray:
+    def _probability_alive_many(cls, params: Params, x: Any, t_x: Any, T: Any) -> np.ndarray:
         # the closed-form tails once per distinct (x, t_x) and (x, T) pair and draw,
         # the quadrature for the customers where they do not apply
         r, alpha, s, beta = (np.asarray(p, dtype=float) for p in params)
@@ -602,7 +618,7 @@ class ParetoNBDModel(TransactionModel):
         return np.exp(log_e - np.logaddexp(log_e, log_d))
 
     @staticmethod
-    def _expected_purchases_if_alive(params: Params, t, x, T) -> np.ndarray:
+    def _expected_purchases_if_alive(params: Params, t: Any, x: Any, T: Any) -> np.ndarray:
         # Fader and Hardie (2005) eq. (41) divided by P(alive); stable near s = 1 and
         # in the limits (beta + T) / (s - 1) -> 1 / mu and (r + x) / (alpha + T) -> lambda
         r, alpha, s, beta = params
@@ -613,7 +629,7 @@ class ParetoNBDModel(TransactionModel):
         return (r + x) * (beta + T) / (alpha + T) * factor
 
     @staticmethod
-    def _probability_no_purchase_if_alive(params: Params, t, x, T) -> np.ndarray:
+    def _probability_no_purchase_if_alive(params: Params, t: Any, x: Any, T: Any) -> np.ndarray:
         # alive at T: the rates are Gamma(r + x, alpha + T) and Gamma(s, beta + T);
         # no purchase until t, or death at some v < t with no purchase before it
         r, alpha, s, beta = params

@@ -4,7 +4,9 @@ The scaled likelihood must stay exact where a fit can end: one common dropout ra
 (``s, beta -> inf``, ``s / beta = mu``), one common purchase rate (``r, alpha -> inf``,
 ``r / alpha = lambda``) and no dropout (``s -> 0``). The limits are represented by
 parameters pinned at ``exp(+-20)`` (:data:`clvreport.models.optimise.BOUNDARY_LOG`),
-where the model differs from its limit by about ``T / beta`` relative (1e-7 here).
+where the model differs from its limit by terms of order ``exp(-20)`` times the data
+(``T / beta``; ``x T / alpha + x^2 / r``): the tests check the pinned model against
+mpmath exactly, and against the limit up to those terms.
 """
 
 from __future__ import annotations
