@@ -104,10 +104,11 @@ def test_dutch_export_and_exclusions():
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["customers"] == 4
+    assert data["customers"] == 3  # K002 returned all it bought: no customer
     assert data["quality"]["excluded"]["missing_customer_id"] == 1
     assert data["quality"]["excluded"]["zero_amount"] == 1
-    assert data["quality"]["returns_netted"] == 1
+    assert data["quality"]["excluded"]["fully_returned_customer"] == 2
+    assert data["quality"]["returns_netted"] == 0
     assert data["holdout_repeat_purchases"] is None
 
 

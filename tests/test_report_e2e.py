@@ -48,6 +48,7 @@ def key_figures(notebook: Path) -> list[str]:
 def test_output_folder_has_every_file(dutch_report):
     names = sorted(p.name for p in dutch_report.folder.iterdir() if p.is_file())
     assert names == [
+        "actions.parquet",
         "clv_report.html",
         "clv_report.ipynb",
         "clv_report.pdf",
