@@ -155,10 +155,11 @@ class _Window:
             q = rho * ex
             psi = -k * w - b1 * np.log1p(q)
             slope = -k - b1 * (rho + q) / (1.0 + q)
+            # psi' <= 1, so max(psi) <= ref + W / 4: exp(psi - ref) cannot overflow
             self.ref = ref = np.maximum(psi.max(axis=0), 0.0)
             cut = np.where(slope < 0.0, w + np.maximum(psi - ref + _TAIL, 0.0) / -slope, np.inf)
             self.length = length = np.minimum(W, cut.min(axis=0))
-            # psi' <= 1, so max(psi) <= ref + W / 4: exp(psi - ref) cannot overflow
+            # how far psi falls over the interval (psi(0) = 0; concave: the minimum is at an end)
             end = -k * length - b1 * np.log1p(rho * np.expm1(length))
             self.range = ref - np.minimum(end, 0.0)
 
