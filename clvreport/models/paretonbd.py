@@ -82,6 +82,7 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -139,12 +140,9 @@ class _Window:
     """Per-integral quantities of the Gauss-Legendre rule (1-D arrays of equal length)."""
 
     def __init__(self, r: Any, alpha: Any, s: Any, beta: Any, x: Any, t0: Any, t1: Any) -> None:
-        self.a = a = r + x
-        self.b = b = s + 1.0
-        self.A = A = alpha + t0
-        self.B = B = beta + t0
+        a, b, A, B = r + x, s + 1.0, alpha + t0, beta + t0
         # w runs over the smaller scale C; b1 and rho belong to the larger one
-        self.swap = swap = A > B
+        swap = A > B
         self.C = C = np.where(swap, B, A)
         self.rho = rho = C / np.where(swap, A, B)
         self.k = k = np.where(swap, s, r + (x - 1.0))  # shape of C minus 1, no cancellation
@@ -157,10 +155,11 @@ class _Window:
             q = rho * ex
             psi = -k * w - b1 * np.log1p(q)
             slope = -k - b1 * (rho + q) / (1.0 + q)
+            # psi' <= 1, so max(psi) <= ref + W / 4: exp(psi - ref) cannot overflow
             self.ref = ref = np.maximum(psi.max(axis=0), 0.0)
             cut = np.where(slope < 0.0, w + np.maximum(psi - ref + _TAIL, 0.0) / -slope, np.inf)
             self.length = length = np.minimum(W, cut.min(axis=0))
-            # psi' <= 1, so max(psi) <= ref + W / 4: exp(psi - ref) cannot overflow
+            # how far psi falls over the interval (psi(0) = 0; concave: the minimum is at an end)
             end = -k * length - b1 * np.log1p(rho * np.expm1(length))
             self.range = ref - np.minimum(end, 0.0)
 
@@ -173,9 +172,10 @@ class _Window:
         out: list[tuple[np.ndarray | slice, int]] = []
         for i, (_, _, n) in enumerate(_NODE_CLASSES):
             idx = np.flatnonzero(code == i)
-            if idx.size == code.size and idx.size <= _BLOCK:
+            if idx.size == code.size:
                 return [(slice(None), n)]
-            out += [(idx[j : j + _BLOCK], n) for j in range(0, idx.size, _BLOCK)]
+            if idx.size:
+                out.append((idx, n))
         return out
 
     def nodes(
@@ -200,20 +200,30 @@ class _Window:
             return np.log(total * self.length[idx] * self.C[idx]) + self.ref[idx]
 
 
+def _blocks(*values: Any) -> Iterator[tuple[slice, list[Any]]]:
+    """Blocks of at most ``_BLOCK`` integrals of 1-D arrays (scalars passed through)."""
+    n = max(np.size(v) for v in values)
+    for start in range(0, n, _BLOCK):
+        part = slice(start, start + _BLOCK)
+        yield part, [v[part] if np.ndim(v) else v for v in values]
+
+
 def _log_window_quadrature(
     r: Any, alpha: Any, s: Any, beta: Any, x: Any, t0: Any, t1: Any
 ) -> np.ndarray:
-    """``log Q`` by Gauss-Legendre (1-D arrays of equal length)."""
-    win = _Window(r, alpha, s, beta, x, t0, t1)
-    out = np.empty(win.length.shape)
-    for idx, n in win.classes():
-        _, _, _, f = win.nodes(idx, n)
-        out[idx] = win.log_q(idx, f.sum(axis=0))
+    """``log Q`` by Gauss-Legendre (1-D arrays of equal length, or scalars)."""
+    out = np.empty(max(np.size(v) for v in (r, alpha, s, beta, x, t0, t1)))
+    for part, args in _blocks(r, alpha, s, beta, x, t0, t1):
+        win = _Window(*args)
+        block = out[part]
+        for idx, n in win.classes():
+            _, _, _, f = win.nodes(idx, n)
+            block[idx] = win.log_q(idx, f.sum(axis=0))
     return out
 
 
 def _log_window_gradient(
-    r: Any, alpha: Any, s: Any, beta: Any, x: np.ndarray, t0: np.ndarray, t1: np.ndarray
+    r: float, alpha: float, s: float, beta: float, x: np.ndarray, t0: np.ndarray, t1: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """``log Q`` and its derivatives in ``log r, log alpha, log s, log beta`` (scalar parameters).
 
@@ -222,26 +232,29 @@ def _log_window_gradient(
     tuple of numpy.ndarray
         ``(log_q, d_log_q)`` with shapes ``(n,)`` and ``(4, n)``.
     """
-    win = _Window(r, alpha, s, beta, x, t0, t1)
-    log_q = np.empty(win.length.shape)
+    log_q = np.empty(x.shape)
     # means of log1p(v/C), log1p(v/C_max), v/(C+v), v/(C_max+v) under the integrand
-    means = np.empty((4, *win.length.shape))
-    for idx, n in win.classes():
-        w, ex, l2, f = win.nodes(idx, n)
-        total = f.sum(axis=0)
-        log_q[idx] = win.log_q(idx, total)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            inverse = np.where(total > 0, 1.0 / total, 0.0)
-        means[0, idx] = np.einsum("ij,ij->j", f, w) * inverse
-        means[1, idx] = np.einsum("ij,ij->j", f, l2) * inverse
-        ratio = np.add(ex, 1.0, out=w)
-        np.divide(ex, ratio, out=ratio)
-        means[2, idx] = np.einsum("ij,ij->j", f, ratio) * inverse
-        ex *= win.rho[idx]
-        np.add(ex, 1.0, out=ratio)
-        np.divide(ex, ratio, out=ratio)
-        means[3, idx] = np.einsum("ij,ij->j", f, ratio) * inverse
-    swap = win.swap
+    means = np.empty((4, *x.shape))
+    for part, args in _blocks(r, alpha, s, beta, x, t0, t1):
+        win = _Window(*args)
+        q_block, m_block = log_q[part], means[:, part]
+        for idx, n in win.classes():
+            w, ex, l2, f = win.nodes(idx, n)
+            total = f.sum(axis=0)
+            q_block[idx] = win.log_q(idx, total)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                inverse = np.where(total > 0, 1.0 / total, 0.0)
+            m_block[0, idx] = np.einsum("ij,ij->j", f, w) * inverse
+            m_block[1, idx] = np.einsum("ij,ij->j", f, l2) * inverse
+            ratio = np.add(ex, 1.0, out=w)
+            np.divide(ex, ratio, out=ratio)
+            m_block[2, idx] = np.einsum("ij,ij->j", f, ratio) * inverse
+            ex *= win.rho[idx]
+            np.add(ex, 1.0, out=ratio)
+            np.divide(ex, ratio, out=ratio)
+            m_block[3, idx] = np.einsum("ij,ij->j", f, ratio) * inverse
+    a, b, A, B = r + x, s + 1.0, alpha + t0, beta + t0
+    swap = A > B  # the quadrature ran over the smaller scale
     mean_log_a = np.where(swap, means[1], means[0])
     mean_log_b = np.where(swap, means[0], means[1])
     mean_ratio_a = np.where(swap, means[3], means[2])
@@ -249,9 +262,9 @@ def _log_window_gradient(
     d_log_q = np.stack(
         [
             -r * mean_log_a,
-            win.a * (alpha / win.A) * mean_ratio_a,
+            a * (alpha / A) * mean_ratio_a,
             -s * mean_log_b,
-            win.b * (beta / win.B) * mean_ratio_b,
+            b * (beta / B) * mean_ratio_b,
         ]
     )
     return log_q, d_log_q
@@ -264,17 +277,18 @@ def _log_window_gradient(
 
 def _log_tail_closed(r: Any, alpha: Any, s: Any, beta: Any, x: Any, t: Any) -> np.ndarray:
     r"""``log(int_t^inf g / g(t))`` by the 2F1 closed form; NaN where not trusted."""
-    a = r + x
-    b = s + 1.0
-    A = alpha + t
-    B = beta + t
+    a, b, A, B = np.broadcast_arrays(r + x, s + 1.0, alpha + t, beta + t)
+    p = np.broadcast_to(r + x + s, a.shape)
     small = np.minimum(A, B)
     z = 1.0 - small / np.maximum(A, B)
     m = np.where(A <= B, b, a)
+    # SciPy's 2F1 is slow as well as inaccurate near z = 1 with large shapes: only
+    # evaluated where it is used
+    ok = (z <= _Z_CLOSED) & (np.maximum(a, b) <= _MAX_SHAPE_CLOSED)
+    out = np.full(a.shape, np.nan)
     with np.errstate(all="ignore"):
-        value = np.log(small / (r + x + s) * hyp2f1(1.0, m, a + b, z))
-    ok = (z <= _Z_CLOSED) & (np.maximum(a, b) <= _MAX_SHAPE_CLOSED) & np.isfinite(value)
-    return np.where(ok, value, np.nan)
+        out[ok] = np.log(small[ok] / p[ok] * hyp2f1(1.0, m[ok], a[ok] + b[ok], z[ok]))
+    return out
 
 
 _Z_SERIES = 0.5  # the series with gradient: at most about 60 terms
