@@ -19,7 +19,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from clvreport.errors import ConfigError
+from clvreport.safe_files import check_font, check_logo, inside, load_yaml, shorten
 
 __all__ = [
     "BRAND_FILE",
@@ -160,6 +163,13 @@ def _read_brand(path: Path) -> Any:
 
     _check_empty_values(path)
     try:
+        # no aliases (a few hundred bytes can expand to gigabytes), no repeated keys
+        load_yaml(path.read_text(encoding="utf-8-sig"), path=path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the brand file: {exc}", path=path) from None
+    except yaml.YAMLError:
+        pass  # brand-yml reports the syntax error with its line
+    try:
         return Brand.from_yaml(path)
     except ValidationError as exc:
         lines = []
@@ -213,8 +223,9 @@ def _check_empty_values(path: Path) -> None:
 
 def _brand_path(client_dir: Path, brand_file: str) -> Path | None:
     path = Path(client_dir) / brand_file
-    if path.is_file():
-        return path.resolve()
+    if path.is_file() or path.is_symlink():
+        # the brand file, like everything a client folder names, stays inside it
+        return inside(path, client_dir, what="brand file")
     if brand_file == BRAND_FILE:
         return None  # no brand file: the default brand applies
     raise ConfigError(
@@ -293,6 +304,12 @@ def _logo_slot(brand: Any, order: Iterable[str]) -> tuple[str, Any] | None:
     return None
 
 
+def _root_of(brand_path: Path) -> Path:
+    """The folder a brand's files must stay in: the packaged templates, or the client folder."""
+    resolved = Path(brand_path).resolve()
+    return TEMPLATES_DIR if resolved.is_relative_to(TEMPLATES_DIR) else resolved.parent
+
+
 def _logo_file(key: str, resource: Any, brand_path: Path) -> tuple[Path, str]:
     from brand_yml.file import FileLocationUrl
 
@@ -308,12 +325,14 @@ def _logo_file(key: str, resource: Any, brand_path: Path) -> tuple[Path, str]:
     path = Path(location.root)
     if not path.is_absolute():
         path = brand_path.parent / path
-    if not path.is_file():
+    if not path.is_file() and not path.is_symlink():
         raise ConfigError(
-            f"{key}: logo file '{location.root}' not found (looked for {path})",
+            f"{key}: logo file '{shorten(location.root)}' not found (looked for {shorten(path)})",
             path=brand_path,
             hint="put the logo file next to the brand file or correct the path",
         )
+    # the link's target counts, not its name: it must be inside the client folder
+    resolved = inside(path, _root_of(brand_path), what=f"{key} logo", config=brand_path)
     if path.suffix.lower() not in _LOGO_SUFFIXES:
         raise ConfigError(
             f"{key}: '{path.name}' is not a supported logo format",
@@ -321,7 +340,8 @@ def _logo_file(key: str, resource: Any, brand_path: Path) -> tuple[Path, str]:
             hint=f"use one of: {', '.join(s.lstrip('.') for s in _LOGO_SUFFIXES)} "
             "(SVG or PNG recommended)",
         )
-    return path.resolve(), str(getattr(resource, "alt", None) or "")
+    check_logo(resolved, key=key, config=brand_path)
+    return resolved, str(getattr(resource, "alt", None) or "")
 
 
 def _logo(
@@ -365,13 +385,18 @@ def _declared_font_files(brand: Any) -> list[tuple[str, Path, str, int, str]]:
             path = Path(item.path.root)
             if not path.is_absolute():
                 path = Path(brand.path).parent / path
-            if not path.is_file():
+            if not path.is_file() and not path.is_symlink():
                 raise ConfigError(
-                    f"{key}: font file '{item.path.root}' not found (looked for {path})",
+                    f"{key}: font file '{shorten(item.path.root)}' not found "
+                    f"(looked for {shorten(path)})",
                     path=brand.path,
                     hint="put the font file there or correct the path",
                 )
-            files.append((key, path.resolve(), font.family, _weight(item.weight.root), item.style))
+            resolved = inside(
+                path, _root_of(Path(brand.path)), what=f"{key} font", config=brand.path
+            )
+            check_font(resolved, key=key, config=brand.path)
+            files.append((key, resolved, font.family, _weight(item.weight.root), item.style))
     return files
 
 

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from clvreport.errors import ClientNotFoundError, ConfigError
+from clvreport.safe_files import load_yaml
 
 __all__ = [
     "ClientConfig",
@@ -541,6 +542,17 @@ class ClientConfig(_Strict):
         6, ge=0, le=36, description="Months held back to check the model's predictions (0 = none)."
     )
     brand: str = Field("_brand.yml", description="Brand file relative to the client folder.")
+
+    @field_validator("brand")
+    @classmethod
+    def _brand_inside(cls, value: str) -> str:
+        if Path(value).is_absolute() or ".." in Path(value).parts:
+            raise ValueError(
+                f"'{value[:120]}' must be a path inside the client folder "
+                "(no absolute paths, no '..')"
+            )
+        return value
+
     engine: Literal["duckdb", "spark"] = Field(
         "duckdb",
         description="Data engine: 'duckdb' (embedded, the default) or 'spark' "
@@ -682,7 +694,7 @@ def load_config(path: Path | str) -> ClientConfig:
     if not path.is_file():
         raise ConfigError("file not found", path=path, hint="create it; see data/demo/client.yml")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        raw = load_yaml(path.read_text(encoding="utf-8-sig"), path=path)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

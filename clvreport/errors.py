@@ -9,6 +9,7 @@ traceback.
 from __future__ import annotations
 
 import errno
+import re
 from pathlib import Path
 
 __all__ = [
@@ -47,7 +48,11 @@ class ClvReportError(Exception):
         text = f"{self.path}: {self.message}" if self.path is not None else self.message
         if self.hint:
             text += f"\nFix: {self.hint}"
-        return text
+        # a hostile value quoted in a message must not drive the analyst's terminal
+        return _CONTROL.sub("", text)
+
+
+_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x9b]")
 
 
 class ConfigError(ClvReportError):

@@ -547,6 +547,9 @@ def _read_contact_file(path: Path, fmt: str, csv: Any, wanted: Mapping[str, str]
 
     try:
         if fmt == "excel":
+            from clvreport.safe_files import check_workbook
+
+            check_workbook(path)
             raw = pd.read_excel(path, dtype=str)
         elif fmt == "csv":
             encodings = ["utf-8-sig", "cp1252"] if csv.encoding == "auto" else [csv.encoding]

@@ -27,6 +27,7 @@ import yaml
 from clvreport.brand import BRAND_FILE, DEFAULT_BRAND, FONTS_DIR
 from clvreport.config import CLIENT_NAME, CONFIG_FILE, ColumnMapping, CsvOptions, ExcelOptions
 from clvreport.errors import ClvReportError, ConfigError, DataError
+from clvreport.safe_files import check_workbook
 
 __all__ = [
     "COLUMN_NAMES",
@@ -158,6 +159,7 @@ def _excel_header(path: Path) -> tuple[list[str], str | None]:
 
     from clvreport.ingest.reader import _sheet_header
 
+    check_workbook(path)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for broken files

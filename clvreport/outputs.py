@@ -696,8 +696,19 @@ def _csv_schema(table: Any) -> Any:
     return pa.schema(fields)
 
 
+FORMULA_START = r"^[=+\-@\t\r]"
+"""A text cell starting like this is a formula to a spreadsheet (OWASP: CSV injection)."""
+
+
 def _csv_batch(batch: Any, schema: Any) -> Any:
-    """One batch as ``customers.csv`` shows it: floats rounded to :data:`CSV_DECIMALS`."""
+    """One batch as ``customers.csv`` shows it.
+
+    Floats are rounded to :data:`CSV_DECIMALS`; a text cell that a spreadsheet
+    would run as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab or
+    a carriage return, :data:`FORMULA_START`) gets a leading apostrophe, as
+    OWASP advises, so opening the file never runs it. ``customers.parquet``
+    keeps every value as it was, for systems that match on the ids.
+    """
     import pyarrow.compute as pc
 
     columns = []
@@ -706,6 +717,12 @@ def _csv_batch(batch: Any, schema: Any) -> Any:
             column = column.cast(column.type.value_type)
         if pa.types.is_floating(field.type):
             column = pc.round(column, CSV_DECIMALS)
+        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            text = column.cast(field.type)
+            formula = pc.fill_null(pc.match_substring_regex(text, FORMULA_START), False)
+            quote = pa.scalar("'", type=field.type)
+            joined = pc.binary_join_element_wise(quote, text, pa.scalar("", type=field.type))
+            column = pc.if_else(formula, joined, text)
         columns.append(column.cast(field.type))
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 

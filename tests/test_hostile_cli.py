@@ -615,14 +615,39 @@ def test_leftover_temp_folders_are_removed_by_the_next_run(data_dir, tmp_path, p
     dead = client_out / ".tmp-999999999-abc"  # no such process
     old = client_out / ".tmp-oldstyle"
     alive = client_out / f".tmp-{os.getppid()}-busy"  # a running process: another run
-    for folder in (dead, old, alive):
+    users = client_out / ".tmp-my-notes"  # the analyst's own folder: not ours to remove
+    users_old = client_out / ".old-drafts"
+    for folder in (dead, old, alive, users, users_old):
         folder.mkdir(parents=True)
         (folder / "customers.csv").write_text("customer_id\n1\n")
+        if folder not in (users, users_old):
+            (folder / render.MARKER).write_text("made by clvreport\n")  # as a run leaves it
     an_hour_ago = time.time() - 7200
-    os.utime(old, (an_hour_ago, an_hour_ago))
+    for folder in (old, users, users_old):
+        os.utime(folder, (an_hour_ago, an_hour_ago))
     check(report(data_dir, tmp_path / "out"), 0)
     assert not dead.exists() and not old.exists()
-    assert alive.exists()
+    assert alive.exists() and users.exists() and users_old.exists()
+
+
+def test_a_new_report_keeps_the_analysts_own_files_and_is_not_world_readable(
+    data_dir, tmp_path, pipeline
+):
+    out = tmp_path / "out"
+    check(report(data_dir, out), 0)
+    (folder,) = [p for p in (out / "acme").iterdir() if not p.name.startswith(".")]
+    (folder / "notities.txt").write_text("gesprek met de klant")
+    (folder / "eigen").mkdir()
+    (folder / "eigen" / "plan.xlsx").write_bytes(b"x")
+    check(report(data_dir, out), 0)  # the same date again: replaces the report
+    assert (folder / "notities.txt").read_text() == "gesprek met de klant"
+    assert (folder / "eigen" / "plan.xlsx").exists()
+    own = {"notities.txt", "eigen"}  # the analyst's: their modes are theirs
+    for path in [
+        folder,
+        *(p for p in folder.rglob("*") if p.relative_to(folder).parts[0] not in own),
+    ]:
+        assert path.stat().st_mode & 0o007 == 0, path  # nothing for others
 
 
 def test_failure_before_the_notebook_leaves_no_client_folder(data_dir, tmp_path, monkeypatch):

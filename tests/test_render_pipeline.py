@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import clvreport.render as render
 from clvreport.errors import ClientNotFoundError, ConfigError, RenderError
 from clvreport.render import parse_formats, render_report
 from clvreport.render.base import RendererRegistry, renderers
@@ -93,11 +94,16 @@ def test_other_language_report_sits_beside_the_default_one(data_dir, tmp_path):
     assert (other / "clv_report.pdf").read_text() == "acme nl"
 
 
-def test_published_folder_is_readable_like_other_files(data_dir, tmp_path):
+def test_published_folder_is_for_the_user_and_their_group(data_dir, tmp_path):
+    # it holds customer ids, names and e-mails: never world-readable
     folder = run(data_dir, tmp_path).folder
     umask = os.umask(0)
     os.umask(umask)
-    assert folder.stat().st_mode & 0o777 == 0o777 & ~umask
+    assert folder.stat().st_mode & 0o777 == render.FOLDER_MODE & ~umask
+    for path in folder.rglob("*"):
+        expected = render.FOLDER_MODE if path.is_dir() else render.FILE_MODE
+        assert path.stat().st_mode & 0o777 == expected & ~umask, path
+    assert not (folder / render.MARKER).exists()
 
 
 def test_failing_cell_leaves_no_output_and_names_the_cell(data_dir, tmp_path, monkeypatch):

@@ -8,9 +8,10 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as _markup_escape
 
 from clvreport.errors import WRITE_ERRNOS, ClvReportError, InterruptedRun, output_error
+from clvreport.safe_files import printable
 
 app = typer.Typer(
     name="clvreport",
@@ -49,6 +50,15 @@ EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 __all__ = ["app", "console", "escape", "main", "print_error", "user_errors"]
+
+
+def escape(text: object) -> str:
+    """Text for the console: rich markup escaped, terminal control codes removed.
+
+    Everything the CLI prints of a client folder (names, headers, values) goes
+    through here, so a hostile export cannot clear or recolour the terminal.
+    """
+    return _markup_escape(printable(text))
 
 
 def print_error(exc: ClvReportError) -> None:

@@ -8,10 +8,9 @@ from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from clvreport.cli._app import app, user_errors
+from clvreport.cli._app import app, escape, user_errors
 from clvreport.cli.common import (
     AsOf,
     DateFormat,

@@ -36,6 +36,7 @@ from clvreport.ingest.detect import (
 )
 from clvreport.ingest.encoding import detect_encoding, read_sample, transcode_to_utf8
 from clvreport.ingest.sources import SourceFile
+from clvreport.safe_files import check_workbook
 
 __all__ = ["CsvLayout", "RawFile", "csv_error", "inspect_csv", "open_raw"]
 
@@ -479,6 +480,7 @@ def _open_excel(
     from openpyxl import load_workbook
 
     path = source.path
+    check_workbook(path)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for broken files

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from clvreport.errors import DataError
+from clvreport.safe_files import inside
 
 __all__ = ["FileFormat", "SourceFile", "file_format", "resolve_sources"]
 
@@ -193,6 +194,10 @@ def resolve_sources(
         else:
             found.append(pattern)
     unique = list(dict.fromkeys(p.resolve() for p in found))
+    if base_dir is not None:
+        # a client folder's files stay in it: no link or glob may reach outside
+        for path in unique:
+            inside(path, base, what="transaction file")
     result = []
     for path in unique:
         fmt, compression = file_format(path, format)

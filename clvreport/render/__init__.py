@@ -150,18 +150,61 @@ def report_folder_name(as_of: str, language: str, default_language: str) -> str:
     return as_of if language == default_language else f"{as_of}-{language}"
 
 
-def _publish(workdir: Path, destination: Path) -> None:
-    """Move ``workdir`` to ``destination`` in one rename, replacing an older report."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    # mkdtemp creates the folder private (0700); a published report is as readable
-    # as any other file the user creates.
+FOLDER_MODE = 0o750
+"""A published report folder: the user reads and writes, their group reads, others nothing.
+
+The report and its files hold customer ids, names and e-mails, so they are never
+world-readable (the user's umask can only take more away); failed runs are kept 0700."""
+FILE_MODE = 0o640
+"""The files of a published report (see :data:`FOLDER_MODE`)."""
+MARKER = ".clvreport"
+"""A file in every work folder this tool made: only such folders it removes."""
+_OLD = re.compile(r"^\.old-\d{4}-\d{2}-\d{2}(?:-[a-z]{2})?-\d+$")
+"""An older report folder set aside while publishing (``.old-<date>[-<lang>]-<ns>``)."""
+
+
+def _set_modes(folder: Path) -> None:
+    """The report's folders :data:`FOLDER_MODE`, its files :data:`FILE_MODE`, less the umask."""
     umask = os.umask(0)
     os.umask(umask)
-    workdir.chmod(0o777 & ~umask)
+    for path in [folder, *folder.rglob("*")]:
+        if path.is_symlink():
+            continue
+        path.chmod((FOLDER_MODE if path.is_dir() else FILE_MODE) & ~umask)
+
+
+def _keep_own_files(old: Path, workdir: Path) -> None:
+    """Carry the analyst's own files of an older report folder into the new one.
+
+    Replacing ``<out>/<client>/<date>/`` must not delete notes or folders the
+    analyst put there: whatever the new report does not write itself moves
+    along (a report's own outputs are replaced).
+    """
+    for entry in old.iterdir():
+        target = workdir / entry.name
+        if target.exists() or target.is_symlink() or entry.name in _REPORT_OUTPUTS:
+            continue
+        entry.rename(target)
+
+
+def _publish(workdir: Path, destination: Path) -> None:
+    """Move ``workdir`` to ``destination`` in one rename, replacing an older report.
+
+    The analyst's own files in an older folder move into the new one; folders
+    and files get :data:`FOLDER_MODE` / :data:`FILE_MODE`.
+    """
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    (workdir / MARKER).unlink(missing_ok=True)  # a report folder holds the report only
+    _set_modes(workdir)
     old = None
     if destination.exists():
         old = destination.with_name(f".old-{destination.name}-{time.time_ns()}")
         destination.rename(old)
+        try:
+            _keep_own_files(old, workdir)
+        except OSError:
+            old.rename(destination)  # nothing replaced
+            raise
     try:
         workdir.rename(destination)
     except BaseException:
@@ -170,6 +213,27 @@ def _publish(workdir: Path, destination: Path) -> None:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+_REPORT_OUTPUTS = frozenset(
+    {
+        f"{REPORT_NAME}.pdf",
+        f"{REPORT_NAME}.html",
+        f"{REPORT_NAME}.ipynb",
+        "customers.csv",
+        "customers.parquet",
+        "customers.xlsx",
+        "model.json",
+        "run.json",
+        "actions.parquet",
+        "comparison.json",
+        "migration.csv",
+        "figures",
+        "_build",
+        MARKER,
+    }
+)
+"""What a report folder holds of the report's own: replaced by the next run of that date."""
 
 
 def render_report(
@@ -360,9 +424,11 @@ def _make_workdir(client_out: Path, created: list[Path]) -> Path:
     """
     try:
         client_out.mkdir(parents=True, exist_ok=True)
-        return Path(
+        workdir = Path(
             tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-", dir=client_out)
         ).resolve()
+        (workdir / MARKER).write_text("made by clvreport\n", encoding="utf-8")
+        return workdir
     except OSError as exc:
         _remove_empty(created)
         raise output_error(exc, client_out, "the report") from None
@@ -388,6 +454,8 @@ def _remove_stale_workdirs(client_out: Path, keep: Path) -> None:
     for folder in client_out.glob(f"{_TMP_PREFIX}*"):
         if not folder.is_dir() or folder.resolve() == keep:
             continue
+        if not (folder / MARKER).is_file():
+            continue  # not ours: the user's own folder of that name stays
         match = _TMP_PID.match(folder.name)
         if match is not None:
             stale = not _pid_alive(int(match.group(1)))
@@ -396,7 +464,12 @@ def _remove_stale_workdirs(client_out: Path, keep: Path) -> None:
         if stale:
             shutil.rmtree(folder, ignore_errors=True)
     for folder in client_out.glob(".old-*"):  # left by a run killed while publishing
-        if folder.is_dir() and time.time() - folder.stat().st_mtime > _STALE_SECONDS:
+        if (
+            folder.is_dir()
+            and _OLD.match(folder.name)
+            and (folder / "run.json").is_file()
+            and time.time() - folder.stat().st_mtime > _STALE_SECONDS
+        ):
             shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -30,6 +30,7 @@ from clvreport.config import load_client
 from clvreport.experiments import LearnedRate
 from clvreport.i18n import Translator, audience_for
 from clvreport.recommendations import PlanRules
+from clvreport.safe_files import printable
 
 __all__ = ["ReportContext", "finish", "setup"]
 
@@ -302,11 +303,11 @@ def report_meta(ctx: ReportContext) -> dict[str, str]:
     cover_period = t("meta.data_period", period=period)
     prepared_by = getattr(analysis.config, "prepared_by", None)
     if prepared_by:
-        cover_period += " · " + t("meta.prepared_by", name=prepared_by)
+        cover_period += " · " + t("meta.prepared_by", name=printable(prepared_by))
     return {
         "title": t("meta.title"),
         "subtitle": t("meta.subtitle", period=period),
-        "client_name": analysis.config.name,
+        "client_name": printable(analysis.config.name),
         "period": cover_period,
         "date": t("meta.report_date", date=t.date(analysis.as_of)),
         "language": t.language,

@@ -1,0 +1,234 @@
+"""A hostile client folder cannot make the tool read outside it, hang it or drive the terminal.
+
+Every case runs where the user meets it (``clvreport validate`` / ``report``):
+one message, no traceback, nothing published, nothing read outside the client
+folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import textwrap
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+import clvreport.render as render
+from clvreport.cli import app
+from clvreport.errors import ClvReportError
+from clvreport.validate import validate_client
+
+FIXTURES = Path(__file__).parent / "fixtures"
+BRANDED = FIXTURES / "clients" / "branded"
+NOTEBOOK = FIXTURES / "notebooks" / "pipeline.ipynb"
+
+
+def invoke(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def clean(result, code: int, *texts: str) -> str:
+    output = result.output
+    assert result.exit_code == code, output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in output and "\x1b" not in output
+    for text in texts:
+        assert text in output, f"{text!r} not in {output}"
+    return output
+
+
+@pytest.fixture
+def data_dir(tmp_path) -> Path:
+    data = tmp_path / "data"
+    shutil.copytree(BRANDED, data / "acme")
+    return data
+
+
+def validate(data_dir: Path):
+    return invoke("validate", "--client", "acme", "--data-dir", data_dir)
+
+
+def report(data_dir: Path, out: Path, monkeypatch):
+    monkeypatch.setattr(render, "REPORT_NOTEBOOK", NOTEBOOK)
+    return invoke(
+        "report", "--client", "acme", "--data-dir", data_dir, "--out", out, "--as-of", "2024-06-30"
+    )
+
+
+def secret(tmp_path: Path) -> Path:
+    """A file of the analyst's outside the client folder."""
+    path = tmp_path / "secret" / "token.txt"
+    path.parent.mkdir()
+    path.write_text("TOKEN=s3cr3t\n")
+    return path
+
+
+# -- files outside the client folder ---------------------------------------------------
+
+
+def test_a_logo_linked_outside_is_refused(data_dir, tmp_path, monkeypatch):
+    logo = data_dir / "acme" / "logo.svg"
+    logo.unlink()
+    logo.symlink_to(secret(tmp_path))
+    out = clean(validate(data_dir), 2, "outside the folder", "logo")
+    assert "s3cr3t" not in out
+    clean(report(data_dir, tmp_path / "out", monkeypatch), 2, "outside the folder")
+    assert not (tmp_path / "out" / "acme").exists() or not any(
+        p for p in (tmp_path / "out" / "acme").iterdir() if not p.name.startswith(".")
+    )
+
+
+def test_a_logo_path_climbing_out_is_refused(data_dir, tmp_path):
+    brand = data_dir / "acme" / "_brand.yml"
+    target = secret(tmp_path).with_name("logo.png")
+    target.write_bytes(b"\x89PNG\r\n\x1a\n")
+    relative = os.path.relpath(target, brand.parent)
+    brand.write_text(brand.read_text().replace("path: logo.svg", f"path: {relative}"))
+    clean(validate(data_dir), 2, "outside the folder")
+
+
+def test_a_brand_file_outside_is_refused_without_printing_it(data_dir, tmp_path):
+    shadow = secret(tmp_path)
+    path = data_dir / "acme" / "client.yml"
+    text = path.read_text().replace("brand: _brand.yml", "")
+    path.write_text(text + f"\nbrand: {shadow}\n")
+    out = clean(validate(data_dir), 2, "must be a path inside the client folder")
+    assert "s3cr3t" not in out
+    link = data_dir / "acme" / "other_brand.yml"
+    link.symlink_to(shadow)
+    path.write_text(text + "\nbrand: other_brand.yml\n")
+    out = clean(validate(data_dir), 2, "outside the folder")
+    assert "s3cr3t" not in out
+
+
+def test_a_font_that_is_not_a_font_is_refused(data_dir, tmp_path):
+    font = data_dir / "acme" / "fonts" / "Fake-Regular.ttf"
+    font.parent.mkdir()
+    font.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    brand = data_dir / "acme" / "_brand.yml"
+    brand.write_text(
+        brand.read_text()
+        + textwrap.dedent(
+            """
+            typography:
+              fonts:
+                - family: Fake
+                  source: file
+                  files:
+                    - path: fonts/Fake-Regular.ttf
+            """
+        ).replace("typography:\n", "", 0)
+    )
+    result = validate(data_dir)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_a_transaction_file_linked_outside_is_refused(data_dir, tmp_path):
+    source = data_dir / "acme" / "transactions.csv"
+    outside = tmp_path / "elsewhere.csv"
+    shutil.move(source, outside)
+    source.symlink_to(outside)
+    clean(validate(data_dir), 2, "outside the folder", "transaction file")
+
+
+def test_a_svg_logo_fetching_from_the_web_is_refused(data_dir):
+    logo = data_dir / "acme" / "logo.svg"
+    logo.write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg"><image href="https://evil.example/x.png"/></svg>'
+    )
+    clean(validate(data_dir), 2, "refers to files or addresses outside itself")
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(st.sampled_from(["..", "sub", ".", "logo.svg"]), min_size=1, max_size=5),
+    st.booleans(),
+)
+def test_any_logo_path_resolving_outside_is_refused(data_dir, parts, link):
+    """Property: a logo path (or a link on the way) that lands outside the folder is refused."""
+    client = data_dir / "acme"
+    (client / "sub").mkdir(exist_ok=True)
+    relative = Path(*parts)
+    if link:  # the path goes through a link named 'sub' pointing out of the folder
+        shutil.rmtree(client / "sub")
+        (client / "sub").symlink_to(data_dir, target_is_directory=True)
+    brand = client / "_brand.yml"
+    original = brand.read_text()
+    try:
+        brand.write_text(original.replace("path: logo.svg", f"path: {relative}"))
+        target = client / relative
+        outside = not target.resolve().is_relative_to(client.resolve())
+        try:
+            validate_client("acme", data_dir=data_dir)
+            refused = False
+        except ClvReportError as exc:
+            refused = True
+            assert "Traceback" not in str(exc)
+        if outside:
+            assert refused, relative
+    finally:
+        brand.write_text(original)
+        sub = client / "sub"
+        if sub.is_symlink():
+            sub.unlink()
+
+
+# -- hostile YAML, escapes, archives ---------------------------------------------------
+
+
+BOMB = """name: acme
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+"""
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once(data_dir):
+    (data_dir / "acme" / "client.yml").write_text(BOMB)
+    start = time.process_time()
+    clean(validate(data_dir), 2, "YAML aliases")
+    # listing clients is not blocked by one bad folder either
+    out = clean(invoke("clients", "--data-dir", data_dir), 0, "acme")
+    assert len(out) < 5000
+    assert time.process_time() - start < 60  # CPU time, generous: the bomb itself takes hours
+
+
+def test_a_key_written_twice_is_refused(data_dir):
+    path = data_dir / "acme" / "client.yml"
+    path.write_text(path.read_text() + "\nhorizon_months: 24\nhorizon_months: 6\n")
+    clean(validate(data_dir), 2, "the key 'horizon_months' appears twice")
+
+
+def test_escape_codes_in_the_client_name_never_reach_the_terminal(data_dir):
+    path = data_dir / "acme" / "client.yml"
+    text = path.read_text()
+    name_line = next(line for line in text.splitlines() if line.startswith("name:"))
+    path.write_text(text.replace(name_line, 'name: "Acme\\e[2J\\e[31m B.V."'))
+    result = invoke("clients", "--data-dir", data_dir)
+    clean(result, 0, "Acme")
+
+
+def test_an_excel_zip_bomb_is_refused(data_dir):
+    client = data_dir / "acme"
+    bomb = client / "orders.xlsx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/worksheets/sheet1.xml", " " * 400_000_000)
+    path = client / "client.yml"
+    text = path.read_text().replace("transactions.csv", "orders.xlsx")
+    path.write_text(text.replace("format: csv", "format: excel"))
+    clean(validate(data_dir), 2, "unpacks to", "orders.xlsx")
