@@ -86,7 +86,8 @@ CONFIG_FILE = "client.yml"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # no NaN or infinity anywhere: `costs: {phone: .inf}` or `gross_margin: .nan` are mistakes
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ColumnMapping(_Strict):
@@ -608,6 +609,12 @@ class ClientConfig(_Strict):
     def _currency_code(cls, value: str) -> str:
         if not re.fullmatch(r"[A-Z]{3}", value):
             raise ValueError("use a three-letter ISO 4217 code such as 'EUR' or 'USD'")
+        from babel.numbers import list_currencies
+
+        if value not in list_currencies():
+            raise ValueError(
+                f"'{value}' is not an ISO 4217 currency: use a code such as 'EUR', 'USD' or 'GBP'"
+            )
         return value
 
     @model_validator(mode="after")

@@ -900,6 +900,8 @@ def write_outputs(
 
     model_path = folder / "model.json"
     model = analysis.model.to_dict()
+    model["currency"] = config.currency
+    model["business"] = model.get("business") or config.business
     model["horizon_months"] = config.horizon_months
     model["discount_rate"] = config.discount_rate
     model["gross_margin"] = config.gross_margin

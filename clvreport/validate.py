@@ -385,4 +385,21 @@ def validate_client(
             if listed:
                 result.warnings.append(listed)
         result.warnings += [WARNING_TEXT.get(code, code) for code in quality.warnings]
+        if quality.customers < MIN_CUSTOMERS:
+            result.warnings.append(
+                f"only {quality.customers} customers: the report needs at least "
+                f"{MIN_CUSTOMERS} to say anything about groups of them (the best 20%, segments)"
+            )
+    if config.currency != "EUR" and not any(
+        v is not None for v in config.costs.model_dump().values()
+    ):
+        result.warnings.append(
+            "the contact costs of the actions are euro amounts "
+            "(clvreport/rules/recommendations.yml); set costs: in client.yml in "
+            f"{config.currency}, or the plan prices contacts as if in euros"
+        )
     return result
+
+
+MIN_CUSTOMERS = 30
+"""Below this many customers validate warns that the report can say little about groups."""

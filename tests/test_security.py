@@ -232,3 +232,69 @@ def test_an_excel_zip_bomb_is_refused(data_dir):
     text = path.read_text().replace("transactions.csv", "orders.xlsx")
     path.write_text(text.replace("format: csv", "format: excel"))
     clean(validate(data_dir), 2, "unpacks to", "orders.xlsx")
+
+
+# -- earlier reports that are damaged or do not fit -------------------------------------
+
+
+def test_a_tampered_earlier_report_is_left_out_with_a_note(demo_reports, tmp_path):
+    import json
+
+    from pypdf import PdfReader
+
+    from clvreport.render import render_report
+
+    _, first, _ = demo_reports
+    out = tmp_path / "out"
+    earlier = out / "demo" / "2024-06-30"
+    shutil.copytree(first.folder, earlier)
+    model = json.loads((earlier / "model.json").read_text())
+    model["key_figures"] = ["not", "a", "mapping"]
+    model["transaction_model"]["params"] = {"r": "veel"}
+    (earlier / "model.json").write_text(json.dumps(model))
+    result = render_report(
+        "demo",
+        data_dir=Path(__file__).parents[1] / "data",
+        out_dir=out,
+        as_of="2024-12-31",
+        language="en",
+        formats="pdf",
+        renderer="builtin",
+    )
+    text = " ".join(p.extract_text() for p in PdfReader(result.folder / "clv_report.pdf").pages)
+    assert "There is an earlier report of 30 June 2024" in " ".join(text.split())
+    assert not (result.folder / "comparison.json").exists()
+    assert (earlier / "model.json").exists()  # the earlier report is left as it was
+
+
+def test_an_earlier_report_in_another_currency_or_of_another_date_does_not_fit():
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from clvreport.comparison import StoredReport
+    from clvreport.report.context import _mismatch
+
+    config = SimpleNamespace(currency="EUR", business="transactions")
+
+    def stored(**model):
+        return StoredReport(Path("x/2024-06-30"), dt.date(2024, 6, 30), None, model)
+
+    assert _mismatch(stored(currency="EUR", as_of="2024-06-30"), config) is None
+    assert "USD" in _mismatch(stored(currency="USD"), config)
+    assert "its date" in _mismatch(stored(as_of="2023-01-01"), config)
+    assert "discrete" in _mismatch(stored(business="discrete"), config)
+
+
+def test_config_values_that_are_mistakes_are_refused(data_dir):
+    path = data_dir / "acme" / "client.yml"
+    text = path.read_text()
+    for extra, message in (
+        ("currency: XYZ", "not an ISO 4217 currency"),
+        ("gross_margin: .nan", "finite number"),
+        ("costs: {phone: .inf}", "finite number"),
+    ):
+        key = extra.split(":")[0]
+        kept = "\n".join(line for line in text.splitlines() if not line.startswith(f"{key}:"))
+        path.write_text(kept + f"\n{extra}\n")
+        clean(validate(data_dir), 2, message)
+    path.write_text(text)

@@ -432,6 +432,32 @@ def _history_blocks(ctx: ReportContext) -> list[str]:
     ]
 
 
+def _settings_note(ctx: ReportContext) -> str | None:
+    """The settings that differ from the earlier report's (margin, horizon, discount rate)."""
+    t = ctx.t
+    previous = ctx.previous
+    model = getattr(previous, "model", None) or {}
+    config = ctx.analysis.config
+    changes = []
+    for key, label, kind in (
+        ("gross_margin", "compare.setting_margin", "percent"),
+        ("horizon_months", "compare.setting_horizon", "number"),
+        ("discount_rate", "compare.setting_discount", "percent"),
+    ):
+        then = model.get(key)
+        now = getattr(config, key)
+        if not isinstance(then, int | float) or isinstance(then, bool):
+            continue
+        if abs(float(then) - float(now)) > 1e-9:
+            fmt = (
+                (lambda v: t.percent(v, digits=0)) if kind == "percent" else (lambda v: t.number(v))
+            )
+            changes.append(t(label, then=fmt(float(then)), now=fmt(float(now))))
+    if not changes:
+        return None
+    return paragraph(t("compare.settings_changed", changes=t.join(changes)))
+
+
 def since_previous(ctx: ReportContext) -> Markdown:
     """Compare with the previous report; nothing at all for a client's first report.
 
@@ -447,6 +473,7 @@ def since_previous(ctx: ReportContext) -> Markdown:
     >>> print(since_previous(ctx))  # doctest: +SKIP
     """
     t = ctx.t
+    _ = ctx.comparison  # checks the earlier report first: a damaged one becomes unavailable
     previous = ctx.previous
     if previous is None:
         return join()
@@ -471,6 +498,7 @@ def since_previous(ctx: ReportContext) -> Markdown:
             ),
             _key_table(ctx, comparison),
         ),
+        _settings_note(ctx),
         *worked_blocks(ctx, comparison),
         *_forecast_blocks(ctx, comparison),
         *_migration_blocks(ctx, comparison),

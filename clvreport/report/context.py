@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import pandas as pd
@@ -30,7 +31,7 @@ from clvreport.config import load_client
 from clvreport.experiments import LearnedRate
 from clvreport.i18n import Translator, audience_for
 from clvreport.recommendations import PlanRules
-from clvreport.safe_files import printable
+from clvreport.safe_files import printable, shorten
 
 __all__ = ["ReportContext", "finish", "setup"]
 
@@ -84,16 +85,25 @@ class ReportContext:
         from clvreport.outputs import customer_table
 
         config = self.analysis.config
-        return compare_reports(
-            self.previous,
-            customer_table(self.analysis),
-            self.analysis.as_of,
-            now=self.key_figures,
-            model_now=self.analysis.model.model_name,
-            margin=config.gross_margin,
-            contacts=self.contacts,
-            min_control=config.control_groups.min_size,
-        )
+        previous = self.previous
+        problem = _mismatch(previous, config)
+        if problem is None:
+            try:
+                return compare_reports(
+                    previous,
+                    customer_table(self.analysis),
+                    self.analysis.as_of,
+                    now=self.key_figures,
+                    model_now=self.analysis.model.model_name,
+                    margin=config.gross_margin,
+                    contacts=self.contacts,
+                    min_control=config.control_groups.min_size,
+                )
+            except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
+                # a damaged or tampered earlier report: this report renders without it
+                problem = f"{type(exc).__name__}: {shorten(exc)}"
+        self.previous = Unavailable(previous.folder, previous.as_of, (problem,))
+        return None
 
     @cached_property
     def contacts(self) -> pd.DataFrame | None:
@@ -226,6 +236,31 @@ class ReportContext:
         folder = self.output_dir / "figures"
         folder.mkdir(parents=True, exist_ok=True)
         return folder
+
+
+def _mismatch(previous: StoredReport, config: Any) -> str | None:
+    """Why an earlier report cannot be compared with this one (``None``: it can).
+
+    Another currency, another kind of business, or files of another date than
+    its folder (copied or tampered) make a comparison meaningless.
+    """
+    model = previous.model
+    currency = model.get("currency")
+    if currency is not None and currency != config.currency:
+        return (
+            f"model.json: its amounts are in {shorten(currency, 8)}, "
+            f"this report's in {config.currency}"
+        )
+    business = model.get("business")
+    if business is not None and business != config.business:
+        return f"model.json: it is a {shorten(business, 20)} report, this one {config.business}"
+    stored = model.get("as_of")
+    if stored is not None and str(stored) != previous.as_of.isoformat():
+        return (
+            f"model.json: its date {shorten(stored, 20)} is not its folder's "
+            f"({previous.as_of.isoformat()})"
+        )
+    return None
 
 
 def setup(
