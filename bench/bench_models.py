@@ -13,17 +13,25 @@ What is compared
 * Data: the CDNOW sample (2,357 customers, 39-week calibration; needs
   ``tests/data/cdnow_sample.txt``) and customers simulated from BG/NBD and
   Pareto/NBD with CDNOW-like parameters, ages of 26-52 weeks recorded in whole
-  days (``clvreport.models.simulate``).
+  days (``clvreport.models.simulate``). Three Pareto/NBD logs have the shape of
+  the real logs that were slow: time in days, several years, low dropout
+  (``beta / alpha = 100``) and nearly every customer a distinct history --
+  600 customers over 5 years, 4,300 over 2 years, and 600 over 5 years with
+  one common dropout rate (whose likelihood rises towards ``s, beta -> inf``).
 * Time: a complete fit from the three summary arrays (our validation and
-  compression included), best of three runs for us; lifetimes best of three on
-  CDNOW and a single run on larger data.
+  compression included), best of three runs for us; lifetimes best of three
+  below 10,000 customers (CDNOW and the daily logs) and a single run on larger
+  data.
 * Log-likelihood: both optima are scored with *our* log-likelihood function on
   the same data, so the relative difference ``(LL_ours - LL_lifetimes) /
   |LL_ours|`` compares the points the optimisers found (positive: ours is
   higher). lifetimes' own reported value, converted from its rescaled time
-  axis, is checked to agree with that score.
+  axis, is checked to agree with that score. A row passes when our optimum
+  is not lower than lifetimes' by more than 1e-6 relative (where it is
+  higher, lifetimes stopped short, which the note says).
 * Targets (issue 4): BG/NBD at 1M customers >= 20x faster, Pareto/NBD at 100k
-  >= 25x faster, log-likelihoods equal within 1e-6 relative.
+  >= 25x faster, our log-likelihood not lower by more than 1e-6 relative;
+  Pareto/NBD on the daily logs at least as fast as lifetimes and under a second.
 
 lifetimes (bench-only dependency)
 ---------------------------------
@@ -75,7 +83,12 @@ LIFETIMES_CLASSES = {
     "pnbd": "ParetoNBDFitter",
     "gamma_gamma": "GammaGammaFitter",
 }
-TARGETS = {("bgnbd", 1_000_000): 20.0, ("pnbd", 100_000): 25.0}
+TARGETS = {
+    ("bgnbd", 1_000_000): 20.0,
+    ("pnbd", 100_000): 25.0,
+    ("pnbd", 600): 1.0,  # the daily logs: at least as fast as lifetimes (and under 1 s)
+    ("pnbd", 4_300): 1.0,
+}
 LL_TOLERANCE = 1e-6
 
 
@@ -191,7 +204,8 @@ class Row:
         target = TARGETS.get((self.model, self.customers))
         checks = []
         if self.ll_difference is not None:
-            checks.append(abs(self.ll_difference) <= LL_TOLERANCE)
+            # our optimum may not be lower; a higher one means lifetimes stopped short
+            checks.append(self.ll_difference >= -LL_TOLERANCE)
         if target is not None and self.speedup is not None:
             checks.append(self.speedup >= target)
         if not checks:
@@ -237,6 +251,34 @@ def simulated(model: str, n: int, seed: int) -> dict[str, np.ndarray]:
     return {c: frame[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T")}
 
 
+DAILY_PARAMS = {"r": 0.8, "alpha": 40.0, "s": 1.0, "beta": 4000.0}  # days; ~7 purchases a year
+
+
+def daily_log(
+    n: int, years: float, seed: int, *, dropout_rate: float | None = None
+) -> dict[str, np.ndarray]:
+    """Pareto/NBD customers in days, first purchases spread over ``years``.
+
+    With ``dropout_rate`` everyone has that dropout rate (exponential lifetimes with
+    one rate): the limit ``s, beta -> inf`` of the Pareto/NBD.
+    """
+    from clvreport.models.simulate import simulate_paretonbd
+
+    if dropout_rate is None:
+        frame = simulate_paretonbd(
+            DAILY_PARAMS, n, T=(30.0, 365.0 * years), resolution=1.0, seed=seed
+        )
+        return {c: frame[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T")}
+    rng = np.random.default_rng(seed)
+    T = np.floor(rng.uniform(30.0, 365.0 * years, n))
+    rate = rng.gamma(DAILY_PARAMS["r"], 1.0 / DAILY_PARAMS["alpha"], n)
+    window = np.minimum(rng.exponential(1.0 / dropout_rate, n), T)
+    x = rng.poisson(rate * window).astype(float)
+    # the last of x uniform purchase times in (0, window)
+    t_x = np.where(x > 0, np.floor(window * rng.beta(np.maximum(x, 1.0), 1.0)), 0.0)
+    return {"frequency": x, "recency": np.minimum(t_x, T), "T": T}
+
+
 def fit_ours(model: str, arrays: dict[str, np.ndarray], repeats: int = 3) -> tuple[float, Any]:
     from clvreport.models import MODELS, GammaGammaModel
 
@@ -246,6 +288,7 @@ def fit_ours(model: str, arrays: dict[str, np.ndarray], repeats: int = 3) -> tup
         if model == "gamma_gamma":
             fitted = GammaGammaModel().fit(arrays["frequency"], arrays["monetary_value"])
         else:
+            # the time unit only labels the parameters; the fit is the same
             fitted = MODELS[model]().fit(arrays["frequency"], arrays["recency"], arrays["T"])
         best = min(best, time.perf_counter() - start)
     return best, fitted
@@ -298,6 +341,8 @@ def bench_row(
             row.lifetimes_ll = our_log_likelihood(fitted, result["params"], arrays)
             if abs(result["own_log_likelihood"] - row.lifetimes_ll) > 1e-6 * abs(row.lifetimes_ll):
                 row.note = f"lifetimes reports LL {result['own_log_likelihood']:.3f}"
+            elif row.ll_difference is not None and row.ll_difference > LL_TOLERANCE:
+                row.note = "lifetimes stops lower on a flat ridge"
     print(format_row(row), flush=True)
     return row
 
@@ -388,6 +433,13 @@ def main() -> None:
     cdnow = cdnow_summary()
     for model in ("bgnbd", "mbgnbd", "pnbd", "gamma_gamma"):
         rows.append(bench_row("CDNOW", model, cdnow, mode))
+    daily = {
+        "days 600 × 5 y": daily_log(600, 5.0, seed=1),
+        "days 4,300 × 2 y": daily_log(4300, 2.0, seed=2),
+        "days 600 × 5 y, one μ": daily_log(600, 5.0, seed=3, dropout_rate=1 / 1500),
+    }
+    for label, arrays in daily.items():
+        rows.append(bench_row(label, "pnbd", arrays, mode))
     sizes = [100_000] if args.quick else [100_000, 1_000_000]
     for n in sizes:
         bg = simulated("bgnbd", n, seed=1)
@@ -412,11 +464,16 @@ def main() -> None:
         RULE,
         *(format_row(r) for r in rows),
         "",
-        "Times: a full fit from the summary arrays (ours: best of 3; lifetimes: best of 3 on CDNOW,"
-        " one run otherwise). *rel. LL diff* = (LL ours − LL lifetimes) / |LL ours|, both optima"
-        " scored by the same log-likelihood function on the same data; positive means our"
+        "Times: a full fit from the summary arrays (ours: best of 3; lifetimes: best of 3 below"
+        " 10,000 customers, one run otherwise). *rel. LL diff* = (LL ours − LL lifetimes) /"
+        " |LL ours|, both optima scored by the same log-likelihood function on the same data;"
+        " positive means our"
         " optimum is higher. Targets: BG/NBD at 1M ≥ 20×, Pareto/NBD at 100k ≥ 25× faster,"
-        f" |rel. LL diff| ≤ {LL_TOLERANCE:g}.",
+        " Pareto/NBD on the daily logs at least as fast as lifetimes,"
+        f" rel. LL diff ≥ −{LL_TOLERANCE:g} (ours not lower). The daily logs: Pareto/NBD"
+        " simulated in days (r 0.8, α 40, s 1, β 4000), nearly every customer a distinct"
+        " history; *one μ*: one"
+        " common dropout rate (1/1500 a day), where the likelihood rises towards s, β → ∞.",
         "",
         scoring + ".",
         "",

@@ -181,7 +181,10 @@ def mp_pareto_predictions(params, x, t_x, T, t):
     ll = mp.loggamma(a) - mp.loggamma(r) + r * mp.log(alpha) + s * mp.log(beta) + mp.log(bracket)
     A, B = alpha + T, beta + T
     no_purchase = (1 + t / A) ** -a * (1 + t / B) ** -s + s * A**a * B**s * death(T, T + t)
-    expected = a * B / A / (s - 1) * (1 - (1 + t / B) ** (1 - s))
+    if s == 1:
+        expected = a * B / A * mp.log1p(t / B)
+    else:
+        expected = a * B / A / (s - 1) * (1 - (1 + t / B) ** (1 - s))
     return ll, alive / bracket, no_purchase, expected
 
 
