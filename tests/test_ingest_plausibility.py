@@ -392,10 +392,15 @@ def test_demo_with_implausible_rows_keeps_its_customers_and_date(tmp_path):
     (tmp_path / "transactions.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     shutil.copy(demo_dir / "client.yml", tmp_path / "client.yml")
     shutil.copy(demo_dir / "campagne.csv", tmp_path / "campagne.csv")
+    with load_transactions(config, demo_dir) as original:
+        unchanged = original.quality
     with load_transactions(config, tmp_path) as tx:
         q = tx.quality
-        assert q.customers == 4963 - 66  # 66 returned everything they bought
-        assert flags(tx)["fully_returned_customer"] == 66
+        # the same customers as the untouched demo (those who returned everything left out)
+        assert q.customers == unchanged.customers
+        assert flags(tx)["fully_returned_customer"] == dict(unchanged.flagged)[
+            "fully_returned_customer"
+        ]
         assert tx.as_of == dt.date(2024, 12, 31)
         assert excluded(tx)["future_date"] == 1
         assert flags(tx)["outlier"] == 1

@@ -167,8 +167,10 @@ def resolve_sources(
         raise DataError("no transaction files given", hint="list at least one file in data.sources")
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     found: list[Path] = []
+    named_relative: list[bool] = []
     for item in items:
         pattern = Path(item) if Path(item).is_absolute() else base / item
+        before = len(found)
         if _GLOB_CHARS & set(str(item)):
             matches = sorted(Path(m) for m in glob.glob(str(pattern), recursive=True))
             matches = [m for m in matches if m.is_file()]
@@ -193,11 +195,14 @@ def resolve_sources(
             )
         else:
             found.append(pattern)
-    unique = list(dict.fromkeys(p.resolve() for p in found))
+        named_relative += [not Path(item).is_absolute()] * (len(found) - before)
     if base_dir is not None:
-        # a client folder's files stay in it: no link or glob may reach outside
-        for path in unique:
-            inside(path, base, what="transaction file")
+        # the files a client folder names (relative to it) stay in it: no link or glob may
+        # reach outside (absolute paths come from the tool itself, not from a config)
+        for path, relative in zip(found, named_relative, strict=True):
+            if relative:
+                inside(path, base, what="transaction file")
+    unique = list(dict.fromkeys(p.resolve() for p in found))
     result = []
     for path in unique:
         fmt, compression = file_format(path, format)
