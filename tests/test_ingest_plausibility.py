@@ -398,9 +398,10 @@ def test_demo_with_implausible_rows_keeps_its_customers_and_date(tmp_path):
         q = tx.quality
         # the same customers as the untouched demo (those who returned everything left out)
         assert q.customers == unchanged.customers
-        assert flags(tx)["fully_returned_customer"] == dict(unchanged.flagged)[
-            "fully_returned_customer"
-        ]
+        assert (
+            flags(tx)["fully_returned_customer"]
+            == dict(unchanged.flagged)["fully_returned_customer"]
+        )
         assert tx.as_of == dt.date(2024, 12, 31)
         assert excluded(tx)["future_date"] == 1
         assert flags(tx)["outlier"] == 1
