@@ -405,6 +405,24 @@ def _relative(predicted: float, actual: float) -> float:
     return _NAN
 
 
+def _holdout_months(calibration: pd.DataFrame, duration: np.ndarray, time_unit: str) -> float:
+    """The holdout's calendar length in months.
+
+    From the summary's dates when it has them (in operational time, with a
+    seasonal index, ``duration_holdout`` is not calendar time), else from the
+    longest holdout duration.
+    """
+    start = calibration.attrs.get("calibration_end")
+    end = calibration.attrs.get("observation_end")
+    if start is not None and end is not None:
+        days = (pd.Timestamp(end) - pd.Timestamp(start)).days
+        return float(days) / DAYS_PER_MONTH
+    positive = duration[np.isfinite(duration) & (duration > 0)]
+    if not len(positive):
+        return _NAN
+    return float(positive.max()) * DAYS_PER_UNIT[time_unit] / DAYS_PER_MONTH
+
+
 def holdout_comparison(
     model: TransactionModel,
     calibration: pd.DataFrame,
@@ -539,12 +557,7 @@ def holdout_comparison(
         predicted_revenue = float(np.sum(predicted * spend))
         revenue_error = _relative(predicted_revenue, actual_revenue)
 
-    positive = duration[np.isfinite(duration) & (duration > 0)]
-    holdout_months = (
-        float(positive.max()) * DAYS_PER_UNIT[model.time_unit] / DAYS_PER_MONTH
-        if len(positive)
-        else _NAN
-    )
+    holdout_months = _holdout_months(calibration, duration, model.time_unit)
     shorter = None
     if horizon_months is not None:
         shorter = bool(
