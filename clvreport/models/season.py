@@ -316,11 +316,14 @@ class Season:
         age = np.rint(summary["T"].to_numpy(dtype=float) * per_unit).astype(np.int64)
         recency = np.rint(summary["recency"].to_numpy(dtype=float) * per_unit).astype(np.int64)
         first = origin - age
-        tau_first = self.cumulative(first, origin)
+        # one call for both, so the same day gives the same operational time to the bit
+        tau = self.cumulative(np.concatenate([first, first + recency]), origin)
+        tau_first, tau_last = tau[: first.size], tau[first.size :]
         out = summary.copy()
-        out["T"] = -tau_first / per_unit
-        out["recency"] = np.minimum(
-            (self.cumulative(first + recency, origin) - tau_first) / per_unit, out["T"]
+        T = np.maximum(-tau_first, 0.0) / per_unit
+        out["T"] = T
+        out["recency"] = np.where(
+            recency > 0, np.clip((tau_last - tau_first) / per_unit, 0.0, T), 0.0
         )
         observation = _attr_date(summary, "observation_end")
         if "duration_holdout" in out.columns and observation is not None:
@@ -341,12 +344,12 @@ class Season:
             repeat_purchases, window``.
         """
         return {
-            "factors": None if self.factors is None else [round(v, 6) for v in self.factors],
+            "factors": None if self.factors is None else [float(v) for v in self.factors],
             "reason": self.reason,
             "end": None if self.end is None else self.end.isoformat(),
             "years": self.years,
             "p_value": json_float(self.p_value),
-            "estimates": None if self.estimates is None else [round(v, 6) for v in self.estimates],
+            "estimates": None if self.estimates is None else [float(v) for v in self.estimates],
             "shrinkage": json_float(self.shrinkage),
             "repeat_purchases": self.repeat_purchases,
             "window": None if self.window is None else list(self.window),
@@ -581,6 +584,12 @@ def season_from_transactions(
     Returns
     -------
     Season
+
+    Examples
+    --------
+    >>> season = season_from_transactions(tx, dt.date(2024, 6, 30))  # doctest: +SKIP
+    >>> season.reason, season.factors  # doctest: +SKIP
+    ('seasonal', (0.99, 0.84, ..., 1.63))
     """
     if not enabled:
         return Season.none("off", end)
@@ -603,6 +612,12 @@ def daily_purchases(transactions: Any, end: dt.date) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``date, births, repeat_purchases``.
+
+    Examples
+    --------
+    >>> daily = daily_purchases(tx, dt.date(2024, 12, 31))  # doctest: +SKIP
+    >>> estimate_season(daily, dt.date(2024, 6, 30)).years  # doctest: +SKIP
+    2
     """
     from clvreport.models.tracking import daily_repeat_purchases
 
