@@ -540,6 +540,12 @@ class ClientConfig(_Strict):
     holdout_months: int = Field(
         6, ge=0, le=36, description="Months held back to check the model's predictions (0 = none)."
     )
+    season: Literal["auto", "off"] = Field(
+        "auto",
+        description="Seasonal pattern of the purchase forecasts: 'auto' estimates a monthly "
+        "index from two or more whole years of history and uses it when the pattern is clear; "
+        "'off' forecasts on the calendar.",
+    )
     brand: str = Field("_brand.yml", description="Brand file relative to the client folder.")
     engine: Literal["duckdb", "spark"] = Field(
         "duckdb",
