@@ -316,10 +316,12 @@ class Season:
         age = np.rint(summary["T"].to_numpy(dtype=float) * per_unit).astype(np.int64)
         recency = np.rint(summary["recency"].to_numpy(dtype=float) * per_unit).astype(np.int64)
         first = origin - age
-        # one call for both, so the same day gives the same operational time to the bit
-        tau = self.cumulative(np.concatenate([first, first + recency]), origin)
-        tau_first, tau_last = tau[: first.size], tau[first.size :]
-        out = summary.copy()
+        # one table of the days from the first purchase to the end (a few thousand values,
+        # whatever the number of customers), so the same day has the same time to the bit
+        start = int(first.min(initial=origin))
+        table = self.cumulative(np.arange(start, origin + 1), origin)
+        tau_first, tau_last = table[first - start], table[first + recency - start]
+        out = summary.copy(deep=False)
         T = np.maximum(-tau_first, 0.0) / per_unit
         out["T"] = T
         out["recency"] = np.where(
