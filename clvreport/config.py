@@ -597,6 +597,16 @@ class ClientConfig(_Strict):
         description="Most customers per sheet of customers.xlsx; the rest are in customers.csv.",
     )
 
+    @field_validator("season", mode="before")
+    @classmethod
+    def _season_switch(cls, value: Any) -> Any:
+        # YAML reads an unquoted off/on (and no/yes) as a boolean
+        if value is False:
+            return "off"
+        if value is True:
+            return "auto"
+        return value
+
     @field_validator("currency")
     @classmethod
     def _currency_code(cls, value: str) -> str:

@@ -1119,9 +1119,10 @@ def _coverage_sentences(ctx: ReportContext) -> list[str]:
         )
     ]
     if check.lower_bound_zero > 0:
-        sentences.append(
-            t("methodology.holdout_lower_zero", share=t.percent(check.lower_bound_zero, digits=0))
-        )
+        zero = check.lower_bound_zero
+        # "100%" beside misses below would contradict itself: nearly all is ">99%"
+        shown = ">" + t.percent(0.99, digits=0) if 0.995 <= zero < 1 else t.percent(zero, digits=0)
+        sentences.append(t("methodology.holdout_lower_zero", share=shown))
     return sentences
 
 
