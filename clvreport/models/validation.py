@@ -46,6 +46,13 @@ forecast horizon, whether the holdout is shorter than it
 (``shorter_than_horizon``): a 6-month check says little about month 7 to 12
 of a 12-month forecast, whatever the verdict.
 
+With a seasonal index (:mod:`clvreport.models.season`) the model and the
+calibration summary are in its operational time, estimated on the
+calibration period alone (:meth:`~clvreport.models.fitting.ClvModelFit.calibration_operational`):
+``duration_holdout`` is then the holdout's operational length, so a check
+over July to December expects December's peak; the holdout length in months
+is read from the summary's dates.
+
 Verdict codes
 -------------
 ``good``
