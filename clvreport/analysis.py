@@ -46,8 +46,9 @@ from clvreport.metrics import (
     retention_by_period,
 )
 from clvreport.models import ClvModelFit, fit_clv_models, score_customers, score_segments
-from clvreport.models.predictive import holdout_intervals
+from clvreport.models.predictive import IntervalCheck, holdout_intervals, interval_check
 from clvreport.models.scoring import clear_forecast_cache, lifetime_values
+from clvreport.models.season import daily_purchases, season_from_transactions
 from clvreport.models.tracking import tracking_data
 from clvreport.models.units import horizon_periods
 from clvreport.overview import RiskBasis, at_risk_mask, risk_basis, value_at_stake
@@ -131,6 +132,12 @@ class Analysis:
     holdout_coverage
         Share of customers whose holdout purchases fell inside their 90%
         predictive interval from the calibration fit (``None`` without a holdout).
+    holdout_intervals
+        The same check side by side: the shares above the upper and below the
+        lower bound, what the model expected on each side, and how many
+        customers have a lower bound of 0
+        (:class:`~clvreport.models.predictive.IntervalCheck`; ``None``
+        without a holdout).
     repeat
         How often new and returning customers bought again within a year.
     risk_basis
@@ -186,6 +193,7 @@ class Analysis:
     acquisition: dict[str, pd.DataFrame] = field(default_factory=dict)
     tracking: pd.DataFrame | None = None
     holdout_coverage: float | None = None
+    holdout_intervals: IntervalCheck | None = None
     donors: DonorAnalysis | None = None
     subscribers: SubscriberAnalysis | None = None
     risk_basis: RiskBasis = "p_alive"
@@ -268,17 +276,21 @@ def _tracking(
     if calibration_end is None or fitted is None:
         return None
     return tracking_data(
-        transactions, fitted, calibration_end=calibration_end, observation_end=as_of
+        transactions,
+        fitted,
+        calibration_end=calibration_end,
+        observation_end=as_of,
+        season=model.calibration_season,
     )
 
 
-def _holdout_coverage(model: ClvModelFit, calibration: pd.DataFrame) -> float | None:
-    """Coverage of the chosen model's 90% purchase intervals on the holdout."""
+def _holdout_coverage(model: ClvModelFit, calibration: pd.DataFrame) -> IntervalCheck | None:
+    """How the chosen model's 90% purchase intervals held on the holdout, above and below."""
     fitted = _calibration_model(model)
     if fitted is None:
         return None
-    _, coverage = holdout_intervals(fitted, calibration)
-    return float(coverage)
+    scores, _ = holdout_intervals(fitted, model.calibration_operational(calibration))
+    return interval_check(scores)
 
 
 def _revenue_last_year(engine, table: str, as_of: dt.date) -> float:
@@ -550,8 +562,26 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
                 if calibration_end is not None
                 else full
             )
+            # the seasonal index of the whole history scores; the calibration period's own
+            # (estimated without the holdout) is what the holdout check uses
+            enabled = config.season != "off"
+            daily = daily_purchases(transactions, as_of)
+            season = season_from_transactions(transactions, as_of, daily=daily, enabled=enabled)
+            calibration_season = (
+                season_from_transactions(
+                    transactions, calibration_end, daily=daily, enabled=enabled
+                )
+                if calibration_end is not None
+                else season
+            )
+            del daily
             model = fit_clv_models(
-                calibration, full, time_unit=config.time_unit, horizon_months=config.horizon_months
+                calibration,
+                full,
+                time_unit=config.time_unit,
+                horizon_months=config.horizon_months,
+                season=season,
+                calibration_season=calibration_season,
             )
             # Spark scores on its executors, so while its session is open; in-process
             # scoring waits until the engine is closed (below)
@@ -569,8 +599,10 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         }
     # The engine is closed here: DuckDB's copy of the transactions no longer takes memory
     # while millions of customers are scored.
+    intervals = None
     if donors is None and subscription is None:
-        coverage = _holdout_coverage(model, calibration) if calibration_end else None
+        intervals = _holdout_coverage(model, calibration) if calibration_end else None
+        coverage = None if intervals is None else intervals.coverage
         del calibration
         if scores is None and model.usable:
             scores = _score(model, full, config, engine)
@@ -641,6 +673,7 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         repeat=repeat,
         tracking=tracking,
         holdout_coverage=coverage,
+        holdout_intervals=intervals,
         acquisition={
             column: group_value(customers, groups) for column, groups in first_groups.items()
         },

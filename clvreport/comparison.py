@@ -709,8 +709,10 @@ def _forecast_check(
         total = donor_period_forecast(fit, scored, pd.Series("total", index=scored.index), periods)
     else:
         t = float(convert_duration(float(days), "days", fit.time_unit))
-        segments, _ = period_forecast(fit, scored, scored["segment"], t)
-        total, _ = period_forecast(fit, scored, pd.Series("total", index=scored.index), t)
+        start = previous.as_of
+        segments, _ = period_forecast(fit, scored, scored["segment"], t, start=start)
+        everyone = pd.Series("total", index=scored.index)
+        total, _ = period_forecast(fit, scored, everyone, t, start=start)
     return _with_actuals(segments, total, scored, current, purchases="frequency")
 
 

@@ -542,6 +542,12 @@ class ClientConfig(_Strict):
     holdout_months: int = Field(
         6, ge=0, le=36, description="Months held back to check the model's predictions (0 = none)."
     )
+    season: Literal["auto", "off"] = Field(
+        "auto",
+        description="Seasonal pattern of the purchase forecasts: 'auto' estimates a monthly "
+        "index from two or more whole years of history and uses it when the pattern is clear; "
+        "'off' forecasts on the calendar.",
+    )
     brand: str = Field("_brand.yml", description="Brand file relative to the client folder.")
 
     @field_validator("brand")
@@ -603,6 +609,16 @@ class ClientConfig(_Strict):
         le=1_000_000,
         description="Most customers per sheet of customers.xlsx; the rest are in customers.csv.",
     )
+
+    @field_validator("season", mode="before")
+    @classmethod
+    def _season_switch(cls, value: Any) -> Any:
+        # YAML reads an unquoted off/on (and no/yes) as a boolean
+        if value is False:
+            return "off"
+        if value is True:
+            return "auto"
+        return value
 
     @field_validator("currency")
     @classmethod

@@ -43,6 +43,7 @@ API_SECTIONS: dict[str, tuple[str, ...]] = {
     "Models": (
         "clvreport.models",
         "clvreport.models.limits",
+        "clvreport.models.season",
         "clvreport.models.bgbb",
         "clvreport.models.discrete",
         "clvreport.models.sbg",

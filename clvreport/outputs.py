@@ -914,6 +914,12 @@ def write_outputs(
     if model.get("validation") is not None and analysis.holdout_coverage is not None:
         model["validation"]["coverage"] = analysis.holdout_coverage
         model["validation"]["interval"] = 0.9
+        if analysis.holdout_intervals is not None:
+            # the misses on each side, and what the model expected there
+            check = analysis.holdout_intervals.to_dict()
+            model["validation"]["intervals"] = check
+            model["validation"]["above"] = check["above"]
+            model["validation"]["below"] = check["below"]
     if analysis.base_value is not None:
         base = analysis.base_value
         model["base_value"] = {

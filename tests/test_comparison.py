@@ -128,8 +128,16 @@ def test_predicted_purchases_are_the_first_models_forecast_for_the_period(report
     model = json.loads((first.folder / "model.json").read_text())
     before = pd.read_parquet(first.folder / "customers.parquet")
     fit = ClvModelFit.from_dict(model)
-    t = convert_duration(float((SECOND - FIRST).days), "days", fit.time_unit)
-    expected = fit.model.expected_purchases(t, before["frequency"], before["recency"], before["T"])
+    # the demo's December peak: the stored model runs on the first report's seasonal time,
+    # its histories and the 184 days to the second report measured in it
+    season = fit.season
+    assert season is not None and season.active and season.end == FIRST
+    days = float((SECOND - FIRST).days)
+    t = convert_duration(float(season.elapsed(FIRST, days)), "days", fit.time_unit)
+    assert t > convert_duration(days, "days", fit.time_unit)  # July to December: the peak
+    before.attrs = {"time_unit": fit.time_unit, "calibration_end": FIRST.isoformat()}
+    timed = season.operational_summary(before)
+    expected = fit.model.expected_purchases(t, timed["frequency"], timed["recency"], timed["T"])
     spend = fit.expected_spend(before["frequency"], before["monetary_value"])
     result = json.loads((second["nl"].folder / "comparison.json").read_text())
     assert result["predicted_purchases"] == pytest.approx(float(np.sum(expected)), rel=1e-6)

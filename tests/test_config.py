@@ -202,3 +202,22 @@ def test_a_duckdb_memory_limit_without_a_unit_is_refused(tmp_path):
     (client / "client.yml").write_text(text + "\nduckdb:\n  memory_limit: lots\n", "utf-8")
     with pytest.raises(ConfigError, match="memory_limit"):
         load_client("big", tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("", "auto"),
+        ("season: off\n", "off"),
+        ("season: 'off'\n", "off"),
+        ("season: auto\n", "auto"),
+    ],
+)
+def test_season_is_auto_unless_switched_off(tmp_path, line, expected):
+    # YAML reads an unquoted off as false: it still means off
+    assert load_config(write(tmp_path, VALID + line)).season == expected
+
+
+def test_an_unknown_season_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="season"):
+        load_config(write(tmp_path, VALID + "season: monthly\n"))

@@ -6,6 +6,8 @@ recomputed from ``customers.csv``, the footer's page number is the PDF's, and
 no message key or placeholder leaks into the text.
 """
 
+import datetime as dt
+import json
 import re
 from pathlib import Path
 
@@ -113,3 +115,25 @@ def test_the_other_language_is_absent(demo_report):
     other = Translator("en" if language == "nl" else "nl")
     for key in ("sections.summary", "sections.recommendations", "overview.what_to_do"):
         assert other(key) not in text
+
+
+def test_methodology_states_the_season_and_both_sides_of_the_ranges(demo_report):
+    """The demo's December peak is the forecast's season; the ranges' misses on each side."""
+    language, folder = demo_report
+    t = Translator(language, "EUR")
+    model = json.loads((folder / "model.json").read_text())
+    season = model["season"]
+    assert season["reason"] == "seasonal" and len(season["factors"]) == 12
+    assert max(range(12), key=season["factors"].__getitem__) == 11  # December
+    assert model["calibration_season"]["end"] == model["calibration_end"]
+    validation = model["validation"]
+    assert {"above", "below", "intervals"} <= set(validation)
+    assert validation["intervals"]["lower_bound_zero"] > 0.5
+    text = pdf_text(folder / "clv_report.pdf")
+    december = t.date(dt.date(2024, 12, 1), style="MMMM")
+    assert f"{december} " in text
+    words = {
+        "nl": ("seizoenspatroon", "bovengrens", "ondergrens"),
+        "en": ("seasonal pattern", "upper bound", "lower bound"),
+    }[language]
+    assert all(word in text for word in words), words

@@ -93,6 +93,15 @@ def test_model_json_and_customers_csv_agree_with_the_report(dutch_report):
     model = json.loads((dutch_report.folder / "model.json").read_text())
     assert model["status"] in {"ok", "degraded"}
     assert model["horizon_months"] == 12
+    # the seasonal index: twelve factors, or the reason there are none
+    season = model["season"]
+    assert season["reason"] in {"seasonal", "flat", "too_short", "too_few_purchases", "off"}
+    assert (season["factors"] is None) == (season["reason"] != "seasonal")
+    if model["validation"] is not None and model["validation"].get("coverage") is not None:
+        validation = model["validation"]
+        assert validation["above"] + validation["below"] == pytest.approx(
+            1 - validation["coverage"], abs=1e-3
+        )
     customers = pd.read_csv(dutch_report.folder / "customers.csv")
     assert customers["customer_id"].is_unique
     assert model["historic"]["n_customers"] == len(customers)

@@ -18,9 +18,21 @@ With a holdout, the chosen model's calibration fit also gives every customer a
 90% predictive interval of their holdout purchases (purchase process and
 parameter uncertainty, :func:`clvreport.models.predictive.holdout_intervals`);
 ``validation.coverage`` is the share of customers whose actual holdout
-purchases lie inside, ``validation.interval`` the nominal 0.9. ``--scores
-FILE.csv`` writes the per-customer rows (``customer_id, holdout_purchases,
-expected_holdout_purchases, holdout_purchases_low, holdout_purchases_high``).
+purchases lie inside, ``validation.interval`` the nominal 0.9,
+``validation.above`` and ``validation.below`` the shares above the upper and
+below the lower bound (``validation.intervals`` adds what the model expected
+on each side and the share whose lower bound is 0). ``--scores FILE.csv``
+writes the per-customer rows (``customer_id, holdout_purchases,
+expected_holdout_purchases, holdout_purchases_low, holdout_purchases_high,
+chance_below, chance_above``).
+
+With ``--season auto`` (the default) the client's monthly pattern is
+estimated from the transactions up to the calibration end (for the holdout
+check) and up to the holdout end (for the final fit), and used as a time
+change when two or more whole years show a clear one
+(:mod:`clvreport.models.season`); ``season`` and ``calibration_season`` in
+the JSON say which factors were used, or why none. ``--season off`` fits on
+the calendar.
 
 ``--model bgbb`` fits the discrete-time BG/BB model instead (one purchase
 opportunity per year, quarter or month: ``--time-unit years|quarters|months``,
@@ -68,7 +80,8 @@ from clvreport.models.bgbb import BetaGeoBetaBinomModel
 from clvreport.models.discrete import discrete_summary
 from clvreport.models.fitting import MIN_REPEAT_BUYERS
 from clvreport.models.numeric import json_float
-from clvreport.models.predictive import holdout_intervals
+from clvreport.models.predictive import holdout_intervals, interval_check
+from clvreport.models.season import Season, daily_purchases, season_from_transactions
 from clvreport.summary import as_date, rfm_summary
 
 __all__ = ["fit"]
@@ -172,6 +185,25 @@ def _print(fit: ClvModelFit, payload: dict[str, Any]) -> None:
                 f"Holdout purchases inside their {INTERVAL:.0%} predictive interval: "
                 f"{coverage:.1%} of customers"
             )
+        check = payload["validation"].get("intervals")
+        if check and check.get("above") is not None:
+            console.print(
+                f"Above the upper bound: {check['above']:.1%} of customers (the model expected "
+                f"{check['expected_above']:.1%}); below the lower bound: {check['below']:.1%} "
+                f"(expected {check['expected_below']:.1%}); lower bound 0: "
+                f"{check['lower_bound_zero']:.1%}"
+            )
+    season = payload.get("season") or {}
+    if season:
+        factors = season.get("factors")
+        console.print(
+            "Season: "
+            + (
+                "monthly index " + ", ".join(f"{v:.2f}" for v in factors)
+                if factors
+                else f"none ({season.get('reason')})"
+            )
+        )
 
 
 def _holdout_scores(fit: ClvModelFit, calibration: Any) -> tuple[Any, float] | None:
@@ -181,7 +213,22 @@ def _holdout_scores(fit: ClvModelFit, calibration: Any) -> tuple[Any, float] | N
     candidate = fit.candidates.get(fit.model_name)
     if candidate is None or candidate.model is None:
         return None
-    return holdout_intervals(candidate.model, calibration, interval=INTERVAL)
+    timed = fit.calibration_operational(calibration)
+    return holdout_intervals(candidate.model, timed, interval=INTERVAL)
+
+
+def _seasons(
+    tx: Transactions, calibration_end: str, holdout_end: str | None, enabled: bool
+) -> tuple[Season, Season | None]:
+    """The seasonal index up to the calibration end, and up to the holdout end (if any)."""
+    cal = as_date(calibration_end, "calibration end")
+    end = as_date(holdout_end, "holdout end") or cal
+    assert cal is not None and end is not None
+    daily = daily_purchases(tx, end) if enabled else None
+    calibration = season_from_transactions(tx, cal, daily=daily, enabled=enabled)
+    if holdout_end is None:
+        return calibration, None
+    return calibration, season_from_transactions(tx, end, daily=daily, enabled=enabled)
 
 
 def _time_unit(model: str, time_unit: str | None) -> str:
@@ -415,6 +462,14 @@ def fit(
             "predictive interval to this CSV (needs --holdout-end).",
         ),
     ] = None,
+    season: Annotated[
+        Literal["auto", "off"],
+        typer.Option(
+            "--season",
+            help="auto: fit and forecast in the seasonal time of the client's own monthly "
+            "pattern when two or more whole years show a clear one; off: calendar time.",
+        ),
+    ] = "auto",
 ) -> None:
     """Fit BG/NBD, MBG/NBD, Pareto/NBD and Gamma-Gamma models and print the chosen one.
 
@@ -494,7 +549,17 @@ def fit(
         full = None
         if holdout_end is not None:
             full = rfm_summary(tx, calibration_end=holdout_end, time_unit=time_unit)
-        result = fit_clv_models(calibration, full, model=model, time_unit=time_unit)
+        calibration_season, full_season = _seasons(
+            tx, calibration.attrs["calibration_end"], holdout_end, season == "auto"
+        )
+        result = fit_clv_models(
+            calibration,
+            full,
+            model=model,
+            time_unit=time_unit,
+            season=full_season or calibration_season,
+            calibration_season=calibration_season,
+        )
         holdout = _holdout_scores(result, calibration)
         payload = {
             **result.to_dict(),
@@ -508,6 +573,10 @@ def fit(
         table, coverage = holdout
         payload["validation"]["coverage"] = coverage if math.isfinite(coverage) else None
         payload["validation"]["interval"] = INTERVAL
+        check = interval_check(table, INTERVAL).to_dict()
+        payload["validation"]["intervals"] = check
+        payload["validation"]["above"] = check["above"]
+        payload["validation"]["below"] = check["below"]
         if scores is not None:
             write_table(table, scores, "the holdout scores", option="--scores")
     elif scores is not None:

@@ -59,6 +59,12 @@ class ClvSettings:
         Share of revenue that is margin (1.0 values revenue).
     time_unit
         Time unit of the model and summary.
+    grid
+        The month boundaries ``t_0 = 0, ..., t_H`` in the model's time unit
+        when they are not whole calendar months of 365.25 / 12 days: with a
+        seasonal index, the operational time of each month's end
+        (:meth:`clvreport.models.season.Season.month_grid`). ``None``: the
+        calendar grid.
 
     Examples
     --------
@@ -71,6 +77,7 @@ class ClvSettings:
     discount_rate: float = 0.10
     gross_margin: float = 1.0
     time_unit: TimeUnit = "weeks"
+    grid: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         check_time_unit(self.time_unit)
@@ -82,14 +89,26 @@ class ClvSettings:
             raise ModelError(f"discount_rate must be in [0, 1), not {self.discount_rate}")
         if not 0 < self.gross_margin <= 1:
             raise ModelError(f"gross_margin must be in (0, 1], not {self.gross_margin}")
+        if self.grid is not None:
+            grid = np.asarray(self.grid, dtype=float)
+            if (
+                grid.shape != (self.horizon_months + 1,)
+                or grid[0] != 0
+                or not np.all(np.diff(grid) > 0)
+            ):
+                raise ModelError("grid must hold horizon_months + 1 increasing values from 0")
 
     @property
     def horizon(self) -> float:
-        """The horizon in the model's time unit."""
+        """The horizon in the model's time unit (operational time with a seasonal grid)."""
+        if self.grid is not None:
+            return float(self.grid[-1])
         return float(months_to_units(float(self.horizon_months), self.time_unit))
 
     def month_grid(self) -> np.ndarray:
         """Month boundaries ``t_0 = 0, ..., t_H`` in the model's time unit."""
+        if self.grid is not None:
+            return np.asarray(self.grid, dtype=float)
         return months_to_units(np.arange(self.horizon_months + 1, dtype=float), self.time_unit)
 
     def discount_factors(self) -> np.ndarray:

@@ -79,12 +79,14 @@ import pandas as pd
 from clvreport.errors import ModelError
 from clvreport.models.base import MaximumLikelihoodModel, TransactionModel
 from clvreport.models.bgnbd import BetaGeoModel
+from clvreport.models.clv import ClvSettings
 from clvreport.models.compression import RfmData, compress_rfm
 from clvreport.models.gammagamma import GammaGammaModel, spend_frequency_correlation
 from clvreport.models.inputs import validate_summary
 from clvreport.models.mbgnbd import ModifiedBetaGeoModel
 from clvreport.models.numeric import json_float
 from clvreport.models.paretonbd import ParetoNBDModel
+from clvreport.models.season import Season
 from clvreport.models.spend_caps import CAPPED_COLUMN, SpendCaps, revenue_check, spend_caps
 from clvreport.models.units import TimeUnit, check_time_unit
 from clvreport.models.validation import (
@@ -280,6 +282,16 @@ class ClvModelFit:
         summary was built without the rule.
     n_customers, n_repeat_buyers
         Customers and repeat buyers in the scoring summary.
+    season
+        The seasonal index of the scoring summary's history
+        (:class:`~clvreport.models.season.Season`): with one, the final model
+        was fitted on histories in operational time and every forecast runs
+        on it (:meth:`operational`, :meth:`clv_settings`); ``None`` or an
+        inactive one (with the reason): the calendar.
+    calibration_season
+        The index of the calibration period, estimated without the holdout,
+        that the candidates were fitted and checked with
+        (:meth:`calibration_operational`).
     """
 
     status: Status
@@ -298,7 +310,75 @@ class ClvModelFit:
     spend_caps: SpendCaps | None = None
     n_customers: int = 0
     n_repeat_buyers: int = 0
+    season: Season | None = None
+    calibration_season: Season | None = None
     _candidate_dicts: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def seasonal(self) -> bool:
+        """Whether the forecasts follow a seasonal index."""
+        return self.season is not None and self.season.active
+
+    def operational(self, summary: pd.DataFrame, end: Any = None) -> pd.DataFrame:
+        """``summary`` in the time the final model runs on (operational time with an index).
+
+        Parameters
+        ----------
+        summary
+            A calendar summary at the season's end (``attrs["calibration_end"]``
+            or ``end``, by default :attr:`Season.end`).
+        end
+            The summary's date, when its ``attrs`` do not say.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``summary`` itself without an index.
+        """
+        if not self.seasonal:
+            return summary
+        assert self.season is not None
+        return _in_unit(self.season, summary, self.time_unit, end)
+
+    def calibration_operational(self, calibration: pd.DataFrame) -> pd.DataFrame:
+        """The calibration summary in the time the candidates were fitted and checked on."""
+        season = self.calibration_season
+        if season is None or not season.active:
+            return calibration
+        return _in_unit(season, calibration, self.time_unit, None)
+
+    def clv_settings(
+        self,
+        horizon_months: int = 12,
+        discount_rate: float = 0.10,
+        gross_margin: float = 1.0,
+        start: Any = None,
+    ) -> ClvSettings:
+        """The horizon's month grid for forecasts from ``start`` (default: the season's end).
+
+        Parameters
+        ----------
+        horizon_months, discount_rate, gross_margin
+            As :class:`~clvreport.models.clv.ClvSettings`.
+        start
+            The forecast starts the day after (a date or ISO text); default
+            :attr:`Season.end`, the date of the scoring summary.
+
+        Returns
+        -------
+        ClvSettings
+            With the operational month grid when the fit has an index.
+        """
+        grid = None
+        if self.seasonal:
+            assert self.season is not None
+            origin = _as_date(start) or self.season.end
+            if origin is not None:
+                grid = tuple(
+                    float(v)
+                    for v in self.season.month_grid(origin, int(horizon_months), self.time_unit)
+                )
+        return ClvSettings(horizon_months, discount_rate, gross_margin, self.time_unit, grid)
 
     @property
     def reason(self) -> str | None:
@@ -388,6 +468,10 @@ class ClvModelFit:
             "candidates": candidates,
             "n_customers": self.n_customers,
             "n_repeat_buyers": self.n_repeat_buyers,
+            "season": None if self.season is None else self.season.to_dict(),
+            "calibration_season": (
+                None if self.calibration_season is None else self.calibration_season.to_dict()
+            ),
         }
 
     @classmethod
@@ -427,8 +511,27 @@ class ClvModelFit:
             spend_caps=None if caps is None else SpendCaps.from_dict(caps),
             n_customers=int(data.get("n_customers") or 0),
             n_repeat_buyers=int(data.get("n_repeat_buyers") or 0),
+            season=Season.from_dict(data.get("season")),
+            calibration_season=Season.from_dict(data.get("calibration_season")),
             _candidate_dicts=dict(data.get("candidates") or {}),
         )
+
+
+def _as_date(value: Any) -> Any:
+    """A date from a date or ISO text (``None`` stays ``None``)."""
+    import datetime as dt
+
+    if value is None or isinstance(value, dt.date):
+        return value.date() if isinstance(value, dt.datetime) else value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _in_unit(season: Season, summary: pd.DataFrame, time_unit: str, end: Any) -> pd.DataFrame:
+    """``summary`` in operational time, its times read in ``time_unit``."""
+    if summary.attrs.get("time_unit") is None:
+        summary = summary.copy(deep=False)
+        summary.attrs = {**summary.attrs, "time_unit": time_unit}
+    return season.operational_summary(summary, _as_date(end))
 
 
 def _fit_candidate(
@@ -618,6 +721,8 @@ def fit_clv_models(
     horizon_months: float | None = None,
     search_sample: int | None = SEARCH_SAMPLE,
     search_seed: int = SEARCH_SEED,
+    season: Season | None = None,
+    calibration_season: Season | None = None,
 ) -> ClvModelFit:
     """Fit the candidate models, choose one and fit the spend model.
 
@@ -646,6 +751,17 @@ def fit_clv_models(
         the module docstring); ``None``: always on all rows.
     search_seed
         Seed of that sample.
+    season
+        The seasonal index of the scoring summary's history
+        (:func:`~clvreport.models.season.estimate_season` up to its date):
+        with an active one the final model is fitted on ``full`` in
+        operational time (:mod:`clvreport.models.season`). Without ``full`` it
+        applies to ``calibration``.
+    calibration_season
+        The index estimated on the calibration period alone (never on the
+        holdout): the candidates are fitted and checked on ``calibration`` in
+        its operational time. Default: none when ``full`` is given, else
+        ``season``.
 
     Returns
     -------
@@ -689,22 +805,30 @@ def fit_clv_models(
             hint="pass None to compare the models on all customers",
         )
     validate_summary(calibration)
-    scoring = calibration if full is None else full
     if full is not None:
         validate_summary(full)
-    for frame in (calibration, scoring):
+    for frame in (calibration, full if full is not None else calibration):
         unit = frame.attrs.get("time_unit")
         if unit is not None and unit != time_unit:
             raise ModelError(
                 f"the summary is in {unit} but time_unit={time_unit!r} was requested",
                 hint="pass the time_unit the summary was built with",
             )
+    if full is None and calibration_season is None:
+        calibration_season = season
+    if calibration_season is not None and calibration_season.active:
+        calibration = _in_unit(calibration_season, calibration, time_unit, None)
+    if full is not None and season is not None and season.active:
+        full = _in_unit(season, full, time_unit, None)
+    scoring = calibration if full is None else full
     result = ClvModelFit(
         status="failed",
         reasons=(),
         time_unit=time_unit,
         n_customers=len(scoring),
         n_repeat_buyers=_repeat_buyers(scoring) if len(scoring) else 0,
+        season=season,
+        calibration_season=calibration_season,
     )
     if len(calibration) == 0 or len(scoring) == 0:
         result.reasons = ("no_customers",)
@@ -724,6 +848,8 @@ def fit_clv_models(
             n_starts=n_starts,
             horizon_months=horizon_months,
             search_sample=None,
+            season=season,
+            calibration_season=calibration_season,
         )
         n = len(calibration)
         again.search = CandidateSearch("all", n, n, note=note)

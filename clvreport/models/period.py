@@ -21,6 +21,8 @@ only the horizon in whole months) and compares it with what happened.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 
@@ -29,6 +31,7 @@ from clvreport.models.compression import distinct_rows
 from clvreport.models.fitting import ClvModelFit
 from clvreport.models.predictive import normal_mixture_interval, purchase_moments
 from clvreport.models.uncertainty import as_param_tuple, draw_fit_parameters
+from clvreport.models.units import DAYS_PER_UNIT
 
 __all__ = ["PERIOD_COLUMNS", "period_forecast"]
 
@@ -56,6 +59,7 @@ def period_forecast(
     interval: float = 0.9,
     n_draws: int = 200,
     seed: int = 0,
+    start: dt.date | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Purchases and revenue the model expects in the next ``t`` time units, per group and customer.
 
@@ -74,6 +78,12 @@ def period_forecast(
         Coverage of the intervals.
     n_draws, seed
         Parameter draws for the intervals (none when the fit has no covariance).
+    start
+        The date of ``summary`` (the forecast runs from the day after). Only
+        used with a seasonal index (:attr:`ClvModelFit.season`): the histories
+        and the period are then measured in its operational time, so a period
+        over December expects December's purchases. Default: the date the
+        index ends (the stored report's date).
 
     Returns
     -------
@@ -108,9 +118,15 @@ def period_forecast(
         labels = summary[groups] if groups in summary else pd.Series(groups, index=summary.index)
     else:
         labels = groups
-    x = summary["frequency"].to_numpy(dtype=float)
-    t_x = summary["recency"].to_numpy(dtype=float)
-    T = summary["T"].to_numpy(dtype=float)
+    timed = fit.operational(summary, start)
+    if fit.seasonal:
+        assert fit.season is not None
+        origin = start or fit.season.end
+        per_unit = DAYS_PER_UNIT[fit.time_unit]
+        t = float(fit.season.elapsed(origin, t * per_unit)) / per_unit
+    x = timed["frequency"].to_numpy(dtype=float)
+    t_x = timed["recency"].to_numpy(dtype=float)
+    T = timed["T"].to_numpy(dtype=float)
     m = fit.spend_input(summary)
     code, names = pd.factorize(np.asarray(labels), use_na_sentinel=False)
     rows, first = distinct_rows(x, t_x, T, m, code)

@@ -86,9 +86,11 @@ from clvreport.models.compression import distinct_rows
 
 __all__ = [
     "HOLDOUT_SCORE_COLUMNS",
+    "IntervalCheck",
     "PredictiveResult",
     "conditional_purchase_pmf",
     "holdout_intervals",
+    "interval_check",
     "normal_mixture_interval",
     "predictive_interval",
     "purchase_cap",
@@ -373,12 +375,21 @@ class PredictiveResult:
     mean, variance
         Per customer: the count's mean and (process) variance under the point
         estimate, or ``None`` when no point estimate was given.
+    below, above
+        Per customer: the chance, under the same mixture, that the count falls
+        below ``low`` or above ``high``. Each is at most ``(1 - interval) /
+        2`` and usually less, because a count moves in whole purchases; below
+        is 0 when ``low`` is 0 (the customer has at least that chance of not
+        buying at all). Summed over customers they are the misses the model
+        expects on each side.
     """
 
     low: np.ndarray
     high: np.ndarray
     mean: np.ndarray | None = None
     variance: np.ndarray | None = None
+    below: np.ndarray | None = None
+    above: np.ndarray | None = None
 
 
 class _Pairs:
@@ -575,6 +586,8 @@ def predictive_interval(
     cap = purchase_cap(params, pairs_of.t, pairs_of.x, pairs_of.T, tail=lower_level / 2.0)
     low = np.full(x.size, np.nan)
     high = np.full(x.size, np.nan)
+    below = np.full(x.size, np.nan)
+    above = np.full(x.size, np.nan)
     for pairs, k_max in pairs_of.blocks(cap, _budget(model, n_draws)):
         pmf = purchase_pmf_if_alive(
             model,
@@ -601,12 +614,20 @@ def predictive_interval(
             mix = np.einsum("dn,dnk->nk", p, cdf[:, where, :]) * share[:, None]
             mix += (1.0 - p.sum(axis=0) * share)[:, None]
             none = n_valid == 0
-            low[who] = np.where(none, np.nan, _first_at_least(mix, lower_level))
-            high[who] = np.where(none, np.nan, _first_at_least(mix, upper_level))
+            lo = _first_at_least(mix, lower_level)
+            hi = _first_at_least(mix, upper_level)
+            rows = np.arange(mix.shape[0])
+            # P(X < low) = F(low - 1), P(X > high) = 1 - F(high)
+            under = np.where(lo > 0, mix[rows, np.maximum(lo.astype(int) - 1, 0)], 0.0)
+            over = np.clip(1.0 - mix[rows, hi.astype(int)], 0.0, 1.0)
+            low[who] = np.where(none, np.nan, lo)
+            high[who] = np.where(none, np.nan, hi)
+            below[who] = np.where(none, np.nan, under)
+            above[who] = np.where(none, np.nan, over)
     if point is None:
-        return PredictiveResult(low, high)
+        return PredictiveResult(low, high, below=below, above=above)
     mean, variance = purchase_moments(model, point, t, x, t_x, T)
-    return PredictiveResult(low, high, mean, variance)
+    return PredictiveResult(low, high, mean, variance, below, above)
 
 
 def _first_at_least(cdf: np.ndarray, level: float) -> np.ndarray:
@@ -683,7 +704,111 @@ HOLDOUT_SCORE_COLUMNS = [
     "expected_holdout_purchases",
     "holdout_purchases_low",
     "holdout_purchases_high",
+    "chance_below",
+    "chance_above",
 ]
+"""Columns of :func:`holdout_intervals`' scores: ``chance_below`` and
+``chance_above`` are the model's chance that the customer falls below the
+lower or above the upper bound (:attr:`PredictiveResult.below`)."""
+
+
+@dataclass(frozen=True)
+class IntervalCheck:
+    """How the per-customer holdout intervals held, side by side with what the model expects.
+
+    Attributes
+    ----------
+    customers
+        Customers checked.
+    coverage
+        Share whose holdout purchases lie inside their interval.
+    above, below
+        Shares that bought more than the upper bound, or fewer than the lower.
+    expected_above, expected_below
+        The shares the model expects (the mean of each customer's chance).
+        Misses fall "in proportion" when ``above`` is near ``expected_above``
+        and ``below`` near ``expected_below``: a model that forecasts too
+        little shows too many misses above, one that forecasts too much too
+        many below.
+    lower_bound_zero
+        Share whose lower bound is 0: they have at least a 5% chance (for a
+        90% interval) of not buying at all, so they cannot fall below it and
+        every miss of theirs is above.
+    interval
+        Nominal coverage.
+
+    Examples
+    --------
+    >>> scores = pd.DataFrame({"holdout_purchases": [0, 3, 9], "holdout_purchases_low": [0, 1, 2],
+    ...     "holdout_purchases_high": [2, 5, 6], "chance_below": [0.0, 0.03, 0.04],
+    ...     "chance_above": [0.02, 0.04, 0.03]})
+    >>> check = interval_check(scores)
+    >>> round(check.above, 3), check.below, round(check.lower_bound_zero, 3)
+    (0.333, 0.0, 0.333)
+    """
+
+    customers: int
+    coverage: float
+    above: float
+    below: float
+    expected_above: float
+    expected_below: float
+    lower_bound_zero: float
+    interval: float = 0.9
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly: every attribute, rounded to 4 decimals."""
+        return {
+            "customers": self.customers,
+            "coverage": _rounded(self.coverage),
+            "above": _rounded(self.above),
+            "below": _rounded(self.below),
+            "expected_above": _rounded(self.expected_above),
+            "expected_below": _rounded(self.expected_below),
+            "lower_bound_zero": _rounded(self.lower_bound_zero),
+            "interval": self.interval,
+        }
+
+
+def _rounded(value: float) -> float | None:
+    return round(float(value), 4) if np.isfinite(value) else None
+
+
+def interval_check(scores: pd.DataFrame, interval: float = 0.9) -> IntervalCheck:
+    """Misses above and below the intervals of :func:`holdout_intervals`, and the expected ones.
+
+    Parameters
+    ----------
+    scores
+        :func:`holdout_intervals`' per-customer table.
+    interval
+        The intervals' nominal coverage (recorded only).
+
+    Returns
+    -------
+    IntervalCheck
+    """
+    actual = scores["holdout_purchases"].to_numpy(dtype=float)
+    low = scores["holdout_purchases_low"].to_numpy(dtype=float, na_value=np.nan)
+    high = scores["holdout_purchases_high"].to_numpy(dtype=float, na_value=np.nan)
+    known = np.isfinite(low) & np.isfinite(high)
+    n = int(known.sum())
+    if n == 0:
+        nan = float("nan")
+        return IntervalCheck(0, nan, nan, nan, nan, nan, nan, interval)
+    a, lo, hi = actual[known], low[known], high[known]
+    chance_below = scores["chance_below"].to_numpy(dtype=float)[known]
+    chance_above = scores["chance_above"].to_numpy(dtype=float)[known]
+    return IntervalCheck(
+        customers=n,
+        coverage=float(np.mean((lo <= a) & (a <= hi))),
+        above=float(np.mean(a > hi)),
+        below=float(np.mean(a < lo)),
+        expected_above=float(np.nanmean(chance_above)),
+        expected_below=float(np.nanmean(chance_below)),
+        lower_bound_zero=float(np.mean(lo == 0)),
+        interval=interval,
+    )
 
 
 def holdout_intervals(
@@ -753,21 +878,24 @@ def holdout_intervals(
     params = model._params() if draws is None else as_param_tuple(draws)
     low = np.full(x.size, np.nan)
     high = np.full(x.size, np.nan)
+    below = np.full(x.size, np.nan)
+    above = np.full(x.size, np.nan)
     codes, first = distinct_rows(x, t_x, T, duration)
     if first.size:
         # in blocks of distinct histories (each (x, T, duration) pair kept together):
         # the draws x histories arrays stay bounded whatever the base's size
         order = np.lexsort((duration[first], T[first], x[first]))
-        distinct_low = np.full(first.size, np.nan)
-        distinct_high = np.full(first.size, np.nan)
+        distinct = {k: np.full(first.size, np.nan) for k in ("low", "high", "below", "above")}
         for start in range(0, order.size, _HOLDOUT_BLOCK):
             block = order[start : start + _HOLDOUT_BLOCK]
             rows = first[block]
             result = predictive_interval(
                 model, params, duration[rows], x[rows], t_x[rows], T[rows], interval=interval
             )
-            distinct_low[block], distinct_high[block] = result.low, result.high
-        low, high = distinct_low[codes], distinct_high[codes]
+            for key in distinct:
+                distinct[key][block] = getattr(result, key)
+        low, high = distinct["low"][codes], distinct["high"][codes]
+        below, above = distinct["below"][codes], distinct["above"][codes]
     scores = pd.DataFrame(
         {
             "customer_id": calibration["customer_id"].to_numpy(),
@@ -777,6 +905,8 @@ def holdout_intervals(
             ).reshape(-1),
             "holdout_purchases_low": pd.array(low, dtype="Float64").astype("Int64"),
             "holdout_purchases_high": pd.array(high, dtype="Float64").astype("Int64"),
+            "chance_below": below,
+            "chance_above": above,
         },
         index=calibration.index,
     )

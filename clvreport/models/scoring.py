@@ -125,7 +125,9 @@ def _inputs(
             f"the summary is in {unit} but the model was fitted in {fit.time_unit}",
             hint="build the summary with the same time_unit as the fit",
         )
-    x, t_x, T = check_rfm(summary["frequency"], summary["recency"], summary["T"])
+    # with a seasonal index the model runs on operational time, and so do its histories
+    timed = fit.operational(summary)
+    x, t_x, T = check_rfm(timed["frequency"], timed["recency"], timed["T"])
     m = fit.spend_input(summary)  # exceptional orders capped when the fit did
     m = np.where(x > 0, m, 0.0)
     return x, t_x, T, m
@@ -239,9 +241,19 @@ def _by_pair(x: np.ndarray, T: np.ndarray) -> np.ndarray:
 
 
 def _settings(
-    fit: ClvModelFit, horizon_months: int, discount_rate: float, gross_margin: float
+    fit: ClvModelFit,
+    horizon_months: int,
+    discount_rate: float,
+    gross_margin: float,
+    summary: pd.DataFrame | None = None,
 ) -> ClvSettings:
-    return ClvSettings(horizon_months, discount_rate, gross_margin, fit.time_unit)
+    """The horizon's month grid: calendar months, or their operational time with an index.
+
+    The forecast starts at the summary's date (``attrs["calibration_end"]``),
+    by default the date the fit's seasonal index ends (the report date).
+    """
+    start = None if summary is None else summary.attrs.get("calibration_end")
+    return fit.clv_settings(horizon_months, discount_rate, gross_margin, start)
 
 
 def score_customers(
@@ -317,7 +329,7 @@ def score_customers(
     _require_usable(fit)
     if "customer_id" not in summary.columns:
         raise DataError("summary table lacks column customer_id")
-    settings = _settings(fit, horizon_months, discount_rate, gross_margin)
+    settings = _settings(fit, horizon_months, discount_rate, gross_margin, summary)
     x, t_x, T, m = _inputs(fit, summary)
     codes, first = distinct_rows(x, t_x, T, m)
     ux, ut, uT, um = x[first], t_x[first], T[first], m[first]
@@ -442,7 +454,7 @@ def score_segments(
     labels = summary[segments] if isinstance(segments, str) else segments
     if len(labels) != len(summary):
         raise DataError("segments must have one label per summary row")
-    settings = _settings(fit, horizon_months, discount_rate, gross_margin)
+    settings = _settings(fit, horizon_months, discount_rate, gross_margin, summary)
     x, t_x, T, m = _inputs(fit, summary)
     segment_code, segment_names = pd.factorize(np.asarray(labels), use_na_sentinel=False)
     codes, first = distinct_rows(x, t_x, T, m, segment_code)
@@ -600,7 +612,7 @@ def point_values(
     True
     """
     _require_usable(fit)
-    settings = _settings(fit, int(horizon_months), discount_rate, gross_margin)
+    settings = _settings(fit, int(horizon_months), discount_rate, gross_margin, summary)
     x, t_x, T, m = _inputs(fit, summary)
     codes, first = distinct_rows(x, t_x, T, m)
     point = _point(fit, x[first], t_x[first], T[first], m[first], settings)

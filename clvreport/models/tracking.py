@@ -65,6 +65,7 @@ import pandas as pd
 from clvreport.engine import DUCKDB, Dialect
 from clvreport.errors import DataError
 from clvreport.models.base import TransactionModel
+from clvreport.models.season import Season
 from clvreport.models.units import DAYS_PER_UNIT
 from clvreport.summary import as_date
 
@@ -212,6 +213,7 @@ def tracking_table(
     calibration_end: dt.date | str,
     observation_end: dt.date | str | None = None,
     period_days: int = 7,
+    season: Season | None = None,
 ) -> pd.DataFrame:
     """Actual and predicted repeat purchases per week, weekly and cumulative.
 
@@ -229,13 +231,18 @@ def tracking_table(
         Dates of day 0 and of the last day (default: the calibration end).
     period_days
         Length of a period (7: weeks).
+    season
+        The seasonal index the model was fitted with
+        (:class:`~clvreport.models.season.Season`): a customer's age at each
+        week's end is then measured in its operational time, so the expected
+        purchases follow the pattern. ``None``: calendar time.
 
     Returns
     -------
     pandas.DataFrame
         The columns of the module docstring (:data:`TRACKING_COLUMNS`);
-        ``attrs`` holds ``calibration_end``, ``observation_end``, ``model``
-        and ``calibration_weeks``.
+        ``attrs`` holds ``calibration_end``, ``observation_end``, ``model``,
+        ``calibration_weeks`` and ``seasonal``.
 
     Raises
     ------
@@ -269,12 +276,20 @@ def tracking_table(
 
     # predicted: sum over birth days of births x E[X(time since birth)] at each period end
     per_unit = DAYS_PER_UNIT[model.time_unit]
+    seasonal = season is not None and season.active
+    clock_ends, clock_births = ends.astype(float), birth_days.astype(float)
+    if seasonal:
+        assert season is not None
+        origin = (cal - dt.date(1970, 1, 1)).days
+        clock_ends = season.cumulative(origin + ends, origin)
+        clock_births = season.cumulative(origin + birth_days, origin)
     cumulative = np.zeros(len(ends))
     rows = max(1, _CHUNK // max(len(ends), 1))
     for start in range(0, len(birth_days), rows):
         b = birth_days[start : start + rows, None]
         n = birth_counts[start : start + rows, None]
-        age = np.maximum(ends[None, :] - b, 0) / per_unit
+        clock = clock_births[start : start + rows, None]
+        age = np.maximum(clock_ends[None, :] - clock, 0) / per_unit
         expected = np.asarray(model.expected_purchases_new_customer(age), dtype=float)
         cumulative += np.sum(np.where(ends[None, :] >= b, n * expected, 0.0), axis=0)
 
@@ -299,6 +314,7 @@ def tracking_table(
         "observation_end": obs.isoformat(),
         "model": model.name,
         "calibration_weeks": int((ends <= 0).sum()),
+        "seasonal": seasonal,
     }
     return table
 
@@ -310,6 +326,7 @@ def tracking_data(
     calibration_end: dt.date | str,
     observation_end: dt.date | str | None = None,
     period_days: int = 7,
+    season: Season | None = None,
 ) -> pd.DataFrame:
     """The tracking table straight from the transactions (one SQL query, then pandas).
 
@@ -324,6 +341,8 @@ def tracking_data(
         As for :func:`clvreport.summary.rfm_summary`.
     period_days
         Length of a period (7: weeks).
+    season
+        The calibration fit's seasonal index (see :func:`tracking_table`).
 
     Returns
     -------
@@ -344,4 +363,5 @@ def tracking_data(
         calibration_end=calibration_end,
         observation_end=observation_end,
         period_days=period_days,
+        season=season,
     )

@@ -46,6 +46,13 @@ forecast horizon, whether the holdout is shorter than it
 (``shorter_than_horizon``): a 6-month check says little about month 7 to 12
 of a 12-month forecast, whatever the verdict.
 
+With a seasonal index (:mod:`clvreport.models.season`) the model and the
+calibration summary are in its operational time, estimated on the
+calibration period alone (:meth:`~clvreport.models.fitting.ClvModelFit.calibration_operational`):
+``duration_holdout`` is then the holdout's operational length, so a check
+over July to December expects December's peak; the holdout length in months
+is read from the summary's dates.
+
 Verdict codes
 -------------
 ``good``
@@ -405,6 +412,24 @@ def _relative(predicted: float, actual: float) -> float:
     return _NAN
 
 
+def _holdout_months(calibration: pd.DataFrame, duration: np.ndarray, time_unit: str) -> float:
+    """The holdout's calendar length in months.
+
+    From the summary's dates when it has them (in operational time, with a
+    seasonal index, ``duration_holdout`` is not calendar time), else from the
+    longest holdout duration.
+    """
+    start = calibration.attrs.get("calibration_end")
+    end = calibration.attrs.get("observation_end")
+    if start is not None and end is not None:
+        days = (pd.Timestamp(end) - pd.Timestamp(start)).days
+        return float(days) / DAYS_PER_MONTH
+    positive = duration[np.isfinite(duration) & (duration > 0)]
+    if not len(positive):
+        return _NAN
+    return float(positive.max()) * DAYS_PER_UNIT[time_unit] / DAYS_PER_MONTH
+
+
 def holdout_comparison(
     model: TransactionModel,
     calibration: pd.DataFrame,
@@ -539,12 +564,7 @@ def holdout_comparison(
         predicted_revenue = float(np.sum(predicted * spend))
         revenue_error = _relative(predicted_revenue, actual_revenue)
 
-    positive = duration[np.isfinite(duration) & (duration > 0)]
-    holdout_months = (
-        float(positive.max()) * DAYS_PER_UNIT[model.time_unit] / DAYS_PER_MONTH
-        if len(positive)
-        else _NAN
-    )
+    holdout_months = _holdout_months(calibration, duration, model.time_unit)
     shorter = None
     if horizon_months is not None:
         shorter = bool(

@@ -6,6 +6,7 @@ from :class:`~clvreport.analysis.Analysis`, text from the message catalogs.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
@@ -901,6 +902,9 @@ def methodology(ctx: ReportContext) -> Markdown:
         limits = getattr(model.model, "boundary_", None) or ()
         if limits:
             blocks.append(paragraph(*(t(f"methodology.limit.{limit}") for limit in limits)))
+        season = _season_sentence(ctx)
+        if season is not None:
+            blocks.append(paragraph(season))
         spend = _spend_caps_sentence(ctx)
         if spend is not None:
             blocks.append(paragraph(spend))
@@ -945,6 +949,30 @@ def methodology(ctx: ReportContext) -> Markdown:
     else:
         blocks.append(paragraph(t("methodology.no_model")))
     return join(*blocks)
+
+
+def _season_sentence(ctx: ReportContext) -> str | None:
+    """One sentence on the seasonal pattern the forecast follows, or why it follows none."""
+    t = ctx.t
+    season = getattr(ctx.analysis.model, "season", None)
+    if season is None or not t.has(f"methodology.season.{season.reason}"):
+        return None
+    if not season.active:
+        return t(f"methodology.season.{season.reason}", years=season.years)
+    factors = list(season.factors)
+    peak, low = int(np.argmax(factors)), int(np.argmin(factors))
+
+    def month(index: int) -> str:
+        return t.date(dt.date(2000, index + 1, 1), style="MMMM")
+
+    return t(
+        "methodology.season.seasonal",
+        years=season.years,
+        peak=month(peak),
+        peak_factor=t.number(factors[peak], digits=1),
+        low=month(low),
+        low_factor=t.number(factors[low], digits=1),
+    )
 
 
 def _spend_caps_sentence(ctx: ReportContext) -> str | None:
@@ -1021,10 +1049,8 @@ def _holdout_blocks(ctx: ReportContext) -> list[str]:
                 difference=_difference(t, v.revenue_error, judge=v.verdict == "good"),
             )
         )
-    if a.holdout_coverage is not None:
-        sentences.append(
-            t("methodology.holdout_coverage", coverage=t.percent(a.holdout_coverage, digits=0))
-        )
+    sentences += _season_check_sentences(ctx)
+    sentences += _coverage_sentences(ctx)
     if v.shorter_than_horizon:
         sentences.append(
             t(
@@ -1055,6 +1081,49 @@ def _holdout_blocks(ctx: ReportContext) -> list[str]:
     if a.tracking is not None and len(a.tracking):
         blocks += _tracking_figures(ctx, a.tracking)
     return blocks
+
+
+def _season_check_sentences(ctx: ReportContext) -> list[str]:
+    """Whether the check ran with the seasonal pattern (said only when the forecast has one)."""
+    model = ctx.analysis.model
+    season = getattr(model, "season", None)
+    if season is None or not season.active:
+        return []
+    checked = getattr(model, "calibration_season", None)
+    key = "holdout_season" if checked is not None and checked.active else "holdout_no_season"
+    return [ctx.t(f"methodology.{key}")]
+
+
+def _coverage_sentences(ctx: ReportContext) -> list[str]:
+    """How the 90% ranges held: inside, above and below (with what the model expected)."""
+    t, a = ctx.t, ctx.analysis
+    if a.holdout_coverage is None:
+        return []
+    check = getattr(a, "holdout_intervals", None)
+    if check is None or check.customers == 0:
+        return [t("methodology.holdout_coverage", coverage=t.percent(a.holdout_coverage, digits=0))]
+
+    def share(value: float) -> str:
+        if 0 < value < 0.0005:  # would read 0.0%: say it is below a tenth of a percent
+            return "<" + t.percent(0.001, digits=1)
+        return t.percent(value, digits=1 if 0 < value < 0.1 else 0)
+
+    sentences = [
+        t(
+            "methodology.holdout_coverage_sides",
+            coverage=t.percent(check.coverage, digits=0),
+            above=share(check.above),
+            below=share(check.below),
+            expected_above=share(check.expected_above),
+            expected_below=share(check.expected_below),
+        )
+    ]
+    if check.lower_bound_zero > 0:
+        zero = check.lower_bound_zero
+        # "100%" beside misses below would contradict itself: nearly all is ">99%"
+        shown = ">" + t.percent(0.99, digits=0) if 0.995 <= zero < 1 else t.percent(zero, digits=0)
+        sentences.append(t("methodology.holdout_lower_zero", share=shown))
+    return sentences
 
 
 def _tracking_figures(ctx: ReportContext, tracking: pd.DataFrame) -> list[str]:

@@ -104,6 +104,8 @@ def test_scores_file_has_one_row_per_customer_and_json_the_coverage(tmp_path: Pa
         "expected_holdout_purchases",
         "holdout_purchases_low",
         "holdout_purchases_high",
+        "chance_below",
+        "chance_above",
     ]
     assert len(scores) == 2357 and scores["customer_id"].is_unique
     assert scores["holdout_purchases"].sum() == validation["actual_total"] == 1882
@@ -115,6 +117,15 @@ def test_scores_file_has_one_row_per_customer_and_json_the_coverage(tmp_path: Pa
         scores["holdout_purchases"] <= scores["holdout_purchases_high"]
     )
     assert inside.mean() == pytest.approx(validation["coverage"])
+    above = scores["holdout_purchases"] > scores["holdout_purchases_high"]
+    below = scores["holdout_purchases"] < scores["holdout_purchases_low"]
+    assert validation["above"] == pytest.approx(above.mean(), abs=1e-4)
+    assert validation["below"] == pytest.approx(below.mean(), abs=1e-4)
+    assert validation["above"] + validation["below"] == pytest.approx(
+        1 - validation["coverage"], abs=1e-3
+    )
+    # 78 weeks of CDNOW: too short for a seasonal index
+    assert json.loads(result.stdout)["season"]["reason"] == "too_short"
 
 
 def test_text_output_states_the_coverage() -> None:

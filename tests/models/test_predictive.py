@@ -12,6 +12,7 @@ from clvreport.models.predictive import (
     HOLDOUT_SCORE_COLUMNS,
     conditional_purchase_pmf,
     holdout_intervals,
+    interval_check,
     normal_mixture_interval,
     predictive_interval,
     purchase_moments,
@@ -273,6 +274,55 @@ def test_coverage_on_simulated_customers_is_nominal(name, params) -> None:
     assert 0.89 <= coverage <= 0.97
     assert coverage == pytest.approx(implied.mean(), abs=0.015)
     assert np.all(scores["holdout_purchases_low"] <= scores["holdout_purchases_high"])
+
+
+HEAVY = {
+    "bgnbd": {"r": 4.0, "alpha": 20.0, "a": 0.5, "b": 10.0},
+    "pnbd": {"r": 4.0, "alpha": 20.0, "s": 0.5, "beta": 100.0},
+}
+
+
+@pytest.mark.parametrize("name", sorted(HEAVY))
+def test_misses_fall_on_both_sides_in_proportion(name) -> None:
+    """Frequent buyers, whose lower bound is often above 0: misses below and above both
+    happen, each as often as the model expects (the chances it reports per customer)."""
+    calibration = simulate_with_holdout(name, HEAVY[name], 8_000, 52.0, 39.0, seed=21)
+    model = _model(name).fit(calibration)
+    scores, coverage = holdout_intervals(model, calibration, n_draws=50)
+    check = interval_check(scores)
+    assert check.customers == len(calibration)
+    assert check.coverage == pytest.approx(coverage)
+    assert check.above + check.below == pytest.approx(1 - coverage)
+    assert check.lower_bound_zero < 0.8
+    assert check.above > 0.02 and check.below > 0.005
+    assert check.above == pytest.approx(check.expected_above, abs=0.012)
+    assert check.below == pytest.approx(check.expected_below, abs=0.012)
+    # each side's chance is at most its 5%, and nobody falls below a lower bound of 0
+    assert (scores["chance_below"] <= 0.05 + 1e-9).all()
+    assert (scores["chance_above"] <= 0.05 + 1e-9).all()
+    zero = scores["holdout_purchases_low"] == 0
+    assert (scores.loc[zero, "chance_below"] == 0).all()
+    lower = scores["holdout_purchases"] < scores["holdout_purchases_low"]
+    assert not (lower & zero).any()
+
+
+def test_interval_check_counts_each_side() -> None:
+    scores = pd.DataFrame(
+        {
+            "holdout_purchases": [0, 4, 1, 9],
+            "holdout_purchases_low": pd.array([0, 1, 2, 2], dtype="Int64"),
+            "holdout_purchases_high": pd.array([2, 5, 6, pd.NA], dtype="Int64"),
+            "chance_below": [0.0, 0.02, 0.04, np.nan],
+            "chance_above": [0.03, 0.04, 0.01, np.nan],
+        }
+    )
+    check = interval_check(scores)
+    assert check.customers == 3  # the customer without an interval is left out
+    assert (check.coverage, check.above, check.below) == pytest.approx((2 / 3, 0.0, 1 / 3))
+    assert check.expected_below == pytest.approx(0.02)
+    assert check.expected_above == pytest.approx(0.08 / 3)
+    assert check.lower_bound_zero == pytest.approx(1 / 3)
+    assert check.to_dict()["below"] == pytest.approx(0.3333)
 
 
 def test_holdout_intervals_need_the_holdout_columns() -> None:

@@ -20,7 +20,7 @@ from clvreport.cli._app import app
 from clvreport.config import ColumnMapping, CsvOptions, DataPolicies
 from clvreport.ingest import read_transactions
 from clvreport.models import fit_clv_models
-from clvreport.models.predictive import HOLDOUT_SCORE_COLUMNS, holdout_intervals
+from clvreport.models.predictive import HOLDOUT_SCORE_COLUMNS, holdout_intervals, interval_check
 from clvreport.summary import rfm_summary
 
 MASTER = Path(__file__).resolve().parents[2] / "data" / "cdnow" / "CDNOW_master.txt"
@@ -57,6 +57,21 @@ def test_every_candidate_covers_the_holdout_near_nominal(calibration) -> None:
         )
         by_frequency = inside.groupby(np.minimum(calibration["frequency"].to_numpy(), 7)).mean()
         assert by_frequency.min() > 0.85, (name, by_frequency.to_dict())
+
+
+def test_misses_are_counted_above_and_below(calibration) -> None:
+    """CDNOW's holdout misses are all above: nearly every customer has at least a 5%
+    chance of buying nothing in 39 weeks, so the lower bound is 0 and cannot be missed."""
+    fit = fit_clv_models(calibration, model="pnbd")
+    scores, coverage = holdout_intervals(fit.candidates["pnbd"].model, calibration)
+    check = interval_check(scores)
+    assert 0.85 <= check.coverage <= 0.97
+    assert check.above + check.below == pytest.approx(1 - coverage)
+    assert check.lower_bound_zero > 0.99
+    assert check.below <= 0.001 and check.expected_below <= 0.001
+    # the model expects fewer misses above than happen: it forecasts the holdout too low
+    assert fit.validation.total_error < 0
+    assert check.expected_above < check.above < 0.08
 
 
 def test_cli_writes_the_holdout_scores_and_the_coverage(tmp_path: Path) -> None:
