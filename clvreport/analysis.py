@@ -30,6 +30,7 @@ from clvreport.donors import (
     score_donors,
 )
 from clvreport.engine import quote_identifier
+from clvreport.errors import DataError
 from clvreport.i18n import audience_for
 from clvreport.ingest import DataQuality, load_transactions
 from clvreport.ingest.exceptional import ExceptionalOrderRule
@@ -69,6 +70,8 @@ __all__ = [
     "DonorAnalysis",
     "SubscriberAnalysis",
     "calibration_end_for",
+    "check_holdout_has_data",
+    "check_report_date",
     "join_columns",
     "run_analysis",
 ]
@@ -243,6 +246,68 @@ def calibration_end_for(start: dt.date, as_of: dt.date, holdout_months: int) -> 
     if calibration_days < 0.9 * (as_of - end).days:
         return None
     return end
+
+
+MAX_DAYS_AFTER_DATA = 366
+"""A report date more than a year after the last transaction is refused: every customer
+would look gone for that long, which says more about the export than about the customers."""
+
+
+def check_report_date(as_of: dt.date, last_transaction: dt.date) -> None:
+    """Refuse a report date more than :data:`MAX_DAYS_AFTER_DATA` days after the data.
+
+    Raises
+    ------
+    clvreport.errors.DataError
+        Naming both dates and the fix.
+
+    Examples
+    --------
+    >>> check_report_date(dt.date(2025, 3, 31), dt.date(2024, 12, 31))
+    >>> check_report_date(dt.date(2030, 1, 1), dt.date(2024, 12, 31))
+    Traceback (most recent call last):
+    ...
+    clvreport.errors.DataError: the report date 2030-01-01 is 1,827 days after the last ...
+    """
+    gap = (as_of - last_transaction).days
+    if gap > MAX_DAYS_AFTER_DATA:
+        raise DataError(
+            f"the report date {as_of} is {gap:,} days after the last transaction "
+            f"({last_transaction}): every customer would look gone for that long",
+            hint="leave as_of (--as-of) out to report on the date of the last transaction, "
+            "or add the missing exports to data.sources",
+        )
+
+
+def check_holdout_has_data(
+    calibration_end: dt.date | None, last_purchase: dt.date, holdout_months: int
+) -> None:
+    """Refuse a holdout that lies wholly after the last transaction.
+
+    With a report date months after the data, the held-back months hold no
+    purchase: the check would call every forecast too high.
+
+    Raises
+    ------
+    clvreport.errors.DataError
+        When ``calibration_end`` is on or after ``last_purchase``.
+
+    Examples
+    --------
+    >>> check_holdout_has_data(dt.date(2024, 6, 30), dt.date(2024, 12, 31), 6)
+    >>> check_holdout_has_data(dt.date(2025, 4, 1), dt.date(2024, 12, 31), 6)
+    Traceback (most recent call last):
+    ...
+    clvreport.errors.DataError: the 6 months held back to check the model (after 2025-04-01) ...
+    """
+    if calibration_end is None or calibration_end < last_purchase:
+        return
+    raise DataError(
+        f"the {holdout_months} months held back to check the model (after {calibration_end}) "
+        f"hold no transaction: the last one is of {last_purchase}",
+        hint="leave as_of (--as-of) out to report on the date of the last transaction, "
+        "or set holdout_months: 0 in client.yml",
+    )
 
 
 def _score(model: ClvModelFit, full: pd.DataFrame, config: ClientConfig, engine) -> pd.DataFrame:
@@ -530,6 +595,7 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
     with transactions:
         engine, table = transactions.engine, transactions.table
         as_of = transactions.as_of
+        check_report_date(as_of, transactions.last_date)
         window = observation_window(engine, table, end=as_of)
         unit = "order" if "order_id" in transactions.columns else "transaction"
         history = customer_metrics(engine, table, window, purchase_unit=unit)
@@ -551,6 +617,7 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         else:
             subscription = None
             calibration_end = calibration_end_for(window.start, as_of, config.holdout_months)
+            check_holdout_has_data(calibration_end, transactions.last_date, config.holdout_months)
             full = rfm_summary(transactions, calibration_end=as_of, time_unit=config.time_unit)
             calibration = (
                 rfm_summary(

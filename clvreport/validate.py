@@ -264,6 +264,12 @@ def check_report_config(
     segments = load_segment_rules(config.segments, path=config_path)
     checks.append(("segments", f"{len(segments.codes)} segments"))
     checks.append(("recommendations", check_recommendations(config, config_path)))
+    from clvreport.ingest.sources import resolve_sources
+
+    # the files client.yml names exist and lie inside the folder (links included)
+    resolve_sources(config.data.sources, base_dir=client_dir, format=config.data.format)
+    if config.contacts is not None:
+        resolve_sources(config.contacts.sources, base_dir=client_dir)
     brand = load_brand(client_dir, config.brand)
     brand_path = client_dir / config.brand
     check_logo(brand.logo, "logo", brand_path)
@@ -385,6 +391,18 @@ def validate_client(
             if listed:
                 result.warnings.append(listed)
         result.warnings += [WARNING_TEXT.get(code, code) for code in quality.warnings]
+        from clvreport.analysis import (
+            calibration_end_for,
+            check_holdout_has_data,
+            check_report_date,
+        )
+
+        check_report_date(transactions.as_of, transactions.last_date)
+        if config.business not in ("discrete", "subscription"):
+            end = calibration_end_for(
+                transactions.first_date, transactions.as_of, config.holdout_months
+            )
+            check_holdout_has_data(end, transactions.last_date, config.holdout_months)
         if quality.customers < MIN_CUSTOMERS:
             result.warnings.append(
                 f"only {quality.customers} customers: the report needs at least "

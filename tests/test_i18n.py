@@ -45,3 +45,11 @@ def test_placeholders_are_filled():
     t = Translator("en")
     key = next(k for k in sorted(catalog_keys("en")) if "{" in t(k))
     assert "{" in t(key)
+
+
+@pytest.mark.parametrize(("currency", "shown"), [("EUR", 2), ("JPY", 0), ("KWD", 2)])
+def test_money_never_shows_more_decimals_than_the_currency_has(currency, shown):
+    """The yen has no cents: ¥1,234 rather than ¥1,234.50 (ISO 4217 minor units)."""
+    text = Translator("en", currency).money(1234.5, digits=2)
+    assert (len(text.rsplit(".", 1)[1]) if "." in text else 0) == shown
+    assert "." not in Translator("en", currency).money(1234.5)

@@ -177,6 +177,16 @@ def test_html_is_self_contained_and_branded(default_render):
     assert "RuntimeWarning" not in html and "report.setup" not in html
 
 
+def test_a_client_folder_with_spaces_and_a_line_break_keeps_its_logo(tmp_path):
+    """The logo reaches the HTML from the build folder, not by the client folder's own path."""
+    client = tmp_path / "my  clients\nfolder" / "demo"
+    shutil.copytree(DEMO, client, ignore=shutil.ignore_patterns("*.csv"))
+    workdir = workdir_from_fixture(tmp_path / "out  put")
+    BuiltinRenderer().render(workdir, meta_for(client), ["html"])
+    html = (workdir / "clv_report.html").read_text()
+    assert "data:image/svg+xml;base64," in html
+
+
 def test_branded_html_differs(default_render, branded_render):
     default = (default_render[0] / "clv_report.html").read_text()
     branded = (branded_render[0] / "clv_report.html").read_text()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import textwrap
 import time
 import zipfile
 from pathlib import Path
@@ -107,28 +106,6 @@ def test_a_brand_file_outside_is_refused_without_printing_it(data_dir, tmp_path)
     assert "s3cr3t" not in out
 
 
-def test_a_font_that_is_not_a_font_is_refused(data_dir, tmp_path):
-    font = data_dir / "acme" / "fonts" / "Fake-Regular.ttf"
-    font.parent.mkdir()
-    font.write_text("root:x:0:0:root:/root:/bin/bash\n")
-    brand = data_dir / "acme" / "_brand.yml"
-    brand.write_text(
-        brand.read_text()
-        + textwrap.dedent(
-            """
-            typography:
-              fonts:
-                - family: Fake
-                  source: file
-                  files:
-                    - path: fonts/Fake-Regular.ttf
-            """
-        ).replace("typography:\n", "", 0)
-    )
-    result = validate(data_dir)
-    assert result.exit_code == 2 and "Traceback" not in result.output
-
-
 def test_a_transaction_file_linked_outside_is_refused(data_dir, tmp_path):
     source = data_dir / "acme" / "transactions.csv"
     outside = tmp_path / "elsewhere.csv"
@@ -145,27 +122,82 @@ def test_a_svg_logo_fetching_from_the_web_is_refused(data_dir):
     clean(validate(data_dir), 2, "refers to files or addresses outside itself")
 
 
+FONT = Path(__file__).parents[1] / "clvreport" / "templates" / "fonts" / "open-sans"
+
+
+def with_font(brand_text: str, path: str) -> str:
+    """``_brand.yml`` text whose typography lists one font file at ``path``."""
+    fonts = (
+        "typography:\n"
+        "  fonts:\n"
+        "    - family: Fake\n"
+        "      source: file\n"
+        "      files:\n"
+        f"        - path: {path}\n"
+    )
+    return brand_text.replace("typography:\n", fonts, 1)
+
+
+def test_a_font_that_is_not_a_font_is_refused(data_dir):
+    font = data_dir / "acme" / "fonts" / "Fake-Regular.ttf"
+    font.parent.mkdir()
+    font.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    brand = data_dir / "acme" / "_brand.yml"
+    brand.write_text(with_font(brand.read_text(), "fonts/Fake-Regular.ttf"))
+    out = clean(validate(data_dir), 2, "Fake-Regular.ttf")
+    assert "root:x" not in out
+
+
+# Every path a client folder names, with the file it names in the fixture, and how to
+# write another path into it.
+PATH_KEYS = {
+    "brand": (
+        "client.yml",
+        "_brand.yml",
+        lambda text, p: text.replace("brand: _brand.yml", f"brand: {p}"),
+    ),
+    "source": (
+        "client.yml",
+        "transactions.csv",
+        lambda text, p: text.replace("sources: transactions.csv", f"sources: {p}"),
+    ),
+    "logo": (
+        "_brand.yml",
+        "logo.svg",
+        lambda text, p: text.replace("path: logo.svg", f"path: {p}"),
+    ),
+    "font": ("_brand.yml", "OpenSans-Regular.ttf", with_font),
+}
+
+
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    st.lists(st.sampled_from(["..", "sub", ".", "logo.svg"]), min_size=1, max_size=5),
+    st.sampled_from(sorted(PATH_KEYS)),
+    st.lists(st.sampled_from(["..", "sub", "."]), max_size=4),
     st.booleans(),
 )
-def test_any_logo_path_resolving_outside_is_refused(data_dir, parts, link):
-    """Property: a logo path (or a link on the way) that lands outside the folder is refused."""
+def test_any_path_resolving_outside_is_refused(data_dir, key, parts, link):
+    """Property: a path in client.yml or _brand.yml (brand, transaction file, logo, font)
+    that lands outside the client folder, directly or through a link on the way, is
+    refused by validate and report alike, and what it points at is never shown."""
     client = data_dir / "acme"
+    shutil.copyfile(FONT / "OpenSans-Regular.ttf", client / "OpenSans-Regular.ttf")
     (client / "sub").mkdir(exist_ok=True)
-    relative = Path(*parts)
-    if link:  # the path goes through a link named 'sub' pointing out of the folder
+    if link:  # a link named 'sub' pointing out of the folder, at a copy of the client
         shutil.rmtree(client / "sub")
-        (client / "sub").symlink_to(data_dir, target_is_directory=True)
-    brand = client / "_brand.yml"
-    original = brand.read_text()
+        outside_copy = data_dir / "elsewhere"
+        if not outside_copy.exists():
+            shutil.copytree(client, outside_copy, symlinks=True)
+        (client / "sub").symlink_to(outside_copy, target_is_directory=True)
+    config_name, target_name, write = PATH_KEYS[key]
+    config = client / config_name
+    original = config.read_text()
+    relative = Path(*parts, target_name).as_posix()
     try:
-        brand.write_text(original.replace("path: logo.svg", f"path: {relative}"))
-        target = client / relative
-        outside = not target.resolve().is_relative_to(client.resolve())
+        config.write_text(write(original, relative))
+        outside = not (client / relative).resolve().is_relative_to(client.resolve())
         try:
             validate_client("acme", data_dir=data_dir)
             refused = False
@@ -173,9 +205,22 @@ def test_any_logo_path_resolving_outside_is_refused(data_dir, parts, link):
             refused = True
             assert "Traceback" not in str(exc)
         if outside:
-            assert refused, relative
+            assert refused, (key, relative)
+            result = invoke(
+                "report",
+                "--client",
+                "acme",
+                "--data-dir",
+                data_dir,
+                "--out",
+                data_dir.parent / "out",
+                "--as-of",
+                "2024-06-30",
+            )
+            assert result.exit_code == 2, (key, relative, result.output)
+            assert not (data_dir.parent / "out" / "acme").exists()
     finally:
-        brand.write_text(original)
+        config.write_text(original)
         sub = client / "sub"
         if sub.is_symlink():
             sub.unlink()

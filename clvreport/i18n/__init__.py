@@ -21,7 +21,12 @@ import yaml
 from babel import Locale
 from babel.dates import format_date
 from babel.lists import format_list
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel.numbers import (
+    format_currency,
+    format_decimal,
+    format_percent,
+    get_currency_precision,
+)
 
 __all__ = [
     "AUDIENCES",
@@ -161,9 +166,20 @@ class Translator:
         return key in self._messages
 
     def money(self, value: float, *, digits: int = 0) -> str:
-        """Format an amount in the report currency, rounded to ``digits`` decimals."""
+        """Format an amount in the report currency, rounded to ``digits`` decimals.
+
+        Never more decimals than the currency has (the yen none, ISO 4217).
+
+        Examples
+        --------
+        >>> Translator("en", "JPY").money(1234.5, digits=2)
+        'JP¥1,234'
+        >>> Translator("nl", "EUR").money(1234.5, digits=2)
+        '€ 1.234,50'
+        """
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return "–"
+        digits = min(digits, get_currency_precision(self.currency))
         pattern = self.locale.currency_formats["standard"].pattern
         if digits == 0:
             pattern = pattern.replace(".00", "")

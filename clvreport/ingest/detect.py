@@ -115,7 +115,7 @@ def detect_delimiter(text: str) -> str:
     lines = _complete_lines(text)
     fitting = []
     for rank, delimiter in enumerate(DELIMITERS):
-        counts = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        counts = [len(row) for row in _csv_rows(lines, delimiter)]
         fields = _consistent_count(counts)
         if fields is not None:
             fitting.append((fields, -rank, delimiter))
@@ -125,7 +125,7 @@ def detect_delimiter(text: str) -> str:
         return "whitespace"
     # Nothing splits every line alike (ragged lines): take what splits most lines.
     share = {
-        delimiter: sum(len(row) >= 2 for row in csv.reader(lines, delimiter=delimiter))
+        delimiter: sum(len(row) >= 2 for row in _csv_rows(lines, delimiter))
         for delimiter in DELIMITERS
     }
     share["whitespace"] = sum(len(line.split()) >= 2 for line in lines)
@@ -144,7 +144,22 @@ def split_header(line: str, delimiter: str) -> list[str]:
     line = line.lstrip("\ufeff")
     if delimiter == "whitespace":
         return line.split()
-    return next(csv.reader([line], delimiter=delimiter), [])
+    return next(iter(_csv_rows(line.splitlines(keepends=True) or [line], delimiter)), [])
+
+
+def _csv_rows(lines: Sequence[str], delimiter: str) -> list[list[str]]:
+    """The fields of ``lines`` as :mod:`csv` reads them, however long a field is.
+
+    The sample is already in memory, so :func:`csv.field_size_limit` (128 KB by
+    default, an error beyond it) is raised to the longest line while reading.
+    """
+    longest = max((len(line) for line in lines), default=0)
+    previous = csv.field_size_limit()
+    csv.field_size_limit(max(previous, longest + 1))
+    try:
+        return list(csv.reader(lines, delimiter=delimiter))
+    finally:
+        csv.field_size_limit(previous)
 
 
 def unique_names(names: Sequence[str]) -> list[str]:

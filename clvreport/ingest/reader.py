@@ -211,6 +211,11 @@ def inspect_csv(source: SourceFile, csv: CsvOptions, work_dir: Path, index: int)
         delimiter = detect_delimiter(text)
     first_line = next(line for line in text.splitlines() if line.strip())
     first_fields = split_header(first_line, delimiter)
+    if delimiter != "whitespace" and first_line.count('"') % 2:
+        # a quoted name holding a line break ("Klant\nnummer"): the header is one CSV
+        # record over several lines; its names read with the break as a space
+        record = text[text.index(first_line) :]
+        first_fields = [" ".join(f.split()) for f in split_header(record, delimiter)]
     if csv.header:
         names = list(csv.names) if csv.names else first_fields
         if csv.names and len(csv.names) != len(first_fields):
@@ -582,6 +587,7 @@ def open_raw(
 _CSV_LINE = re.compile(r"CSV Error on Line: (\d+)")
 _ORIGINAL = re.compile(r"Original Line: ?(.*)")
 _COUNTS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+_LINE_SIZE = re.compile(r"Maximum line size of (\d+) bytes exceeded\. Actual Size: ?(\d+) bytes")
 _FILE = re.compile(r"file = (.+)")
 
 
@@ -626,6 +632,16 @@ def csv_error(exc: duckdb.Error, files: Sequence[RawFile]) -> DataError:
             f"line {line.group(1)} has {found} fields where {expected} were expected: {snippet!r}",
             path=path,
             hint=hint,
+        )
+    size = _LINE_SIZE.search(text)
+    if line and size:
+        limit, actual = (int(g) for g in size.groups())
+        return DataError(
+            f"line {line.group(1)} is {actual / 1e6:,.1f} MB long (a line may hold at most "
+            f"{limit / 1e6:,.0f} MB): no transaction is that long",
+            path=path,
+            hint="the export is damaged there (a missing line break or an unclosed quote "
+            "joins many lines into one): export it again",
         )
     where = f" near line {line.group(1)}" if line else ""
     return DataError(f"cannot read the file as CSV{where}: {first}", path=path, hint=hint)

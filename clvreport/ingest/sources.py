@@ -187,6 +187,12 @@ def resolve_sources(
                 path=pattern,
                 hint=f"name the files, e.g. '{Path(item) / '*.csv'}'",
             )
+        elif pattern.exists() and not pattern.is_file():
+            raise DataError(
+                "is not a regular file (a pipe, socket or device): it cannot be read twice",
+                path=pattern,
+                hint="save the export as a file in the client folder and name that file",
+            )
         elif not pattern.is_file():
             raise DataError(
                 "file not found",

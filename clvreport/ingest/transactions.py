@@ -885,8 +885,13 @@ def _raise_nothing_kept(files: list[SourceFile], by_reason: pd.Series, rows: int
     raise DataError(
         f"none of the {rows} rows can be used ({parts})",
         path=files[0].path if len(files) == 1 else None,
-        hint="check the column mapping (customer id, status) and the as-of date; "
-        "see data.policies in client.yml",
+        hint=(
+            "the report date (as_of, --as-of) lies before every purchase: choose a later one, "
+            "or leave it out to report on the date of the last transaction"
+            if by_reason.idxmax() == Reason.AFTER_AS_OF and by_reason.max() > rows / 2
+            else "check the column mapping (customer id, status) and the as-of date; "
+            "see data.policies in client.yml"
+        ),
     )
 
 

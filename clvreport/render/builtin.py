@@ -482,8 +482,11 @@ class BuiltinRenderer:
         css = build / "brand.css"
         css.write_text(brand_css(brand, build / "fonts"), "utf-8")
         metadata = report_metadata(meta, brand, logo=None, header_logo=None)
-        if brand.logo is not None:
-            metadata["clv"]["logo-src"] = _literal(brand.logo)
+        logo = _copy_logo(brand.logo, build, "logo")
+        if logo is not None:
+            # relative to pandoc's working folder: the client's or output folder's own path
+            # (spaces, line breaks) never reaches the template
+            metadata["clv"]["logo-src"] = _literal(logo.relative_to(workdir).as_posix())
         metadata_file = _write_metadata(build / "metadata-html.yaml", metadata)
         output = workdir / f"{REPORT_NAME}.html"
         _pandoc(

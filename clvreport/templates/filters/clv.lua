@@ -332,9 +332,23 @@ local function Image(img)
 end
 
 -- Quarto runs its own crossref and figure handling: only the components apply there.
+-- Typst shows a "-" that starts a word before a digit as a minus sign (U+2212): an id
+-- such as -1042 would copy as another string. Escaped, it stays the hyphen it is in
+-- the data and in HTML.
+local function Str(str)
+  if not is_typst then
+    return nil
+  end
+  local rest = str.text:match("^%-(%d.*)$")
+  if rest then
+    return { pandoc.RawInline("typst", "\\-"), pandoc.Str(rest) }
+  end
+end
+
 if in_quarto then
   return {
     { Meta = read_meta },
+    { Str = Str },
     { traverse = "topdown", Div = KeyFigures },
     { Div = Div },
   }
@@ -342,6 +356,7 @@ end
 
 return {
   { Meta = read_meta },
+  { Str = Str },
   { Pandoc = function(doc) collect_numbers(doc) end },
   { traverse = "topdown", Div = KeyFigures },
   { Div = Div, Figure = Figure, Table = Table, Cite = Cite, Image = Image },
