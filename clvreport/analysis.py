@@ -19,6 +19,7 @@ from clvreport.acquisition import first_purchase_groups, group_value
 from clvreport.cohorts import cohort_matrix, cohort_table
 from clvreport.concentration import Concentration, concentration, lorenz_curve, tier_summary
 from clvreport.config import ClientConfig, ColumnMapping
+from clvreport.definitions import active_mask
 from clvreport.donors import (
     DonorFit,
     cohort_giving,
@@ -43,7 +44,7 @@ from clvreport.metrics import (
     customer_metrics,
     observation_window,
     repeat_rates,
-    retention_by_period,
+    years_table,
 )
 from clvreport.models import ClvModelFit, fit_clv_models, score_customers, score_segments
 from clvreport.models.predictive import holdout_intervals
@@ -72,7 +73,6 @@ __all__ = [
     "run_analysis",
 ]
 
-ACTIVE_MONTHS = 12
 BIG_SPENDER_TOP_SHARE = 0.05
 ACQUISITION_COLUMNS = ("channel", "country")
 
@@ -93,7 +93,9 @@ class Analysis:
         Rows read, kept and excluded by reason.
     figures
         The source's figures over all customers (average purchase value,
-        frequency, lifespan, customer value, historic CLV).
+        frequency, customer value, retention, expected remaining years,
+        customer years, historic CLV, lifespan, repeat rate), each computed by
+        its definition in :mod:`clvreport.definitions`.
     customers
         One row per customer: history (``customer_metrics`` columns), RFM
         scores and ``segment``, value tier, model scores (``p_alive``,
@@ -106,7 +108,9 @@ class Analysis:
     concentration, lorenz, tiers
         The 20/80 check, Lorenz curve points and value tiers.
     retention
-        Per year: active, new and returning customers, retention, revenue.
+        Per year (twelve months back from the report date,
+        :func:`~clvreport.metrics.years_table`): customers who bought, new and
+        returning customers, retention (only between full years), revenue.
     cohorts
         Monthly acquisition cohorts × months since first purchase (retention).
     big_spender
@@ -194,13 +198,13 @@ class Analysis:
 
     @property
     def active_customers(self) -> int:
-        """Customers with a purchase in the twelve calendar months up to the report date.
+        """Active customers (:func:`clvreport.definitions.active_mask`).
 
-        The same window as the revenue of the last twelve months and the year
-        table (as of 31 December: that calendar year).
+        A purchase in the twelve months up to the report date: the same year as
+        the revenue of the last twelve months and the last row of the year
+        table; for subscriptions, the running ones.
         """
-        start = (pd.Timestamp(self.as_of) - pd.DateOffset(months=ACTIVE_MONTHS)).date()
-        return int((self.customers["recency_days"] < (self.as_of - start).days).sum())
+        return int(active_mask(self.customers, self.as_of).sum())
 
     @property
     def has_predictions(self) -> bool:
@@ -503,7 +507,7 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         window = observation_window(engine, table, end=as_of)
         unit = "order" if "order_id" in transactions.columns else "transaction"
         history = customer_metrics(engine, table, window, purchase_unit=unit)
-        retention = retention_by_period(engine, table, window, period="year")
+        retention = years_table(engine, table, window)
         cohorts = cohort_matrix(cohort_table(engine, table, window, max_age=24))
         revenue_last_year = _revenue_last_year(engine, table, as_of)
         repeat = repeat_rates(engine, table, window)

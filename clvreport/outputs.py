@@ -51,12 +51,14 @@ CUSTOMER_COLUMNS = [
     "revenue",
     "first_purchase",
     "last_purchase",
+    "lifespan_years",
     "frequency",
     "recency",
     "T",
     "n_periods",
     "monetary_value",
     "monetary_value_capped",
+    "expected_remaining_years",
     "historic_clv",
     "p_alive",
     "p_silence",
@@ -75,7 +77,9 @@ CUSTOMER_COLUMNS = [
 followed by the client's ``data.columns.extra`` columns after ``customer_id``.
 ``monetary_value_capped`` (the mean repeat spend the spend model used, exceptional
 orders counted as ordinary ones) only when the model capped such orders
-(``model.json``: ``spend_caps``)."""
+(``model.json``: ``spend_caps``). ``lifespan_years`` is the customer lifespan (first to
+last purchase) and ``expected_remaining_years`` the rule of thumb's years still to come
+(empty without a retention rate), as defined in :mod:`clvreport.definitions`."""
 
 SHEET_COLUMNS = [
     "customer_id",
