@@ -362,22 +362,26 @@ def concentration(ctx: ReportContext) -> Markdown:
     )
 
 
-def _repeat_rule(ctx: ReportContext) -> str:
-    """The rule of thumb on returning customers, beside this client's own measured figure."""
+def _repeat_rule(ctx: ReportContext) -> list[str]:
+    """The rule of thumb on returning customers, and apart from it this client's own figure.
+
+    Two paragraphs: the rule of thumb, labelled, says what it compares (for a shop:
+    sales attempts with existing customers and prospects, which the data do not
+    hold, so it is not set beside the client's figures); the client's measured
+    second and third purchases within a year follow as a figure of their own.
+    """
     t, r = ctx.t, ctx.analysis.repeat
-    rule = t("loyalty.rule_of_thumb")
-    if r is None or not (r.new_customers and r.returning_customers):
-        return rule
-    return paragraph(
-        rule,
-        t(
+    blocks = [paragraph(t("loyalty.rule_of_thumb"))]
+    if r is not None and r.new_customers and r.returning_customers:
+        measured = t(
             "loyalty.measured_repeat",
             new=t.percent(r.new_repeat_rate, digits=0),
             returning=t.percent(r.returning_repeat_rate, digits=0),
             new_customers=t.number(r.new_customers),
             returning_customers=t.number(r.returning_customers),
-        ),
-    )
+        )
+        blocks.append(paragraph(measured))
+    return blocks
 
 
 def _cohort_finding(ctx: ReportContext, age: int = 3) -> dict[str, str]:
@@ -427,7 +431,8 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
     blocks = [
         heading(t("sections.loyalty"), id="sec-loyalty"),
         finding(terms.loyalty_finding(ctx)),
-        keep_together(paragraph(_repeat_rule(ctx)), terms.years_block(ctx)),
+        *_repeat_rule(ctx),
+        keep_together(terms.years_block(ctx)),
         cohort_figure,
     ]
     lifespan = a.customers.loc[repeat_mask(a.customers), "lifespan_years"]
