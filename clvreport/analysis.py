@@ -52,6 +52,7 @@ from clvreport.models.scoring import clear_forecast_cache
 from clvreport.models.tracking import tracking_data
 from clvreport.models.units import horizon_periods
 from clvreport.overview import RiskBasis, at_risk_mask, risk_basis, value_at_stake
+from clvreport.season import SeasonProfile, monthly_profile
 from clvreport.segments import SegmentRules, load_segment_rules, rfm_segments, segment_summary
 from clvreport.subscribers import (
     SubscriberFit,
@@ -164,6 +165,10 @@ class Analysis:
     exceptional_rule
         The statistics that tell them
         (:class:`~clvreport.ingest.exceptional.ExceptionalOrderRule`), or ``None``.
+    season
+        The client's own season: each calendar month's share of an average year's
+        revenue (:func:`~clvreport.season.monthly_profile`), or ``None`` with fewer
+        than two years of monthly revenue.
     """
 
     config: ClientConfig
@@ -195,6 +200,7 @@ class Analysis:
     risk_basis: RiskBasis = "p_alive"
     exceptional_orders: pd.DataFrame | None = None
     exceptional_rule: ExceptionalOrderRule | None = None
+    season: SeasonProfile | None = None
 
     @property
     def active_customers(self) -> int:
@@ -511,6 +517,7 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         cohorts = cohort_matrix(cohort_table(engine, table, window, max_age=24))
         revenue_last_year = _revenue_last_year(engine, table, as_of)
         repeat = repeat_rates(engine, table, window)
+        season = monthly_profile(engine, table, window.start, window.end)
         if config.business == "discrete":
             donors = _donor_analysis(engine, table, config, as_of)
             full, model, scores, base_value = donors.summary, donors.fit, donors.scores, donors.base
@@ -622,6 +629,7 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         risk_basis=basis,
         exceptional_orders=exceptional,
         exceptional_rule=exceptional_rule,
+        season=season,
     )
 
 

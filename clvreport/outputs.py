@@ -9,6 +9,7 @@ contact, largest value at stake first, headers in the report language.
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import json
 import os
@@ -28,6 +29,7 @@ from clvreport.comparison import key_figures as compute_key_figures
 from clvreport.experiments import ACTION_COLUMNS, CONTROL, LearnedRate
 from clvreport.i18n import Translator
 from clvreport.recommendations import PlanRules, customer_actions, plan_actions
+from clvreport.season import season_check
 
 __all__ = [
     "BATCH_ROWS",
@@ -877,6 +879,7 @@ def write_outputs(
     )
     model["as_of"] = analysis.as_of.isoformat()
     model["historic"] = analysis.figures.as_dict()
+    model["season"] = season_json(analysis)
     model["key_figures"] = key_figures.to_dict()
     if model.get("validation") is not None and analysis.holdout_coverage is not None:
         model["validation"]["coverage"] = analysis.holdout_coverage
@@ -897,6 +900,24 @@ def write_outputs(
     model["learned_rates"] = {action: rate.to_dict() for action, rate in (learned or {}).items()}
     model_path.write_text(json.dumps(model, indent=2, default=str), encoding="utf-8")
     return [csv_path, parquet_path, xlsx_path, model_path, *written_actions]
+
+
+def season_json(analysis: Analysis) -> dict[str, Any] | None:
+    """The client's season and how the holdout's months compare (``None`` when not measured).
+
+    Examples
+    --------
+    >>> season_json(analysis)["holdout"]["kind"]  # doctest: +SKIP
+    'busy'
+    """
+    profile = analysis.season
+    if profile is None:
+        return None
+    out = profile.as_dict()
+    if analysis.calibration_end is not None:
+        start = analysis.calibration_end + dt.timedelta(days=1)
+        out["holdout"] = season_check(profile, start, analysis.as_of).as_dict()
+    return out
 
 
 def plan_json(plan: pd.DataFrame) -> dict[str, dict[str, Any]]:

@@ -6,6 +6,7 @@ from :class:`~clvreport.analysis.Analysis`, text from the message catalogs.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import pandas as pd
@@ -29,6 +30,7 @@ from clvreport.report.markdown import (
     paragraph,
     table,
 )
+from clvreport.report.season import season_sentences
 from clvreport.report.summary import plan_frame
 
 __all__ = [
@@ -916,9 +918,15 @@ def _holdout_blocks(ctx: ReportContext) -> list[str]:
     ax = plots.plot_holdout_check(
         bins, palette=ctx.palette, labels=_labels(ctx, "holdout"), formatter=t.number
     )
+    season = []
+    if a.calibration_end is not None:
+        error = v.total_error if math.isfinite(v.total_error) else v.revenue_error
+        start = a.calibration_end + dt.timedelta(days=1)
+        season = season_sentences(ctx, start, a.as_of, error, what="check")
     blocks = [
         keep_together(
             paragraph(*sentences),
+            paragraph(*season) if season else None,
             _save(
                 ctx,
                 ax,
