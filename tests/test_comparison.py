@@ -399,6 +399,7 @@ def test_the_section_says_why_the_holdout_check_differs(reports):
     _, _, second = reports
     model = json.loads((second["nl"].folder / "model.json").read_text())
     months = round(model["validation"]["holdout_months"])  # as the report prints it
+
     def text(path: Path) -> str:
         # words the PDF breaks at a line end ("previ- ous") joined again
         plain = " ".join(pdf_text(path).replace("\xad", "").split())
