@@ -19,7 +19,7 @@ from clvreport.acquisition import first_purchase_groups, group_value
 from clvreport.cohorts import cohort_matrix, cohort_table
 from clvreport.concentration import Concentration, concentration, lorenz_curve, tier_summary
 from clvreport.config import ClientConfig, ColumnMapping
-from clvreport.definitions import active_mask
+from clvreport.definitions import active_mask, year_start
 from clvreport.donors import (
     DonorFit,
     cohort_giving,
@@ -293,8 +293,7 @@ def _holdout_coverage(model: ClvModelFit, calibration: pd.DataFrame) -> float | 
 
 def _revenue_last_year(engine, table: str, as_of: dt.date) -> float:
     """Net revenue of the twelve months up to and including ``as_of``."""
-    start = (pd.Timestamp(as_of) - pd.DateOffset(years=1)).date() + dt.timedelta(days=1)
-    window = ObservationWindow(start, as_of)
+    window = ObservationWindow(year_start(as_of), as_of)  # year 0: the active customers' year
     frame = engine.query(
         f"SELECT {engine.dialect.exact_sum('amount')} AS revenue FROM {quote_identifier(table)} "
         f"WHERE {window.sql_filter(engine.dialect)}"

@@ -910,11 +910,11 @@ def season_json(analysis: Analysis) -> dict[str, Any] | None:
     >>> season_json(analysis)["holdout"]["kind"]  # doctest: +SKIP
     'busy'
     """
-    profile = analysis.season
+    profile = getattr(analysis, "season", None)
     if profile is None:
         return None
     out = profile.as_dict()
-    if analysis.calibration_end is not None:
+    if getattr(analysis, "calibration_end", None) is not None:
         start = analysis.calibration_end + dt.timedelta(days=1)
         out["holdout"] = season_check(profile, start, analysis.as_of).as_dict()
     return out
