@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from clvreport.definitions import repeat_mask
 from clvreport.engine import Engine, quote_identifier
 from clvreport.metrics import ObservationWindow
 
@@ -91,7 +92,7 @@ def group_value(customers: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``group, customers, customer_share, revenue, revenue_per_customer,
-        repeat_rate`` (share with two or more purchases), and with a model
+        repeat_rate`` (the repeat rate, :func:`clvreport.definitions.repeat_rate`), and with a model
         ``clv`` and ``clv_per_customer``; ``small`` is true for groups with
         fewer than :data:`MIN_GROUP_CUSTOMERS` customers. Sorted by value per
         customer (CLV, else revenue), largest first.
@@ -106,7 +107,7 @@ def group_value(customers: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
     """
     merged = customers.merge(groups, on="customer_id", how="left")
     merged["group"] = merged["group"].fillna("")
-    merged["repeat"] = merged["n_purchases"] >= 2
+    merged["repeat"] = repeat_mask(merged)
     aggregations = {
         "customers": ("customer_id", "size"),
         "revenue": ("revenue", "sum"),

@@ -19,6 +19,7 @@ from clvreport.acquisition import first_purchase_groups, group_value
 from clvreport.cohorts import cohort_matrix, cohort_table
 from clvreport.concentration import Concentration, concentration, lorenz_curve, tier_summary
 from clvreport.config import ClientConfig, ColumnMapping
+from clvreport.definitions import active_mask, year_start
 from clvreport.donors import (
     DonorFit,
     cohort_giving,
@@ -44,7 +45,7 @@ from clvreport.metrics import (
     customer_metrics,
     observation_window,
     repeat_rates,
-    retention_by_period,
+    years_table,
 )
 from clvreport.models import ClvModelFit, fit_clv_models, score_customers, score_segments
 from clvreport.models.predictive import IntervalCheck, holdout_intervals, interval_check
@@ -53,6 +54,7 @@ from clvreport.models.season import daily_purchases, season_from_transactions
 from clvreport.models.tracking import tracking_data
 from clvreport.models.units import horizon_periods
 from clvreport.overview import RiskBasis, at_risk_mask, risk_basis, value_at_stake
+from clvreport.revenue_profile import SeasonProfile, monthly_profile
 from clvreport.segments import SegmentRules, load_segment_rules, rfm_segments, segment_summary
 from clvreport.subscribers import (
     SubscriberFit,
@@ -76,7 +78,6 @@ __all__ = [
     "run_analysis",
 ]
 
-ACTIVE_MONTHS = 12
 BIG_SPENDER_TOP_SHARE = 0.05
 ACQUISITION_COLUMNS = ("channel", "country")
 
@@ -97,7 +98,9 @@ class Analysis:
         Rows read, kept and excluded by reason.
     figures
         The source's figures over all customers (average purchase value,
-        frequency, lifespan, customer value, historic CLV).
+        frequency, customer value, retention, expected remaining years,
+        customer years, historic CLV, lifespan, repeat rate), each computed by
+        its definition in :mod:`clvreport.definitions`.
     customers
         One row per customer: history (``customer_metrics`` columns), RFM
         scores and ``segment``, value tier, model scores (``p_alive``,
@@ -110,7 +113,9 @@ class Analysis:
     concentration, lorenz, tiers
         The 20/80 check, Lorenz curve points and value tiers.
     retention
-        Per year: active, new and returning customers, retention, revenue.
+        Per year (twelve months back from the report date,
+        :func:`~clvreport.metrics.years_table`): customers who bought, new and
+        returning customers, retention (only between full years), revenue.
     cohorts
         Monthly acquisition cohorts × months since first purchase (retention).
     big_spender
@@ -170,6 +175,10 @@ class Analysis:
     exceptional_rule
         The statistics that tell them
         (:class:`~clvreport.ingest.exceptional.ExceptionalOrderRule`), or ``None``.
+    season
+        The client's own season: each calendar month's share of an average year's
+        revenue (:func:`~clvreport.revenue_profile.monthly_profile`), or ``None`` with fewer
+        than two years of monthly revenue.
     """
 
     config: ClientConfig
@@ -202,16 +211,17 @@ class Analysis:
     risk_basis: RiskBasis = "p_alive"
     exceptional_orders: pd.DataFrame | None = None
     exceptional_rule: ExceptionalOrderRule | None = None
+    season: SeasonProfile | None = None
 
     @property
     def active_customers(self) -> int:
-        """Customers with a purchase in the twelve calendar months up to the report date.
+        """Active customers (:func:`clvreport.definitions.active_mask`).
 
-        The same window as the revenue of the last twelve months and the year
-        table (as of 31 December: that calendar year).
+        A purchase in the twelve months up to the report date: the same year as
+        the revenue of the last twelve months and the last row of the year
+        table; for subscriptions, the running ones.
         """
-        start = (pd.Timestamp(self.as_of) - pd.DateOffset(months=ACTIVE_MONTHS)).date()
-        return int((self.customers["recency_days"] < (self.as_of - start).days).sum())
+        return int(active_mask(self.customers, self.as_of).sum())
 
     @property
     def has_predictions(self) -> bool:
@@ -360,8 +370,7 @@ def _holdout_coverage(model: ClvModelFit, calibration: pd.DataFrame) -> Interval
 
 def _revenue_last_year(engine, table: str, as_of: dt.date) -> float:
     """Net revenue of the twelve months up to and including ``as_of``."""
-    start = (pd.Timestamp(as_of) - pd.DateOffset(years=1)).date() + dt.timedelta(days=1)
-    window = ObservationWindow(start, as_of)
+    window = ObservationWindow(year_start(as_of), as_of)  # year 0: the active customers' year
     frame = engine.query(
         f"SELECT {engine.dialect.exact_sum('amount')} AS revenue FROM {quote_identifier(table)} "
         f"WHERE {window.sql_filter(engine.dialect)}"
@@ -599,10 +608,11 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         window = observation_window(engine, table, end=as_of)
         unit = "order" if "order_id" in transactions.columns else "transaction"
         history = customer_metrics(engine, table, window, purchase_unit=unit)
-        retention = retention_by_period(engine, table, window, period="year")
+        retention = years_table(engine, table, window)
         cohorts = cohort_matrix(cohort_table(engine, table, window, max_age=24))
         revenue_last_year = _revenue_last_year(engine, table, as_of)
         repeat = repeat_rates(engine, table, window)
+        season = monthly_profile(engine, table, window.start, window.end)
         if config.business == "discrete":
             donors = _donor_analysis(engine, table, config, as_of)
             full, model, scores, base_value = donors.summary, donors.fit, donors.scores, donors.base
@@ -749,6 +759,7 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         risk_basis=basis,
         exceptional_orders=exceptional,
         exceptional_rule=exceptional_rule,
+        season=season,
     )
 
 

@@ -57,6 +57,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clvreport.definitions import active_mask
 from clvreport.donors import DonorFit, donor_period_forecast
 from clvreport.errors import ConfigError
 from clvreport.experiments import ACTION_COLUMNS, measure_actions
@@ -94,8 +95,6 @@ REQUIRED_FILES = ("customers.parquet", "model.json")
 ACTIONS_FILE = "actions.parquet"
 """The action lists with their control groups, stored with every report."""
 MONTH_DAYS = 365.25 / 12
-ACTIVE_MONTHS = 12
-"""A customer is active with a purchase in this many calendar months up to the report date."""
 _FOLDER = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:-([a-z]{2}))?$")
 
 
@@ -108,7 +107,8 @@ class KeyFigures:
     as_of
         Report date.
     customers, active_customers
-        All customers, and those with a purchase in the last twelve months.
+        All customers, and the active ones (:func:`clvreport.definitions.active_mask`:
+        a purchase in the last twelve months; for subscriptions the running ones).
     revenue_last_year
         Net revenue of the twelve months up to the report date (``None`` when
         the stored report did not record it).
@@ -187,9 +187,6 @@ def key_figures(
     (2, 1, 0.9)
     """
     model = "clv" in customers and customers["clv"].notna().any()
-    last = pd.to_datetime(customers["last_purchase"])
-    # a purchase in the twelve calendar months up to the report date
-    start = pd.Timestamp(as_of) - pd.DateOffset(months=ACTIVE_MONTHS)
     risk = at_risk(customers)
     top = top_group(customers, value="clv" if model else "revenue")
     if base_value is None and model:
@@ -198,9 +195,7 @@ def key_figures(
         as_of=as_of,
         customers=len(customers),
         # subscriptions: the running ones (a monthly payment is no sign of loyalty there)
-        active_customers=int(customers["active"].sum())
-        if "active" in customers
-        else int((last > start).sum()),
+        active_customers=int(active_mask(customers, as_of).sum()),
         revenue_last_year=None if revenue_last_year is None else float(revenue_last_year),
         base_value=base_value if model else None,
         at_risk_customers=risk.n_customers,
@@ -483,6 +478,9 @@ class Comparison:
         assumed for these days); ``None`` when it stored no lists.
     contacts_used
         Whether a contacts export said who was reached.
+    forecast_seasonal
+        Whether the earlier report's forecast followed the client's seasonal
+        index (then the season explains no part of its miss).
     days
         Days between the two dates.
     """
@@ -505,6 +503,7 @@ class Comparison:
     model_now: str | None = None
     actions_measured: pd.DataFrame | None = None
     contacts_used: bool = False
+    forecast_seasonal: bool = False
 
     @property
     def days(self) -> int:
@@ -891,7 +890,17 @@ def compare_reports(
             previous, current, as_of, margin=margin, contacts=contacts, min_control=min_control
         ),
         contacts_used=contacts is not None,
+        forecast_seasonal=_forecast_seasonal(previous),
     )
+
+
+def _forecast_seasonal(previous: StoredReport) -> bool:
+    """Whether the earlier report's forecast followed a seasonal index."""
+    try:
+        fit = previous.fit
+    except (KeyError, TypeError, ValueError):
+        return False
+    return bool(getattr(fit, "seasonal", False))
 
 
 def write_comparison(comparison: Comparison, folder: Path | str) -> list[Path]:

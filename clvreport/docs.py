@@ -35,7 +35,9 @@ API_SECTIONS: dict[str, tuple[str, ...]] = {
     "Reading transactions": ("clvreport.ingest", "clvreport.engine"),
     "Summaries and metrics": (
         "clvreport.summary",
+        "clvreport.definitions",
         "clvreport.metrics",
+        "clvreport.revenue_profile",
         "clvreport.concentration",
         "clvreport.cohorts",
         "clvreport.segments",

@@ -1,4 +1,4 @@
-"""The source's customer-value figures, repeat purchases and retention per period.
+"""The source's customer-value figures, repeat purchases and retention per year.
 
 The source (Dutch marketing practice) computes customer lifetime value from
 history with three factors::
@@ -12,33 +12,39 @@ history with three factors::
 Taken literally (frequency per year of the whole observation window, lifespan
 from first to last purchase, 0 for one-time buyers) the factors describe
 different things and their product falls *below* what customers already paid.
-This module measures all three on the same footing, the **active year**:
+This module measures the factors on the same footing, the **year with a
+purchase** (the years of :mod:`clvreport.definitions`: twelve months counted
+back from the report date):
 
-* an *active year* of a customer is one of the twelve-month periods counted
-  back from the window's end (the last twelve months, the twelve before, ...)
-  in which the customer bought at least once;
-* purchase frequency = purchases per active year; customer value = revenue
-  per active year;
-* customer lifespan = the active years customers had so far plus the active
-  years the customers who bought in the last twelve months can still expect:
-  with the yearly retention rate ``r`` (the share of the customers active in
-  one twelve-month period who buy again in the next), a customer active now is
-  active next year with probability ``r``, the year after with ``r²``, ... so
-  ``r / (1 − r)`` more active years (``r`` capped at :data:`MAX_RETENTION`).
+* purchase frequency = purchases per year with a purchase; customer value =
+  revenue per year with a purchase;
+* the third factor, the *customer years*, = the years with a purchase
+  customers had so far plus the *expected remaining years* of the customers
+  who bought in the last twelve months (:func:`clvreport.definitions.expected_remaining_years`:
+  ``r / (1 − r)`` from the retention rate ``r``).
 
-So ``historic CLV = revenue per customer so far + (share of customers active
-now) × revenue per active year × r / (1 − r)``. It is never below the revenue
-per customer already realised, equals it for a closed cohort whose customers
-have all left, and is one definition for the whole base (:func:`clv_figures`)
-and per customer (:func:`customer_metrics`, where a customer active now gets
-the base's expected future active years at the base's revenue per active year,
-so the mean of the per-customer values is the overall figure).
+The *customer lifespan* keeps the source's meaning, first to last purchase
+(observed; the report shows the median of the repeat buyers), and is a
+different figure from the customer years: one word, one number.
+
+So ``historic CLV = revenue per customer so far + (share of customers who
+bought in the last twelve months) × revenue per year with a purchase ×
+r / (1 − r)``. It is never below the revenue per customer already realised,
+equals it for a closed cohort whose customers have all left, and is one
+definition for the whole base (:func:`clv_figures`) and per customer
+(:func:`customer_metrics`, where a customer who bought in the last twelve
+months gets the base's expected remaining years at the base's revenue per
+year, so the mean of the per-customer values is the overall figure). Without a
+retention rate (fewer than two full years of data, see
+:func:`clvreport.definitions.retention`) the expected remaining years, the
+customer years and the historic CLV are unknown (NaN): they are never
+extrapolated from a partial year.
 
 This module computes these figures per customer (:func:`customer_metrics`)
 and for the whole customer base or any group of customers
-(:func:`clv_figures`), plus the repeat-purchase rate, retention and churn per
-calendar period and the revenue of new versus returning customers
-(:func:`retention_by_period`), and the source's comparison of a one-off big
+(:func:`clv_figures`), the customers, retention and revenue of new versus
+returning customers per year (:func:`years_table`; per calendar period:
+:func:`retention_by_period`), and the source's comparison of a one-off big
 spender with a loyal regular (:func:`big_spender_vs_regular`).
 
 Definitions
@@ -62,26 +68,17 @@ Purchase
 Revenue
     Net revenue: the sum of all amounts of the customer in the window,
     returns included.
-Active year
-    Period ``k = floor(days before the window end / 365.25)``: ``k = 0`` is
-    the last twelve months (the report's "active customers" bought in it).
-    ``active_years`` counts a customer's periods with a purchase;
-    ``retained_years`` those whose preceding period also had one;
-    ``active_now`` is 1 for a purchase in period 0.
-Retention rate
-    ``Σ retained_years / Σ (active_years − active_now)``: of all customer
-    periods that have a next period in the window, the share followed by
-    another active period.
-Lifespan
-    ``lifespan_days``: days between first and last purchase (0 for one-time
-    buyers), shown as the spread of observed relationships. The *customer
-    lifespan* of the CLV formula is the expected active years described above.
-Repeat-purchase rate
-    Share of customers with two or more purchases.
+Year
+    Year ``k`` of :func:`clvreport.definitions.year_index`: ``k = 0`` is the
+    twelve months up to the window end. ``active_years`` counts a customer's
+    years with a purchase; ``active_now`` is 1 for a purchase in year 0 (for a
+    shop: an active customer), ``active_previous`` for one in year 1.
+Retention rate, expected remaining years, lifespan, repeat rate
+    As defined in :mod:`clvreport.definitions` (computed there, read here).
 
 All SQL here is plain SQL that DuckDB and Spark SQL both run (``year()``,
-``quarter()``, ``month()``, ``CASE``, ``COUNT(DISTINCT)``, ``LAG``; ``DATE``
-literals and day differences from the engine's dialect) through a
+``quarter()``, ``month()``, ``day()``, ``CASE``, ``COUNT(DISTINCT)``;
+``DATE`` literals and day differences from the engine's dialect) through a
 :class:`clvreport.engine.Engine`; divisions happen in pandas on the
 per-customer or per-period results, never on transactions.
 """
@@ -96,6 +93,22 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from clvreport.definitions import (
+    DAYS_PER_YEAR,
+    FULL_YEAR_GRACE_DAYS,
+    MAX_RETENTION,
+    Retention,
+    expected_remaining_years,
+    full_years,
+    lifespan_years,
+    median_lifespan,
+    repeat_mask,
+    retention,
+    year_end,
+    year_index,
+    year_index_sql,
+    year_start,
+)
 from clvreport.engine import Dialect, Engine, quote_identifier
 from clvreport.errors import DataError
 from clvreport.models.units import PERIODS_PER_YEAR
@@ -113,13 +126,8 @@ __all__ = [
     "observation_window",
     "repeat_rates",
     "retention_by_period",
+    "years_table",
 ]
-
-DAYS_PER_YEAR = 365.25
-"""Days in a year (the mean Julian year) used for every "per year" figure."""
-
-MAX_RETENTION = 0.9
-"""Highest yearly retention rate the lifespan uses (at most 9 more active years)."""
 
 PurchaseUnit = Literal["transaction", "order", "day"]
 Period = Literal["year", "quarter", "month"]
@@ -278,17 +286,19 @@ def customer_metrics(
         ``customer_id`` (str); ``first_purchase``, ``last_purchase``
         (datetime64); ``n_purchases`` (int); ``revenue`` (net, returns
         included); ``returns`` (sum of return amounts, ≤ 0);
-        ``active_years``, ``retained_years``, ``active_now`` (see the module
+        ``active_years``, ``active_now``, ``active_previous`` (see the module
         docstring); ``lifespan_days`` (last − first purchase);
-        ``lifespan_years`` (``lifespan_days / 365.25``); ``recency_days``
+        ``lifespan_years`` (the customer lifespan,
+        :func:`clvreport.definitions.lifespan_years`); ``recency_days``
         (window end − last purchase); ``tenure_days`` (window end − first
         purchase); ``avg_purchase_value`` (revenue / purchases);
-        ``purchase_frequency`` (purchases per active year);
-        ``customer_value`` (revenue per active year);
-        ``expected_future_years`` (active years still expected: the base's
-        ``r / (1 − r)`` for a customer active now, else 0); ``historic_clv``
-        (revenue so far + expected future years × the base's revenue per
-        active year).
+        ``purchase_frequency`` (purchases per year with a purchase);
+        ``customer_value`` (revenue per year with a purchase);
+        ``expected_remaining_years`` (the base's expected remaining years for
+        a customer who bought in the last twelve months, else 0; NaN for
+        everyone without a retention rate); ``historic_clv`` (revenue so far
+        + expected remaining years × the base's revenue per year with a
+        purchase; NaN without a retention rate).
 
     Examples
     --------
@@ -308,10 +318,6 @@ def customer_metrics(
     """
     purchases = _purchase_count_sql(purchase_unit)
     dialect = engine.dialect
-    years_back = (
-        f"CAST(FLOOR({dialect.date_diff_days('order_date', dialect.date(window.end))} "
-        f"/ {DAYS_PER_YEAR}) AS BIGINT)"
-    )
     query = f"""
         WITH tx AS (
             SELECT * FROM {quote_identifier(table)}
@@ -329,22 +335,18 @@ def customer_metrics(
             GROUP BY customer_id
         ),
         active_periods AS (
-            SELECT DISTINCT customer_id, {years_back} AS k FROM tx WHERE NOT is_return
-        ),
-        steps AS (
-            SELECT customer_id, k,
-                LAG(k) OVER (PARTITION BY customer_id ORDER BY k DESC) - k AS step
-            FROM active_periods
+            SELECT DISTINCT customer_id, {year_index_sql("order_date", window.end)} AS k
+            FROM tx WHERE NOT is_return
         ),
         per_year AS (
             SELECT customer_id,
                 COUNT(*) AS active_years,
-                SUM(CASE WHEN step = 1 THEN 1 ELSE 0 END) AS retained_years,
-                MAX(CASE WHEN k = 0 THEN 1 ELSE 0 END) AS active_now
-            FROM steps
+                MAX(CASE WHEN k = 0 THEN 1 ELSE 0 END) AS active_now,
+                MAX(CASE WHEN k = 1 THEN 1 ELSE 0 END) AS active_previous
+            FROM active_periods
             GROUP BY customer_id
         )
-        SELECT p.*, y.active_years, y.retained_years, y.active_now
+        SELECT p.*, y.active_years, y.active_now, y.active_previous
         FROM per_customer p JOIN per_year y ON p.customer_id = y.customer_id
         WHERE p.n_purchases > 0
     """
@@ -362,13 +364,13 @@ def _derive_customer_figures(frame: pd.DataFrame, window: ObservationWindow) -> 
             "revenue": frame["revenue"].astype("float64"),
             "returns": frame["returns"].astype("float64"),
             "active_years": frame["active_years"].astype("int64"),
-            "retained_years": frame["retained_years"].astype("int64"),
             "active_now": frame["active_now"].astype("int64"),
+            "active_previous": frame["active_previous"].astype("int64"),
         }
     )
     end = pd.Timestamp(window.end)
     out["lifespan_days"] = (out["last_purchase"] - out["first_purchase"]).dt.days.astype("int64")
-    out["lifespan_years"] = out["lifespan_days"] / DAYS_PER_YEAR
+    out["lifespan_years"] = lifespan_years(out["first_purchase"], out["last_purchase"])
     out["recency_days"] = (end - out["last_purchase"]).dt.days.astype("int64")
     out["tenure_days"] = (end - out["first_purchase"]).dt.days.astype("int64")
     out["avg_purchase_value"] = out["revenue"] / out["n_purchases"]
@@ -376,32 +378,11 @@ def _derive_customer_figures(frame: pd.DataFrame, window: ObservationWindow) -> 
     out["customer_value"] = out["revenue"] / out["active_years"]
     # Sorted first: the engine returns rows in any order, and float sums must not depend on it.
     out = out.sort_values("customer_id", ignore_index=True)
-    base = _lifespan_parts(out)
-    out["expected_future_years"] = out["active_now"] * base.future_years_if_active
-    out["historic_clv"] = (
-        out["revenue"] + out["expected_future_years"] * base.revenue_per_active_year
-    )
+    remaining = expected_remaining_years(retention(out, window.start, window.end).rate)
+    per_year = _ratio(float(out["revenue"].sum()), float(out["active_years"].sum()))
+    out["expected_remaining_years"] = out["active_now"] * remaining
+    out["historic_clv"] = out["revenue"] + out["expected_remaining_years"] * per_year
     return out
-
-
-@dataclass(frozen=True)
-class _LifespanParts:
-    retention_rate: float
-    future_years_if_active: float
-    revenue_per_active_year: float
-
-
-def _lifespan_parts(customers: pd.DataFrame) -> _LifespanParts:
-    """Pooled retention, expected further active years of a customer active now, value per year."""
-    active_years = float(customers["active_years"].sum())
-    at_risk = active_years - float(customers["active_now"].sum())
-    retention = _ratio(float(customers["retained_years"].sum()), at_risk)
-    capped = min(retention, MAX_RETENTION) if math.isfinite(retention) else 0.0
-    return _LifespanParts(
-        retention_rate=retention,
-        future_years_if_active=capped / (1.0 - capped),
-        revenue_per_active_year=_ratio(float(customers["revenue"].sum()), active_years),
-    )
 
 
 @dataclass(frozen=True)
@@ -423,33 +404,35 @@ class ClvFigures:
     avg_purchase_value
         ``revenue / n_purchases``.
     avg_purchase_frequency
-        Purchases per active year: ``n_purchases / Σ active_years``.
+        Purchases per year with a purchase: ``n_purchases / Σ active_years``.
     customer_value
-        ``avg_purchase_value × avg_purchase_frequency``: revenue per active year.
+        ``avg_purchase_value × avg_purchase_frequency``: revenue per year with a purchase.
     observed_active_years
-        Active years per customer so far: ``Σ active_years / n_customers``.
+        Years with a purchase per customer so far: ``Σ active_years / n_customers``.
     retention_rate
-        Yearly retention (see the module docstring); NaN without a second period.
-    n_active_now
-        Customers who bought in the last twelve months.
-    future_years_if_active
-        Active years a customer active now still expects: ``r / (1 − r)``
-        (``r`` capped at :data:`MAX_RETENTION`; 0 when ``r`` is NaN).
-    expected_future_years
-        Active years still expected per customer:
-        ``n_active_now / n_customers × r / (1 − r)`` (``r`` capped at
-        :data:`MAX_RETENTION`; 0 when ``r`` is NaN).
-    avg_lifespan_years
-        Customer lifespan in active years: ``observed_active_years +
-        expected_future_years``.
+        The retention rate (:func:`clvreport.definitions.retention`); NaN when refused.
+    retention
+        The retention with its base, its years and the reason for a refusal.
+    n_bought_last_year
+        Customers who bought in the twelve months up to the window end (year 0).
+    expected_remaining_years
+        Years still to come of a customer who bought in year 0:
+        ``r / (1 − r)`` (:func:`clvreport.definitions.expected_remaining_years`;
+        NaN without a retention rate).
+    customer_years
+        The third factor of the historic CLV, per customer: ``observed_active_years +
+        n_bought_last_year / n_customers × expected_remaining_years``.
     historic_clv
-        ``customer_value × avg_lifespan_years``; equals ``revenue_per_customer``
-        plus the value of the expected future active years, so it is never
-        below what customers already paid.
+        ``customer_value × customer_years``; equals ``revenue_per_customer``
+        plus the value of the expected remaining years, so it is never below
+        what customers already paid. NaN without a retention rate.
+    lifespan_years
+        The customer lifespan: median years from first to last purchase of the
+        repeat buyers (:func:`clvreport.definitions.median_lifespan`).
     n_repeat_customers
-        Customers with two or more purchases.
+        Repeat buyers: customers with two or more purchases.
     repeat_purchase_rate
-        ``n_repeat_customers / n_customers``.
+        The repeat rate, ``n_repeat_customers / n_customers``.
 
     All ratios are NaN for an empty group.
     """
@@ -464,17 +447,36 @@ class ClvFigures:
     customer_value: float
     observed_active_years: float
     retention_rate: float
-    n_active_now: int
-    future_years_if_active: float
-    expected_future_years: float
-    avg_lifespan_years: float
+    retention: Retention
+    n_bought_last_year: int
+    expected_remaining_years: float
+    customer_years: float
     historic_clv: float
+    lifespan_years: float
     n_repeat_customers: int
     repeat_purchase_rate: float
 
-    def as_dict(self) -> dict[str, float | int]:
-        """The figures as a plain dict (for JSON and the report)."""
-        return dict(self.__dict__)
+    def as_dict(self) -> dict[str, Any]:
+        """The figures as a plain dict (for JSON and the report); ``retention`` as a dict."""
+        out = dict(self.__dict__)
+        out["retention"] = self.retention.as_dict()
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        """Equal figures: NaN (a refused retention) equals NaN."""
+        if not isinstance(other, ClvFigures):
+            return NotImplemented
+        return all(
+            _same(getattr(self, name), getattr(other, name)) for name in self.__dataclass_fields__
+        )
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    if isinstance(a, Retention) and isinstance(b, Retention):
+        return all(_same(getattr(a, n), getattr(b, n)) for n in a.__dataclass_fields__)
+    return a == b
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -498,18 +500,18 @@ def clv_figures(customers: pd.DataFrame, window: ObservationWindow) -> ClvFigure
 
     Examples
     --------
-    Over 2020–2021, ``a`` bought in both twelve-month periods (150 in all),
-    ``b`` once in the first (200): retention is 1 of 2 customer periods, so
-    ``a``, active now, can expect 1 more active year:
+    Over 2020–2021, ``a`` bought in both years (150 in all), ``b`` once in the
+    first (200): retention is 1 of 2, so ``a``, who bought in the last year,
+    can expect 1 more year:
 
     >>> import pandas as pd
     >>> w = ObservationWindow(dt.date(2020, 1, 1), dt.date(2021, 12, 31))
     >>> customers = pd.DataFrame({"n_purchases": [2, 1], "revenue": [150.0, 200.0],
-    ...                           "active_years": [2, 1], "retained_years": [1, 0],
-    ...                           "active_now": [1, 0]})
+    ...                           "active_years": [2, 1], "active_now": [1, 0],
+    ...                           "active_previous": [1, 1], "lifespan_years": [1.2, 0.0]})
     >>> f = clv_figures(customers, w)
-    >>> f.retention_rate, f.avg_lifespan_years, round(f.customer_value, 4)
-    (0.5, 2.0, 116.6667)
+    >>> f.retention_rate, f.expected_remaining_years, f.customer_years, f.lifespan_years
+    (0.5, 1.0, 2.0, 1.2)
     >>> round(f.historic_clv, 4), f.revenue_per_customer  # 175 + ½ × 116.67 × 1
     (233.3333, 175.0)
     """
@@ -517,14 +519,14 @@ def clv_figures(customers: pd.DataFrame, window: ObservationWindow) -> ClvFigure
     n_purchases = int(customers["n_purchases"].sum())
     revenue = float(customers["revenue"].sum())
     active_years = float(customers["active_years"].sum())
-    n_active_now = int(customers["active_now"].sum())
-    parts = _lifespan_parts(customers)
+    n_bought = int(customers["active_now"].sum())
+    kept = retention(customers, window.start, window.end)
+    remaining = expected_remaining_years(kept.rate)
     avg_value = _ratio(revenue, n_purchases)
     frequency = _ratio(n_purchases, active_years)
     observed = _ratio(active_years, n_customers)
-    future = _ratio(n_active_now * parts.future_years_if_active, n_customers)
-    lifespan = observed + future
-    n_repeat = int((customers["n_purchases"] >= 2).sum())
+    customer_years = observed + _ratio(n_bought, n_customers) * remaining
+    n_repeat = int(repeat_mask(customers).sum())
     return ClvFigures(
         n_customers=n_customers,
         n_purchases=n_purchases,
@@ -535,14 +537,147 @@ def clv_figures(customers: pd.DataFrame, window: ObservationWindow) -> ClvFigure
         avg_purchase_frequency=frequency,
         customer_value=avg_value * frequency,
         observed_active_years=observed,
-        retention_rate=parts.retention_rate,
-        n_active_now=n_active_now,
-        future_years_if_active=parts.future_years_if_active,
-        expected_future_years=future,
-        avg_lifespan_years=lifespan,
-        historic_clv=avg_value * frequency * lifespan,
+        retention_rate=kept.rate,
+        retention=kept,
+        n_bought_last_year=n_bought,
+        expected_remaining_years=remaining,
+        customer_years=customer_years,
+        historic_clv=avg_value * frequency * customer_years,
+        lifespan_years=median_lifespan(customers).median_years,
         n_repeat_customers=n_repeat,
         repeat_purchase_rate=_ratio(n_repeat, n_customers),
+    )
+
+
+def years_table(
+    engine: Engine,
+    table: str,
+    window: ObservationWindow,
+    *,
+    grace_days: int = FULL_YEAR_GRACE_DAYS,
+) -> pd.DataFrame:
+    """Customers, retention and revenue per year (twelve months back from the window end).
+
+    The years are those of :mod:`clvreport.definitions`; a year's retention is
+    the share of the previous year's customers who bought again in it, given
+    only when both years are full years (the definition of
+    :func:`clvreport.definitions.retention`, so the last row's rate is the
+    report's retention rate).
+
+    Parameters
+    ----------
+    engine
+        The data engine holding ``table``.
+    table
+        Clean transactions table.
+    window
+        Observation window; rows outside it are ignored. Its end is the report date.
+    grace_days
+        See :func:`clvreport.definitions.full_years`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per year from the oldest (``k`` largest) to year 0, with columns
+        ``k``; ``year_start``, ``year_end`` (datetime64; the oldest year's start
+        is the window start when the data begin later); ``full`` (the data cover
+        the whole year); ``customers`` (bought in the year); ``new_customers``
+        (first purchase in the year); ``returning_customers``;
+        ``previous_customers`` (bought in the year before; NaN for the oldest);
+        ``retained_customers`` (bought in both); ``retention_rate`` (retained /
+        previous, NaN unless both years are full); ``revenue``;
+        ``revenue_new``; ``revenue_returning``; ``returning_revenue_share``.
+
+    Examples
+    --------
+    >>> from clvreport.engine import DuckDBEngine
+    >>> engine = DuckDBEngine()
+    >>> engine.execute(
+    ...     "CREATE TABLE tx AS SELECT * FROM (VALUES "
+    ...     "('a', DATE '2020-01-01', 100.0, false), ('a', DATE '2021-07-01', 50.0, false), "
+    ...     "('b', DATE '2020-03-01', 200.0, false)) "
+    ...     "AS t(customer_id, order_date, amount, is_return)")
+    >>> w = ObservationWindow(dt.date(2020, 1, 1), dt.date(2021, 12, 31))
+    >>> years_table(engine, "tx", w)[["k", "customers", "retention_rate"]]
+       k  customers  retention_rate
+    0  1          2             NaN
+    1  0          1             0.5
+    >>> engine.close()
+    """
+    index_sql = year_index_sql("order_date", window.end)
+    query = f"""
+        WITH tx AS (
+            SELECT customer_id, amount, is_return, {index_sql} AS k
+            FROM {quote_identifier(table)}
+            WHERE {window.sql_filter(engine.dialect)}
+        ),
+        firsts AS (
+            SELECT customer_id, MAX(k) AS first_k FROM tx WHERE NOT is_return
+            GROUP BY customer_id
+        ),
+        active AS (SELECT DISTINCT customer_id, k FROM tx WHERE NOT is_return),
+        revenue AS (
+            SELECT tx.k,
+                {engine.dialect.exact_sum("tx.amount")} AS revenue,
+                {engine.dialect.exact_sum("CASE WHEN tx.k = f.first_k THEN tx.amount ELSE 0 END")}
+                    AS revenue_new
+            FROM tx LEFT JOIN firsts f ON tx.customer_id = f.customer_id
+            GROUP BY tx.k
+        ),
+        counts AS (
+            SELECT a.k,
+                COUNT(*) AS customers,
+                SUM(CASE WHEN a.k = f.first_k THEN 1 ELSE 0 END) AS new_customers
+            FROM active a JOIN firsts f ON a.customer_id = f.customer_id
+            GROUP BY a.k
+        ),
+        retained AS (
+            SELECT cur.k, COUNT(*) AS retained_customers
+            FROM active cur JOIN active prev
+                ON cur.customer_id = prev.customer_id AND prev.k = cur.k + 1
+            GROUP BY cur.k
+        )
+        SELECT r.k, r.revenue, r.revenue_new, c.customers, c.new_customers, t.retained_customers
+        FROM revenue r
+        LEFT JOIN counts c ON r.k = c.k
+        LEFT JOIN retained t ON r.k = t.k
+    """
+    rows = engine.query(query).set_index("k")
+    oldest = year_index(window.start, window.end)
+    index = np.arange(oldest, -1, -1)
+    rows = rows.reindex(index)
+    starts = [max(year_start(window.end, int(k)), window.start) for k in index]
+    ends = [year_end(window.end, int(k)) for k in index]
+    limit = full_years(window.start, window.end, grace_days=grace_days)
+    full = index < limit
+    customers = rows["customers"].fillna(0).astype("int64").to_numpy()
+    new = rows["new_customers"].fillna(0).astype("int64").to_numpy()
+    retained = rows["retained_customers"].fillna(0).astype("int64").to_numpy()
+    previous = np.concatenate([[np.nan], customers[:-1]]).astype("float64")
+    both_full = full & np.concatenate([[False], full[:-1]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(both_full & (previous > 0), retained / previous, np.nan)
+    revenue = rows["revenue"].fillna(0.0).to_numpy(dtype="float64")
+    revenue_new = rows["revenue_new"].fillna(0.0).to_numpy(dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        returning_share = np.where(revenue != 0, (revenue - revenue_new) / revenue, np.nan)
+    return pd.DataFrame(
+        {
+            "k": index.astype("int64"),
+            "year_start": pd.to_datetime(starts),
+            "year_end": pd.to_datetime(ends),
+            "full": full,
+            "customers": customers,
+            "new_customers": new,
+            "returning_customers": customers - new,
+            "previous_customers": previous,
+            "retained_customers": retained,
+            "retention_rate": rate,
+            "revenue": revenue,
+            "revenue_new": revenue_new,
+            "revenue_returning": revenue - revenue_new,
+            "returning_revenue_share": returning_share,
+        }
     )
 
 
@@ -730,7 +865,7 @@ class BigSpenderComparison:
         One row per group, index ``"big_spender"`` and ``"loyal_regular"``, with
         the :class:`ClvFigures` fields as columns (``n_customers``,
         ``revenue_per_customer``, ``avg_purchase_value``,
-        ``avg_purchase_frequency``, ``customer_value``, ``avg_lifespan_years``,
+        ``avg_purchase_frequency``, ``customer_value``, ``customer_years``,
         ``historic_clv``, ...).
     regular_to_big_spender_revenue
         Historic revenue per loyal regular ÷ revenue per big spender
@@ -762,7 +897,7 @@ def big_spender_vs_regular(
     The source's point: a regular's modest baskets add up over the lifespan to
     more than the big spender's single order. Compare
     ``groups["revenue_per_customer"]`` (what each was worth so far) and the
-    source's figures per group (``customer_value``, ``avg_lifespan_years``,
+    source's figures per group (``customer_value``, ``customer_years``,
     ``historic_clv``, which for both groups includes the revenue already paid).
 
     Parameters
@@ -786,8 +921,8 @@ def big_spender_vs_regular(
     >>> w = ObservationWindow(dt.date(2020, 1, 1), dt.date(2020, 12, 31))
     >>> customers = pd.DataFrame({
     ...     "n_purchases": [1, 1, 6], "revenue": [20.0, 500.0, 300.0],
-    ...     "active_years": [1, 1, 1], "retained_years": [0, 0, 0], "active_now": [1, 0, 1],
-    ...     "avg_purchase_value": [20.0, 500.0, 50.0]})
+    ...     "active_years": [1, 1, 1], "active_now": [1, 0, 1], "active_previous": [0, 0, 0],
+    ...     "avg_purchase_value": [20.0, 500.0, 50.0], "lifespan_years": [0.0, 0.0, 0.8]})
     >>> c = big_spender_vs_regular(customers, w, top_share=0.34)
     >>> c.groups.loc[["big_spender", "loyal_regular"], "revenue_per_customer"].tolist()
     [500.0, 300.0]

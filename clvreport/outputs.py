@@ -9,6 +9,7 @@ contact, largest value at stake first, headers in the report language.
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import json
 import os
@@ -28,6 +29,7 @@ from clvreport.comparison import key_figures as compute_key_figures
 from clvreport.experiments import ACTION_COLUMNS, CONTROL, LearnedRate
 from clvreport.i18n import Translator
 from clvreport.recommendations import PlanRules, customer_actions, plan_actions
+from clvreport.revenue_profile import season_check
 
 __all__ = [
     "BATCH_ROWS",
@@ -51,12 +53,14 @@ CUSTOMER_COLUMNS = [
     "revenue",
     "first_purchase",
     "last_purchase",
+    "lifespan_years",
     "frequency",
     "recency",
     "T",
     "n_periods",
     "monetary_value",
     "monetary_value_capped",
+    "expected_remaining_years",
     "historic_clv",
     "p_alive",
     "p_silence",
@@ -77,7 +81,9 @@ CUSTOMER_COLUMNS = [
 followed by the client's ``data.columns.extra`` columns after ``customer_id``.
 ``monetary_value_capped`` (the mean repeat spend the spend model used, exceptional
 orders counted as ordinary ones) only when the model capped such orders
-(``model.json``: ``spend_caps``)."""
+(``model.json``: ``spend_caps``). ``lifespan_years`` is the customer lifespan (first to
+last purchase) and ``expected_remaining_years`` the rule of thumb's years still to come
+(empty without a retention rate), as defined in :mod:`clvreport.definitions`."""
 
 SHEET_COLUMNS = [
     "customer_id",
@@ -910,6 +916,7 @@ def write_outputs(
     )
     model["as_of"] = analysis.as_of.isoformat()
     model["historic"] = analysis.figures.as_dict()
+    model["season"] = season_json(analysis)
     model["key_figures"] = key_figures.to_dict()
     if model.get("validation") is not None and analysis.holdout_coverage is not None:
         model["validation"]["coverage"] = analysis.holdout_coverage
@@ -940,6 +947,24 @@ def write_outputs(
         model["sensitivity"] = sensitivity_json(sensitivity)
     model_path.write_text(json.dumps(model, indent=2, default=str), encoding="utf-8")
     return [csv_path, parquet_path, xlsx_path, model_path, *written_actions]
+
+
+def season_json(analysis: Analysis) -> dict[str, Any] | None:
+    """The client's season and how the holdout's months compare (``None`` when not measured).
+
+    Examples
+    --------
+    >>> season_json(analysis)["holdout"]["kind"]  # doctest: +SKIP
+    'busy'
+    """
+    profile = getattr(analysis, "season", None)
+    if profile is None:
+        return None
+    out = profile.as_dict()
+    if getattr(analysis, "calibration_end", None) is not None:
+        start = analysis.calibration_end + dt.timedelta(days=1)
+        out["holdout"] = season_check(profile, start, analysis.as_of).as_dict()
+    return out
 
 
 def plan_json(plan: pd.DataFrame) -> dict[str, dict[str, Any]]:

@@ -16,11 +16,8 @@ import pytest
 from pypdf import PdfReader
 
 from clvreport.i18n import Translator, catalog_keys
-from clvreport.render import render_report
 
 pytestmark = pytest.mark.slow
-
-DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def pdf_text(path: Path) -> str:
@@ -31,12 +28,9 @@ def pdf_text(path: Path) -> str:
 
 
 @pytest.fixture(scope="module", params=["nl", "en"])
-def demo_report(request, tmp_path_factory):
-    out = tmp_path_factory.mktemp(f"demo-{request.param}")
-    result = render_report(
-        "demo", data_dir=DATA, out_dir=out, language=request.param, formats="pdf"
-    )
-    return request.param, result.folder
+def demo_report(request, example_report):
+    # rendered once per session (tests/conftest.py), shared with the other modules
+    return request.param, example_report("demo", request.param)
 
 
 def page_texts(path: Path) -> list[str]:

@@ -2,17 +2,13 @@
 
 import json
 import re
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from clvreport.render import render_report
-
 pytestmark = pytest.mark.slow
 
-DATA = Path(__file__).parents[1] / "data"
 SHOP_WORDS = {
     "nl": r"\b(klant\w*|aankoop|aankopen|webwinkel\w*|bestelling\w*)\b",
     "en": r"\b(customers?|purchases?|shop\w*|orders?)\b",
@@ -20,20 +16,11 @@ SHOP_WORDS = {
 
 
 @pytest.fixture(scope="module", params=["nl", "en"])
-def report(request, tmp_path_factory):
-    out = tmp_path_factory.mktemp("out")
-    result = render_report(
-        "goededoel",
-        data_dir=DATA,
-        out_dir=out,
-        language=request.param,
-        formats="pdf",
-        renderer="builtin",
-    )
-    text = " ".join(
-        page.extract_text() for page in PdfReader(result.folder / "clv_report.pdf").pages
-    )
-    return request.param, result.folder, re.sub(r"\s+", " ", text)
+def report(request, example_report):
+    # rendered once per session (tests/conftest.py), shared with the other modules
+    folder = example_report("goededoel", request.param)
+    text = " ".join(page.extract_text() for page in PdfReader(folder / "clv_report.pdf").pages)
+    return request.param, folder, re.sub(r"\s+", " ", text)
 
 
 def test_donor_headings_and_no_shop_words(report):

@@ -27,6 +27,7 @@ from clvreport.metrics import (
     observation_window,
     repeat_rates,
     retention_by_period,
+    years_table,
 )
 
 CDNOW_SAMPLE = Path(__file__).parent / "data" / "cdnow_sample.txt"
@@ -123,19 +124,19 @@ def test_customer_metrics_by_hand(con):
     assert c["tenure_days"].tolist() == [730, 670, 578, 305]
     # Average purchase value: A 270 / 3 = 90; C 200 / 3.
     assert c["avg_purchase_value"].tolist() == pytest.approx([90.0, 200.0, 200 / 3, 80.0])
-    # Active years: twelve-month periods back from 2021-12-31; period 0 starts 2020-12-31
-    # (365 days back). A bought in both (2020-01/07 and 2021-01), B in the first only,
-    # C in both, D in the last only.
+    # Years: twelve months back from 2021-12-31, so the calendar years 2021 (year 0) and
+    # 2020 (year 1). A bought in both (2020-01/07 and 2021-01), B in 2020 only, C in both,
+    # D in 2021 only.
     assert c["active_years"].tolist() == [2, 1, 2, 1]
-    assert c["retained_years"].tolist() == [1, 0, 1, 0]
     assert c["active_now"].tolist() == [1, 0, 1, 1]
+    assert c["active_previous"].tolist() == [1, 1, 1, 0]
     # Frequency and customer value per active year.
     assert c["purchase_frequency"].tolist() == pytest.approx([1.5, 1.0, 1.5, 1.0])
     assert c["customer_value"].tolist() == pytest.approx([135.0, 200.0, 100.0, 80.0])
-    # Retention: 2 of the 3 customer periods before the last were followed by another
-    # (A and C; B was not): r = 2/3, so a customer active now expects r/(1-r) = 2 more
-    # active years, at the base's 750 / 6 = 125 per active year.
-    assert c["expected_future_years"].tolist() == pytest.approx([2.0, 0.0, 2.0, 2.0])
+    # Retention: of the 3 customers of 2020, A and C bought again in 2021: r = 2/3, so a
+    # customer who bought in 2021 expects r/(1-r) = 2 more years, at the base's
+    # 750 / 6 = 125 per year with a purchase.
+    assert c["expected_remaining_years"].tolist() == pytest.approx([2.0, 0.0, 2.0, 2.0])
     assert c["historic_clv"].tolist() == pytest.approx([520.0, 200.0, 450.0, 330.0])
 
 
@@ -175,10 +176,13 @@ def test_overall_figures_by_hand(con):
     assert f.customer_value == pytest.approx(125.0)  # 750 per 6 active years
     assert f.observed_active_years == 1.5  # 6 / 4
     assert f.retention_rate == pytest.approx(2 / 3)
-    assert f.n_active_now == 3
-    assert f.future_years_if_active == pytest.approx(2.0)  # r / (1 - r)
-    assert f.expected_future_years == pytest.approx(1.5)  # 3 of 4 customers x 2 years
-    assert f.avg_lifespan_years == pytest.approx(3.0)
+    assert (f.retention.base, f.retention.retained) == (3, 2)
+    assert f.n_bought_last_year == 3
+    assert f.expected_remaining_years == pytest.approx(2.0)  # r / (1 - r)
+    assert f.customer_years == pytest.approx(3.0)  # 1.5 so far + 3 of 4 customers x 2 years
+    # Lifespan: the median first-to-last purchase of the repeat buyers A (366 days) and
+    # C (578 days); a different figure from the customer years.
+    assert f.lifespan_years == pytest.approx((366 + 578) / 2 / 365.25)
     # Historic CLV = 93.75 x 4/3 x 3 = 375 = 187.5 already paid + 1.5 x 125 still expected.
     assert f.historic_clv == pytest.approx(375.0, rel=1e-12)
     assert (f.n_repeat_customers, f.repeat_purchase_rate) == (2, 0.5)
@@ -203,7 +207,8 @@ def test_historic_clv_of_a_closed_cohort_is_its_average_revenue():
     window = ObservationWindow(dt.date(2019, 1, 1), dt.date(2022, 12, 31))
     with make_engine(rows) as engine:
         f = clv_figures(customer_metrics(engine, "tx", window), window)
-    assert f.n_active_now == 0
+    assert f.n_bought_last_year == 0
+    assert f.retention.measured
     assert f.historic_clv == pytest.approx(f.revenue_per_customer, rel=0.02)
 
 
@@ -214,7 +219,8 @@ def test_historic_clv_counts_the_years_active_customers_still_expect():
     with make_engine(rows) as engine:
         f = clv_figures(customer_metrics(engine, "tx", window), window)
     assert f.retention_rate == 1.0
-    assert f.expected_future_years == pytest.approx(MAX_RETENTION / (1 - MAX_RETENTION))
+    assert f.expected_remaining_years == pytest.approx(MAX_RETENTION / (1 - MAX_RETENTION))
+    assert f.customer_years == pytest.approx(2 + 9)
     assert f.historic_clv == pytest.approx(200.0 + 9 * 100.0)
 
 
@@ -245,6 +251,38 @@ def test_retention_per_year_by_hand(con):
     assert r["revenue_returning"].tolist() == [0.0, 220.0]
     assert r.loc["2021", "returning_revenue_share"] == pytest.approx(220 / 300)
     assert r["complete"].all()
+
+
+def test_years_by_hand(con):
+    # As of 31 December the years are the calendar years 2020 (k=1) and 2021 (k=0).
+    y = years_table(con, "tx", WINDOW)
+    assert y["k"].tolist() == [1, 0]
+    assert y["year_start"].tolist() == [pd.Timestamp("2020-01-01"), pd.Timestamp("2021-01-01")]
+    assert y["full"].tolist() == [True, True]
+    assert y["customers"].tolist() == [3, 3]
+    assert y["new_customers"].tolist() == [3, 1]
+    assert y["retained_customers"].tolist()[1] == 2
+    assert np.isnan(y["retention_rate"].iloc[0])
+    assert y["retention_rate"].iloc[1] == pytest.approx(2 / 3)  # A and C of A, B, C
+    assert y["revenue"].tolist() == [450.0, 300.0]
+    assert y["revenue_new"].tolist() == [450.0, 80.0]
+    # The retention rate of the figures is the table's last row: one definition.
+    f = clv_figures(customer_metrics(con, "tx", WINDOW), WINDOW)
+    assert f.retention_rate == y["retention_rate"].iloc[-1]
+
+
+def test_years_as_of_mid_year_and_a_partial_oldest_year(con):
+    window = ObservationWindow(dt.date(2020, 1, 1), dt.date(2021, 6, 30))
+    y = years_table(con, "tx", window)
+    # Year 0: July 2020 to June 2021; year 1 would start July 2019 but the data start 2020.
+    assert y["year_start"].tolist() == [pd.Timestamp("2020-01-01"), pd.Timestamp("2020-07-01")]
+    assert y["year_end"].tolist() == [pd.Timestamp("2020-06-30"), pd.Timestamp("2021-06-30")]
+    assert y["full"].tolist() == [False, True]
+    assert y["customers"].tolist() == [3, 2]  # A, B, C; then A and D
+    assert y["retained_customers"].tolist()[1] == 1
+    assert y["retention_rate"].isna().all()  # never from a partial year
+    f = clv_figures(customer_metrics(con, "tx", window), window)
+    assert f.retention.refused == "short"
 
 
 def test_retention_per_quarter_by_hand(con):
@@ -289,7 +327,7 @@ def test_big_spender_vs_regular_by_hand(con):
     assert g.loc["big_spender", "historic_clv"] == 200.0  # left: worth what B paid
     assert g.loc["loyal_regular", "n_customers"] == 2
     assert g.loc["loyal_regular", "revenue_per_customer"] == 235.0  # (270 + 200) / 2
-    # Regulars: both bought in both periods (retention 1, capped at 0.9: 9 more years)
+    # Regulars: both bought in both years (retention 1, capped at 0.9: 9 more years)
     # at 470 / 4 active years = 117.5 a year: 235 + 9 x 117.5.
     assert g.loc["loyal_regular", "historic_clv"] == pytest.approx(235 + 9 * 117.5)
     assert c.regular_to_big_spender_revenue == pytest.approx(235 / 200)
@@ -352,20 +390,19 @@ def test_cdnow_figures_match_pandas(cdnow):
     assert f.n_purchases == len(frame) == 6919
     assert f.revenue == pytest.approx(frame["amount"].sum())
     assert f.avg_purchase_value == pytest.approx(frame["amount"].sum() / len(frame))
-    # Active years: the twelve months to 1998-06-30 and the half year before.
-    recent = frame["order_date"] >= pd.Timestamp("1997-06-30")  # 365 days back
+    # Years: the twelve months to 1998-06-30 and the half year before: one full year.
+    recent = frame["order_date"] >= pd.Timestamp("1997-07-01")
     periods = frame.assign(k=np.where(recent, 0, 1)).groupby("customer_id")["k"]
     active_years = periods.nunique()
     assert f.avg_purchase_frequency == pytest.approx(len(frame) / active_years.sum())
-    both = int((active_years == 2).sum())
-    early = int(periods.max().eq(1).sum())
-    assert f.retention_rate == pytest.approx(both / early)
-    r = min(both / early, MAX_RETENTION)
+    # Retention needs two full years: 18 months of data are refused, never extrapolated,
+    # and with it the expected remaining years and the historic CLV.
+    assert f.retention.refused == "short" and f.retention.full_years == 1
+    assert f.retention.base_days == 181  # 1997-01-01 .. 1997-06-30
+    assert np.isnan(f.retention_rate) and np.isnan(f.expected_remaining_years)
+    assert np.isnan(f.historic_clv) and customers["historic_clv"].isna().all()
     now = int(periods.min().eq(0).sum())
-    assert f.historic_clv == pytest.approx(
-        frame["amount"].sum() / 2357
-        + now / 2357 * frame["amount"].sum() / active_years.sum() * r / (1 - r)
-    )
+    assert f.n_bought_last_year == now
     assert years == pytest.approx(546 / 365.25)
     assert f.n_repeat_customers == int((expected["n_purchases"] >= 2).sum()) == 1152
 
@@ -432,16 +469,29 @@ def check_properties(con: DuckDBEngine, rows) -> None:
     assert (customers["lifespan_days"] >= 0).all()
     assert (customers["lifespan_days"] <= customers["tenure_days"]).all()
     assert (customers["recency_days"] <= customers["tenure_days"]).all()
-    if customers["revenue"].sum() >= 0:
-        assert (customers["historic_clv"] >= customers["revenue"] - 1e-9).all()
-    assert (customers["active_years"] <= 2).all()  # a 731-day window has two periods
-    assert (customers["retained_years"] < customers["active_years"]).all()
     f = clv_figures(customers, WINDOW)
+    if customers["revenue"].sum() >= 0 and f.retention.measured:
+        assert (customers["historic_clv"] >= customers["revenue"] - 1e-9).all()
+    assert (customers["active_years"] <= 2).all()  # a 731-day window has two years
+    assert (
+        customers["active_now"] + customers["active_previous"] == customers["active_years"]
+    ).all()
     assert 0 <= f.repeat_purchase_rate <= 1
-    assert f.historic_clv == pytest.approx(customers["historic_clv"].mean())
-    if f.revenue >= 0:
-        assert f.historic_clv >= f.revenue_per_customer - 1e-9
-    assert f.avg_lifespan_years >= f.observed_active_years
+    assert f.retention.measured == (customers["active_previous"].sum() > 0)
+    if f.retention.measured:
+        assert 0 <= f.retention_rate <= 1
+        assert f.historic_clv == pytest.approx(customers["historic_clv"].mean())
+        if f.revenue >= 0:
+            assert f.historic_clv >= f.revenue_per_customer - 1e-9
+        assert f.customer_years >= f.observed_active_years
+    else:
+        assert np.isnan(f.historic_clv) and customers["historic_clv"].isna().all()
+    years = years_table(con, "tx", WINDOW)
+    assert years["new_customers"].sum() == len(customers)
+    assert years["customers"].iloc[-1] == customers["active_now"].sum()
+    assert years["revenue"].sum() == pytest.approx(sum(a for _, _, a, _ in rows))
+    if f.retention.measured:
+        assert years["retention_rate"].iloc[-1] == pytest.approx(f.retention_rate)
     for period in ("year", "quarter", "month"):
         r = retention_by_period(con, "tx", WINDOW, period=period)
         assert r["new_customers"].sum() == len(customers)

@@ -68,8 +68,8 @@ def _column(sheet, header):
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("nl", ["Klantnummer", "Segment", "Kans nog actief", "Waarde op het spel"]),
-        ("en", ["Customer number", "Segment", "Chance still active", "Value at stake"]),
+        ("nl", ["Klantnummer", "Segment", "Kans nog klant", "Waarde op het spel"]),
+        ("en", ["Customer number", "Segment", "Chance still a customer", "Value at stake"]),
     ],
 )
 def test_headers_are_translated_and_not_identifiers(tmp_path, customers, language, expected):
@@ -116,7 +116,7 @@ def test_frozen_header_autofilter_and_number_formats(tmp_path, customers):
     sheet = book[plan.loc[0, "list_name"]]
     first = {h: c for h, c in zip(_header(sheet), sheet[HEADER_ROW + 1], strict=False)}
     assert "€" in first["Waarde op het spel"].number_format
-    assert "%" in first["Kans nog actief"].number_format
+    assert "%" in first["Kans nog klant"].number_format
     assert first["Eerste aankoop"].value == dt.datetime(2022, 3, 15)
     assert first["Eerste aankoop"].number_format == "dd-mm-yyyy"
     assert first["Aantal aankopen"].number_format == "#,##0"
@@ -166,7 +166,7 @@ def test_without_a_model_every_action_gets_a_list(tmp_path, customers):
         "Geen model; kosten en opbrengst onbekend"
     }
     headers = _header(book[plan.loc[0, "list_name"]])
-    assert "Kans nog actief" not in headers
+    assert "Kans nog klant" not in headers
 
 
 def test_a_million_customers_take_seconds(tmp_path):

@@ -110,6 +110,34 @@ def test_summary_shows_the_historic_clv_calculation(ctx):
     per_customer = customers["revenue"].sum() / len(customers)
     assert f"more than the {t.money(per_customer)} a customer has spent so far" in text
     assert f"brings in {t.money(customers['historic_clv'].mean())} of revenue" in text
+    # its factors are the defined terms, each with the one number the report gives it
+    f = a.figures
+    assert f"at a retention rate of {t.percent(f.retention_rate, digits=0)}" in text
+    remaining = t.number(f.expected_remaining_years, digits=1)
+    assert f"expected remaining years of such a customer are {remaining} years" in text
+    assert f"{t.number(f.customer_years, digits=1)} customer years" in text
+    assert a.retention["retention_rate"].iloc[-1] == f.retention_rate  # the table's last year
+
+
+def test_loyalty_and_methodology_give_each_term_its_one_number(ctx):
+    t, a = ctx.t, ctx.analysis
+    f, customers = a.figures, a.customers
+    loyalty = sections.loyalty_and_retention(ctx)
+    method = sections.methodology(ctx)
+    retention = t.percent(f.retention_rate, digits=0)
+    repeat = t.percent((customers["n_purchases"] >= 2).mean(), digits=0)
+    lifespan = t.number(
+        customers.loc[customers["n_purchases"] >= 2, "lifespan_years"].median(), digits=1
+    )
+    active = t.number(int((customers["last_purchase"] >= "2024-01-01").sum()))
+    assert f"Retention rate: {retention}" in loyalty
+    assert f"repeat buyers (customers with more than one purchase) is {repeat}" in loyalty
+    assert f"there are {active} active customers" in loyalty
+    assert f"repeat buyers: median {lifespan} years" in loyalty
+    assert f"a retention rate of {retention}." in method
+    assert f"Share of repeat buyers: {repeat}." in method
+    assert f"Median customer lifespan of the repeat buyers: {lifespan} years." in method
+    assert f"There are {active} active customers." in method
 
 
 def test_captions_state_the_finding_with_its_number(ctx):

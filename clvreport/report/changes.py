@@ -6,6 +6,7 @@ Shown only when the client has an earlier report (see
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
@@ -26,6 +27,7 @@ from clvreport.report.markdown import (
     paragraph,
     table,
 )
+from clvreport.report.season import season_sentences
 from clvreport.report.worked import worked_blocks
 
 __all__ = ["FLOWS_SHOWN", "HISTORY_MIN_REPORTS", "since_previous"]
@@ -316,6 +318,14 @@ def _forecast_blocks(ctx: ReportContext, comparison: Comparison) -> list[str]:
     inside = bool(total["revenue_low"] <= actual_revenue <= total["revenue_high"])
     revenue_sentence = _revenue_sentence(t, revenue, actual_revenue, inside)
     sentences.append(revenue_sentence)
+    sentences += season_sentences(
+        ctx,
+        comparison.previous_as_of + dt.timedelta(days=1),
+        ctx.analysis.as_of,
+        (predicted - actual) / actual if actual else math.nan,
+        what="since",
+        forecast_seasonal=comparison.forecast_seasonal,
+    )
     check = _other_check(ctx)
     if check is not None:
         sentences.append(check)

@@ -14,9 +14,11 @@ import pandas as pd
 
 from clvreport import plots
 from clvreport.acquisition import MIN_GROUP_CUSTOMERS
+from clvreport.definitions import repeat_mask, repeat_rate
 from clvreport.i18n import Translator
 from clvreport.models.validation import ON_TARGET
 from clvreport.overview import AT_RISK_P_ALIVE, AT_RISK_P_SILENCE, at_risk_mask
+from clvreport.report import terms
 from clvreport.report.context import ReportContext
 from clvreport.report.markdown import (
     Markdown,
@@ -29,6 +31,7 @@ from clvreport.report.markdown import (
     paragraph,
     table,
 )
+from clvreport.report.season import season_sentences
 from clvreport.report.sensitivity import sensitivity_blocks
 from clvreport.report.summary import plan_frame
 
@@ -288,9 +291,7 @@ def _acquisition_blocks(ctx: ReportContext) -> list[str]:
                 t("acquisition.revenue_per_customer"): [
                     t.money(v) for v in groups["revenue_per_customer"]
                 ],
-                t("acquisition.repeat_rate"): [
-                    t.percent(v, digits=0) for v in groups["repeat_rate"]
-                ],
+                t("acquisition.repeat_rate"): [terms.percent(t, v) for v in groups["repeat_rate"]],
             }
         )
         customers = a.customers
@@ -298,7 +299,7 @@ def _acquisition_blocks(ctx: ReportContext) -> list[str]:
             t("overview.total"),
             t.number(groups["customers"].sum()),
             t.money(customers["revenue"].mean()),
-            t.percent((customers["n_purchases"] >= 2).mean(), digits=0),
+            terms.percent(t, repeat_rate(customers)),
         ]
         if a.has_predictions:
             frame[t("acquisition.clv_per_customer", months=a.config.horizon_months)] = [
@@ -368,43 +369,26 @@ def concentration(ctx: ReportContext) -> Markdown:
     )
 
 
-def _repeat_rule(ctx: ReportContext) -> str:
-    """The rule of thumb on returning customers, beside this client's own measured figure."""
+def _repeat_rule(ctx: ReportContext) -> list[str]:
+    """The rule of thumb on returning customers, and apart from it this client's own figure.
+
+    Two paragraphs: the rule of thumb, labelled, says what it compares (for a shop:
+    sales attempts with existing customers and prospects, which the data do not
+    hold, so it is not set beside the client's figures); the client's measured
+    second and third purchases within a year follow as a figure of their own.
+    """
     t, r = ctx.t, ctx.analysis.repeat
-    rule = t("loyalty.rule_of_thumb")
-    if r is None or not (r.new_customers and r.returning_customers):
-        return rule
-    return paragraph(
-        rule,
-        t(
+    blocks = [paragraph(t("loyalty.rule_of_thumb"))]
+    if r is not None and r.new_customers and r.returning_customers:
+        measured = t(
             "loyalty.measured_repeat",
             new=t.percent(r.new_repeat_rate, digits=0),
             returning=t.percent(r.returning_repeat_rate, digits=0),
             new_customers=t.number(r.new_customers),
             returning_customers=t.number(r.returning_customers),
-        ),
-    )
-
-
-def _years_caption(ctx: ReportContext) -> str:
-    """The trend in one sentence: last complete year against the one before."""
-    t = ctx.t
-    years = ctx.analysis.retention
-    complete = years[years["complete"]]
-    if len(complete) < 2:
-        return t("loyalty.years_table")
-    last, before = complete.iloc[-1], complete.iloc[-2]
-    change = last["revenue"] / before["revenue"] - 1 if before["revenue"] else float("nan")
-    return t(
-        "loyalty.years_caption",
-        year=last["period"],
-        before=before["period"],
-        revenue=t.money(last["revenue"]),
-        change=t.percent(abs(change), digits=0),
-        direction=t("loyalty.more" if change >= 0 else "loyalty.less"),
-        active=t.number(last["active_customers"]),
-        retention=t.percent(last["retention_rate"], digits=0),
-    )
+        )
+        blocks.append(paragraph(measured))
+    return blocks
 
 
 def _cohort_finding(ctx: ReportContext, age: int = 3) -> dict[str, str]:
@@ -440,25 +424,6 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
     """
     t, a = ctx.t, ctx.analysis
     palette = ctx.palette
-    retention = a.retention
-    last_month = t.date(a.as_of, style="MMM")
-    years = pd.DataFrame(
-        {
-            t("loyalty.year"): [
-                p if whole else t("loyalty.partial_year", year=p, end=last_month)
-                for p, whole in zip(retention["period"], retention["complete"], strict=True)
-            ],
-            t("loyalty.active"): [t.number(v) for v in retention["active_customers"]],
-            t("loyalty.new"): [t.number(v) for v in retention["new_customers"]],
-            t("loyalty.revenue"): [t.money(v) for v in retention["revenue"]],
-            t("loyalty.retention"): [t.percent(v, digits=0) for v in retention["retention_rate"]],
-            # In the first period everyone is new by definition: "–", not 0%.
-            t("loyalty.returning_share"): [
-                "–" if i == 0 else t.percent(v, digits=0)
-                for i, v in enumerate(retention["returning_revenue_share"])
-            ],
-        }
-    )
     # Donors give once a period: their cohorts are in the donor section, by period, not by month.
     cohort_figure = None
     if a.donors is None:
@@ -472,40 +437,26 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
         cohort_figure = _cohort_figure(ctx, ax)
     blocks = [
         heading(t("sections.loyalty"), id="sec-loyalty"),
-        finding(
-            t(
-                "loyalty.conclusion",
-                repeat=t.percent(a.figures.repeat_purchase_rate, digits=0),
-                lifespan=t.number(a.figures.avg_lifespan_years, digits=1),
-            )
-        ),
-        keep_together(
-            paragraph(_repeat_rule(ctx)),
-            table(years, caption=_years_caption(ctx), id="tbl-years", align="lrrrrr"),
-        ),
+        finding(terms.loyalty_finding(ctx)),
+        *_repeat_rule(ctx),
+        keep_together(terms.years_block(ctx)),
         cohort_figure,
     ]
-    lifespan = a.customers.loc[a.customers["n_purchases"] > 1, "lifespan_years"]
+    lifespan = a.customers.loc[repeat_mask(a.customers), "lifespan_years"]
     ax = plots.plot_distribution(
         lifespan.rename("lifespan"),
         palette=palette,
         labels=_labels(ctx, "lifespan"),
-        formatter=lambda v: t.number(v, digits=1),
+        formatter=lambda v: terms.years(t, v),
         count_formatter=t.number,
     )
+    path = plots.save_figure(ax, ctx.figures_dir / "lifespan.png")
     blocks.append(
-        _save(
-            ctx,
-            ax,
-            "lifespan",
-            "loyalty.lifespan_caption",
-            median=t.number(lifespan.median(), digits=1),
-            count=t.number(len(lifespan)),
-        )
+        figure(path, caption=terms.lifespan_caption(ctx), id="fig-lifespan", base=ctx.output_dir)
     )
     if a.has_predictions:
         # the columns used only: a copy of every column of millions of customers is not needed
-        repeat = (a.customers["n_purchases"] > 1).to_numpy()
+        repeat = repeat_mask(a.customers).to_numpy()
         if "active" in a.customers:  # subscriptions: the chance concerns running ones only
             repeat = repeat & a.customers["active"].astype(bool).to_numpy()
         drifting = a.customers.loc[at_risk_mask(a.customers), "revenue"]  # "at risk", as on page 2
@@ -855,33 +806,10 @@ def methodology(ctx: ReportContext) -> Markdown:
     >>> print(methodology(ctx))  # doctest: +SKIP
     """
     t, a = ctx.t, ctx.analysis
-    f = a.figures
     blocks = [
         heading(t("sections.methodology"), id="sec-methodology"),
         paragraph(t("methodology.source")),
-        "\n".join(
-            [
-                f"- {t('methodology.avg_value', value=t.money(f.avg_purchase_value, digits=2))}",
-                "- "
-                + t("methodology.frequency", value=t.number(f.avg_purchase_frequency, digits=2)),
-                f"- {t('methodology.customer_value', value=t.money(f.customer_value, digits=2))}",
-                "- "
-                + t(
-                    "methodology.lifespan",
-                    observed=t.number(f.observed_active_years, digits=2),
-                    future=t.number(f.expected_future_years, digits=2),
-                    retention=t.percent(f.retention_rate, digits=0),
-                    per_active=t.number(f.future_years_if_active, digits=1),
-                    value=t.number(f.avg_lifespan_years, digits=2),
-                ),
-                "- "
-                + t(
-                    "methodology.historic_clv",
-                    value=t.money(f.historic_clv, digits=2),
-                    per_customer=t.money(f.revenue_per_customer, digits=2),
-                ),
-            ]
-        ),
+        "\n".join(f"- {item}" for item in terms.definition_items(ctx)),
         paragraph(
             t(
                 "methodology.assumptions"
@@ -1065,9 +993,23 @@ def _holdout_blocks(ctx: ReportContext) -> list[str]:
     ax = plots.plot_holdout_check(
         bins, palette=ctx.palette, labels=_labels(ctx, "holdout"), formatter=t.number
     )
+    season = []
+    if a.calibration_end is not None:
+        error = v.total_error if math.isfinite(v.total_error) else v.revenue_error
+        start = a.calibration_end + dt.timedelta(days=1)
+        checked = getattr(a.model, "calibration_season", None)
+        season = season_sentences(
+            ctx,
+            start,
+            a.as_of,
+            error,
+            what="check",
+            forecast_seasonal=checked is not None and checked.active,
+        )
     blocks = [
         keep_together(
             paragraph(*sentences),
+            paragraph(*season) if season else None,
             _save(
                 ctx,
                 ax,

@@ -38,6 +38,7 @@ from clvreport.report.markdown import (
     paragraph,
     table,
 )
+from clvreport.report.terms import historic_paragraph
 
 __all__ = ["executive_summary", "top_actions"]
 
@@ -402,15 +403,5 @@ def _reach_sentence(ctx: ReportContext) -> str | None:
 
 
 def _historic_paragraph(ctx: ReportContext) -> str:
-    t, f = ctx.t, ctx.analysis.figures
-    return paragraph(
-        t(
-            "summary.historic_clv_formula",
-            value=t.money(f.avg_purchase_value, digits=2),
-            frequency=t.number(f.avg_purchase_frequency, digits=2),
-            lifespan=t.number(f.avg_lifespan_years, digits=2),
-            clv=t.money(f.historic_clv),
-            per_customer=t.money(f.revenue_per_customer),
-            retention=t.percent(f.retention_rate, digits=0),
-        )
-    )
+    """The rule of thumb's historic CLV (:func:`clvreport.report.terms.historic_paragraph`)."""
+    return historic_paragraph(ctx)
