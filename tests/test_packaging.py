@@ -107,6 +107,7 @@ def test_run_json_records_version_and_git_commit(tmp_path):
         "name: Acme\nlanguage: en\ndata:\n  sources: t.csv\n"
         "  columns: {customer_id: c, date: d, amount: a}\n"
     )
+    (client / "t.csv").write_text("c,d,a\nC1,2024-01-02,10\n")
     result = render_report(
         "acme",
         data_dir=tmp_path / "data",

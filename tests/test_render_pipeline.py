@@ -52,6 +52,7 @@ def data_dir(tmp_path):
         "name: Acme\nlanguage: en\ndata:\n  sources: t.csv\n"
         "  columns: {customer_id: c, date: d, amount: a}\n"
     )
+    (client / "t.csv").write_text("c,d,a\nC1,2024-01-02,10\n")  # checked before the notebook runs
     return tmp_path / "data"
 
 
