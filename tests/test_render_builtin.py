@@ -107,8 +107,8 @@ def test_pdf_has_title_page_contents_and_text(default_render):
     assert files == [workdir / "clv_report.pdf", workdir / "clv_report.html"]
     pages = pdf_text(workdir / "clv_report.pdf")
     assert len(pages) >= 6
-    # The summary follows the cover; the contents are the last page.
-    cover, summary, contents = pages[0], pages[1], pages[-1]
+    # The contents follow the cover; the summary follows the contents.
+    cover, contents, summary = pages[0], pages[1], pages[2]
     assert "WEBWINKEL DE ZONNEBLOEM B.V." in cover and "Klantwaarde-analyse" in cover
     assert "31 december 2024" in cover and "VERTROUWELIJK" in cover
     assert "Samenvatting" in summary
@@ -122,6 +122,17 @@ def test_pdf_has_title_page_contents_and_text(default_render):
     for number, page in enumerate(pages[1:], start=2):  # the footer's page is the PDF's
         assert f"Pagina {number} van {len(pages)}" in page
     assert "RuntimeWarning" not in text
+
+
+def test_pdf_contents_page_comes_right_after_the_cover(default_render):
+    pages = pdf_text(default_render[0] / "clv_report.pdf")
+    contents = pages[1]
+    assert "Inhoud" in contents and "Samenvatting" in contents
+    assert "€ 1.234.567" not in contents  # the contents page holds only the contents
+    assert all("Inhoud" not in page for page in pages[2:])
+    # Each entry points at the page where its section starts, the summary on page 3.
+    assert re.search(r"Samenvatting\W*3\b", contents)
+    assert "Samenvatting" in pages[2] and "€ 1.234.567" in pages[2]
 
 
 def test_pdf_long_table_repeats_its_header_on_the_next_page(default_render):
