@@ -1,30 +1,44 @@
-"""The PDF's layout where text length could break it (issue 24, item 8).
+"""The PDF's layout where client data or text length could break it (issue 24, item 8).
 
-The forced page breaks (after the summary, before the appendix) never leave a page
-that holds only a few spilled lines, checked on the Typst layout itself and the text
-positions pypdf reports (widths from the shipped fonts' metrics).
+A client with UUID customer ids (36 characters; some 64-character hashes) and a
+110-character name: the top-ten table's cells keep apart and the running header fits
+beside the logo on every page, checked on the text positions pypdf reports (widths
+from the shipped fonts' metrics).
+And the forced page breaks (after the summary, before the appendix) never leave a
+page that holds only a few spilled lines, checked on the Typst layout itself.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 from pypdf._page import PageObject
 
 from clvreport.brand import TEMPLATES_DIR
+from clvreport.render import render_report
+from clvreport.report.markdown import MAX_ID_CHARS
 
 pytestmark = pytest.mark.slow
 
+ROOT = Path(__file__).resolve().parents[1]
+BRANDED = ROOT / "tests" / "fixtures" / "clients" / "branded"
 TYPST_TEMPLATE = TEMPLATES_DIR / "typst" / "typst-template.typ"
 MM = 72 / 25.4
 MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = 22 * MM, 27 * MM, 24 * MM  # typst-template.typ
+LONG_NAME = (
+    "Stichting Vrienden van het Nederlands Openluchtmuseum, de Historische Tuinen "
+    "en het Erfgoed van Gelderland e.o."
+)
 
 
 # -- text positions ------------------------------------------------------------------------
@@ -86,6 +100,112 @@ def text_runs(page: PageObject) -> list[Run]:
     return runs
 
 
+def drawing_extent(page: PageObject, bottom: float, top: float) -> tuple[float, float]:
+    """Left and right end of what is drawn (paths) between ``bottom`` and ``top``."""
+    xs: list[float] = []
+    width = float(page.mediabox.right)
+
+    def visit(operator, operands, cm, tm):
+        if operator not in (b"m", b"l", b"c", b"re"):
+            return
+        numbers = [float(value) for value in operands]
+        if operator == b"re":
+            x, y, w, h = numbers
+            numbers = [x, y, x + w, y + h]
+        for x, y in zip(numbers[::2], numbers[1::2], strict=True):
+            px, py = cm[0] * x + cm[2] * y + cm[4], cm[1] * x + cm[3] * y + cm[5]
+            if bottom < py < top and 1 < px < width - 1:  # not the page's background
+                xs.append(px)
+
+    page.extract_text(visitor_operand_before=visit)
+    return min(xs), max(xs)
+
+
+def overlapping(runs: list[Run], tolerance: float = 0.5) -> list[tuple[str, str]]:
+    return [
+        (a.text, b.text)
+        for i, a in enumerate(runs)
+        for b in runs[i + 1 :]
+        if a.x0 < b.x1 - tolerance and b.x0 < a.x1 - tolerance
+    ]
+
+
+# -- the client with long ids and a long name ---------------------------------------------
+
+
+def long_id(customer: str) -> str:
+    """A UUID (36 characters) for most customers, a SHA-256 hash (64, unbreakable) for some."""
+    if int(hashlib.md5(customer.encode()).hexdigest(), 16) % 3:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"klant-{customer}"))
+    return hashlib.sha256(customer.encode()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def long_client(tmp_path_factory):
+    """The branded fixture client with UUID and hash customer ids and a 110-character name."""
+    assert len(LONG_NAME) >= 110
+    data = tmp_path_factory.mktemp("data")
+    client = data / "stichting"
+    shutil.copytree(BRANDED, client)
+    config = (client / "client.yml").read_text("utf-8")
+    config = re.sub(r"^name: .*$", f'name: "{LONG_NAME}"', config, count=1, flags=re.M)
+    (client / "client.yml").write_text(config, "utf-8")
+    orders = pd.read_csv(client / "transactions.csv", sep=";", dtype=str, keep_default_na=False)
+    orders["klantnummer"] = [long_id(cid) if cid else "" for cid in orders["klantnummer"]]
+    orders.to_csv(client / "transactions.csv", sep=";", index=False)
+    result = render_report(
+        "stichting",
+        data_dir=data,
+        out_dir=tmp_path_factory.mktemp("out"),
+        formats="pdf",
+        renderer="builtin",
+    )
+    return result.folder, PdfReader(result.folder / "clv_report.pdf")
+
+
+def test_top_table_cells_do_not_overlap(long_client):
+    folder, reader = long_client
+    customers = pd.read_csv(folder / "customers.csv", dtype={"customer_id": str})
+    assert set(customers["customer_id"].str.len()) == {36, 64}  # the files keep the full ids
+    pages = [(page, text_runs(page)) for page in reader.pages]
+    text = " ".join(run.text for _, runs in pages for run in runs)
+    assert not any(cid in text for cid in customers["customer_id"])
+    shortened = re.compile(r"^[0-9a-f]{8}…[0-9a-f]{7}\b")
+    page, runs = next((p, r) for p, r in pages if any(shortened.match(run.text) for run in r))
+    rows = sorted({round(run.y, 1) for run in runs if shortened.match(run.text)})
+    assert len(rows) == 10  # the top-ten rows, each starting with a shortened id
+    assert all(
+        len(run.text.split()[0]) == MAX_ID_CHARS for run in runs if shortened.match(run.text)
+    )
+    right = float(page.mediabox.right) - MARGIN_X
+    for y in rows:
+        cells = [run for run in runs if abs(run.y - y) < 0.6]
+        assert len(cells) >= 6, [c.text for c in cells]
+        assert overlapping(cells) == [], y
+        assert all(MARGIN_X - 0.5 <= c.x0 and c.x1 <= right + 0.5 for c in cells)
+    assert "ingekort" in " ".join(run.text for run in runs)  # said once, under the table
+    assert sum(text.count(word) for word in ("ingekort",)) == 1
+
+
+def test_header_fits_beside_the_logo_and_the_cover_keeps_the_full_name(long_client):
+    _, reader = long_client
+    cover = re.sub(r"\s+", "", reader.pages[0].extract_text())
+    assert re.sub(r"\s+", "", LONG_NAME.upper()) in cover
+    for number, page in enumerate(reader.pages[1:], start=2):
+        top, right = float(page.mediabox.top), float(page.mediabox.right) - MARGIN_X
+        header = [run for run in text_runs(page) if run.y > top - MARGIN_TOP]
+        assert header, number
+        assert len({round(run.y, 1) for run in header}) == 1, number  # one line
+        baseline = header[0].y  # the logo is centred on the text; the rule lies lower
+        _, logo_right = drawing_extent(page, baseline - 6, top - 5)
+        assert min(run.x0 for run in header) > logo_right + 2 * MM, number
+        assert max(run.x1 for run in header) <= right + 0.5, number
+        line = " ".join(run.text for run in header)
+        assert "Klantwaarde-analyse" in line and line.endswith("…"), line
+        shown = line.split("·")[-1].strip().removesuffix("…")
+        assert LONG_NAME.startswith(shown) and len(shown) >= 20, shown
+
+
 # -- page breaks: no page with only a spill-over ---------------------------------------------
 
 FILLER = " ".join(["Dit is een zin over klanten en hun waarde voor de winkel."] * 5)
@@ -99,7 +219,8 @@ def _typst_pdf(tmp_path: Path, body: str) -> PdfReader:
     (tmp_path / "main.typ").write_text(
         '#import "/typst-template.typ": *\n'
         "#show: doc => clv-report(title: [Titel], client: [Klant], "
-        'toc-title: [Inhoud], lang: "nl", base-font: "Inter", doc)\n' + body,
+        'header-client: "Klant", toc-title: [Inhoud], lang: "nl", base-font: "Inter", doc)\n'
+        + body,
         "utf-8",
     )
     pdf = typst.compile(

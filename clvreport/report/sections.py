@@ -25,6 +25,7 @@ from clvreport.report.markdown import (
     keep_together,
     literal,
     paragraph,
+    short_ids,
     table,
 )
 from clvreport.report.summary import plan_frame
@@ -133,6 +134,7 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
         }
     )
     top = a.customers.nlargest(TOP_CUSTOMERS, value_key)
+    top = top.assign(shown_id=short_ids(top["customer_id"]))  # long ids shortened
     labels = _segment_labels(ctx)
     horizon_days = a.config.horizon_months * 365.25 / 12
     short = top["tenure_days"] < horizon_days
@@ -140,9 +142,7 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
     columns = {
         t("value.customer"): [
             f"{cid}{' (*)' if is_short else ''}{' (†)' if rests else ''}"
-            for cid, is_short, rests in zip(
-                top["customer_id"].astype(str), short, one_order["rests"], strict=True
-            )
+            for cid, is_short, rests in zip(top["shown_id"], short, one_order["rests"], strict=True)
         ],
         t("value.segment"): [labels[s] for s in top["segment"]],
         t("value.first_purchase"): [
@@ -213,6 +213,7 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
             ),
             paragraph(top_note) if top_note else None,
             paragraph(one_order_note) if one_order_note else None,
+            _shortened_ids_note(ctx, top),
         ),
         *_acquisition_blocks(ctx),
     )
@@ -254,12 +255,19 @@ def _one_order_note(ctx: ReportContext, top: pd.DataFrame, one_order: pd.DataFra
     return " ".join(
         t(
             key,
-            customer=str(top.loc[index, "customer_id"]),
+            customer=literal(top.loc[index, "shown_id"]),
             amount=t.money(row.amount),
             reference=t.money(row.reference),
         )
         for index, row in marked.iterrows()
     )
+
+
+def _shortened_ids_note(ctx: ReportContext, top: pd.DataFrame) -> str | None:
+    """The sentence under the top table when it shortened long customer ids, or ``None``."""
+    if (top["shown_id"] == top["customer_id"].astype(str)).all():
+        return None
+    return paragraph(ctx.t("value.top_ids_shortened"))
 
 
 def _acquisition_blocks(ctx: ReportContext) -> list[str]:

@@ -27,7 +27,7 @@ local is_html = FORMAT:match("html") ~= nil
 local RAW_KEYS = {
   "primary", "secondary", "accent", "background", "foreground", "base-font",
   "heading-font", "heading-weight", "base-size", "leading", "logo", "header-logo",
-  "logo-alt", "pdf-author", "section-break",
+  "logo-alt", "pdf-author", "section-break", "header-client",
 }
 
 local WORDS = {
