@@ -1,7 +1,8 @@
 """Layout rules a manager sees (issue 24, item 8) that need no rendered report.
 
-The action sheets of ``customers.xlsx`` are named by one rule without truncated words;
-long customer ids are shortened the same way everywhere.
+Bubble labels of the segment map stay readable (no overlap, inside the axes, off the
+bubbles); the action sheets of ``customers.xlsx`` are named by one rule without
+truncated words; long customer ids are shortened the same way everywhere.
 """
 
 from __future__ import annotations
@@ -9,11 +10,109 @@ from __future__ import annotations
 import hashlib
 import uuid
 
+import numpy as np
+import pandas as pd
 import pytest
+from matplotlib.transforms import Bbox
 
 from clvreport.i18n import AUDIENCES, LANGUAGES, Translator
+from clvreport.plots import plot_segment_map
+from clvreport.plots._base import _root_figure
 from clvreport.recommendations import _action_title, load_action_rules, sheet_names
 from clvreport.report.markdown import MAX_ID_CHARS, short_ids
+
+# -- the segment map's labels ------------------------------------------------------------
+
+SEGMENT_NAMES = [
+    "Topklanten",
+    "Trouwe klanten",
+    "Potentiële vaste klanten",
+    "Aandachtsklanten",
+    "Wegzakkende klanten",
+    "Risicoklanten",
+    "Weggezakte topklanten",
+    "Slapers",
+    "Vertrokken klanten",
+]
+# The CDNOW report's segments: two bubbles side by side at the same value, one huge.
+CDNOW = pd.DataFrame(
+    {
+        "segment_label": SEGMENT_NAMES,
+        "customers": [4344, 4370, 1461, 914, 3034, 1667, 44, 3772, 3964],
+        "value": [619637, 130787, 21745, 3541, 10943, 5495, 114, 12659, 12259],
+        "value_at_risk": [43518, 186131, 10060, 13284, 26417, 26722, 4194, 31998, 32637],
+    }
+)
+
+
+def _random_segments(seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n = len(SEGMENT_NAMES)
+    return pd.DataFrame(
+        {
+            "segment_label": SEGMENT_NAMES,
+            "customers": rng.integers(20, 5000, n),
+            "value": 10 ** rng.uniform(2, 6, n),
+            "value_at_risk": 10 ** rng.uniform(3, 5, n),
+        }
+    )
+
+
+def _circle_hits(box: Bbox, centre: np.ndarray, radius: float) -> bool:
+    x = min(max(centre[0], box.x0), box.x1)
+    y = min(max(centre[1], box.y0), box.y1)
+    return (x - centre[0]) ** 2 + (y - centre[1]) ** 2 < radius**2
+
+
+@pytest.mark.parametrize(
+    "segments",
+    [CDNOW, *(_random_segments(seed) for seed in range(6))],
+    ids=["cdnow", *(f"random-{seed}" for seed in range(6))],
+)
+def test_bubble_labels_do_not_overlap_and_stay_inside_the_axes(segments):
+    ax = plot_segment_map(
+        segments, labels={"customers": "Klanten", "value": "Waarde", "value_at_risk": "Op het spel"}
+    )
+    figure = _root_figure(ax)
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    names = set(segments["segment_label"])
+    labels = [text for text in ax.texts if text.get_text() in names]
+    assert sorted(text.get_text() for text in labels) == sorted(names)
+    boxes = [text.get_window_extent(renderer) for text in labels]
+    frame = ax.get_window_extent(renderer)
+    overlapping = [
+        (labels[i].get_text(), labels[j].get_text())
+        for i in range(len(boxes))
+        for j in range(i + 1, len(boxes))
+        if boxes[i].overlaps(boxes[j])
+    ]
+    assert overlapping == []
+    outside = [
+        label.get_text()
+        for label, box in zip(labels, boxes, strict=True)
+        if box.x0 < frame.x0 or box.x1 > frame.x1 or box.y0 < frame.y0 or box.y1 > frame.y1
+    ]
+    assert outside == []
+    bubbles = ax.collections[0]
+    centres = ax.transData.transform(bubbles.get_offsets())
+    radii = np.sqrt(bubbles.get_sizes()) / 2 * figure.dpi / 72
+    on_bubble = [
+        (label.get_text(), segments["segment_label"].iloc[k])
+        for label, box in zip(labels, boxes, strict=True)
+        for k, (centre, radius) in enumerate(zip(centres, radii, strict=True))
+        if _circle_hits(box, centre, radius)
+    ]
+    assert on_bubble == []
+
+
+def test_bubble_labels_are_placed_the_same_every_time():
+    def positions() -> list[tuple[float, float]]:
+        ax = plot_segment_map(CDNOW)
+        return [tuple(text.get_position()) for text in ax.texts]
+
+    assert positions() == positions()
+
 
 # -- sheet names ---------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +13,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patheffects import withStroke
 from matplotlib.text import Text
 from matplotlib.ticker import NullFormatter
+from matplotlib.transforms import Bbox
 
 from clvreport.plots._base import (
     NOTE_PT,
@@ -52,6 +54,67 @@ def _nice_steps(top: float) -> list[float]:
     return [s for s in steps if s > 0.05 * top]
 
 
+_LABEL_GAP_PT = 3.0
+"""Space between a bubble's edge (or another label) and a label, in points."""
+
+# Where a label may go around its bubble, in order of preference: (dx, dy) direction
+# of the label seen from the bubble's centre. Right and left read best, then above
+# and below, then the diagonals and the directions between.
+_DIRECTIONS = (
+    (1, 0),
+    (-1, 0),
+    (0, 1),
+    (0, -1),
+    (1, 1),
+    (-1, 1),
+    (1, -1),
+    (-1, -1),
+    (2, 1),
+    (-2, 1),
+    (2, -1),
+    (-2, -1),
+    (1, 2),
+    (-1, 2),
+    (1, -2),
+    (-1, -2),
+)
+_REACH = (0.0, 0.6, 1.3, 2.2, 3.4, 5.0, 7.0, 9.5)
+"""Further steps away from the bubble (in label heights) when every place beside it is taken."""
+
+
+def _circle_hits(box: Bbox, centre: np.ndarray, radius: float) -> bool:
+    """Whether the rectangle ``box`` and the circle (centre, radius), in pixels, intersect."""
+    nearest_x = min(max(centre[0], box.x0), box.x1)
+    nearest_y = min(max(centre[1], box.y0), box.y1)
+    return (nearest_x - centre[0]) ** 2 + (nearest_y - centre[1]) ** 2 < radius**2
+
+
+def _label_box(
+    centre: np.ndarray,
+    radius: float,
+    size: tuple[float, float],
+    direction: tuple[int, int],
+    gap: float,
+) -> Bbox:
+    """The box of a label of ``size`` (w, h) placed beside a bubble in ``direction``."""
+    width, height = size
+    dx, dy = direction
+    norm = math.hypot(dx, dy)
+    # the point on the bubble's edge (plus the gap) in that direction ...
+    px = centre[0] + dx / norm * (radius + gap)
+    py = centre[1] + dy / norm * (radius + gap)
+    # ... where the label's nearest side (or corner) touches
+    x0 = px if dx > 0 else px - width if dx < 0 else px - width / 2
+    y0 = py if dy > 0 else py - height if dy < 0 else py - height / 2
+    return Bbox.from_bounds(x0, y0, width, height)
+
+
+def _overlap(a: Bbox, b: Bbox) -> float:
+    width = min(a.x1, b.x1) - max(a.x0, b.x0)
+    height = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return width * height if width > 0 and height > 0 else 0.0
+
+
 def _bubble_labels(
     ax: Axes,
     x: np.ndarray,
@@ -60,34 +123,84 @@ def _bubble_labels(
     names: pd.Series,
     palette: Palette,
 ) -> list[Text]:
-    """One label per bubble, starting just beside the bubble's edge.
+    """One label per bubble, beside it, clear of the other labels, bubbles and the frame.
 
-    adjustText then moves them apart; a halo in the background colour keeps them
+    Every label tries the places around its own bubble, nearest first (right, left,
+    above, below, the diagonals, then a step further out), and takes the first
+    that stays inside the axes and touches no bubble and no label placed before
+    it; the largest bubbles choose first. A label that finds no free place (only
+    in a crowded chart) takes the place with the least overlap. The search is
+    deterministic: the same segments give the same chart. A label away from its
+    bubble gets a thin line to it; a halo in the background colour keeps labels
     readable on grid lines.
     """
     figure = _root_figure(ax)
-    figure.draw_without_rendering()  # settle the layout so data ↔ points is final
-    origin = ax.transData.transform((0.0, 0.0))[0]
-    points_per_unit = (ax.transData.transform((1.0, 0.0))[0] - origin) * 72.0 / figure.dpi
-    right_edge = ax.get_xlim()[1]
-    texts = []
-    for xi, yi, area, name in zip(x, y, areas, names, strict=True):
-        radius = float(np.sqrt(area)) / 2.0 + 3.0
-        shift = radius / points_per_unit if points_per_unit > 0 else 0.0
-        left = xi > 0.7 * right_edge  # bubbles near the right edge: label on their left
-        texts.append(
-            ax.text(
-                xi - shift if left else xi + shift,
-                yi,
-                str(name),
-                fontsize=NOTE_PT + 0.5,
-                color=palette.foreground,
-                ha="right" if left else "left",
-                va="center",
-                zorder=4,
-                path_effects=[withStroke(linewidth=3, foreground=palette.background)],
-            )
+    figure.draw_without_rendering()  # settle the layout so data ↔ pixels is final
+    renderer = figure.canvas.get_renderer()
+    to_pixels = figure.dpi / 72.0
+    gap = _LABEL_GAP_PT * to_pixels
+    centres = ax.transData.transform(np.column_stack([x, y]))
+    radii = np.sqrt(np.clip(areas, 0.0, None)) / 2.0 * to_pixels
+    frame = ax.get_window_extent(renderer).padded(-1.0)
+    texts = [
+        ax.text(
+            xi,  # at the bubble for now (a valid point on a log axis too): moved below
+            yi,
+            str(name),
+            fontsize=NOTE_PT + 0.5,
+            color=palette.foreground,
+            ha="left",
+            va="bottom",
+            zorder=4,
+            path_effects=[withStroke(linewidth=3, foreground=palette.background)],
         )
+        for xi, yi, name in zip(x, y, names, strict=True)
+    ]
+    placed: dict[int, Bbox] = {}
+    for i in np.argsort(-radii, kind="stable"):
+        extent = texts[i].get_window_extent(renderer)
+        size = (extent.width, extent.height)
+        best, best_cost = None, math.inf
+        for reach in _REACH:
+            for direction in _DIRECTIONS:
+                box = _label_box(centres[i], radii[i], size, direction, gap + reach * size[1])
+                outside = not (
+                    frame.x0 <= box.x0
+                    and box.x1 <= frame.x1
+                    and frame.y0 <= box.y0
+                    and box.y1 <= frame.y1
+                )
+                cost = sum(_overlap(box.padded(gap / 2), other) for other in placed.values())
+                cost += sum(
+                    box.width * box.height
+                    for j in range(len(texts))
+                    if _circle_hits(box, centres[j], radii[j])
+                )
+                cost += 10 * box.width * box.height if outside else 0.0
+                if cost < best_cost:
+                    best, best_cost = box, cost
+                if cost == 0.0:
+                    break
+            if best_cost == 0.0:
+                break
+        placed[int(i)] = best
+    to_data = ax.transData.inverted()
+    for i, box in placed.items():
+        texts[i].set_position(to_data.transform((box.x0, box.y0)))
+    for i, text in enumerate(texts):
+        box = text.get_window_extent(renderer)
+        nearest = np.array(
+            [min(max(centres[i][0], box.x0), box.x1), min(max(centres[i][1], box.y0), box.y1)]
+        )
+        distance = float(np.hypot(*(nearest - centres[i])))
+        if distance > radii[i] + 2.5 * gap:  # away from its bubble: a line shows whose it is
+            edge = centres[i] + (nearest - centres[i]) * (radii[i] / distance)
+            ax.plot(
+                *to_data.transform(np.array([edge, nearest])).T,
+                color=palette.neutral,
+                linewidth=0.7,
+                zorder=3.5,
+            )
     return texts
 
 
@@ -111,8 +224,10 @@ def plot_segment_map(
 
     One bubble per segment: to the right are large segments, higher up are
     valuable ones. When ``value_at_risk`` is given, the bubble area shows it, so
-    the segments that need attention stand out. Labels are placed so that
-    they do not overlap (``adjustText``). When the values span more than a
+    the segments that need attention stand out. Each label sits beside its
+    bubble, inside the axes, clear of the other labels and bubbles (the nearest
+    free place around the bubble, the largest bubbles first; the same segments
+    always give the same chart). When the values span more than a
     factor ten the value axis is logarithmic, so small segments do not pile up.
 
     Parameters
@@ -148,8 +263,6 @@ def plot_segment_map(
     >>> ax.collections[0].get_offsets().tolist()
     [[120.0, 41000.0], [900.0, 3000.0]]
     """
-    from adjustText import adjust_text
-
     palette = palette or Palette()
     frame = _require(
         segments,
@@ -228,16 +341,9 @@ def plot_segment_map(
             )
             legend.get_title().set_color(palette.foreground)
     sizes = np.broadcast_to(np.asarray(options["s"] if "s" not in kwargs else kwargs["s"]), x.shape)
-    texts = _bubble_labels(ax, x, y, sizes, frame["segment_label"], palette)
-    if texts:
-        adjust_text(
-            texts,
-            x=x,
-            y=y,
-            ax=ax,
-            force_pull=(0.05, 0.05),
-            expand=(1.1, 1.3),
-            arrowprops={"arrowstyle": "-", "color": palette.neutral, "linewidth": 0.7},
+    if len(frame):
+        _bubble_labels(
+            ax, x, y, np.asarray(sizes, dtype="float64"), frame["segment_label"], palette
         )
     return ax
 
