@@ -45,6 +45,41 @@ CDNOW = pd.DataFrame(
 )
 
 
+# The charity's segments: eleven, long labels, small bubbles crowded at the bottom left.
+GOEDEDOEL = pd.DataFrame(
+    {
+        "segment_label": [
+            "Topdonateurs",
+            "Trouwe donateurs",
+            "Potentiële trouwe donateurs",
+            "Nieuwe donateurs",
+            "Veelbelovende donateurs",
+            "Donateurs die aandacht vragen",
+            "Wegzakkende donateurs",
+            "Risicodonateurs",
+            "Weggezakte topdonateurs",
+            "Slapende donateurs",
+            "Vertrokken donateurs",
+        ],
+        "customers": [837, 1504, 1162, 151, 251, 311, 584, 1082, 170, 811, 1137],
+        "value": [153395, 214086, 111644, 15634, 25988, 18112, 30568, 17664, 6486, 11870, 5056],
+        "value_at_risk": [
+            15570,
+            51656,
+            23593,
+            4005,
+            6658,
+            10804,
+            23279,
+            67861,
+            20915,
+            36495,
+            42189,
+        ],
+    }
+)
+
+
 def _random_segments(seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     n = len(SEGMENT_NAMES)
@@ -66,8 +101,8 @@ def _circle_hits(box: Bbox, centre: np.ndarray, radius: float) -> bool:
 
 @pytest.mark.parametrize(
     "segments",
-    [CDNOW, *(_random_segments(seed) for seed in range(6))],
-    ids=["cdnow", *(f"random-{seed}" for seed in range(6))],
+    [CDNOW, GOEDEDOEL, *(_random_segments(seed) for seed in range(6))],
+    ids=["cdnow", "goededoel", *(f"random-{seed}" for seed in range(6))],
 )
 def test_bubble_labels_do_not_overlap_and_stay_inside_the_axes(segments):
     ax = plot_segment_map(

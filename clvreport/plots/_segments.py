@@ -80,6 +80,14 @@ _DIRECTIONS = (
 )
 _REACH = (0.0, 0.6, 1.3, 2.2, 3.4, 5.0, 7.0, 9.5)
 """Further steps away from the bubble (in label heights) when every place beside it is taken."""
+_FAR = 0.08
+"""Cost of a label one label height further from its bubble, in label areas."""
+_CLASH = 100.0
+"""Weight of a label leaving the axes or covering a bubble or label (per label area): any
+clash costs more than the furthest place, which costs less than one label area."""
+_AMBIGUOUS = 0.25
+"""Cost of a label nearer to another bubble than to its own, in label areas: a few steps
+further out are worth it, an overlap is not."""
 
 
 def _circle_hits(box: Bbox, centre: np.ndarray, radius: float) -> bool:
@@ -89,14 +97,20 @@ def _circle_hits(box: Bbox, centre: np.ndarray, radius: float) -> bool:
     return (nearest_x - centre[0]) ** 2 + (nearest_y - centre[1]) ** 2 < radius**2
 
 
-def _label_box(
+def _label_boxes(
     centre: np.ndarray,
     radius: float,
     size: tuple[float, float],
     direction: tuple[int, int],
     gap: float,
-) -> Bbox:
-    """The box of a label of ``size`` (w, h) placed beside a bubble in ``direction``."""
+) -> list[Bbox]:
+    """Boxes for a label of ``size`` (w, h) beside a bubble in ``direction``.
+
+    The label's nearest side (or corner) touches the bubble's edge plus ``gap`` in
+    that direction; a label above or below may also line up with the bubble's left
+    or right side, and one beside it sit half a line higher or lower, which gives a
+    long label room between its neighbours.
+    """
     width, height = size
     dx, dy = direction
     norm = math.hypot(dx, dy)
@@ -106,7 +120,20 @@ def _label_box(
     # ... where the label's nearest side (or corner) touches
     x0 = px if dx > 0 else px - width if dx < 0 else px - width / 2
     y0 = py if dy > 0 else py - height if dy < 0 else py - height / 2
-    return Bbox.from_bounds(x0, y0, width, height)
+    if dx == 0:  # above or below: centred, or flush with the bubble's left or right side
+        shifts = [(0.0, 0.0), (width / 2 - radius, 0.0), (radius - width / 2, 0.0)]
+    elif dy == 0:  # beside: level, or half a line up or down
+        shifts = [(0.0, 0.0), (0.0, height / 2), (0.0, -height / 2)]
+    else:
+        shifts = [(0.0, 0.0)]
+    return [Bbox.from_bounds(x0 + sx, y0 + sy, width, height) for sx, sy in shifts]
+
+
+def _edge_distance(box: Bbox, centre: np.ndarray, radius: float) -> float:
+    """How far the rectangle ``box`` is from the edge of the circle (centre, radius)."""
+    nearest_x = min(max(centre[0], box.x0), box.x1)
+    nearest_y = min(max(centre[1], box.y0), box.y1)
+    return math.hypot(nearest_x - centre[0], nearest_y - centre[1]) - radius
 
 
 def _overlap(a: Bbox, b: Bbox) -> float:
@@ -127,9 +154,11 @@ def _bubble_labels(
 
     Every label tries the places around its own bubble, nearest first (right, left,
     above, below, the diagonals, then a step further out), and takes the first
-    that stays inside the axes and touches no bubble and no label placed before
-    it; the largest bubbles choose first. A label that finds no free place (only
-    in a crowded chart) takes the place with the least overlap. The search is
+    that stays inside the axes, touches no bubble and no label placed before it
+    and is nearer to its own bubble than to any other (so it cannot be read as
+    another's); the largest bubbles choose first. A label that finds no such
+    place (only in a crowded chart) takes the one that breaks these the least:
+    overlaps first, then nearness to another bubble. The search is
     deterministic: the same segments give the same chart. A label away from its
     bubble gets a thin line to it; a halo in the background colour keeps labels
     readable on grid lines.
@@ -157,33 +186,56 @@ def _bubble_labels(
         for xi, yi, name in zip(x, y, names, strict=True)
     ]
     placed: dict[int, Bbox] = {}
-    for i in np.argsort(-radii, kind="stable"):
+
+    def cost(box: Bbox, i: int) -> tuple[float, float]:
+        """What is wrong with ``box`` for label ``i``, in label areas: (clash, soft).
+
+        The clash is leaving the axes, covering a bubble or another label; soft is
+        being nearer to another bubble than to its own. (0, 0) is perfect.
+        """
+        area = box.width * box.height
+        inside = (
+            frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+        )
+        clash = 0.0 if inside else 10 * area
+        clash += sum(_overlap(box.padded(gap / 2), other) for other in placed.values())
+        clash += area * sum(_circle_hits(box, centres[j], radii[j]) for j in range(len(texts)))
+        own = _edge_distance(box, centres[i], radii[i])
+        others = (_edge_distance(box, centres[j], radii[j]) for j in range(len(texts)) if j != i)
+        ambiguous = any(distance < own for distance in others)
+        return clash / area, _AMBIGUOUS if ambiguous else 0.0
+
+    def place(i: int) -> float:
+        """Put label ``i`` at its best place given the others; return how much it clashes."""
         extent = texts[i].get_window_extent(renderer)
         size = (extent.width, extent.height)
-        best, best_cost = None, math.inf
-        for reach in _REACH:
+        best, best_cost, best_clash = None, math.inf, math.inf
+        for level, reach in enumerate(_REACH):
             for direction in _DIRECTIONS:
-                box = _label_box(centres[i], radii[i], size, direction, gap + reach * size[1])
-                outside = not (
-                    frame.x0 <= box.x0
-                    and box.x1 <= frame.x1
-                    and frame.y0 <= box.y0
-                    and box.y1 <= frame.y1
-                )
-                cost = sum(_overlap(box.padded(gap / 2), other) for other in placed.values())
-                cost += sum(
-                    box.width * box.height
-                    for j in range(len(texts))
-                    if _circle_hits(box, centres[j], radii[j])
-                )
-                cost += 10 * box.width * box.height if outside else 0.0
-                if cost < best_cost:
-                    best, best_cost = box, cost
-                if cost == 0.0:
-                    break
-            if best_cost == 0.0:
-                break
-        placed[int(i)] = best
+                for box in _label_boxes(
+                    centres[i], radii[i], size, direction, gap + reach * size[1]
+                ):
+                    clash, soft = cost(box, i)
+                    total = _CLASH * clash + soft + _FAR * reach  # any clash outweighs the rest
+                    if total < best_cost:
+                        best, best_cost, best_clash = box, total, clash
+            further = _REACH[level + 1] if level + 1 < len(_REACH) else math.inf
+            if best_cost <= _FAR * further:
+                break  # nothing further out can be better
+        placed[i] = best
+        return best_clash
+
+    order = [int(i) for i in np.argsort(-radii, kind="stable")]
+    clashes = {i: place(i) for i in order}
+    # A label that had to clash may find room once the labels placed after it are
+    # down: place those again (each against all the others), a few rounds at most.
+    for _ in range(3):
+        clashing = [i for i in order if clashes[i] > 0.0]
+        if not clashing:
+            break
+        for i in clashing:
+            del placed[i]
+            clashes[i] = place(i)
     to_data = ax.transData.inverted()
     for i, box in placed.items():
         texts[i].set_position(to_data.transform((box.x0, box.y0)))
