@@ -80,6 +80,28 @@ GOEDEDOEL = pd.DataFrame(
 )
 
 
+# The subscription service's segments: four worth nothing (cancelled) on the value
+# axis' zero, two tiny ones at the count axis' zero, one far above the rest.
+ABONNEMENT = pd.DataFrame(
+    {
+        "segment_label": [
+            "Trouwste abonnees",
+            "Trouwe abonnees",
+            "Potentiële trouwe abonnees",
+            "Nieuwe abonnees",
+            "Veelbelovende abonnees",
+            "Opgezegde vaste abonnees",
+            "Opgezegde topabonnees",
+            "Kortstondige abonnees",
+            "Opgezegde abonnees",
+        ],
+        "customers": [1281, 333, 405, 84, 19, 2748, 735, 2165, 1034],
+        "value": [1453698, 379002, 269756, 21636, 4894, 0, 0, 0, 0],
+        "value_at_risk": [561565, 146993, 351773, 77060, 17430, 1393184, 439739, 729312, 317437],
+    }
+)
+
+
 def _random_segments(seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     n = len(SEGMENT_NAMES)
@@ -101,8 +123,8 @@ def _circle_hits(box: Bbox, centre: np.ndarray, radius: float) -> bool:
 
 @pytest.mark.parametrize(
     "segments",
-    [CDNOW, GOEDEDOEL, *(_random_segments(seed) for seed in range(6))],
-    ids=["cdnow", "goededoel", *(f"random-{seed}" for seed in range(6))],
+    [CDNOW, GOEDEDOEL, ABONNEMENT, *(_random_segments(seed) for seed in range(6))],
+    ids=["cdnow", "goededoel", "abonnement", *(f"random-{seed}" for seed in range(6))],
 )
 def test_bubble_labels_do_not_overlap_and_stay_inside_the_axes(segments):
     ax = plot_segment_map(
@@ -139,6 +161,17 @@ def test_bubble_labels_do_not_overlap_and_stay_inside_the_axes(segments):
         if _circle_hits(box, centre, radius)
     ]
     assert on_bubble == []
+    cut_off = [  # every bubble whole inside the frame
+        segments["segment_label"].iloc[k]
+        for k, (centre, radius) in enumerate(zip(centres, radii, strict=True))
+        if centre[0] - radius < frame.x0 - 1
+        or centre[0] + radius > frame.x1 + 1
+        or centre[1] - radius < frame.y0 - 1
+        or centre[1] + radius > frame.y1 + 1
+    ]
+    assert cut_off == []
+    for axis in (ax.xaxis, ax.yaxis):  # no negative counts or amounts on the axes
+        assert all(tick >= 0 for tick in axis.get_majorticklocs())
 
 
 def test_bubble_labels_are_placed_the_same_every_time():

@@ -12,7 +12,7 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.patheffects import withStroke
 from matplotlib.text import Text
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import FixedLocator, NullFormatter
 from matplotlib.transforms import Bbox
 
 from clvreport.plots._base import (
@@ -228,12 +228,11 @@ def _bubble_labels(
     order = [int(i) for i in np.argsort(-radii, kind="stable")]
     clashes = {i: place(i) for i in order}
     # A label that had to clash may find room once the labels placed after it are
-    # down: place those again (each against all the others), a few rounds at most.
-    for _ in range(3):
-        clashing = [i for i in order if clashes[i] > 0.0]
-        if not clashing:
+    # down: place every label again against all the others, a few rounds at most.
+    for _ in range(4):
+        if not any(clashes.values()):
             break
-        for i in clashing:
+        for i in order:
             del placed[i]
             clashes[i] = place(i)
     to_data = ax.transData.inverted()
@@ -254,6 +253,42 @@ def _bubble_labels(
                 zorder=3.5,
             )
     return texts
+
+
+def _room_for_bubbles(ax: Axes, x: np.ndarray, y: np.ndarray, areas: np.ndarray) -> None:
+    """Widen the axes' limits so that no bubble is cut off by the frame.
+
+    A segment worth nothing sits on the value axis' zero, a small one beside the
+    count axis' zero: half their bubble would fall outside the axes, and a label
+    beside it too. The limits grow by what the largest bubble at each edge needs;
+    ticks stay where the data is (no negative counts or amounts).
+    """
+    figure = _root_figure(ax)
+    radii = np.sqrt(np.clip(areas, 0.0, None)) / 2.0 * figure.dpi / 72.0 + 1.0
+    for _ in range(3):  # growing a limit changes the scale: further passes settle it
+        figure.draw_without_rendering()
+        frame = ax.get_window_extent()
+        centres = ax.transData.transform(np.column_stack([x, y]))
+        finite = np.isfinite(centres).all(axis=1)
+        if not finite.any():
+            return
+        c, r = centres[finite], radii[finite]
+        left = max(0.0, float(np.max(r - (c[:, 0] - frame.x0))))
+        right = max(0.0, float(np.max(c[:, 0] + r - frame.x1)))
+        bottom = max(0.0, float(np.max(r - (c[:, 1] - frame.y0))))
+        top = max(0.0, float(np.max(c[:, 1] + r - frame.y1)))
+        if max(left, right, bottom, top) < 0.5:
+            break
+        (x0, y0), (x1, y1) = ax.transData.inverted().transform(
+            [(frame.x0 - left, frame.y0 - bottom), (frame.x1 + right, frame.y1 + top)]
+        )
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
+    for axis, values in ((ax.xaxis, x), (ax.yaxis, y)):
+        if values.size and np.nanmin(values) >= 0 and axis.get_scale() == "linear":
+            high = max(axis.get_view_interval())
+            ticks = [t for t in axis.get_majorticklocs() if 0 <= t <= high]
+            axis.set_major_locator(FixedLocator(ticks))
 
 
 def _spans_decades(values: np.ndarray, ratio: float = 10.0) -> bool:
@@ -279,8 +314,9 @@ def plot_segment_map(
     the segments that need attention stand out. Each label sits beside its
     bubble, inside the axes, clear of the other labels and bubbles (the nearest
     free place around the bubble, the largest bubbles first; the same segments
-    always give the same chart). When the values span more than a
-    factor ten the value axis is logarithmic, so small segments do not pile up.
+    always give the same chart); no bubble is cut off by the frame. When the
+    values span more than a factor ten the value axis is logarithmic, so small
+    segments do not pile up.
 
     Parameters
     ----------
@@ -393,10 +429,10 @@ def plot_segment_map(
             )
             legend.get_title().set_color(palette.foreground)
     sizes = np.broadcast_to(np.asarray(options["s"] if "s" not in kwargs else kwargs["s"]), x.shape)
+    sizes = np.asarray(sizes, dtype="float64")
     if len(frame):
-        _bubble_labels(
-            ax, x, y, np.asarray(sizes, dtype="float64"), frame["segment_label"], palette
-        )
+        _room_for_bubbles(ax, x, y, sizes)
+        _bubble_labels(ax, x, y, sizes, frame["segment_label"], palette)
     return ax
 
 
