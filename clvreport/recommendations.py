@@ -480,42 +480,67 @@ def customer_actions(customers: pd.DataFrame, rules: PlanRules | None = None) ->
     )
 
 
+def _cut_words(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters after a whole word, without an ellipsis.
+
+    A single word longer than ``limit`` is cut at ``limit``; punctuation and spaces
+    left at the end are dropped.
+    """
+    if len(text) <= limit:
+        return text
+    cut = text[: limit + 1]
+    space = cut.rfind(" ")
+    cut = cut[:space] if space > 0 else text[:limit]
+    return cut.rstrip(" -,;.&") or text[:limit]
+
+
 def sheet_names(titles: Sequence[str], reserved: Sequence[str] = ()) -> list[str]:
     r"""Valid, unique Excel sheet names for ``titles``.
 
-    Forbidden characters (``[]:*?/\``) become ``-``, names are cut to 31
-    characters and made unique (Excel compares them case-insensitively) with a
-    number, also against ``reserved`` (e.g. the summary sheet's name).
+    The one function that names the action sheets of ``customers.xlsx``: the
+    workbook and the report both take the names it returns (``list_name`` of
+    :func:`plan_actions`), so the report quotes every sheet exactly as it is
+    named. Forbidden characters (``[]:*?/\``) become ``-``; a title longer than
+    Excel's 31 characters is cut after its last whole word that fits (no
+    ellipsis: the name is one to type or search for); names are made unique
+    (Excel compares them case-insensitively) with a number, also against
+    ``reserved`` (e.g. the summary sheet's name).
 
     Examples
     --------
     >>> names = sheet_names(["Bellen: risico/verlies", "A" * 40, "a" * 40])
     >>> names[0], [len(n) for n in names], names[2][-2:]
     ('Bellen- risico-verlies', [22, 31, 31], ' 2')
+    >>> sheet_names(["Persoonlijk bedanken en betrekken van trouwe gevers"])
+    ['Persoonlijk bedanken en']
     """
     used = {name.casefold() for name in reserved}
     names = []
     for title in titles:
         base = _SHEET_FORBIDDEN.sub("-", str(title)).strip().strip("'") or "Sheet"
-        name = base[:_SHEET_MAX]
+        name = _cut_words(base, _SHEET_MAX)
         n = 1
         while name.casefold() in used or name.casefold() == "history":
             n += 1
             suffix = f" {n}"
-            name = base[: _SHEET_MAX - len(suffix)].rstrip() + suffix
+            name = _cut_words(base, _SHEET_MAX - len(suffix)) + suffix
         used.add(name.casefold())
         names.append(name)
     return names
 
 
 def _action_title(action: str, language: str | None, audience: str = "customers") -> str:
+    """The title an action's sheet is named after: its short ``sheet`` name, else its name."""
     if language is None:
         return action
     from clvreport.i18n import Translator
 
     t = Translator(language, audience=audience)
-    key = f"recommendations.actions.{action}.name"
-    return t(key) if t.has(key) else action.replace("_", " ").capitalize()
+    for field in ("sheet", "name"):
+        key = f"recommendations.actions.{action}.{field}"
+        if t.has(key):
+            return t(key)
+    return action.replace("_", " ").capitalize()
 
 
 def plan_actions(
@@ -538,8 +563,9 @@ def plan_actions(
         Default :meth:`PlanRules.default`.
     language
         Report language of ``list_name`` (``None``: the action key). The
-        language's summary sheet name (``xlsx.summary_sheet``) is reserved, so
-        the names are those of ``customers.xlsx``.
+        language's summary and newly-at-risk sheet names (``xlsx.summary_sheet``,
+        ``xlsx.newly_at_risk_sheet``) are reserved, so the names are those of
+        ``customers.xlsx``.
     reserved_sheets
         Further sheet names the lists must not take.
     per_customer
@@ -582,7 +608,8 @@ def plan_actions(
           it is ``<NA>``, the money columns are NaN and ``value_at_stake`` is
           revenue;
         - ``list_name``: the sheet of ``customers.xlsx`` with the action's
-          customers (valid and unique Excel sheet names).
+          customers, named by :func:`sheet_names` after the action's short
+          ``sheet`` name in the message catalogs (else its name).
 
         Sorted by net return (profitable first), then value at stake, then
         ``priority``.
@@ -605,7 +632,8 @@ def plan_actions(
     if language is not None:
         from clvreport.i18n import Translator
 
-        reserved.append(Translator(language, audience=audience)("xlsx.summary_sheet"))
+        t = Translator(language, audience=audience)
+        reserved += [t("xlsx.summary_sheet"), t("xlsx.newly_at_risk_sheet")]
     rows = []
     priority_of: dict[str, int] = {}
     for rule in rules.segments.values():

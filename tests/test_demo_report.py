@@ -1,7 +1,8 @@
 """The demo client's report, rendered in Dutch and English with the built-in renderer.
 
 What a manager reads must match what the analysts' files say: every section
-heading is in the PDF, page two answers the four questions with the values
+heading is in the PDF, the summary (page 3, after the cover and the contents)
+answers the four questions with the values
 recomputed from ``customers.csv``, the footer's page number is the PDF's, and
 no message key or placeholder leaks into the text.
 """
@@ -18,6 +19,9 @@ from pypdf import PdfReader
 from clvreport.i18n import Translator, catalog_keys
 
 pytestmark = pytest.mark.slow
+
+SUMMARY_PAGE = 2
+"""Index of the summary's page: after the cover and the contents."""
 
 
 def pdf_text(path: Path) -> str:
@@ -71,7 +75,7 @@ def test_every_section_heading_is_in_the_pdf(demo_report):
 def test_page_two_answers_the_four_questions(demo_report):
     language, folder = demo_report
     t = Translator(language)
-    page = page_texts(folder / "clv_report.pdf")[1]
+    page = page_texts(folder / "clv_report.pdf")[SUMMARY_PAGE]
     assert t("sections.summary") in page
     for name, value in expected_page_two(folder, t).items():
         assert value.replace("\xa0", " ") in page, (name, value)

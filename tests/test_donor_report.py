@@ -45,3 +45,21 @@ def test_figures_agree_with_the_files(report):
     assert model["base_value"]["clv"] == pytest.approx(customers["clv"].sum(), rel=1e-6)
     assert "n_periods" in customers and "T" not in customers
     assert model["key_figures"]["customers"] == len(customers) == 8000
+
+
+def test_the_report_quotes_every_sheet_exactly_as_the_workbook_names_it(report):
+    """One function names the sheets (recommendations.sheet_names); the report and
+    customers.xlsx both use its names, so a quoted list is a tab that exists, never
+    a truncated one ("Persoonlijk bedanken en betrekk")."""
+    from openpyxl import load_workbook
+
+    from clvreport.render.builtin import notebook_markdown
+
+    language, folder, _ = report
+    sheets = load_workbook(folder / "customers.xlsx", read_only=True).sheetnames
+    markdown = re.sub(r"\\(.)", r"\1", notebook_markdown(folder / "clv_report.ipynb"))
+    quoted = re.findall(r"(?:lijst|list) ‘(.+?)’", markdown)
+    assert quoted and len(quoted) == len(set(quoted))
+    assert sorted(quoted) == sorted(sheets[1:])  # every action sheet, as named
+    long_name = {"nl": "Persoonlijk bedanken", "en": "Personal thanks"}[language]
+    assert long_name in quoted  # the action "Persoonlijk bedanken en betrekken"

@@ -1,11 +1,14 @@
 """The built-in renderer (nbconvert → pandoc → Typst/HTML) and the Quarto format staging."""
 
+import html
 import io
+import json
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from pypdf import PdfReader
 
@@ -14,6 +17,7 @@ from clvreport.errors import RenderError
 from clvreport.render.base import ReportMeta, renderers
 from clvreport.render.builtin import BuiltinRenderer, brand_css, notebook_markdown
 from clvreport.render.quarto import QuartoRenderer, find_quarto
+from clvreport.report.markdown import table as markdown_table
 
 ROOT = Path(__file__).resolve().parents[1]
 EXECUTED = ROOT / "tests" / "fixtures" / "notebooks" / "executed"
@@ -103,8 +107,8 @@ def test_pdf_has_title_page_contents_and_text(default_render):
     assert files == [workdir / "clv_report.pdf", workdir / "clv_report.html"]
     pages = pdf_text(workdir / "clv_report.pdf")
     assert len(pages) >= 6
-    # The summary follows the cover; the contents are the last page.
-    cover, summary, contents = pages[0], pages[1], pages[-1]
+    # The contents follow the cover; the summary follows the contents.
+    cover, contents, summary = pages[0], pages[1], pages[2]
     assert "WEBWINKEL DE ZONNEBLOEM B.V." in cover and "Klantwaarde-analyse" in cover
     assert "31 december 2024" in cover and "VERTROUWELIJK" in cover
     assert "Samenvatting" in summary
@@ -118,6 +122,17 @@ def test_pdf_has_title_page_contents_and_text(default_render):
     for number, page in enumerate(pages[1:], start=2):  # the footer's page is the PDF's
         assert f"Pagina {number} van {len(pages)}" in page
     assert "RuntimeWarning" not in text
+
+
+def test_pdf_contents_page_comes_right_after_the_cover(default_render):
+    pages = pdf_text(default_render[0] / "clv_report.pdf")
+    contents = pages[1]
+    assert "Inhoud" in contents and "Samenvatting" in contents
+    assert "€ 1.234.567" not in contents  # the contents page holds only the contents
+    assert all("Inhoud" not in page for page in pages[2:])
+    # Each entry points at the page where its section starts, the summary on page 3.
+    assert re.search(r"Samenvatting\W*3\b", contents)
+    assert "Samenvatting" in pages[2] and "€ 1.234.567" in pages[2]
 
 
 def test_pdf_long_table_repeats_its_header_on_the_next_page(default_render):
@@ -282,6 +297,126 @@ def test_html_screenshot_in_headless_chromium(default_render, tmp_path, width):
         # The contents sidebar sits left of the text (dark link text in the left column).
         sidebar = image.crop((140, 460, 420, 760))
         assert sum(1 for p in sidebar.get_flattened_data() if sum(p) < 300) > 300
+
+
+# A table as wide as the recommendations table of a real report: eight columns, long
+# headers and groups, amounts that never wrap.
+WIDE_TABLE = pd.DataFrame(
+    {
+        "Actie": ["Persoonlijke aandacht", "Persoonlijk terugwinnen", "Volgende aankoop"],
+        "Wie (klanten)": [
+            "Trouwe klanten (1.042 van 4.370)",
+            "Risicoklanten en Weggezakte topklanten (76 van 1.711)",
+            "Potentiële vaste klanten (1.454 van 1.461)",
+        ],
+        "Op het spel": ["US$ 115.818", "US$ 7.243", "US$ 10.058"],
+        "Kosten": ["US$ 10.420", "US$ 760", "US$ 1.455"],
+        "Opbrengst": ["US$ 24.022", "US$ 1.449", "US$ 2.591"],
+        "Netto": ["US$ 13.602", "US$ 689", "US$ 1.136"],
+        "Max. per klant": ["US$ 23,05", "US$ 19,06", "US$ 1,78"],
+        "Loont vanaf marge": ["43%", "52%", "56%"],
+        "Kans nog klant (gem.)": ["45%", "21%", "68%"],
+    }
+)
+
+# Runs in the page once the report (in an iframe of the tested width) has loaded: the
+# width of every table against the visible width of its scroll box, and every image's
+# extent against the report's viewport.
+_PROBE = """(() => {
+  const doc = document.getElementById('report').contentDocument;
+  const out = {viewport: doc.documentElement.clientWidth,
+               page: doc.documentElement.scrollWidth, tables: [], images: []};
+  for (const table of doc.querySelectorAll('table')) {
+    const box = table.closest('.table-scroll') || table.parentElement;
+    out.tables.push({table: table.scrollWidth, visible: box.clientWidth,
+                     text: table.textContent.trim().slice(0, 30)});
+  }
+  for (const image of doc.querySelectorAll('img')) {
+    const r = image.getBoundingClientRect();
+    out.images.push({left: r.left, right: r.right, natural: image.naturalWidth});
+  }
+  const pre = document.createElement('pre');
+  pre.id = 'clv-measure';
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+})()"""
+
+
+def browser_layout(page: Path, width: int, tmp_path: Path) -> dict:
+    """Tables and images of ``page`` as headless chromium lays them out ``width`` px wide.
+
+    The report is shown in an iframe of that width (a headless window has a minimum
+    width, an iframe does not; media queries follow the iframe), and a script writes
+    the measurements into the DOM that ``--dump-dom`` prints.
+    """
+    probe = tmp_path / f"probe-{width}.html"
+    probe.write_text(
+        '<!DOCTYPE html><html><body style="margin:0">'
+        f'<iframe id="report" style="border:0;width:{width}px;height:1000px" '
+        f'srcdoc="{html.escape(page.read_text(), quote=True)}" '
+        f'onload="{html.escape(_PROBE, quote=True)}"></iframe></body></html>',
+        "utf-8",
+    )
+    result = subprocess.run(
+        [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--hide-scrollbars",
+            f"--user-data-dir={tmp_path / f'profile-{width}'}",
+            f"--window-size={max(width, 800)},1000",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            probe.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    found = re.search(r'<pre id="clv-measure">(.*?)</pre>', result.stdout, re.S)
+    assert found, f"chromium measured nothing: {result.stderr[-500:]}"
+    return json.loads(html.unescape(found.group(1)))
+
+
+@pytest.fixture(scope="module")
+def wide_table_render(tmp_path_factory):
+    """The fixture report with a wide eight-column table added, as HTML."""
+    import nbformat
+
+    workdir = workdir_from_fixture(tmp_path_factory.mktemp("wide"))
+    notebook = workdir / "clv_report.ipynb"
+    nb = nbformat.read(notebook, as_version=4)
+    wide = markdown_table(WIDE_TABLE, caption="Acht kolommen.", id="tbl-wide")
+    nb.cells.insert(4, nbformat.v4.new_markdown_cell(wide))
+    nbformat.write(nb, notebook)
+    BuiltinRenderer().render(workdir, meta_for(DEMO), ["html"])
+    return workdir / "clv_report.html"
+
+
+@pytest.mark.skipif(
+    chromium() is None, reason="chromium is not installed (Debian: apt-get install chromium)"
+)
+def test_html_wide_tables_use_the_page_and_charts_fit_a_phone(wide_table_render, tmp_path):
+    wide = browser_layout(wide_table_render, 1400, tmp_path)
+    assert wide["viewport"] == 1400 and wide["page"] <= 1400
+    assert any(t["text"].startswith("Actie") for t in wide["tables"])
+    for table in wide["tables"]:
+        # No column is clipped: the table fits the visible part of its scroll box.
+        assert table["table"] <= table["visible"] + 1, table
+    phone = browser_layout(wide_table_render, 390, tmp_path)
+    assert phone["viewport"] == 390 and phone["page"] <= 390  # nothing widens the page
+    charts = [image for image in phone["images"] if image["natural"] > 300]
+    assert charts
+    for image in phone["images"]:
+        assert image["left"] >= 0 and image["right"] <= 390, image
+    for table in phone["tables"]:
+        assert table["table"] <= table["visible"] + 1, table
 
 
 def test_html_contents_are_sticky_on_wide_screens_and_tables_scroll():

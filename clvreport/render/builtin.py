@@ -181,7 +181,9 @@ def report_metadata(
     -------
     dict
         ``title``, ``subtitle``, ``date``, ``lang`` and a ``clv`` map with the
-        client's name, period, confidentiality marking, contents title, the
+        client's name (``client``; ``header-client`` is the same name as plain
+        text, which the PDF's running header shortens when it does not fit), period,
+        confidentiality marking, contents title, the
         five brand colours (``#RRGGBB``), font families, heading weight, base
         size, leading and logo paths (see ``templates/typst/typst-show.typ``).
 
@@ -202,6 +204,7 @@ def report_metadata(
     """
     clv: dict[str, Any] = {
         "client": _literal(meta.client_name),
+        "header-client": _literal(meta.client_name),
         "pdf-author": _literal(meta.client_name),
         "period": _literal(meta.period),
         "confidential": _literal(meta.confidential),

@@ -40,12 +40,16 @@ __all__ = [
     "key_figures",
     "literal",
     "paragraph",
+    "short_ids",
     "table",
 ]
 
 
 MAX_UNSPLIT_ROWS = 30
 """Tables with at most this many rows never split across pages."""
+
+MAX_ID_CHARS = 16
+"""Customer ids longer than this are shortened in the report's tables and text."""
 
 
 class Markdown(str):
@@ -97,6 +101,52 @@ def literal(text: object) -> str:
 def _escape(text: object) -> str:
     """Escape a table cell or span text (see :func:`literal`)."""
     return literal(text)
+
+
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    head = limit // 2
+    return f"{text[:head]}…{text[len(text) - (limit - 1 - head) :]}"
+
+
+def short_ids(ids: Iterable[object], limit: int = MAX_ID_CHARS) -> list[str]:
+    """Customer ids as the report shows them: long ones shortened with an ellipsis.
+
+    An id of up to ``limit`` characters is shown as it is. A longer one (a UUID, a
+    hash: common in shop exports) keeps its first and last characters around an
+    ellipsis in the middle, ``limit`` characters in all, so it fits a table column
+    and can still be found in ``customers.xlsx`` and ``customers.csv``, which
+    keep every id in full. Ids that would look the same keep more characters,
+    so distinct customers stay distinct.
+
+    Parameters
+    ----------
+    ids
+        The ids, in the order shown (any type; shown as text).
+    limit
+        Most characters of a shortened id.
+
+    Returns
+    -------
+    list of str
+        The ids as shown, in the same order: plain text, to escape like any other
+        cell (:func:`table` does) or sentence (:func:`literal`).
+
+    Examples
+    --------
+    >>> short_ids(["10042", "3f2504e0-4f89-11d3-9a0c-0305e82c3301"])
+    ['10042', '3f2504e0…82c3301']
+    >>> short_ids(["abc-0001-xyz", "abc-0002-xyz"], limit=8)
+    ['abc-0…1-xyz', 'abc-0…2-xyz']
+    """
+    texts = [str(value) for value in ids]
+    distinct = len(set(texts))
+    for width in range(max(limit, 2), max((len(text) for text in texts), default=0) + 1):
+        shown = [_shorten(text, width) for text in texts]
+        if len(set(shown)) == distinct:
+            return shown
+    return texts
 
 
 def heading(text: str, level: int = 1, *, id: str | None = None) -> str:

@@ -29,6 +29,7 @@ from clvreport.report.markdown import (
     keep_together,
     literal,
     paragraph,
+    short_ids,
     table,
 )
 from clvreport.report.season import season_sentences
@@ -139,6 +140,7 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
         }
     )
     top, pushed = _top_customers(ctx, value_key)
+    top = top.assign(shown_id=short_ids(top["customer_id"]))  # long ids shortened
     labels = _segment_labels(ctx)
     horizon_days = a.config.horizon_months * 365.25 / 12
     short = top["tenure_days"] < horizon_days
@@ -146,9 +148,7 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
     columns = {
         t("value.customer"): [
             f"{cid}{' (*)' if is_short else ''}{' (†)' if rests else ''}"
-            for cid, is_short, rests in zip(
-                top["customer_id"].astype(str), short, one_order["rests"], strict=True
-            )
+            for cid, is_short, rests in zip(top["shown_id"], short, one_order["rests"], strict=True)
         ],
         t("value.segment"): [labels[s] for s in top["segment"]],
         t("value.first_purchase"): [
@@ -222,6 +222,7 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
             ),
             paragraph(top_note) if top_note else None,
             paragraph(one_order_note) if one_order_note else None,
+            _shortened_ids_note(ctx, top),
         ),
         *_acquisition_blocks(ctx),
     )
@@ -263,12 +264,19 @@ def _one_order_note(ctx: ReportContext, top: pd.DataFrame, one_order: pd.DataFra
     return " ".join(
         t(
             key,
-            customer=str(top.loc[index, "customer_id"]),
+            customer=literal(top.loc[index, "shown_id"]),
             amount=t.money(row.amount),
             reference=t.money(row.reference),
         )
         for index, row in marked.iterrows()
     )
+
+
+def _shortened_ids_note(ctx: ReportContext, top: pd.DataFrame) -> str | None:
+    """The sentence under the top table when it shortened long customer ids, or ``None``."""
+    if (top["shown_id"] == top["customer_id"].astype(str)).all():
+        return None
+    return paragraph(ctx.t("value.top_ids_shortened"))
 
 
 def _acquisition_blocks(ctx: ReportContext) -> list[str]:
@@ -459,7 +467,7 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
         repeat = repeat_mask(a.customers).to_numpy()
         if "active" in a.customers:  # subscriptions: the chance concerns running ones only
             repeat = repeat & a.customers["active"].astype(bool).to_numpy()
-        drifting = a.customers.loc[at_risk_mask(a.customers), "revenue"]  # "at risk", as on page 2
+        drifting = a.customers.loc[at_risk_mask(a.customers), "revenue"]  # "at risk", as in the summary
         chance = _chance_column(ctx)
         silence = chance == "p_silence"
         values = a.customers.loc[repeat, chance].rename(chance)
@@ -639,7 +647,7 @@ def segments(ctx: ReportContext) -> Markdown:
 
 
 def _stake_note(ctx: ReportContext, seg: pd.DataFrame) -> str | None:
-    """The segment table's stake counts everyone; page 2's only the customers at risk."""
+    """The segment table's stake counts everyone; the summary's only the customers at risk."""
     a, t = ctx.analysis, ctx.t
     if not a.has_predictions or "value_at_risk" not in seg:
         return None

@@ -186,7 +186,7 @@ def plan_frame(
 
 
 SPREAD = 0.5
-"""The pessimistic and optimistic results of page 2: the success rates and uplifts half as
+"""The pessimistic and optimistic results of the summary: the success rates and uplifts half as
 large and half as large again (the range :mod:`clvreport.sensitivity` moves them by)."""
 
 
@@ -197,7 +197,7 @@ def _outcomes(actions: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
 
 
 def _action_table(ctx: ReportContext, actions: pd.DataFrame) -> str:
-    """Page 2's decision memo: who, when, budget and the expected result as a range."""
+    """The summary's decision memo: who, when, budget and the expected result as a range."""
     t = ctx.t
     frame, total = plan_frame(ctx, actions, [("overview.budget", "cost", 0, True)])
     low, high = _outcomes(actions)

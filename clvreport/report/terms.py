@@ -114,7 +114,7 @@ def _refusal(ctx: ReportContext) -> dict[str, str]:
 
 
 def historic_paragraph(ctx: ReportContext) -> str:
-    """Page 2's rule of thumb: the historic CLV with its factors, or why it is not computed.
+    """The summary's rule of thumb: the historic CLV with its factors, or why it is not computed.
 
     Examples
     --------

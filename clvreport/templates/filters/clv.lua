@@ -27,7 +27,7 @@ local is_html = FORMAT:match("html") ~= nil
 local RAW_KEYS = {
   "primary", "secondary", "accent", "background", "foreground", "base-font",
   "heading-font", "heading-weight", "base-size", "leading", "logo", "header-logo",
-  "logo-alt", "pdf-author", "section-break",
+  "logo-alt", "pdf-author", "section-break", "header-client",
 }
 
 local WORDS = {
@@ -259,6 +259,9 @@ local function Figure(fig)
   end
 end
 
+-- Cells with more characters than this (and a space) may wrap in the HTML table.
+local LONG_CELL = 20
+
 -- HTML tables: the caption above a horizontally scrolling box, so a wide table
 -- scrolls on a phone while its caption stays readable; short cells never wrap.
 local function Table(tbl)
@@ -275,8 +278,15 @@ local function Table(tbl)
     tbl.caption = pandoc.Caption()
   end
   tbl.identifier = ""
+  -- The browser sizes the columns by their content (report.css): the relative widths
+  -- pandoc derives from the dashes of a pipe table are for the PDF's fixed page width.
+  for i, spec in ipairs(tbl.colspecs) do
+    tbl.colspecs[i] = { spec[1] }
+  end
+  -- Text that would make a column wide may wrap; short cells, amounts and ids never do.
   local function mark_long(cell)
-    if #pandoc.utils.stringify(cell.contents) > 32 then
+    local text = pandoc.utils.stringify(cell.contents)
+    if utf8.len(text) > LONG_CELL and text:find(" ") then
       cell.attr.classes:insert("long")
     end
   end
