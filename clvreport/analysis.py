@@ -612,7 +612,7 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         cohorts = cohort_matrix(cohort_table(engine, table, window, max_age=24))
         revenue_last_year = _revenue_last_year(engine, table, as_of)
         repeat = repeat_rates(engine, table, window)
-        season = monthly_profile(engine, table, window.start, window.end)
+        revenue_season = monthly_profile(engine, table, window.start, window.end)
         if config.business == "discrete":
             donors = _donor_analysis(engine, table, config, as_of)
             full, model, scores, base_value = donors.summary, donors.fit, donors.scores, donors.base
@@ -643,13 +643,15 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
             # (estimated without the holdout) is what the holdout check uses
             enabled = config.season != "off"
             daily = daily_purchases(transactions, as_of)
-            season = season_from_transactions(transactions, as_of, daily=daily, enabled=enabled)
+            purchase_season = season_from_transactions(
+                transactions, as_of, daily=daily, enabled=enabled
+            )
             calibration_season = (
                 season_from_transactions(
                     transactions, calibration_end, daily=daily, enabled=enabled
                 )
                 if calibration_end is not None
-                else season
+                else purchase_season
             )
             del daily
             model = fit_clv_models(
@@ -657,7 +659,7 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
                 full,
                 time_unit=config.time_unit,
                 horizon_months=config.horizon_months,
-                season=season,
+                season=purchase_season,
                 calibration_season=calibration_season,
             )
             # Spark scores on its executors, so while its session is open; in-process
@@ -759,7 +761,7 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         risk_basis=basis,
         exceptional_orders=exceptional,
         exceptional_rule=exceptional_rule,
-        season=season,
+        season=revenue_season,
     )
 
 

@@ -467,7 +467,7 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
         repeat = repeat_mask(a.customers).to_numpy()
         if "active" in a.customers:  # subscriptions: the chance concerns running ones only
             repeat = repeat & a.customers["active"].astype(bool).to_numpy()
-        drifting = a.customers.loc[at_risk_mask(a.customers), "revenue"]  # "at risk", as in the summary
+        drifting = a.customers.loc[at_risk_mask(a.customers), "revenue"]  # as in the summary
         chance = _chance_column(ctx)
         silence = chance == "p_silence"
         values = a.customers.loc[repeat, chance].rename(chance)
