@@ -916,7 +916,7 @@ def write_outputs(
     )
     model["as_of"] = analysis.as_of.isoformat()
     model["historic"] = analysis.figures.as_dict()
-    model["season"] = season_json(analysis)
+    model["revenue_season"] = revenue_season_json(analysis)
     model["key_figures"] = key_figures.to_dict()
     if model.get("validation") is not None and analysis.holdout_coverage is not None:
         model["validation"]["coverage"] = analysis.holdout_coverage
@@ -949,12 +949,12 @@ def write_outputs(
     return [csv_path, parquet_path, xlsx_path, model_path, *written_actions]
 
 
-def season_json(analysis: Analysis) -> dict[str, Any] | None:
+def revenue_season_json(analysis: Analysis) -> dict[str, Any] | None:
     """The client's season and how the holdout's months compare (``None`` when not measured).
 
     Examples
     --------
-    >>> season_json(analysis)["holdout"]["kind"]  # doctest: +SKIP
+    >>> revenue_season_json(analysis)["holdout"]["kind"]  # doctest: +SKIP
     'busy'
     """
     profile = getattr(analysis, "season", None)
