@@ -463,3 +463,17 @@ def test_quarto_renders_pdf_and_html(tmp_path):
     assert "Samenvatting" in text and "€ 1.234.567" in text
     assert any(name.startswith("RobotoSlab") for name in pdf_fonts(workdir / "clv_report.pdf"))
     assert "#00565B" in (workdir / "clv_report.html").read_text()
+
+
+def test_a_layout_that_does_not_settle_is_an_error_not_a_pdf(tmp_path):
+    """Typst writes a PDF with wrong page numbers when its layout does not converge."""
+    from types import SimpleNamespace
+
+    from clvreport.render.builtin import _typst_compile
+
+    source = tmp_path / "grow.typ"
+    # every attempt adds a page: the page count never settles
+    source.write_text("#context for _ in range(counter(page).final().first()) { pagebreak() }\n")
+    brand = SimpleNamespace(font_dirs=[], system_fonts=True)
+    with pytest.raises(RenderError, match="did not settle"):
+        _typst_compile(source, tmp_path / "out.pdf", tmp_path, brand)

@@ -284,7 +284,7 @@ def _typst_compile(source: Path, output: Path, root: Path, brand: ReportBrand) -
     import typst
 
     try:
-        typst.compile(
+        _, warnings = typst.compile_with_warnings(
             str(source),
             output=str(output),
             root=str(root),
@@ -299,6 +299,16 @@ def _typst_compile(source: Path, output: Path, root: Path, brand: ReportBrand) -
             f"{_summarise(detail, 20)}{f' (hint: {hints})' if hints else ''}",
             hint=f"the Typst source is {source}",
         ) from None
+    unstable = [w.message for w in warnings if "converge" in w.message]
+    if unstable:
+        # Typst then writes the PDF anyway, with page numbers and references from an
+        # unfinished layout: never hand that out
+        raise RenderError(
+            "typst",
+            f"the layout did not settle ({'; '.join(unstable[:3])}): page numbers and "
+            "references would be wrong",
+            hint=f"the Typst source is {source}; report it with that file",
+        )
 
 
 def _copy_logo(logo: Path | None, build: Path, stem: str) -> Path | None:
