@@ -546,7 +546,7 @@ def compare_predictions(
     --------
     >>> cal = pd.DataFrame({"frequency": [0, 1, 1], "frequency_holdout": [0, 1, 2],
     ...                     "duration_holdout": [2.0, 2.0, 2.0]})
-    >>> check = compare_predictions("bgbb", cal, [0.5, 1.0, 1.5], time_unit="years")
+    >>> check = compare_predictions("bgbb", cal, [0.1, 1.4, 1.5], time_unit="years")
     >>> check.actual_total, check.predicted_total, check.verdict
     (3.0, 3.0, 'good')
     """
