@@ -20,6 +20,7 @@ from clvreport.cohorts import cohort_matrix, cohort_table
 from clvreport.concentration import Concentration, concentration, lorenz_curve, tier_summary
 from clvreport.config import ClientConfig, ColumnMapping
 from clvreport.definitions import active_mask, year_start
+from clvreport.donor_holdout import donor_holdout
 from clvreport.donors import (
     DonorFit,
     cohort_giving,
@@ -54,8 +55,10 @@ from clvreport.models.season import daily_purchases, season_from_transactions
 from clvreport.models.tracking import tracking_data
 from clvreport.models.units import horizon_periods
 from clvreport.overview import RiskBasis, at_risk_mask, risk_basis, value_at_stake
+from clvreport.period_holdout import PeriodHoldout
 from clvreport.revenue_profile import SeasonProfile, monthly_profile
 from clvreport.segments import SegmentRules, load_segment_rules, rfm_segments, segment_summary
+from clvreport.subscriber_holdout import subscriber_holdout
 from clvreport.subscribers import (
     SubscriberFit,
     cohort_survival_table,
@@ -412,6 +415,9 @@ class DonorAnalysis:
         Share of each acquisition cohort that gave in each later period, with the model's.
     active_periods
         Expected periods each donor stays a donor within the horizon (per donor, ``customer_id``).
+    holdout
+        The model's holdout check (:func:`~clvreport.donor_holdout.donor_holdout`),
+        or why there is none.
     """
 
     summary: pd.DataFrame
@@ -421,6 +427,7 @@ class DonorAnalysis:
     income: pd.DataFrame | None
     cohorts: pd.DataFrame
     active_periods: pd.DataFrame | None
+    holdout: PeriodHoldout = field(default_factory=PeriodHoldout)
 
 
 def _donor_analysis(engine, table: str, config: ClientConfig, as_of: dt.date) -> DonorAnalysis:
@@ -430,9 +437,14 @@ def _donor_analysis(engine, table: str, config: ClientConfig, as_of: dt.date) ->
     summary = donor_summary(log, period, as_of)
     fit = fit_donor_model(summary, period)
     cohorts = cohort_giving(log, fit, period, as_of=as_of)
-    del log
     if not fit.usable:
         return DonorAnalysis(summary, fit, None, None, None, cohorts, None)
+    fit.check(
+        donor_holdout(
+            log, period, as_of, config.holdout_months, horizon_months=config.horizon_months
+        )
+    )
+    del log
     scores, base = score_donors(
         fit,
         summary,
@@ -457,7 +469,7 @@ def _donor_analysis(engine, table: str, config: ClientConfig, as_of: dt.date) ->
             "active_periods": expected_active_periods(fit, summary, periods),
         }
     )
-    return DonorAnalysis(summary, fit, scores, base, income, cohorts, active)
+    return DonorAnalysis(summary, fit, scores, base, income, cohorts, active, fit.holdout)
 
 
 @dataclass
@@ -479,6 +491,9 @@ class SubscriberAnalysis:
         Subscribers still paying and revenue per coming period (``None`` without a model).
     cohorts
         Share of each start year's subscriptions still running, with the model's.
+    holdout
+        The model's holdout check
+        (:func:`~clvreport.subscriber_holdout.subscriber_holdout`), or why there is none.
     """
 
     contracts: pd.DataFrame
@@ -488,9 +503,12 @@ class SubscriberAnalysis:
     base: pd.Series | None
     forecast: pd.DataFrame | None
     cohorts: pd.DataFrame
+    holdout: PeriodHoldout = field(default_factory=PeriodHoldout)
 
 
-def _subscription_analysis(contracts: pd.DataFrame, config: ClientConfig) -> SubscriberAnalysis:
+def _subscription_analysis(
+    contracts: pd.DataFrame, config: ClientConfig, as_of: dt.date
+) -> SubscriberAnalysis:
     period = config.subscription.period
     fit = fit_subscriber_model(contracts, period)
     latest = contracts.sort_values(["customer_id", "start"]).groupby("customer_id").tail(1)
@@ -506,6 +524,17 @@ def _subscription_analysis(contracts: pd.DataFrame, config: ClientConfig) -> Sub
     cohorts = cohort_survival_table(contracts, fit if fit.usable else None, period)
     if not fit.usable:
         return SubscriberAnalysis(contracts, summary, fit, None, None, None, cohorts)
+    first = pd.Timestamp(contracts["start"].min()).date()
+    fit.check(
+        subscriber_holdout(
+            contracts,
+            period,
+            calibration_end_for(first, as_of, config.holdout_months),
+            as_of,
+            config.holdout_months,
+            horizon_months=config.horizon_months,
+        )
+    )
     scores, base = score_subscribers(
         fit,
         contracts,
@@ -526,7 +555,7 @@ def _subscription_analysis(contracts: pd.DataFrame, config: ClientConfig) -> Sub
     periods = horizon_periods(config.horizon_months, period)
     forecast = subscriber_forecast(fit, contracts, periods)
     scores = scores.drop(columns=["renewals"])
-    return SubscriberAnalysis(contracts, summary, fit, scores, base, forecast, cohorts)
+    return SubscriberAnalysis(contracts, summary, fit, scores, base, forecast, cohorts, fit.holdout)
 
 
 def run_analysis(
@@ -616,14 +645,14 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         if config.business == "discrete":
             donors = _donor_analysis(engine, table, config, as_of)
             full, model, scores, base_value = donors.summary, donors.fit, donors.scores, donors.base
-            calibration_end, tracking, coverage = None, None, None
+            calibration_end, tracking = donors.holdout.calibration_end, None
             subscription = None
         elif subscribers is not None:
             donors = None
-            subscription = _subscription_analysis(subscribers.frame, config)
+            subscription = _subscription_analysis(subscribers.frame, config, as_of)
             model, scores, base_value = subscription.fit, subscription.scores, subscription.base
             full = subscription.summary
-            calibration_end, tracking, coverage = None, None, None
+            calibration_end, tracking = subscription.holdout.calibration_end, None
         else:
             subscription = None
             calibration_end = calibration_end_for(window.start, as_of, config.holdout_months)
@@ -678,7 +707,10 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         }
     # The engine is closed here: DuckDB's copy of the transactions no longer takes memory
     # while millions of customers are scored.
-    intervals = None
+    period_model = donors if donors is not None else subscription
+    period_check = None if period_model is None else period_model.holdout
+    intervals = None if period_check is None else period_check.intervals
+    coverage = None if intervals is None else intervals.coverage
     if donors is None and subscription is None:
         intervals = _holdout_coverage(model, calibration) if calibration_end else None
         coverage = None if intervals is None else intervals.coverage

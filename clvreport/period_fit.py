@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clvreport.models.units import PERIOD_UNIT
+from clvreport.models.validation import HoldoutComparison
+from clvreport.period_holdout import PeriodHoldout
 
 __all__ = ["PeriodModelFit"]
 
@@ -30,6 +32,12 @@ class PeriodModelFit:
         Length of one period (``year``, ``quarter``, ``month``).
     n_customers, n_repeat_buyers
         Donors or subscribers, and those who gave again or renewed.
+    validation
+        The holdout comparison with its verdict, as for the shop models
+        (``None`` when not checked).
+    holdout
+        The whole holdout check (range, interval check) or why there is none
+        (``None``: not attempted).
     """
 
     status: str
@@ -38,7 +46,8 @@ class PeriodModelFit:
     n_customers: int = 0
     n_repeat_buyers: int = 0
     selection: str = "fixed"
-    validation: None = None
+    validation: HoldoutComparison | None = None
+    holdout: PeriodHoldout | None = None
     candidates: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -51,8 +60,14 @@ class PeriodModelFit:
         """The model's time unit (``years``, ``quarters``, ``months``)."""
         return PERIOD_UNIT[self.period]
 
+    def check(self, holdout: PeriodHoldout) -> None:
+        """Record a holdout check: ``validation`` is its comparison (``None``: not checked)."""
+        self.holdout = holdout
+        self.validation = holdout.comparison
+
     def _dict(self, business: str, model_name: str, choice_note: str | None) -> dict[str, Any]:
         """The keys of ``model.json`` every period model writes (a subclass adds its models)."""
+        holdout = self.holdout
         return {
             "business": business,
             "status": self.status,
@@ -63,7 +78,8 @@ class PeriodModelFit:
             "model": model_name,
             "selection": self.selection,
             "choice_note": choice_note,
-            "validation": None,
+            "validation": None if holdout is None else holdout.to_dict(),
+            "validation_note": None if holdout is None else holdout.reason,
             "candidates": {},
             "n_customers": self.n_customers,
             "n_repeat_buyers": self.n_repeat_buyers,
@@ -72,7 +88,9 @@ class PeriodModelFit:
     @staticmethod
     def _fields(data: Mapping[str, Any], period: str) -> dict[str, Any]:
         """The common constructor arguments from ``model.json`` (``period`` when it has none)."""
+        validation = data.get("validation")
         return {
+            "validation": None if validation is None else HoldoutComparison.from_dict(validation),
             "status": data["status"],
             "reasons": tuple(data.get("reasons") or ()),
             "period": data.get("period", period),

@@ -835,8 +835,9 @@ class BetaGeoBetaBinomModel(MaximumLikelihoodModel):
         Returns
         -------
         clvreport.models.predictive.PredictiveResult
-            ``low, high`` and the count's ``mean, variance`` under the point
-            estimate, per customer (1-D).
+            ``low, high``, the count's ``mean, variance`` under the point
+            estimate, and the mixture's chance ``below`` low and ``above``
+            high, per customer (1-D).
 
         Examples
         --------
@@ -866,6 +867,7 @@ class BetaGeoBetaBinomModel(MaximumLikelihoodModel):
         n_rows = len(rows.values[0])
         low, high = np.full(n_rows, np.nan), np.full(n_rows, np.nan)
         mean, variance = np.full(n_rows, np.nan), np.full(n_rows, np.nan)
+        below, above = np.full(n_rows, np.nan), np.full(n_rows, np.nan)
         for (members, pmf), (_, point) in zip(groups, point_groups, strict=True):
             ok = np.isfinite(pmf).all(axis=-1)  # (D, R)
             counts = np.maximum(ok.sum(axis=0), 1)
@@ -873,13 +875,21 @@ class BetaGeoBetaBinomModel(MaximumLikelihoodModel):
             cdf = np.cumsum(mix, axis=-1)
             low[members] = _first_at_least(cdf, lower_level)
             high[members] = _first_at_least(cdf, upper_level)
+            # the mixture's chance of falling below low and above high
+            at = np.arange(cdf.shape[0])
+            lo_index = low[members].astype(np.int64)
+            below[members] = np.where(lo_index > 0, cdf[at, np.maximum(lo_index - 1, 0)], 0.0)
+            above[members] = np.clip(1.0 - cdf[at, high[members].astype(np.int64)], 0.0, 1.0)
             none = ~ok.any(axis=0)
             low[members[none]] = high[members[none]] = np.nan
+            below[members[none]] = above[members[none]] = np.nan
             k = np.arange(point.shape[-1], dtype=float)
             mean[members] = point[0] @ k
             variance[members] = np.maximum(point[0] @ (k * k) - mean[members] ** 2, 0.0)
         codes = rows.codes
-        return PredictiveResult(low[codes], high[codes], mean[codes], variance[codes])
+        return PredictiveResult(
+            low[codes], high[codes], mean[codes], variance[codes], below[codes], above[codes]
+        )
 
 
 def _first_at_least(cdf: np.ndarray, level: float) -> np.ndarray:

@@ -123,6 +123,7 @@ __all__ = [
     "HoldoutComparison",
     "ModelChoice",
     "choose_model",
+    "compare_predictions",
     "fits_as_well",
     "has_holdout",
     "holdout_comparison",
@@ -145,6 +146,7 @@ LIKELIHOOD_TOLERANCE = 1.0  # log-likelihood units (an AIC difference of 2)
 ON_TARGET = 0.05
 """A total within this share of the actual counts as on target (a close miss)."""
 _GRADES = ("good", "fair", "poor")
+_MONTHS_PER_UNIT = {"years": 12.0, "quarters": 3.0}
 _NAN = float("nan")
 
 
@@ -427,6 +429,8 @@ def _holdout_months(calibration: pd.DataFrame, duration: np.ndarray, time_unit: 
     positive = duration[np.isfinite(duration) & (duration > 0)]
     if not len(positive):
         return _NAN
+    if time_unit in _MONTHS_PER_UNIT:  # the period models' years and quarters
+        return float(positive.max()) * _MONTHS_PER_UNIT[time_unit]
     return float(positive.max()) * DAYS_PER_UNIT[time_unit] / DAYS_PER_MONTH
 
 
@@ -485,19 +489,72 @@ def holdout_comparison(
     True
     """
     validate_summary(calibration, ("frequency", "recency", "T", *HOLDOUT_COLUMNS))
+    predicted = model.expected_purchases(
+        calibration["duration_holdout"].to_numpy(dtype=float),
+        calibration["frequency"].to_numpy(dtype=float),
+        calibration["recency"].to_numpy(dtype=float),
+        calibration["T"].to_numpy(dtype=float),
+    )
+    return compare_predictions(
+        model.name,
+        calibration,
+        predicted,
+        time_unit=model.time_unit,
+        max_bin=max_bin,
+        expected_spend=expected_spend,
+        horizon_months=horizon_months,
+    )
+
+
+def compare_predictions(
+    name: str,
+    calibration: pd.DataFrame,
+    predicted: Any,
+    *,
+    time_unit: str,
+    max_bin: int = 7,
+    expected_spend: Any = None,
+    horizon_months: float | None = None,
+) -> HoldoutComparison:
+    """The holdout comparison of :func:`holdout_comparison` for predictions made elsewhere.
+
+    The models on whole periods (BG/BB for donors, sBG per plan for
+    subscriptions) predict their holdout themselves; this grades their
+    predictions with the same bins, thresholds and verdict as the shop models.
+
+    Parameters
+    ----------
+    name
+        Model name (``"bgbb"``, ``"sbg"``).
+    calibration
+        ``frequency`` (the bins: purchases, gifts or renewals in the
+        calibration period), ``frequency_holdout`` (actual),
+        ``duration_holdout`` and optionally ``revenue_holdout``.
+    predicted
+        Expected holdout count per row (or one for all).
+    time_unit
+        Unit of ``duration_holdout`` (for the holdout's length when the
+        summary's ``attrs`` lack ``calibration_end`` and ``observation_end``).
+    max_bin, expected_spend, horizon_months
+        As for :func:`holdout_comparison`.
+
+    Returns
+    -------
+    HoldoutComparison
+
+    Examples
+    --------
+    >>> cal = pd.DataFrame({"frequency": [0, 1, 1], "frequency_holdout": [0, 1, 2],
+    ...                     "duration_holdout": [2.0, 2.0, 2.0]})
+    >>> check = compare_predictions("bgbb", cal, [0.1, 1.4, 1.5], time_unit="years")
+    >>> check.actual_total, check.predicted_total, check.verdict
+    (3.0, 3.0, 'good')
+    """
+    validate_summary(calibration, ("frequency", *HOLDOUT_COLUMNS))
     x = calibration["frequency"].to_numpy(dtype=float)
     actual = calibration["frequency_holdout"].to_numpy(dtype=float)
     duration = calibration["duration_holdout"].to_numpy(dtype=float)
-    predicted = np.asarray(
-        model.expected_purchases(
-            duration,
-            x,
-            calibration["recency"].to_numpy(dtype=float),
-            calibration["T"].to_numpy(dtype=float),
-        ),
-        dtype=float,
-    )
-    predicted = np.broadcast_to(predicted, actual.shape)
+    predicted = np.broadcast_to(np.asarray(predicted, dtype=float), actual.shape)
     invalid = int((~np.isfinite(predicted)).sum())
     bins = np.minimum(x, max_bin).astype(int)
     labels = [str(i) for i in range(max_bin)] + [f"{max_bin}+"]
@@ -564,7 +621,7 @@ def holdout_comparison(
         predicted_revenue = float(np.sum(predicted * spend))
         revenue_error = _relative(predicted_revenue, actual_revenue)
 
-    holdout_months = _holdout_months(calibration, duration, model.time_unit)
+    holdout_months = _holdout_months(calibration, duration, time_unit)
     shorter = None
     if horizon_months is not None:
         shorter = bool(
@@ -576,7 +633,7 @@ def holdout_comparison(
         float(total_error), float(binned_error), worst_bin_error, revenue_error, invalid == 0
     )
     return HoldoutComparison(
-        model=model.name,
+        model=name,
         by_frequency=by_frequency,
         actual_total=actual_total,
         predicted_total=predicted_total,

@@ -876,15 +876,29 @@ def methodology(ctx: ReportContext) -> Markdown:
                     )
                 )
             )
-        check = model.validation is not None
-        blocks.append(
-            paragraph(t("methodology.intervals" if check else "methodology.intervals_no_check"))
-        )
         if model.validation is not None:
+            blocks.append(paragraph(t("methodology.intervals")))
             blocks += _holdout_blocks(ctx)
+        else:
+            blocks.append(paragraph(t("methodology.intervals_no_check"), _not_checked(ctx)))
     else:
         blocks.append(paragraph(t("methodology.no_model")))
     return join(*blocks)
+
+
+def _not_checked(ctx: ReportContext) -> str:
+    """Why the forecast was not checked on held-back months, in one sentence.
+
+    The reason of a model on whole periods (donors, subscriptions:
+    :data:`clvreport.period_holdout.NOT_CHECKED`); for the shop models
+    ``off`` (``holdout_months: 0``) or ``too_little_history``.
+    """
+    a = ctx.analysis
+    holdout = getattr(a.model, "holdout", None)
+    reason = getattr(holdout, "reason", None)
+    if reason is None:
+        reason = "off" if a.config.holdout_months <= 0 else "too_little_history"
+    return ctx.t(f"methodology.not_checked.{reason}", months=a.config.holdout_months)
 
 
 def _season_sentence(ctx: ReportContext) -> str | None:

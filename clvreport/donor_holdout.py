@@ -1,0 +1,170 @@
+"""The donor model's holdout check: BG/BB fitted without the last periods predicts them.
+
+The last ``holdout_months`` (in whole giving periods: 24 months of yearly
+giving are the last two years) are held back. BG/BB and the amount model are
+fitted on the donors' histories up to the end of the period before
+(:func:`~clvreport.donors.fit_donor_model`, the same fit the report uses), and
+predict for every donor of then the gifts in the held-back periods: the
+expected number of periods with a gift
+(:meth:`~clvreport.models.bgbb.BetaGeoBetaBinomModel.expected_purchases`) and
+its 90% range per donor, and for the total the range from parameter draws
+plus the gifts' own chance. What happened is the donors' own history over the
+same periods (full summary minus calibration summary, with the same rules for
+several gifts in one period and refunds). The comparison and verdict are the
+shop models' (:func:`~clvreport.models.validation.compare_predictions`),
+binned by the gifts in the calibration periods.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from clvreport.donors import donor_summary, fit_donor_model
+from clvreport.models.bgbb import BetaGeoBetaBinomModel
+from clvreport.models.discrete import _period_end, period_index
+from clvreport.models.predictive import interval_check
+from clvreport.models.uncertainty import draw_parameters
+from clvreport.models.validation import compare_predictions
+from clvreport.period_holdout import PeriodHoldout, frame_dates, holdout_periods, total_range
+
+__all__ = ["donor_holdout"]
+
+N_DRAWS = 100
+
+
+def donor_holdout(
+    log: pd.DataFrame,
+    period: str,
+    as_of: dt.date,
+    holdout_months: int,
+    *,
+    horizon_months: float | None = None,
+) -> PeriodHoldout:
+    """Check BG/BB on the last ``holdout_months`` of giving, held back from its fit.
+
+    Parameters
+    ----------
+    log
+        :func:`~clvreport.donors.donation_log` output (``customer_id,
+        order_date, amount, is_return``).
+    period
+        The giving period (``year``, ``quarter``, ``month``).
+    as_of
+        The report date; only periods that ended by then count.
+    holdout_months
+        Months held back (``client.yml``), used in whole periods.
+    horizon_months
+        The forecast horizon, to flag a holdout shorter than it.
+
+    Returns
+    -------
+    PeriodHoldout
+        The comparison with verdict, range and interval check, or the reason
+        there is none (:data:`~clvreport.period_holdout.NOT_CHECKED`).
+
+    Examples
+    --------
+    >>> check = donor_holdout(log, "year", dt.date(2024, 12, 31), 24)  # doctest: +SKIP
+    >>> check.comparison.verdict, check.holdout_periods  # doctest: +SKIP
+    ('good', 2)
+    """
+    if holdout_months <= 0:
+        return PeriodHoldout(reason="off")
+    k = holdout_periods(holdout_months, period)
+    if k == 0:
+        return PeriodHoldout(reason="shorter_than_period")
+    full = donor_summary(log, period, as_of)
+    last_whole = int(period_index(pd.DatetimeIndex([full.attrs["last_period_end"]]), period)[0])
+    calibration_end = _period_end(last_whole - k, period).date()
+    dates = pd.to_datetime(log["order_date"])
+    before = log[(dates <= pd.Timestamp(calibration_end)).to_numpy()]
+    gifts = before[~before["is_return"].astype(bool)]
+    if gifts.empty:
+        return PeriodHoldout(reason="too_little_history")
+    first = int(period_index(pd.to_datetime(gifts["order_date"]), period).min())
+    if last_whole - k - first < k:  # fewer calibration opportunities than held-back periods
+        return PeriodHoldout(reason="too_little_history")
+    calibration = donor_summary(before, period, calibration_end)
+    fit = fit_donor_model(calibration, period)
+    if not fit.usable or fit.model is None:
+        return PeriodHoldout(reason="too_little_data")
+    frame = _holdout_frame(calibration, full, k)
+    frame_dates(frame, calibration_end, _period_end(last_whole, period).date())
+    model = fit.model
+    x, t_x, n = (frame[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+    predicted = np.asarray(model.expected_purchases(k, x, t_x, n), dtype=float)
+    spend = np.nan_to_num(fit.expected_spend(x, frame["monetary_value"].to_numpy(dtype=float)))
+    comparison = compare_predictions(
+        "bgbb",
+        frame,
+        predicted,
+        time_unit=fit.time_unit,
+        expected_spend=spend,
+        horizon_months=horizon_months,
+    )
+    result = model.predictive_interval(k, x, t_x, n)
+    scores = pd.DataFrame(
+        {
+            "holdout_purchases": frame["frequency_holdout"].to_numpy(),
+            "holdout_purchases_low": result.low,
+            "holdout_purchases_high": result.high,
+            "chance_below": result.below,
+            "chance_above": result.above,
+        }
+    )
+    low, high = total_range(_draw_totals(model, k, x, t_x, n), float(np.nansum(result.variance)))
+    return PeriodHoldout(
+        comparison=comparison,
+        calibration_end=calibration_end,
+        holdout_periods=k,
+        predicted_low=low,
+        predicted_high=high,
+        intervals=interval_check(scores),
+    )
+
+
+def _holdout_frame(calibration: pd.DataFrame, full: pd.DataFrame, k: int) -> pd.DataFrame:
+    """The calibration donors with their gifts and income in the ``k`` held-back periods.
+
+    Examples
+    --------
+    >>> cal = pd.DataFrame({"customer_id": ["a"], "frequency": [1], "recency": [1],
+    ...                     "n_periods": [2], "monetary_value": [10.0]})
+    >>> full = pd.DataFrame({"customer_id": ["a"], "frequency": [3], "recency": [4],
+    ...                      "n_periods": [4], "monetary_value": [20.0]})
+    >>> _holdout_frame(cal, full, 2)[["frequency_holdout", "revenue_holdout"]].values.tolist()
+    [[2.0, 50.0]]
+    """
+    later = full.set_index("customer_id").reindex(calibration["customer_id"])
+    x_full = later["frequency"].to_numpy(dtype=float)
+    x_cal = calibration["frequency"].to_numpy(dtype=float)
+    m_full = np.nan_to_num(later["monetary_value"].to_numpy(dtype=float))
+    m_cal = np.nan_to_num(calibration["monetary_value"].to_numpy(dtype=float))
+    return pd.DataFrame(
+        {
+            "customer_id": calibration["customer_id"].to_numpy(),
+            "frequency": x_cal,
+            "recency": calibration["recency"].to_numpy(dtype=float),
+            "T": calibration["n_periods"].to_numpy(dtype=float),
+            "monetary_value": calibration["monetary_value"].to_numpy(dtype=float),
+            "frequency_holdout": x_full - x_cal,
+            "duration_holdout": np.full(len(calibration), float(k)),
+            # the repeat periods' totals of the held-back periods
+            "revenue_holdout": m_full * x_full - m_cal * x_cal,
+        }
+    )
+
+
+def _draw_totals(model: BetaGeoBetaBinomModel, k: int, x, t_x, n) -> list[float]:
+    """The predicted holdout total under each parameter draw (the point estimate without)."""
+    draws = draw_parameters(model, N_DRAWS, np.random.default_rng(0))
+    if draws is None:
+        return [float(np.sum(model.expected_purchases(k, x, t_x, n)))]
+    totals = []
+    for row in np.atleast_2d(draws):
+        drawn = BetaGeoBetaBinomModel.from_params(dict(zip(model.param_names, row, strict=True)))
+        totals.append(float(np.sum(drawn.expected_purchases(k, x, t_x, n))))
+    return totals
