@@ -255,3 +255,18 @@ def test_spark_refuses_order_lines() -> None:
     )
     with pytest.raises(ConfigError, match="order lines"):
         _spark_supports(config)
+
+
+def test_report_data_quality_lists_the_statuses(tmp_path: Path, data_dir: Path) -> None:
+    from clvreport.report import sections
+    from clvreport.report.context import setup
+
+    export = tmp_path / "orders.csv"
+    truth = woocommerce_export(export)
+    _init(export, "webshop", data_dir)
+    ctx = setup(client="webshop", data_dir=data_dir, language="nl", output_dir=tmp_path / "out")
+    text = str(sections.data_quality(ctx))
+    assert "tbl-statuses" in text
+    for value, rows in truth.statuses.items():
+        assert value in text and f"{rows:,}".replace(",", ".") in text
+    assert "nee, geen aankoop" in text and "Volgende regel van een bestelling" in text
