@@ -270,3 +270,19 @@ def test_report_data_quality_lists_the_statuses(tmp_path: Path, data_dir: Path) 
     for value, rows in truth.statuses.items():
         assert value in text and f"{rows:,}".replace(",", ".") in text
     assert "nee, geen aankoop" in text and "Volgende regel van een bestelling" in text
+
+
+def test_line_item_export_without_preset_names_the_setting(tmp_path: Path) -> None:
+    export = tmp_path / "orders.csv"
+    export.write_text(
+        "Name,Email,Created at,Total,Lineitem name\n"
+        "#1001,a@x.nl,2024-01-01 10:00:00 +0100,30.00,Mok\n#1001,a@x.nl,,,Schotel\n"
+        "#1002,b@x.nl,2024-01-02 10:00:00 +0100,12.00,Mok\n",
+        encoding="utf-8",
+    )
+    columns = ColumnMapping(customer_id="Email", date="Created at", amount="Total", order_id="Name")
+    with pytest.raises(DataError, match="order_lines: order_total"):
+        read_transactions(export, columns)
+    lines = DataPolicies(order_lines="order_total")
+    with read_transactions(export, columns, policies=lines) as tx:
+        assert tx.query(f"SELECT sum(amount) AS s FROM {tx.table}")["s"].item() == 42.0

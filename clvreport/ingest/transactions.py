@@ -382,6 +382,17 @@ def _looks_decimal_comma(value: str) -> bool:
     return "," in value and (value.rfind(",") > value.rfind(".") or "." not in value)
 
 
+def _line_items_hint(policies: DataPolicies) -> str:
+    """How to read a line-item export whose order fields are on an order's first row only."""
+    if policies.order_lines != "rows":
+        return ""
+    return (
+        "; if the rows are the line items of orders with the order's fields on its first row "
+        "only (Shopify), map columns.order_id and set data.policies.order_lines: order_total "
+        "(or data.source: shopify)"
+    )
+
+
 def _error_lines(
     engine: Engine,
     opened: _Opened,
@@ -416,7 +427,7 @@ def _error_lines(
             engine, opened, index, policies, as_of, f"_reason = {Reason.MISSING_DATE.value}", "NULL"
         )
         lines.append(f"{n} row(s) have no date in column '{date_col}': {_where(opened, ex, n)}")
-        hints.append("fill in the missing dates or remove those rows")
+        hints.append("fill in the missing dates or remove those rows" + _line_items_hint(policies))
     if counts.get(Reason.BAD_DATE):
         n = counts[Reason.BAD_DATE]
         ex = _examples(
@@ -461,7 +472,7 @@ def _error_lines(
             if ex:
                 n = _count(engine, opened, index, policies, as_of, missing)
                 lines.append(f"{n} row(s) have no value in column '{col}': {_where(opened, ex, n)}")
-                hints.append(f"fill in '{col}' or remove those rows")
+                hints.append(f"fill in '{col}' or remove those rows" + _line_items_hint(policies))
         if counts.get(Reason.BAD_AMOUNT):
             ex = _examples(engine, opened, index, policies, as_of, bad, f"_raw_{field}")
             if ex:
