@@ -108,6 +108,22 @@ class ColumnMapping(_Strict):
     channel: str | None = Field(None, description="Sales channel column.")
     country: str | None = Field(None, description="Country column.")
     status: str | None = Field(None, description="Order status column (for cancelled orders).")
+    currency: str | None = Field(
+        None,
+        description="Currency column (e.g. Shopify's 'Currency'): every kept row must hold the "
+        "client's currency; the values seen are listed.",
+    )
+    refunded: str | None = Field(
+        None,
+        description="Refunded-amount column (e.g. Shopify's 'Refunded Amount'): subtracted from "
+        "the order's amount (partial refunds netted); empty counts as 0.",
+    )
+    customer_fallback: str | None = Field(
+        None,
+        description="Column used as the customer id where customer_id is empty or one of "
+        "data.policies.placeholder_customers (e.g. WooCommerce guests: 'Billing Email' when "
+        "'Customer User ID' is 0).",
+    )
     extra: tuple[str, ...] | None = Field(
         None,
         description="Further columns passed through to the action lists (customers.xlsx) and "
@@ -213,8 +229,39 @@ class DataPolicies(_Strict):
     )
     cancelled_statuses: tuple[str, ...] = Field(
         ("cancelled", "canceled", "geannuleerd", "void"),
-        description="Status values (case-insensitive) that mark an order as cancelled.",
+        description="Status values (case-insensitive) that mark an order as not bought "
+        "(cancelled, refunded, failed, pending); validate and the report list every status seen.",
     )
+    order_lines: Literal["rows", "order_total", "sum"] = Field(
+        "rows",
+        description="What a row is: 'rows' (each row a purchase); with columns.order_id, rows "
+        "may be the line items of an order: order-level fields (customer, date, status, "
+        "total, ...) empty on later rows are filled in from the order's other rows and the "
+        "order counts once, with 'order_total' its amount (the order total, taken once) or "
+        "'sum' the amounts of its rows added up. The further rows are counted as order_line.",
+    )
+    placeholder_customers: tuple[str, ...] = Field(
+        (),
+        description="Customer ids that mean 'no customer' (case-insensitive), e.g. ['0', "
+        "'guest']: their rows use columns.customer_fallback when it has a value, else they "
+        "are excluded and counted (placeholder_customer).",
+    )
+    large_customers: tuple[str, ...] = Field(
+        (),
+        description="Customer ids known to be real customers although they hold more than 5% "
+        "of the orders; without this the ingest refuses such an id as a likely placeholder.",
+    )
+
+    @field_validator(
+        "cancelled_statuses", "placeholder_customers", "large_customers", mode="before"
+    )
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        if isinstance(value, str | int):
+            return (str(value),)
+        if isinstance(value, list | tuple):
+            return tuple(str(v) for v in value)  # YAML reads an unquoted 0 as a number
+        return value
 
 
 class ExcelOptions(_Strict):
@@ -242,6 +289,13 @@ class DataConfig(_Strict):
         description="Transaction files relative to the client folder; globs such as "
         "'exports/*.csv' are allowed. CSV, Parquet and Excel (.xlsx)."
     )
+    source: Literal["other", "shopify", "woocommerce"] = Field(
+        "other",
+        description="The system the export comes from. 'shopify' and 'woocommerce' set the "
+        "data.policies their order exports need (statuses that are not purchases, line items "
+        "merged per order, guest ids; clvreport/ingest/presets.yml); a policy written in "
+        "client.yml overrides the preset's.",
+    )
     format: Literal["auto", "csv", "parquet", "excel"] = Field(
         "auto", description="File format; 'auto' uses the file extension."
     )
@@ -249,6 +303,32 @@ class DataConfig(_Strict):
     excel: ExcelOptions = Field(default_factory=ExcelOptions)
     columns: ColumnMapping
     policies: DataPolicies = Field(default_factory=DataPolicies)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_policies(cls, value: Any) -> Any:
+        if not isinstance(value, dict) or value.get("source") in (None, "other"):
+            return value
+        from clvreport.ingest.presets import preset_policies
+
+        policies = preset_policies(str(value["source"]))
+        if policies is None:
+            return value  # an unknown source: the Literal reports it
+        given = value.get("policies")
+        if isinstance(given, dict):
+            policies = {**policies, **given}
+        elif given is not None:
+            return value  # not a mapping: the field reports it
+        return {**value, "policies": policies}
+
+    @model_validator(mode="after")
+    def _order_lines_need_order_id(self) -> DataConfig:
+        if self.policies.order_lines != "rows" and self.columns.order_id is None:
+            raise ValueError(
+                f"policies.order_lines: {self.policies.order_lines} merges the rows of an order "
+                "and needs columns.order_id (the order number column)"
+            )
+        return self
 
     @field_validator("sources", mode="before")
     @classmethod

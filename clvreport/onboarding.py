@@ -25,8 +25,24 @@ from pathlib import Path
 import yaml
 
 from clvreport.brand import BRAND_FILE, DEFAULT_BRAND, FONTS_DIR
-from clvreport.config import CLIENT_NAME, CONFIG_FILE, ColumnMapping, CsvOptions, ExcelOptions
+from clvreport.config import (
+    CLIENT_NAME,
+    CONFIG_FILE,
+    ColumnMapping,
+    CsvOptions,
+    DataPolicies,
+    ExcelOptions,
+)
 from clvreport.errors import ClvReportError, ConfigError, DataError
+from clvreport.ingest.presets import (
+    column_names,
+    detect_source,
+    dutch_names,
+    normalise_name,
+    preset,
+    preset_columns,
+    preset_policies,
+)
 from clvreport.safe_files import check_workbook
 
 __all__ = [
@@ -40,32 +56,12 @@ __all__ = [
     "normalise_name",
 ]
 
-COLUMN_NAMES: dict[str, tuple[str, ...]] = {
-    field_name: tuple(names.split())
-    for field_name, names in {
-        "customer_id": "klantnummer klantid klantnr klant klantcode debiteurnummer "
-        "customerid customer customernumber customerno clientid",
-        "date": "besteldatum orderdatum datum factuurdatum orderdate date invoicedate "
-        "purchasedate transactiondate",
-        "amount": "bedrag totaal omzet totaalbedrag orderbedrag amount revenue dollarvalue "
-        "total ordertotal totalprice totalamount sales value",
-        "order_id": "bestelnummer ordernummer factuurnummer orderid ordernumber orderno "
-        "invoice invoiceno invoiceid invoicenumber transactionid",
-        "quantity": "aantal quantity qty numberofcds units",
-        "unit_price": "prijs stukprijs eenheidsprijs unitprice price",
-        "channel": "kanaal verkoopkanaal channel saleschannel",
-        "country": "land country landcode countrycode",
-        "status": "status orderstatus bestelstatus",
-    }.items()
-}
-"""Header names (normalised with :func:`normalise_name`) that place a column, best first."""
+COLUMN_NAMES: dict[str, tuple[str, ...]] = column_names()
+"""Header names (normalised with :func:`normalise_name`) that place a column, best first.
 
-_DUTCH = frozenset(
-    "klantnummer klantid klantnr klant klantcode debiteurnummer besteldatum orderdatum datum "
-    "factuurdatum bedrag totaal omzet totaalbedrag orderbedrag bestelnummer ordernummer "
-    "factuurnummer aantal prijs stukprijs eenheidsprijs kanaal verkoopkanaal land landcode "
-    "bestelstatus".split()
-)
+From ``clvreport/ingest/presets.yml``; a shop system's preset places its columns first."""
+
+_DUTCH = dutch_names()
 _FIELD_HELP = {
     "customer_id": "column with the customer number (required)",
     "date": "column with the order date (required)",
@@ -76,27 +72,21 @@ _FIELD_HELP = {
     "channel": "sales channel (optional)",
     "country": "country (optional)",
     "status": "order status, for cancelled orders (optional)",
+    "currency": "currency of the amounts (optional; checked against currency)",
+    "refunded": "refunded amount, subtracted from the order (optional)",
+    "customer_fallback": "customer id where customer_id is a placeholder (optional)",
 }
+_FIELDS = tuple(f for f in ColumnMapping.model_fields if f != "extra")
 _CSV_ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1")
 _DATA_LIKE = re.compile(r"[\d\s.,:/+-]+")
-
-
-def normalise_name(name: str) -> str:
-    """A header name compared case-, space-, underscore- and hyphen-insensitively.
-
-    Examples
-    --------
-    >>> normalise_name(" Klant-ID "), normalise_name("Order_Date")
-    ('klantid', 'orderdate')
-    """
-    return re.sub(r"[\s_\-./]+", "", name).casefold()
 
 
 def guess_columns(names: Sequence[str]) -> dict[str, str]:
     """Place the export's columns: field → column name, for every field a name fits.
 
-    Each column is used once; when several columns fit a field, the name
-    earlier in :data:`COLUMN_NAMES` wins.
+    Each column is used once. A shop system's export (:func:`detect_source`)
+    is placed by its preset first; then, when several columns fit a field,
+    the name earlier in :data:`COLUMN_NAMES` wins.
 
     Examples
     --------
@@ -108,16 +98,19 @@ def guess_columns(names: Sequence[str]) -> dict[str, str]:
     by_norm: dict[str, str] = {}
     for name in names:
         by_norm.setdefault(normalise_name(name), name)
-    used: set[str] = set()
-    found: dict[str, str] = {}
+    source = detect_source(names)
+    found: dict[str, str] = preset_columns(source, names) if source else {}
+    used: set[str] = set(found.values())
     for field_name, candidates in COLUMN_NAMES.items():
+        if field_name in found:
+            continue
         for candidate in candidates:
             column = by_norm.get(candidate)
             if column is not None and column not in used:
                 found[field_name] = column
                 used.add(column)
                 break
-    return found
+    return {f: found[f] for f in _FIELDS if f in found}
 
 
 def _complete(mapping: dict[str, str]) -> bool:
@@ -147,6 +140,8 @@ class ExportLayout:
     sheet: str | None = None
     ambiguous_dates: bool = False
     problem: str | None = None
+    source: str | None = None
+    currency: str | None = None
 
 
 def _looks_like_data(names: Sequence[str]) -> bool:
@@ -232,8 +227,10 @@ def detect_export(path: Path | str) -> ExportLayout:
                 hint="check that the file is a complete Parquet file",
             ) from None
     mapping = guess_columns(layout.names) if layout.header else {}
+    layout.source = detect_source(layout.names) if layout.header else None
     if not _complete(mapping):
         return layout
+    policies = DataPolicies(**(preset_policies(layout.source) or {}) if layout.source else {})
     csv = CsvOptions(
         header=layout.header,
         delimiter=layout.delimiter or "auto",
@@ -245,8 +242,11 @@ def detect_export(path: Path | str) -> ExportLayout:
             ColumnMapping(**mapping),
             csv=csv,
             excel=ExcelOptions(sheet=layout.sheet),
+            policies=policies,
         ) as transactions:
             info = transactions.quality.files[0]
+            currencies = transactions.quality.currencies
+            layout.currency = currencies[0][0] if len(currencies) == 1 else None
             layout.decimal = info.decimal
             layout.date_format = info.date_format or ("cells" if fmt != "csv" else None)
             layout.ambiguous_dates = "date_format_ambiguous" in transactions.quality.warnings
@@ -310,8 +310,7 @@ def client_yaml(
         "# Report language: nl or en.",
         _line("language", language, "from the language of the header names — check", 0, 0),
         "",
-        "# ISO 4217 code of the amounts in the export (EUR, USD, GBP, ...).       «CHANGE»",
-        "currency: EUR",
+        *_currency_lines(first, mapping),
         "",
         "# Share of revenue that is gross margin; 1.0 reports plain revenue.      «CHANGE»",
         "gross_margin: 1.0",
@@ -327,6 +326,7 @@ def client_yaml(
         "  sources:",
         *[f"    - {_q(glob.escape(s))}" for s in sources],
     ]
+    out += _source_lines(first.source)
     formats = {layout.format for layout in layouts}
     if len(formats) == 1:
         out.append(f"  format: {first.format}")
@@ -380,7 +380,7 @@ def client_yaml(
         "  # and amount (or quantity + unit_price).",
         "  columns:",
     ]
-    for field_name in COLUMN_NAMES:
+    for field_name in _FIELDS:
         if field_name in mapping:
             note = detected
             if field_name == "amount" and "quantity" in mapping:
@@ -388,8 +388,10 @@ def client_yaml(
             out.append(_line(field_name, _q(mapping[field_name]), note))
         elif field_name == "amount" and {"quantity", "unit_price"} <= set(mapping):
             out.append("    # amount: none found: the amount is quantity × unit_price — check")
-        else:
+        elif field_name in ("customer_id", "date", "amount"):
             out.append(f"    # {field_name}: «CHANGE» {_FIELD_HELP[field_name]}")
+        else:
+            out.append(f"    # {field_name}: {_FIELD_HELP[field_name]}")
     if unplaced:
         listing = ", ".join(unplaced)
         out += [
@@ -397,7 +399,69 @@ def client_yaml(
             "    # Map one above, or pass columns through to the action lists:",
             f"    # extra: [{_q(unplaced[0])}]",
         ]
+    out += _policy_lines(first.source)
     return "\n".join(out) + "\n", mapping, unplaced
+
+
+def _currency_lines(layout: ExportLayout, mapping: dict[str, str]) -> list[str]:
+    """``currency:``, from the export's currency column when it holds one ISO code."""
+    from babel.numbers import list_currencies
+
+    if layout.currency and layout.currency in list_currencies():
+        return [
+            "# ISO 4217 code of the amounts in the export (EUR, USD, GBP, ...).",
+            _line(
+                "currency",
+                layout.currency,
+                f"from column {_q(mapping['currency'])} — detected, check",
+                0,
+                0,
+            ),
+        ]
+    return [
+        "# ISO 4217 code of the amounts in the export (EUR, USD, GBP, ...).       «CHANGE»",
+        "currency: EUR",
+    ]
+
+
+def _source_lines(source: str | None) -> list[str]:
+    """``data.source:`` for a recognised shop system's export."""
+    found = preset(source) if source else None
+    if found is None:
+        return []
+    return [
+        "",
+        f"  # A {found.label}: the preset sets the data.policies such exports need",
+        "  # (clvreport/ingest/presets.yml); they are written out below, change one there to",
+        "  # override the preset.",
+        _line("source", found.key, "detected from the column names — check", 2, 0),
+    ]
+
+
+def _policy_lines(source: str | None) -> list[str]:
+    """The preset's ``data.policies``, written out so they can be seen and overridden."""
+    policies = preset_policies(source) if source else None
+    if not policies:
+        return []
+    notes = {
+        "cancelled_statuses": "status values that are not purchases (left out, counted)",
+        "order_lines": "rows are an order's line items: one purchase per order",
+        "placeholder_customers": "ids meaning 'no customer': customer_fallback is used",
+    }
+    out = [
+        "",
+        f"  # From the {source} preset; validate lists every status value found.",
+        "  policies:",
+    ]
+    for key, value in policies.items():
+        if isinstance(value, list | tuple):
+            text = "[" + ", ".join(_q(str(v)) for v in value) + "]"
+        else:
+            text = str(value)
+        if key in notes:
+            out.append(f"    # {notes[key]}")
+        out.append(f"    {key}: {text}")
+    return out
 
 
 # -- brand -------------------------------------------------------------------------------

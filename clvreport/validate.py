@@ -378,6 +378,12 @@ def validate_client(
                 f"{transactions.first_date} – {transactions.as_of}",
             )
         )
+        # listed before the transactions line, which stays the last check
+        if quality.statuses:
+            result.checks.insert(-1, ("statuses", "; ".join(quality.status_lines)))
+        if quality.currencies:
+            listing = ", ".join(f"{c} ({n:,} rows)" for c, n in quality.currencies)
+            result.checks.insert(-1, ("currency", listing))
         for reason, rows in quality.excluded:
             if rows:
                 result.warnings.append(f"{rows:,} rows excluded: {reason.replace('_', ' ')}")

@@ -46,8 +46,10 @@ def test_dutch_export_detected_and_counted():
         q = tx.quality
         assert q.rows_read == 11
         assert dict(q.excluded) == {
+            "placeholder_customer": 0,
             "missing_customer_id": 1,
             "cancelled_status": 1,
+            "order_line": 0,
             "future_date": 0,
             "after_as_of": 0,
             "zero_amount": 1,

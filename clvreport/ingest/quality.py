@@ -24,8 +24,10 @@ __all__ = [
 ]
 
 EXCLUSION_REASONS: tuple[str, ...] = (
+    "placeholder_customer",
     "missing_customer_id",
     "cancelled_status",
+    "order_line",
     "future_date",
     "after_as_of",
     "zero_amount",
@@ -38,7 +40,10 @@ EXCLUSION_REASONS: tuple[str, ...] = (
 )
 """Why rows are excluded, in the order they are checked (a row counts once, for the first).
 
-``future_date``: dated after today while no as-of date is set; ``outlier``: an
+``placeholder_customer``: the customer id is one of ``data.policies.placeholder_customers``
+(no customer) and no ``columns.customer_fallback`` value stands in; ``order_line``: a
+further line row of an order (``data.policies.order_lines``), merged into the order's
+first row; ``future_date``: dated after today while no as-of date is set; ``outlier``: an
 amount far outside the client's distribution with ``outliers: exclude``;
 ``exceptional_order``: an order far larger than both the customer's other orders and
 the client's median order (:mod:`clvreport.ingest.exceptional`) with ``outliers:
@@ -138,6 +143,12 @@ class DataQuality:
         applies (count above 0): rows or customers kept but worth a look.
     files
         How each file was read.
+    statuses
+        ``(status value, rows, excluded)`` for every status value seen (``""``: no
+        status), most rows first; empty without a status column.
+    currencies
+        ``(currency, rows kept)`` for every value of the currency column; empty
+        without one.
 
     Examples
     --------
@@ -155,6 +166,23 @@ class DataQuality:
     warnings: tuple[str, ...] = ()
     files: tuple[FileInfo, ...] = field(default_factory=tuple)
     flagged: tuple[tuple[str, int], ...] = ()
+    statuses: tuple[tuple[str, int, bool], ...] = ()
+    currencies: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def status_lines(self) -> list[str]:
+        """One line per status value seen: its rows and whether it is excluded.
+
+        Examples
+        --------
+        >>> q = DataQuality(5, 3, (), 0, 3, 0, statuses=(("paid", 3, False), ("refunded", 2, True)))
+        >>> q.status_lines
+        ["'paid': 3 rows", "'refunded': 2 rows, excluded (not a purchase)"]
+        """
+        return [
+            f"'{value}': {n:,} rows" + (", excluded (not a purchase)" if excluded else "")
+            for value, n, excluded in self.statuses
+        ]
 
     @property
     def flag_lines(self) -> list[str]:
@@ -210,4 +238,9 @@ class DataQuality:
         data["files"] = [{**asdict(f), "path": str(f.path)} for f in self.files]
         data["warnings"] = list(self.warnings)
         data["flagged"] = dict(self.flagged)
+        data["statuses"] = [
+            {"status": value, "rows": n, "excluded": excluded}
+            for value, n, excluded in self.statuses
+        ]
+        data["currencies"] = dict(self.currencies)
         return data

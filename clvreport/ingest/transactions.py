@@ -24,17 +24,26 @@ import pandas as pd
 
 from clvreport.config import ClientConfig, ColumnMapping, CsvOptions, DataPolicies, ExcelOptions
 from clvreport.engine import DUCKDB, Dialect, DuckDBEngine, Engine, quote_identifier
-from clvreport.errors import DataError
+from clvreport.errors import ConfigError, DataError
 from clvreport.ingest.detect import DATE_FORMATS, ISO_FORMAT, describe_delimiter, detect_decimal
 from clvreport.ingest.exceptional import ExceptionalOrderRule
+from clvreport.ingest.placeholders import check_customer_ids
 from clvreport.ingest.quality import EXCLUSION_REASONS, FLAG_MESSAGES, DataQuality, FileInfo
 from clvreport.ingest.reader import RawFile, csv_error, open_raw
 from clvreport.ingest.sources import SourceFile, resolve_sources
+from clvreport.ingest.statuses import (
+    check_currency,
+    currency_counts,
+    raise_mixed_currencies,
+    status_counts,
+)
 from clvreport.ingest.typed import (
     EXTRA_PREFIX,
     TEXT_FIELDS,
     Parsing,
     Reason,
+    _mark,
+    number_fields,
     numeric_fields,
     resolve_columns,
     typed_sql,
@@ -373,6 +382,17 @@ def _looks_decimal_comma(value: str) -> bool:
     return "," in value and (value.rfind(",") > value.rfind(".") or "." not in value)
 
 
+def _line_items_hint(policies: DataPolicies) -> str:
+    """How to read a line-item export whose order fields are on an order's first row only."""
+    if policies.order_lines != "rows":
+        return ""
+    return (
+        "; if the rows are the line items of orders with the order's fields on its first row "
+        "only (Shopify), map columns.order_id and set data.policies.order_lines: order_total "
+        "(or data.source: shopify)"
+    )
+
+
 def _error_lines(
     engine: Engine,
     opened: _Opened,
@@ -407,7 +427,7 @@ def _error_lines(
             engine, opened, index, policies, as_of, f"_reason = {Reason.MISSING_DATE.value}", "NULL"
         )
         lines.append(f"{n} row(s) have no date in column '{date_col}': {_where(opened, ex, n)}")
-        hints.append("fill in the missing dates or remove those rows")
+        hints.append("fill in the missing dates or remove those rows" + _line_items_hint(policies))
     if counts.get(Reason.BAD_DATE):
         n = counts[Reason.BAD_DATE]
         ex = _examples(
@@ -441,23 +461,23 @@ def _error_lines(
                 "correct those values, or set data.csv.date_format (--date-format) to the "
                 "file's format, e.g. '%d-%m-%Y' or '%Y%m%d'"
             )
-    for field in numeric_fields(columns):
+    for field in number_fields(columns):
         col = columns[field]
         missing = f"_reason = {Reason.MISSING_AMOUNT.value} AND _raw_{field} IS NULL"
         bad = (
             f"_reason = {Reason.BAD_AMOUNT.value} AND _raw_{field} IS NOT NULL AND {field} IS NULL"
         )
-        if counts.get(Reason.MISSING_AMOUNT):
+        if counts.get(Reason.MISSING_AMOUNT) and field != "refunded":  # no refund: 0
             ex = _examples(engine, opened, index, policies, as_of, missing, "NULL")
             if ex:
                 n = _count(engine, opened, index, policies, as_of, missing)
                 lines.append(f"{n} row(s) have no value in column '{col}': {_where(opened, ex, n)}")
-                hints.append(f"fill in '{col}' or remove those rows")
+                hints.append(f"fill in '{col}' or remove those rows" + _line_items_hint(policies))
         if counts.get(Reason.BAD_AMOUNT):
             ex = _examples(engine, opened, index, policies, as_of, bad, f"_raw_{field}")
             if ex:
                 n = _count(engine, opened, index, policies, as_of, bad)
-                mark = parsing.decimal[field]
+                mark = _mark(parsing, field)
                 lines.append(
                     f"{n} value(s) in column '{col}' are not numbers (read with decimal mark "
                     f"'{mark}'): {_where(opened, ex, n)}"
@@ -670,6 +690,11 @@ def _read(
         kept_counts = counts[counts["_reason"] == Reason.KEPT.value]
         flags["float_customer_id"] = int(kept_counts["id_float"].sum())
         kept = f"_reason = {Reason.KEPT.value}"
+        statuses = status_counts(engine, staged, policies) if "status" in mapped_names else ()
+        currencies = currency_counts(engine, staged, kept) if "currency" in mapped_names else ()
+        if len(currencies) > 1:
+            raise_mixed_currencies(currencies, files, columns)
+        check_customer_ids(engine, staged, kept, [o.raw for o in opened], columns, policies)
         outlier = _outlier_condition(engine, staged, kept)
         if outlier != "FALSE" and policies.outliers == "exclude":
             n = engine.query(f"SELECT count(*) AS n FROM {staged} WHERE {kept} AND {outlier}")
@@ -721,7 +746,7 @@ def _read(
         flags["return_only_customer"] = int(base_stats["return_customers"])
         excluded["fully_returned_customer"] = int(base_stats["returned_rows"])
         flags["fully_returned_customer"] = int(base_stats["returned_customers"])
-        clean = [*_CLEAN_COLUMNS, *(f for f in text if f != "status")]
+        clean = [*_CLEAN_COLUMNS, *(f for f in text if f not in ("status", "currency"))]
         select = ", ".join("amount < 0 AS is_return" if c == "is_return" else c for c in clean)
         source = f"SELECT {select} FROM {base} WHERE _purchases > 0 AND _returned = 0"
         rule = ExceptionalOrderRule.of(engine, base, "_purchases > 0 AND _returned = 0")
@@ -795,6 +820,8 @@ def _read(
         repeat_customers=repeat,
         warnings=tuple(warnings),
         flagged=tuple((code, flags[code]) for code in FLAG_MESSAGES if flags.get(code)),
+        statuses=statuses,
+        currencies=currencies,
         files=tuple(
             FileInfo(
                 path=o.raw.source.path,
@@ -955,6 +982,36 @@ def load_transactions(
     ...     print(tx.quality.customers)
     4963
     """
+    if (engine is None and config.engine == "spark") or (
+        engine is not None and engine.dialect.name == "spark"
+    ):
+        _spark_supports(config)
+    transactions = _load(config, client_dir, as_of=as_of, engine=engine)
+    try:
+        check_currency(transactions.quality.currencies, config)
+    except BaseException:
+        transactions.close()
+        raise
+    return transactions
+
+
+def _spark_supports(config: ClientConfig) -> None:
+    """Refuse the settings only the DuckDB engine implements."""
+    if config.data.policies.order_lines != "rows" or config.data.columns.refunded:
+        raise ConfigError(
+            "engine: spark does not merge order lines (data.policies.order_lines) or net "
+            "refunds (data.columns.refunded)",
+            hint="use engine: duckdb (the default) for this export",
+        )
+
+
+def _load(
+    config: ClientConfig,
+    client_dir: Path | str,
+    *,
+    as_of: dt.date | str | None = None,
+    engine: Engine | None = None,
+) -> Transactions:
     if engine is None and config.engine == "spark":
         from clvreport.spark import SparkEngine
 

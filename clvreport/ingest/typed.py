@@ -29,13 +29,17 @@ __all__ = [
     "Parsing",
     "Reason",
     "mapped_fields",
+    "number_fields",
     "numeric_fields",
     "resolve_columns",
     "typed_sql",
 ]
 
-TEXT_FIELDS = ("order_id", "channel", "country", "status")
+TEXT_FIELDS = ("order_id", "channel", "country", "status", "currency")
 """Optional text fields kept as VARCHAR."""
+
+LINE_FIELDS = ("order_id", "quantity", "unit_price")
+"""Fields that belong to a line item: never filled in from the order's other rows."""
 
 EXTRA_PREFIX = "extra_"
 """Field names of the ``columns.extra`` pass-through columns: ``extra_0``, ``extra_1``, ..."""
@@ -69,6 +73,8 @@ class Reason(IntEnum):
     ZERO_AMOUNT = 9
     RETURN_DROPPED = 10
     FUTURE_DATE = 11
+    PLACEHOLDER_CUSTOMER = 12
+    ORDER_LINE = 13
 
     @property
     def is_error(self) -> bool:
@@ -228,6 +234,51 @@ def _date_parsed(
     return dialect.parse_date(raw_text, date_format)
 
 
+def _fold_email(expr: str) -> str:
+    """An e-mail-like id (holding ``@``) in lower case: ``Jan@X.nl`` is ``jan@x.nl``."""
+    return f"CASE WHEN contains({expr}, '@') THEN lower({expr}) ELSE {expr} END"
+
+
+def _order_lines(
+    raw_sql: str,
+    columns: Mapping[str, str],
+    kinds: Mapping[str, str],
+    policies: DataPolicies,
+    dialect: Dialect,
+) -> tuple[str, dict[str, str]]:
+    """The file with order-level fields filled in per order and each row's place in its order.
+
+    Order-level fields (all but :data:`LINE_FIELDS`; with ``order_lines: sum``
+    also the amount) that are empty on a row take the value of the order's
+    other rows, as ``_ff_<field>``; ``_ln`` is the row's position in the file,
+    ``_oid`` the order id and ``_line`` the row's position within its order (1
+    for rows without an order id). Returns the SQL and field → column to read.
+    """
+    line_fields = set(LINE_FIELDS)
+    if policies.order_lines == "sum":
+        line_fields.add("amount")
+    oid = _text(columns["order_id"], kinds["order_id"], dialect)
+    numbered = f"SELECT *, {dialect.row_number()} AS _ln, {oid} AS _oid FROM {raw_sql}"
+    window = "OVER (PARTITION BY _oid)"
+    filled: list[str] = []
+    read = dict(columns)
+    for field, column in columns.items():
+        if field in line_fields:
+            continue
+        col = quote_identifier(column)
+        value = f"NULLIF(trim({col}), '')" if kinds[field] == "VARCHAR" else col
+        filled.append(
+            f"CASE WHEN _oid IS NULL THEN {value} "
+            f"ELSE coalesce({value}, max({value}) {window}) END AS _ff_{field}"
+        )
+        read[field] = f"_ff_{field}"
+    line = (
+        "CASE WHEN _oid IS NULL THEN 1 ELSE row_number() OVER (PARTITION BY _oid ORDER BY _ln) "
+        "END AS _line"
+    )
+    return f"(SELECT *, {', '.join([*filled, line])} FROM ({numbered}))", read
+
+
 def _is_numeric(kind: str) -> bool:
     return bool(_INTEGER_TYPES.match(kind) or _FLOAT_TYPES.match(kind))
 
@@ -305,12 +356,22 @@ def typed_sql(
     """
     kinds = {field: raw.columns[col] for field, col in columns.items()}
     numeric = numeric_fields(columns)
+    numbers = number_fields(columns)
+    source = raw.sql
+    lines = policies.order_lines != "rows" and "order_id" in columns
+    if lines:
+        source, columns = _order_lines(raw.sql, columns, kinds, policies, dialect)
     # Level 1: trimmed texts and plain columns.
     level1 = [f"{index} AS _file"]
     if row_numbers:
-        level1.append(f"{dialect.row_number()} AS _row")
+        level1.append(f"{'_ln' if lines else dialect.row_number()} AS _row")
+    if lines:
+        level1.append("_oid, _line")
     customer = _customer(columns["customer_id"], kinds["customer_id"], dialect)
     level1.append(f"{customer} AS _cid")
+    if "customer_fallback" in columns:
+        fallback = _customer(columns["customer_fallback"], kinds["customer_fallback"], dialect)
+        level1.append(f"{fallback} AS _cfb")
     for field in TEXT_FIELDS:
         if field in columns:
             level1.append(f"{_text(columns[field], kinds[field], dialect)} AS {field}")
@@ -318,36 +379,37 @@ def typed_sql(
         if field.startswith(EXTRA_PREFIX):
             level1.append(f"{_text(columns[field], kinds[field], dialect)} AS {field}")
     level1.append(f"{_text(columns['date'], kinds['date'], dialect)} AS _raw_date")
-    for field in NUMERIC_FIELDS:
+    for field in (*NUMERIC_FIELDS, "refunded"):
         if field in columns:
             level1.append(f"{_text(columns[field], kinds[field], dialect)} AS _raw_{field}")
     if raw.fields_column:
         level1.append(f"{raw.fields_column} = {raw.field_count} AS _fields_ok")
-    for field in ("date", *numeric):
+    for field in ("date", *numbers):
         level1.append(f"{quote_identifier(columns[field])} AS _src_{field}")
-    sql = f"SELECT {', '.join(level1)} FROM {raw.sql}"
+    sql = f"SELECT {', '.join(level1)} FROM {source}"
     # Level 2: parsed date, fast number casts, cleaned number texts.
     if kinds["customer_id"] == "VARCHAR":
         # 100003.0 (an integer id that went through a float) is customer 100003.
         is_float = f"(contains(_cid, '.') AND {dialect.regex_full_match('_cid', _FLOAT_ID)})"
         trimmed = dialect.regex_replace_all("_cid", "[.]0+$", "")
         id_cols = [
-            f"CASE WHEN {is_float} THEN {trimmed} ELSE _cid END AS customer_id",
+            f"CASE WHEN {is_float} THEN {trimmed} ELSE _cid END AS _cid1",
             f"coalesce({is_float}, FALSE) AS _id_float",
         ]
     else:
-        id_cols = ["_cid AS customer_id", "FALSE AS _id_float"]
+        id_cols = ["_cid AS _cid1", "FALSE AS _id_float"]
     level2 = [
         *id_cols,
         f"{_date_parsed('_raw_date', '_src_date', kinds['date'], parsing.date_format, dialect)} "
         "AS order_date",
     ]
-    for field in numeric:
-        fast = _number_fast(f"_raw_{field}", f"_src_{field}", kinds[field], parsing.decimal[field])
+    for field in numbers:
+        fast = _number_fast(f"_raw_{field}", f"_src_{field}", kinds[field], _mark(parsing, field))
         level2.append(f"{fast} AS _fast_{field}")
     sql = f"SELECT *, {', '.join(level2)} FROM ({sql})"
+    sql = f"SELECT *, {_customer_id(columns, policies, dialect)} FROM ({sql})"
     level3 = []
-    for field in numeric:
+    for field in numbers:
         clean = dialect.regex_replace_all(f"_raw_{field}", _CURRENCY, "")
         level3.append(
             f"CASE WHEN {dialect.is_finite(f'_fast_{field}')} THEN NULL ELSE {clean} END "
@@ -355,16 +417,33 @@ def typed_sql(
         )
     sql = f"SELECT *, {', '.join(level3)} FROM ({sql})"
     level4 = [
-        f"{_number_slow(f'_fast_{field}', f'_clean_{field}', parsing.decimal[field], dialect)} "
+        f"{_number_slow(f'_fast_{field}', f'_clean_{field}', _mark(parsing, field), dialect)} "
         f"AS {field}"
-        for field in numeric
+        for field in numbers
     ]
     sql = f"SELECT *, {', '.join(level4)} FROM ({sql})"
-    amount = "amount" if "amount" in numeric else "(quantity * unit_price)"
+    line_amount = "amount" if "amount" in numeric else "(quantity * unit_price)"
+    amount = line_amount
+    if (lines and policies.order_lines == "sum") or "refunded" in columns:
+        # the order's amount: its rows' amounts added up; partial refunds netted
+        net = line_amount
+        if lines and policies.order_lines == "sum":
+            net = (
+                f"CASE WHEN _oid IS NULL OR {line_amount} IS NULL THEN {line_amount} "
+                f"ELSE sum({line_amount}) OVER (PARTITION BY _oid) END"
+            )
+        if "refunded" in columns:
+            net = f"({net}) - coalesce(refunded, 0)"
+        sql = f"SELECT *, {net} AS _net FROM ({sql})"
+        amount = "_net"
     # Level 5: the reason.
     cases = []
     if raw.fields_column:
         cases.append(f"WHEN NOT _fields_ok THEN {Reason.BAD_FIELD_COUNT.value}")
+    if policies.placeholder_customers:
+        cases.append(
+            f"WHEN customer_id IS NULL AND _placeholder THEN {Reason.PLACEHOLDER_CUSTOMER.value}"
+        )
     cases.append(f"WHEN customer_id IS NULL THEN {Reason.MISSING_CUSTOMER_ID.value}")
     if "status" in columns and policies.cancelled_statuses:
         statuses = ", ".join(dialect.string(s.strip().lower()) for s in policies.cancelled_statuses)
@@ -375,6 +454,12 @@ def typed_sql(
         cases.append(f"WHEN _raw_{field} IS NULL THEN {Reason.MISSING_AMOUNT.value}")
     for field in numeric:
         cases.append(f"WHEN {field} IS NULL THEN {Reason.BAD_AMOUNT.value}")
+    if "refunded" in columns:
+        cases.append(
+            f"WHEN _raw_refunded IS NOT NULL AND refunded IS NULL THEN {Reason.BAD_AMOUNT.value}"
+        )
+    if lines:
+        cases.append(f"WHEN _line > 1 THEN {Reason.ORDER_LINE.value}")
     if as_of is not None:
         cases.append(f"WHEN order_date > {dialect.date(as_of)} THEN {Reason.AFTER_AS_OF.value}")
     elif today is not None:
@@ -384,10 +469,39 @@ def typed_sql(
     if policies.returns == "drop":
         cases.append(f"WHEN {amount} < 0 THEN {Reason.RETURN_DROPPED.value}")
     reason = f"CAST(CASE {' '.join(cases)} ELSE 0 END AS TINYINT)"
-    extra = "" if "amount" in numeric else f", {amount} AS amount"
-    return f"SELECT *{extra}, {reason} AS _reason FROM ({sql})"
+    if "amount" not in numeric:
+        return f"SELECT *, {amount} AS amount, {reason} AS _reason FROM ({sql})"
+    if amount != "amount":  # DuckDB only: the Spark engine refuses these settings
+        return f"SELECT * REPLACE ({amount} AS amount), {reason} AS _reason FROM ({sql})"
+    return f"SELECT *, {reason} AS _reason FROM ({sql})"
+
+
+def _mark(parsing: Parsing, field: str) -> str:
+    """The decimal mark of a number field; a refund is written like the amount."""
+    if field in parsing.decimal:
+        return parsing.decimal[field]
+    return parsing.decimal.get("amount") or parsing.decimal.get("unit_price") or "."
+
+
+def _customer_id(columns: Mapping[str, str], policies: DataPolicies, dialect: Dialect) -> str:
+    """``customer_id`` and ``_placeholder`` from the (float-fixed) id ``_cid1``.
+
+    An id listed in ``placeholder_customers`` means no customer (``_placeholder``);
+    such a row, and a row without id, takes ``customer_fallback`` when mapped.
+    E-mail-like ids are folded to lower case.
+    """
+    tokens = ", ".join(dialect.string(t.strip().lower()) for t in policies.placeholder_customers)
+    placeholder = f"(_cid1 IS NOT NULL AND lower(_cid1) IN ({tokens}))" if tokens else "FALSE"
+    own = f"CASE WHEN {placeholder} THEN NULL ELSE _cid1 END"
+    chosen = f"coalesce({own}, _cfb)" if "customer_fallback" in columns else own
+    return f"{_fold_email(chosen)} AS customer_id, {placeholder} AS _placeholder"
 
 
 def numeric_fields(columns: Mapping[str, str]) -> Sequence[str]:
     """The numeric fields that make the amount: ``amount``, or quantity and unit price."""
     return ["amount"] if "amount" in columns else ["quantity", "unit_price"]
+
+
+def number_fields(columns: Mapping[str, str]) -> Sequence[str]:
+    """Every field parsed as a number: :func:`numeric_fields` and ``refunded`` when mapped."""
+    return [*numeric_fields(columns), *(["refunded"] if "refunded" in columns else [])]

@@ -1171,7 +1171,38 @@ def data_quality(ctx: ReportContext) -> Markdown:
                 align="lrr",
             ),
         ),
+        _status_block(ctx),
         _flag_blocks(ctx),
+    )
+
+
+def _status_block(ctx: ReportContext) -> str | None:
+    """Every order status in the export, its rows, and whether it counts as a purchase."""
+    t, q = ctx.t, ctx.analysis.quality
+    statuses = getattr(q, "statuses", ()) or ()
+    if not statuses:
+        return None
+    frame = pd.DataFrame(
+        {
+            t("data_quality.status"): [
+                literal(value) if value else t("data_quality.status_empty")
+                for value, _, _ in statuses
+            ],
+            t("data_quality.rows"): [t.number(n) for _, n, _ in statuses],
+            t("data_quality.status_counted"): [
+                t("data_quality.status_no") if excluded else t("data_quality.status_yes")
+                for _, _, excluded in statuses
+            ],
+        }
+    )
+    return keep_together(
+        paragraph(t("data_quality.statuses_intro")),
+        table(
+            frame,
+            caption=t("data_quality.statuses_caption", count=len(statuses)),
+            id="tbl-statuses",
+            align="lrl",
+        ),
     )
 
 
