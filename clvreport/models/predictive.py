@@ -85,6 +85,7 @@ from clvreport.models.base import Params, TransactionModel
 from clvreport.models.compression import distinct_rows
 
 __all__ = [
+    "COUNT_CEILING",
     "HOLDOUT_SCORE_COLUMNS",
     "IntervalCheck",
     "PredictiveResult",
@@ -104,6 +105,10 @@ TAIL_EXACT = 1e-12  # truncation of the public pmf functions
 NODES = 24  # Gauss-Legendre nodes of the Pareto/NBD pmf (about 1e-9 absolute)
 NODES_INTERVALS = 12  # enough for quantiles and moments (about 1e-6 absolute)
 MIXTURE_DRAWS = 50  # parameter draws mixed into the predictive intervals
+COUNT_CEILING = 10_000
+"""Most purchases one customer is computed to make in one window. Only a parameter
+draw far outside any data (a boundary fit's tail) reaches it; its distribution is cut
+there instead of asking for gigabytes (the interval's upper end then reads 'at least')."""
 _MAX_ELEMENTS = 2**21  # elements of one (draws, pairs, k) block; bounds memory
 _HOLDOUT_BLOCK = 50_000  # distinct histories per block of holdout_intervals; bounds memory
 
@@ -261,7 +266,7 @@ def purchase_cap(params: Params, t: Any, x: Any, T: Any, tail: float = TAIL) -> 
     Returns
     -------
     numpy.ndarray
-        Whole numbers, one per pair.
+        Whole numbers, one per pair, at most :data:`COUNT_CEILING`.
     """
     r_values, alpha_values = np.asarray(params[0], float), np.asarray(params[1], float)
     finite = np.isfinite(r_values) & np.isfinite(alpha_values) & (alpha_values > 0)
@@ -271,10 +276,16 @@ def purchase_cap(params: Params, t: Any, x: Any, T: Any, tail: float = TAIL) -> 
     alpha = float(np.min(alpha_values[finite]))
     x, T, t = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, T, t)))
     p0 = (alpha + T) / (alpha + T + t)
+    # a bound whose mean passes the ceiling is the ceiling (scipy's quantile search
+    # would step through every count up to it)
+    beyond = (r + x) * t / (alpha + T) >= COUNT_CEILING
+    cap = np.full(x.shape, float(COUNT_CEILING))
+    search = ~beyond & (t > 0)
     with np.errstate(invalid="ignore"):
-        cap = stats.nbinom.isf(tail, r + x, p0)
+        cap[search] = stats.nbinom.isf(tail, (r + x)[search], p0[search])
     cap = np.where(t > 0, cap, 0.0)
-    return np.nan_to_num(cap, nan=0.0).astype(np.int64)
+    cap = np.minimum(np.nan_to_num(cap, nan=0.0, posinf=COUNT_CEILING), COUNT_CEILING)
+    return cap.astype(np.int64)
 
 
 def purchase_pmf(

@@ -368,3 +368,21 @@ def test_holdout_intervals_in_blocks_equal_one_pass(monkeypatch) -> None:
     blocked, blocked_coverage = holdout_intervals(model, calibration, n_draws=20)
     pd.testing.assert_frame_equal(blocked, whole)
     assert blocked_coverage == coverage
+
+
+def test_counts_are_cut_at_the_ceiling_for_a_draw_far_outside_any_data():
+    """A draw with an immense purchase rate stops at COUNT_CEILING instead of exhausting memory."""
+    from clvreport.models.bgnbd import BetaGeoModel
+    from clvreport.models.predictive import COUNT_CEILING, predictive_interval, purchase_cap
+
+    wild = (1e4, 1e-9, 0.5, 5.0)  # r / alpha: ~1e13 purchases a week
+    assert int(purchase_cap(wild, 52.0, 3.0, 40.0)) == COUNT_CEILING
+    ordinary = (0.243, 4.414, 0.793, 2.426)
+    assert int(purchase_cap(ordinary, 52.0, 3.0, 40.0)) < 100
+    draws = [np.array([w, o]) for w, o in zip(wild, ordinary, strict=True)]
+    result = predictive_interval(
+        BetaGeoModel, draws, x=[3.0], t_x=[30.0], T=[40.0], t=52.0, interval=0.9
+    )
+    # the wild draw cannot explain three purchases in 40 weeks (it is as good as dead):
+    # the interval comes from the ordinary draw, computed up to the ceiling only
+    assert 0 <= result.low[0] <= result.high[0] < 100
