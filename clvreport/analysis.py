@@ -59,6 +59,7 @@ from clvreport.segments import SegmentRules, load_segment_rules, rfm_segments, s
 from clvreport.subscribers import (
     SubscriberFit,
     cohort_survival_table,
+    contract_quality,
     fit_subscriber_model,
     payment_log,
     read_contracts,
@@ -733,7 +734,11 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         client_dir=client_dir,
         start=window.start,
         as_of=as_of,
-        quality=transactions.quality,
+        quality=(
+            transactions.quality
+            if subscribers is None
+            else contract_quality(subscribers.frame, transactions.quality)
+        ),
         figures=figures,
         customers=customers,
         segments=segment_summary(customers, rules, value_cols=value_columns),

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from clvreport.errors import DataError, ModelError
+from clvreport.ingest.quality import DataQuality, FileInfo
 from clvreport.models.base import MaximumLikelihoodModel
 from clvreport.models.contract import read_subscription_log, subscription_summary
 from clvreport.models.predictive import normal_mixture_interval
@@ -60,6 +61,7 @@ from clvreport.period_fit import PeriodModelFit
 __all__ = [
     "SubscriberFit",
     "cohort_survival_table",
+    "contract_quality",
     "fit_subscriber_model",
     "payment_log",
     "read_contracts",
@@ -111,6 +113,8 @@ def read_contracts(config: Any, client_dir: Path | str, as_of: Any) -> pd.DataFr
             frame.attrs["source"] = str(path)
             frames.append(frame)
     log = pd.concat(frames, ignore_index=False) if len(frames) > 1 else frames[0]
+    files = tuple((Path(f.attrs["source"]), len(f)) for f in frames)
+    rows_read = len(log)
     date_format = config.data.csv.date_format
     report_date = as_of or config.as_of
     if report_date is not None and options.start in log:
@@ -139,7 +143,55 @@ def read_contracts(config: Any, client_dir: Path | str, as_of: Any) -> pd.DataFr
             hint="name its column in client.yml: subscription.price (or data.columns.amount)",
         )
     summary["price"] = _amounts(first[price_col].reindex(ids), config.data.csv.decimal)
+    # the client's own file(s), for the data-quality section (not the payments derived here)
+    summary.attrs["files"] = files
+    summary.attrs["rows_read"] = rows_read
+    summary.attrs["rows_after_as_of"] = rows_read - len(log)
     return summary
+
+
+def contract_quality(contracts: pd.DataFrame, payments: DataQuality) -> DataQuality:
+    """The data-quality counts of the client's contract file(s), not of the derived payments.
+
+    Parameters
+    ----------
+    contracts
+        :func:`read_contracts` output (its ``attrs`` name the files and rows read).
+    payments
+        The quality of the payment log read for the transaction sections; its
+        flags and customer counts are kept.
+
+    Returns
+    -------
+    DataQuality
+        Rows read from the client's file(s), rows used (one per contract) and
+        contracts that start after the report date; ``files`` names the client's files.
+
+    Examples
+    --------
+    >>> contracts = pd.DataFrame({"customer_id": ["a", "b"]})
+    >>> contracts.attrs.update(files=((Path("log.csv"), 3),), rows_read=3, rows_after_as_of=1)
+    >>> q = contract_quality(contracts, DataQuality(9, 9, (), 0, 2, 1))
+    >>> q.rows_read, q.rows_kept, q.excluded, q.files[0].path.name
+    (3, 2, (('after_as_of', 1),), 'log.csv')
+    """
+    files = contracts.attrs.get("files")
+    if not files:
+        return payments
+    read = int(contracts.attrs["rows_read"])
+    later = int(contracts.attrs.get("rows_after_as_of", 0))
+    infos = tuple(
+        FileInfo(path=Path(p), format=Path(p).suffix.lstrip(".").lower() or "csv", rows=int(n))
+        for p, n in files
+    )
+    return replace(
+        payments,
+        rows_read=read,
+        rows_kept=read - later,
+        excluded=(("after_as_of", later),),
+        returns_netted=0,
+        files=infos,
+    )
 
 
 def _delimiter(config: Any) -> str:

@@ -168,3 +168,13 @@ def test_running_and_cancelled_subscribers_never_share_a_segment(analysis):
     assert (mixed == 1).all(), mixed[mixed > 1]
     cancelled = set(c.loc[~c["active"], "segment"].astype(str))
     assert cancelled <= {"at_risk", "cant_lose_them", "hibernating", "lost"}
+
+
+def test_data_quality_speaks_of_the_clients_file(analysis):
+    q = analysis.quality
+    source = DATA / CLIENT / "abonnementen.csv"
+    lines = source.read_text(encoding="utf-8").strip().splitlines()
+    assert [info.path.name for info in q.files] == ["abonnementen.csv"]
+    assert q.rows_read == len(lines) - 1  # the header is no data row
+    assert q.rows_kept == len(analysis.subscribers.contracts)
+    assert q.rows_read == q.rows_kept + q.excluded_rows

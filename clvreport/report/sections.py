@@ -1185,7 +1185,12 @@ def _flag_blocks(ctx: ReportContext) -> str | None:
         paragraph(t("data_quality.flags_intro")),
         table(
             frame,
-            caption=t("data_quality.flags_caption", count=len(flagged)),
+            caption=t(
+                "data_quality.flags_caption_one"
+                if len(flagged) == 1
+                else "data_quality.flags_caption",
+                count=len(flagged),
+            ),
             id="tbl-flags",
             align="lr",
         ),
