@@ -59,6 +59,7 @@ __all__ = [
     "at_risk_mask",
     "risk_basis",
     "top_group",
+    "top_ranked",
     "value_at_stake",
 ]
 
@@ -363,3 +364,69 @@ def value_at_stake(
             if_alive = np.where(p_alive > 0, customers[clv].to_numpy(dtype=float) / p_alive, 0.0)
     risk = pd.Series((1.0 - p_alive) * if_alive, index=customers.index, name="value_at_risk")
     return risk.clip(lower=0).fillna(0.0).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class TopRanked:
+    """The first customers of a ranking, and how many tie with the last one shown.
+
+    Attributes
+    ----------
+    rows
+        The positions (``iloc``) of the customers shown, best first.
+    tied
+        Customers whose value (to the cent) equals that of the last one shown.
+    tied_shown
+        How many of those are shown; ``tied > tied_shown`` means the table had
+        to choose among equals (by revenue, then tenure, then id).
+    """
+
+    rows: np.ndarray
+    tied: int
+    tied_shown: int
+
+
+def top_ranked(
+    customers: pd.DataFrame, value: str, n: int, *, last: np.ndarray | None = None
+) -> TopRanked:
+    """The ``n`` most valuable customers in a deterministic order, with the ties at the cut.
+
+    Customers of equal ``value`` (rounded to the cent, as shown) are ordered by
+    ``revenue`` (highest first), then ``tenure_days`` (longest first), then
+    ``customer_id`` (as text, ascending), so the same data give the same table.
+
+    Parameters
+    ----------
+    customers
+        Per-customer table with ``customer_id`` and ``value`` (optionally
+        ``revenue`` and ``tenure_days``).
+    value
+        The column ranked on.
+    n
+        How many to show.
+    last
+        Optional boolean mask of customers placed after all others (e.g. those
+        known too briefly to trust their forecast).
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"customer_id": ["b", "a", "c", "d"], "clv": [5.0, 5.0, 5.0, 9.0],
+    ...                   "revenue": [1.0, 1.0, 2.0, 1.0]})
+    >>> top = top_ranked(c, "clv", 3)
+    >>> c["customer_id"].iloc[top.rows].tolist(), top.tied, top.tied_shown
+    (['d', 'c', 'a'], 3, 2)
+    """
+    cents = np.round(customers[value].to_numpy(dtype=float) * 100.0)
+    cents = np.nan_to_num(cents, nan=-np.inf)
+    keys: list[np.ndarray] = [customers["customer_id"].astype(str).to_numpy()]
+    for column in ("tenure_days", "revenue"):
+        if column in customers:
+            keys.append(-np.nan_to_num(customers[column].to_numpy(dtype=float), nan=-np.inf))
+    keys.append(-cents)
+    if last is not None:
+        keys.append(np.asarray(last, dtype=bool))
+    order = np.lexsort(tuple(keys))[:n]
+    if order.size == 0:
+        return TopRanked(order, 0, 0)
+    cut = cents[order[-1]]
+    return TopRanked(order, int((cents == cut).sum()), int((cents[order] == cut).sum()))

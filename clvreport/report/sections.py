@@ -17,7 +17,13 @@ from clvreport.acquisition import MIN_GROUP_CUSTOMERS
 from clvreport.definitions import repeat_mask, repeat_rate
 from clvreport.i18n import Translator
 from clvreport.models.validation import ON_TARGET
-from clvreport.overview import AT_RISK_P_ALIVE, AT_RISK_P_SILENCE, at_risk_mask
+from clvreport.overview import (
+    AT_RISK_P_ALIVE,
+    AT_RISK_P_SILENCE,
+    TopRanked,
+    at_risk_mask,
+    top_ranked,
+)
 from clvreport.report import terms
 from clvreport.report.context import ReportContext
 from clvreport.report.markdown import (
@@ -139,7 +145,7 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
             t("value.share"): [t.percent(v) for v in tiers["value_share"]],
         }
     )
-    top, pushed = _top_customers(ctx, value_key)
+    top, pushed, ranked = _top_customers(ctx, value_key)
     top = top.assign(shown_id=short_ids(top["customer_id"]))  # long ids shortened
     labels = _segment_labels(ctx)
     horizon_days = a.config.horizon_months * 365.25 / 12
@@ -170,6 +176,14 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
     if pushed:
         pushed_note = t("value.top_pushed_down", count=pushed, weeks=a.config.min_history_weeks)
         top_note = f"{top_note} {pushed_note}" if top_note else pushed_note
+    if ranked.tied > ranked.tied_shown:
+        ties_note = t(
+            "value.top_ties",
+            count=t.number(ranked.tied),
+            shown=t.number(ranked.tied_shown),
+            value=t.money(top[value_key].iloc[-1]),
+        )
+        top_note = f"{top_note} {ties_note}" if top_note else ties_note
     one_order_note = _one_order_note(ctx, top, one_order)
     regular_blocks = _regular_blocks(ctx)
     return join(
@@ -501,22 +515,25 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
     return join(*blocks)
 
 
-def _top_customers(ctx: ReportContext, value_key: str) -> tuple[pd.DataFrame, int]:
+def _top_customers(ctx: ReportContext, value_key: str) -> tuple[pd.DataFrame, int, TopRanked]:
     """The most valuable customers, those known shorter than the minimum history last.
 
-    Returns the table's rows and how many customers known shorter than
-    ``min_history_weeks`` would have been among them by value alone.
+    Returns the table's rows, how many customers known shorter than
+    ``min_history_weeks`` would have been among them by value alone, and the
+    ranking (:func:`clvreport.overview.top_ranked`: ties broken by revenue,
+    tenure and id, with the number of customers tied at the cut).
     """
     a = ctx.analysis
     columns = a.customers
-    by_value = columns.nlargest(TOP_CUSTOMERS, value_key)
     weeks = a.config.min_history_weeks
     if not weeks or "tenure_days" not in columns:
-        return by_value, 0
+        ranked = top_ranked(columns, value_key, TOP_CUSTOMERS)
+        return columns.iloc[ranked.rows], 0, ranked
     short = columns["tenure_days"].to_numpy(dtype=float) < 7 * weeks
-    order = np.lexsort((-columns[value_key].to_numpy(dtype=float), short))[:TOP_CUSTOMERS]
-    pushed = int((by_value["tenure_days"].to_numpy(dtype=float) < 7 * weeks).sum())
-    return columns.iloc[order], pushed
+    by_value = top_ranked(columns, value_key, TOP_CUSTOMERS)
+    ranked = top_ranked(columns, value_key, TOP_CUSTOMERS, last=short)
+    pushed = int(short[by_value.rows].sum())
+    return columns.iloc[ranked.rows], pushed, ranked
 
 
 def _chance_column(ctx: ReportContext) -> str:
