@@ -22,6 +22,8 @@ Two figures that must never share a word:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -33,6 +35,7 @@ __all__ = [
     "expected_new_months",
     "expected_remaining_months",
     "measured_tenure",
+    "tenure_table",
 ]
 
 ALL_PLANS_LABEL = "__all__"
@@ -154,3 +157,68 @@ def expected_new_months(model: ShiftedBetaGeometricModel, cap_periods: int, peri
     """
     t = np.arange(int(cap_periods), dtype=float)
     return float(np.asarray(model.survival(t), dtype=float).sum()) * MONTHS_PER_PERIOD[period]
+
+
+def tenure_table(
+    contracts: pd.DataFrame,
+    model_for: Callable[[str], ShiftedBetaGeometricModel],
+    period: str,
+    cap_periods: int,
+) -> pd.DataFrame:
+    """Measured tenure with the model's forecast beside it, per plan and for all.
+
+    Parameters
+    ----------
+    contracts
+        As for :func:`measured_tenure` (with ``plan``).
+    model_for
+        The fitted model of a plan (:meth:`clvreport.subscribers.SubscriberFit.model_for`).
+    period
+        The renewal period.
+    cap_periods
+        The forecast's cap ``H`` in periods (the report's lifetime cap).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`measured_tenure`'s columns plus ``expected_remaining`` (mean of
+        :func:`expected_remaining_months` over the running subscriptions),
+        ``expected_new`` (:func:`expected_new_months`; for all plans: weighted by
+        each plan's share of the subscriptions) and ``unbounded`` (the model's
+        uncapped mean is infinite, ``alpha <= 1``).
+
+    Examples
+    --------
+    >>> model = ShiftedBetaGeometricModel.from_params({"alpha": 3.0, "beta": 4.0},
+    ...                                               time_unit="months")
+    >>> contracts = pd.DataFrame({"renewals": [0, 2], "active": [False, True], "plan": ["a"] * 2})
+    >>> t = tenure_table(contracts, lambda plan: model, "month", 100_000)
+    >>> t[["plan", "expected_remaining", "expected_new", "unbounded"]].round(3).values.tolist()
+    [['a', 3.0, 3.0, False], ['__all__', 3.0, 3.0, False]]
+    """
+    table = measured_tenure(contracts, period)
+    plans = contracts["plan"].astype(str).to_numpy()
+    active = contracts["active"].to_numpy(dtype=bool)
+    renewals = contracts["renewals"].to_numpy(dtype=float)
+    remaining = np.full(len(contracts), np.nan)
+    new = np.full(len(contracts), np.nan)
+    unbounded = np.zeros(len(contracts), dtype=bool)
+    for plan in sorted(set(plans)):
+        member = plans == plan
+        model = model_for(plan)
+        rows = member & active
+        if rows.any():
+            remaining[rows] = expected_remaining_months(model, renewals[rows], cap_periods, period)
+        new[member] = expected_new_months(model, cap_periods, period)
+        unbounded[member] = not np.isfinite(model.expected_lifetime())
+    out = []
+    for plan in table["plan"]:
+        member = np.ones(len(plans), dtype=bool) if plan == ALL_PLANS_LABEL else plans == plan
+        out.append(
+            {
+                "expected_remaining": _mean(remaining[member & active]),
+                "expected_new": _mean(new[member]),
+                "unbounded": bool(unbounded[member].any()),
+            }
+        )
+    return pd.concat([table, pd.DataFrame(out)], axis=1)

@@ -178,3 +178,23 @@ def test_data_quality_speaks_of_the_clients_file(analysis):
     assert q.rows_read == len(lines) - 1  # the header is no data row
     assert q.rows_kept == len(analysis.subscribers.contracts)
     assert q.rows_read == q.rows_kept + q.excluded_rows
+
+
+def test_tenure_is_measured_and_the_forecast_named_apart(analysis):
+    from clvreport.tenure import ALL_PLANS_LABEL, tenure_table
+
+    contracts = analysis.subscribers.contracts
+    cap = analysis.config.lifetime_years * 12
+    table = tenure_table(contracts, analysis.model.model_for, "month", cap).set_index("plan")
+    paid = contracts["renewals"] + 1
+    ended = ~contracts["active"]
+    for plan in ("duobox", "gezinsbox"):
+        mine = (contracts["plan"] == plan) & ended
+        assert table.loc[plan, "ended_mean"] == pytest.approx(paid[mine].mean())
+    total = table.loc[ALL_PLANS_LABEL]
+    assert total["all_mean"] == pytest.approx(paid.mean())  # 7.4 months, not 1.8 years
+    assert total["all_median"] == pytest.approx(paid.median())
+    # both plans have alpha < 1: an uncapped mean lifetime would be infinite
+    assert total["unbounded"]
+    # the forecast for running subscriptions is within the cap and beyond what ended ones lasted
+    assert total["ended_mean"] < total["expected_remaining"] < cap
