@@ -21,7 +21,10 @@ At-risk customers
     wherever the report says "at risk"; its segments show where they are.
     Without a model, the customers of :data:`AT_RISK_SEGMENTS` are used. For
     subscriptions (an ``active`` column) only running subscriptions can be at
-    risk: P(alive) is then the chance of still subscribing at the horizon's end.
+    risk, and the sign is the next few renewals, not the horizon: a running
+    subscriber who paid more than once is at risk when their chance to cancel
+    within the next :data:`AT_RISK_CANCEL_RENEWALS` renewals (``p_cancel_soon``)
+    is at least :data:`AT_RISK_P_CANCEL`.
 At-risk customers when the model finds no dropout
     When the likelihood is highest for the model in which nobody leaves
     (``boundary`` ``no_dropout``), or the model expects hardly any repeat
@@ -48,7 +51,9 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "AT_RISK_CANCEL_RENEWALS",
     "AT_RISK_P_ALIVE",
+    "AT_RISK_P_CANCEL",
     "AT_RISK_P_SILENCE",
     "AT_RISK_SEGMENTS",
     "NO_DROPOUT_SHARE",
@@ -61,10 +66,18 @@ __all__ = [
     "top_group",
     "top_ranked",
     "value_at_stake",
+    "valued_customers",
 ]
 
 AT_RISK_P_ALIVE = 0.5
 """Below this chance of still being a customer, a repeat buyer counts as at risk."""
+
+AT_RISK_CANCEL_RENEWALS = 3
+"""Subscriptions: at risk is a chance to cancel within this many next renewals ..."""
+
+AT_RISK_P_CANCEL = 0.25
+"""... of at least this (``p_cancel_soon``): the next few renewals are where a subscription
+manager can still act, whatever the horizon of the value forecast."""
 
 AT_RISK_SEGMENTS: tuple[str, ...] = ("at_risk", "cant_lose_them")
 """Segments that stand for "at risk" when there is no model (no P(alive))."""
@@ -138,6 +151,10 @@ def at_risk_mask(customers: pd.DataFrame, basis: RiskBasis | None = None) -> pd.
         return customers["at_risk"].astype("boolean").fillna(False).astype(bool)
     if basis == "silence" and "p_silence" in customers:
         return (customers["n_purchases"] >= 2) & (customers["p_silence"] < AT_RISK_P_SILENCE)
+    if "p_cancel_soon" in customers:  # subscriptions: an ended one is lost, not at risk
+        running = customers["active"].fillna(False).astype(bool)
+        soon = customers["p_cancel_soon"].fillna(0.0) >= AT_RISK_P_CANCEL
+        return (customers["n_purchases"] >= 2) & running & soon
     if "p_alive" in customers:
         mask = (customers["n_purchases"] >= 2) & (customers["p_alive"] < AT_RISK_P_ALIVE)
         if "active" in customers:  # subscriptions: an ended one is lost, not at risk
@@ -430,3 +447,21 @@ def top_ranked(
         return TopRanked(order, 0, 0)
     cut = cents[order[-1]]
     return TopRanked(order, int((cents == cut).sum()), int((cents[order] == cut).sum()))
+
+
+def valued_customers(customers: pd.DataFrame) -> pd.DataFrame:
+    """The customers whose future value a concentration figure is about.
+
+    For subscriptions (an ``active`` column) the running subscriptions only:
+    an ended one is worth 0 by definition, and counting it would make any
+    "top 20%" take nearly all of the value. Otherwise everyone.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"active": [True, False, True], "clv": [5.0, 0.0, 1.0]})
+    >>> len(valued_customers(c)), len(valued_customers(c.drop(columns="active")))
+    (2, 3)
+    """
+    if "active" not in customers:
+        return customers
+    return customers[customers["active"].astype("boolean").fillna(False).to_numpy(dtype=bool)]

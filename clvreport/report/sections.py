@@ -817,9 +817,31 @@ def recommendations(ctx: ReportContext) -> Markdown:
                 + "."
             )
         )
-    blocks += [paragraph(t("economics.assumptions")), paragraph(t("recommendations.lists"))]
+    blocks += [paragraph(t("economics.assumptions")), _winback_note(ctx)]
+    blocks += [paragraph(t("recommendations.lists"))]
     blocks += sensitivity_blocks(ctx)
     return join(*blocks)
+
+
+def _winback_note(ctx: ReportContext) -> str | None:
+    """Subscriptions: the win-back assumption (decay and horizon) and whom it leaves out."""
+    a, t = ctx.analysis, ctx.t
+    c = a.customers
+    if a.subscribers is None or "winback_value" not in c or "active" not in c:
+        return None
+    options = a.config.subscription
+    ended = ~c["active"].fillna(False).astype(bool)
+    beyond = ended & (c["winback_value"].fillna(0.0) <= 0)
+    return paragraph(
+        t(
+            "subscribers.winback_note",
+            half_life=t.number(options.winback_half_life_months, digits=0),
+            horizon=t.number(options.winback_horizon_months),
+            within=t.number(int((ended & ~beyond).sum())),
+            beyond=t.number(int(beyond.sum())),
+            value=t.money(float(c.loc[ended, "winback_value"].sum())),
+        )
+    )
 
 
 def methodology(ctx: ReportContext) -> Markdown:

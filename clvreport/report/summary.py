@@ -25,6 +25,7 @@ from clvreport.overview import (
     at_risk,
     at_risk_mask,
     top_group,
+    valued_customers,
 )
 from clvreport.report.context import ReportContext
 from clvreport.report.markdown import (
@@ -294,7 +295,7 @@ def executive_summary(ctx: ReportContext) -> Markdown:
             ),
             _historic_paragraph(ctx),
         )
-    top = top_group(a.customers, value="clv")
+    top = top_group(valued_customers(a.customers), value="clv")
     risk = at_risk(a.customers)
     actions = top_actions(ctx)
     figures = [_worth_figure(ctx), _top_figure(ctx, top), _risk_figure(ctx, risk)]
@@ -388,7 +389,9 @@ def _reach_sentence(ctx: ReportContext) -> str | None:
     t, a = ctx.t, ctx.analysis
     advised = set(ctx.plan.loc[ctx.plan["profitable"].fillna(False).astype(bool), "action"])
     per_customer = ctx.customer_actions
-    risky = per_customer[at_risk_mask(a.customers).to_numpy()]
+    # the per-customer actions hold only customers with an action: align on the index
+    mask = at_risk_mask(a.customers)
+    risky = per_customer[per_customer.index.isin(mask.index[mask.to_numpy()])]
     if risky.empty:
         return None
     reached = int((risky["contact"] & risky["action"].isin(advised)).sum())
