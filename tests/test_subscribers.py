@@ -271,3 +271,13 @@ def test_retention_actions_count_only_subscribers_who_may_leave(analysis):
     ].sum()
     assert reward["value_kept"].sum() == pytest.approx(bound)
     assert reward["value_kept"].sum() < 0.01 * c.loc[c["segment"] == "champions", "clv"].sum()
+
+
+def test_identical_running_subscribers_share_a_segment(analysis):
+    """A few days' difference in the renewal date does not move a subscriber to another group."""
+    c = analysis.customers
+    running = c[c["active"]]
+    assert (running["r"] == analysis.rules.bins).all()
+    same = running.groupby(["plan", "n_purchases", "revenue"], observed=True)["segment"]
+    assert (same.nunique() == 1).all()
+    assert set(running["segment"].astype(str)) <= {"champions", "potential_loyalists", "new"}
