@@ -59,6 +59,7 @@ from clvreport.overview import (
     at_risk_mask,
     risk_basis,
     value_at_stake,
+    valued_customers,
 )
 from clvreport.revenue_profile import SeasonProfile, monthly_profile
 from clvreport.segments import SegmentRules, load_segment_rules, rfm_segments, segment_summary
@@ -751,7 +752,7 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         rules=rules,
         concentration=revenue_concentration,
         lorenz=lorenz,
-        tiers=tier_summary(customers, tier_value),
+        tiers=tier_summary(valued_customers(customers), tier_value),
         retention=retention,
         cohorts=cohorts,
         big_spender=big_spender,

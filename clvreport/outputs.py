@@ -188,11 +188,14 @@ class CustomerRows:
         (indexed like ``analysis.customers``), for the ``control_group`` column.
         """
         from clvreport.concentration import value_tiers
+        from clvreport.overview import valued_customers
 
         customers = analysis.customers
         value = "clv" if analysis.has_predictions else "revenue"
         columns: dict[str, Any] = {c: customers[c] for c in customers.columns}
-        columns["value_tier"] = value_tiers(customers, value)
+        # subscriptions: tiers of the running ones (an ended one has no tier), as in the report
+        valued = valued_customers(customers) if analysis.has_predictions else customers
+        columns["value_tier"] = value_tiers(valued, value).reindex(customers.index)
         rules = PlanRules.from_config(analysis.config)
         action_of = {segment: rule["action"] for segment, rule in rules.segments.items()}
         columns["action"] = _actions(customers["segment"], action_of)

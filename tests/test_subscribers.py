@@ -281,3 +281,19 @@ def test_identical_running_subscribers_share_a_segment(analysis):
     same = running.groupby(["plan", "n_purchases", "revenue"], observed=True)["segment"]
     assert (same.nunique() == 1).all()
     assert set(running["segment"].astype(str)) <= {"champions", "potential_loyalists", "new"}
+
+
+def test_concentration_is_over_running_subscriptions(analysis):
+    """The 80/20 figures do not count ex-subscribers, who are worth 0 by definition."""
+    from clvreport.overview import top_group, valued_customers
+
+    c = analysis.customers
+    running = valued_customers(c)
+    assert len(running) == int(c["active"].sum())
+    tiers = analysis.tiers
+    assert int(tiers["n_customers"].sum()) == len(running)
+    assert tiers["value"].sum() == pytest.approx(c["clv"].sum())
+    top = top_group(running, value="clv")
+    assert abs(top.n_customers - 0.2 * len(running)) < 1
+    # the top fifth of the running base holds less than the near-all of the whole table
+    assert top.future_share < top_group(c, value="clv").future_share
