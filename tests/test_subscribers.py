@@ -297,3 +297,16 @@ def test_concentration_is_over_running_subscriptions(analysis):
     assert abs(top.n_customers - 0.2 * len(running)) < 1
     # the top fifth of the running base holds less than the near-all of the whole table
     assert top.future_share < top_group(c, value="clv").future_share
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_the_at_risk_words_state_the_rule_in_use(language):
+    """The texts name the at-risk rule the code applies (its chance and its renewals)."""
+    from clvreport.i18n import Translator
+
+    t = Translator(language, audience="subscribers")
+    chance = t.percent(AT_RISK_P_CANCEL, digits=0)
+    keys = ("overview.headline", "overview.risk_note", "loyalty.drifting")
+    for key in (*keys, "methodology.value_at_risk", "overview.risk_note_none"):
+        text = t(key)  # the template, placeholders unfilled
+        assert chance in text and f" {AT_RISK_CANCEL_RENEWALS} " in text, (language, key)
