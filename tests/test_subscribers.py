@@ -310,3 +310,24 @@ def test_the_at_risk_words_state_the_rule_in_use(language):
     for key in (*keys, "methodology.value_at_risk", "overview.risk_note_none"):
         text = t(key)  # the template, placeholders unfilled
         assert chance in text and f" {AT_RISK_CANCEL_RENEWALS} " in text, (language, key)
+
+
+def test_sensitivity_moves_the_winback_value_with_margin_and_horizon(analysis):
+    from clvreport.sensitivity import _Variant, _variant_customers
+
+    c = analysis.customers
+    cfg = analysis.config
+    base = _Variant(cfg.gross_margin, cfg.discount_rate, cfg.horizon_months)
+    doubled = _variant_customers(
+        analysis, c, base, _Variant(2 * cfg.gross_margin, cfg.discount_rate, cfg.horizon_months)
+    )
+    np.testing.assert_allclose(doubled["winback_value"], 2 * c["winback_value"])
+    shorter = _variant_customers(
+        analysis, c, base, _Variant(cfg.gross_margin, cfg.discount_rate, cfg.horizon_months // 2)
+    )
+    ended = ~c["active"]
+    beyond = ended & (c["months_since_end"] > cfg.subscription.winback_horizon_months)
+    assert (shorter.loc[beyond, "winback_value"] == 0).all()
+    within = ended & ~beyond
+    assert (shorter.loc[within, "winback_value"] < c.loc[within, "winback_value"]).all()
+    assert (shorter.loc[ended, "value_at_risk"] == 0).all()
