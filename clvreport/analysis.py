@@ -54,7 +54,14 @@ from clvreport.models.scoring import clear_forecast_cache, lifetime_values
 from clvreport.models.season import daily_purchases, season_from_transactions
 from clvreport.models.tracking import tracking_data
 from clvreport.models.units import horizon_periods
-from clvreport.overview import RiskBasis, at_risk_mask, risk_basis, value_at_stake
+from clvreport.overview import (
+    AT_RISK_CANCEL_RENEWALS,
+    RiskBasis,
+    at_risk_mask,
+    risk_basis,
+    value_at_stake,
+    valued_customers,
+)
 from clvreport.period_holdout import PeriodHoldout
 from clvreport.revenue_profile import SeasonProfile, monthly_profile
 from clvreport.segments import SegmentRules, load_segment_rules, rfm_segments, segment_summary
@@ -62,6 +69,7 @@ from clvreport.subscriber_holdout import subscriber_holdout
 from clvreport.subscribers import (
     SubscriberFit,
     cohort_survival_table,
+    contract_quality,
     fit_subscriber_model,
     payment_log,
     read_contracts,
@@ -535,22 +543,22 @@ def _subscription_analysis(
             horizon_months=config.horizon_months,
         )
     )
+    options = {
+        "discount_rate": config.discount_rate,
+        "gross_margin": config.gross_margin,
+        "winback_half_life_months": config.subscription.winback_half_life_months,
+        "winback_horizon_months": config.subscription.winback_horizon_months,
+        "cancel_renewals": AT_RISK_CANCEL_RENEWALS,
+    }
     scores, base = score_subscribers(
-        fit,
-        contracts,
-        horizon_months=config.horizon_months,
-        discount_rate=config.discount_rate,
-        gross_margin=config.gross_margin,
+        fit, contracts, horizon_months=config.horizon_months, **options
     )
     lifetime, _ = score_subscribers(
-        fit,
-        contracts,
-        horizon_months=config.lifetime_years * 12,
-        discount_rate=config.discount_rate,
-        gross_margin=config.gross_margin,
+        fit, contracts, horizon_months=config.lifetime_years * 12, **options
     )
     scores["clv_lifetime"] = lifetime["clv"].to_numpy()
     scores["clv_if_alive_lifetime"] = lifetime["clv_if_alive"].to_numpy()
+    scores["winback_value_lifetime"] = lifetime["winback_value"].to_numpy()
     # revenue (not margin): the report shows it beside the revenue of the last 12 months
     periods = horizon_periods(config.horizon_months, period)
     forecast = subscriber_forecast(fit, contracts, periods)
@@ -765,14 +773,18 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         client_dir=client_dir,
         start=window.start,
         as_of=as_of,
-        quality=transactions.quality,
+        quality=(
+            transactions.quality
+            if subscribers is None
+            else contract_quality(subscribers.frame, transactions.quality)
+        ),
         figures=figures,
         customers=customers,
         segments=segment_summary(customers, rules, value_cols=value_columns),
         rules=rules,
         concentration=revenue_concentration,
         lorenz=lorenz,
-        tiers=tier_summary(customers, tier_value),
+        tiers=tier_summary(valued_customers(customers), tier_value),
         retention=retention,
         cohorts=cohorts,
         big_spender=big_spender,

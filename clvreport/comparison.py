@@ -64,7 +64,7 @@ from clvreport.experiments import ACTION_COLUMNS, measure_actions
 from clvreport.models.fitting import ClvModelFit
 from clvreport.models.period import period_forecast
 from clvreport.models.units import convert_duration, periods_between
-from clvreport.overview import at_risk, at_risk_mask, top_group
+from clvreport.overview import at_risk, at_risk_mask, top_group, valued_customers
 from clvreport.subscribers import SubscriberFit, subscriber_period_forecast
 
 __all__ = [
@@ -188,7 +188,9 @@ def key_figures(
     """
     model = "clv" in customers and customers["clv"].notna().any()
     risk = at_risk(customers)
-    top = top_group(customers, value="clv" if model else "revenue")
+    top = top_group(
+        valued_customers(customers) if model else customers, value="clv" if model else "revenue"
+    )
     if base_value is None and model:
         base_value = float(customers["clv"].sum())
     return KeyFigures(

@@ -558,6 +558,20 @@ class SubscriptionOptions(_Strict):
         description="Optional column of the price per renewal period; without it "
         "data.columns.amount is used.",
     )
+    winback_half_life_months: float = Field(
+        6.0,
+        gt=0,
+        le=120,
+        description="Assumption: months after a cancellation in which the chance to win an "
+        "ex-subscriber back halves (the win-back value decays with it).",
+    )
+    winback_horizon_months: int = Field(
+        24,
+        ge=0,
+        le=120,
+        description="Assumption: ex-subscribers who cancelled longer ago than this are not "
+        "worth a win-back action (value 0, not on the list).",
+    )
 
 
 class ClientConfig(_Strict):

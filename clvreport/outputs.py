@@ -76,6 +76,9 @@ CUSTOMER_COLUMNS = [
     "value_at_risk",
     "clv_lifetime",
     "value_at_stake_lifetime",
+    "p_cancel_soon",
+    "months_since_end",
+    "winback_value",
 ]
 """Columns of ``customers.csv`` (the model columns only when a model could be used),
 followed by the client's ``data.columns.extra`` columns after ``customer_id``.
@@ -83,7 +86,9 @@ followed by the client's ``data.columns.extra`` columns after ``customer_id``.
 orders counted as ordinary ones) only when the model capped such orders
 (``model.json``: ``spend_caps``). ``lifespan_years`` is the customer lifespan (first to
 last purchase) and ``expected_remaining_years`` the rule of thumb's years still to come
-(empty without a retention rate), as defined in :mod:`clvreport.definitions`."""
+(empty without a retention rate), as defined in :mod:`clvreport.definitions`.
+``p_cancel_soon``, ``months_since_end`` and ``winback_value`` only for subscriptions
+(:mod:`clvreport.subscribers`)."""
 
 SHEET_COLUMNS = [
     "customer_id",
@@ -183,11 +188,14 @@ class CustomerRows:
         (indexed like ``analysis.customers``), for the ``control_group`` column.
         """
         from clvreport.concentration import value_tiers
+        from clvreport.overview import valued_customers
 
         customers = analysis.customers
         value = "clv" if analysis.has_predictions else "revenue"
         columns: dict[str, Any] = {c: customers[c] for c in customers.columns}
-        columns["value_tier"] = value_tiers(customers, value)
+        # subscriptions: tiers of the running ones (an ended one has no tier), as in the report
+        valued = valued_customers(customers) if analysis.has_predictions else customers
+        columns["value_tier"] = value_tiers(valued, value).reindex(customers.index)
         rules = PlanRules.from_config(analysis.config)
         action_of = {segment: rule["action"] for segment, rule in rules.segments.items()}
         columns["action"] = _actions(customers["segment"], action_of)

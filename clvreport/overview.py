@@ -21,7 +21,10 @@ At-risk customers
     wherever the report says "at risk"; its segments show where they are.
     Without a model, the customers of :data:`AT_RISK_SEGMENTS` are used. For
     subscriptions (an ``active`` column) only running subscriptions can be at
-    risk: P(alive) is then the chance of still subscribing at the horizon's end.
+    risk, and the sign is the next few renewals, not the horizon: a running
+    subscriber who paid more than once is at risk when their chance to cancel
+    within the next :data:`AT_RISK_CANCEL_RENEWALS` renewals (``p_cancel_soon``)
+    is at least :data:`AT_RISK_P_CANCEL`.
 At-risk customers when the model finds no dropout
     When the likelihood is highest for the model in which nobody leaves
     (``boundary`` ``no_dropout``), or the model expects hardly any repeat
@@ -48,7 +51,9 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "AT_RISK_CANCEL_RENEWALS",
     "AT_RISK_P_ALIVE",
+    "AT_RISK_P_CANCEL",
     "AT_RISK_P_SILENCE",
     "AT_RISK_SEGMENTS",
     "NO_DROPOUT_SHARE",
@@ -59,11 +64,20 @@ __all__ = [
     "at_risk_mask",
     "risk_basis",
     "top_group",
+    "top_ranked",
     "value_at_stake",
+    "valued_customers",
 ]
 
 AT_RISK_P_ALIVE = 0.5
 """Below this chance of still being a customer, a repeat buyer counts as at risk."""
+
+AT_RISK_CANCEL_RENEWALS = 3
+"""Subscriptions: at risk is a chance to cancel within this many next renewals ..."""
+
+AT_RISK_P_CANCEL = 0.25
+"""... of at least this (``p_cancel_soon``): the next few renewals are where a subscription
+manager can still act, whatever the horizon of the value forecast."""
 
 AT_RISK_SEGMENTS: tuple[str, ...] = ("at_risk", "cant_lose_them")
 """Segments that stand for "at risk" when there is no model (no P(alive))."""
@@ -137,6 +151,10 @@ def at_risk_mask(customers: pd.DataFrame, basis: RiskBasis | None = None) -> pd.
         return customers["at_risk"].astype("boolean").fillna(False).astype(bool)
     if basis == "silence" and "p_silence" in customers:
         return (customers["n_purchases"] >= 2) & (customers["p_silence"] < AT_RISK_P_SILENCE)
+    if "p_cancel_soon" in customers:  # subscriptions: an ended one is lost, not at risk
+        running = customers["active"].fillna(False).astype(bool)
+        soon = customers["p_cancel_soon"].fillna(0.0) >= AT_RISK_P_CANCEL
+        return (customers["n_purchases"] >= 2) & running & soon
     if "p_alive" in customers:
         mask = (customers["n_purchases"] >= 2) & (customers["p_alive"] < AT_RISK_P_ALIVE)
         if "active" in customers:  # subscriptions: an ended one is lost, not at risk
@@ -363,3 +381,87 @@ def value_at_stake(
             if_alive = np.where(p_alive > 0, customers[clv].to_numpy(dtype=float) / p_alive, 0.0)
     risk = pd.Series((1.0 - p_alive) * if_alive, index=customers.index, name="value_at_risk")
     return risk.clip(lower=0).fillna(0.0).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class TopRanked:
+    """The first customers of a ranking, and how many tie with the last one shown.
+
+    Attributes
+    ----------
+    rows
+        The positions (``iloc``) of the customers shown, best first.
+    tied
+        Customers whose value (to the cent) equals that of the last one shown.
+    tied_shown
+        How many of those are shown; ``tied > tied_shown`` means the table had
+        to choose among equals (by revenue, then tenure, then id).
+    """
+
+    rows: np.ndarray
+    tied: int
+    tied_shown: int
+
+
+def top_ranked(
+    customers: pd.DataFrame, value: str, n: int, *, last: np.ndarray | None = None
+) -> TopRanked:
+    """The ``n`` most valuable customers in a deterministic order, with the ties at the cut.
+
+    Customers of equal ``value`` (rounded to the cent, as shown) are ordered by
+    ``revenue`` (highest first), then ``tenure_days`` (longest first), then
+    ``customer_id`` (as text, ascending), so the same data give the same table.
+
+    Parameters
+    ----------
+    customers
+        Per-customer table with ``customer_id`` and ``value`` (optionally
+        ``revenue`` and ``tenure_days``).
+    value
+        The column ranked on.
+    n
+        How many to show.
+    last
+        Optional boolean mask of customers placed after all others (e.g. those
+        known too briefly to trust their forecast).
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"customer_id": ["b", "a", "c", "d"], "clv": [5.0, 5.0, 5.0, 9.0],
+    ...                   "revenue": [1.0, 1.0, 2.0, 1.0]})
+    >>> top = top_ranked(c, "clv", 3)
+    >>> c["customer_id"].iloc[top.rows].tolist(), top.tied, top.tied_shown
+    (['d', 'c', 'a'], 3, 2)
+    """
+    cents = np.round(customers[value].to_numpy(dtype=float) * 100.0)
+    cents = np.nan_to_num(cents, nan=-np.inf)
+    keys: list[np.ndarray] = [customers["customer_id"].astype(str).to_numpy()]
+    for column in ("tenure_days", "revenue"):
+        if column in customers:
+            keys.append(-np.nan_to_num(customers[column].to_numpy(dtype=float), nan=-np.inf))
+    keys.append(-cents)
+    if last is not None:
+        keys.append(np.asarray(last, dtype=bool))
+    order = np.lexsort(tuple(keys))[:n]
+    if order.size == 0:
+        return TopRanked(order, 0, 0)
+    cut = cents[order[-1]]
+    return TopRanked(order, int((cents == cut).sum()), int((cents[order] == cut).sum()))
+
+
+def valued_customers(customers: pd.DataFrame) -> pd.DataFrame:
+    """The customers whose future value a concentration figure is about.
+
+    For subscriptions (an ``active`` column) the running subscriptions only:
+    an ended one is worth 0 by definition, and counting it would make any
+    "top 20%" take nearly all of the value. Otherwise everyone.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"active": [True, False, True], "clv": [5.0, 0.0, 1.0]})
+    >>> len(valued_customers(c)), len(valued_customers(c.drop(columns="active")))
+    (2, 3)
+    """
+    if "active" not in customers:
+        return customers
+    return customers[customers["active"].astype("boolean").fillna(False).to_numpy(dtype=bool)]

@@ -45,6 +45,7 @@ from pydantic import ValidationError
 from clvreport.config import ContactCosts
 from clvreport.errors import ConfigError
 from clvreport.i18n import audience_for
+from clvreport.overview import AT_RISK_P_CANCEL
 
 __all__ = [
     "CHANNELS",
@@ -366,6 +367,38 @@ def _order_value(customers: pd.DataFrame) -> pd.Series:
     return value.fillna(0.0).clip(lower=0)
 
 
+def _subscription_pricing(
+    sub: pd.DataFrame, stake: np.ndarray, horizon_stake: np.ndarray, lifetime: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Subscriptions: what an action can keep or win per subscriber, and whom it can move.
+
+    An action changes something only for a running subscriber likely to cancel
+    soon (chance to cancel within the next renewals at least
+    :data:`~clvreport.overview.AT_RISK_P_CANCEL`, the first period included):
+    keeping or growing someone who stays anyway wins nothing, so their value
+    at stake and the assumed uplift count for no one else. An ex-subscriber's
+    stake is the win-back value (decaying with the time since the
+    cancellation), over the lifetime cap when the stakes are.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The stake, the horizon's stake and whether the uplift applies.
+    """
+    running = sub["active"].fillna(False).astype(bool).to_numpy()
+    soon = np.nan_to_num(sub["p_cancel_soon"].to_numpy(dtype=float)) >= AT_RISK_P_CANCEL
+    movable = running & soon
+    won = np.nan_to_num(sub["winback_value"].to_numpy(dtype=float))
+    won_lifetime = (
+        np.nan_to_num(sub["winback_value_lifetime"].to_numpy(dtype=float))
+        if lifetime and "winback_value_lifetime" in sub
+        else won
+    )
+    stake = np.where(running, np.where(movable, stake, 0.0), won_lifetime)
+    horizon_stake = np.where(running, np.where(movable, horizon_stake, 0.0), won)
+    return stake, horizon_stake, movable
+
+
 def customer_actions(customers: pd.DataFrame, rules: PlanRules | None = None) -> pd.DataFrame:
     """Each customer's recommended action with its own value kept and contact cost.
 
@@ -414,6 +447,12 @@ def customer_actions(customers: pd.DataFrame, rules: PlanRules | None = None) ->
     per_segment = np.array([action_index.get(action_of.get(s, ""), -1) for s in seg_names] + [-1])
     action_codes = per_segment[seg_codes]  # code -1 (missing segment) takes the last entry
     keep = action_codes >= 0
+    winback = None
+    if "winback_value" in customers and "active" in customers:
+        # subscriptions: an ex-subscriber beyond the win-back horizon (value 0) is not listed
+        ended = ~customers["active"].fillna(False).astype(bool).to_numpy()
+        winback = np.nan_to_num(customers["winback_value"].to_numpy(dtype=float))
+        keep &= ~(ended & (winback <= 0))
     # only the columns used: a copy of every column of millions of customers is not needed
     used = [
         "customer_id",
@@ -423,6 +462,10 @@ def customer_actions(customers: pd.DataFrame, rules: PlanRules | None = None) ->
         "value_at_risk",
         "value_at_stake_lifetime",
         "clv",
+        "active",
+        "p_cancel_soon",
+        "winback_value",
+        "winback_value_lifetime",
     ]
     sub = customers.loc[keep, [c for c in used if c in customers]]
     codes = action_codes[keep]
@@ -450,6 +493,11 @@ def customer_actions(customers: pd.DataFrame, rules: PlanRules | None = None) ->
             else horizon_stake
         )
         clv = np.nan_to_num(sub["clv"].to_numpy(dtype=float))
+        if winback is not None and "p_cancel_soon" in sub:
+            stake, horizon_stake, movable = _subscription_pricing(
+                sub, stake, horizon_stake, lifetime
+            )
+            clv = np.where(movable, clv, 0.0)  # the uplift moves only who may leave
         added = uplift * clv
         kept = success * stake + added
         kept_horizon = success * horizon_stake + added

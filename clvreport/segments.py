@@ -521,10 +521,14 @@ def rfm_segments(
         Columns to score, as in :func:`rfm_scores`.
     active
         For subscriptions: whether each customer's subscription is running
-        (aligned with ``customers``). A running one then scores at least 3 on
-        recency and an ended one at most 2, so cancelled subscribers never
-        share a segment with running ones (in the default grid they land in
-        ``at_risk``, ``cant_lose_them``, ``hibernating`` or ``lost``).
+        (aligned with ``customers``). A running one then scores the top
+        recency score (every running subscription paid at its latest renewal:
+        a few days' difference in the renewal date says nothing, so identical
+        subscribers share a segment) and an ended one at most 2, so cancelled
+        subscribers never share a segment with running ones (in the default
+        grid they land in ``at_risk``, ``cant_lose_them``, ``hibernating`` or
+        ``lost``; running ones in ``champions``, ``potential_loyalists`` or
+        ``new`` by how long they stayed and paid).
 
     Returns
     -------
@@ -552,7 +556,7 @@ def rfm_segments(
         running = np.asarray(active, dtype=bool)
         middle = (rules.bins + 1) // 2
         r = scores["r"].to_numpy()
-        scores["r"] = np.where(running, np.maximum(r, middle), np.minimum(r, middle - 1))
+        scores["r"] = np.where(running, rules.bins, np.minimum(r, middle - 1))
     return pd.concat([customers, scores, assign_segments(scores, rules)], axis=1)
 
 

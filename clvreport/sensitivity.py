@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clvreport.overview import value_at_stake
+from clvreport.overview import AT_RISK_CANCEL_RENEWALS, value_at_stake
 from clvreport.recommendations import PlanRules, customer_actions
 
 __all__ = [
@@ -49,7 +49,14 @@ SPREAD = 0.5
 INPUTS = ("gross_margin", "discount_rate", "horizon_months", "success_rate")
 SAMPLE_CUSTOMERS = 200_000
 """Above this many customers the moves are computed on a sample of this many."""
-_VALUE_COLUMNS = ("clv", "clv_if_alive", "clv_lifetime", "clv_if_alive_lifetime")
+_VALUE_COLUMNS = (
+    "clv",
+    "clv_if_alive",
+    "clv_lifetime",
+    "clv_if_alive_lifetime",
+    "winback_value",
+    "winback_value_lifetime",
+)
 
 
 @dataclass(frozen=True)
@@ -146,7 +153,13 @@ def _rescore(analysis: Any, variant: _Variant, ids: pd.Index) -> pd.DataFrame:
         elif analysis.subscribers is not None:
             subs = analysis.subscribers
             scores, _ = score_subscribers(
-                subs.fit, subs.contracts, horizon_months=months, **options
+                subs.fit,
+                subs.contracts,
+                horizon_months=months,
+                winback_half_life_months=config.subscription.winback_half_life_months,
+                winback_horizon_months=config.subscription.winback_horizon_months,
+                cancel_renewals=AT_RISK_CANCEL_RENEWALS,
+                **options,
             )
         else:
             summary = analysis.summary
@@ -157,6 +170,8 @@ def _rescore(analysis: Any, variant: _Variant, ids: pd.Index) -> pd.DataFrame:
         )
         frames[f"clv{name}"] = scores["clv"]
         frames[f"clv_if_alive{name}"] = scores["clv_if_alive"]
+        if "winback_value" in scores:
+            frames[f"winback_value{name}"] = scores["winback_value"]
     return pd.DataFrame(frames).reindex(ids)
 
 

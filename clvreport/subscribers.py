@@ -23,10 +23,16 @@ and gives every subscriber the columns the report reads, with these meanings:
     ``clv_if_alive`` the same if they stayed the whole horizon, and
     ``value_at_risk = clv_if_alive − clv``: the margin lost if they cancel as
     expected, the most keeping them could win back. For an ended subscription
-    ``clv`` is 0 and ``clv_if_alive`` what the subscriber would bring if they
-    came back now (a new subscription of their plan): the value a win-back
-    action can win. "At risk" (more likely than not to cancel within the
-    horizon) means running subscriptions only.
+    ``clv``, ``clv_if_alive`` and so the value at stake are 0: it is gone.
+``p_cancel_soon``
+    For an active subscriber: the chance to cancel within the next few
+    renewals, ``1 − S(n + k) / S(n)`` (NaN for an ended one). "At risk"
+    (:func:`clvreport.overview.at_risk_mask`) reads it; running subscriptions only.
+``winback_value``
+    For an ended subscription: what a new subscription of its plan would bring,
+    times the assumed chance to win the subscriber back (:func:`winback_weight`:
+    halving with the months since the cancellation, ``months_since_end``, and 0
+    beyond the win-back horizon); 0 for a running one.
 
 The transaction sections of the report read one payment per paid period
 (:func:`payment_log`), so revenue, segments and loyalty are about payments.
@@ -36,7 +42,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from clvreport.errors import DataError, ModelError
+from clvreport.ingest.quality import DataQuality, FileInfo
 from clvreport.models.base import MaximumLikelihoodModel
 from clvreport.models.contract import read_subscription_log, subscription_summary
 from clvreport.models.predictive import normal_mixture_interval
@@ -60,12 +67,14 @@ from clvreport.period_fit import PeriodModelFit
 __all__ = [
     "SubscriberFit",
     "cohort_survival_table",
+    "contract_quality",
     "fit_subscriber_model",
     "payment_log",
     "read_contracts",
     "score_subscribers",
     "subscriber_forecast",
     "subscriber_period_forecast",
+    "winback_weight",
 ]
 
 ALL_PLANS = "all"
@@ -111,6 +120,8 @@ def read_contracts(config: Any, client_dir: Path | str, as_of: Any) -> pd.DataFr
             frame.attrs["source"] = str(path)
             frames.append(frame)
     log = pd.concat(frames, ignore_index=False) if len(frames) > 1 else frames[0]
+    files = tuple((Path(f.attrs["source"]), len(f)) for f in frames)
+    rows_read = len(log)
     date_format = config.data.csv.date_format
     report_date = as_of or config.as_of
     if report_date is not None and options.start in log:
@@ -139,7 +150,55 @@ def read_contracts(config: Any, client_dir: Path | str, as_of: Any) -> pd.DataFr
             hint="name its column in client.yml: subscription.price (or data.columns.amount)",
         )
     summary["price"] = _amounts(first[price_col].reindex(ids), config.data.csv.decimal)
+    # the client's own file(s), for the data-quality section (not the payments derived here)
+    summary.attrs["files"] = files
+    summary.attrs["rows_read"] = rows_read
+    summary.attrs["rows_after_as_of"] = rows_read - len(log)
     return summary
+
+
+def contract_quality(contracts: pd.DataFrame, payments: DataQuality) -> DataQuality:
+    """The data-quality counts of the client's contract file(s), not of the derived payments.
+
+    Parameters
+    ----------
+    contracts
+        :func:`read_contracts` output (its ``attrs`` name the files and rows read).
+    payments
+        The quality of the payment log read for the transaction sections; its
+        flags and customer counts are kept.
+
+    Returns
+    -------
+    DataQuality
+        Rows read from the client's file(s), rows used (one per contract) and
+        contracts that start after the report date; ``files`` names the client's files.
+
+    Examples
+    --------
+    >>> contracts = pd.DataFrame({"customer_id": ["a", "b"]})
+    >>> contracts.attrs.update(files=((Path("log.csv"), 3),), rows_read=3, rows_after_as_of=1)
+    >>> q = contract_quality(contracts, DataQuality(9, 9, (), 0, 2, 1))
+    >>> q.rows_read, q.rows_kept, q.excluded, q.files[0].path.name
+    (3, 2, (('after_as_of', 1),), 'log.csv')
+    """
+    files = contracts.attrs.get("files")
+    if not files:
+        return payments
+    read = int(contracts.attrs["rows_read"])
+    later = int(contracts.attrs.get("rows_after_as_of", 0))
+    infos = tuple(
+        FileInfo(path=Path(p), format=Path(p).suffix.lstrip(".").lower() or "csv", rows=int(n))
+        for p, n in files
+    )
+    return replace(
+        payments,
+        rows_read=read,
+        rows_kept=read - later,
+        excluded=(("after_as_of", later),),
+        returns_netted=0,
+        files=infos,
+    )
 
 
 def _delimiter(config: Any) -> str:
@@ -319,6 +378,29 @@ def _latest(contracts: pd.DataFrame) -> pd.DataFrame:
     return order.groupby("customer_id", sort=False).tail(1).reset_index(drop=True)
 
 
+def winback_weight(
+    months_since_end: np.ndarray, half_life_months: float, horizon_months: float
+) -> np.ndarray:
+    """Assumed share of a returning subscription's value a win-back can still reach.
+
+    ``0.5 ** (months / half_life)``: the chance to win an ex-subscriber back
+    halves every ``half_life_months`` after the cancellation, and is 0 beyond
+    ``horizon_months`` (not worth trying). An assumption, not a measurement.
+
+    Examples
+    --------
+    >>> winback_weight(np.array([0.0, 6.0, 12.0, 30.0]), 6.0, 24.0).tolist()
+    [1.0, 0.5, 0.25, 0.0]
+    """
+    months = np.maximum(np.asarray(months_since_end, dtype=float), 0.0)
+    weight = 0.5 ** (months / float(half_life_months))
+    return np.where(months <= horizon_months, weight, 0.0)
+
+
+def _months_between(start: pd.Series, end: pd.Timestamp) -> np.ndarray:
+    return ((end - pd.to_datetime(start)).dt.days / (365.25 / 12)).to_numpy(dtype=float)
+
+
 def score_subscribers(
     fit: SubscriberFit,
     contracts: pd.DataFrame,
@@ -326,8 +408,22 @@ def score_subscribers(
     horizon_months: int,
     discount_rate: float,
     gross_margin: float,
+    winback_half_life_months: float = 6.0,
+    winback_horizon_months: float = 24.0,
+    cancel_renewals: int = 3,
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Score every subscriber (the columns of the module docstring) and the whole base.
+
+    Parameters
+    ----------
+    fit, contracts
+        The model and :func:`read_contracts` output.
+    horizon_months, discount_rate, gross_margin
+        The value forecast's horizon, annual discount rate and margin.
+    winback_half_life_months, winback_horizon_months
+        The win-back assumption of :func:`winback_weight`.
+    cancel_renewals
+        ``p_cancel_soon`` is the chance to cancel within this many next renewals.
 
     Returns
     -------
@@ -350,6 +446,7 @@ def score_subscribers(
     active = latest["active"].to_numpy(dtype=bool)
     price = latest["price"].to_numpy(dtype=float)
     stay = np.zeros((periods, len(latest)))
+    soon = np.zeros(len(latest))
     low = np.zeros(len(latest))
     high = np.zeros(len(latest))
     variance = np.zeros(len(latest))
@@ -359,26 +456,33 @@ def score_subscribers(
             continue
         part = _stay(fit.model_for(str(plan)), n[rows], periods)
         stay[:, rows] = part
+        soon[rows] = 1.0 - _stay(fit.model_for(str(plan)), n[rows], cancel_renewals)[-1]
         low[rows], high[rows], variance[rows] = _count_range(part)
     expected = stay.sum(axis=0)
     value = gross_margin * price
     clv = value * (discount @ stay)
-    # if still subscribed for the whole horizon; for an ended subscription: what it would
-    # bring if the subscriber came back now (a new subscription of the same plan), so a
-    # win-back action has a value to win
+    # an ended subscription has nothing at stake (it is gone); what a win-back could win is
+    # a new subscription of the same plan, weighted by the assumed chance that decays with
+    # the time since the cancellation (0 beyond the win-back horizon)
     comeback = np.zeros(len(latest))
     for plan in pd.unique(latest["plan"]):
         rows = np.flatnonzero((latest["plan"].to_numpy() == plan) & ~active)
         if rows.size:
             fresh = _stay(fit.model_for(str(plan)), np.zeros(1), periods)[:, 0]
             comeback[rows] = float(discount @ fresh)
-    if_alive = value * np.where(active, discount.sum(), comeback)
+    as_of = pd.Timestamp(contracts.attrs.get("as_of") or pd.to_datetime(latest["start"]).max())
+    since = np.where(active, np.nan, _months_between(latest["end"], as_of))
+    weight = np.where(
+        active, 0.0, winback_weight(since, winback_half_life_months, winback_horizon_months)
+    )
+    if_alive = value * np.where(active, discount.sum(), 0.0)
     factor = np.divide(clv, value * expected, out=np.zeros_like(clv), where=expected > 0)
     scores = pd.DataFrame(
         {
             "customer_id": latest["customer_id"].astype(str).to_numpy(),
             "active": active,
             "p_alive": np.where(active, stay[-1], 0.0),
+            "p_cancel_soon": np.where(active, soon, np.nan),
             "expected_purchases": expected,
             "purchases_low": low,
             "purchases_high": high,
@@ -387,6 +491,8 @@ def score_subscribers(
             "clv_if_alive": if_alive,
             "clv_low": value * factor * low,
             "clv_high": value * factor * high,
+            "months_since_end": since,
+            "winback_value": value * comeback * weight,
             "renewals": n,
             "plan": latest["plan"].astype(str).to_numpy(),
         }

@@ -174,7 +174,13 @@ def test_each_number_is_the_one_of_the_files(report):
             historic["expected_remaining_years"], abs=1e-4
         )
     for term, value in expected.items():
-        assert found.get(term) == {value.replace("\xa0", " ")}, (client, language, term)
+        wanted = {value.replace("\xa0", " ")}
+        if term == "remaining" and EXAMPLES[client] == "subscription":
+            # the summary says how long subscriptions last, measured, instead of the rule of
+            # thumb's remaining years: those may go unsaid, but never with another number
+            assert found.get(term) in (None, wanted), (client, language, term)
+            continue
+        assert found.get(term) == wanted, (client, language, term)
 
 
 def test_no_retention_is_made_up_from_too_short_data(report):

@@ -182,3 +182,31 @@ def test_the_report_context_holds_no_per_transaction_table(analysis):
     assert "customers" in frames and "summary" in frames
     for name, frame in frames.items():
         assert len(frame) <= n_customers, name
+
+
+def test_top_ranked_breaks_ties_deterministically_and_counts_them():
+    from clvreport.overview import top_ranked
+
+    rng = np.random.default_rng(3)
+    n = 40
+    customers = pd.DataFrame(
+        {
+            "customer_id": [f"c{i:02d}" for i in rng.permutation(n)],
+            "clv": np.r_[np.full(22, 1482.004), rng.uniform(0, 1000, n - 22)],
+            "revenue": np.r_[np.full(20, 9718.0), 9800.0, 9700.0, rng.uniform(0, 5000, n - 22)],
+            "tenure_days": np.r_[np.arange(22) % 3, np.zeros(n - 22)],
+        }
+    )
+    top = top_ranked(customers, "clv", 10)
+    again = top_ranked(customers.sample(frac=1.0, random_state=1), "clv", 10)
+    shown = customers.iloc[top.rows]
+    # the same customers in the same order whatever the input order
+    assert shown["customer_id"].tolist() == (
+        customers.sample(frac=1.0, random_state=1).iloc[again.rows]["customer_id"].tolist()
+    )
+    assert top.tied == 22 and top.tied_shown == 10
+    assert shown["customer_id"].iloc[0] == customers.loc[20, "customer_id"]  # most revenue
+    keys = list(zip(-shown["revenue"], -shown["tenure_days"], shown["customer_id"], strict=True))
+    assert keys == sorted(keys)
+    # no tie at the cut: nothing to say
+    assert top_ranked(customers, "clv", 25).tied == top_ranked(customers, "clv", 25).tied_shown

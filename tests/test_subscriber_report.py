@@ -45,7 +45,30 @@ def test_figures_agree_with_the_files(report):
     assert set(model["plans"]) == {"duobox", "gezinsbox"}
     assert model["base_value"]["clv"] == pytest.approx(customers["clv"].sum(), rel=1e-6)
     assert model["key_figures"]["customers"] == len(customers)
-    # ended subscriptions are worth nothing more unless won back, and are never "at risk"
+    # ended subscriptions are worth nothing more and have nothing at stake (a win-back
+    # value, apart, decays with the time since cancelling), and are never "at risk"
     ended = customers[~customers["active"]]
-    assert (ended["clv"] == 0).all() and (ended["value_at_risk"] > 0).all()
+    assert (ended["clv"] == 0).all() and (ended["value_at_risk"] == 0).all()
+    assert customers["value_at_risk"].sum() <= customers["clv_if_alive"].sum()
     assert model["key_figures"]["at_risk_customers"] <= int(customers["active"].sum())
+
+
+def test_summary_states_measured_tenure_and_labels_the_forecast(report):
+    """How long subscriptions last, from the files: ended ones' months paid (one a month)."""
+    language, folder, text = report
+    text = re.sub(r"(?<=[a-z])[-\xad] (?=[a-z])", "", text)  # words the layout hyphenated
+    customers = pd.read_parquet(folder / "customers.parquet")
+    ended = customers.loc[~customers["active"], "n_purchases"].mean()
+    running = customers.loc[customers["active"], "n_purchases"].mean()
+    if language == "nl":
+        ended_text, running_text = (
+            f"{ended:.1f}".replace(".", ","),
+            f"{running:.1f}".replace(".", ","),
+        )
+        assert f"opgezegde abonnementen liepen gemiddeld {ended_text} maanden" in text
+        assert f"lopen nu gemiddeld {running_text} maanden" in text
+        assert "Voorspelling van het model: een lopend abonnement loopt naar verwachting" in text
+    else:
+        assert f"cancelled subscriptions lasted {ended:.1f} months on average" in text
+        assert f"have lasted {running:.1f} months so far" in text
+        assert re.search(r"The model.s forecast: a running subscription is expected to last", text)

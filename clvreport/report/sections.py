@@ -17,7 +17,13 @@ from clvreport.acquisition import MIN_GROUP_CUSTOMERS
 from clvreport.definitions import repeat_mask, repeat_rate
 from clvreport.i18n import Translator
 from clvreport.models.validation import ON_TARGET
-from clvreport.overview import AT_RISK_P_ALIVE, AT_RISK_P_SILENCE, at_risk_mask
+from clvreport.overview import (
+    AT_RISK_P_ALIVE,
+    AT_RISK_P_SILENCE,
+    TopRanked,
+    at_risk_mask,
+    top_ranked,
+)
 from clvreport.report import terms
 from clvreport.report.context import ReportContext
 from clvreport.report.markdown import (
@@ -139,7 +145,7 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
             t("value.share"): [t.percent(v) for v in tiers["value_share"]],
         }
     )
-    top, pushed = _top_customers(ctx, value_key)
+    top, pushed, ranked = _top_customers(ctx, value_key)
     top = top.assign(shown_id=short_ids(top["customer_id"]))  # long ids shortened
     labels = _segment_labels(ctx)
     horizon_days = a.config.horizon_months * 365.25 / 12
@@ -170,6 +176,14 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
     if pushed:
         pushed_note = t("value.top_pushed_down", count=pushed, weeks=a.config.min_history_weeks)
         top_note = f"{top_note} {pushed_note}" if top_note else pushed_note
+    if ranked.tied > ranked.tied_shown:
+        ties_note = t(
+            "value.top_ties",
+            count=t.number(ranked.tied),
+            shown=t.number(ranked.tied_shown),
+            value=t.money(top[value_key].iloc[-1]),
+        )
+        top_note = f"{top_note} {ties_note}" if top_note else ties_note
     one_order_note = _one_order_note(ctx, top, one_order)
     regular_blocks = _regular_blocks(ctx)
     return join(
@@ -501,22 +515,25 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
     return join(*blocks)
 
 
-def _top_customers(ctx: ReportContext, value_key: str) -> tuple[pd.DataFrame, int]:
+def _top_customers(ctx: ReportContext, value_key: str) -> tuple[pd.DataFrame, int, TopRanked]:
     """The most valuable customers, those known shorter than the minimum history last.
 
-    Returns the table's rows and how many customers known shorter than
-    ``min_history_weeks`` would have been among them by value alone.
+    Returns the table's rows, how many customers known shorter than
+    ``min_history_weeks`` would have been among them by value alone, and the
+    ranking (:func:`clvreport.overview.top_ranked`: ties broken by revenue,
+    tenure and id, with the number of customers tied at the cut).
     """
     a = ctx.analysis
     columns = a.customers
-    by_value = columns.nlargest(TOP_CUSTOMERS, value_key)
     weeks = a.config.min_history_weeks
     if not weeks or "tenure_days" not in columns:
-        return by_value, 0
+        ranked = top_ranked(columns, value_key, TOP_CUSTOMERS)
+        return columns.iloc[ranked.rows], 0, ranked
     short = columns["tenure_days"].to_numpy(dtype=float) < 7 * weeks
-    order = np.lexsort((-columns[value_key].to_numpy(dtype=float), short))[:TOP_CUSTOMERS]
-    pushed = int((by_value["tenure_days"].to_numpy(dtype=float) < 7 * weeks).sum())
-    return columns.iloc[order], pushed
+    by_value = top_ranked(columns, value_key, TOP_CUSTOMERS)
+    ranked = top_ranked(columns, value_key, TOP_CUSTOMERS, last=short)
+    pushed = int(short[by_value.rows].sum())
+    return columns.iloc[ranked.rows], pushed, ranked
 
 
 def _chance_column(ctx: ReportContext) -> str:
@@ -800,9 +817,31 @@ def recommendations(ctx: ReportContext) -> Markdown:
                 + "."
             )
         )
-    blocks += [paragraph(t("economics.assumptions")), paragraph(t("recommendations.lists"))]
+    blocks += [paragraph(t("economics.assumptions")), _winback_note(ctx)]
+    blocks += [paragraph(t("recommendations.lists"))]
     blocks += sensitivity_blocks(ctx)
     return join(*blocks)
+
+
+def _winback_note(ctx: ReportContext) -> str | None:
+    """Subscriptions: the win-back assumption (decay and horizon) and whom it leaves out."""
+    a, t = ctx.analysis, ctx.t
+    c = a.customers
+    if a.subscribers is None or "winback_value" not in c or "active" not in c:
+        return None
+    options = a.config.subscription
+    ended = ~c["active"].fillna(False).astype(bool)
+    beyond = ended & (c["winback_value"].fillna(0.0) <= 0)
+    return paragraph(
+        t(
+            "subscribers.winback_note",
+            half_life=t.number(options.winback_half_life_months, digits=0),
+            horizon=t.number(options.winback_horizon_months),
+            within=t.number(int((ended & ~beyond).sum())),
+            beyond=t.number(int(beyond.sum())),
+            value=t.money(float(c.loc[ended, "winback_value"].sum())),
+        )
+    )
 
 
 def methodology(ctx: ReportContext) -> Markdown:
@@ -1230,7 +1269,12 @@ def _flag_blocks(ctx: ReportContext) -> str | None:
         paragraph(t("data_quality.flags_intro")),
         table(
             frame,
-            caption=t("data_quality.flags_caption", count=len(flagged)),
+            caption=t(
+                "data_quality.flags_caption_one"
+                if len(flagged) == 1
+                else "data_quality.flags_caption",
+                count=len(flagged),
+            ),
             id="tbl-flags",
             align="lr",
         ),

@@ -23,8 +23,9 @@ from clvreport.report.markdown import (
     paragraph,
     table,
 )
+from clvreport.tenure import ALL_PLANS_LABEL, tenure_table
 
-__all__ = ["subscriber_outlook"]
+__all__ = ["subscriber_outlook", "tenure_blocks"]
 
 MILESTONE_MONTHS = (1, 3, 6, 12, 24, 36, 60, 120)
 """Months ahead shown in the forecast table (those within the horizon)."""
@@ -95,6 +96,7 @@ def _plan_blocks(ctx: ReportContext) -> list[str]:
     latest = sub.contracts.sort_values(["customer_id", "start"]).groupby("customer_id").tail(1)
     plans = sorted(set(latest["plan"].astype(str)))
     scores = sub.scores.set_index("customer_id")
+    tenure = _tenure(ctx).set_index("plan")
     rows, sentences = [], []
     for plan in plans:
         model = sub.fit.model_for(plan)
@@ -105,12 +107,15 @@ def _plan_blocks(ctx: ReportContext) -> list[str]:
         later = 1.0 - float(model.retention_rate(year + 1))
         remaining = float(running["expected_purchases"].mean()) if len(running) else np.nan
         name = plan if plan != "all" else a.config.name
+        measured = tenure.loc[plan]
         rows.append(
             {
                 "plan": name,
                 "active": t.number(len(running)),
                 "first": t.percent(first, digits=0),
                 "later": t.percent(later, digits=1),
+                "ended": _months(ctx, measured["ended_mean"]),
+                "running_so_far": _months(ctx, measured["running_mean"]),
                 "remaining": "–" if np.isnan(remaining) else _after_float(ctx, remaining),
             }
         )
@@ -137,10 +142,88 @@ def _plan_blocks(ctx: ReportContext) -> list[str]:
                 frame,
                 caption=t("subscribers.plans_caption", period=t(f"subscribers.period.{period}")),
                 id="tbl-subscriber-plans",
-                align="lrrrr",
+                align="lrrrrrr",
             ),
         ),
     ]
+
+
+def _months(ctx: ReportContext, months: float) -> str:
+    """``14,6 maanden`` (``–`` for no subscription)."""
+    if pd.isna(months):
+        return "–"
+    unit = ctx.t("subscribers.periods.month")
+    return ctx.t("subscribers.after", n=ctx.t.number(months, digits=1), unit=unit)
+
+
+def _tenure(ctx: ReportContext) -> pd.DataFrame:
+    """Measured tenure and the model's forecast per plan (:func:`clvreport.tenure.tenure_table`)."""
+    a = ctx.analysis
+    sub = a.subscribers
+    assert sub is not None
+    period = a.config.subscription.period
+    cap = a.config.lifetime_years * 12 // MONTHS_PER_PERIOD[period]
+    return tenure_table(sub.contracts, sub.fit.model_for, period, cap)
+
+
+def tenure_blocks(ctx: ReportContext) -> tuple[str, str] | None:
+    """How long subscriptions last: the headline sentence and the paragraph for the summary.
+
+    The measured figures (ended subscriptions, running ones so far) and the
+    model's forecast (within the lifetime cap), each named as what it is.
+    ``None`` without a usable subscription model.
+
+    Examples
+    --------
+    >>> ctx = setup(client="abonnement")  # doctest: +SKIP
+    >>> headline, paragraph = tenure_blocks(ctx)  # doctest: +SKIP
+    """
+    a = ctx.analysis
+    sub = a.subscribers if a is not None else None
+    if sub is None or not sub.fit.usable:
+        return None
+    t = ctx.t
+    table = _tenure(ctx).set_index("plan")
+    total = table.loc[ALL_PLANS_LABEL]
+    years = a.config.lifetime_years
+    number = lambda v: t.number(v, digits=1)  # noqa: E731
+    headline = t(
+        "subscribers.tenure_headline",
+        ended=number(total["ended_mean"]),
+        running=t.number(total["running"]),
+        running_mean=number(total["running_mean"]),
+        remaining=number(total["expected_remaining"]),
+        years=t.number(years),
+    )
+    plans = [
+        t(
+            "subscribers.tenure_plan",
+            plan=literal(str(plan) if plan != "all" else a.config.name),
+            ended_count=t.number(row["ended"]),
+            ended=number(row["ended_mean"]),
+            median=number(row["ended_median"]),
+            running_count=t.number(row["running"]),
+            running=number(row["running_mean"]),
+        )
+        for plan, row in table.drop(index=ALL_PLANS_LABEL).iterrows()
+    ]
+    parts = [
+        t(
+            "subscribers.tenure_plans",
+            plans=t.join(plans),
+            all_mean=number(total["all_mean"]),
+            all_median=number(total["all_median"]),
+        ),
+        t(
+            "subscribers.tenure_forecast",
+            years=t.number(years),
+            new=number(total["expected_new"]),
+            remaining=number(total["expected_remaining"]),
+        ),
+    ]
+    if total["unbounded"]:
+        parts.append(t("subscribers.tenure_unbounded", years=t.number(years)))
+    return headline, " ".join(parts)
 
 
 def _after_float(ctx: ReportContext, periods: float) -> str:

@@ -25,6 +25,7 @@ from clvreport.overview import (
     at_risk,
     at_risk_mask,
     top_group,
+    valued_customers,
 )
 from clvreport.report.context import ReportContext
 from clvreport.report.markdown import (
@@ -38,6 +39,7 @@ from clvreport.report.markdown import (
     paragraph,
     table,
 )
+from clvreport.report.subscribers import tenure_blocks
 from clvreport.report.terms import historic_paragraph
 
 __all__ = ["executive_summary", "top_actions"]
@@ -293,21 +295,21 @@ def executive_summary(ctx: ReportContext) -> Markdown:
             ),
             _historic_paragraph(ctx),
         )
-    top = top_group(a.customers, value="clv")
+    top = top_group(valued_customers(a.customers), value="clv")
     risk = at_risk(a.customers)
     actions = top_actions(ctx)
     figures = [_worth_figure(ctx), _top_figure(ctx, top), _risk_figure(ctx, risk)]
+    headline = t(
+        "overview.headline_silence" if a.risk_basis == "silence" else "overview.headline",
+        months=a.config.horizon_months,
+        worth=t.money(a.base_value["clv"]),
+        customers=t.number(risk.n_customers),
+        stake=t.money(risk.value_at_stake),
+    )
+    tenure = tenure_blocks(ctx)
     blocks = [
         heading(t("sections.summary"), id="sec-summary"),
-        finding(
-            t(
-                "overview.headline_silence" if a.risk_basis == "silence" else "overview.headline",
-                months=a.config.horizon_months,
-                worth=t.money(a.base_value["clv"]),
-                customers=t.number(risk.n_customers),
-                stake=t.money(risk.value_at_stake),
-            )
-        ),
+        finding(headline if tenure is None else f"{headline} {tenure[0]}"),
     ]
     if len(actions):
         figures.append(_action_figure(ctx, actions))
@@ -325,7 +327,9 @@ def executive_summary(ctx: ReportContext) -> Markdown:
         blocks.append(_reach_sentence(ctx))
     else:
         blocks.append(paragraph(t("overview.no_profitable_action")))
-    blocks.append(_historic_paragraph(ctx))
+    # subscriptions: how long they last, measured and forecast, instead of the rule of thumb
+    # (whose "years" count calendar years with a payment, not how long a subscription ran)
+    blocks.append(_historic_paragraph(ctx) if tenure is None else paragraph(tenure[1]))
     return join(*blocks)
 
 
@@ -385,7 +389,9 @@ def _reach_sentence(ctx: ReportContext) -> str | None:
     t, a = ctx.t, ctx.analysis
     advised = set(ctx.plan.loc[ctx.plan["profitable"].fillna(False).astype(bool), "action"])
     per_customer = ctx.customer_actions
-    risky = per_customer[at_risk_mask(a.customers).to_numpy()]
+    # the per-customer actions hold only customers with an action: align on the index
+    mask = at_risk_mask(a.customers)
+    risky = per_customer[per_customer.index.isin(mask.index[mask.to_numpy()])]
     if risky.empty:
         return None
     reached = int((risky["contact"] & risky["action"].isin(advised)).sum())
