@@ -163,7 +163,7 @@ def test_short_histories_are_ranked_after_the_others() -> None:
     ctx = SimpleNamespace(
         analysis=SimpleNamespace(customers=customers, config=SimpleNamespace(min_history_weeks=8))
     )
-    top, pushed = _top_customers(ctx, "clv")
+    top, pushed, _ = _top_customers(ctx, "clv")
     assert pushed == 2
     assert top["customer_id"].tolist()[:2] == ["c2", "c3"]
     assert "c0" not in top["customer_id"].tolist()[:8]
