@@ -69,7 +69,7 @@ def big_analysis(n: int, max_rows: int = 5000) -> SimpleNamespace:
             "clv_low": 0.5 * clv,
             "clv_high": 2.0 * clv,
             "clv_if_alive": if_alive,
-            "value_at_risk": (1 - p_alive) * if_alive,
+            "value_at_stake": (1 - p_alive) * if_alive,
         }
     )
     summary = pd.DataFrame(

@@ -116,9 +116,9 @@ class Analysis:
         One row per customer: history (``customer_metrics`` columns), RFM
         scores and ``segment``, value tier, model scores (``p_alive``,
         ``expected_purchases``, ``clv``, ``clv_low``, ``clv_high``) and
-        ``value_at_risk`` when the model is usable.
+        ``value_at_stake`` when the model is usable.
     segments
-        Per segment: customers, revenue, predicted CLV, value at risk, shares.
+        Per segment: customers, revenue, predicted CLV, value at stake, shares.
     rules
         The segment rules (labels and descriptions per language).
     concentration, lorenz, tiers
@@ -761,8 +761,8 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         del scores  # joined (its columns shared or copied once)
         basis = risk_basis(customers, model.model)
         customers["at_risk"] = at_risk_mask(customers, basis)
-        customers["value_at_risk"] = value_at_stake(customers, basis)
-        value_columns += ["clv", "value_at_risk"]
+        customers["value_at_stake"] = value_at_stake(customers, basis)
+        value_columns += ["clv", "value_at_stake"]
         if "clv_lifetime" in customers:
             customers["value_at_stake_lifetime"] = value_at_stake(
                 customers, basis, clv="clv_lifetime", clv_if_alive="clv_if_alive_lifetime"

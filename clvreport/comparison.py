@@ -165,7 +165,7 @@ def key_figures(
     customers
         One row per customer with ``segment``, ``n_purchases``, ``revenue``,
         ``last_purchase`` and, with a model, ``clv``, ``p_alive``,
-        ``value_at_risk``.
+        ``value_at_stake``.
     as_of
         The report date.
     revenue_last_year
@@ -375,7 +375,28 @@ def load_report(folder: Path | str, as_of: dt.date | None = None) -> StoredRepor
         return Unavailable(folder, as_of, tuple(f"customers.parquet: {c}" for c in lacking))
     customers["customer_id"] = customers["customer_id"].astype(str)
     customers["segment"] = customers["segment"].astype(str)
-    return StoredReport(folder, as_of, customers, model)
+    return StoredReport(folder, as_of, _current_names(customers), model)
+
+
+RENAMED_COLUMNS = {"value_at_risk": "value_at_stake"}
+"""Columns of ``customers.parquet`` under their earlier names: old name → current name."""
+
+
+def _current_names(customers: pd.DataFrame) -> pd.DataFrame:
+    """An earlier report's customers with renamed columns under their current names.
+
+    Examples
+    --------
+    >>> old = pd.DataFrame({"customer_id": ["a"], "value_at_risk": [5.0]})
+    >>> list(_current_names(old).columns)
+    ['customer_id', 'value_at_stake']
+    """
+    renamed = {
+        old: new
+        for old, new in RENAMED_COLUMNS.items()
+        if old in customers.columns and new not in customers.columns
+    }
+    return customers.rename(columns=renamed) if renamed else customers
 
 
 def find_previous(

@@ -71,7 +71,7 @@ RESERVED_COLUMNS = frozenset(
         "clv_low",
         "clv_high",
         "clv_if_alive",
-        "value_at_risk",
+        "value_at_stake",
         "clv_lifetime",
         "value_at_stake_lifetime",
         "customer_value",

@@ -26,7 +26,7 @@ the same meanings:
 ``clv``
     ``gross_margin × expected_spend × Σ_s E[gifts in period s] / (1 + d)^years(s)``
     over the horizon's periods; ``clv_low/high`` value the purchase range the
-    same way. ``value_at_risk = (1 − p_alive) × clv_if_alive``.
+    same way. ``value_at_stake = (1 − p_alive) × clv_if_alive``.
 
 Other figures of the donor report: the income expected in each of the next
 years from today's donors (:func:`income_forecast`), the share of each

@@ -73,7 +73,7 @@ CUSTOMER_COLUMNS = [
     "clv_low",
     "clv_high",
     "clv_if_alive",
-    "value_at_risk",
+    "value_at_stake",
     "clv_lifetime",
     "value_at_stake_lifetime",
     "p_cancel_soon",
@@ -401,7 +401,7 @@ def write_action_lists(
     max_rows = max(0, min(int(max_rows), EXCEL_MAX_ROWS - _HEADER_ROW - 1))
     if per_customer is None:
         per_customer = customer_actions(customers, rules)
-    priced = "value_at_risk" in customers and "clv" in customers
+    priced = "value_at_stake" in customers and "clv" in customers
     if plan is None:
         plan = plan_actions(
             customers, rules, language=t.language, per_customer=per_customer, audience=t.audience
@@ -454,7 +454,7 @@ def write_action_lists(
             base = customers[chosen]
             mine = per_customer.reindex(base.index)
             order = np.argsort(
-                -np.nan_to_num(base["value_at_risk"].to_numpy(dtype=float)), kind="stable"
+                -np.nan_to_num(base["value_at_stake"].to_numpy(dtype=float)), kind="stable"
             )
             sheet = book.add_worksheet(t("xlsx.newly_at_risk_sheet"))
             advised = set(plan.loc[plan["profitable"].fillna(False).astype(bool), "action"])
@@ -552,7 +552,7 @@ def _write_newly_at_risk(
     A customer's action is named only when the plan advises it and contacts them
     (worth the contact); otherwise the cell says no action pays.
     """
-    stake = float(shown["value_at_risk"].sum()) if "value_at_risk" in shown else float("nan")
+    stake = float(shown["value_at_stake"].sum()) if "value_at_stake" in shown else float("nan")
     sheet.write_string(0, 0, t("xlsx.newly_at_risk_title"), formats["title"])
     note = t("xlsx.newly_at_risk_note", customers=t.number(total), stake=t.money(stake))
     if total > len(shown):
@@ -582,10 +582,11 @@ def _write_newly_at_risk(
                 .astype(object)
                 .map(lambda c: "–" if pd.isna(c) else t(f"economics.channels.{c}"))
             )
+        elif column == "value_at_stake":
+            # the stake the action is priced on (as in the action lists), not the horizon's
+            frame[column] = own[column] if column in own else shown[column]
         elif column in own and column not in shown:
             frame[column] = own[column]
-        elif column == "value_at_stake":
-            frame[column] = shown["value_at_risk"]
         elif column in shown:
             frame[column] = shown[column]
     for i, column in enumerate(extra):

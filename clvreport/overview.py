@@ -2,7 +2,7 @@
 
 Pure functions on the per-customer table of :class:`~clvreport.analysis.Analysis`
 (one row per customer with ``segment``, ``revenue`` and, when a model could be
-used, ``clv``, ``clv_if_alive``, ``p_alive`` and ``value_at_risk``). Each
+used, ``clv``, ``clv_if_alive``, ``p_alive`` and ``value_at_stake``). Each
 figure has one definition, used wherever the report shows it.
 
 Definitions
@@ -16,7 +16,7 @@ At-risk customers
     Customers who bought more than once (so they were real customers) and
     whose chance of still being a customer is below one half
     (:data:`AT_RISK_P_ALIVE`). Their *value at stake* is the sum of their
-    ``value_at_risk``: what they would still be worth over the horizon if they
+    ``value_at_stake``: what they would still be worth over the horizon if they
     were active, times the chance that they are not. The same group is meant
     wherever the report says "at risk"; its segments show where they are.
     Without a model, the customers of :data:`AT_RISK_SEGMENTS` are used. For
@@ -247,7 +247,7 @@ class AtRisk:
     customer_share
         Their share of all customers.
     value_at_stake
-        Sum of their ``value_at_risk`` (NaN without a model).
+        Sum of their ``value_at_stake`` (NaN without a model).
     value_if_active
         Sum of their ``clv_if_alive``: what they would be worth if all were still
         active (NaN without a model); never below ``value_at_stake``.
@@ -275,7 +275,7 @@ def at_risk(customers: pd.DataFrame) -> AtRisk:
     ----------
     customers
         Per-customer table with ``segment``, ``n_purchases`` and ``revenue``,
-        and ``p_alive``, ``value_at_risk`` and ``clv_if_alive`` (or ``clv``)
+        and ``p_alive``, ``value_at_stake`` and ``clv_if_alive`` (or ``clv``)
         when a model was used.
 
     Returns
@@ -288,19 +288,26 @@ def at_risk(customers: pd.DataFrame) -> AtRisk:
     ...                           "n_purchases": [4, 1, 6], "p_alive": [0.2, 0.1, 0.3],
     ...                           "revenue": [100.0, 5.0, 300.0],
     ...                           "clv_if_alive": [50.0, 1.0, 90.0],
-    ...                           "value_at_risk": [40.0, 1.0, 60.0]})
+    ...                           "value_at_stake": [40.0, 1.0, 60.0]})
     >>> r = at_risk(customers)
     >>> r.n_customers, r.value_at_stake, r.value_if_active, r.past_revenue
     (2, 100.0, 140.0, 400.0)
     """
-    used = ["segment", "revenue", "value_at_risk", "clv_if_alive", "clv", "value_at_stake_lifetime"]
+    used = [
+        "segment",
+        "revenue",
+        "value_at_stake",
+        "clv_if_alive",
+        "clv",
+        "value_at_stake_lifetime",
+    ]
     chosen = customers.loc[at_risk_mask(customers), [c for c in used if c in customers]]
     n = len(customers)
-    stake = float(chosen["value_at_risk"].sum()) if "value_at_risk" in chosen else math.nan
+    stake = float(chosen["value_at_stake"].sum()) if "value_at_stake" in chosen else math.nan
     if "clv_if_alive" in chosen:
         if_active = float(chosen["clv_if_alive"].sum())
-    elif "clv" in chosen and "value_at_risk" in chosen:
-        if_active = float((chosen["clv"] + chosen["value_at_risk"]).sum())
+    elif "clv" in chosen and "value_at_stake" in chosen:
+        if_active = float((chosen["clv"] + chosen["value_at_stake"]).sum())
     else:
         if_active = math.nan
     counts = chosen["segment"].astype(str).value_counts(sort=True)
@@ -334,7 +341,7 @@ def value_at_stake(
     it is what expected cancellations cost over the horizon): the CLV the
     customer would bring in over the horizon (same margin and discounting) if
     they were still active, times the chance that they are not. So ``clv +
-    value_at_risk`` is exactly the CLV if still active, and no group's stake
+    value_at_stake`` is exactly the CLV if still active, and no group's stake
     can exceed what it would be worth if all its customers were active. It is
     the most a retention action can win back.
 
@@ -360,26 +367,26 @@ def value_at_stake(
     >>> value_at_stake(pd.DataFrame({"clv_if_alive": [100.0, 50.0], "p_alive": [0.9, 0.2]}))
     0    10.0
     1    40.0
-    Name: value_at_risk, dtype: float64
+    Name: value_at_stake, dtype: float64
     """
     p_alive = customers["p_alive"].to_numpy(dtype=float)
     if basis == "silence":
         if_alive = customers[clv_if_alive].to_numpy(dtype=float)
         stake = np.where(at_risk_mask(customers, "silence").to_numpy(), if_alive, 0.0)
-        risk = pd.Series(stake, index=customers.index, name="value_at_risk")
+        risk = pd.Series(stake, index=customers.index, name="value_at_stake")
         return risk.clip(lower=0).fillna(0.0).astype(np.float64)
     if clv_if_alive in customers and clv in customers:
         # the same as (1 - P(alive)) x CLV if alive where clv = P(alive) x CLV if alive; for
         # subscriptions (P(alive) = still subscribed at the horizon's end) what churn costs
         gap = customers[clv_if_alive].to_numpy(dtype=float) - customers[clv].to_numpy(float)
-        risk = pd.Series(gap, index=customers.index, name="value_at_risk")
+        risk = pd.Series(gap, index=customers.index, name="value_at_stake")
         return risk.clip(lower=0).fillna(0.0).astype(np.float64)
     if clv_if_alive in customers:
         if_alive = customers[clv_if_alive].to_numpy(dtype=float)
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
             if_alive = np.where(p_alive > 0, customers[clv].to_numpy(dtype=float) / p_alive, 0.0)
-    risk = pd.Series((1.0 - p_alive) * if_alive, index=customers.index, name="value_at_risk")
+    risk = pd.Series((1.0 - p_alive) * if_alive, index=customers.index, name="value_at_stake")
     return risk.clip(lower=0).fillna(0.0).astype(np.float64)
 
 

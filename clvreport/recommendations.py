@@ -10,7 +10,7 @@ client overrides them in ``client.yml`` (``recommendations:``, ``actions:``,
 The economics, per customer and summed per action:
 
 - **value at stake** = ``value_at_stake_lifetime`` (when the analysis has it,
-  else ``value_at_risk``): (1 − P(alive)) × what the customer is worth if still
+  else ``value_at_stake``): (1 − P(alive)) × what the customer is worth if still
   active over their expected remaining lifetime, capped at ``lifetime_years``
   (keeping a customer is worth more than one horizon's purchases);
 - **value kept** = success rate × value at stake + uplift × CLV (the uplift is
@@ -406,7 +406,7 @@ def customer_actions(customers: pd.DataFrame, rules: PlanRules | None = None) ->
     ----------
     customers
         One row per customer: ``customer_id``, ``segment``, and for the
-        economics ``value_at_risk`` and ``clv`` (without them the money columns
+        economics ``value_at_stake`` and ``clv`` (without them the money columns
         are NaN and ``value_at_stake`` is ``revenue``); the discount channel
         uses ``expected_spend`` (else ``revenue / n_purchases``) as order value.
     rules
@@ -417,7 +417,7 @@ def customer_actions(customers: pd.DataFrame, rules: PlanRules | None = None) ->
     DataFrame
         :data:`CUSTOMER_ACTION_COLUMNS`, one row per customer of a segment with
         an action, in the input order and with the input's index (``segment``,
-        ``action`` and ``channel`` are categoricals): ``value_at_stake`` (value at risk),
+        ``action`` and ``channel`` are categoricals): ``value_at_stake``,
         ``contact_cost``, ``value_kept``, ``net_return`` (value kept − contact
         cost) and ``contact``: whether the action contacts this customer (their
         value kept exceeds their cost, or the action contacts everyone).
@@ -425,7 +425,7 @@ def customer_actions(customers: pd.DataFrame, rules: PlanRules | None = None) ->
     Examples
     --------
     >>> customers = pd.DataFrame({"customer_id": ["a", "b"], "segment": ["at_risk"] * 2,
-    ...                           "value_at_risk": [200.0, 20.0], "clv": [50.0, 5.0]})
+    ...                           "value_at_stake": [200.0, 20.0], "clv": [50.0, 5.0]})
     >>> customer_actions(customers)[["value_kept", "contact_cost", "contact"]].values.tolist()
     [[40.0, 10.0, True], [4.0, 10.0, False]]
     """
@@ -459,7 +459,7 @@ def customer_actions(customers: pd.DataFrame, rules: PlanRules | None = None) ->
         "expected_spend",
         "revenue",
         "n_purchases",
-        "value_at_risk",
+        "value_at_stake",
         "value_at_stake_lifetime",
         "clv",
         "active",
@@ -483,8 +483,8 @@ def customer_actions(customers: pd.DataFrame, rules: PlanRules | None = None) ->
         voucher * _order_value(sub).to_numpy(dtype=float),
         0.0,
     )
-    if "value_at_risk" in sub and "clv" in sub:
-        horizon_stake = np.nan_to_num(sub["value_at_risk"].to_numpy(dtype=float))
+    if "value_at_stake" in sub and "clv" in sub:
+        horizon_stake = np.nan_to_num(sub["value_at_stake"].to_numpy(dtype=float))
         # keeping a customer is worth what they bring over their remaining lifetime
         lifetime = "value_at_stake_lifetime" in sub
         stake = (
@@ -652,7 +652,7 @@ def plan_actions(
         - ``profitable``: net return > :data:`MIN_RETURN_ON_COST` × cost. When
           it is ``False`` ("niet rendabel"),
           the figures are those of contacting every customer of the segments
-          and ``list_name`` is ``None``; without a model (no ``value_at_risk``)
+          and ``list_name`` is ``None``; without a model (no ``value_at_stake``)
           it is ``<NA>``, the money columns are NaN and ``value_at_stake`` is
           revenue;
         - ``list_name``: the sheet of ``customers.xlsx`` with the action's
@@ -666,7 +666,7 @@ def plan_actions(
     --------
     >>> customers = pd.DataFrame({
     ...     "customer_id": list("abcd"), "segment": ["at_risk", "at_risk", "lost", "lost"],
-    ...     "value_at_risk": [200.0, 20.0, 5.0, 5.0], "clv": [50.0, 5.0, 0.1, 0.1]})
+    ...     "value_at_stake": [200.0, 20.0, 5.0, 5.0], "clv": [50.0, 5.0, 0.1, 0.1]})
     >>> plan = plan_actions(customers)
     >>> columns = ["action", "customers", "cost", "value_kept", "net_return", "profitable"]
     >>> plan[columns].values.tolist()
@@ -687,7 +687,7 @@ def plan_actions(
     for rule in rules.segments.values():
         p = int(rule.get("priority", 9))
         priority_of[rule["action"]] = min(priority_of.get(rule["action"], p), p)
-    priced = "value_at_risk" in customers and "clv" in customers
+    priced = "value_at_stake" in customers and "clv" in customers
     sources = dict(rate_sources or {})
     for action, group in per_customer.groupby("action", sort=False, observed=True):
         stake_by_segment = group.groupby("segment", sort=False, observed=True)[
@@ -817,7 +817,7 @@ def recommend(segments: pd.DataFrame, rules: dict[str, dict]) -> pd.DataFrame:
     Parameters
     ----------
     segments
-        Per segment: ``segment``, ``n_customers`` and ``value_at_risk`` (or,
+        Per segment: ``segment``, ``n_customers`` and ``value_at_stake`` (or,
         without a model, ``revenue``).
     rules
         From :func:`load_recommendation_rules`.
@@ -826,17 +826,17 @@ def recommend(segments: pd.DataFrame, rules: dict[str, dict]) -> pd.DataFrame:
     -------
     DataFrame
         ``segment, action, customers, value_at_stake, priority``: the money at
-        stake is the segment's value at risk, or its revenue when no model
+        stake is the segment's value at stake, or its revenue when no model
         could be used. For costs and returns use :func:`plan_actions`.
 
     Examples
     --------
     >>> seg = pd.DataFrame({"segment": ["loyal", "lost"], "n_customers": [10, 5],
-    ...                     "value_at_risk": [100.0, 300.0]})
+    ...                     "value_at_stake": [100.0, 300.0]})
     >>> recommend(seg, load_recommendation_rules())["segment"].tolist()
     ['lost', 'loyal']
     """
-    stake = "value_at_risk" if "value_at_risk" in segments else "revenue"
+    stake = "value_at_stake" if "value_at_stake" in segments else "revenue"
     rows = [
         {
             "segment": row.segment,
@@ -880,7 +880,7 @@ def group_by_action(actions: pd.DataFrame) -> pd.DataFrame:
     --------
     >>> seg = pd.DataFrame({"segment": ["at_risk", "lost", "cant_lose_them"],
     ...                     "n_customers": [10, 50, 5],
-    ...                     "value_at_risk": [300.0, 20.0, 200.0]})
+    ...                     "value_at_stake": [300.0, 20.0, 200.0]})
     >>> grouped = group_by_action(recommend(seg, load_recommendation_rules()))
     >>> grouped[["action", "segments", "customers", "value_at_stake"]].values.tolist()
     [['win_back_personal', ('at_risk', 'cant_lose_them'), 15, 500.0], \

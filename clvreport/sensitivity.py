@@ -192,7 +192,7 @@ def _variant_customers(
             if column in out and column in values:
                 out[column] = values[column].to_numpy()
     basis = analysis.risk_basis
-    out["value_at_risk"] = value_at_stake(out, basis)
+    out["value_at_stake"] = value_at_stake(out, basis)
     if "clv_lifetime" in out:
         out["value_at_stake_lifetime"] = value_at_stake(
             out, basis, clv="clv_lifetime", clv_if_alive="clv_if_alive_lifetime"
@@ -256,7 +256,7 @@ def sensitivity(
             "p_alive",
             "p_silence",
             *_VALUE_COLUMNS,
-            "value_at_risk",
+            "value_at_stake",
             "value_at_stake_lifetime",
         )
         if c in sample

@@ -21,7 +21,7 @@ and gives every subscriber the columns the report reads, with these meanings:
 ``clv``
     ``gross_margin × price × Σ_s S(n + s) / S(n) / (1 + d)^years(s)``;
     ``clv_if_alive`` the same if they stayed the whole horizon, and
-    ``value_at_risk = clv_if_alive − clv``: the margin lost if they cancel as
+    ``value_at_stake = clv_if_alive − clv``: the margin lost if they cancel as
     expected, the most keeping them could win back. For an ended subscription
     ``clv``, ``clv_if_alive`` and so the value at stake are 0: it is gone.
 ``p_cancel_soon``

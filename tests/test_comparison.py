@@ -185,7 +185,7 @@ def test_key_figures_then_are_the_first_reports(reports):
     customers = pd.read_parquet(second["nl"].folder / "customers.parquet")
     risky = customers[(customers["n_purchases"] >= 2) & (customers["p_alive"] < 0.5)]
     assert now["at_risk_customers"] == len(risky)
-    assert now["value_at_stake"] == pytest.approx(risky["value_at_risk"].sum(), rel=1e-9)
+    assert now["value_at_stake"] == pytest.approx(risky["value_at_stake"].sum(), rel=1e-9)
 
 
 def test_cli_compare_prints_and_jsons(reports):
@@ -274,7 +274,7 @@ def _table(ids, segments, clv, p_alive, n, last, frequency, revenue):
             "last_purchase": pd.to_datetime(last),
             "first_purchase": pd.to_datetime(["2023-01-01"] * len(ids)),
             "frequency": frequency,
-            "value_at_risk": [1.0] * len(ids),
+            "value_at_stake": [1.0] * len(ids),
         }
     )
 
@@ -338,6 +338,43 @@ def test_key_figures_small_case():
     assert figures.base_value == 10.0 and figures.at_risk_customers == 1
     assert figures.value_at_stake == 1.0 and figures.top_share == 0.8
     assert KeyFigures.from_dict(figures.to_dict()) == figures
+
+
+def test_an_earlier_report_with_the_old_column_name_still_compares(tmp_path):
+    """Reports before the rename stored ``value_at_risk``; it is read as ``value_at_stake``."""
+    old = _table(
+        ["a", "b"],
+        ["top", "low"],
+        [8.0, 2.0],
+        [0.9, 0.2],
+        [3, 2],
+        ["2024-06-01", "2023-01-01"],
+        [2, 1],
+        [30.0, 70.0],
+    )
+    old = old.rename(columns={"value_at_stake": "value_at_risk"}).assign(value_at_risk=[1.0, 4.0])
+    folder = tmp_path / "2024-06-30"
+    folder.mkdir()
+    old.to_parquet(folder / "customers.parquet")
+    (folder / "model.json").write_text("{}")
+    previous = load_report(folder)
+    assert isinstance(previous, StoredReport)
+    assert "value_at_risk" not in previous.customers
+    assert previous.customers["value_at_stake"].tolist() == [1.0, 4.0]
+    assert previous.figures.value_at_stake == 4.0  # b is at risk
+    new = _table(
+        ["a", "b"],
+        ["top", "low"],
+        [8.0, 2.0],
+        [0.9, 0.2],
+        [4, 2],
+        ["2024-12-01", "2023-01-01"],
+        [3, 1],
+        [40.0, 70.0],
+    )
+    result = compare_reports(previous, new, dt.date(2024, 12, 31))
+    assert result.then.value_at_stake == 4.0
+    assert list(result.newly_at_risk) == []
 
 
 def test_finding_previous_reports(tmp_path):

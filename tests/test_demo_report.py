@@ -57,7 +57,7 @@ def expected_page_two(folder: Path, t: Translator) -> dict[str, str]:
             top["clv"].sum() / customers["clv"].sum(), digits=0
         ),
         "customers at risk": t.number(len(risky)),
-        "value at stake": t.money(risky["value_at_risk"].sum()),
+        "value at stake": t.money(risky["value_at_stake"].sum()),
     }
 
 

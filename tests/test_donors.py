@@ -62,7 +62,7 @@ def test_scores_hold_their_identities(analysis):
     periods = horizon_periods(analysis.config.horizon_months, "year")
     np.testing.assert_allclose(c["clv"], c["p_alive"] * c["clv_if_alive"], rtol=1e-9)
     np.testing.assert_allclose(
-        c["value_at_risk"], (1 - c["p_alive"]) * c["clv_if_alive"], rtol=1e-9, atol=1e-9
+        c["value_at_stake"], (1 - c["p_alive"]) * c["clv_if_alive"], rtol=1e-9, atol=1e-9
     )
     assert (c["p_alive"].between(0, 1)).all() and (c["clv"] >= 0).all()
     # at most one gift per period, and only while still a donor

@@ -103,7 +103,7 @@ def test_a_top_table_by_revenue_marks_the_customers_resting_on_one_order(ctx, cl
     log, _ = client
     t = ctx.t
     history = ctx.analysis.customers.drop(
-        columns=[c for c in ("clv", "p_alive", "value_at_risk") if c in ctx.analysis.customers]
+        columns=[c for c in ("clv", "p_alive", "value_at_stake") if c in ctx.analysis.customers]
     )
     text = plain(sections.most_valuable_customers(_with_customers(ctx, history)))
     top = history.nlargest(sections.TOP_CUSTOMERS, "revenue").set_index("customer_id")

@@ -40,7 +40,7 @@ CDNOW = pd.DataFrame(
         "segment_label": SEGMENT_NAMES,
         "customers": [4344, 4370, 1461, 914, 3034, 1667, 44, 3772, 3964],
         "value": [619637, 130787, 21745, 3541, 10943, 5495, 114, 12659, 12259],
-        "value_at_risk": [43518, 186131, 10060, 13284, 26417, 26722, 4194, 31998, 32637],
+        "value_at_stake": [43518, 186131, 10060, 13284, 26417, 26722, 4194, 31998, 32637],
     }
 )
 
@@ -63,7 +63,7 @@ GOEDEDOEL = pd.DataFrame(
         ],
         "customers": [837, 1504, 1162, 151, 251, 311, 584, 1082, 170, 811, 1137],
         "value": [153395, 214086, 111644, 15634, 25988, 18112, 30568, 17664, 6486, 11870, 5056],
-        "value_at_risk": [
+        "value_at_stake": [
             15570,
             51656,
             23593,
@@ -97,7 +97,7 @@ ABONNEMENT = pd.DataFrame(
         ],
         "customers": [1281, 333, 405, 84, 19, 2748, 735, 2165, 1034],
         "value": [1453698, 379002, 269756, 21636, 4894, 0, 0, 0, 0],
-        "value_at_risk": [561565, 146993, 351773, 77060, 17430, 1393184, 439739, 729312, 317437],
+        "value_at_stake": [561565, 146993, 351773, 77060, 17430, 1393184, 439739, 729312, 317437],
     }
 )
 
@@ -110,7 +110,7 @@ def _random_segments(seed: int) -> pd.DataFrame:
             "segment_label": SEGMENT_NAMES,
             "customers": rng.integers(20, 5000, n),
             "value": 10 ** rng.uniform(2, 6, n),
-            "value_at_risk": 10 ** rng.uniform(3, 5, n),
+            "value_at_stake": 10 ** rng.uniform(3, 5, n),
         }
     )
 
@@ -128,7 +128,8 @@ def _circle_hits(box: Bbox, centre: np.ndarray, radius: float) -> bool:
 )
 def test_bubble_labels_do_not_overlap_and_stay_inside_the_axes(segments):
     ax = plot_segment_map(
-        segments, labels={"customers": "Klanten", "value": "Waarde", "value_at_risk": "Op het spel"}
+        segments,
+        labels={"customers": "Klanten", "value": "Waarde", "value_at_stake": "Op het spel"},
     )
     figure = _root_figure(ax)
     figure.canvas.draw()

@@ -129,7 +129,7 @@ def _big_analysis(n: int, max_rows: int) -> SimpleNamespace:
             "clv_low": 0.5 * clv,
             "clv_high": 2.0 * clv,
             "clv_if_alive": if_alive,
-            "value_at_risk": (1 - p_alive) * if_alive,
+            "value_at_stake": (1 - p_alive) * if_alive,
         }
     )
     summary = pd.DataFrame(

@@ -36,7 +36,7 @@ def customers():
             "p_alive": np.linspace(0.1, 0.9, n),
             "expected_purchases": np.linspace(0.5, 3.0, n),
             "clv": [50.0] * 7 + [0.1, 0.1, 2000.0],
-            "value_at_risk": [*stakes, 5.0, 5.0, 10.0],
+            "value_at_stake": [*stakes, 5.0, 5.0, 10.0],
             "email": [f"k{i}@voorbeeld.nl" for i in range(n)],
             "naam": [f"Klant {i}" for i in range(n)],
         }
@@ -159,7 +159,7 @@ def test_long_lists_are_capped_with_a_note(tmp_path, customers):
 
 
 def test_without_a_model_every_action_gets_a_list(tmp_path, customers):
-    history = customers.drop(columns=["p_alive", "expected_purchases", "clv", "value_at_risk"])
+    history = customers.drop(columns=["p_alive", "expected_purchases", "clv", "value_at_stake"])
     book, plan = _write(tmp_path, history, "nl")
     assert len(book.sheetnames) == 1 + len(plan)
     assert set(_column(book["Overzicht"], "Advies")[: len(plan)]) == {
@@ -188,7 +188,7 @@ def test_a_million_customers_take_seconds(tmp_path):
             "p_alive": p_alive,
             "expected_purchases": rng.uniform(0, 4, n),
             "clv": p_alive * if_alive,
-            "value_at_risk": (1 - p_alive) * if_alive,
+            "value_at_stake": (1 - p_alive) * if_alive,
             "email": "klant@voorbeeld.nl",
         }
     )

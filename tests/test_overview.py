@@ -49,14 +49,14 @@ def test_at_risk_by_hand():
             "segment": ["at_risk", "cant_lose_them", "lost", "champions"],
             "revenue": [100.0, 200.0, 10.0, 500.0],
             "clv": [10.0, 30.0, 0.5, 100.0],
-            "value_at_risk": [40.0, 20.0, 9.5, 1.0],
+            "value_at_stake": [40.0, 20.0, 9.5, 1.0],
         }
     )
     r = at_risk(customers)
     assert r.n_customers == 2
     assert r.customer_share == 0.5
     assert r.value_at_stake == 60.0
-    assert r.value_if_active == 100.0  # clv + value at risk
+    assert r.value_if_active == 100.0  # clv + value at stake
     assert r.past_revenue == 300.0
     assert set(AT_RISK_SEGMENTS) == {"at_risk", "cant_lose_them"}
 
@@ -70,7 +70,7 @@ def test_at_risk_means_repeat_buyers_probably_gone():
             "revenue": [500.0, 200.0, 10.0, 900.0],
             "clv": [30.0, 20.0, 0.1, 300.0],
             "clv_if_alive": [100.0, 36.0, 2.0, 316.0],
-            "value_at_risk": [70.0, 16.0, 1.9, 16.0],
+            "value_at_stake": [70.0, 16.0, 1.9, 16.0],
         }
     )
     r = at_risk(customers)
@@ -112,10 +112,10 @@ def test_historic_clv_is_not_below_what_customers_already_paid(analysis):
 def test_value_at_stake_identity_per_customer(analysis):
     c = analysis.customers
     if_alive = c["clv_if_alive"] if "clv_if_alive" in c else c["clv"] / c["p_alive"]
-    np.testing.assert_allclose(c["clv"] + c["value_at_risk"], if_alive, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(c["clv"] + c["value_at_stake"], if_alive, rtol=1e-9, atol=1e-9)
     middle = c[(c["p_alive"] > 0.01) & (c["p_alive"] < 0.99)]
     np.testing.assert_allclose(
-        middle["value_at_risk"],
+        middle["value_at_stake"],
         middle["clv"] * (1 - middle["p_alive"]) / middle["p_alive"],
         rtol=0.01,
     )
@@ -123,8 +123,8 @@ def test_value_at_stake_identity_per_customer(analysis):
 
 def test_no_segment_stake_exceeds_its_value_if_all_were_active(analysis):
     c = analysis.customers
-    per_segment = c.groupby("segment")[["clv", "value_at_risk"]].sum()
-    assert (per_segment["value_at_risk"] <= per_segment.sum(axis=1) + 1e-9).all()
+    per_segment = c.groupby("segment")[["clv", "value_at_stake"]].sum()
+    assert (per_segment["value_at_stake"] <= per_segment.sum(axis=1) + 1e-9).all()
     r = at_risk(c)
     assert r.value_at_stake <= r.value_if_active
 
@@ -160,7 +160,7 @@ def test_customers_lapsed_for_over_a_year_are_probably_gone(analysis):
 def test_identical_runs_give_identical_numbers():
     client_dir, config = load_client("demo")
     first, second = (run_analysis(config, client_dir) for _ in range(2))
-    columns = ["customer_id", "revenue", "historic_clv", "p_alive", "clv", "value_at_risk"]
+    columns = ["customer_id", "revenue", "historic_clv", "p_alive", "clv", "value_at_stake"]
     pd.testing.assert_frame_equal(
         first.customers[columns], second.customers[columns], check_exact=True
     )

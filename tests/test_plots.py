@@ -84,7 +84,7 @@ def segments() -> pd.DataFrame:
             "segment_label": names,
             "customers": [120, 260, 310, 140, 90, 150, 180, 230, 40, 420, 417],
             "value": [41e3, 38e3, 21e3, 6e3, 3.5e3, 9e3, 5.2e3, 16e3, 7e3, 4.1e3, 900.0],
-            "value_at_risk": [
+            "value_at_stake": [
                 2e3,
                 3.8e3,
                 4.2e3,
@@ -313,13 +313,13 @@ def test_distribution_rejects_unknown_kind():
 
 
 def test_segment_map_places_and_labels_all_eleven_segments(segments):
-    labels = {"customers": "Customers", "value": "Predicted value", "value_at_risk": "At stake"}
+    labels = {"customers": "Customers", "value": "Predicted value", "value_at_stake": "At stake"}
     ax = drawn(plot_segment_map(segments, labels=labels, formatter=tagged))
     bubbles = ax.collections[0]
     assert bubbles.get_offsets().tolist() == segments[["customers", "value"]].to_numpy().tolist()
     sizes = bubbles.get_sizes()
-    assert sizes[segments["value_at_risk"].idxmax()] == sizes.max()  # area shows money at stake
-    assert sizes[segments["value_at_risk"].idxmin()] == sizes.min()
+    assert sizes[segments["value_at_stake"].idxmax()] == sizes.max()  # area shows money at stake
+    assert sizes[segments["value_at_stake"].idxmin()] == sizes.min()
     texts = {t.get_text() for t in ax.texts}
     assert set(segments["segment_label"]) <= texts
     assert ax.get_legend().get_title().get_text() == "At stake"
@@ -333,8 +333,8 @@ def test_segment_map_places_and_labels_all_eleven_segments(segments):
     assert overlaps == 0
 
 
-def test_segment_map_without_value_at_risk_has_equal_bubbles(segments):
-    ax = plot_segment_map(segments.drop(columns="value_at_risk"))
+def test_segment_map_without_value_at_stake_has_equal_bubbles(segments):
+    ax = plot_segment_map(segments.drop(columns="value_at_stake"))
     assert len(set(ax.collections[0].get_sizes())) == 1
     assert ax.get_legend() is None
 
@@ -508,15 +508,15 @@ def test_revenue_new_vs_returning_stacks_new_on_returning():
 
 
 def test_at_risk_sorts_largest_first_and_labels_amounts(segments):
-    frame = segments[["segment_label", "value_at_risk"]]
-    labels = {"value_at_risk": "Value at risk"}
+    frame = segments[["segment_label", "value_at_stake"]]
+    labels = {"value_at_stake": "Value at stake"}
     ax = drawn(plot_at_risk(frame, labels=labels, formatter=tagged, palette=CDNOW))
     assert len(ax.patches) == 11
     widths = [p.get_width() for p in ax.patches]
     assert widths == sorted(widths, reverse=True)
     assert tick_texts(ax.yaxis)[0] == "At risk"  # 9,600: the most money at stake, on top
     assert "<9600>" in [t.get_text() for t in ax.texts]
-    assert ax.get_xlabel() == "Value at risk"
+    assert ax.get_xlabel() == "Value at stake"
     assert to_hex(ax.patches[0].get_facecolor()).upper() == CDNOW.primary
 
 
@@ -526,7 +526,7 @@ def test_at_risk_sorts_largest_first_and_labels_amounts(segments):
 def test_plots_draw_on_a_given_axes():
     figure = Figure(figsize=(FIGURE_WIDTH_IN, 3))
     left, right = figure.subplots(1, 2)
-    frame = pd.DataFrame({"segment_label": ["A", "B"], "value_at_risk": [1.0, 2.0]})
+    frame = pd.DataFrame({"segment_label": ["A", "B"], "value_at_stake": [1.0, 2.0]})
     assert plot_at_risk(frame, ax=right) is right
     assert len(right.patches) == 2 and len(left.patches) == 0
 
@@ -551,7 +551,7 @@ def test_save_figure_writes_a_png_and_closes_the_figure(tmp_path, tiers):
 def test_save_figure_closes_pyplot_figures_too(tmp_path):
     before = plt.get_fignums()
     figure, ax = plt.subplots()
-    plot_at_risk(pd.DataFrame({"segment_label": ["A"], "value_at_risk": [1.0]}), ax=ax)
+    plot_at_risk(pd.DataFrame({"segment_label": ["A"], "value_at_stake": [1.0]}), ax=ax)
     assert plt.get_fignums() != before
     save_figure(figure, tmp_path / "at_risk.png", dpi=50)
     assert plt.get_fignums() == before
@@ -565,8 +565,8 @@ def test_figures_use_the_brand_font():
         assert use_fonts(sorted((FONTS_DIR / "roboto-slab").glob("*.otf")), "Roboto Slab") == (
             "Roboto Slab"
         )
-        frame = pd.DataFrame({"segment_label": ["A", "B"], "value_at_risk": [1.0, 2.0]})
-        ax = plot_at_risk(frame, labels={"value_at_risk": "Value"})
+        frame = pd.DataFrame({"segment_label": ["A", "B"], "value_at_stake": [1.0, 2.0]})
+        ax = plot_at_risk(frame, labels={"value_at_stake": "Value"})
         assert ax.xaxis.label.get_fontname() == "Roboto Slab"
     with matplotlib.rc_context():
         assert use_fonts([], "No Such Font") == "DejaVu Sans"

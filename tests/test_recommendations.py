@@ -24,12 +24,12 @@ from clvreport.segments import default_segment_rules
 
 @pytest.fixture
 def segments():
-    # Hand-made segment table: value at risk per year in euros.
+    # Hand-made segment table: value at stake per year in euros.
     return pd.DataFrame(
         {
             "segment": ["champions", "loyal", "at_risk", "cant_lose_them", "new", "lost"],
             "n_customers": [120, 300, 80, 15, 0, 900],
-            "value_at_risk": [1_000.0, 5_000.0, 4_000.0, 2_500.0, 0.0, 300.0],
+            "value_at_stake": [1_000.0, 5_000.0, 4_000.0, 2_500.0, 0.0, 300.0],
             "revenue": [50_000.0, 40_000.0, 9_000.0, 6_000.0, 0.0, 2_000.0],
         }
     )
@@ -74,7 +74,7 @@ def test_ranked_by_money_at_stake_and_empty_segments_left_out(segments):
 
 
 def test_without_a_model_revenue_is_the_money_at_stake(segments):
-    actions = recommend(segments.drop(columns="value_at_risk"), load_recommendation_rules())
+    actions = recommend(segments.drop(columns="value_at_stake"), load_recommendation_rules())
     assert actions["segment"].tolist()[:2] == ["champions", "loyal"]
     assert actions.loc[0, "value_at_stake"] == 50_000.0
 
@@ -100,7 +100,7 @@ def test_ties_are_broken_by_priority():
         {
             "segment": ["hibernating", "at_risk"],
             "n_customers": [10, 10],
-            "value_at_risk": [100.0, 100.0],
+            "value_at_stake": [100.0, 100.0],
         }
     )
     assert recommend(tied, load_recommendation_rules())["segment"].tolist() == [
@@ -124,7 +124,7 @@ def test_a_malformed_override_names_the_segment():
 
 
 def test_empty_segment_table_gives_no_recommendations():
-    empty = pd.DataFrame(columns=["segment", "n_customers", "value_at_risk"])
+    empty = pd.DataFrame(columns=["segment", "n_customers", "value_at_stake"])
     assert recommend(empty, load_recommendation_rules()).empty
     assert group_by_action(recommend(empty, load_recommendation_rules())).empty
 
@@ -152,7 +152,7 @@ def customers():
                 "champions",  # f: kept 0.1 × 10 + 0.03 × 1000 = 31
                 "potential_loyalists",  # g: kept 0.15 × 100 + 0.05 × 200 = 25
             ],
-            "value_at_risk": [200.0, 20.0, 100.0, 5.0, 5.0, 10.0, 100.0],
+            "value_at_stake": [200.0, 20.0, 100.0, 5.0, 5.0, 10.0, 100.0],
             "clv": [50.0, 5.0, 10.0, 0.1, 0.1, 1000.0, 200.0],
             "revenue": [500.0, 50.0, 300.0, 20.0, 20.0, 4000.0, 300.0],
             "n_purchases": [5, 1, 3, 1, 1, 20, 3],  # g: order value 300 / 3 = 100
@@ -339,7 +339,7 @@ def test_without_a_model_the_plan_has_no_money():
 
 
 def test_empty_customers_give_an_empty_plan():
-    empty = pd.DataFrame(columns=["customer_id", "segment", "value_at_risk", "clv"])
+    empty = pd.DataFrame(columns=["customer_id", "segment", "value_at_stake", "clv"])
     plan = plan_actions(empty)
     assert plan.empty and list(plan.columns) == PLAN_COLUMNS
 

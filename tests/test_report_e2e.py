@@ -110,7 +110,7 @@ def test_model_json_and_customers_csv_agree_with_the_report(dutch_report):
     # may lie below it for a customer who will most likely buy nothing at all.
     assert (customers["clv_low"] <= customers["clv"] + 1e-9).all()
     assert (customers["clv_low"] <= customers["clv_high"] + 1e-9).all()
-    assert (customers["clv"] + customers["value_at_risk"]).to_numpy() == pytest.approx(
+    assert (customers["clv"] + customers["value_at_stake"]).to_numpy() == pytest.approx(
         customers["clv_if_alive"].to_numpy(),
         abs=2e-4,  # customers.csv keeps 4 decimals
     )

@@ -53,7 +53,7 @@ def test_page_one_answers_the_four_questions_with_this_clients_numbers(ctx):
     assert _key_figure_values(text) == [
         t.money(customers["clv"].sum()),
         t.percent(top["clv"].sum() / customers["clv"].sum(), digits=0),
-        t.money(risky["value_at_risk"].sum()),
+        t.money(risky["value_at_stake"].sum()),
         t.money(plan["net_return"].sum()),
     ]
     assert t.money(a.base_value["clv_low"]) in text and t.money(a.base_value["clv_high"]) in text

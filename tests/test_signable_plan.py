@@ -28,7 +28,7 @@ def test_lifetime_value_is_at_least_the_horizons(demo_reports):
     assert {"clv_lifetime", "value_at_stake_lifetime"} <= set(customers.columns)
     # five years of the same forecast hold at least its first twelve months
     assert (customers["clv_lifetime"] >= customers["clv"] - 1e-3).all()
-    assert (customers["value_at_stake_lifetime"] >= customers["value_at_risk"] - 1e-3).all()
+    assert (customers["value_at_stake_lifetime"] >= customers["value_at_stake"] - 1e-3).all()
     assert customers["clv_lifetime"].sum() > 1.5 * customers["clv"].sum()
     # ... and never more than five times a year's purchases at the same pace
     assert customers["clv_lifetime"].sum() < 5 * customers["clv"].sum()
@@ -39,7 +39,7 @@ def test_actions_are_priced_on_the_remaining_lifetime() -> None:
         {
             "customer_id": ["a", "b"],
             "segment": ["at_risk", "champions"],
-            "value_at_risk": [100.0, 0.0],
+            "value_at_stake": [100.0, 0.0],
             "value_at_stake_lifetime": [300.0, 0.0],
             "clv": [50.0, 400.0],
         }
@@ -60,11 +60,11 @@ def test_at_the_break_even_success_rate_the_action_nets_zero() -> None:
         {
             "customer_id": [f"c{i}" for i in range(n)],
             "segment": "at_risk",
-            "value_at_risk": rng.gamma(2.0, 30.0, n),
+            "value_at_stake": rng.gamma(2.0, 30.0, n),
             "clv": rng.gamma(2.0, 10.0, n),
         }
     )
-    customers["value_at_stake_lifetime"] = 2.5 * customers["value_at_risk"]
+    customers["value_at_stake_lifetime"] = 2.5 * customers["value_at_stake"]
     rules = PlanRules.default()
     per = customer_actions(customers, rules)
     plan = pd.DataFrame({"action": ["win_back_personal"], "profitable": [True]})

@@ -48,8 +48,8 @@ def test_figures_agree_with_the_files(report):
     # ended subscriptions are worth nothing more and have nothing at stake (a win-back
     # value, apart, decays with the time since cancelling), and are never "at risk"
     ended = customers[~customers["active"]]
-    assert (ended["clv"] == 0).all() and (ended["value_at_risk"] == 0).all()
-    assert customers["value_at_risk"].sum() <= customers["clv_if_alive"].sum()
+    assert (ended["clv"] == 0).all() and (ended["value_at_stake"] == 0).all()
+    assert customers["value_at_stake"].sum() <= customers["clv_if_alive"].sum()
     assert model["key_figures"]["at_risk_customers"] <= int(customers["active"].sum())
 
 

@@ -59,12 +59,12 @@ def test_payments_are_one_per_paid_period(analysis):
 def test_scores_hold_their_identities(analysis):
     c = analysis.customers
     periods = horizon_periods(analysis.config.horizon_months, "month")
-    np.testing.assert_allclose(c["clv"] + c["value_at_risk"], c["clv_if_alive"], rtol=1e-9)
+    np.testing.assert_allclose(c["clv"] + c["value_at_stake"], c["clv_if_alive"], rtol=1e-9)
     ended = ~c["active"]
     assert (c.loc[ended, ["p_alive", "clv"]] == 0).all().all()
     # an ended subscription has nothing at stake; a win-back can win at most a new
     # subscription of its plan, less the longer ago it ended
-    assert (c.loc[ended, "value_at_risk"] == 0).all()
+    assert (c.loc[ended, "value_at_stake"] == 0).all()
     assert (c.loc[~ended, "winback_value"] == 0).all()
     new = c["active"] & (c["n_purchases"] == 1)
     assert c.loc[ended, "winback_value"].max() <= c.loc[new, "clv_if_alive"].max() + 1e-9
@@ -211,19 +211,19 @@ def test_tenure_is_measured_and_the_forecast_named_apart(analysis):
 def test_value_at_stake_never_exceeds_the_value_it_is_part_of(analysis):
     """Per subscriber, per segment and in total: stake <= value if staying the whole period."""
     c = analysis.customers
-    stake, if_alive = c["value_at_risk"], c["clv_if_alive"]
+    stake, if_alive = c["value_at_stake"], c["clv_if_alive"]
     assert (stake >= -1e-9).all() and (stake <= if_alive + 1e-9).all()
     life = c["value_at_stake_lifetime"]
     assert (life >= -1e-9).all() and (life <= c["clv_if_alive_lifetime"] + 1e-9).all()
     seg = analysis.segments.set_index("segment")
     if_alive_by_segment = if_alive.groupby(c["segment"].astype(str)).sum()
-    assert (seg["value_at_risk"] <= if_alive_by_segment.reindex(seg.index).fillna(0) + 1e-6).all()
-    assert seg["value_at_risk"].sum() == pytest.approx(stake.sum())
+    assert (seg["value_at_stake"] <= if_alive_by_segment.reindex(seg.index).fillna(0) + 1e-6).all()
+    assert seg["value_at_stake"].sum() == pytest.approx(stake.sum())
     # the running base: what is at stake is part of its value if all stayed, never more
     assert stake.sum() <= if_alive.sum()
     # ex-subscribers' win-back value is apart from the stake
     ended = ~c["active"]
-    assert seg.loc[seg.index.isin(c.loc[ended, "segment"].unique()), "value_at_risk"].sum() == 0
+    assert seg.loc[seg.index.isin(c.loc[ended, "segment"].unique()), "value_at_stake"].sum() == 0
 
 
 def test_winback_decays_and_stops_at_the_horizon(analysis):
@@ -307,7 +307,7 @@ def test_the_at_risk_words_state_the_rule_in_use(language):
     t = Translator(language, audience="subscribers")
     chance = t.percent(AT_RISK_P_CANCEL, digits=0)
     keys = ("overview.headline", "overview.risk_note", "loyalty.drifting")
-    for key in (*keys, "methodology.value_at_risk", "overview.risk_note_none"):
+    for key in (*keys, "methodology.value_at_stake", "overview.risk_note_none"):
         text = t(key)  # the template, placeholders unfilled
         assert chance in text and f" {AT_RISK_CANCEL_RENEWALS} " in text, (language, key)
 
@@ -330,4 +330,4 @@ def test_sensitivity_moves_the_winback_value_with_margin_and_horizon(analysis):
     assert (shorter.loc[beyond, "winback_value"] == 0).all()
     within = ended & ~beyond
     assert (shorter.loc[within, "winback_value"] < c.loc[within, "winback_value"]).all()
-    assert (shorter.loc[ended, "value_at_risk"] == 0).all()
+    assert (shorter.loc[ended, "value_at_stake"] == 0).all()

@@ -21,8 +21,8 @@ Examples
 >>> import pandas as pd
 >>> from clvreport.plots import Palette, plot_at_risk, save_figure
 >>> palette = Palette.from_brand("#3A2470", "#6D5C99", "#D9581A")
->>> frame = pd.DataFrame({"segment_label": ["At risk", "Lost"], "value_at_risk": [5400.0, 1200.0]})
->>> ax = plot_at_risk(frame, palette=palette, labels={"value_at_risk": "Value at risk"})
+>>> frame = pd.DataFrame({"segment_label": ["At risk", "Lost"], "value_at_stake": [5400.0, 1200.0]})
+>>> ax = plot_at_risk(frame, palette=palette, labels={"value_at_stake": "Value at stake"})
 >>> save_figure(ax, "figures/at_risk.png")  # doctest: +SKIP
 PosixPath('figures/at_risk.png')
 """

@@ -461,7 +461,7 @@ def save_figure(fig: Figure | Axes, path: str | Path, *, dpi: int = 200) -> Path
     --------
     >>> from clvreport.plots import plot_at_risk
     >>> import pandas as pd
-    >>> ax = plot_at_risk(pd.DataFrame({"segment_label": ["A"], "value_at_risk": [10.0]}))
+    >>> ax = plot_at_risk(pd.DataFrame({"segment_label": ["A"], "value_at_stake": [10.0]}))
     >>> save_figure(ax, "/tmp/at_risk.png").name  # doctest: +SKIP
     'at_risk.png'
     """

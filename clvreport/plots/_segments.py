@@ -35,7 +35,7 @@ __all__ = ["plot_at_risk", "plot_segment_map"]
 
 _MIN_AREA = 40.0
 _MAX_AREA = 1100.0
-"""Bubble areas in points² for the smallest and largest value at risk."""
+"""Bubble areas in points² for the smallest and largest value at stake."""
 
 
 def _areas(sizes: np.ndarray) -> np.ndarray:
@@ -310,7 +310,7 @@ def plot_segment_map(
     """Segment map: how many customers each segment has and what they are worth.
 
     One bubble per segment: to the right are large segments, higher up are
-    valuable ones. When ``value_at_risk`` is given, the bubble area shows it, so
+    valuable ones. When ``value_at_stake`` is given, the bubble area shows it, so
     the segments that need attention stand out. Each label sits beside its
     bubble, inside the axes, clear of the other labels and bubbles (the nearest
     free place around the bubble, the largest bubbles first; the same segments
@@ -323,14 +323,14 @@ def plot_segment_map(
     segments
         One row per segment with columns ``segment_label`` (display text),
         ``customers`` (count), ``value`` (total predicted value of the
-        segment's customers) and optionally ``value_at_risk``.
+        segment's customers) and optionally ``value_at_stake``.
     ax
         Axes to draw on; by default a new figure 16 cm wide.
     palette
         Brand colours: bubbles in ``primary``.
     labels
         Translated texts: ``customers`` (x axis), ``value`` (y axis),
-        ``value_at_risk`` (title of the bubble-size legend), ``title`` (optional).
+        ``value_at_stake`` (title of the bubble-size legend), ``title`` (optional).
     formatter
         Money on the y axis and in the size legend, e.g. ``t.money``.
     count_formatter
@@ -346,7 +346,7 @@ def plot_segment_map(
     --------
     >>> segments = pd.DataFrame({"segment_label": ["Champions", "Lost"],
     ...     "customers": [120, 900], "value": [41000.0, 3000.0],
-    ...     "value_at_risk": [2000.0, 2500.0]})
+    ...     "value_at_stake": [2000.0, 2500.0]})
     >>> ax = plot_segment_map(segments)
     >>> ax.collections[0].get_offsets().tolist()
     [[120.0, 41000.0], [900.0, 3000.0]]
@@ -356,13 +356,13 @@ def plot_segment_map(
         segments,
         "plot_segment_map",
         ["segment_label", "customers", "value"],
-        optional=["value_at_risk"],
+        optional=["value_at_stake"],
     )
     ax = _axes(ax, palette, height=4.0)
     x = frame["customers"].to_numpy(dtype="float64")
     y = frame["value"].to_numpy(dtype="float64")
-    has_risk = "value_at_risk" in frame.columns
-    areas = _areas(frame["value_at_risk"].to_numpy(dtype="float64")) if has_risk else None
+    has_risk = "value_at_stake" in frame.columns
+    areas = _areas(frame["value_at_stake"].to_numpy(dtype="float64")) if has_risk else None
     options = {
         "s": areas if areas is not None else 160.0,
         "color": palette.primary,
@@ -395,7 +395,7 @@ def plot_segment_map(
         grid="both",
     )
     if has_risk:
-        top = float(np.nanmax(frame["value_at_risk"])) if len(frame) else 0.0
+        top = float(np.nanmax(frame["value_at_stake"])) if len(frame) else 0.0
         handles = [
             Line2D(
                 [],
@@ -413,7 +413,7 @@ def plot_segment_map(
         if handles:
             legend = ax.legend(
                 handles=handles,
-                title=_label(labels, "value_at_risk"),
+                title=_label(labels, "value_at_stake"),
                 loc="upper left",
                 bbox_to_anchor=(1.01, 1.0),
                 frameon=False,
@@ -451,13 +451,13 @@ def plot_at_risk(
     ----------
     frame
         One row per segment with columns ``segment_label`` (display text) and
-        ``value_at_risk`` (money). Any order: the plot sorts largest first.
+        ``value_at_stake`` (money). Any order: the plot sorts largest first.
     ax
         Axes to draw on; by default a new figure 16 cm wide.
     palette
         Brand colours: bars in ``primary``.
     labels
-        Translated texts: ``value_at_risk`` (x axis), ``title`` (optional).
+        Translated texts: ``value_at_stake`` (x axis), ``title`` (optional).
     formatter
         Money on the x axis and at the bars, e.g. ``t.money``.
     **kwargs
@@ -470,17 +470,17 @@ def plot_at_risk(
     Examples
     --------
     >>> frame = pd.DataFrame({"segment_label": ["Lost", "At risk"],
-    ...                       "value_at_risk": [1200.0, 5400.0]})
+    ...                       "value_at_stake": [1200.0, 5400.0]})
     >>> ax = plot_at_risk(frame)
     >>> [t.get_text() for t in ax.get_yticklabels()]
     ['At risk', 'Lost']
     """
     palette = palette or Palette()
-    data = _require(frame, "plot_at_risk", ["segment_label", "value_at_risk"])
-    data = data.sort_values("value_at_risk", ascending=False, kind="stable")
+    data = _require(frame, "plot_at_risk", ["segment_label", "value_at_stake"])
+    data = data.sort_values("value_at_stake", ascending=False, kind="stable")
     n = len(data)
     ax = _axes(ax, palette, height=max(2.2, 0.9 + 0.34 * n))
-    values = data["value_at_risk"].to_numpy(dtype="float64")
+    values = data["value_at_stake"].to_numpy(dtype="float64")
     positions = np.arange(n, dtype="float64")
     options = {"height": 0.68, "color": palette.primary, "zorder": 3}
     bars = ax.barh(positions, values, **{**options, **kwargs})
@@ -500,7 +500,7 @@ def plot_at_risk(
     _style(
         ax,
         palette,
-        xlabel=_label(labels, "value_at_risk"),
+        xlabel=_label(labels, "value_at_stake"),
         title=_optional(labels, "title"),
         grid="x",
         left_spine=False,

@@ -380,8 +380,8 @@ def _risk_and_notes(ctx: ReportContext, comparison: Comparison) -> str:
     sentences = []
     if len(newly):
         chosen = customers["customer_id"].astype(str).isin(set(map(str, newly)))
-        has_stake = "value_at_risk" in customers
-        stake = float(customers.loc[chosen, "value_at_risk"].sum()) if has_stake else math.nan
+        has_stake = "value_at_stake" in customers
+        stake = float(customers.loc[chosen, "value_at_stake"].sum()) if has_stake else math.nan
         sentences.append(
             t(
                 "compare.newly_at_risk",

@@ -175,7 +175,7 @@ class ReportContext:
         a = self.analysis
         per_customer = customer_actions(a.customers, self.plan_rules)
         groups = a.config.control_groups
-        if "value_at_risk" in a.customers and (groups.share > 0 or any(groups.actions.values())):
+        if "value_at_stake" in a.customers and (groups.share > 0 or any(groups.actions.values())):
             # the lists are those of the advised actions: the plan before any is held back
             plan = plan_actions(a.customers, self.plan_rules, per_customer=per_customer)
             paying = plan["profitable"].fillna(False).astype(bool) & (plan["customers"] > 0)
@@ -205,7 +205,7 @@ class ReportContext:
             rules=self.plan_rules,
             rate_sources={action: rate.source for action, rate in self.learned.items()},
         )
-        if "value_at_risk" in self.analysis.customers:
+        if "value_at_stake" in self.analysis.customers:
             rates = break_even_success_rates(self.customer_actions, plan, self.plan_rules)
             margins = break_even_margins(plan, self.analysis.config.gross_margin)
             plan["break_even_success_rate"] = plan["action"].map(rates)
@@ -220,7 +220,7 @@ class ReportContext:
         """
         from clvreport.sensitivity import sensitivity
 
-        if "value_at_risk" not in self.analysis.customers:
+        if "value_at_stake" not in self.analysis.customers:
             return None
         return sensitivity(self.analysis, self.customer_actions, self.plan, self.plan_rules)
 

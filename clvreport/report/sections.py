@@ -584,10 +584,10 @@ def _segment_finding(ctx: ReportContext, seg: pd.DataFrame) -> dict[str, str]:
         "share": t.percent(biggest[f"{value_key}_share"], digits=0),
     }
     if a.has_predictions:
-        risk = seg.loc[seg["value_at_risk"].idxmax()]
+        risk = seg.loc[seg["value_at_stake"].idxmax()]
         values |= {
             "risk_label": literal(labels[risk["segment"]]),
-            "risk": t.money(risk["value_at_risk"]),
+            "risk": t.money(risk["value_at_stake"]),
         }
     return values
 
@@ -612,7 +612,7 @@ def segments(ctx: ReportContext) -> Markdown:
         }
     )
     if a.has_predictions:
-        data["value_at_risk"] = seg["value_at_risk"].to_numpy()
+        data["value_at_stake"] = seg["value_at_stake"].to_numpy()
     ax = plots.plot_segment_map(
         data,
         palette=ctx.palette,
@@ -630,7 +630,7 @@ def segments(ctx: ReportContext) -> Markdown:
         p_alive = a.customers.groupby("segment")[chance].mean()
         columns[t(f"segments.{chance}")] = [t.percent(p_alive[s], digits=0) for s in seg["segment"]]
         columns[t("segments.clv")] = [t.money(v) for v in seg["clv"]]
-        columns[t("segments.value_at_risk")] = [t.money(v) for v in seg["value_at_risk"]]
+        columns[t("segments.value_at_stake")] = [t.money(v) for v in seg["value_at_stake"]]
     biggest = seg.loc[seg[value_key].idxmax()]
     descriptions = a.rules.descriptions(t.language)
     return join(
@@ -666,13 +666,13 @@ def segments(ctx: ReportContext) -> Markdown:
 def _stake_note(ctx: ReportContext, seg: pd.DataFrame) -> str | None:
     """The segment table's stake counts everyone; the summary's only the customers at risk."""
     a, t = ctx.analysis, ctx.t
-    if not a.has_predictions or "value_at_risk" not in seg:
+    if not a.has_predictions or "value_at_stake" not in seg:
         return None
-    risky = a.customers.loc[at_risk_mask(a.customers), "value_at_risk"]
+    risky = a.customers.loc[at_risk_mask(a.customers), "value_at_stake"]
     return paragraph(
         t(
             "segments.stake_note_silence" if a.risk_basis == "silence" else "segments.stake_note",
-            total=t.money(float(seg["value_at_risk"].sum())),
+            total=t.money(float(seg["value_at_stake"].sum())),
             at_risk=t.money(float(risky.sum())),
         )
     )
@@ -685,7 +685,7 @@ def _segment_total(ctx: ReportContext, seg: pd.DataFrame) -> list[str]:
         total += [
             t.percent(a.customers[_chance_column(ctx)].mean(), digits=0),
             t.money(seg["clv"].sum()),
-            t.money(seg["value_at_risk"].sum()),
+            t.money(seg["value_at_stake"].sum()),
         ]
     return total
 
@@ -897,9 +897,9 @@ def methodology(ctx: ReportContext) -> Markdown:
         blocks.append(
             paragraph(
                 t(
-                    "methodology.value_at_risk_silence"
+                    "methodology.value_at_stake_silence"
                     if a.risk_basis == "silence"
-                    else "methodology.value_at_risk",
+                    else "methodology.value_at_stake",
                     months=a.config.horizon_months,
                     threshold=t.percent(AT_RISK_P_SILENCE, digits=0),
                 )
