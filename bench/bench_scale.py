@@ -12,7 +12,7 @@ process tree, so Spark's JVM counts too):
 
 1. **ingest + summary**: read and clean the transactions
    (:func:`clvreport.ingest.read_transactions`) and build the per-customer
-   summary (:func:`clvreport.summary.rfm_summary`); DuckDB with a memory limit
+   summary (:func:`clvreport.rfm.rfm_summary`); DuckDB with a memory limit
    (``--memory-limit``, spilling to disk beyond it) or Spark in local mode;
 2. **fit**: :func:`clvreport.models.fit_clv_models` (``auto``: BG/NBD,
    MBG/NBD and Pareto/NBD on the compressed (x, t_x, T) rows, plus
@@ -135,7 +135,7 @@ def run_child(engine_name: str, path: str, memory_limit: str, workdir: str) -> d
     from clvreport.ingest import read_transactions
     from clvreport.models import fit_clv_models, score_customers
     from clvreport.monitor import PeakMemory
-    from clvreport.summary import rfm_summary
+    from clvreport.rfm import rfm_summary
 
     columns = ColumnMapping(customer_id="customer_id", date="order_date", amount="amount")
     result: dict = {"steps": {}}

@@ -6,7 +6,7 @@ subprocess and measures wall time and the child's peak resident memory
 (``os.wait4`` rusage, so each number belongs to one run only):
 
 * ``clvreport``: :func:`clvreport.ingest.read_transactions` (DuckDB: read,
-  parse, policies, dedup) + :func:`clvreport.summary.rfm_summary`;
+  parse, policies, dedup) + :func:`clvreport.rfm.rfm_summary`;
 * ``pandas``: ``read_csv``/``read_parquet`` + the same summary written as a
   plain pandas groupby (dedup, same-day merge, first purchase, repeat spend);
 * ``lifetimes``: ``read_csv`` + ``lifetimes.utils.summary_data_from_transaction_data``
@@ -82,7 +82,7 @@ def generate(rows: int, customers: int, folder: Path) -> tuple[Path, Path]:
 def run_clvreport(path: str) -> dict:
     from clvreport.config import ColumnMapping
     from clvreport.ingest import read_transactions
-    from clvreport.summary import rfm_summary, summary_totals
+    from clvreport.rfm import rfm_summary, summary_totals
 
     columns = ColumnMapping(customer_id="customer_id", date="order_date", amount="amount")
     with read_transactions(path, columns) as tx:

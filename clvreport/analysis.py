@@ -19,6 +19,14 @@ from clvreport.acquisition import first_purchase_groups, group_value
 from clvreport.cohorts import cohort_matrix, cohort_table
 from clvreport.concentration import Concentration, concentration, lorenz_curve, tier_summary
 from clvreport.config import ClientConfig, ColumnMapping
+from clvreport.customer_groups import (
+    AT_RISK_CANCEL_RENEWALS,
+    RiskBasis,
+    at_risk_mask,
+    risk_basis,
+    value_at_stake,
+    valued_customers,
+)
 from clvreport.definitions import active_mask, year_start
 from clvreport.donor_holdout import donor_holdout
 from clvreport.donors import (
@@ -54,16 +62,9 @@ from clvreport.models.scoring import clear_forecast_cache, lifetime_values
 from clvreport.models.season import daily_purchases, season_from_transactions
 from clvreport.models.tracking import tracking_data
 from clvreport.models.units import horizon_periods
-from clvreport.overview import (
-    AT_RISK_CANCEL_RENEWALS,
-    RiskBasis,
-    at_risk_mask,
-    risk_basis,
-    value_at_stake,
-    valued_customers,
-)
 from clvreport.period_holdout import PeriodHoldout
 from clvreport.revenue_profile import SeasonProfile, monthly_profile
+from clvreport.rfm import rfm_summary
 from clvreport.segments import SegmentRules, load_segment_rules, rfm_segments, segment_summary
 from clvreport.subscriber_holdout import subscriber_holdout
 from clvreport.subscribers import (
@@ -76,7 +77,6 @@ from clvreport.subscribers import (
     score_subscribers,
     subscriber_forecast,
 )
-from clvreport.summary import rfm_summary
 
 __all__ = [
     "Analysis",
@@ -160,7 +160,7 @@ class Analysis:
     repeat
         How often new and returning customers bought again within a year.
     risk_basis
-        How at-risk customers were found (:func:`~clvreport.overview.risk_basis`):
+        How at-risk customers were found (:func:`~clvreport.customer_groups.risk_basis`):
         ``"p_alive"``, or ``"silence"`` when the model finds (almost) no dropout
         and an overdue silence takes the place of a low P(alive).
     subscribers

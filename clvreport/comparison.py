@@ -12,7 +12,7 @@ Key figures (:class:`KeyFigures`)
     Customers, active customers (a purchase in the twelve months before the
     report date), revenue of those twelve months, predicted value of the base
     (sum of the customers' CLV over the horizon), customers at risk and their
-    value at stake (:mod:`clvreport.overview`), and the top 20%'s share of the
+    value at stake (:mod:`clvreport.customer_groups`), and the top 20%'s share of the
     predicted value (without a model: of revenue).
 Migration
     For every customer of the earlier report, the segment then and now;
@@ -57,6 +57,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clvreport.customer_groups import at_risk, at_risk_mask, top_group, valued_customers
 from clvreport.definitions import active_mask
 from clvreport.donors import DonorFit, donor_period_forecast
 from clvreport.errors import ConfigError
@@ -64,7 +65,6 @@ from clvreport.experiments import ACTION_COLUMNS, measure_actions
 from clvreport.models.fitting import ClvModelFit
 from clvreport.models.period import period_forecast
 from clvreport.models.units import convert_duration, periods_between
-from clvreport.overview import at_risk, at_risk_mask, top_group, valued_customers
 from clvreport.subscribers import SubscriberFit, subscriber_period_forecast
 
 __all__ = [

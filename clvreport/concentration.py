@@ -306,7 +306,7 @@ def value_tiers(
     values = customers[value_col].astype("float64")
     if values.isna().any():
         raise ValueError(f"column {value_col!r} contains NaN")
-    # Ties are broken by order, as in :func:`clvreport.overview.top_group`, so "the best
+    # Ties are broken by order, as in :func:`clvreport.customer_groups.top_group`, so "the best
     # 20%" is the same customers (and as many) wherever the report names them.
     order = np.argsort(-values.to_numpy(), kind="stable")
     position = np.empty(len(values), dtype="int64")

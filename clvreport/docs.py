@@ -34,7 +34,7 @@ API_SECTIONS: dict[str, tuple[str, ...]] = {
     "Configuration and clients": ("clvreport.config", "clvreport.validate"),
     "Reading transactions": ("clvreport.ingest", "clvreport.engine"),
     "Summaries and metrics": (
-        "clvreport.summary",
+        "clvreport.rfm",
         "clvreport.definitions",
         "clvreport.metrics",
         "clvreport.revenue_profile",
@@ -56,7 +56,7 @@ API_SECTIONS: dict[str, tuple[str, ...]] = {
         "clvreport.recommendations",
         "clvreport.experiments",
         "clvreport.sensitivity",
-        "clvreport.overview",
+        "clvreport.customer_groups",
         "clvreport.outputs",
         "clvreport.comparison",
         "clvreport.donors",

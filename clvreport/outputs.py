@@ -188,7 +188,7 @@ class CustomerRows:
         (indexed like ``analysis.customers``), for the ``control_group`` column.
         """
         from clvreport.concentration import value_tiers
-        from clvreport.overview import valued_customers
+        from clvreport.customer_groups import valued_customers
 
         customers = analysis.customers
         value = "clv" if analysis.has_predictions else "revenue"

@@ -43,9 +43,9 @@ import yaml
 from pydantic import ValidationError
 
 from clvreport.config import ContactCosts
+from clvreport.customer_groups import AT_RISK_P_CANCEL
 from clvreport.errors import ConfigError
 from clvreport.i18n import audience_for
-from clvreport.overview import AT_RISK_P_CANCEL
 
 __all__ = [
     "CHANNELS",
@@ -374,7 +374,7 @@ def _subscription_pricing(
 
     An action changes something only for a running subscriber likely to cancel
     soon (chance to cancel within the next renewals at least
-    :data:`~clvreport.overview.AT_RISK_P_CANCEL`, the first period included):
+    :data:`~clvreport.customer_groups.AT_RISK_P_CANCEL`, the first period included):
     keeping or growing someone who stays anyway wins nothing, so their value
     at stake and the assumed uplift count for no one else. An ex-subscriber's
     stake is the win-back value (decaying with the time since the

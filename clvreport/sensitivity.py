@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clvreport.overview import AT_RISK_CANCEL_RENEWALS, value_at_stake
+from clvreport.customer_groups import AT_RISK_CANCEL_RENEWALS, value_at_stake
 from clvreport.recommendations import PlanRules, customer_actions
 
 __all__ = [

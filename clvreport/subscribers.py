@@ -27,7 +27,7 @@ and gives every subscriber the columns the report reads, with these meanings:
 ``p_cancel_soon``
     For an active subscriber: the chance to cancel within the next few
     renewals, ``1 − S(n + k) / S(n)`` (NaN for an ended one). "At risk"
-    (:func:`clvreport.overview.at_risk_mask`) reads it; running subscriptions only.
+    (:func:`clvreport.customer_groups.at_risk_mask`) reads it; running subscriptions only.
 ``winback_value``
     For an ended subscription: what a new subscription of its plan would bring,
     times the assumed chance to win the subscriber back (:func:`winback_weight`:

@@ -20,7 +20,7 @@ from clvreport.config import ColumnMapping, DataPolicies
 from clvreport.ingest import read_transactions
 from clvreport.models import fit_clv_models
 from clvreport.models.simulate import simulate_bgnbd_transactions
-from clvreport.summary import rfm_summary
+from clvreport.rfm import rfm_summary
 
 COLUMNS = ColumnMapping(customer_id="klant", date="datum", amount="bedrag")
 ARGS = [

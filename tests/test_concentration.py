@@ -21,7 +21,7 @@ from clvreport.concentration import (
     top_share,
     value_tiers,
 )
-from clvreport.overview import top_group
+from clvreport.customer_groups import top_group
 
 CDNOW_SAMPLE = Path(__file__).parent / "data" / "cdnow_sample.txt"
 REVENUES = [270.0, 200.0, 80.0, 200.0]  # the four customers of tests/test_metrics.py

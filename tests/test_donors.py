@@ -14,6 +14,7 @@ import pytest
 from clvreport.analysis import run_analysis
 from clvreport.comparison import StoredReport, compare_reports
 from clvreport.config import load_client
+from clvreport.customer_groups import at_risk_mask
 from clvreport.donors import (
     DonorFit,
     cohort_giving,
@@ -27,7 +28,6 @@ from clvreport.donors import (
 from clvreport.ingest import load_transactions
 from clvreport.models.units import horizon_periods
 from clvreport.outputs import customer_table
-from clvreport.overview import at_risk_mask
 
 EXAMPLES = Path(__file__).parents[1] / "data"
 CLIENT = "goededoel"

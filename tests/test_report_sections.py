@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from clvreport.report import sections, summary
+from clvreport.report import first_page, sections
 from clvreport.report.context import setup
 
 CLIENTS = Path(__file__).parent / "fixtures" / "clients"
@@ -43,7 +43,7 @@ def _advised(ctx):
 def test_page_one_answers_the_four_questions_with_this_clients_numbers(ctx):
     t, a = ctx.t, ctx.analysis
     customers = a.customers
-    text = summary.executive_summary(ctx)
+    text = first_page.executive_summary(ctx)
     # What it is worth: the sum of the customers' CLV; who is worth most: the future share
     # of the top 20% by CLV; who is at risk: the value at stake of the at-risk segments;
     # what to do: the net return of the three best profitable actions.
@@ -65,7 +65,7 @@ def test_page_one_answers_the_four_questions_with_this_clients_numbers(ctx):
 
 def test_page_one_action_table_has_a_total_row(ctx):
     t = ctx.t
-    text = summary.executive_summary(ctx)
+    text = first_page.executive_summary(ctx)
     plan = _advised(ctx).head(3)
     assert f"| **{t('overview.total')}** |" in text
     total = next(line for line in text.splitlines() if f"**{t('overview.total')}**" in line)
@@ -105,7 +105,7 @@ def test_summary_shows_the_historic_clv_calculation(ctx):
     t, a = ctx.t, ctx.analysis
     customers = a.customers
     value = customers["revenue"].sum() / customers["n_purchases"].sum()
-    text = summary.executive_summary(ctx)
+    text = first_page.executive_summary(ctx)
     assert f"{t.money(value, digits=2)} per purchase" in text
     per_customer = customers["revenue"].sum() / len(customers)
     assert f"more than the {t.money(per_customer)} a customer has spent so far" in text

@@ -17,8 +17,8 @@ from clvreport.config import ColumnMapping, CsvOptions, DataPolicies, load_clien
 from clvreport.errors import ConfigError, DataError
 from clvreport.ingest import read_transactions
 from clvreport.models import fit_clv_models, score_customers
+from clvreport.rfm import rfm_summary, summary_totals
 from clvreport.spark import SparkEngine, java_available, score_customers_spark
-from clvreport.summary import rfm_summary, summary_totals
 
 pytestmark = [
     pytest.mark.spark,

@@ -24,7 +24,7 @@ from clvreport.ingest import Transactions, read_transactions
 from clvreport.ingest.exceptional import EXCEPTIONAL_MIN_FACTOR
 from clvreport.models import ClvModelFit, fit_clv_models, score_customers
 from clvreport.models.spend_caps import CAPPED_COLUMN, SpendCaps
-from clvreport.summary import rfm_summary
+from clvreport.rfm import rfm_summary
 
 COLUMNS = ColumnMapping(customer_id="klant", date="datum", amount="bedrag")
 CAL = CALIBRATION_END.date()

@@ -13,8 +13,8 @@ import pytest
 
 from clvreport.analysis import run_analysis
 from clvreport.config import load_client
+from clvreport.customer_groups import AT_RISK_CANCEL_RENEWALS, AT_RISK_P_CANCEL, at_risk_mask
 from clvreport.models.units import horizon_periods
-from clvreport.overview import AT_RISK_CANCEL_RENEWALS, AT_RISK_P_CANCEL, at_risk_mask
 from clvreport.subscribers import (
     SubscriberFit,
     fit_subscriber_model,
@@ -285,7 +285,7 @@ def test_identical_running_subscribers_share_a_segment(analysis):
 
 def test_concentration_is_over_running_subscriptions(analysis):
     """The 80/20 figures do not count ex-subscribers, who are worth 0 by definition."""
-    from clvreport.overview import top_group, valued_customers
+    from clvreport.customer_groups import top_group, valued_customers
 
     c = analysis.customers
     running = valued_customers(c)

@@ -82,7 +82,7 @@ from clvreport.models.fitting import MIN_REPEAT_BUYERS
 from clvreport.models.numeric import json_float
 from clvreport.models.predictive import holdout_intervals, interval_check
 from clvreport.models.season import Season, daily_purchases, season_from_transactions
-from clvreport.summary import as_date, rfm_summary
+from clvreport.rfm import as_date, rfm_summary
 
 __all__ = ["fit"]
 

@@ -29,7 +29,7 @@ from clvreport.cli.common import (
 )
 from clvreport.errors import DataError
 from clvreport.ingest import Transactions, read_transactions
-from clvreport.summary import rfm_summary, summary_totals
+from clvreport.rfm import rfm_summary, summary_totals
 
 __all__ = ["summary"]
 

@@ -48,7 +48,7 @@ def validate_summary(
     if not isinstance(summary, pd.DataFrame):
         raise DataError(
             f"expected a summary DataFrame, got {type(summary).__name__}",
-            hint="pass the table from clvreport.summary.rfm_summary",
+            hint="pass the table from clvreport.rfm.rfm_summary",
         )
     missing = [c for c in columns if c not in summary.columns]
     if missing:

@@ -11,7 +11,7 @@ The index
 Twelve factors ``s_1 .. s_12`` (January first), one per calendar month, that
 say how much faster customers buy in that month than in an average one. They
 are estimated from the client's own repeat purchases (purchase days after a
-customer's first purchase day, as in :func:`clvreport.summary.rfm_summary`)
+customer's first purchase day, as in :func:`clvreport.rfm.rfm_summary`)
 by a Poisson regression over the complete calendar months of the last whole
 years before the end of the data:
 
@@ -294,7 +294,7 @@ class Season:
         Parameters
         ----------
         summary
-            From :func:`clvreport.summary.rfm_summary` (times in whole days,
+            From :func:`clvreport.rfm.rfm_summary` (times in whole days,
             expressed in ``attrs["time_unit"]``).
         end
             The summary's calibration end; default ``attrs["calibration_end"]``,

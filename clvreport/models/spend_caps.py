@@ -5,7 +5,7 @@ guess of their next orders, shrunk towards the mean of all customers. One
 order of £168,469.60 beside one of £2.90 then makes the customer expect
 £78,027 per purchase, one of the most valuable customers of the whole base.
 
-The summary (:func:`clvreport.summary.rfm_summary`) therefore also carries
+The summary (:func:`clvreport.rfm.rfm_summary`) therefore also carries
 ``monetary_value_capped``: the same mean with every *exceptional* order
 (:mod:`clvreport.ingest.exceptional`: far larger than both the customer's
 other orders and the client's median order) counted as an ordinary order of
@@ -235,7 +235,7 @@ def spend_caps(scoring: pd.DataFrame, check: dict[str, Any] | None) -> SpendCaps
     ----------
     scoring
         The summary the final spend model is fitted on (from
-        :func:`clvreport.summary.rfm_summary`: its ``attrs`` hold the counts).
+        :func:`clvreport.rfm.rfm_summary`: its ``attrs`` hold the counts).
     check
         The holdout revenue check (:func:`revenue_check`), or ``None``.
 

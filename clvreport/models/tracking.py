@@ -12,7 +12,7 @@ these against the actual repeat purchases: a model that tracks the
 calibration weeks and keeps tracking in the holdout weeks describes the
 customer base; one that drifts away after the calibration end does not.
 
-Definitions are those of :func:`clvreport.summary.rfm_summary`, so the
+Definitions are those of :func:`clvreport.rfm.rfm_summary`, so the
 numbers add up to the summary's: a *repeat purchase* is a purchase day of a
 customer after the customer's first purchase day (several transactions on
 one day are one purchase; days with only returns are none), and the
@@ -67,7 +67,7 @@ from clvreport.errors import DataError
 from clvreport.models.base import TransactionModel
 from clvreport.models.season import Season
 from clvreport.models.units import DAYS_PER_UNIT
-from clvreport.summary import as_date
+from clvreport.rfm import as_date
 
 __all__ = [
     "TRACKING_COLUMNS",
@@ -172,7 +172,7 @@ def daily_repeat_purchases(
     transactions
         :class:`~clvreport.ingest.Transactions` (its ``engine`` and ``table``).
     calibration_end, observation_end
-        As for :func:`clvreport.summary.rfm_summary`.
+        As for :func:`clvreport.rfm.rfm_summary`.
 
     Returns
     -------
@@ -338,7 +338,7 @@ def tracking_data(
         Transaction model fitted on the calibration summary of the same
         ``calibration_end``.
     calibration_end, observation_end
-        As for :func:`clvreport.summary.rfm_summary`.
+        As for :func:`clvreport.rfm.rfm_summary`.
     period_days
         Length of a period (7: weeks).
     season

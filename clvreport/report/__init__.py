@@ -8,6 +8,7 @@ render). The notebook itself holds no logic.
 from clvreport.report.changes import since_previous
 from clvreport.report.context import ReportContext, finish, report_meta, setup
 from clvreport.report.donors import donor_outlook
+from clvreport.report.first_page import executive_summary
 from clvreport.report.sections import (
     concentration,
     data_quality,
@@ -18,7 +19,6 @@ from clvreport.report.sections import (
     segments,
 )
 from clvreport.report.subscribers import subscriber_outlook
-from clvreport.report.summary import executive_summary
 
 __all__ = [
     "ReportContext",

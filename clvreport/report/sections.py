@@ -14,18 +14,19 @@ import pandas as pd
 
 from clvreport import plots
 from clvreport.acquisition import MIN_GROUP_CUSTOMERS
-from clvreport.definitions import repeat_mask, repeat_rate
-from clvreport.i18n import Translator
-from clvreport.models.validation import ON_TARGET
-from clvreport.overview import (
+from clvreport.customer_groups import (
     AT_RISK_P_ALIVE,
     AT_RISK_P_SILENCE,
     TopRanked,
     at_risk_mask,
     top_ranked,
 )
+from clvreport.definitions import repeat_mask, repeat_rate
+from clvreport.i18n import Translator
+from clvreport.models.validation import ON_TARGET
 from clvreport.report import terms
 from clvreport.report.context import ReportContext
+from clvreport.report.first_page import plan_frame
 from clvreport.report.markdown import (
     Markdown,
     figure,
@@ -40,7 +41,6 @@ from clvreport.report.markdown import (
 )
 from clvreport.report.season import season_sentences
 from clvreport.report.sensitivity import sensitivity_blocks
-from clvreport.report.summary import plan_frame
 
 __all__ = [
     "concentration",
@@ -520,7 +520,7 @@ def _top_customers(ctx: ReportContext, value_key: str) -> tuple[pd.DataFrame, in
 
     Returns the table's rows, how many customers known shorter than
     ``min_history_weeks`` would have been among them by value alone, and the
-    ranking (:func:`clvreport.overview.top_ranked`: ties broken by revenue,
+    ranking (:func:`clvreport.customer_groups.top_ranked`: ties broken by revenue,
     tenure and id, with the number of customers tied at the cut).
     """
     a = ctx.analysis

@@ -4,7 +4,7 @@
 ``SparkSession``: a client's cluster (``spark.master`` in ``client.yml``) or
 ``local[*]`` on this machine. Spark reads the transaction files, runs the
 ingest, summary, cohort and concentration queries that
-:mod:`clvreport.ingest`, :mod:`clvreport.summary` and friends build with
+:mod:`clvreport.ingest`, :mod:`clvreport.rfm` and friends build with
 :data:`clvreport.engine.SPARK` as dialect, and hands back one row per customer
 (or per period) to the driver. Spark does the distribution; clvreport only
 writes the SQL once.

@@ -1,7 +1,7 @@
 """CDNOW sample summary (Fader-Hardie calibration/holdout split) and fitted models.
 
 The summaries come from the production path, ``clvreport.ingest`` and
-``clvreport.summary.rfm_summary``; :func:`build_summary` (fixture ``cdnow_pandas``) is
+``clvreport.rfm.rfm_summary``; :func:`build_summary` (fixture ``cdnow_pandas``) is
 an independent pandas construction that a test checks them against.
 """
 
@@ -17,7 +17,7 @@ import pytest
 from clvreport.config import ColumnMapping, CsvOptions, DataPolicies
 from clvreport.ingest import Transactions, read_transactions
 from clvreport.models import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
-from clvreport.summary import rfm_summary
+from clvreport.rfm import rfm_summary
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "cdnow_sample.txt"
 CALIBRATION_END = pd.Timestamp("1997-09-30")

@@ -321,7 +321,7 @@ def demo_summaries() -> tuple[pd.DataFrame, pd.DataFrame]:
     from clvreport.config import load_client
     from clvreport.ingest.transactions import load_transactions
     from clvreport.metrics import observation_window
-    from clvreport.summary import rfm_summary
+    from clvreport.rfm import rfm_summary
 
     client_dir, config = load_client("demo", Path(__file__).resolve().parents[2] / "data")
     with load_transactions(config, client_dir, as_of=config.as_of) as tx:

@@ -99,7 +99,7 @@ def test_calibration_end_after_the_last_transaction_is_a_clear_error(extra, monk
 
 
 def test_period_check_rejects_a_period_past_the_data() -> None:
-    from clvreport.summary import _check_period
+    from clvreport.rfm import _check_period
 
     class Tx:
         first_date = pd.Timestamp("1997-01-01").date()

@@ -21,7 +21,7 @@ from clvreport.config import ColumnMapping, CsvOptions, DataPolicies
 from clvreport.ingest import read_transactions
 from clvreport.models import fit_clv_models
 from clvreport.models.predictive import HOLDOUT_SCORE_COLUMNS, holdout_intervals, interval_check
-from clvreport.summary import rfm_summary
+from clvreport.rfm import rfm_summary
 
 MASTER = Path(__file__).resolve().parents[2] / "data" / "cdnow" / "CDNOW_master.txt"
 pytestmark = pytest.mark.skipif(not MASTER.exists(), reason="CDNOW master not available")

@@ -34,7 +34,7 @@ from clvreport.models.season import (
 )
 from clvreport.models.simulate import simulate_transactions
 from clvreport.models.tracking import tracking_data
-from clvreport.summary import rfm_summary
+from clvreport.rfm import rfm_summary
 
 DECEMBER_PEAK = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1.3, 1.8, 3.0]
 MONTH_DAYS = np.array([31, 28.25, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])

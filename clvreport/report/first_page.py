@@ -6,7 +6,7 @@
    share of the future value next to their share of past revenue, and who
    they are.
 3. Who is at risk? The customers of the at-risk segments and the value at
-   stake (:mod:`clvreport.overview`: one definition for the whole report).
+   stake (:mod:`clvreport.customer_groups`: one definition for the whole report).
 4. What to do? The three best actions of the plan
    (:func:`clvreport.recommendations.action_plan`), each with who, what, the
    list in ``customers.xlsx``, cost, value kept and net return.
@@ -18,7 +18,7 @@ import math
 
 import pandas as pd
 
-from clvreport.overview import (
+from clvreport.customer_groups import (
     AT_RISK_P_SILENCE,
     AtRisk,
     TopGroup,

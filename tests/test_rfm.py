@@ -11,7 +11,7 @@ from clvreport.config import ColumnMapping, CsvOptions, DataPolicies
 from clvreport.engine import SPARK, DuckDBEngine
 from clvreport.errors import DataError
 from clvreport.ingest import DataQuality, Transactions, read_transactions
-from clvreport.summary import rfm_summary, summary_sql, summary_totals
+from clvreport.rfm import rfm_summary, summary_sql, summary_totals
 
 DATA = Path(__file__).parent / "data"
 SMALL = DATA / "ingest" / "summary_small.csv"

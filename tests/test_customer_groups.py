@@ -9,15 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import clvreport.overview
+import clvreport.customer_groups
 from clvreport.analysis import run_analysis
 from clvreport.concentration import value_tiers
 from clvreport.config import load_client
-from clvreport.overview import AT_RISK_SEGMENTS, at_risk, top_group
+from clvreport.customer_groups import AT_RISK_SEGMENTS, at_risk, top_group
 
 
 def test_docstring_examples_run():
-    assert doctest.testmod(clvreport.overview).failed == 0
+    assert doctest.testmod(clvreport.customer_groups).failed == 0
 
 
 def test_top_group_by_hand():
@@ -185,7 +185,7 @@ def test_the_report_context_holds_no_per_transaction_table(analysis):
 
 
 def test_top_ranked_breaks_ties_deterministically_and_counts_them():
-    from clvreport.overview import top_ranked
+    from clvreport.customer_groups import top_ranked
 
     rng = np.random.default_rng(3)
     n = 40
