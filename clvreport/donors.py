@@ -52,7 +52,7 @@ from clvreport.models.discrete import discrete_summary, period_index
 from clvreport.models.fitting import MIN_REPEAT_BUYERS, _fit_spend
 from clvreport.models.gammagamma import GammaGammaModel
 from clvreport.models.numeric import json_float
-from clvreport.models.predictive import normal_mixture_interval
+from clvreport.models.predictive import INTERVAL, normal_mixture_interval
 from clvreport.models.uncertainty import draw_parameters
 from clvreport.models.units import (
     MONTHS_PER_PERIOD,
@@ -75,7 +75,6 @@ __all__ = [
     "score_donors",
 ]
 
-INTERVAL = 0.9
 N_DRAWS = 100
 
 

@@ -66,6 +66,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from clvreport.models.predictive import INTERVAL
+
 __all__ = [
     "ACTION_COLUMNS",
     "CONTROL",
@@ -94,8 +96,6 @@ DEFAULT_CONTROL_SHARE = 0.10
 """Share of each action's customers held back as control group by default."""
 MIN_CONTROL = 30
 """Below this many control customers an action's effect cannot be told from chance."""
-INTERVAL = 0.9
-"""Coverage of the measured uplift's interval."""
 PRIOR_CUSTOMERS = 200.0
 """How many customers' worth of evidence the rule-file assumption counts as."""
 MEASURED_WEIGHT = 0.75

@@ -26,14 +26,16 @@ from babel.numbers import get_currency_symbol
 from clvreport.analysis import Analysis, join_columns
 from clvreport.comparison import KeyFigures
 from clvreport.comparison import key_figures as compute_key_figures
+from clvreport.errors import WRITE_ERRNOS
 from clvreport.experiments import ACTION_COLUMNS, CONTROL, LearnedRate
 from clvreport.i18n import Translator
+from clvreport.models.predictive import INTERVAL
 from clvreport.recommendations import PlanRules, customer_actions, plan_actions
 from clvreport.revenue_profile import season_check
 
 __all__ = [
     "BATCH_ROWS",
-    "CUSTOMER_COLUMNS",
+    "CUSTOMERS_FILE_COLUMNS",
     "SHEET_COLUMNS",
     "CustomerRows",
     "customer_table",
@@ -41,7 +43,7 @@ __all__ = [
     "write_outputs",
 ]
 
-CUSTOMER_COLUMNS = [
+CUSTOMERS_FILE_COLUMNS = [
     "customer_id",
     "segment",
     "active",
@@ -142,7 +144,7 @@ BATCH_ROWS = 1024 * 1024
 def customer_table(analysis: Analysis) -> pd.DataFrame:
     """One row per customer with segment, action, history, model inputs and scores.
 
-    Columns are :data:`CUSTOMER_COLUMNS` (the model columns only when a model
+    Columns are :data:`CUSTOMERS_FILE_COLUMNS` (the model columns only when a model
     could be used), with the client's ``data.columns.extra`` columns right
     after ``customer_id``; ``action`` is the recommended action's key;
     ``frequency``, ``recency``, ``T`` and ``monetary_value`` are in the
@@ -204,7 +206,7 @@ class CustomerRows:
             columns["control_group"] = control.astype(bool)
         columns.update(_summary_columns(analysis))
         extra = [c for c in analysis.config.data.columns.extra or () if c in columns]
-        names = [c for c in CUSTOMER_COLUMNS if c in columns]
+        names = [c for c in CUSTOMERS_FILE_COLUMNS if c in columns]
         names[1:1] = extra
         arrays = [pa.Array.from_pandas(columns[name]) for name in names]
         # pandas metadata from the first rows (object columns need values to name their type)
@@ -798,13 +800,10 @@ def write_customer_table(
             raise _os_error(exc, csv_path) from exc
 
 
-_WRITE_ERRNOS = [errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM]
-
-
 def _os_error(exc: Exception, path: Path | str) -> OSError:
     """DuckDB's I/O error as the OSError Python would raise (disk full → ENOSPC, ...)."""
     text = str(exc)
-    for code in _WRITE_ERRNOS:
+    for code in sorted(WRITE_ERRNOS):
         if os.strerror(code) in text:
             return OSError(code, os.strerror(code), str(path))
     return OSError(errno.EIO, text, str(path))
@@ -929,7 +928,7 @@ def write_outputs(
     model["key_figures"] = key_figures.to_dict()
     if model.get("validation") is not None and analysis.holdout_coverage is not None:
         model["validation"]["coverage"] = analysis.holdout_coverage
-        model["validation"]["interval"] = 0.9
+        model["validation"]["interval"] = INTERVAL
         if analysis.holdout_intervals is not None:
             # the misses on each side, and what the model expected there
             check = analysis.holdout_intervals.to_dict()

@@ -32,14 +32,13 @@ import numpy as np
 import pandas as pd
 
 from clvreport.models.numeric import json_float
-from clvreport.models.predictive import IntervalCheck, normal_mixture_interval
+from clvreport.models.predictive import INTERVAL, IntervalCheck, normal_mixture_interval
 from clvreport.models.units import MONTHS_PER_PERIOD
 from clvreport.models.validation import HoldoutComparison
 
 __all__ = ["NOT_CHECKED", "PeriodHoldout", "holdout_periods", "total_range"]
 
 NOT_CHECKED = ("off", "shorter_than_period", "too_little_history", "too_little_data")
-INTERVAL = 0.9
 
 
 @dataclass(frozen=True)

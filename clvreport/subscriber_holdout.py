@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from clvreport.models.contract import _whole_months
-from clvreport.models.predictive import interval_check
+from clvreport.models.predictive import INTERVAL, interval_check
 from clvreport.models.sbg import ShiftedBetaGeometricModel
 from clvreport.models.uncertainty import draw_parameters
 from clvreport.models.units import MONTHS_PER_PERIOD
@@ -34,7 +34,6 @@ from clvreport.subscribers import SubscriberFit, fit_subscriber_model
 __all__ = ["contracts_at", "renewal_pmf", "subscriber_holdout"]
 
 N_DRAWS = 100
-INTERVAL = 0.9
 
 
 def contracts_at(contracts: pd.DataFrame, date: dt.date, period: str) -> pd.DataFrame:

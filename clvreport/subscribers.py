@@ -53,7 +53,7 @@ from clvreport.errors import DataError, ModelError
 from clvreport.ingest.quality import DataQuality, FileInfo
 from clvreport.models.base import MaximumLikelihoodModel
 from clvreport.models.contract import read_subscription_log, subscription_summary
-from clvreport.models.predictive import normal_mixture_interval
+from clvreport.models.predictive import INTERVAL, normal_mixture_interval
 from clvreport.models.sbg import ShiftedBetaGeometricModel
 from clvreport.models.uncertainty import draw_parameters
 from clvreport.models.units import (
@@ -80,7 +80,6 @@ __all__ = [
 ALL_PLANS = "all"
 MIN_CHURNED = 10
 N_DRAWS = 100
-INTERVAL = 0.9
 
 
 def read_contracts(config: Any, client_dir: Path | str, as_of: Any) -> pd.DataFrame:

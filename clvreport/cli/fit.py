@@ -80,13 +80,12 @@ from clvreport.models.bgbb import BetaGeoBetaBinomModel
 from clvreport.models.discrete import discrete_summary
 from clvreport.models.fitting import MIN_REPEAT_BUYERS
 from clvreport.models.numeric import json_float
-from clvreport.models.predictive import holdout_intervals, interval_check
+from clvreport.models.predictive import INTERVAL, holdout_intervals, interval_check
 from clvreport.models.season import Season, daily_purchases, season_from_transactions
 from clvreport.rfm import as_date, rfm_summary
 
 __all__ = ["fit"]
 
-INTERVAL = 0.9  # nominal coverage of the holdout intervals
 
 _MODEL_NAMES = {
     "bgnbd": "BG/NBD",

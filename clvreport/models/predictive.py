@@ -87,6 +87,7 @@ from clvreport.models.compression import distinct_rows
 __all__ = [
     "COUNT_CEILING",
     "HOLDOUT_SCORE_COLUMNS",
+    "INTERVAL",
     "IntervalCheck",
     "PredictiveResult",
     "conditional_purchase_pmf",
@@ -105,6 +106,8 @@ TAIL_EXACT = 1e-12  # truncation of the public pmf functions
 NODES = 24  # Gauss-Legendre nodes of the Pareto/NBD pmf (about 1e-9 absolute)
 NODES_INTERVALS = 12  # enough for quantiles and moments (about 1e-6 absolute)
 MIXTURE_DRAWS = 50  # parameter draws mixed into the predictive intervals
+INTERVAL = 0.9
+"""Coverage of every interval the reports show (the 5th to 95th percentile)."""
 COUNT_CEILING = 10_000
 """Most purchases one customer is computed to make in one window. Only a parameter
 draw far outside any data (a boundary fit's tail) reaches it; its distribution is cut
@@ -512,7 +515,7 @@ def predictive_interval(
     t_x: np.ndarray,
     T: np.ndarray,
     *,
-    interval: float = 0.9,
+    interval: float = INTERVAL,
     p_alive: np.ndarray | None = None,
     point: Params | None = None,
     mixture_draws: int | None = MIXTURE_DRAWS,
@@ -650,7 +653,7 @@ def _first_at_least(cdf: np.ndarray, level: float) -> np.ndarray:
 
 
 def normal_mixture_interval(
-    means: np.ndarray, variances: np.ndarray, interval: float = 0.9
+    means: np.ndarray, variances: np.ndarray, interval: float = INTERVAL
 ) -> tuple[np.ndarray, np.ndarray]:
     """Quantiles of an equal-weight mixture of normals, one mixture per column.
 
@@ -765,7 +768,7 @@ class IntervalCheck:
     expected_above: float
     expected_below: float
     lower_bound_zero: float
-    interval: float = 0.9
+    interval: float = INTERVAL
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly: every attribute, rounded to 4 decimals."""
@@ -785,7 +788,7 @@ def _rounded(value: float) -> float | None:
     return round(float(value), 4) if np.isfinite(value) else None
 
 
-def interval_check(scores: pd.DataFrame, interval: float = 0.9) -> IntervalCheck:
+def interval_check(scores: pd.DataFrame, interval: float = INTERVAL) -> IntervalCheck:
     """Misses above and below the intervals of :func:`holdout_intervals`, and the expected ones.
 
     Parameters
@@ -826,7 +829,7 @@ def holdout_intervals(
     model: TransactionModel,
     calibration: pd.DataFrame,
     *,
-    interval: float = 0.9,
+    interval: float = INTERVAL,
     n_draws: int = 200,
     seed: int = 0,
 ) -> tuple[pd.DataFrame, float]:

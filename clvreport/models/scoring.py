@@ -68,7 +68,7 @@ from clvreport.models.uncertainty import (
 )
 
 __all__ = [
-    "CUSTOMER_COLUMNS",
+    "SCORE_COLUMNS",
     "SEGMENT_COLUMNS",
     "clear_forecast_cache",
     "lifetime_values",
@@ -77,7 +77,7 @@ __all__ = [
     "score_segments",
 ]
 
-CUSTOMER_COLUMNS = [
+SCORE_COLUMNS = [
     "customer_id",
     "p_alive",
     "p_silence",
@@ -297,7 +297,7 @@ def score_customers(
     Returns
     -------
     pandas.DataFrame
-        One row per customer, columns :data:`CUSTOMER_COLUMNS`: ``p_alive``,
+        One row per customer, columns :data:`SCORE_COLUMNS`: ``p_alive``,
         ``p_silence`` (the chance of a silence as long as the customer's at
         their own pace, :meth:`~clvreport.models.base.TransactionModel.probability_of_silence`),
         ``expected_purchases`` with its predictive interval
@@ -397,7 +397,7 @@ def score_customers(
         },
         index=summary.index,
     )
-    return out[CUSTOMER_COLUMNS]
+    return out[SCORE_COLUMNS]
 
 
 def score_segments(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import errno
 import re
 from pathlib import Path
 from typing import Any
 
-from clvreport.errors import InterruptedRun, RenderError
+from clvreport.errors import WRITE_ERRNOS, InterruptedRun, RenderError
 
 __all__ = ["KERNEL_NAME", "execute_notebook", "kernel_name"]
 
@@ -18,9 +17,6 @@ _USER_ERRORS = {"ClvReportError", "ConfigError", "DataError", "ModelError", "Cli
 _OS_ERRORS = {"OSError", "PermissionError", "FileExistsError", "NotADirectoryError"}
 _ERRNO = re.compile(r"\[Errno (\d+)\] ([^:]+)(?::\s*'(.*)')?")
 # Disk full and friends inside the kernel become an OSError here, explained by the caller.
-_WRITE_ERRNOS = {errno.ENOSPC, errno.EACCES, errno.EPERM, errno.EROFS, errno.EFBIG}
-if hasattr(errno, "EDQUOT"):
-    _WRITE_ERRNOS.add(errno.EDQUOT)
 
 
 def kernel_name() -> str:
@@ -115,7 +111,7 @@ def _os_error(ename: str, evalue: str) -> OSError | None:
     if ename not in _OS_ERRORS:
         return None
     match = _ERRNO.match(evalue)
-    if match is None or int(match.group(1)) not in _WRITE_ERRNOS:
+    if match is None or int(match.group(1)) not in WRITE_ERRNOS:
         return None
     return OSError(int(match.group(1)), match.group(2).strip(), match.group(3))
 

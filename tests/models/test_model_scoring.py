@@ -8,7 +8,7 @@ import pytest
 
 from clvreport.errors import DataError, ModelError
 from clvreport.models import ClvModelFit, fit_clv_models, score_customers, score_segments
-from clvreport.models.scoring import CUSTOMER_COLUMNS, SEGMENT_COLUMNS
+from clvreport.models.scoring import SCORE_COLUMNS, SEGMENT_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -22,10 +22,10 @@ def scores(fit, cdnow_full) -> pd.DataFrame:
 
 
 def test_one_row_per_customer_with_the_contract_columns(scores, cdnow_full) -> None:
-    assert list(scores.columns) == CUSTOMER_COLUMNS
+    assert list(scores.columns) == SCORE_COLUMNS
     assert scores["customer_id"].tolist() == cdnow_full["customer_id"].tolist()
     assert scores.index.equals(cdnow_full.index)
-    assert scores[CUSTOMER_COLUMNS[1:]].notna().all().all()
+    assert scores[SCORE_COLUMNS[1:]].notna().all().all()
 
 
 def test_values_agree_with_the_models(scores, fit, cdnow_full) -> None:
