@@ -49,6 +49,7 @@ CUSTOMERS_FILE_COLUMNS = [
     "active",
     "plan",
     "action",
+    "on_list",
     "control_group",
     "value_tier",
     "n_purchases",
@@ -183,11 +184,17 @@ class CustomerRows:
     order: np.ndarray
 
     @classmethod
-    def of(cls, analysis: Analysis, groups: pd.Series | None = None) -> CustomerRows:
+    def of(
+        cls,
+        analysis: Analysis,
+        groups: pd.Series | None = None,
+        on_list: pd.Series | None = None,
+    ) -> CustomerRows:
         """The rows of ``analysis`` (see :func:`customer_table`).
 
         ``groups``: each listed customer's ``"treated"``/``"control"`` group
-        (indexed like ``analysis.customers``), for the ``control_group`` column.
+        (indexed like ``analysis.customers``), for the ``control_group`` column;
+        ``on_list``: :func:`on_action_list`, for the ``on_list`` column.
         """
         from clvreport.concentration import value_tiers
         from clvreport.customer_groups import valued_customers
@@ -201,6 +208,8 @@ class CustomerRows:
         rules = PlanRules.from_config(analysis.config)
         action_of = {segment: rule["action"] for segment, rule in rules.segments.items()}
         columns["action"] = _actions(customers["segment"], action_of)
+        if on_list is not None:
+            columns["on_list"] = on_list.reindex(customers.index).fillna(False).astype(bool)
         if groups is not None:
             control = groups.reindex(customers.index).eq(CONTROL).fillna(False)
             columns["control_group"] = control.astype(bool)
@@ -232,6 +241,38 @@ class CustomerRows:
     def to_pandas(self) -> pd.DataFrame:
         """The sorted table as a DataFrame (a full copy: for tests and small clients)."""
         return self.table.take(self.order).to_pandas().reset_index(drop=True)
+
+
+def _list_mask(per_customer: pd.DataFrame, row: Any, priced: bool) -> np.ndarray:
+    """Who is on the list of plan row ``row`` (a sheet of ``customers.xlsx``).
+
+    Its customers; only those worth contacting when the action pays. The control
+    group is included.
+    """
+    mine = (per_customer["action"] == row.action).to_numpy()
+    if priced and bool(row.profitable):
+        mine = mine & per_customer["contact"].to_numpy(dtype=bool)
+    return mine
+
+
+def on_action_list(per_customer: pd.DataFrame, plan: pd.DataFrame, priced: bool) -> pd.Series:
+    """Whether each customer is on an action's list in ``customers.xlsx``.
+
+    The ``on_list`` column of ``customers.csv``: the ``action`` column names the
+    segment's recommended approach; only the listed customers are the ones the
+    plan prices and the workbook lists (its sheets may show fewer, at most
+    ``xlsx_max_rows``).
+
+    Examples
+    --------
+    >>> on_action_list(per_customer, plan, priced=True).sum()  # doctest: +SKIP
+    np.int64(884)
+    """
+    on = np.zeros(len(per_customer), dtype=bool)
+    for row in plan.itertuples(index=False):
+        if row.list_name is not None:
+            on = on | _list_mask(per_customer, row, priced)
+    return pd.Series(on, index=per_customer.index, name="on_list")
 
 
 def _actions(segment: pd.Series, action_of: Mapping[str, str]) -> pd.Series:
@@ -422,9 +463,7 @@ def write_action_lists(
         for row in plan.itertuples(index=False):
             if row.list_name is None:
                 continue
-            mine = per_customer[(per_customer["action"] == row.action).to_numpy()]
-            if priced and bool(row.profitable):
-                mine = mine[mine["contact"].to_numpy()]
+            mine = per_customer[_list_mask(per_customer, row, priced)]
             # What the action is expected to keep first (the calls worth most on top);
             # customers known too briefly to judge after the others; the control group
             # last, so a list exported to a mailing tool can stop before it.
@@ -888,7 +927,11 @@ def write_outputs(
     groups = None
     if per_customer is not None and "group" in per_customer:
         groups = per_customer["group"]
-    rows = CustomerRows.of(analysis, groups) if customers is None else customers
+    on_list = None
+    if per_customer is not None and plan is not None:
+        priced = "value_at_stake" in analysis.customers and "clv" in analysis.customers
+        on_list = on_action_list(per_customer, plan, priced)
+    rows = CustomerRows.of(analysis, groups, on_list) if customers is None else customers
     write_customer_table(rows, csv_path, parquet_path)
     del rows
     written_actions = []

@@ -167,3 +167,29 @@ def test_short_histories_are_ranked_after_the_others() -> None:
     assert pushed == 2
     assert top["customer_id"].tolist()[:2] == ["c2", "c3"]
     assert "c0" not in top["customer_id"].tolist()[:8]
+
+
+def test_customers_csv_marks_exactly_the_customers_the_plan_prices(demo_reports):
+    """``on_list`` per action counts what the plan's table says (control group included),
+    and every id on a workbook sheet is on the list in customers.csv."""
+    from openpyxl import load_workbook
+
+    _, _, second = demo_reports
+    folder = second["nl"].folder
+    model = json.loads((folder / "model.json").read_text())
+    customers = pd.read_csv(folder / "customers.csv", dtype={"customer_id": str})
+    listed = customers[customers["on_list"]]
+    book = load_workbook(folder / "customers.xlsx", read_only=True)
+    checked = 0
+    for key, action in model["plan"].items():
+        if not action["list_name"]:
+            continue
+        mine = listed[listed["action"] == key]
+        treated = int((~mine["control_group"]).sum())
+        assert treated == action["customers"], key
+        rows = list(book[action["list_name"]].iter_rows(min_row=4, values_only=True))
+        ids = {str(r[0]) for r in rows if r[0]}
+        assert ids <= set(mine["customer_id"]), key
+        checked += 1
+    assert checked >= 2
+    assert not customers.loc[~customers["on_list"], "control_group"].any()

@@ -775,7 +775,15 @@ def recommendations(ctx: ReportContext) -> Markdown:
         ),
     ]
     intro = [
-        paragraph(t("recommendations.intro_plan", months=a.config.horizon_months)),
+        paragraph(
+            t(
+                "recommendations.intro_plan_lifetime",
+                months=a.config.horizon_months,
+                years=a.config.lifetime_years,
+            )
+            if "value_at_stake_lifetime" in a.customers
+            else t("recommendations.intro_plan", months=a.config.horizon_months)
+        ),
         paragraph(t("recommendations.rule_of_thumb")),
     ]
     if len(advised):
