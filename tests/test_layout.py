@@ -233,3 +233,21 @@ def test_long_ids_are_shortened_in_the_middle_and_stay_distinct():
             head, tail = text.split("…")
             assert full.startswith(head) and full.endswith(tail)
     assert short_ids(["10042", "@klant100061"]) == ["10042", "@klant100061"]
+
+
+def test_a_bold_total_wider_than_its_column_widens_the_column():
+    """The plan's total (US$ 1.085.591 in bold) overlapped the next column in the PDF."""
+    from clvreport.report.markdown import table
+
+    frame = pd.DataFrame({"Op het spel": ["US$\xa0557.747", "US$\xa070.650"]})
+    plain = table(frame, caption="c", id="tbl-a")
+    totalled = table(frame, caption="c", id="tbl-a", total=["US$\xa01.085.591"])
+    dashes = [
+        len(line.strip("|:"))
+        for t in (plain, totalled)
+        for line in t.splitlines()
+        if set(line) <= set("|:-") and "-" in line
+    ]
+    assert dashes[1] > dashes[0]
+    # room for the unbreakable total, its bold included
+    assert dashes[1] >= len("US$\xa01.085.591") + 4

@@ -262,6 +262,12 @@ def table(
     # longest word of a column (an amount never breaks) plus padding, and for text that
     # wraps up to 22 characters.
     widths = [_column_width(frame[column], str(column)) for column in frame.columns]
+    if total is not None:
+        # the bold total is a column's widest word too (bold runs about a tenth wider)
+        widths = [
+            max(width, _column_width(pd.Series([str(value)]), "") + len(str(value)) // 10)
+            for width, value in zip(widths, total, strict=True)
+        ]
     rule = {"l": ":{}", "r": "{}:", "c": ":{}:"}
     header = "| " + " | ".join(_escape(column) for column in frame.columns) + " |"
     separator = (
