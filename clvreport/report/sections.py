@@ -541,6 +541,17 @@ def _chance_column(ctx: ReportContext) -> str:
     return "p_silence" if ctx.analysis.risk_basis == "silence" else "p_alive"
 
 
+def _discount_cost(ctx: ReportContext) -> str:
+    """What a discount contact's cost is made of: share, redemption and sending (assumptions)."""
+    t, discount = ctx.t, ctx.plan_rules.channels["discount"]
+    return t(
+        "recommendations.discount_cost",
+        share=t.percent(discount.get("share", 0.0), digits=0),
+        redemption=t.percent(discount.get("redemption", 0.0), digits=0),
+        base=t.money(discount["cost_per_contact"], digits=2),
+    )
+
+
 def _segment_table_caption(ctx: ReportContext, seg: pd.DataFrame) -> str:
     t, a = ctx.t, ctx.analysis
     if not a.has_predictions:
@@ -752,6 +763,7 @@ def recommendations(ctx: ReportContext) -> Markdown:
             cost=t.money(row.cost_per_contact, digits=2),
             success=t.percent(row.success_rate, digits=0),
         )
+        + (" " + _discount_cost(ctx) if row.channel == "discount" else "")
         + (
             " " + t("recommendations.uplift", uplift=t.percent(row.uplift, digits=0))
             if row.uplift
