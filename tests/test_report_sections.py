@@ -178,3 +178,22 @@ def test_a_forecast_miss_always_says_which_way(error, judge, nl, en):
 
     assert sections._difference(Translator("nl", "EUR"), error, judge=judge) == nl
     assert sections._difference(Translator("en", "EUR"), error, judge=judge) == en
+
+
+def test_a_top_group_of_one_segment_is_not_counted_twice():
+    """Not "424 subscribers, among them 424 Most loyal subscribers"."""
+    from types import SimpleNamespace
+
+    from clvreport.customer_groups import TopGroup
+    from clvreport.i18n import Translator
+    from clvreport.report.first_page import _top_figure
+    from clvreport.segments import default_segment_rules
+
+    rules = default_segment_rules()
+    code = next(iter(rules.codes))
+    ctx = SimpleNamespace(t=Translator("en", "EUR"), analysis=SimpleNamespace(rules=rules))
+    one = TopGroup(0.2, 424, 1000.0, 0.29, 0.3, ((code, 424),))
+    note = _top_figure(ctx, one).note
+    assert "424 customers, all of them" in note and "among them" not in note
+    two = TopGroup(0.2, 424, 1000.0, 0.29, 0.3, ((code, 400), (code, 24)))
+    assert "among them 400" in _top_figure(ctx, two).note

@@ -89,16 +89,24 @@ def _worth_figure(ctx: ReportContext) -> KeyFigure:
 
 def _top_figure(ctx: ReportContext, top: TopGroup) -> KeyFigure:
     t = ctx.t
-    return KeyFigure(
-        t.percent(top.future_share, digits=0),
-        t("overview.top_label"),
-        t(
+    past = t.percent(top.past_share, digits=0)
+    if len(top.segments) == 1 and top.segments[0][1] == top.n_customers:
+        # one segment is the whole group: not "424 subscribers, among them 424 ..."
+        labels = ctx.analysis.rules.labels(t.language)
+        note = t(
+            "overview.top_note_all",
+            customers=t.number(top.n_customers),
+            segment=labels[top.segments[0][0]],
+            past=past,
+        )
+    else:
+        note = t(
             "overview.top_note",
             customers=t.number(top.n_customers),
             segments=_segment_list(ctx, top.segments, counted=True),
-            past=t.percent(top.past_share, digits=0),
-        ),
-    )
+            past=past,
+        )
+    return KeyFigure(t.percent(top.future_share, digits=0), t("overview.top_label"), note)
 
 
 def _risk_figure(ctx: ReportContext, risk: AtRisk) -> KeyFigure:
