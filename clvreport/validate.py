@@ -174,6 +174,21 @@ def check_recommendations(config: ClientConfig, path: Path | None = None) -> str
     return f"{len(rules.segments)} segments with an action, {len(rules.actions)} actions"
 
 
+def brand_line(brand: ReportBrand, brand_file: str = "_brand.yml") -> str:
+    """What ``validate`` says of the brand: the default, or the client's own style.
+
+    Examples
+    --------
+    >>> from clvreport.brand import TEMPLATES_DIR, load_brand
+    >>> brand_line(load_brand(TEMPLATES_DIR / "no-such-client"))
+    "default (no _brand.yml; add one for the client's colours and logo)"
+    """
+    if brand.is_default:
+        return f"default (no {brand_file}; add one for the client's colours and logo)"
+    logo = "" if brand.logo is not None else "; no logo of its own (a plain cover)"
+    return f"{brand.name}: {brand.primary}, {brand.base_font}{logo}"
+
+
 def check_logo(logo: Path | None, key: str = "logo", brand_path: Path | None = None) -> None:
     """Check that ``logo`` is an image the renderers can decode.
 
@@ -275,7 +290,7 @@ def check_report_config(
     check_logo(brand.logo, "logo", brand_path)
     if brand.header_logo != brand.logo:
         check_logo(brand.header_logo, "header logo", brand_path)
-    checks.append(("brand", f"{brand.name}: {brand.primary}, {brand.base_font}"))
+    checks.append(("brand", brand_line(brand, config.brand)))
     return brand, checks
 
 
