@@ -125,8 +125,9 @@ def test_init_writes_a_client_that_validates(case: str, data_dir: Path) -> None:
     assert validate_client(f"new-{case}", data_dir=data_dir).checks[-1][0] == "transactions"
     for name in unplaced:
         assert name in result.output and f"Not placed: {name}" in text
-    assert "make report" not in result.output  # another --data-dir: the report command
-    assert f"--data-dir {data_dir}" in result.output.replace("\n", "")
+    assert "make report" not in result.output  # the command, with the same --data-dir
+    output = " ".join(result.output.split())
+    assert f"clvreport report --client new-{case} --data-dir {data_dir}" in output
 
 
 @pytest.mark.parametrize("case", ["demo", "dutch", "excel"])
