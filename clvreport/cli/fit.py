@@ -58,6 +58,7 @@ from rich.table import Table
 
 from clvreport.cli._app import app, user_errors
 from clvreport.cli.common import (
+    POLICY_DEFAULTS,
     AsOf,
     DateFormat,
     Decimal,
@@ -448,9 +449,9 @@ def fit(
     no_header: NoHeader = False,
     names: Names = None,
     as_of: AsOf = None,
-    zero_amounts: ZeroAmounts = "drop",
-    duplicates: Duplicates = "auto",
-    returns: Returns = "net",
+    zero_amounts: ZeroAmounts = POLICY_DEFAULTS.zero_amounts,
+    duplicates: Duplicates = POLICY_DEFAULTS.duplicates,
+    returns: Returns = POLICY_DEFAULTS.returns,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the result as one JSON object.")
     ] = False,
@@ -473,15 +474,18 @@ def fit(
 ) -> None:
     """Fit BG/NBD, MBG/NBD, Pareto/NBD and Gamma-Gamma models and print the chosen one.
 
-    With ``--model bgbb``: the discrete-time BG/BB model on whole periods
-    (``--time-unit years|quarters|months``) up to the calibration end.
+    With --model bgbb: the discrete-time BG/BB model on whole periods
+    (--time-unit years, quarters or months) up to the calibration end.
+    Rows are read as a report reads them (the defaults of client.yml's data.policies).
 
-    Example (CDNOW, whitespace-separated, no header)::
+    Example (CDNOW, whitespace-separated, no header):
 
-        clvreport fit CDNOW_sample.txt --no-header --names id,sample,date,qty,amount
-            --customer-col id --date-col date --amount-col amount --date-format %Y%m%d
-            --calibration-end 1997-09-30 --holdout-end 1998-06-30
-            --zero-amounts keep --duplicates keep --scores holdout_scores.csv
+        clvreport fit CDNOW_sample.txt --no-header
+          --names id,sample,date,qty,amount
+          --customer-col id --date-col date --amount-col amount
+          --date-format %Y%m%d
+          --calibration-end 1997-09-30 --holdout-end 1998-06-30
+          --duplicates keep --scores holdout_scores.csv
     """
     time_unit = _time_unit(model, time_unit)
     if model == "sbg":
