@@ -396,6 +396,13 @@ def validate_client(
         # listed before the transactions line, which stays the last check
         if quality.statuses:
             result.checks.insert(-1, ("statuses", "; ".join(quality.status_lines)))
+        if quality.one_off:
+            listing = "; ".join(
+                f"'{value}': {n:,} rows, {amount:,.2f}" for value, n, amount in quality.one_off
+            )
+            result.checks.insert(
+                -1, ("one-off gifts", f"{listing} (left out of the model, reported apart)")
+            )
         if quality.currencies:
             listing = ", ".join(f"{c} ({n:,} rows)" for c, n in quality.currencies)
             result.checks.insert(-1, ("currency", listing))

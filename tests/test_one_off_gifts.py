@@ -49,6 +49,16 @@ def test_legacies_are_counted_apart_with_their_amount(legacy_analysis):
     assert q.to_dict()["one_off"][0]["amount"] == pytest.approx(33_500)
 
 
+def test_validate_lists_the_one_off_gifts(legacy_analysis):
+    from clvreport.validate import validate_client
+
+    _, analysis = legacy_analysis
+    data_dir = analysis.client_dir.parent
+    checks = dict(validate_client("legaat", data_dir=data_dir).checks)
+    assert checks["one-off gifts"].startswith("'Nalatenschap': 2 rows, 33,500.00")
+    assert list(checks)[-1] == "transactions"
+
+
 def test_a_legacy_donor_is_on_no_list_and_a_legacy_adds_no_value(legacy_analysis):
     existing, analysis = legacy_analysis
     customers = analysis.customers
