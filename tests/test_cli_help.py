@@ -57,3 +57,22 @@ def test_row_policy_defaults_are_client_ymls(command):
         shown = re.search(re.escape(option) + r" .*?\[default: (\w+)\]", text)
         assert shown is not None and shown.group(1) == value, option
     assert (defaults.zero_amounts, defaults.duplicates) == ("keep", "auto")
+
+
+def test_a_long_step_shows_its_name_and_time_on_a_terminal_only():
+    import io
+    import time
+
+    from rich.console import Console
+
+    from clvreport.cli.progress import running
+
+    terminal = Console(file=io.StringIO(), force_terminal=True, width=80)
+    with running("fitting the models", terminal):
+        time.sleep(0.3)
+    shown = terminal.file.getvalue()
+    assert "fitting the models" in shown and "0:00:00" in shown
+    piped = Console(file=io.StringIO(), force_terminal=False)
+    with running("fitting the models", piped):
+        pass
+    assert piped.file.getvalue() == ""

@@ -74,6 +74,7 @@ from clvreport.cli.common import (
     read_options,
     write_table,
 )
+from clvreport.cli.progress import running
 from clvreport.errors import ConfigError, DataError, ModelError
 from clvreport.ingest import Transactions, read_transactions
 from clvreport.models import ClvModelFit, fit_clv_models
@@ -528,11 +529,14 @@ def fit(
         duplicates=duplicates,
         returns=returns,
     )
-    tx = read_transactions(files, columns, csv=csv, policies=policies, as_of=as_of)
+    with running("reading the files"):
+        tx = read_transactions(files, columns, csv=csv, policies=policies, as_of=as_of)
     if model == "bgbb":
         try:
+            with running("fitting the BG/BB model"):
+                fitted = _bgbb_payload(tx, calibration_end, time_unit)
             payload = {
-                **_bgbb_payload(tx, calibration_end, time_unit),
+                **fitted,
                 "calibration_end": calibration_end,
                 "holdout_end": None,
                 "as_of": tx.as_of.isoformat(),
@@ -547,24 +551,30 @@ def fit(
             raise typer.Exit(1)
         return
     try:
-        calibration = rfm_summary(
-            tx, calibration_end=calibration_end, observation_end=holdout_end, time_unit=time_unit
-        )
-        full = None
-        if holdout_end is not None:
-            full = rfm_summary(tx, calibration_end=holdout_end, time_unit=time_unit)
-        calibration_season, full_season = _seasons(
-            tx, calibration.attrs["calibration_end"], holdout_end, season == "auto"
-        )
-        result = fit_clv_models(
-            calibration,
-            full,
-            model=model,
-            time_unit=time_unit,
-            season=full_season or calibration_season,
-            calibration_season=calibration_season,
-        )
-        holdout = _holdout_scores(result, calibration)
+        with running("summarising per customer"):
+            calibration = rfm_summary(
+                tx,
+                calibration_end=calibration_end,
+                observation_end=holdout_end,
+                time_unit=time_unit,
+            )
+            full = None
+            if holdout_end is not None:
+                full = rfm_summary(tx, calibration_end=holdout_end, time_unit=time_unit)
+            calibration_season, full_season = _seasons(
+                tx, calibration.attrs["calibration_end"], holdout_end, season == "auto"
+            )
+        with running("fitting the models"):
+            result = fit_clv_models(
+                calibration,
+                full,
+                model=model,
+                time_unit=time_unit,
+                season=full_season or calibration_season,
+                calibration_season=calibration_season,
+            )
+        with running("checking the holdout"):
+            holdout = _holdout_scores(result, calibration)
         payload = {
             **result.to_dict(),
             "calibration_end": calibration.attrs.get("calibration_end"),
