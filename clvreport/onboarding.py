@@ -403,8 +403,29 @@ def client_yaml(
             "    # Map one above, or pass columns through to the action lists:",
             f"    # extra: [{_q(unplaced[0])}]",
         ]
-    out += _policy_lines(first.source)
+    policy_lines = _policy_lines(first.source)
+    out += policy_lines
+    if "channel" in mapping:
+        out += _one_off_lines(in_policies=bool(policy_lines))
     return "\n".join(out) + "\n", mapping, unplaced
+
+
+def _one_off_lines(*, in_policies: bool) -> list[str]:
+    """A commented ``one_off_channels`` (the default shown) for an export with a channel."""
+    default = ", ".join(DataPolicies().one_off_channels)
+    note = [
+        "# Channel values of one-off gifts or orders (legacies, major gifts, one-off",
+        "# campaigns): left out of the model and the action lists, reported apart with",
+        f"# their amount. Default: [{default}].",
+    ]
+    if in_policies:
+        return [f"    {line}" for line in note] + ["    # one_off_channels: [nalatenschap]"]
+    return [
+        "",
+        *(f"  {line}" for line in note),
+        "  # policies:",
+        "  #   one_off_channels: [nalatenschap, legaat]",
+    ]
 
 
 def _currency_lines(layout: ExportLayout, mapping: dict[str, str]) -> list[str]:

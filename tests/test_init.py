@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from clvreport.analysis import run_analysis
 from clvreport.cli import app
-from clvreport.config import load_client
+from clvreport.config import DataPolicies, load_client
 from clvreport.onboarding import guess_columns, init_client
 from clvreport.validate import validate_client
 
@@ -302,3 +302,19 @@ def test_an_online_retail_export_is_placed() -> None:
         "order_id": "InvoiceNo",
         "country": "Country",
     }
+
+
+def test_an_export_with_a_channel_gets_a_commented_one_off_setting(data_dir: Path) -> None:
+    init_client("acme", [DEMO], data_dir=data_dir)
+    config = data_dir / "acme" / "client.yml"
+    text = config.read_text(encoding="utf-8")
+    assert "#   one_off_channels: [nalatenschap, legaat]" in text
+    assert load_client("acme", data_dir)[1].data.policies.one_off_channels == (
+        DataPolicies().one_off_channels
+    )
+    text = text.replace("  # policies:", "  policies:").replace(
+        "  #   one_off_channels", "    one_off_channels"
+    )
+    config.write_text(text, encoding="utf-8")
+    policies = load_client("acme", data_dir)[1].data.policies
+    assert policies.one_off_channels == ("nalatenschap", "legaat")
