@@ -185,8 +185,13 @@ def brand_line(brand: ReportBrand, brand_file: str = "_brand.yml") -> str:
     """
     if brand.is_default:
         return f"default (no {brand_file}; add one for the client's colours and logo)"
+    from clvreport.brand import TEMPLATES_DIR, load_brand
+
+    colours = f"{brand.primary}, {brand.base_font}"
+    if brand.colors == load_brand(TEMPLATES_DIR).colors:
+        colours = f"the default colours ({brand.primary}), {brand.base_font}"
     logo = "" if brand.logo is not None else "; no logo of its own (a plain cover)"
-    return f"{brand.name}: {brand.primary}, {brand.base_font}{logo}"
+    return f"{brand.name}: {colours}{logo}"
 
 
 def check_logo(logo: Path | None, key: str = "logo", brand_path: Path | None = None) -> None:

@@ -69,6 +69,11 @@ def test_a_copy_of_the_tools_wordmark_is_not_the_clients_logo(tmp_path):
         "  medium: wordmark\n",
     )
     assert load_brand(tmp_path).logo is None
+    from clvreport.validate import brand_line
+
+    assert brand_line(load_brand(tmp_path)) == (
+        "acme: the default colours (#1B3A5C), Inter; no logo of its own (a plain cover)"
+    )
     assert load_brand(ROOT / "data" / "demo").logo == ROOT / "data" / "demo" / "logo.svg"
 
 
