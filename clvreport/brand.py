@@ -27,6 +27,7 @@ from clvreport.safe_files import check_font, check_logo, inside, load_yaml, shor
 __all__ = [
     "BRAND_FILE",
     "DEFAULT_BRAND",
+    "DEFAULT_LOGO",
     "FONTS_DIR",
     "TEMPLATES_DIR",
     "FontFace",
@@ -42,6 +43,8 @@ DEFAULT_BRAND = TEMPLATES_DIR / "_brand.yml"
 """The default house style; clients' brand files fall back to it key by key."""
 FONTS_DIR = TEMPLATES_DIR / "fonts"
 """Fonts shipped with the project (open licences), embedded in every PDF and HTML."""
+DEFAULT_LOGO = TEMPLATES_DIR / "logo.svg"
+"""The tool's own wordmark: on the default brand only, never on a client's cover."""
 BRAND_FILE = "_brand.yml"
 """The brand file's name in a client folder when ``client.yml`` names no other."""
 
@@ -93,7 +96,9 @@ class ReportBrand:
     line_height
         Line height as a multiple of the font size.
     logo
-        The logo for the title page (``logo.large``, else ``medium``, else ``small``).
+        The client's logo for the title page (``logo.large``, else ``medium``, else
+        ``small``); ``None`` without a logo of the client's own (the default brand's
+        wordmark is the tool's, not the client's: the cover is then plain).
     header_logo
         The logo for running headers (``logo.medium``, else ``small``, else ``large``).
     logo_alt
@@ -133,6 +138,11 @@ class ReportBrand:
     font_dirs: tuple[Path, ...] = field(default_factory=tuple)
     system_fonts: bool = False
     source: Path | None = None
+
+    @property
+    def is_default(self) -> bool:
+        """Whether the client has no brand file of its own (the neutral default applies)."""
+        return self.source is None
 
     @property
     def colors(self) -> dict[str, str]:
@@ -344,14 +354,26 @@ def _logo_file(key: str, resource: Any, brand_path: Path) -> tuple[Path, str]:
     return resolved, str(getattr(resource, "alt", None) or "")
 
 
-def _logo(
-    client: Any, default: Any, order: tuple[str, ...], default_path: Path
-) -> tuple[Path | None, str]:
-    for brand in (client, default):
-        slot = _logo_slot(brand, order)
-        if slot is not None:
-            return _logo_file(*slot, brand.path or default_path)
-    return None, ""
+def _logo(client: Any, order: tuple[str, ...], client_path: Path) -> tuple[Path | None, str]:
+    """The client's own logo: never the tool's wordmark (a plain cover instead).
+
+    A copy of the default brand's wordmark (written by an earlier ``clvreport init``)
+    is not the client's logo either.
+    """
+    slot = _logo_slot(client, order)
+    if slot is None:
+        return None, ""
+    logo, alt = _logo_file(*slot, client.path or client_path)
+    if logo.resolve() != DEFAULT_LOGO.resolve() and _same_bytes(logo, DEFAULT_LOGO):
+        return None, ""
+    return logo, alt
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    try:
+        return a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
+    except OSError:
+        return False
 
 
 # -- typography ------------------------------------------------------------------------
@@ -583,8 +605,9 @@ def load_brand(client_dir: Path | str, brand_file: str = BRAND_FILE) -> ReportBr
     size, size_path = pick("base", "size")
     line_height, _ = pick("base", "line_height")
     heading_weight, _ = pick("headings", "weight")
-    logo, alt = _logo(client, default, ("large", "medium", "small"), DEFAULT_BRAND)
-    header_logo, _ = _logo(client, default, ("medium", "small", "large"), DEFAULT_BRAND)
+    # Only the client's own logo: without one the cover is plain, with the client's name.
+    logo, alt = _logo(client, ("large", "medium", "small"), client_path or DEFAULT_BRAND)
+    header_logo, _ = _logo(client, ("medium", "small", "large"), client_path or DEFAULT_BRAND)
     name = _brand_name(client) or _brand_name(default) or "clvreport"
     return ReportBrand(
         name=name,

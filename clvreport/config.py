@@ -240,6 +240,14 @@ class DataPolicies(_Strict):
         "order counts once, with 'order_total' its amount (the order total, taken once) or "
         "'sum' the amounts of its rows added up. The further rows are counted as order_line.",
     )
+    one_off_channels: tuple[str, ...] = Field(
+        ("nalatenschap", "nalatenschappen", "legaat", "legaten", "legacy", "bequest"),
+        description="Values of columns.channel (case-insensitive) that mark a one-off gift or "
+        "order, not a habit: legacies, major gifts, one-off campaigns. Their rows are left out "
+        "of the model and of every customer's expected value, and reported apart (rows and "
+        "amount per channel); a customer with only such rows is on no action list. [] counts "
+        "every channel.",
+    )
     placeholder_customers: tuple[str, ...] = Field(
         (),
         description="Customer ids that mean 'no customer' (case-insensitive), e.g. ['0', "
@@ -253,7 +261,11 @@ class DataPolicies(_Strict):
     )
 
     @field_validator(
-        "cancelled_statuses", "placeholder_customers", "large_customers", mode="before"
+        "cancelled_statuses",
+        "one_off_channels",
+        "placeholder_customers",
+        "large_customers",
+        mode="before",
     )
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:

@@ -7,9 +7,10 @@ decimal mark and date format; the ingest's Excel sheet handling), guesses the
 column mapping from the header names (:func:`guess_columns`, Dutch and
 English), and writes ``data/<client>/`` with copies of the exports, a
 ``client.yml`` whose every guess is marked ``# detected — check`` and every
-unknown is a commented ``«CHANGE»`` line (:func:`client_yaml`), and a copy of
-the default brand. Nothing is written before the exports have been looked at,
-and nothing is left behind when writing fails.
+unknown is a commented ``«CHANGE»`` line (:func:`client_yaml`); no brand: the
+report has a plain cover with the client's name until the client's ``_brand.yml``
+is added. Nothing is written before the exports have been looked at, and nothing is
+left behind when writing fails.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from clvreport.brand import BRAND_FILE, DEFAULT_BRAND, FONTS_DIR
+from clvreport.brand import BRAND_FILE
 from clvreport.config import (
     CLIENT_NAME,
     CONFIG_FILE,
@@ -318,7 +319,10 @@ def client_yaml(
         "# Months at the end held back to check the model's predictions (0 = none).",
         "holdout_months: 6",
         "",
-        "# House style (colours, fonts, logo): a copy of the default brand.",
+        f"# House style (colours, fonts, logo). Without a {BRAND_FILE} in this folder the",
+        "# report has a plain cover with the client's name and neutral colours; add one",
+        "# (brand.yml format, as the example clients' data/<client>/_brand.yml) for the",
+        "# client's own colours and logo.",
         f"brand: {BRAND_FILE}",
         "",
         "data:",
@@ -399,8 +403,29 @@ def client_yaml(
             "    # Map one above, or pass columns through to the action lists:",
             f"    # extra: [{_q(unplaced[0])}]",
         ]
-    out += _policy_lines(first.source)
+    policy_lines = _policy_lines(first.source)
+    out += policy_lines
+    if "channel" in mapping:
+        out += _one_off_lines(in_policies=bool(policy_lines))
     return "\n".join(out) + "\n", mapping, unplaced
+
+
+def _one_off_lines(*, in_policies: bool) -> list[str]:
+    """A commented ``one_off_channels`` (the default shown) for an export with a channel."""
+    default = ", ".join(DataPolicies().one_off_channels)
+    note = [
+        "# Channel values of one-off gifts or orders (legacies, major gifts, one-off",
+        "# campaigns): left out of the model and the action lists, reported apart with",
+        f"# their amount. Default: [{default}].",
+    ]
+    if in_policies:
+        return [f"    {line}" for line in note] + ["    # one_off_channels: [nalatenschap]"]
+    return [
+        "",
+        *(f"  {line}" for line in note),
+        "  # policies:",
+        "  #   one_off_channels: [nalatenschap, legaat]",
+    ]
 
 
 def _currency_lines(layout: ExportLayout, mapping: dict[str, str]) -> list[str]:
@@ -462,62 +487,6 @@ def _policy_lines(source: str | None) -> list[str]:
             out.append(f"    # {notes[key]}")
         out.append(f"    {key}: {text}")
     return out
-
-
-# -- brand -------------------------------------------------------------------------------
-
-
-def _brand_copy(target_dir: Path, client: str) -> dict[Path, bytes]:
-    """The default brand as files for the client folder: ``_brand.yml`` and its logo(s).
-
-    Font files shipped with clvreport are found by family name, so their
-    declarations are left out (their paths are relative to the default brand).
-    """
-    raw = yaml.safe_load(DEFAULT_BRAND.read_text(encoding="utf-8-sig")) or {}
-    files: dict[Path, bytes] = {}
-    source_dir = DEFAULT_BRAND.parent
-
-    def copy_asset(rel: str) -> None:
-        src = (source_dir / rel).resolve()
-        if not Path(rel).is_absolute() and src.is_file():
-            files[target_dir / rel] = src.read_bytes()
-
-    logo = raw.get("logo")
-    if isinstance(logo, dict):
-        for item in [*(logo.get("images") or {}).values(), *logo.values()]:
-            if isinstance(item, dict) and isinstance(item.get("path"), str):
-                copy_asset(item["path"])
-            elif isinstance(item, str) and Path(item).suffix:
-                copy_asset(item)
-    elif isinstance(logo, str):
-        copy_asset(logo)
-    typography = raw.get("typography")
-    if isinstance(typography, dict) and isinstance(typography.get("fonts"), list):
-        kept = []
-        for font in typography["fonts"]:
-            paths = [
-                (source_dir / f["path"]).resolve()
-                for f in (font.get("files") or [])
-                if isinstance(f, dict) and isinstance(f.get("path"), str)
-            ]
-            if paths and all(p.is_relative_to(FONTS_DIR.resolve()) for p in paths):
-                continue  # shipped font: found by its family name
-            kept.append(font)
-        if kept:
-            typography["fonts"] = kept
-        else:
-            del typography["fonts"]
-    if isinstance(raw.get("meta"), dict):
-        raw["meta"]["name"] = client
-    header = (
-        f"# House style of {client} (brand.yml, https://posit-dev.github.io/brand-yml/),\n"
-        "# copied from clvreport's default brand by `clvreport init`. Change the name,\n"
-        "# colours and logo to the client's own; keys you delete fall back to the default.\n"
-        "# Fonts shipped with clvreport (Inter, ...) are found by their family name.\n"
-    )
-    body = yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
-    files[target_dir / BRAND_FILE] = (header + body).encode("utf-8")
-    return files
 
 
 # -- init --------------------------------------------------------------------------------
@@ -590,8 +559,6 @@ def init_client(
     planned: dict[Path, bytes | Path] = {folder / CONFIG_FILE: text.encode("utf-8")}
     for path in paths:
         planned[folder / path.name] = path
-    for target, content in _brand_copy(folder, client).items():
-        planned.setdefault(target, content)
     for target, content in planned.items():
         if not target.exists():
             continue

@@ -174,6 +174,26 @@ def check_recommendations(config: ClientConfig, path: Path | None = None) -> str
     return f"{len(rules.segments)} segments with an action, {len(rules.actions)} actions"
 
 
+def brand_line(brand: ReportBrand, brand_file: str = "_brand.yml") -> str:
+    """What ``validate`` says of the brand: the default, or the client's own style.
+
+    Examples
+    --------
+    >>> from clvreport.brand import TEMPLATES_DIR, load_brand
+    >>> brand_line(load_brand(TEMPLATES_DIR / "no-such-client"))
+    "default (no _brand.yml; add one for the client's colours and logo)"
+    """
+    if brand.is_default:
+        return f"default (no {brand_file}; add one for the client's colours and logo)"
+    from clvreport.brand import TEMPLATES_DIR, load_brand
+
+    colours = f"{brand.primary}, {brand.base_font}"
+    if brand.colors == load_brand(TEMPLATES_DIR).colors:
+        colours = f"the default colours ({brand.primary}), {brand.base_font}"
+    logo = "" if brand.logo is not None else "; no logo of its own (a plain cover)"
+    return f"{brand.name}: {colours}{logo}"
+
+
 def check_logo(logo: Path | None, key: str = "logo", brand_path: Path | None = None) -> None:
     """Check that ``logo`` is an image the renderers can decode.
 
@@ -275,7 +295,7 @@ def check_report_config(
     check_logo(brand.logo, "logo", brand_path)
     if brand.header_logo != brand.logo:
         check_logo(brand.header_logo, "header logo", brand_path)
-    checks.append(("brand", f"{brand.name}: {brand.primary}, {brand.base_font}"))
+    checks.append(("brand", brand_line(brand, config.brand)))
     return brand, checks
 
 
@@ -381,6 +401,13 @@ def validate_client(
         # listed before the transactions line, which stays the last check
         if quality.statuses:
             result.checks.insert(-1, ("statuses", "; ".join(quality.status_lines)))
+        if quality.one_off:
+            listing = "; ".join(
+                f"'{value}': {n:,} rows, {amount:,.2f}" for value, n, amount in quality.one_off
+            )
+            result.checks.insert(
+                -1, ("one-off gifts", f"{listing} (left out of the model, reported apart)")
+            )
         if quality.currencies:
             listing = ", ".join(f"{c} ({n:,} rows)" for c, n in quality.currencies)
             result.checks.insert(-1, ("currency", listing))

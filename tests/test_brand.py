@@ -46,11 +46,44 @@ def test_default_brand_values():
     assert brand.system_fonts is False
 
 
-def test_client_without_brand_file_gets_the_default(tmp_path):
+def test_client_without_brand_file_gets_the_default_without_the_tools_wordmark(tmp_path):
     brand = load_brand(tmp_path)
-    assert brand.source is None
+    assert brand.source is None and brand.is_default
     assert brand.primary == "#1B3A5C"
-    assert brand.logo == TEMPLATES_DIR / "logo.svg"
+    assert brand.logo is None and brand.header_logo is None  # a plain cover
+
+
+def test_a_brand_without_a_logo_of_its_own_gets_a_plain_cover(tmp_path):
+    write_brand(tmp_path, 'meta:\n  name: Acme\ncolor:\n  primary: "#0a5"\n')
+    brand = load_brand(tmp_path)
+    assert not brand.is_default and brand.primary == "#00AA55"
+    assert brand.logo is None and brand.header_logo is None
+
+
+def test_a_copy_of_the_tools_wordmark_is_not_the_clients_logo(tmp_path):
+    # what an earlier `clvreport init` wrote: the default brand and its wordmark, copied
+    shutil.copy(TEMPLATES_DIR / "logo.svg", tmp_path / "logo.svg")
+    write_brand(
+        tmp_path,
+        "meta:\n  name: acme\nlogo:\n  images:\n    wordmark:\n      path: logo.svg\n"
+        "  medium: wordmark\n",
+    )
+    assert load_brand(tmp_path).logo is None
+    from clvreport.validate import brand_line
+
+    assert brand_line(load_brand(tmp_path)) == (
+        "acme: the default colours (#1B3A5C), Inter; no logo of its own (a plain cover)"
+    )
+    assert load_brand(ROOT / "data" / "demo").logo == ROOT / "data" / "demo" / "logo.svg"
+
+
+def test_validate_names_the_default_brand_as_such(tmp_path):
+    from clvreport.validate import brand_line
+
+    assert brand_line(load_brand(tmp_path)) == (
+        "default (no _brand.yml; add one for the client's colours and logo)"
+    )
+    assert brand_line(load_brand(BRANDED)).startswith("Koffiebranderij Noorderlicht: #")
 
 
 def test_missing_keys_fall_back_to_the_default_brand():

@@ -30,6 +30,8 @@ CDNOW_ARGS = [
     "1998-06-30",
     "--zero-amounts",
     "keep",
+    "--duplicates",
+    "drop",  # the published CDNOW figures drop the identical rows
 ]
 
 
@@ -100,6 +102,8 @@ def test_dutch_export_and_exclusions():
         "Orderdatum",
         "--amount-col",
         "Bedrag",
+        "--zero-amounts",
+        "drop",
         "--json",
     )
     assert result.exit_code == 0, result.output
@@ -110,6 +114,18 @@ def test_dutch_export_and_exclusions():
     assert data["quality"]["excluded"]["fully_returned_customer"] == 2
     assert data["quality"]["returns_netted"] == 0
     assert data["holdout_repeat_purchases"] is None
+
+
+def test_by_default_rows_are_read_as_a_report_reads_them():
+    result = run(
+        "summary", NL, "--customer-col", "Klantnummer", "--date-col", "Orderdatum",
+        "--amount-col", "Bedrag", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    quality = json.loads(result.stdout)["quality"]
+    # as client.yml: zero_amounts keep, duplicates auto (no order id: kept and flagged)
+    assert quality["excluded"]["zero_amount"] == 0 and quality["excluded"]["duplicate"] == 0
+    assert quality["flagged"]["possible_duplicate"] == 1
 
 
 def test_missing_column_is_a_clean_error():

@@ -52,6 +52,7 @@ def test_dutch_export_detected_and_counted():
             "order_line": 0,
             "future_date": 0,
             "after_as_of": 0,
+            "one_off_gift": 0,
             "zero_amount": 1,
             "return_dropped": 0,
             "outlier": 0,

@@ -6,12 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from clvreport.analysis import run_analysis
 from clvreport.cli import app
-from clvreport.config import load_client
+from clvreport.config import DataPolicies, load_client
 from clvreport.onboarding import guess_columns, init_client
 from clvreport.validate import validate_client
 
@@ -106,7 +105,8 @@ def test_init_writes_a_client_that_validates(case: str, data_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     folder = data_dir / f"new-{case}"
     assert (folder / export.name).read_bytes() == export.read_bytes()
-    assert {"client.yml", "_brand.yml", export.name} <= {p.name for p in folder.iterdir()}
+    assert {"client.yml", export.name} <= {p.name for p in folder.iterdir()}
+    assert not (folder / "_brand.yml").exists() and not (folder / "logo.svg").exists()
     text = (folder / "client.yml").read_text(encoding="utf-8")
     assert "# detected — check" in text and "«CHANGE»" in text
     for column in columns.values():
@@ -125,8 +125,9 @@ def test_init_writes_a_client_that_validates(case: str, data_dir: Path) -> None:
     assert validate_client(f"new-{case}", data_dir=data_dir).checks[-1][0] == "transactions"
     for name in unplaced:
         assert name in result.output and f"Not placed: {name}" in text
-    assert "make report" not in result.output  # another --data-dir: the report command
-    assert f"--data-dir {data_dir}" in result.output.replace("\n", "")
+    assert "make report" not in result.output  # the command, with the same --data-dir
+    output = " ".join(result.output.split())
+    assert f"clvreport report --client new-{case} --data-dir {data_dir}" in output
 
 
 @pytest.mark.parametrize("case", ["demo", "dutch", "excel"])
@@ -138,20 +139,15 @@ def test_init_client_runs_the_analysis_without_edits(case: str, data_dir: Path) 
     assert analysis.model.model_name
 
 
-def test_the_brand_is_a_copy_of_the_default(data_dir: Path) -> None:
-    from clvreport.brand import DEFAULT_BRAND, load_brand
+def test_a_new_client_has_a_neutral_brand_and_validate_says_so(data_dir: Path) -> None:
+    from clvreport.brand import load_brand
 
     init_client("acme", [EXPORTS / "orders_us.csv"], data_dir=data_dir)
     brand = load_brand(data_dir / "acme")
-    default = load_brand(DEFAULT_BRAND.parent)
-    assert brand.source is not None
-    assert (brand.primary, brand.base_font, brand.accent) == (
-        default.primary,
-        default.base_font,
-        default.accent,
-    )
-    assert brand.logo is not None and brand.logo.parent == (data_dir / "acme").resolve()
-    assert yaml.safe_load((data_dir / "acme" / "_brand.yml").read_text())["meta"]["name"] == "acme"
+    assert brand.is_default and brand.logo is None and brand.header_logo is None
+    checks = dict(validate_client("acme", data_dir=data_dir).checks)
+    assert checks["brand"] == "default (no _brand.yml; add one for the client's colours and logo)"
+    assert "#1B3A5C" not in checks["brand"]
 
 
 def test_several_exports(data_dir: Path, tmp_path: Path) -> None:
@@ -188,9 +184,11 @@ def test_an_existing_folder_with_the_export_in_it(data_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     (folder / "client.yml").unlink()
     # Never overwrite a file that is in the way.
+    (folder / CDNOW.name).write_text("my own notes\n")
     result = run("--client", "acme", "--from", CDNOW, "--data-dir", data_dir)
     assert result.exit_code == 2 and "already exists" in result.output
-    assert not (folder / "client.yml").exists() and not (folder / CDNOW.name).exists()
+    assert not (folder / "client.yml").exists()
+    assert (folder / CDNOW.name).read_text() == "my own notes\n"
 
 
 @pytest.mark.parametrize("name", ["../evil", "a b", "", "-x", "x" * 65])
@@ -304,3 +302,19 @@ def test_an_online_retail_export_is_placed() -> None:
         "order_id": "InvoiceNo",
         "country": "Country",
     }
+
+
+def test_an_export_with_a_channel_gets_a_commented_one_off_setting(data_dir: Path) -> None:
+    init_client("acme", [DEMO], data_dir=data_dir)
+    config = data_dir / "acme" / "client.yml"
+    text = config.read_text(encoding="utf-8")
+    assert "#   one_off_channels: [nalatenschap, legaat]" in text
+    assert load_client("acme", data_dir)[1].data.policies.one_off_channels == (
+        DataPolicies().one_off_channels
+    )
+    text = text.replace("  # policies:", "  policies:").replace(
+        "  #   one_off_channels", "    one_off_channels"
+    )
+    config.write_text(text, encoding="utf-8")
+    policies = load_client("acme", data_dir)[1].data.policies
+    assert policies.one_off_channels == ("nalatenschap", "legaat")

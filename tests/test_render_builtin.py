@@ -477,3 +477,16 @@ def test_a_layout_that_does_not_settle_is_an_error_not_a_pdf(tmp_path):
     brand = SimpleNamespace(font_dirs=[], system_fonts=True)
     with pytest.raises(RenderError, match="did not settle"):
         _typst_compile(source, tmp_path / "out.pdf", tmp_path, brand)
+
+
+def test_a_client_without_a_brand_gets_a_plain_cover_with_its_own_name(tmp_path):
+    """No _brand.yml (as after `clvreport init`): no logo, not the tool's wordmark."""
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    workdir = workdir_from_fixture(tmp_path)
+    BuiltinRenderer().render(workdir, meta_for(plain), ["pdf"])
+    source = (workdir / "_build" / "clv_report.typ").read_text()
+    assert "logo.svg" not in source and "header-logo" not in source.split("clv-report(")[-1]
+    assert not list((workdir / "_build").glob("logo.*"))
+    cover = pdf_text(workdir / "clv_report.pdf")[0]
+    assert "WEBWINKEL DE ZONNEBLOEM" in cover.upper() and "clvreport" not in cover.lower()

@@ -298,3 +298,20 @@ def test_a_small_export_whose_fit_has_an_extreme_draw_is_analysed(
     _init(export, "small", data_dir)
     customers = _analysis_matches("small", data_dir, truth)
     assert len(customers) == truth.customers
+
+
+def test_a_preset_client_gets_the_one_off_setting_inside_its_policies(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    export = tmp_path / "orders_export_1.csv"
+    shopify_export(export)
+    _init(export, "winkel", data_dir)
+    config = data_dir / "winkel" / "client.yml"
+    text = config.read_text(encoding="utf-8")
+    assert "    # one_off_channels: [nalatenschap]" in text
+    config.write_text(
+        text.replace("    # one_off_channels:", "    one_off_channels:"), encoding="utf-8"
+    )
+    policies = load_client("winkel", data_dir)[1].data.policies
+    assert policies.one_off_channels == ("nalatenschap",)
+    assert policies.order_lines == "order_total"  # the preset's policies still hold

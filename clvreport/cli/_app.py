@@ -4,14 +4,57 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, TypeVar, get_args, get_origin
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.markup import escape as _markup_escape
 
 from clvreport.errors import WRITE_ERRNOS, ClvReportError, InterruptedRun, output_error
 from clvreport.safe_files import printable
+
+_TYPE_NAMES = {str: "TEXT", int: "INTEGER", float: "FLOAT", Path: "PATH"}
+
+
+def _plain_metavar(self: Any, ctx: Any) -> str | None:
+    """The conventional metavar: ``TEXT``, ``PATH``, ``INTEGER``, ``[drop|keep]``; none for a flag.
+
+    Typer's own (``<str>``, ``<bool>``, ``<list[str]>``) reads like Python, not like a CLI.
+    """
+    if getattr(self, "is_flag", False) or getattr(self, "is_bool_flag", False):
+        return None
+    if self.metavar is not None:
+        return self.metavar
+    desc = self.type_descriptor
+    if desc.is_choice:
+        metavar = "[" + "|".join(str(getattr(c, "value", c)) for c in desc.choices or ()) + "]"
+    elif desc.is_path:
+        metavar = "PATH"
+    elif desc.is_datetime:
+        metavar = "DATE"
+    else:
+        annotation = desc.annotation
+        args = get_args(annotation) if get_origin(annotation) in (list, tuple) else ()
+        element = args[0] if args else annotation
+        metavar = _TYPE_NAMES.get(element, "TEXT")
+    return metavar + ("..." if self.nargs != 1 else "")
+
+
+def _usage_name(self: Any) -> str:
+    """An argument in the usage line as click writes it: ``FILES...``, ``[CLIENT]``."""
+    name = (self.metavar or self.name or "").upper()
+    name = name if self.required else f"[{name}]"
+    return name + ("..." if self.nargs != 1 else "")
+
+
+typer.core.TyperOption.display_type_rich = _plain_metavar  # type: ignore[method-assign]
+typer.core.TyperArgument.display_type_rich = _plain_metavar  # type: ignore[method-assign]
+typer.core.TyperArgument._usage_display_name = _usage_name  # type: ignore[method-assign]
+
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
+"""``-h`` is ``--help``, on the app and on every command."""
 
 app = typer.Typer(
     name="clvreport",
@@ -19,6 +62,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings=HELP_OPTIONS,
 )
 console = Console(stderr=True, highlight=False)
 

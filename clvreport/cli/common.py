@@ -22,6 +22,7 @@ from clvreport.config import ColumnMapping, CsvOptions, DataPolicies
 from clvreport.errors import ConfigError, output_error
 
 __all__ = [
+    "POLICY_DEFAULTS",
     "AsOf",
     "DateFormat",
     "Decimal",
@@ -37,6 +38,9 @@ __all__ = [
     "read_options",
     "write_table",
 ]
+
+POLICY_DEFAULTS = DataPolicies()
+"""client.yml's data.policies defaults: ``summary`` and ``fit`` read rows as a report does."""
 
 Files = Annotated[
     list[str],

@@ -58,6 +58,7 @@ from rich.table import Table
 
 from clvreport.cli._app import app, user_errors
 from clvreport.cli.common import (
+    POLICY_DEFAULTS,
     AsOf,
     DateFormat,
     Decimal,
@@ -73,6 +74,7 @@ from clvreport.cli.common import (
     read_options,
     write_table,
 )
+from clvreport.cli.progress import running
 from clvreport.errors import ConfigError, DataError, ModelError
 from clvreport.ingest import Transactions, read_transactions
 from clvreport.models import ClvModelFit, fit_clv_models
@@ -447,9 +449,9 @@ def fit(
     no_header: NoHeader = False,
     names: Names = None,
     as_of: AsOf = None,
-    zero_amounts: ZeroAmounts = "drop",
-    duplicates: Duplicates = "auto",
-    returns: Returns = "net",
+    zero_amounts: ZeroAmounts = POLICY_DEFAULTS.zero_amounts,
+    duplicates: Duplicates = POLICY_DEFAULTS.duplicates,
+    returns: Returns = POLICY_DEFAULTS.returns,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the result as one JSON object.")
     ] = False,
@@ -472,15 +474,18 @@ def fit(
 ) -> None:
     """Fit BG/NBD, MBG/NBD, Pareto/NBD and Gamma-Gamma models and print the chosen one.
 
-    With ``--model bgbb``: the discrete-time BG/BB model on whole periods
-    (``--time-unit years|quarters|months``) up to the calibration end.
+    With --model bgbb: the discrete-time BG/BB model on whole periods
+    (--time-unit years, quarters or months) up to the calibration end.
+    Rows are read as a report reads them (the defaults of client.yml's data.policies).
 
-    Example (CDNOW, whitespace-separated, no header)::
+    Example (CDNOW, whitespace-separated, no header):
 
-        clvreport fit CDNOW_sample.txt --no-header --names id,sample,date,qty,amount
-            --customer-col id --date-col date --amount-col amount --date-format %Y%m%d
-            --calibration-end 1997-09-30 --holdout-end 1998-06-30
-            --zero-amounts keep --duplicates keep --scores holdout_scores.csv
+        clvreport fit CDNOW_sample.txt --no-header
+          --names id,sample,date,qty,amount
+          --customer-col id --date-col date --amount-col amount
+          --date-format %Y%m%d
+          --calibration-end 1997-09-30 --holdout-end 1998-06-30
+          --duplicates keep --scores holdout_scores.csv
     """
     time_unit = _time_unit(model, time_unit)
     if model == "sbg":
@@ -523,11 +528,14 @@ def fit(
         duplicates=duplicates,
         returns=returns,
     )
-    tx = read_transactions(files, columns, csv=csv, policies=policies, as_of=as_of)
+    with running("reading the files"):
+        tx = read_transactions(files, columns, csv=csv, policies=policies, as_of=as_of)
     if model == "bgbb":
         try:
+            with running("fitting the BG/BB model"):
+                fitted = _bgbb_payload(tx, calibration_end, time_unit)
             payload = {
-                **_bgbb_payload(tx, calibration_end, time_unit),
+                **fitted,
                 "calibration_end": calibration_end,
                 "holdout_end": None,
                 "as_of": tx.as_of.isoformat(),
@@ -542,24 +550,30 @@ def fit(
             raise typer.Exit(1)
         return
     try:
-        calibration = rfm_summary(
-            tx, calibration_end=calibration_end, observation_end=holdout_end, time_unit=time_unit
-        )
-        full = None
-        if holdout_end is not None:
-            full = rfm_summary(tx, calibration_end=holdout_end, time_unit=time_unit)
-        calibration_season, full_season = _seasons(
-            tx, calibration.attrs["calibration_end"], holdout_end, season == "auto"
-        )
-        result = fit_clv_models(
-            calibration,
-            full,
-            model=model,
-            time_unit=time_unit,
-            season=full_season or calibration_season,
-            calibration_season=calibration_season,
-        )
-        holdout = _holdout_scores(result, calibration)
+        with running("summarising per customer"):
+            calibration = rfm_summary(
+                tx,
+                calibration_end=calibration_end,
+                observation_end=holdout_end,
+                time_unit=time_unit,
+            )
+            full = None
+            if holdout_end is not None:
+                full = rfm_summary(tx, calibration_end=holdout_end, time_unit=time_unit)
+            calibration_season, full_season = _seasons(
+                tx, calibration.attrs["calibration_end"], holdout_end, season == "auto"
+            )
+        with running("fitting the models"):
+            result = fit_clv_models(
+                calibration,
+                full,
+                model=model,
+                time_unit=time_unit,
+                season=full_season or calibration_season,
+                calibration_season=calibration_season,
+            )
+        with running("checking the holdout"):
+            holdout = _holdout_scores(result, calibration)
         payload = {
             **result.to_dict(),
             "calibration_end": calibration.attrs.get("calibration_end"),

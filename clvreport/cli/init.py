@@ -26,7 +26,10 @@ def init(
         Path, typer.Option("--data-dir", help="Folder with one sub-folder per client.")
     ] = Path("data"),
 ) -> None:
-    """Create data/<client>/ from an export: copy it, write client.yml, copy the brand, validate.
+    """Create data/<client>/ from an export: copy it, write client.yml, validate.
+
+    No brand is written: until the client folder holds a _brand.yml of its own
+    the report has a plain cover with the client's name.
 
     Exit code 0: the client is ready to report; 1: the client was created but
     client.yml needs edits (shown); 2: nothing was created.
@@ -94,14 +97,15 @@ def init(
         console.print(f"  [green]✓[/] {escape(f'{check:<22}')} {escape(detail)}")
     for warning in checked.warnings:
         console.print(f"  [yellow]![/] {escape(warning)}")
-    if data_dir == Path("data"):
-        command = f"make report CLIENT={client}"
-    else:
-        command = f"clvreport report --client {client} --data-dir {data_dir}"
+    # the command itself, with the same --data-dir: `make report` only exists in a checkout
+    command = f"clvreport report --client {client}" + (
+        f" --data-dir {data_dir}" if data_dir != Path("data") else ""
+    )
     console.print(
         f"[bold green]Next:[/] check {escape(str(config))}: the lines marked "
-        "«detected — check» and «CHANGE» (name, currency, gross_margin), the brand in "
-        f"{escape(str(result.folder / '_brand.yml'))}; then run {escape(command)}"
+        "«detected — check» and «CHANGE» (name, currency, gross_margin); for the client's "
+        f"colours and logo add {escape(str(result.folder / '_brand.yml'))}; then run "
+        f"{escape(command)}"
     )
 
 

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from clvreport.cli._app import app, escape, user_errors
 from clvreport.cli.common import (
+    POLICY_DEFAULTS,
     AsOf,
     DateFormat,
     Decimal,
@@ -106,9 +107,9 @@ def summary(
         Literal["days", "weeks", "months"],
         typer.Option("--time-unit", help="Unit of recency and T."),
     ] = "weeks",
-    zero_amounts: ZeroAmounts = "drop",
-    duplicates: Duplicates = "drop",
-    returns: Returns = "net",
+    zero_amounts: ZeroAmounts = POLICY_DEFAULTS.zero_amounts,
+    duplicates: Duplicates = POLICY_DEFAULTS.duplicates,
+    returns: Returns = POLICY_DEFAULTS.returns,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Write the per-customer summary to a .parquet or .csv file."),
@@ -119,11 +120,15 @@ def summary(
 ) -> None:
     """Summarise transactions per customer (frequency, recency, T, spend) and print totals.
 
-    Example (CDNOW, whitespace-separated, no header)::
+    Rows are read as a report reads them (the defaults of client.yml's data.policies).
 
-        clvreport summary CDNOW_sample.txt --no-header --names id,sample,date,qty,amount
-            --customer-col id --date-col date --amount-col amount --date-format %Y%m%d
-            --calibration-end 1997-09-30 --holdout-end 1998-06-30 --zero-amounts keep
+    Example (CDNOW, whitespace-separated, no header):
+
+        clvreport summary CDNOW_sample.txt --no-header
+          --names id,sample,date,qty,amount
+          --customer-col id --date-col date --amount-col amount
+          --date-format %Y%m%d
+          --calibration-end 1997-09-30 --holdout-end 1998-06-30
     """
     columns, csv, policies = read_options(
         "summary",

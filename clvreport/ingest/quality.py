@@ -30,6 +30,7 @@ EXCLUSION_REASONS: tuple[str, ...] = (
     "order_line",
     "future_date",
     "after_as_of",
+    "one_off_gift",
     "zero_amount",
     "return_dropped",
     "outlier",
@@ -43,8 +44,11 @@ EXCLUSION_REASONS: tuple[str, ...] = (
 ``placeholder_customer``: the customer id is one of ``data.policies.placeholder_customers``
 (no customer) and no ``columns.customer_fallback`` value stands in; ``order_line``: a
 further line row of an order (``data.policies.order_lines``), merged into the order's
-first row; ``future_date``: dated after today while no as-of date is set; ``outlier``: an
-amount far outside the client's distribution with ``outliers: exclude``;
+first row; ``one_off_gift``: a row whose channel is one of
+``data.policies.one_off_channels`` (a legacy, a major gift: not a habit), reported apart
+with its amount (:attr:`DataQuality.one_off`); ``future_date``: dated after today while
+no as-of date is set; ``outlier``: an amount far outside the client's distribution with
+``outliers: exclude``;
 ``exceptional_order``: an order far larger than both the customer's other orders and
 the client's median order (:mod:`clvreport.ingest.exceptional`) with ``outliers:
 exclude``; ``return_only_customer``: the returns of a customer without any purchase;
@@ -149,6 +153,9 @@ class DataQuality:
     currencies
         ``(currency, rows kept)`` for every value of the currency column; empty
         without one.
+    one_off
+        ``(channel, rows, amount)`` for every one-off channel seen
+        (``data.policies.one_off_channels``): left out of the model, reported apart.
 
     Examples
     --------
@@ -168,6 +175,24 @@ class DataQuality:
     flagged: tuple[tuple[str, int], ...] = ()
     statuses: tuple[tuple[str, int, bool], ...] = ()
     currencies: tuple[tuple[str, int], ...] = ()
+    one_off: tuple[tuple[str, int, float], ...] = ()
+
+    @property
+    def one_off_rows(self) -> int:
+        """Rows of one-off gifts (legacies, major gifts) left out of the model."""
+        return sum(n for _, n, _ in self.one_off)
+
+    @property
+    def one_off_amount(self) -> float:
+        """The amount of the one-off gifts left out of the model.
+
+        Examples
+        --------
+        >>> q = DataQuality(5, 4, (), 0, 3, 0, one_off=(("Nalatenschap", 1, 25000.0),))
+        >>> q.one_off_rows, q.one_off_amount
+        (1, 25000.0)
+        """
+        return float(sum(amount for _, _, amount in self.one_off))
 
     @property
     def status_lines(self) -> list[str]:
@@ -243,4 +268,7 @@ class DataQuality:
             for value, n, excluded in self.statuses
         ]
         data["currencies"] = dict(self.currencies)
+        data["one_off"] = [
+            {"channel": value, "rows": n, "amount": amount} for value, n, amount in self.one_off
+        ]
         return data

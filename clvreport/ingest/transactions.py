@@ -692,6 +692,7 @@ def _read(
         kept = f"_reason = {Reason.KEPT.value}"
         statuses = status_counts(engine, staged, policies) if "status" in mapped_names else ()
         currencies = currency_counts(engine, staged, kept) if "currency" in mapped_names else ()
+        one_off = _one_off(engine, staged) if excluded["one_off_gift"] else ()
         if len(currencies) > 1:
             raise_mixed_currencies(currencies, files, columns)
         check_customer_ids(engine, staged, kept, [o.raw for o in opened], columns, policies)
@@ -822,6 +823,7 @@ def _read(
         flagged=tuple((code, flags[code]) for code in FLAG_MESSAGES if flags.get(code)),
         statuses=statuses,
         currencies=currencies,
+        one_off=one_off,
         files=tuple(
             FileInfo(
                 path=o.raw.source.path,
@@ -902,6 +904,22 @@ def _check_errors(
         "\n".join(lines) if len(lines) > 1 else lines[0],
         path=opened[index].raw.source.path,
         hint="; ".join(dict.fromkeys(hints)),
+    )
+
+
+def _one_off(engine: Engine, staged: str) -> tuple[tuple[str, int, float], ...]:
+    """Every one-off channel's ``(value, rows, amount)``, the largest amount first.
+
+    Spellings that differ in case only are one channel.
+    """
+    frame = engine.query(
+        f"SELECT min(trim(channel)) AS channel, count(*) AS n, coalesce(sum(amount), 0) AS amount "
+        f"FROM {staged} WHERE _reason = {Reason.ONE_OFF_GIFT.value} "
+        "GROUP BY lower(trim(channel)) ORDER BY amount DESC, channel"
+    )
+    return tuple(
+        (str(value), int(n), float(amount))
+        for value, n, amount in zip(frame["channel"], frame["n"], frame["amount"], strict=True)
     )
 
 

@@ -75,6 +75,7 @@ class Reason(IntEnum):
     FUTURE_DATE = 11
     PLACEHOLDER_CUSTOMER = 12
     ORDER_LINE = 13
+    ONE_OFF_GIFT = 14
 
     @property
     def is_error(self) -> bool:
@@ -464,6 +465,10 @@ def typed_sql(
         cases.append(f"WHEN order_date > {dialect.date(as_of)} THEN {Reason.AFTER_AS_OF.value}")
     elif today is not None:
         cases.append(f"WHEN order_date > {dialect.date(today)} THEN {Reason.FUTURE_DATE.value}")
+    if "channel" in columns and policies.one_off_channels:
+        # legacies, major gifts: not a habit; after the parse checks, so the amount is known
+        kinds = ", ".join(dialect.string(s.strip().lower()) for s in policies.one_off_channels)
+        cases.append(f"WHEN lower(trim(channel)) IN ({kinds}) THEN {Reason.ONE_OFF_GIFT.value}")
     if policies.zero_amounts == "drop":
         cases.append(f"WHEN {amount} = 0 THEN {Reason.ZERO_AMOUNT.value}")
     if policies.returns == "drop":

@@ -890,7 +890,7 @@ def methodology(ctx: ReportContext) -> Markdown:
     ]
     model = a.model
     if model.usable:
-        blocks.append(paragraph(t("methodology.model", model=t(f"models.{model.model_name}"))))
+        blocks.append(paragraph(_model_sentence(ctx)))
         note = model.choice_note
         if note and t.has(f"methodology.choice.{note}"):
             blocks.append(paragraph(t(f"methodology.choice.{note}")))
@@ -1185,6 +1185,25 @@ def _tracking_figures(ctx: ReportContext, tracking: pd.DataFrame) -> list[str]:
     return [keep_together(paragraph(t("methodology.tracking_intro")), cumulative), weekly]
 
 
+def _model_sentence(ctx: ReportContext) -> str:
+    """The models used, as model.json has them: Gamma-Gamma, or the fallback amount."""
+    t, a = ctx.t, ctx.analysis
+    model = a.model
+    name = t(f"models.{model.model_name}")
+    fallback = getattr(model, "spend_fallback", None)
+    if (
+        a.config.business == "subscription"
+        or getattr(model, "spend_model", None) is not None
+        or fallback is None
+    ):
+        return t("methodology.model", model=name)
+    reasons = getattr(model, "reasons", ()) or ()
+    spend = [r for r in reasons if r in ("spend_model_unavailable", "spend_model_infinite_mean")]
+    reason = spend[0] if spend else "spend_model_unavailable"
+    amount = t.money(fallback, digits=2)
+    return t("methodology.model_fallback", model=name, reason=reason, amount=amount)
+
+
 def data_quality(ctx: ReportContext) -> Markdown:
     """Rows read, kept and excluded by reason.
 
@@ -1230,8 +1249,28 @@ def data_quality(ctx: ReportContext) -> Markdown:
                 align="lrr",
             ),
         ),
+        _one_off_block(ctx),
         _status_block(ctx),
         _flag_blocks(ctx),
+    )
+
+
+def _one_off_block(ctx: ReportContext) -> str | None:
+    """Legacies and other one-off gifts: how many, how much, left out of the model."""
+    t, q = ctx.t, ctx.analysis.quality
+    one_off = getattr(q, "one_off", ()) or ()
+    if not one_off:
+        return None
+    channels = "; ".join(
+        f"{literal(value)}: {t.number(n)}, {t.money(amount)}" for value, n, amount in one_off
+    )
+    return paragraph(
+        t(
+            "data_quality.one_off_note",
+            rows=t.number(sum(n for _, n, _ in one_off)),
+            amount=t.money(sum(amount for _, _, amount in one_off)),
+            channels=channels,
+        )
     )
 
 
