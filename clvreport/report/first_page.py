@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pandas as pd
 
@@ -42,7 +43,7 @@ from clvreport.report.markdown import (
 from clvreport.report.subscribers import tenure_blocks
 from clvreport.report.terms import historic_paragraph
 
-__all__ = ["executive_summary", "top_actions"]
+__all__ = ["CHECK_MONTHS", "check_months", "executive_summary", "top_actions"]
 
 TOP_ACTIONS = 3
 
@@ -241,10 +242,31 @@ def _action_table(ctx: ReportContext, actions: pd.DataFrame) -> str:
     )
 
 
+CHECK_MONTHS = (3, 12)
+"""Fewest and most months between the lists and the report that measures them."""
+
+
+def check_months(config: Any) -> int:
+    """Months until the next report measures the actions against their control groups.
+
+    As long as the holdout the model was checked on (time enough for the customers'
+    own pace to show), but at least three months and at most a year: a budget is
+    checked within the year it is spent.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> [check_months(SimpleNamespace(holdout_months=m)) for m in (0, 6, 9, 24)]
+    [3, 6, 9, 12]
+    """
+    low, high = CHECK_MONTHS
+    return int(min(max(config.holdout_months, low), high))
+
+
 def _memo_items(ctx: ReportContext, actions: pd.DataFrame) -> str:
     """Per action shown: what to send or say, and how and when its effect is checked."""
     t, a = ctx.t, ctx.analysis
-    check = (pd.Timestamp(a.as_of) + pd.DateOffset(months=max(a.config.holdout_months, 3))).date()
+    check = (pd.Timestamp(a.as_of) + pd.DateOffset(months=check_months(a.config))).date()
     items = []
     for row in actions.itertuples(index=False):
         name = t(f"recommendations.actions.{row.action}.name")
