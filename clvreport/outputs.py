@@ -189,12 +189,14 @@ class CustomerRows:
         analysis: Analysis,
         groups: pd.Series | None = None,
         on_list: pd.Series | None = None,
+        rules: PlanRules | None = None,
     ) -> CustomerRows:
         """The rows of ``analysis`` (see :func:`customer_table`).
 
         ``groups``: each listed customer's ``"treated"``/``"control"`` group
         (indexed like ``analysis.customers``), for the ``control_group`` column;
-        ``on_list``: :func:`on_action_list`, for the ``on_list`` column.
+        ``on_list``: :func:`on_action_list`, for the ``on_list`` column;
+        ``rules``: the report's plan rules (read from the client's config without).
         """
         from clvreport.concentration import value_tiers
         from clvreport.customer_groups import valued_customers
@@ -205,7 +207,7 @@ class CustomerRows:
         # subscriptions: tiers of the running ones (an ended one has no tier), as in the report
         valued = valued_customers(customers) if analysis.has_predictions else customers
         columns["value_tier"] = value_tiers(valued, value).reindex(customers.index)
-        rules = PlanRules.from_config(analysis.config)
+        rules = rules or PlanRules.from_config(analysis.config)
         action_of = {segment: rule["action"] for segment, rule in rules.segments.items()}
         columns["action"] = _actions(customers["segment"], action_of)
         if on_list is not None:
@@ -931,7 +933,8 @@ def write_outputs(
     if per_customer is not None and plan is not None:
         priced = "value_at_stake" in analysis.customers and "clv" in analysis.customers
         on_list = on_action_list(per_customer, plan, priced)
-    rows = CustomerRows.of(analysis, groups, on_list) if customers is None else customers
+    rules = rules or PlanRules.from_config(config)  # once: the table and the workbook
+    rows = CustomerRows.of(analysis, groups, on_list, rules) if customers is None else customers
     write_customer_table(rows, csv_path, parquet_path)
     del rows
     written_actions = []
@@ -945,7 +948,7 @@ def write_outputs(
         xlsx_path,
         analysis.customers,
         t,
-        rules=rules or PlanRules.from_config(config),
+        rules=rules,
         labels=analysis.rules.labels(t.language),
         max_rows=config.xlsx_max_rows,
         extra=config.data.columns.extra or (),
