@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from clvreport.i18n import LANGUAGES, Translator, catalog_keys
+from clvreport.i18n import AUDIENCES, LANGUAGES, Translator, catalog_keys
 from clvreport.segments import load_segment_rules
 
 AUDIENCE = "donors"
@@ -364,3 +364,13 @@ def test_formatting_unaffected_by_audience(language, audience):
     else:
         assert donors.money(1234.56, digits=2) == "€1,234.56"
         assert donors.percent(0.125) == "12.5%"
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+@pytest.mark.parametrize("audience", AUDIENCES)
+def test_the_lifetime_stake_has_a_name_of_its_own(language, audience):
+    """The plan prices the stake over the whole relationship; the segment table counts the
+    horizon's: two numbers, so two names (one word, one number)."""
+    t = Translator(language, "EUR", audience=audience)
+    lifetime = t("recommendations.stake_lifetime")
+    assert lifetime not in {t("recommendations.stake"), t("segments.value_at_stake")}

@@ -734,7 +734,14 @@ def recommendations(ctx: ReportContext) -> Markdown:
         ctx,
         advised,
         [
-            ("recommendations.stake", "value_at_stake", 0, True),
+            (
+                "recommendations.stake_lifetime"
+                if "value_at_stake_lifetime" in a.customers
+                else "recommendations.stake",
+                "value_at_stake",
+                0,
+                True,
+            ),
             ("overview.cost", "cost", 0, True),
             ("overview.kept", "value_kept", 0, True),
             ("overview.net", "net_return", 0, True),
