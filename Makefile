@@ -63,7 +63,7 @@ clients: install
 	@$(BIN)/clvreport clients
 
 test: install-dev system-deps
-	$(BIN)/python -m pytest -n auto --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile $(PYTEST_ARGS)
 
 bench: install-dev
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
