@@ -71,7 +71,8 @@ def test_a_long_step_shows_its_name_and_time_on_a_terminal_only():
     with running("fitting the models", terminal):
         time.sleep(0.3)
     shown = terminal.file.getvalue()
-    assert "fitting the models" in shown and "0:00:00" in shown
+    # the elapsed time is shown (its value depends on the machine: only its shape is asserted)
+    assert "fitting the models" in shown and re.search(r"\d+:\d\d:\d\d", shown)
     piped = Console(file=io.StringIO(), force_terminal=False)
     with running("fitting the models", piped):
         pass
