@@ -549,6 +549,56 @@ def clv_figures(customers: pd.DataFrame, window: ObservationWindow) -> ClvFigure
     )
 
 
+def _period_flows(
+    engine: Engine, table: str, window: ObservationWindow, index_sql: str, *, counts_back: bool
+) -> pd.DataFrame:
+    """Revenue, new and retained customers per period of ``index_sql``, indexed by period.
+
+    ``counts_back``: the index counts periods back from the window's end (0 =
+    the last), so a customer's first period is the largest index and the
+    period before ``k`` is ``k + 1``; otherwise it counts forward.
+    """
+    first, before = ("MAX", "+") if counts_back else ("MIN", "-")
+    sql = f"""
+        WITH tx AS (
+            SELECT customer_id, amount, is_return, {index_sql} AS k
+            FROM {quote_identifier(table)}
+            WHERE {window.sql_filter(engine.dialect)}
+        ),
+        firsts AS (
+            SELECT customer_id, {first}(k) AS first_k FROM tx WHERE NOT is_return
+            GROUP BY customer_id
+        ),
+        active AS (SELECT DISTINCT customer_id, k FROM tx WHERE NOT is_return),
+        revenue AS (
+            SELECT tx.k,
+                {engine.dialect.exact_sum("tx.amount")} AS revenue,
+                {engine.dialect.exact_sum("CASE WHEN tx.k = f.first_k THEN tx.amount ELSE 0 END")}
+                    AS revenue_new
+            FROM tx LEFT JOIN firsts f ON tx.customer_id = f.customer_id
+            GROUP BY tx.k
+        ),
+        counts AS (
+            SELECT a.k,
+                COUNT(*) AS customers,
+                SUM(CASE WHEN a.k = f.first_k THEN 1 ELSE 0 END) AS new_customers
+            FROM active a JOIN firsts f ON a.customer_id = f.customer_id
+            GROUP BY a.k
+        ),
+        retained AS (
+            SELECT cur.k, COUNT(*) AS retained_customers
+            FROM active cur JOIN active prev
+                ON cur.customer_id = prev.customer_id AND prev.k = cur.k {before} 1
+            GROUP BY cur.k
+        )
+        SELECT r.k, r.revenue, r.revenue_new, c.customers, c.new_customers, t.retained_customers
+        FROM revenue r
+        LEFT JOIN counts c ON r.k = c.k
+        LEFT JOIN retained t ON r.k = t.k
+    """
+    return engine.query(sql).set_index("k")
+
+
 def years_table(
     engine: Engine,
     table: str,
@@ -604,45 +654,9 @@ def years_table(
     1  0          1             0.5
     >>> engine.close()
     """
-    index_sql = year_index_sql("order_date", window.end)
-    query = f"""
-        WITH tx AS (
-            SELECT customer_id, amount, is_return, {index_sql} AS k
-            FROM {quote_identifier(table)}
-            WHERE {window.sql_filter(engine.dialect)}
-        ),
-        firsts AS (
-            SELECT customer_id, MAX(k) AS first_k FROM tx WHERE NOT is_return
-            GROUP BY customer_id
-        ),
-        active AS (SELECT DISTINCT customer_id, k FROM tx WHERE NOT is_return),
-        revenue AS (
-            SELECT tx.k,
-                {engine.dialect.exact_sum("tx.amount")} AS revenue,
-                {engine.dialect.exact_sum("CASE WHEN tx.k = f.first_k THEN tx.amount ELSE 0 END")}
-                    AS revenue_new
-            FROM tx LEFT JOIN firsts f ON tx.customer_id = f.customer_id
-            GROUP BY tx.k
-        ),
-        counts AS (
-            SELECT a.k,
-                COUNT(*) AS customers,
-                SUM(CASE WHEN a.k = f.first_k THEN 1 ELSE 0 END) AS new_customers
-            FROM active a JOIN firsts f ON a.customer_id = f.customer_id
-            GROUP BY a.k
-        ),
-        retained AS (
-            SELECT cur.k, COUNT(*) AS retained_customers
-            FROM active cur JOIN active prev
-                ON cur.customer_id = prev.customer_id AND prev.k = cur.k + 1
-            GROUP BY cur.k
-        )
-        SELECT r.k, r.revenue, r.revenue_new, c.customers, c.new_customers, t.retained_customers
-        FROM revenue r
-        LEFT JOIN counts c ON r.k = c.k
-        LEFT JOIN retained t ON r.k = t.k
-    """
-    rows = engine.query(query).set_index("k")
+    rows = _period_flows(
+        engine, table, window, year_index_sql("order_date", window.end), counts_back=True
+    )
     oldest = year_index(window.start, window.end)
     index = np.arange(oldest, -1, -1)
     rows = rows.reindex(index)
@@ -775,50 +789,11 @@ def retention_by_period(
     1   2021                 1             0.5
     >>> engine.close()
     """
-    index_sql = _period_index_sql(period)
-    query = f"""
-        WITH tx AS (
-            SELECT customer_id, amount, is_return, {index_sql} AS p
-            FROM {quote_identifier(table)}
-            WHERE {window.sql_filter(engine.dialect)}
-        ),
-        firsts AS (
-            SELECT customer_id, MIN(p) AS first_p FROM tx WHERE NOT is_return
-            GROUP BY customer_id
-        ),
-        active AS (SELECT DISTINCT customer_id, p FROM tx WHERE NOT is_return),
-        revenue AS (
-            SELECT tx.p,
-                {engine.dialect.exact_sum("tx.amount")} AS revenue,
-                {engine.dialect.exact_sum("CASE WHEN tx.p = f.first_p THEN tx.amount ELSE 0 END")}
-                    AS revenue_new
-            FROM tx LEFT JOIN firsts f ON tx.customer_id = f.customer_id
-            GROUP BY tx.p
-        ),
-        counts AS (
-            SELECT a.p,
-                COUNT(*) AS active_customers,
-                SUM(CASE WHEN a.p = f.first_p THEN 1 ELSE 0 END) AS new_customers
-            FROM active a JOIN firsts f ON a.customer_id = f.customer_id
-            GROUP BY a.p
-        ),
-        retained AS (
-            SELECT cur.p, COUNT(*) AS retained_customers
-            FROM active cur JOIN active prev
-                ON cur.customer_id = prev.customer_id AND prev.p = cur.p - 1
-            GROUP BY cur.p
-        )
-        SELECT r.p, r.revenue, r.revenue_new,
-            c.active_customers, c.new_customers, k.retained_customers
-        FROM revenue r
-        LEFT JOIN counts c ON r.p = c.p
-        LEFT JOIN retained k ON r.p = k.p
-    """
-    rows = engine.query(query).set_index("p")
+    rows = _period_flows(engine, table, window, _period_index_sql(period), counts_back=False)
     index = np.arange(_period_index(window.start, period), _period_index(window.end, period) + 1)
     rows = rows.reindex(index)
     starts, ends = _period_bounds(index, period)
-    active = rows["active_customers"].fillna(0).astype("int64").to_numpy()
+    active = rows["customers"].fillna(0).astype("int64").to_numpy()
     new = rows["new_customers"].fillna(0).astype("int64").to_numpy()
     retained = rows["retained_customers"].fillna(0).astype("int64").to_numpy()
     previous = np.concatenate([[np.nan], active[:-1]]).astype("float64")
