@@ -9,40 +9,25 @@ with a minus sign.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pypandoc
 import pypdf
 import pytest
 import typst
-from typer.testing import CliRunner
+from cli_checks import clean as check
+from cli_checks import copy_branded, invoke
 
-from clvreport.cli import app
 from clvreport.render.builtin import LUA_FILTER
-
-BRANDED = Path(__file__).parent / "fixtures" / "clients" / "branded"
-
-
-def invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def clean(result, code: int, *texts: str) -> str:
-    output = " ".join(result.output.split())
-    assert result.exit_code == code, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert "Traceback" not in output
-    for text in texts:
-        assert text in output, f"{text!r} not in {output}"
-    return output
 
 
 @pytest.fixture
 def data_dir(tmp_path) -> Path:
-    data = tmp_path / "data"
-    shutil.copytree(BRANDED, data / "acme")
-    return data
+    return copy_branded(tmp_path)
+
+
+def clean(result, code: int, *texts: str) -> str:
+    return check(result, code, *texts, squash=True)
 
 
 def validate(data_dir: Path, *options: str):

@@ -25,15 +25,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from cli_checks import FIXTURES, copy_branded, invoke
+from cli_checks import clean as check
 
 import clvreport.render as render
-from clvreport.cli import app
 from clvreport.errors import RenderError
 from clvreport.render.base import renderers
 
-FIXTURES = Path(__file__).parent / "fixtures"
-BRANDED = FIXTURES / "clients" / "branded"
 NOTEBOOK = FIXTURES / "notebooks" / "pipeline.ipynb"
 NL_EXPORT = Path(__file__).parent / "data" / "ingest" / "nl_export.csv"
 SUMMARY_ARGS = [
@@ -94,24 +92,6 @@ for _renderer in (FakeRenderer(), DiskFullRenderer(), TypstErrorRenderer()):
 # -- helpers -----------------------------------------------------------------------------
 
 
-def invoke(*args: str):
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def check(result, exit_code: int, *texts: str) -> str:
-    """The run failed (or not) cleanly: exit code, no traceback, every text in the output."""
-    output = result.output
-    assert result.exit_code == exit_code, output
-    # CliRunner swallows uncaught exceptions: only SystemExit (typer.Exit) may end a run.
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
-        result.exception
-    )
-    assert "Traceback" not in output
-    for text in texts:
-        assert text in output, f"{text!r} not in:\n{output}"
-    return output
-
-
 def tree(folder: Path) -> list[str]:
     """Every path under ``folder`` (hidden ones included), relative, sorted."""
     if not folder.exists():
@@ -122,9 +102,7 @@ def tree(folder: Path) -> list[str]:
 @pytest.fixture
 def data_dir(tmp_path) -> Path:
     """A data folder with one valid client, ``acme`` (the branded fixture)."""
-    data = tmp_path / "data"
-    shutil.copytree(BRANDED, data / "acme")
-    return data
+    return copy_branded(tmp_path)
 
 
 @pytest.fixture

@@ -14,39 +14,25 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from cli_checks import FIXTURES, copy_branded, invoke
+from cli_checks import clean as check
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 import clvreport.render as render
-from clvreport.cli import app
 from clvreport.errors import ClvReportError
 from clvreport.validate import validate_client
 
-FIXTURES = Path(__file__).parent / "fixtures"
-BRANDED = FIXTURES / "clients" / "branded"
 NOTEBOOK = FIXTURES / "notebooks" / "pipeline.ipynb"
-
-
-def invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def clean(result, code: int, *texts: str) -> str:
-    output = result.output
-    assert result.exit_code == code, output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert "Traceback" not in output and "\x1b" not in output
-    for text in texts:
-        assert text in output, f"{text!r} not in {output}"
-    return output
 
 
 @pytest.fixture
 def data_dir(tmp_path) -> Path:
-    data = tmp_path / "data"
-    shutil.copytree(BRANDED, data / "acme")
-    return data
+    return copy_branded(tmp_path)
+
+
+def clean(result, code: int, *texts: str) -> str:
+    return check(result, code, *texts, plain=True)
 
 
 def validate(data_dir: Path):
