@@ -189,3 +189,33 @@ def test_lightspeed_export_from_init_to_analysis(tmp_path: Path, data_dir: Path)
 )  # fmt: skip
 def test_exports_recognised_by_their_headers(names: list[str], source: str | None) -> None:
     assert detect_source(names) == source
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (
+            ["Relatienummer", "Naam", "Datum", "Factuurdatum", "Totaal excl. btw",
+             "Totaal incl. btw", "Status"],
+            {"customer_id": "Relatienummer", "date": "Factuurdatum",
+             "amount": "Totaal excl. btw", "status": "Status"},
+        ),
+        (
+            ["Debiteurnummer", "Debiteur", "Boekdatum", "Factuurdatum", "Bedrag excl. BTW",
+             "Bedrag incl. BTW", "Soort factuur"],
+            {"customer_id": "Debiteurnummer", "date": "Factuurdatum",
+             "amount": "Bedrag excl. BTW", "document_type": "Soort factuur"},
+        ),
+        (
+            ["Relatiecode", "Klant", "Datum", "Omschrijving", "Bedrag"],
+            {"customer_id": "Relatiecode", "date": "Datum", "amount": "Bedrag"},
+        ),
+    ],
+)  # fmt: skip
+def test_dutch_headers_without_a_preset(names: list[str], expected: dict[str, str]) -> None:
+    """The invoice date before a generic Datum, the amount excl. btw before incl., the
+    relation number before a name column (Klant, Debiteur)."""
+    from clvreport.onboarding import guess_columns
+
+    assert detect_source(names) is None
+    assert guess_columns(names) == expected
