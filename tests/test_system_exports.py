@@ -91,7 +91,10 @@ def test_invoice_export_from_init_to_analysis(system: str, tmp_path: Path, data_
         statuses = _statuses_listed("bureau", data_dir, truth)
         assert "excluded (not a purchase)" in statuses
     analysis = _analysis("bureau", data_dir, truth)
-    assert analysis.quality.returns_netted > 0  # the credit notes
+    netted = analysis.quality.returns_netted
+    assert netted > 0  # the credit notes of the customers who kept something
+    checks = dict(validate_client("bureau", data_dir=data_dir).checks)
+    assert checks["returns"].startswith(f"{netted:,} rows (negative amounts or credit notes)")
 
 
 def test_exact_credit_notes_count_negative_by_their_type(tmp_path: Path) -> None:
