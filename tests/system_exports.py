@@ -257,7 +257,8 @@ def magento_export(path: Path, n_customers: int = 200, seed: int = 2) -> Truth:
     Statuses: Complete, Processing (purchases; some Complete orders partially
     refunded in Total Refunded), Closed (fully refunded), Canceled, Pending,
     Suspected Fraud; guests and accounts alike identified by Customer Email.
-    Dates as the grid writes them (``Mar 15, 2023 10:21:43 AM``).
+    Dates and prices as the grid writes them (``Mar 15, 2023 10:21:43 AM``,
+    ``€1,234.50``).
     """
     rng = np.random.default_rng(seed)
     rows: list[dict[str, str]] = []
@@ -273,7 +274,7 @@ def magento_export(path: Path, n_customers: int = 200, seed: int = 2) -> Truth:
                 ["Complete", "Complete", "Complete", "Processing", "Closed", "Canceled",
                  "Pending", "Suspected Fraud"]
             ))  # fmt: skip
-            subtotal = round(float(rng.uniform(20, 300)), 2)
+            subtotal = round(float(rng.uniform(20, 1900)), 2)
             total = round(subtotal + 5.0, 2)
             refunded = 0.0
             if status == "Complete" and rng.random() < 0.2:
@@ -285,14 +286,14 @@ def magento_export(path: Path, n_customers: int = 200, seed: int = 2) -> Truth:
                 "ID": str(number), "Purchase Point": "Main Website\nMain Website Store\nNL",
                 "Purchase Date": when.strftime("%b %d, %Y %I:%M:%S %p").replace(" 0", " "),
                 "Bill-to Name": f"Koper {c}", "Ship-to Name": f"Koper {c}",
-                "Grand Total (Base)": f"{total:.2f}", "Grand Total (Purchased)": f"{total:.2f}",
+                "Grand Total (Base)": f"€{total:,.2f}", "Grand Total (Purchased)": f"€{total:,.2f}",
                 "Status": status, "Billing Address": "Straat 1, Utrecht, 3511 AA",
                 "Shipping Address": "Straat 1, Utrecht, 3511 AA",
                 "Shipping Information": "Flat Rate - Fixed", "Customer Email": email,
                 "Customer Group": "General" if c % 3 else "NOT LOGGED IN",
                 "Subtotal": f"{subtotal:.2f}", "Shipping and Handling": "5.00",
                 "Customer Name": f"Koper {c}", "Payment Method": "checkmo",
-                "Total Refunded": f"{refunded:.2f}" if refunded else "",
+                "Total Refunded": f"€{refunded:,.2f}" if refunded else "",
             })  # fmt: skip
             statuses[status] = statuses.get(status, 0) + 1
             if status in ("Complete", "Processing"):
