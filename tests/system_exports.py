@@ -56,6 +56,7 @@ class InvoiceLayout:
     kind: str | None  # document type column: credit notes written positive
     currency: str | None
     others: tuple[str, ...]  # further columns, written with a fixed value
+    credited: str | None  # the invoice a credit note credits (its number)
     statuses_kept: tuple[str, ...]
     statuses_not: tuple[str, ...]
     encoding: str
@@ -67,6 +68,7 @@ INVOICE_SYSTEMS: dict[str, InvoiceLayout] = {
         number="Factuurnummer", date="Factuurdatum", customer="Relatiecode",
         excl="Bedrag excl. btw", vat="Btw-bedrag", incl="Bedrag incl. btw", status="Status",
         kind="Type", currency="Valuta", others=("Relatie", "Omschrijving", "Vervaldatum"),
+        credited="Gecrediteerde factuur",
         statuses_kept=("Open", "Verwerkt", "Verwerkt"), statuses_not=("Concept",),
         encoding="cp1252", date_format="%d-%m-%Y",
     ),
@@ -74,6 +76,7 @@ INVOICE_SYSTEMS: dict[str, InvoiceLayout] = {
         number="Factuurnummer", date="Factuurdatum", customer="Klantnummer",
         excl="Totaal excl. btw", vat="Btw", incl="Totaal incl. btw", status="Status",
         kind=None, currency="Valuta", others=("Contact", "Referentie", "Vervaldatum"),
+        credited="Originele factuur",
         statuses_kept=("Betaald", "Betaald", "Open", "Te laat", "Herinnerd"),
         statuses_not=("Concept", "Gepland", "Oninbaar"),
         encoding="utf-8", date_format="%d-%m-%Y",
@@ -81,7 +84,7 @@ INVOICE_SYSTEMS: dict[str, InvoiceLayout] = {
     "eboekhouden": InvoiceLayout(
         number="Factuurnummer", date="Datum", customer="Relatiecode",
         excl="Totaal excl. BTW", vat="Totaal BTW", incl="Totaal incl. BTW", status=None,
-        kind=None, currency=None, others=("Betalingstermijn", "Omschrijving"),
+        kind=None, currency=None, others=("Betalingstermijn", "Omschrijving"), credited=None,
         statuses_kept=("",), statuses_not=(), encoding="cp1252", date_format="%d-%m-%Y",
     ),
 }  # fmt: skip
@@ -93,7 +96,8 @@ def invoice_export(path: Path, system: str, n_customers: int = 160, seed: int = 
     """Write an invoice export of ``system`` (a key of :data:`INVOICE_SYSTEMS`) and its truth.
 
     Revenue is the amount excl. btw. A credit note credits 20% to 100% of one
-    kept invoice of the customer, later; it nets against the customer's
+    kept invoice of the customer, later, and names it (Exact Online: Gecrediteerde
+    factuur, Moneybird: Originele factuur); it nets against the customer's
     revenue and is no purchase. A customer whose invoices are all credited
     (net 0) bought nothing and is no customer; invoices of a status that is
     not a sale are no purchases. Relation names hold cp1252 accents.
@@ -102,6 +106,7 @@ def invoice_export(path: Path, system: str, n_customers: int = 160, seed: int = 
     rng = np.random.default_rng(seed)
     columns = [
         layout.number, layout.date, layout.customer, *layout.others,
+        *((layout.credited,) if layout.credited else ()),
         *((layout.kind,) if layout.kind else ()), *((layout.status,) if layout.status else ()),
         *((layout.currency,) if layout.currency else ()), layout.excl, layout.vat, layout.incl,
     ]  # fmt: skip
@@ -111,9 +116,12 @@ def invoice_export(path: Path, system: str, n_customers: int = 160, seed: int = 
     invoices: dict[str, int] = {}
     number = 2023000
 
-    def write(code: str, day: dt.date, excl: float, status: str, credit: bool) -> None:
+    def write(
+        code: str, day: dt.date, excl: float, status: str, credited: int | None = None
+    ) -> int:
         nonlocal number
         number += 1
+        credit = credited is not None
         signed = -excl if credit and layout.kind is None else excl
         row = dict.fromkeys(columns, "")
         row.update({
@@ -132,27 +140,31 @@ def invoice_export(path: Path, system: str, n_customers: int = 160, seed: int = 
             statuses[status] = statuses.get(status, 0) + 1
         if layout.currency:
             row[layout.currency] = "EUR"
+        if layout.credited and credit:
+            row[layout.credited] = str(credited)
         rows.append(row)
+        return number
 
     for c in range(n_customers):
         code = f"{10000 + c}"
         days = _days(rng, dt.date(2022, 1, 3), 700, int(rng.integers(1, 6)))
-        kept: list[tuple[dt.date, float]] = []
+        kept: list[tuple[dt.date, float, int]] = []
         for day in days:
             base = float(rng.choice([85.0, 240.5, 1250.0, 3480.75]))
             excl = round(base * rng.uniform(0.8, 1.2), 2)
             status = str(rng.choice([*layout.statuses_kept, *layout.statuses_not]))
-            write(code, day, excl, status, credit=False)
+            invoice = write(code, day, excl, status)
             if status in layout.statuses_kept:
-                kept.append((day, excl))
+                kept.append((day, excl, invoice))
                 net[code] = net.get(code, 0.0) + excl
                 invoices[code] = invoices.get(code, 0) + 1
         if kept and rng.random() < 0.35:
-            day, excl = kept[int(rng.integers(len(kept)))]
+            day, excl, invoice = kept[int(rng.integers(len(kept)))]
             share = 1.0 if rng.random() < 0.4 else float(rng.choice([0.2, 0.5]))
             credited = round(excl * share, 2)
             status = layout.statuses_kept[0]
-            write(code, day + dt.timedelta(days=int(rng.integers(3, 30))), credited, status, True)
+            later = day + dt.timedelta(days=int(rng.integers(3, 30)))
+            write(code, later, credited, status, credited=invoice)
             net[code] -= credited
     rng.shuffle(rows)  # type: ignore[arg-type]
     with path.open("w", newline="", encoding=layout.encoding) as f:
