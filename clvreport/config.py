@@ -122,7 +122,16 @@ class ColumnMapping(_Strict):
         None,
         description="Column used as the customer id where customer_id is empty or one of "
         "data.policies.placeholder_customers (e.g. WooCommerce guests: 'Billing Email' when "
-        "'Customer User ID' is 0).",
+        "'Customer User ID' is 0). A fallback value that is also on rows with a real "
+        "customer id (a guest who also has an account, by the same e-mail address, compared "
+        "in lower case) joins that customer.",
+    )
+    document_type: str | None = Field(
+        None,
+        description="Document-type column of an invoice export (e.g. 'Factuur' / 'Creditnota'): "
+        "rows whose value is one of data.policies.credit_notes are credit notes, their amount "
+        "counted negative whatever its sign (netted against the customer's revenue, not a "
+        "purchase).",
     )
     extra: tuple[str, ...] | None = Field(
         None,
@@ -248,6 +257,13 @@ class DataPolicies(_Strict):
         "amount per channel); a customer with only such rows is on no action list. [] counts "
         "every channel.",
     )
+    credit_notes: tuple[str, ...] = Field(
+        ("creditnota", "creditfactuur", "credit note", "credit invoice", "creditnote"),
+        description="Values of columns.document_type (case-insensitive) that mark a credit "
+        "note: its amount counts negative (netted against the customer's revenue, not a "
+        "purchase), also when the export writes it positive. Credit notes written with a "
+        "negative amount need no document type: returns: net nets them.",
+    )
     placeholder_customers: tuple[str, ...] = Field(
         (),
         description="Customer ids that mean 'no customer' (case-insensitive), e.g. ['0', "
@@ -263,6 +279,7 @@ class DataPolicies(_Strict):
     @field_validator(
         "cancelled_statuses",
         "one_off_channels",
+        "credit_notes",
         "placeholder_customers",
         "large_customers",
         mode="before",
@@ -301,11 +318,22 @@ class DataConfig(_Strict):
         description="Transaction files relative to the client folder; globs such as "
         "'exports/*.csv' are allowed. CSV, Parquet and Excel (.xlsx)."
     )
-    source: Literal["other", "shopify", "woocommerce"] = Field(
+    source: Literal[
         "other",
-        description="The system the export comes from. 'shopify' and 'woocommerce' set the "
-        "data.policies their order exports need (statuses that are not purchases, line items "
-        "merged per order, guest ids; clvreport/ingest/presets.yml); a policy written in "
+        "shopify",
+        "woocommerce",
+        "magento",
+        "lightspeed",
+        "exact_online",
+        "moneybird",
+        "eboekhouden",
+        "donor_crm",
+    ] = Field(
+        "other",
+        description="The system the export comes from. A preset (clvreport/ingest/presets.yml: "
+        "shopify, woocommerce, magento, lightspeed, exact_online, moneybird, eboekhouden, "
+        "donor_crm) sets the data.policies its exports need (statuses that are not purchases, "
+        "line items merged per order, guest ids, credit notes); a policy written in "
         "client.yml overrides the preset's.",
     )
     format: Literal["auto", "csv", "parquet", "excel"] = Field(

@@ -19,6 +19,7 @@ import glob
 import re
 import shutil
 import tempfile
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,7 @@ _FIELD_HELP = {
     "currency": "currency of the amounts (optional; checked against currency)",
     "refunded": "refunded amount, subtracted from the order (optional)",
     "customer_fallback": "customer id where customer_id is a placeholder (optional)",
+    "document_type": "invoice or credit note, for credit notes written positive (optional)",
 }
 _FIELDS = tuple(f for f in ColumnMapping.model_fields if f != "extra")
 _CSV_ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1")
@@ -311,6 +313,7 @@ def client_yaml(
         "# Report language: nl or en.",
         _line("language", language, "from the language of the header names — check", 0, 0),
         "",
+        *_business_lines(first.source),
         *_currency_lines(first, mapping),
         "",
         "# Share of revenue that is gross margin; 1.0 reports plain revenue.      «CHANGE»",
@@ -384,9 +387,13 @@ def client_yaml(
         "  # and amount (or quantity + unit_price).",
         "  columns:",
     ]
+    found = preset(first.source) if first.source else None
+    notes = found.notes if found is not None else {}
     for field_name in _FIELDS:
         if field_name in mapping:
             note = detected
+            if field_name in notes:
+                out += _note_lines(notes[field_name], unplaced)
             if field_name == "amount" and "quantity" in mapping:
                 note = "detected — check: the value of the whole order, not a unit price"
             out.append(_line(field_name, _q(mapping[field_name]), note))
@@ -405,7 +412,7 @@ def client_yaml(
         ]
     policy_lines = _policy_lines(first.source)
     out += policy_lines
-    if "channel" in mapping:
+    if "channel" in mapping and "one_off_channels" not in (preset_policies(first.source) or {}):
         out += _one_off_lines(in_policies=bool(policy_lines))
     return "\n".join(out) + "\n", mapping, unplaced
 
@@ -449,6 +456,33 @@ def _currency_lines(layout: ExportLayout, mapping: dict[str, str]) -> list[str]:
     ]
 
 
+def _note_lines(note: str, unplaced: Sequence[str]) -> list[str]:
+    """A preset's note on a column, as comment lines above it.
+
+    ``{incl}`` in the note names the export's column holding amounts incl. btw
+    (or tax), the other choice of revenue.
+    """
+    incl = next(
+        (_q(n) for n in unplaced if re.search(r"incl(btw|tax|vat|usiefbtw)", normalise_name(n))),
+        "the amount incl. btw",
+    )
+    text = note.replace("{incl}", incl)
+    return [f"    # {line}" for line in textwrap.wrap(text[:1].upper() + text[1:], 84)]
+
+
+def _business_lines(source: str | None) -> list[str]:
+    """``business:`` for a system whose exports are not purchases (donations: discrete)."""
+    found = preset(source) if source else None
+    if found is None or found.business is None:
+        return []
+    return [
+        "# Kind of relationship: transactions (purchases at any time), discrete (donors:",
+        "# one giving opportunity per year) or subscription.",
+        _line("business", found.business, f"source: {found.label} — check", 0, 0),
+        "",
+    ]
+
+
 def _source_lines(source: str | None) -> list[str]:
     """``data.source:`` for a recognised shop system's export."""
     found = preset(source) if source else None
@@ -456,9 +490,9 @@ def _source_lines(source: str | None) -> list[str]:
         return []
     return [
         "",
-        f"  # A {found.label}: the preset sets the data.policies such exports need",
-        "  # (clvreport/ingest/presets.yml); they are written out below, change one there to",
-        "  # override the preset.",
+        f"  # Source: {found.label}. The preset sets the data.policies such exports",
+        "  # need (clvreport/ingest/presets.yml); they are written out below, change one",
+        "  # there to override the preset.",
         _line("source", found.key, "detected from the column names — check", 2, 0),
     ]
 
@@ -472,6 +506,8 @@ def _policy_lines(source: str | None) -> list[str]:
         "cancelled_statuses": "status values that are not purchases (left out, counted)",
         "order_lines": "rows are an order's line items: one purchase per order",
         "placeholder_customers": "ids meaning 'no customer': customer_fallback is used",
+        "credit_notes": "document types of credit notes: their amount counts negative",
+        "one_off_channels": "one-off gifts (legacies): reported apart, not in the model",
     }
     out = [
         "",

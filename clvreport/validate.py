@@ -411,6 +411,9 @@ def validate_client(
         if quality.currencies:
             listing = ", ".join(f"{c} ({n:,} rows)" for c, n in quality.currencies)
             result.checks.insert(-1, ("currency", listing))
+        if quality.returns_netted:
+            netted = f"{quality.returns_netted:,} rows (negative amounts or credit notes)"
+            result.checks.insert(-1, ("returns", f"{netted} netted, not purchases"))
         for reason, rows in quality.excluded:
             if rows:
                 result.warnings.append(f"{rows:,} rows excluded: {reason.replace('_', ' ')}")

@@ -147,14 +147,16 @@ def shopify_export(path: Path, n_customers: int = 240, seed: int = 27) -> Truth:
 
 
 def woocommerce_export(
-    path: Path, n_customers: int = 220, n_guests: int = 120, seed: int = 72
+    path: Path, n_customers: int = 220, n_guests: int = 120, seed: int = 72, n_shared: int = 0
 ) -> Truth:
     """Write a WooCommerce order export to ``path`` and return its truth.
 
     Registered customers have a Customer User ID; guests have ``0`` and are
-    told apart by their Billing Email (written in varying case). Statuses:
-    Completed, Processing, Refunded, Failed, Pending payment, On hold,
-    Cancelled. One row per line item, order fields repeated on every row.
+    told apart by their Billing Email (written in varying case). The first
+    ``n_shared`` guests use the e-mail address of a registered customer (in
+    upper case): they are that customer. Statuses: Completed, Processing,
+    Refunded, Failed, Pending payment, On hold, Cancelled. One row per line
+    item, order fields repeated on every row.
     """
     rng = np.random.default_rng(seed)
     rows: list[dict[str, str]] = []
@@ -166,6 +168,10 @@ def woocommerce_export(
         guest = c >= n_customers
         user_id = "0" if guest else str(10 + c)
         email = f"gast{c}@example.com" if guest else f"user{c}@example.com"
+        key = email if guest else user_id
+        if guest and c - n_customers < n_shared:  # a guest who also has an account
+            account = c - n_customers
+            email, key = f"USER{account}@example.com", str(10 + account)
         for day in days:
             number += 1
             status = str(rng.choice(
@@ -191,7 +197,7 @@ def woocommerce_export(
                 })  # fmt: skip
                 statuses[status] = statuses.get(status, 0) + 1
             if status in ("Completed", "Processing"):
-                kept_customers.add(email if guest else user_id)
+                kept_customers.add(key)
                 purchases += 1
                 revenue += total
     with path.open("w", newline="", encoding="utf-8") as f:

@@ -114,6 +114,19 @@ def test_woocommerce_export_from_init_to_analysis(tmp_path: Path, data_dir: Path
     assert all(i == i.lower() for i in ids if "@" in i)
 
 
+def test_woocommerce_guest_with_an_account_is_that_customer(tmp_path: Path, data_dir: Path) -> None:
+    """A guest order (Customer User ID 0) whose Billing Email is a registered customer's
+    (in any case) belongs to that customer: the preset keys customers on the user id and
+    joins guests to it by e-mail address, compared in lower case."""
+    export = tmp_path / "orders.csv"
+    truth = woocommerce_export(export, n_customers=120, n_guests=60, n_shared=20)
+    separate = woocommerce_export(tmp_path / "o2.csv", n_customers=120, n_guests=60)
+    assert truth.customers < separate.customers  # the shared guests are no customers of their own
+    _init(export, "webshop", data_dir)
+    customers = _analysis_matches("webshop", data_dir, truth)
+    assert not any(i.startswith("user") for i in customers["customer_id"])
+
+
 def test_placeholder_id_without_preset_is_refused_with_the_fix(tmp_path: Path) -> None:
     export = tmp_path / "orders.csv"
     woocommerce_export(export)

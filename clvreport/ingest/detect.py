@@ -54,6 +54,7 @@ DATE_FORMATS: tuple[str, ...] = (
     "%d %b %Y",
     "%d-%b-%Y",
     "%b %d %Y",
+    "%b %d, %Y %I:%M:%S %p",  # Magento 2's order grid export: "Mar 15, 2023 10:21:43 AM"
 )
 """Date formats tried when ``date_format: auto``; day-first before month-first (Dutch data)."""
 

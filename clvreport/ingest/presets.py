@@ -1,12 +1,14 @@
-"""Header names and shop-system presets, from the package's ``presets.yml``.
+"""Header names and system presets, from the package's ``presets.yml``.
 
 ``clvreport init`` places an export's columns by their header names
-(:data:`COLUMN_NAMES`, Dutch and English) and recognises the order exports
-of shop systems (:func:`detect_source`: Shopify, WooCommerce) by their
-headers. A recognised system's preset places its columns
-(:func:`preset_columns`) and sets the data policies its exports need
-(:func:`preset_policies`: statuses that are not purchases, line items merged
-per order, guest ids), which ``data.source`` in ``client.yml`` applies.
+(:data:`COLUMN_NAMES`, Dutch and English) and recognises the exports of
+shop, bookkeeping and donor systems (:func:`detect_source`: Shopify,
+WooCommerce, Magento, Lightspeed, Exact Online, Moneybird, e-Boekhouden, a
+donor administration) by their headers. A recognised system's preset places
+its columns (:func:`preset_columns`) and sets the data policies its exports
+need (:func:`preset_policies`: statuses that are not purchases, line items
+merged per order, guest ids, credit notes, one-off gifts), which
+``data.source`` in ``client.yml`` applies.
 """
 
 from __future__ import annotations
@@ -69,6 +71,11 @@ class Preset:
         Field → normalised header names, best first.
     policies
         The ``data.policies`` the preset sets.
+    notes
+        Field → the comment ``init`` writes next to its column (a choice to see).
+    business
+        The client's ``business`` for this system's exports (``"discrete"`` for
+        donations), or ``None`` for the default.
     """
 
     def __init__(self, key: str, raw: dict[str, Any]) -> None:
@@ -79,6 +86,8 @@ class Preset:
         )
         self.columns = _names(raw["columns"])
         self.policies: dict[str, Any] = dict(raw.get("policies") or {})
+        self.notes = {str(k): " ".join(str(v).split()) for k, v in (raw.get("notes") or {}).items()}
+        self.business: str | None = raw.get("business")
 
     def matches(self, names: Sequence[str]) -> bool:
         """Whether a header with these column names is this system's export."""
@@ -134,6 +143,8 @@ def detect_source(names: Sequence[str]) -> str | None:
     'shopify'
     >>> detect_source(["Order ID", "Order Status", "Customer User ID", "Billing Email"])
     'woocommerce'
+    >>> detect_source(["Factuurnummer", "Relatiecode", "Datum", "Totaal excl. BTW"])
+    'eboekhouden'
     >>> detect_source(["klant", "datum", "bedrag"]) is None
     True
     """

@@ -1015,10 +1015,12 @@ def load_transactions(
 
 def _spark_supports(config: ClientConfig) -> None:
     """Refuse the settings only the DuckDB engine implements."""
-    if config.data.policies.order_lines != "rows" or config.data.columns.refunded:
+    columns = config.data.columns
+    if config.data.policies.order_lines != "rows" or columns.refunded or columns.document_type:
         raise ConfigError(
-            "engine: spark does not merge order lines (data.policies.order_lines) or net "
-            "refunds (data.columns.refunded)",
+            "engine: spark does not merge order lines (data.policies.order_lines), net "
+            "refunds (data.columns.refunded) or credit notes by document type "
+            "(data.columns.document_type)",
             hint="use engine: duckdb (the default) for this export",
         )
 

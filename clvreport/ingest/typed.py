@@ -373,6 +373,8 @@ def typed_sql(
     if "customer_fallback" in columns:
         fallback = _customer(columns["customer_fallback"], kinds["customer_fallback"], dialect)
         level1.append(f"{fallback} AS _cfb")
+    if "document_type" in columns:
+        level1.append(f"{_text(columns['document_type'], kinds['document_type'], dialect)} AS _doc")
     for field in TEXT_FIELDS:
         if field in columns:
             level1.append(f"{_text(columns[field], kinds[field], dialect)} AS {field}")
@@ -437,6 +439,12 @@ def typed_sql(
             net = f"({net}) - coalesce(refunded, 0)"
         sql = f"SELECT *, {net} AS _net FROM ({sql})"
         amount = "_net"
+    if "document_type" in columns and policies.credit_notes:
+        # a credit note counts negative, also when the export writes it positive
+        credit = ", ".join(dialect.string(s.strip().lower()) for s in policies.credit_notes)
+        signed = f"CASE WHEN lower(_doc) IN ({credit}) THEN -abs({amount}) ELSE {amount} END"
+        sql = f"SELECT *, {signed} AS _signed FROM ({sql})"
+        amount = "_signed"
     # Level 5: the reason.
     cases = []
     if raw.fields_column:
@@ -492,13 +500,19 @@ def _customer_id(columns: Mapping[str, str], policies: DataPolicies, dialect: Di
     """``customer_id`` and ``_placeholder`` from the (float-fixed) id ``_cid1``.
 
     An id listed in ``placeholder_customers`` means no customer (``_placeholder``);
-    such a row, and a row without id, takes ``customer_fallback`` when mapped.
+    such a row, and a row without id, takes ``customer_fallback`` when mapped:
+    the customer id of the file's rows with the same fallback value (a guest
+    who also ordered with an account, by e-mail address in lower case; the
+    highest id when several share it), else the fallback value itself.
     E-mail-like ids are folded to lower case.
     """
     tokens = ", ".join(dialect.string(t.strip().lower()) for t in policies.placeholder_customers)
     placeholder = f"(_cid1 IS NOT NULL AND lower(_cid1) IN ({tokens}))" if tokens else "FALSE"
     own = f"CASE WHEN {placeholder} THEN NULL ELSE _cid1 END"
-    chosen = f"coalesce({own}, _cfb)" if "customer_fallback" in columns else own
+    chosen = own
+    if "customer_fallback" in columns:
+        account = f"max({own}) OVER (PARTITION BY lower(_cfb))"
+        chosen = f"coalesce({own}, CASE WHEN _cfb IS NOT NULL THEN {account} END, _cfb)"
     return f"{_fold_email(chosen)} AS customer_id, {placeholder} AS _placeholder"
 
 
