@@ -1,4 +1,4 @@
-"""The subscription log is read by the common ingest: sheets, encodings, policies, the client's file.
+"""The subscription log is read by the common ingest: sheets, encodings, policies, its file.
 
 Every export shape (a workbook with a cover sheet, a cp1252 CSV) must give the
 same subscriptions as the plain CSV it was made from; the client's
