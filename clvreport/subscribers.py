@@ -73,6 +73,7 @@ __all__ = [
     "score_subscribers",
     "subscriber_forecast",
     "subscriber_period_forecast",
+    "validation_checks",
     "winback_weight",
 ]
 
@@ -544,3 +545,94 @@ def subscriber_period_forecast(
         low, high = normal_mixture_interval(draws_r, total(variance * price**2), interval)
         table["revenue_low"], table["revenue_high"] = low, high
     return table
+
+
+_PERIODLY = {"month": "monthly", "quarter": "quarterly", "year": "yearly"}
+
+
+def validation_checks(config: Any, client_dir: Any, as_of: Any = None) -> Any:
+    """What the subscription report reads and fits, checked as the report does (``validate``).
+
+    The log is read by :func:`load_subscriptions` (as the report reads it), the
+    report date checked against the payments, the sBG models fitted and the
+    holdout computed: a problem the report would stop on stops here, with the
+    same message.
+
+    Parameters
+    ----------
+    config, client_dir
+        From :func:`clvreport.config.load_client` (``business: subscription``).
+    as_of
+        The report date given on the command line (``None``: ``config.as_of``).
+
+    Returns
+    -------
+    clvreport.validate.ValidationResult
+        A ``subscriptions`` line (rows used, subscriptions, subscribers,
+        running ones, starts), a ``model`` line (cancellations, the plans with
+        a model of their own) and a ``holdout`` line; warnings for excluded or
+        flagged rows, plans that borrow the model of all plans, a model that
+        cannot be fitted and a holdout the report cannot check.
+
+    Examples
+    --------
+    >>> validation_checks(config, "data/abonnement").checks[0][0]  # doctest: +SKIP
+    'subscriptions'
+    """
+    from clvreport.analysis import calibration_end_for, check_report_date
+    from clvreport.subscriber_holdout import subscriber_holdout
+    from clvreport.validate import holdout_line, ingest_checks
+
+    contracts, payments = load_subscriptions(config, client_dir, as_of)
+    with payments:
+        check_report_date(payments.as_of, payments.last_date)
+    quality, report_date = payments.quality, payments.as_of
+    starts = pd.to_datetime(contracts["start"])
+    line = (
+        "subscriptions",
+        f"{quality.rows_kept:,} of {quality.rows_read:,} rows used, {len(contracts):,} "
+        f"subscriptions of {quality.customers:,} subscribers, "
+        f"{int(contracts['active'].sum()):,} running on {report_date}; started "
+        f"{starts.min().date()} – {starts.max().date()}",
+    )
+    result = ingest_checks(quality, line, outliers=config.data.policies.outliers)
+    result.customers = quality.customers
+    period = config.subscription.period
+    fit = fit_subscriber_model(contracts, period)
+    ended = ~contracts["active"].astype(bool)
+    if not fit.usable:
+        result.warnings.append(
+            f"only {int(ended.sum()):,} subscriptions ended: the sBG model needs at least "
+            f"{MIN_CHURNED} cancellations; the report shows the history without forecasts or values"
+            if "too_few_cancellations" in fit.reasons
+            else "the sBG model cannot be fitted: the report shows the history without "
+            "forecasts or values"
+        )
+        return result
+    plans = sorted(str(p) for p in pd.unique(contracts["plan"]) if p != ALL_PLANS)
+    own = [p for p in plans if p in fit.models]
+    detail = f"sBG on {int(ended.sum()):,} cancellations at {_PERIODLY[period]} renewals"
+    result.checks.append(("model", detail + (f"; one per plan: {', '.join(own)}" if own else "")))
+    per_plan = ended.groupby(contracts["plan"].astype(str)).sum()
+    for plan in (p for p in plans if p not in fit.models):
+        n = int(per_plan[plan])
+        why = (
+            f"{n:,} subscriptions ended, too few for a model of its own (at least {MIN_CHURNED})"
+            if n < MIN_CHURNED
+            else "its own model cannot be fitted"
+        )
+        result.warnings.append(f"plan '{plan}': {why}: the report uses the model of all plans")
+    check = subscriber_holdout(
+        contracts,
+        period,
+        calibration_end_for(starts.min().date(), report_date, config.holdout_months),
+        report_date,
+        config.holdout_months,
+        horizon_months=config.horizon_months,
+    )
+    said = holdout_line(check, config.holdout_months, period, "subscriptions")
+    if isinstance(said, tuple):
+        result.checks.append(said)
+    else:
+        result.warnings.append(said)
+    return result
