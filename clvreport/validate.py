@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import numbers
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import pandas as pd
 
 from clvreport.brand import ReportBrand, load_brand
 from clvreport.config import ClientConfig, load_client
+from clvreport.dates import parse_date
 from clvreport.errors import ConfigError
 from clvreport.ingest import load_transactions
 
@@ -31,7 +31,6 @@ __all__ = [
     "exceptional_lines",
     "holdout_line",
     "ingest_checks",
-    "parse_as_of",
     "shop_checks",
     "validate_client",
 ]
@@ -40,7 +39,6 @@ WARNING_TEXT = {
     "no_repeat_customers": "no customer bought twice: the report will show history only",
     "date_format_ambiguous": "dates fit both day-first and month-first; read as day-first",
 }
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _RASTER_LOGOS = {".png", ".jpg", ".jpeg", ".gif", ".webp"}
 
 
@@ -61,37 +59,6 @@ class ValidationResult:
     checks: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     customers: int | None = None
-
-
-def parse_as_of(value: str | dt.date | None, option: str = "--as-of") -> dt.date | None:
-    """Read a report date written ``YYYY-MM-DD``.
-
-    Raises
-    ------
-    ConfigError
-        For anything else (``31-12-2024``, ``2024-02-30``), with the format as the fix.
-
-    Examples
-    --------
-    >>> parse_as_of("2024-12-31")
-    datetime.date(2024, 12, 31)
-    >>> parse_as_of("31-12-2024")
-    Traceback (most recent call last):
-    ...
-    clvreport.errors.ConfigError: --as-of '31-12-2024' is not a date in the form YYYY-MM-DD
-    Fix: write the date as year-month-day, e.g. --as-of 2024-12-31
-    """
-    if value is None or isinstance(value, dt.date):
-        return value
-    text = str(value).strip()
-    problem = f"{option} '{value}' is not a date in the form YYYY-MM-DD"
-    hint = f"write the date as year-month-day, e.g. {option} 2024-12-31"
-    if not _ISO_DATE.fullmatch(text):
-        raise ConfigError(problem, hint=hint)
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise ConfigError(f"{option} '{value}' is not a valid date ({exc})", hint=hint) from None
 
 
 def _known_actions(config: ClientConfig) -> list[str]:
@@ -286,7 +253,7 @@ def check_report_config(
     from clvreport.segments import load_segment_rules
 
     checks: list[tuple[str, str]] = []
-    parse_as_of(as_of)
+    parse_date(as_of, "--as-of")
     config_path = client_dir / "client.yml"
     segments = load_segment_rules(config.segments, path=config_path)
     checks.append(("segments", f"{len(segments.codes)} segments"))
@@ -577,7 +544,7 @@ def validate_client(
     'client.yml'
     """
     result = ValidationResult()
-    as_of_date = parse_as_of(as_of)
+    as_of_date = parse_date(as_of, "--as-of")
     client_dir, config = load_client(client, data_dir)
     result.checks.append(("client.yml", f"{config.name} ({config.language}, {config.currency})"))
     _, checks = check_report_config(config, client_dir, as_of=as_of_date)

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from clvreport.config import CsvOptions
+from clvreport.dates import parse_date
 from clvreport.engine import DuckDBEngine
 from clvreport.errors import DataError
 from clvreport.ingest.reader import open_raw
@@ -244,13 +245,7 @@ def _dates(
 
 
 def _timestamp(value: Any, what: str) -> pd.Timestamp:
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"cannot read {what} {value!r} as a date", hint="use YYYY-MM-DD") from exc
-    if stamp is pd.NaT:
-        raise DataError(f"{what} is missing", hint="use YYYY-MM-DD")
-    return stamp.tz_localize(None).normalize() if stamp.tzinfo else stamp.normalize()
+    return pd.Timestamp(parse_date(value, what, error=DataError))
 
 
 def _whole_months(start: pd.DatetimeIndex, end: pd.DatetimeIndex) -> np.ndarray:
