@@ -193,6 +193,14 @@ def _contracts(
     return summary
 
 
+def _attributes(rows: Transactions, own: tuple[str, ...]) -> pd.DataFrame:
+    """The client's own ``columns.extra`` per customer (their latest contract's), as ``extra_i``."""
+    found = rows.customer_attributes()
+    frame = found[["customer_id", *own]].copy()
+    frame.columns = ["customer_id", *(f"{EXTRA_PREFIX}{i}" for i in range(len(own)))]
+    return frame
+
+
 def _contract_quality(quality: DataQuality, contracts: pd.DataFrame) -> DataQuality:
     """The ingest's counts of the client's rows, in the words of subscriptions."""
     renewed = contracts.groupby("customer_id")["renewals"].max().gt(0)
@@ -206,7 +214,12 @@ def _contract_quality(quality: DataQuality, contracts: pd.DataFrame) -> DataQual
     )
 
 
-def create_payments(engine: Engine, contracts: pd.DataFrame, period: str) -> str:
+def create_payments(
+    engine: Engine,
+    contracts: pd.DataFrame,
+    period: str,
+    attributes: pd.DataFrame | None = None,
+) -> str:
     """Create the payment table: one row per paid period of every subscription.
 
     A subscription pays at its start and at each renewal (``renewals + 1``
@@ -222,11 +235,16 @@ def create_payments(engine: Engine, contracts: pd.DataFrame, period: str) -> str
         ``price`` and ``plan``.
     period
         The renewal period (``"month"``, ``"quarter"``, ``"year"``).
+    attributes
+        Optional per-customer pass-through columns (``customer_id`` and
+        ``extra_0``, ``extra_1``, ...: the client's ``columns.extra``), copied
+        onto every payment of the customer.
 
     Returns
     -------
     str
-        The new table's name; its columns are :data:`PAYMENT_COLUMNS`.
+        The new table's name; its columns are :data:`PAYMENT_COLUMNS` and
+        those of ``attributes``.
 
     Examples
     --------
@@ -251,16 +269,27 @@ def create_payments(engine: Engine, contracts: pd.DataFrame, period: str) -> str
     table = engine.unique_name("clv_payments")
     engine.register(source, frame)
     months = MONTHS_PER_PERIOD[period]
+    extra = [
+        c for c in (attributes.columns if attributes is not None else ()) if c != "customer_id"
+    ]
+    joined, join = "", ""
+    if extra:
+        named = engine.unique_name("clv_attributes")
+        engine.register(named, attributes)  # type: ignore[arg-type]
+        joined = "".join(f", a.{quote_identifier(c)}" for c in extra)
+        join = f" LEFT JOIN {named} AS a USING (customer_id)"
     try:
         engine.create_table(
             table,
             "SELECT customer_id, CAST(CAST(start AS DATE) + to_months(CAST(k * "
             f"{months} AS INTEGER)) AS DATE) AS order_date, price AS amount, "
-            "FALSE AS is_return, plan AS channel "
-            f"FROM (SELECT *, unnest(range(renewals + 1)) AS k FROM {source})",
+            f"FALSE AS is_return, plan AS channel{joined} "
+            f"FROM (SELECT *, unnest(range(renewals + 1)) AS k FROM {source}){join}",
         )
     finally:
         engine.drop(source)
+        if extra:
+            engine.drop(named)
     return table
 
 
@@ -313,11 +342,13 @@ def load_subscriptions(
             as_of=report_date,
             engine=engine,
         )
+        own = tuple(config.data.columns.extra or ())
         with rows:  # drops the contract rows: the payments replace them
             contracts = _contracts(config, rows, mapping, report_date)
             quality = _contract_quality(rows.quality, contracts)
+            attributes = _attributes(rows, own) if own else None
         contracts.attrs["quality"] = quality
-        table = create_payments(engine, contracts, config.subscription.period)
+        table = create_payments(engine, contracts, config.subscription.period, attributes)
         span = engine.query(f"SELECT min(order_date) AS a, max(order_date) AS b FROM {table}")
     except BaseException:
         engine.close()
@@ -325,12 +356,13 @@ def load_subscriptions(
     payments = Transactions(
         engine=engine,
         table=table,
-        columns=PAYMENT_COLUMNS,
+        columns=PAYMENT_COLUMNS + tuple(f"{EXTRA_PREFIX}{i}" for i in range(len(own))),
         first_date=pd.Timestamp(span["a"].iloc[0]).date(),
         last_date=pd.Timestamp(span["b"].iloc[0]).date(),
         as_of=dt.date.fromisoformat(contracts.attrs["as_of"]),
         quality=quality,
         owns_engine=True,
+        extra=own,
     )
     return contracts, payments
 

@@ -174,3 +174,29 @@ def test_the_report_on_an_xlsx_log_with_a_cover_counts_the_clients_rows(tmp_path
     assert analysis.quality.rows_read == N == len(analysis.subscribers.contracts)
     assert analysis.as_of == dt.date(2024, 12, 31)
     assert analysis.model.usable
+
+
+def test_the_clients_extra_columns_reach_the_customer_table(tmp_path):
+    folder = tmp_path / "extra"
+    folder.mkdir()
+    raw = example_contracts(200)
+    raw["email"] = [f"klant{i}@example.nl" for i in raw["klantnummer"]]
+    raw.to_csv(folder / "abonnementen.csv", sep=";", index=False)
+    config = yaml.safe_load((EXAMPLE / "client.yml").read_text(encoding="utf-8"))
+    config.pop("brand", None)
+    config["data"]["columns"]["extra"] = ["email", "abonnement"]
+    (folder / "client.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    client_dir, loaded = load_client("extra", tmp_path)
+    assert contract_mapping(loaded).extra == ("email", "abonnement", "einddatum")
+    contracts, payments = load_subscriptions(loaded, client_dir)
+    with payments:
+        found = payments.customer_attributes().set_index("customer_id")
+    assert list(found.columns) == ["email", "abonnement"]
+    expected = raw.set_index("klantnummer")
+    assert (found["email"] == expected.loc[found.index, "email"]).all()
+    assert (found["abonnement"] == expected.loc[found.index, "abonnement"]).all()
+    assert contracts["plan"].tolist() == _plans(contracts, expected)
+
+
+def _plans(contracts: pd.DataFrame, raw: pd.DataFrame) -> list[str]:
+    return raw.loc[contracts["customer_id"], "abonnement"].tolist()
