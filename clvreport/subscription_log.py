@@ -145,13 +145,14 @@ def _contracts(
 ) -> pd.DataFrame:
     """One row per subscription from the ingested contract rows (plan and price added)."""
     options = config.subscription
-    end = _column_of(mapping, options.end)  # type: ignore[arg-type]
+    assert options.start is not None and options.end is not None  # contract_mapping checked
+    end = _column_of(mapping, options.end)
     plan = _column_of(mapping, options.plan) if options.plan else None
     plan_sql = f"CAST({quote_identifier(plan)} AS VARCHAR)" if plan else f"'{ALL_PLANS}'"
     # the client's column names, so that a message names the column of the export
     names = {"customer_id": config.data.columns.customer_id, "start": options.start}
     names["end"] = options.end
-    q = {key: quote_identifier(name) for key, name in names.items()}  # type: ignore[arg-type]
+    q = {key: quote_identifier(name) for key, name in names.items()}
     log = rows.query(
         f"SELECT customer_id AS {q['customer_id']}, order_date AS {q['start']}, "
         f"{quote_identifier(end)} AS {q['end']}, {plan_sql} AS _plan, amount AS _price "
@@ -164,8 +165,8 @@ def _contracts(
     summary = subscription_summary(
         log,
         customer_col=names["customer_id"],
-        start_col=names["start"],  # type: ignore[arg-type]
-        end_col=names["end"],  # type: ignore[arg-type]
+        start_col=names["start"],
+        end_col=names["end"],
         period=options.period,
         as_of=as_of,
         date_format=_date_format(config, rows.quality),

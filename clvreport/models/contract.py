@@ -150,7 +150,7 @@ def read_subscription_log(
         )
     fmt, compression = file_format(path)
     source = SourceFile(path, fmt, compression)
-    options = CsvOptions(delimiter=delimiter, encoding=encoding)  # type: ignore[arg-type]
+    options = CsvOptions.model_validate({"delimiter": delimiter, "encoding": encoding})
     if path.stat().st_size == 0:
         frame = pd.DataFrame()
     else:
