@@ -8,7 +8,6 @@ tested functions of the other modules.
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pandas as pd
 from clvreport.acquisition import first_purchase_groups, group_value
 from clvreport.cohorts import cohort_matrix, cohort_table
 from clvreport.concentration import Concentration, concentration, lorenz_curve, tier_summary
-from clvreport.config import ClientConfig, ColumnMapping
+from clvreport.config import ClientConfig
 from clvreport.customer_groups import (
     AT_RISK_CANCEL_RENEWALS,
     RiskBasis,
@@ -70,10 +69,8 @@ from clvreport.subscriber_holdout import subscriber_holdout
 from clvreport.subscribers import (
     SubscriberFit,
     cohort_survival_table,
-    contract_quality,
     fit_subscriber_model,
-    payment_log,
-    read_contracts,
+    load_subscriptions,
     score_subscribers,
     subscriber_forecast,
 )
@@ -598,36 +595,13 @@ def run_analysis(
     'bgnbd'
     """
     client_dir = Path(client_dir)
-    with tempfile.TemporaryDirectory(prefix="clvreport-payments-") as scratch:
-        subscribers = None
-        if config.business == "subscription":
-            subscribers, payments = _subscription_payments(config, client_dir, as_of, scratch)
-            transactions = load_transactions(payments, client_dir, as_of=subscribers.as_of)
-        else:
-            transactions = load_transactions(config, client_dir, as_of=as_of or config.as_of)
-        return _analyse(config, client_dir, transactions, subscribers)
-
-
-def _subscription_payments(config: ClientConfig, client_dir: Path, as_of, scratch: str):
-    """Read the subscription log; write one payment per paid period for the transaction sections.
-
-    Returns the contracts (:func:`clvreport.subscribers.read_contracts`) and a
-    configuration that reads the payments (``plan`` as the acquisition channel).
-    """
-    contracts = read_contracts(config, client_dir, as_of)
-    path = Path(scratch) / "payments.parquet"
-    payment_log(contracts, config.subscription.period).to_parquet(path, index=False)
-    data = config.data.model_copy(
-        update={
-            "sources": (str(path),),
-            "format": "parquet",
-            "columns": ColumnMapping(
-                customer_id="customer_id", date="order_date", amount="amount", channel="plan"
-            ),
-        }
-    )
-    report_date = dt.date.fromisoformat(contracts.attrs["as_of"])
-    return _Contracts(contracts, report_date), config.model_copy(update={"data": data})
+    subscribers = None
+    if config.business == "subscription":
+        contracts, transactions = load_subscriptions(config, client_dir, as_of)
+        subscribers = _Contracts(contracts, transactions.as_of)
+    else:
+        transactions = load_transactions(config, client_dir, as_of=as_of or config.as_of)
+    return _analyse(config, client_dir, transactions, subscribers)
 
 
 @dataclass
@@ -773,11 +747,7 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         client_dir=client_dir,
         start=window.start,
         as_of=as_of,
-        quality=(
-            transactions.quality
-            if subscribers is None
-            else contract_quality(subscribers.frame, transactions.quality)
-        ),
+        quality=transactions.quality,
         figures=figures,
         customers=customers,
         segments=segment_summary(customers, rules, value_cols=value_columns),

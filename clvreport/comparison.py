@@ -58,6 +58,7 @@ import numpy as np
 import pandas as pd
 
 from clvreport.customer_groups import at_risk, at_risk_mask, top_group, valued_customers
+from clvreport.dates import parse_date
 from clvreport.definitions import active_mask
 from clvreport.donors import DonorFit, donor_period_forecast
 from clvreport.errors import ConfigError
@@ -436,7 +437,7 @@ def find_previous(
             return None
         day, path = reports[-1]
         return load_report(path, day)
-    wanted = compare_to if isinstance(compare_to, dt.date) else _parse_date(compare_to)
+    wanted = parse_date(compare_to, "--compare-to")
     if wanted >= as_of:
         raise ConfigError(
             f"--compare-to {wanted.isoformat()} is not before the report date {as_of.isoformat()}",
@@ -450,15 +451,6 @@ def find_previous(
         f"no report of {wanted.isoformat()} in {client_out}",
         hint=f"earlier reports there: {available}; or leave out --compare-to",
     )
-
-
-def _parse_date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ConfigError(
-            f"'{value}' is not a date", hint="write the date as YYYY-MM-DD, e.g. 2024-06-30"
-        ) from None
 
 
 @dataclass

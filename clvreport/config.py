@@ -744,6 +744,18 @@ class ClientConfig(_Strict):
         description="Most customers per sheet of customers.xlsx; the rest are in customers.csv.",
     )
 
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _as_of_date(cls, value: Any) -> Any:
+        # the one reader of dates a user writes (YAML reads an unquoted 2024-12-31 as a date)
+        from clvreport.dates import parse_date
+        from clvreport.errors import ConfigError
+
+        try:
+            return parse_date(value, "as_of")
+        except ConfigError as exc:
+            raise ValueError(f"{exc.message.removeprefix('as_of ')}; {exc.hint}") from None
+
     @field_validator("season", mode="before")
     @classmethod
     def _season_switch(cls, value: Any) -> Any:

@@ -61,6 +61,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from clvreport.dates import parse_date
+
 __all__ = [
     "ACTIVE_MONTHS",
     "DAYS_PER_YEAR",
@@ -101,10 +103,6 @@ MAX_RETENTION = 0.9
 RetentionRefusal = Literal["short", "no_customers"]
 
 
-def _as_date(value: dt.date | pd.Timestamp | str) -> dt.date:
-    return pd.Timestamp(value).date()
-
-
 def year_start(end: dt.date, k: int = 0) -> dt.date:
     """First day of year ``k`` counted back from the report date ``end``.
 
@@ -126,7 +124,7 @@ def year_start(end: dt.date, k: int = 0) -> dt.date:
     >>> year_start(dt.date(2024, 2, 29))  # the day after 28 February 2023
     datetime.date(2023, 3, 1)
     """
-    end = _as_date(end)
+    end = parse_date(end)
     return (pd.Timestamp(end) - pd.DateOffset(years=k + 1)).date() + dt.timedelta(days=1)
 
 
@@ -138,7 +136,7 @@ def year_end(end: dt.date, k: int = 0) -> dt.date:
     >>> year_end(dt.date(2024, 6, 30), 1)
     datetime.date(2023, 6, 30)
     """
-    return year_start(end, k - 1) - dt.timedelta(days=1) if k else _as_date(end)
+    return year_start(end, k - 1) - dt.timedelta(days=1) if k else parse_date(end)
 
 
 def year_index(day: dt.date, end: dt.date) -> int:
@@ -154,7 +152,7 @@ def year_index(day: dt.date, end: dt.date) -> int:
     >>> year_index(dt.date(2020, 2, 29), dt.date(2023, 2, 28))
     2
     """
-    day, end = _as_date(day), _as_date(end)
+    day, end = parse_date(day), parse_date(end)
     return end.year - day.year - int((day.month, day.day) > (end.month, end.day))
 
 
@@ -177,7 +175,7 @@ def year_index_sql(column: str, end: dt.date) -> str:
     >>> year_index_sql("order_date", dt.date(2024, 6, 30))
     '(2024 - year(order_date) - CASE WHEN month(order_date) * 100 + day(order_date) > 630 THEN 1 ELSE 0 END)'
     """  # noqa: E501
-    end = _as_date(end)
+    end = parse_date(end)
     day_of_year = end.month * 100 + end.day
     return (
         f"({end.year} - year({column}) - CASE WHEN month({column}) * 100 + day({column}) "
@@ -212,7 +210,7 @@ def full_years(start: dt.date, end: dt.date, *, grace_days: int = FULL_YEAR_GRAC
     >>> full_years(dt.date(2023, 12, 23), dt.date(2024, 12, 31))  # a 9-day year before
     1
     """
-    start, end = _as_date(start), _as_date(end)
+    start, end = parse_date(start), parse_date(end)
     if start > end:
         return 0
     k = 0
@@ -421,7 +419,7 @@ def retention(
     >>> retention(table, dt.date(2023, 12, 23), dt.date(2024, 12, 31)).refused
     'short'
     """
-    start, end = _as_date(start), _as_date(end)
+    start, end = parse_date(start), parse_date(end)
     previous = customers["active_previous"].to_numpy(dtype=bool)
     now = customers["active_now"].to_numpy(dtype=bool)
     base = int(previous.sum())

@@ -73,6 +73,7 @@ __all__ = [
     "income_forecast",
     "period_label",
     "score_donors",
+    "validation_checks",
 ]
 
 N_DRAWS = 100
@@ -545,3 +546,96 @@ def donor_period_forecast(
         )
         table["revenue_low"], table["revenue_high"] = low, high
     return table
+
+
+_PERIODLY = {"month": "monthly", "quarter": "quarterly", "year": "yearly"}
+
+
+def validation_checks(config: Any, client_dir: Any, as_of: Any = None) -> Any:
+    """What the donor report reads and fits, checked as the report does (``validate``).
+
+    The gifts are read as the report reads them, the report date checked, the
+    donors' giving periods summed up, BG/BB fitted and the holdout computed:
+    a problem the report would stop on stops here, with the same message.
+
+    Parameters
+    ----------
+    config, client_dir
+        From :func:`clvreport.config.load_client` (``business: discrete``).
+    as_of
+        The report date given on the command line (``None``: ``config.as_of``).
+
+    Returns
+    -------
+    clvreport.validate.ValidationResult
+        A ``gifts`` line (rows used, donors, dates), a ``model`` line (the
+        giving opportunities and the donors who gave in more than one) and a
+        ``holdout`` line; warnings for excluded or flagged rows, a report date
+        inside a period (its gifts are history, not model), a model that
+        cannot be fitted and a holdout the report cannot check.
+
+    Examples
+    --------
+    >>> validation_checks(config, "data/goededoel").checks[-1][0]  # doctest: +SKIP
+    'holdout'
+    """
+    from clvreport.analysis import check_report_date
+    from clvreport.donor_holdout import donor_holdout
+    from clvreport.ingest import load_transactions
+    from clvreport.models.fitting import MIN_REPEAT_BUYERS
+    from clvreport.validate import holdout_line, ingest_checks
+
+    with load_transactions(config, client_dir, as_of=as_of or config.as_of) as gifts:
+        check_report_date(gifts.as_of, gifts.last_date)
+        log = donation_log(gifts.engine, gifts.table)
+    quality, report_date, period = gifts.quality, gifts.as_of, config.discrete.period
+    line = (
+        "gifts",
+        f"{quality.rows_kept:,} of {quality.rows_read:,} rows used, {quality.customers:,} "
+        f"donors, {gifts.first_date} – {report_date}",
+    )
+    # "no customer bought twice" is said below in the donors' terms: periods, not days
+    result = ingest_checks(
+        quality,
+        line,
+        transactions=gifts,
+        outliers=config.data.policies.outliers,
+        skip_warnings=("no_repeat_customers",),
+    )
+    result.customers = quality.customers
+    summary = donor_summary(log, period, report_date)
+    last_end = summary.attrs["last_period_end"]
+    if last_end != report_date.isoformat():
+        result.warnings.append(
+            f"the report date {report_date} is not the end of a {period}: the model counts the "
+            f"{period}s up to {last_end}; later gifts are in the history, not in the model"
+        )
+    repeat = int((summary["frequency"] > 0).sum())
+    fit = fit_donor_model(summary, period)
+    if not fit.usable:
+        result.warnings.append(
+            f"only {repeat:,} donors gave in two or more {period}s: the BG/BB model needs at "
+            f"least {MIN_REPEAT_BUYERS}; the report shows the history without forecasts or values"
+            if "too_few_repeat_buyers" in fit.reasons
+            else "the BG/BB model cannot be fitted: the report shows the history without "
+            "forecasts or values"
+        )
+        return result
+    opportunities = int(summary["n_periods"].max())
+    result.checks.append(
+        (
+            "model",
+            f"BG/BB on {_PERIODLY[period]} giving up to {last_end} ({opportunities} "
+            f"opportunities after the first {period}): {repeat:,} of {len(summary):,} donors "
+            "gave in more than one",
+        )
+    )
+    check = donor_holdout(
+        log, period, report_date, config.holdout_months, horizon_months=config.horizon_months
+    )
+    said = holdout_line(check, config.holdout_months, period, "donors")
+    if isinstance(said, tuple):
+        result.checks.append(said)
+    else:
+        result.warnings.append(said)
+    return result

@@ -93,6 +93,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from clvreport.dates import parse_date
 from clvreport.definitions import (
     DAYS_PER_YEAR,
     FULL_YEAR_GRACE_DAYS,
@@ -131,10 +132,6 @@ __all__ = [
 
 PurchaseUnit = Literal["transaction", "order", "day"]
 Period = Literal["year", "quarter", "month"]
-
-
-def _as_date(value: Any) -> dt.date:
-    return pd.Timestamp(value).date()
 
 
 @dataclass(frozen=True)
@@ -237,8 +234,8 @@ def observation_window(
                 f"the transactions table '{table}' is empty",
                 hint="check the source files and the exclusions in the data-quality table",
             )
-        start = start if start is not None else _as_date(first)
-        end = end if end is not None else _as_date(last)
+        start = start if start is not None else parse_date(first)
+        end = end if end is not None else parse_date(last)
     return ObservationWindow(start, end)
 
 

@@ -60,6 +60,7 @@ from typing import Any, get_args
 
 import pandas as pd
 
+from clvreport.dates import parse_date
 from clvreport.engine import DUCKDB, Dialect
 from clvreport.errors import DataError
 from clvreport.ingest import Transactions
@@ -246,22 +247,6 @@ def capped_sql(
     GROUP BY e.customer_id"""
 
 
-def as_date(value: dt.date | str | None, what: str) -> dt.date | None:
-    """A date from a date, datetime or ``YYYY-MM-DD`` text (``None`` stays ``None``)."""
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise DataError(
-            f"{what} {value!r} is not a date", hint="write it as YYYY-MM-DD, e.g. 1997-09-30"
-        ) from None
-
-
 def _check_period(
     transactions: Transactions, calibration_end: dt.date, observation_end: dt.date | None
 ) -> None:
@@ -363,8 +348,8 @@ def rfm_summary(
     """
     if time_unit not in get_args(TimeUnit):
         raise DataError(f"unknown time unit {time_unit!r}", hint="use one of days, weeks, months")
-    cal = as_date(calibration_end, "calibration end") or transactions.as_of
-    obs = as_date(observation_end, "holdout end")
+    cal = parse_date(calibration_end, "calibration end", error=DataError) or transactions.as_of
+    obs = parse_date(observation_end, "holdout end", error=DataError)
     _check_period(transactions, cal, obs)
     engine = transactions.engine
     rule = getattr(transactions, "exceptional_rule", None)

@@ -34,25 +34,24 @@ and gives every subscriber the columns the report reads, with these meanings:
     halving with the months since the cancellation, ``months_since_end``, and 0
     beyond the win-back horizon); 0 for a running one.
 
-The transaction sections of the report read one payment per paid period
-(:func:`payment_log`), so revenue, segments and loyalty are about payments.
+The log is read through the common ingest (:mod:`clvreport.subscription_log`);
+the transaction sections of the report read one payment per paid period
+(:func:`~clvreport.subscription_log.create_payments`), so revenue, segments and
+loyalty are about payments.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from clvreport.errors import DataError, ModelError
-from clvreport.ingest.quality import DataQuality, FileInfo
+from clvreport.errors import ModelError
 from clvreport.models.base import MaximumLikelihoodModel
-from clvreport.models.contract import read_subscription_log, subscription_summary
 from clvreport.models.predictive import INTERVAL, normal_mixture_interval
 from clvreport.models.sbg import ShiftedBetaGeometricModel
 from clvreport.models.uncertainty import draw_parameters
@@ -63,191 +62,23 @@ from clvreport.models.units import (
     period_discount,
 )
 from clvreport.period_fit import PeriodModelFit
+from clvreport.subscription_log import ALL_PLANS, load_subscriptions, read_contracts
 
 __all__ = [
     "SubscriberFit",
     "cohort_survival_table",
-    "contract_quality",
     "fit_subscriber_model",
-    "payment_log",
+    "load_subscriptions",
     "read_contracts",
     "score_subscribers",
     "subscriber_forecast",
     "subscriber_period_forecast",
+    "validation_checks",
     "winback_weight",
 ]
 
-ALL_PLANS = "all"
 MIN_CHURNED = 10
 N_DRAWS = 100
-
-
-def read_contracts(config: Any, client_dir: Path | str, as_of: Any) -> pd.DataFrame:
-    """The client's subscription log, one row per subscription, with plan and price.
-
-    Parameters
-    ----------
-    config
-        The client's configuration (``business: subscription``).
-    client_dir
-        The client folder (``data.sources`` are relative to it).
-    as_of
-        The report date (``None``: ``config.as_of``, else the log's latest date).
-
-    Returns
-    -------
-    pandas.DataFrame
-        :func:`~clvreport.models.contract.subscription_summary` columns plus
-        ``plan`` (``"all"`` without a plan column) and ``price`` (per period).
-
-    Raises
-    ------
-    DataError
-        For an unreadable log (the message names file, row and column).
-
-    Examples
-    --------
-    >>> read_contracts(config, "data/abonnement", None)  # doctest: +SKIP
-    """
-    options = config.subscription
-    columns = config.data.columns
-    price_col = options.price or columns.amount
-    frames = []
-    for source in config.data.sources:
-        for path in sorted(Path(client_dir).glob(source)) or [Path(client_dir) / source]:
-            frame = read_subscription_log(path, delimiter=_delimiter(config))
-            frame.attrs["source"] = str(path)
-            frames.append(frame)
-    log = pd.concat(frames, ignore_index=False) if len(frames) > 1 else frames[0]
-    files = tuple((Path(f.attrs["source"]), len(f)) for f in frames)
-    rows_read = len(log)
-    date_format = config.data.csv.date_format
-    report_date = as_of or config.as_of
-    if report_date is not None and options.start in log:
-        # a report at an earlier date: contracts not begun by then do not exist yet
-        fmt = None if date_format in (None, "auto") else date_format
-        starts = pd.to_datetime(log[options.start], format=fmt, errors="coerce")
-        log = log[~(starts > pd.Timestamp(report_date))]
-    summary = subscription_summary(
-        log,
-        customer_col=columns.customer_id,
-        start_col=options.start,
-        end_col=options.end,
-        period=options.period,
-        as_of=report_date,
-        date_format=None if date_format in (None, "auto") else date_format,
-        source=frames[0].attrs.get("source"),
-    )
-    first = log.groupby(log[columns.customer_id].astype(str).str.strip(), sort=False).first()
-    ids = summary["customer_id"].astype(str)
-    summary["plan"] = (
-        first[options.plan].reindex(ids).astype(str).to_numpy() if options.plan else ALL_PLANS
-    )
-    if price_col is None:
-        raise DataError(
-            "a subscription log needs the price per period",
-            hint="name its column in client.yml: subscription.price (or data.columns.amount)",
-        )
-    summary["price"] = _amounts(first[price_col].reindex(ids), config.data.csv.decimal)
-    # the client's own file(s), for the data-quality section (not the payments derived here)
-    summary.attrs["files"] = files
-    summary.attrs["rows_read"] = rows_read
-    summary.attrs["rows_after_as_of"] = rows_read - len(log)
-    return summary
-
-
-def contract_quality(contracts: pd.DataFrame, payments: DataQuality) -> DataQuality:
-    """The data-quality counts of the client's contract file(s), not of the derived payments.
-
-    Parameters
-    ----------
-    contracts
-        :func:`read_contracts` output (its ``attrs`` name the files and rows read).
-    payments
-        The quality of the payment log read for the transaction sections; its
-        flags and customer counts are kept.
-
-    Returns
-    -------
-    DataQuality
-        Rows read from the client's file(s), rows used (one per contract) and
-        contracts that start after the report date; ``files`` names the client's files.
-
-    Examples
-    --------
-    >>> contracts = pd.DataFrame({"customer_id": ["a", "b"]})
-    >>> contracts.attrs.update(files=((Path("log.csv"), 3),), rows_read=3, rows_after_as_of=1)
-    >>> q = contract_quality(contracts, DataQuality(9, 9, (), 0, 2, 1))
-    >>> q.rows_read, q.rows_kept, q.excluded, q.files[0].path.name
-    (3, 2, (('after_as_of', 1),), 'log.csv')
-    """
-    files = contracts.attrs.get("files")
-    if not files:
-        return payments
-    read = int(contracts.attrs["rows_read"])
-    later = int(contracts.attrs.get("rows_after_as_of", 0))
-    infos = tuple(
-        FileInfo(path=Path(p), format=Path(p).suffix.lstrip(".").lower() or "csv", rows=int(n))
-        for p, n in files
-    )
-    return replace(
-        payments,
-        rows_read=read,
-        rows_kept=read - later,
-        excluded=(("after_as_of", later),),
-        returns_netted=0,
-        files=infos,
-    )
-
-
-def _delimiter(config: Any) -> str:
-    value = config.data.csv.delimiter
-    return "auto" if value in (None, "auto") else value
-
-
-def _amounts(values: pd.Series, decimal: str) -> np.ndarray:
-    text = values.astype(str).str.strip()
-    if decimal == "," or (decimal == "auto" and text.str.contains(",", regex=False).any()):
-        text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-    numbers = pd.to_numeric(text, errors="coerce")
-    if numbers.isna().any():
-        raise DataError(
-            f"{int(numbers.isna().sum())} subscription(s) have no readable price per period",
-            hint="fill in the price column (e.g. 12,50) for every subscription",
-        )
-    return numbers.to_numpy(dtype=float)
-
-
-def payment_log(contracts: pd.DataFrame, period: str) -> pd.DataFrame:
-    """One row per paid period: the payments the transaction sections of the report read.
-
-    A subscription pays at its start and at each renewal (``renewals + 1``
-    payments), on the start date plus whole periods.
-
-    Examples
-    --------
-    >>> contracts = pd.DataFrame({"customer_id": ["a"], "start": pd.to_datetime(["2024-01-15"]),
-    ...                           "renewals": [2], "price": [10.0], "plan": ["box"]})
-    >>> payment_log(contracts, "month")["order_date"].dt.strftime("%Y-%m-%d").tolist()
-    ['2024-01-15', '2024-02-15', '2024-03-15']
-    """
-    months = MONTHS_PER_PERIOD[period]
-    counts = contracts["renewals"].to_numpy(dtype=np.int64) + 1
-    rows = np.repeat(np.arange(len(contracts)), counts)
-    step = np.concatenate([np.arange(c) for c in counts]) if len(counts) else np.array([], int)
-    start = pd.to_datetime(contracts["start"]).to_numpy()[rows]
-    dates = [
-        pd.Timestamp(s) + pd.DateOffset(months=int(k * months))
-        for s, k in zip(start, step, strict=True)
-    ]
-    return pd.DataFrame(
-        {
-            "customer_id": contracts["customer_id"].astype(str).to_numpy()[rows],
-            "order_date": pd.to_datetime(dates),
-            "amount": contracts["price"].to_numpy(dtype=float)[rows],
-            "plan": contracts["plan"].astype(str).to_numpy()[rows],
-        }
-    )
 
 
 @dataclass(kw_only=True)
@@ -714,3 +545,94 @@ def subscriber_period_forecast(
         low, high = normal_mixture_interval(draws_r, total(variance * price**2), interval)
         table["revenue_low"], table["revenue_high"] = low, high
     return table
+
+
+_PERIODLY = {"month": "monthly", "quarter": "quarterly", "year": "yearly"}
+
+
+def validation_checks(config: Any, client_dir: Any, as_of: Any = None) -> Any:
+    """What the subscription report reads and fits, checked as the report does (``validate``).
+
+    The log is read by :func:`load_subscriptions` (as the report reads it), the
+    report date checked against the payments, the sBG models fitted and the
+    holdout computed: a problem the report would stop on stops here, with the
+    same message.
+
+    Parameters
+    ----------
+    config, client_dir
+        From :func:`clvreport.config.load_client` (``business: subscription``).
+    as_of
+        The report date given on the command line (``None``: ``config.as_of``).
+
+    Returns
+    -------
+    clvreport.validate.ValidationResult
+        A ``subscriptions`` line (rows used, subscriptions, subscribers,
+        running ones, starts), a ``model`` line (cancellations, the plans with
+        a model of their own) and a ``holdout`` line; warnings for excluded or
+        flagged rows, plans that borrow the model of all plans, a model that
+        cannot be fitted and a holdout the report cannot check.
+
+    Examples
+    --------
+    >>> validation_checks(config, "data/abonnement").checks[0][0]  # doctest: +SKIP
+    'subscriptions'
+    """
+    from clvreport.analysis import calibration_end_for, check_report_date
+    from clvreport.subscriber_holdout import subscriber_holdout
+    from clvreport.validate import holdout_line, ingest_checks
+
+    contracts, payments = load_subscriptions(config, client_dir, as_of)
+    with payments:
+        check_report_date(payments.as_of, payments.last_date)
+    quality, report_date = payments.quality, payments.as_of
+    starts = pd.to_datetime(contracts["start"])
+    line = (
+        "subscriptions",
+        f"{quality.rows_kept:,} of {quality.rows_read:,} rows used, {len(contracts):,} "
+        f"subscriptions of {quality.customers:,} subscribers, "
+        f"{int(contracts['active'].sum()):,} running on {report_date}; started "
+        f"{starts.min().date()} – {starts.max().date()}",
+    )
+    result = ingest_checks(quality, line, outliers=config.data.policies.outliers)
+    result.customers = quality.customers
+    period = config.subscription.period
+    fit = fit_subscriber_model(contracts, period)
+    ended = ~contracts["active"].astype(bool)
+    if not fit.usable:
+        result.warnings.append(
+            f"only {int(ended.sum()):,} subscriptions ended: the sBG model needs at least "
+            f"{MIN_CHURNED} cancellations; the report shows the history without forecasts or values"
+            if "too_few_cancellations" in fit.reasons
+            else "the sBG model cannot be fitted: the report shows the history without "
+            "forecasts or values"
+        )
+        return result
+    plans = sorted(str(p) for p in pd.unique(contracts["plan"]) if p != ALL_PLANS)
+    own = [p for p in plans if p in fit.models]
+    detail = f"sBG on {int(ended.sum()):,} cancellations at {_PERIODLY[period]} renewals"
+    result.checks.append(("model", detail + (f"; one per plan: {', '.join(own)}" if own else "")))
+    per_plan = ended.groupby(contracts["plan"].astype(str)).sum()
+    for plan in (p for p in plans if p not in fit.models):
+        n = int(per_plan[plan])
+        why = (
+            f"{n:,} subscriptions ended, too few for a model of its own (at least {MIN_CHURNED})"
+            if n < MIN_CHURNED
+            else "its own model cannot be fitted"
+        )
+        result.warnings.append(f"plan '{plan}': {why}: the report uses the model of all plans")
+    check = subscriber_holdout(
+        contracts,
+        period,
+        calibration_end_for(starts.min().date(), report_date, config.holdout_months),
+        report_date,
+        config.holdout_months,
+        horizon_months=config.horizon_months,
+    )
+    said = holdout_line(check, config.holdout_months, period, "subscriptions")
+    if isinstance(said, tuple):
+        result.checks.append(said)
+    else:
+        result.warnings.append(said)
+    return result

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import numbers
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,16 +18,20 @@ import pandas as pd
 
 from clvreport.brand import ReportBrand, load_brand
 from clvreport.config import ClientConfig, load_client
+from clvreport.dates import parse_date
 from clvreport.errors import ConfigError
 from clvreport.ingest import load_transactions
 
 __all__ = [
     "ValidationResult",
+    "audience_checks",
     "check_logo",
     "check_recommendations",
     "check_report_config",
     "exceptional_lines",
-    "parse_as_of",
+    "holdout_line",
+    "ingest_checks",
+    "shop_checks",
     "validate_client",
 ]
 
@@ -36,7 +39,6 @@ WARNING_TEXT = {
     "no_repeat_customers": "no customer bought twice: the report will show history only",
     "date_format_ambiguous": "dates fit both day-first and month-first; read as day-first",
 }
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _RASTER_LOGOS = {".png", ".jpg", ".jpeg", ".gif", ".webp"}
 
 
@@ -50,41 +52,13 @@ class ValidationResult:
         ``(what, detail)`` for every check that passed.
     warnings
         Conditions that do not stop a report but deserve a look.
+    customers
+        The customers (donors, subscribers) the data holds, once read.
     """
 
     checks: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-
-
-def parse_as_of(value: str | dt.date | None, option: str = "--as-of") -> dt.date | None:
-    """Read a report date written ``YYYY-MM-DD``.
-
-    Raises
-    ------
-    ConfigError
-        For anything else (``31-12-2024``, ``2024-02-30``), with the format as the fix.
-
-    Examples
-    --------
-    >>> parse_as_of("2024-12-31")
-    datetime.date(2024, 12, 31)
-    >>> parse_as_of("31-12-2024")
-    Traceback (most recent call last):
-    ...
-    clvreport.errors.ConfigError: --as-of '31-12-2024' is not a date in the form YYYY-MM-DD
-    Fix: write the date as year-month-day, e.g. --as-of 2024-12-31
-    """
-    if value is None or isinstance(value, dt.date):
-        return value
-    text = str(value).strip()
-    problem = f"{option} '{value}' is not a date in the form YYYY-MM-DD"
-    hint = f"write the date as year-month-day, e.g. {option} 2024-12-31"
-    if not _ISO_DATE.fullmatch(text):
-        raise ConfigError(problem, hint=hint)
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise ConfigError(f"{option} '{value}' is not a valid date ({exc})", hint=hint) from None
+    customers: int | None = None
 
 
 def _known_actions(config: ClientConfig) -> list[str]:
@@ -279,7 +253,7 @@ def check_report_config(
     from clvreport.segments import load_segment_rules
 
     checks: list[tuple[str, str]] = []
-    parse_as_of(as_of)
+    parse_date(as_of, "--as-of")
     config_path = client_dir / "client.yml"
     segments = load_segment_rules(config.segments, path=config_path)
     checks.append(("segments", f"{len(segments.codes)} segments"))
@@ -352,10 +326,200 @@ def _flag_messages() -> dict[str, str]:
     return dict(getattr(quality, "FLAG_MESSAGES", {}) or {})
 
 
+def ingest_checks(
+    quality: Any,
+    line: tuple[str, str],
+    *,
+    transactions: Any = None,
+    outliers: str = "flag",
+    skip_warnings: tuple[str, ...] = (),
+) -> ValidationResult:
+    """What ``validate`` says of a file read by the common ingest, whatever the audience.
+
+    Parameters
+    ----------
+    quality
+        The :class:`~clvreport.ingest.DataQuality` of the read.
+    line
+        The ``(check, detail)`` line summing the read up (the last check).
+    transactions
+        The :class:`~clvreport.ingest.Transactions`, for its exceptional orders.
+    outliers
+        ``data.policies.outliers``: exceptional orders are named with ``flag``.
+    skip_warnings
+        Warning codes of :data:`WARNING_TEXT` that do not apply to the audience.
+
+    Returns
+    -------
+    ValidationResult
+        The statuses, one-off gifts, currencies and the summing-up line; the
+        exclusions, flags and warnings.
+
+    Examples
+    --------
+    >>> from clvreport.ingest import DataQuality
+    >>> quality = DataQuality(10, 9, (("duplicate", 1),), 0, 3, 0, ("no_repeat_customers",))
+    >>> result = ingest_checks(quality, ("rows", "9 of 10"), skip_warnings=("no_repeat_customers",))
+    >>> result.checks, result.warnings
+    ([('rows', '9 of 10')], ['1 rows excluded: duplicate'])
+    """
+    result = ValidationResult()
+    if quality.statuses:
+        result.checks.append(("statuses", "; ".join(quality.status_lines)))
+    if quality.one_off:
+        listing = "; ".join(
+            f"'{value}': {n:,} rows, {amount:,.2f}" for value, n, amount in quality.one_off
+        )
+        result.checks.append(
+            ("one-off gifts", f"{listing} (left out of the model, reported apart)")
+        )
+    if quality.currencies:
+        listing = ", ".join(f"{c} ({n:,} rows)" for c, n in quality.currencies)
+        result.checks.append(("currency", listing))
+    if quality.returns_netted:
+        netted = f"{quality.returns_netted:,} rows (negative amounts or credit notes)"
+        result.checks.append(("returns", f"{netted} netted, not purchases"))
+    result.checks.append(line)
+    for reason, rows in quality.excluded:
+        if rows:
+            result.warnings.append(f"{rows:,} rows excluded: {reason.replace('_', ' ')}")
+    messages = _flag_messages()
+    for code, count in getattr(quality, "flagged", ()) or ():
+        if count:
+            text = messages.get(code, code.replace("_", " "))
+            result.warnings.append(f"{count:,} flagged: {text}")
+    if outliers == "flag" and transactions is not None:
+        listed = exceptional_lines(transactions)
+        if listed:
+            result.warnings.append(listed)
+    result.warnings += [
+        WARNING_TEXT.get(code, code) for code in quality.warnings if code not in skip_warnings
+    ]
+    return result
+
+
+HOLDOUT_TEXT = {
+    "shorter_than_period": "holdout_months ({months}) is shorter than one {period}: the report "
+    "cannot check the model on held-back data; hold back whole {period}s",
+    "too_little_history": "the history is too short to hold back {months} months and fit the "
+    "model on the rest: the report will not check the model (holdout_months: 0 says so)",
+    "too_little_data": "too few {people} before {end} to fit the model on: the report will not "
+    "check the model on the last {months} months",
+}
+"""What ``validate`` says when the report will have no holdout check (:data:`NOT_CHECKED`)."""
+
+
+def holdout_line(check: Any, months: int, period: str, people: str) -> tuple[str, str] | str:
+    """The holdout a period model's report will show: a check line, or a warning.
+
+    Parameters
+    ----------
+    check
+        The :class:`~clvreport.period_holdout.PeriodHoldout` the report computes.
+    months, period
+        ``holdout_months`` and the model's period.
+    people
+        What the model counts (``"donors"``, ``"subscriptions"``).
+
+    Returns
+    -------
+    tuple or str
+        ``("holdout", detail)`` when checked or switched off, else the warning.
+
+    Examples
+    --------
+    >>> from clvreport.period_holdout import PeriodHoldout
+    >>> holdout_line(PeriodHoldout(reason="shorter_than_period"), 6, "year", "donors")
+    'holdout_months (6) is shorter than one year: the report cannot check the model on \
+held-back data; hold back whole years'
+    """
+    if check.reason == "off":
+        return ("holdout", "off (holdout_months: 0): the report does not check the model")
+    if check.reason is not None:
+        end = check.calibration_end or "the holdout"
+        return HOLDOUT_TEXT[check.reason].format(
+            months=months, period=period, people=people, end=end
+        )
+    return (
+        "holdout",
+        f"the model is fitted up to {check.calibration_end} and checked on the "
+        f"{check.holdout_periods} {period}(s) after it",
+    )
+
+
+def shop_checks(config: ClientConfig, client_dir: Path, as_of: dt.date | None) -> ValidationResult:
+    """What the report of a shop (``business: transactions``) reads and fits, checked.
+
+    Parameters
+    ----------
+    config, client_dir
+        From :func:`clvreport.config.load_client`.
+    as_of
+        The report date given on the command line (``None``: ``config.as_of``).
+
+    Returns
+    -------
+    ValidationResult
+
+    Raises
+    ------
+    ClvReportError
+        As the report would: unreadable files, a report date long after the
+        data, a holdout without data.
+    """
+    from clvreport.analysis import calibration_end_for, check_holdout_has_data, check_report_date
+
+    with load_transactions(config, client_dir, as_of=as_of or config.as_of) as transactions:
+        quality = transactions.quality
+        line = (
+            "transactions",
+            f"{quality.rows_kept:,} of {quality.rows_read:,} rows used, "
+            f"{quality.customers:,} customers, "
+            f"{transactions.first_date} – {transactions.as_of}",
+        )
+        result = ingest_checks(
+            quality,
+            line,
+            transactions=transactions,
+            outliers=config.data.policies.outliers,
+        )
+        result.customers = quality.customers
+        check_report_date(transactions.as_of, transactions.last_date)
+        end = calibration_end_for(
+            transactions.first_date, transactions.as_of, config.holdout_months
+        )
+        check_holdout_has_data(end, transactions.last_date, config.holdout_months)
+    return result
+
+
+def audience_checks(
+    config: ClientConfig, client_dir: Path, as_of: dt.date | None
+) -> ValidationResult:
+    """The data checks of the client's audience: the one place validate asks for ``business``.
+
+    Shops (:func:`shop_checks`), donors (:func:`clvreport.donors.validation_checks`)
+    and subscribers (:func:`clvreport.subscribers.validation_checks`) each read
+    their data as their report does and say what it will show.
+
+    Returns
+    -------
+    ValidationResult
+    """
+    if config.business == "subscription":
+        from clvreport.subscribers import validation_checks
+
+        return validation_checks(config, client_dir, as_of)
+    if config.business == "discrete":
+        from clvreport.donors import validation_checks as donor_checks
+
+        return donor_checks(config, client_dir, as_of)
+    return shop_checks(config, client_dir, as_of)
+
+
 def validate_client(
     client: str, *, data_dir: Path | str = "data", as_of: str | None = None
 ) -> ValidationResult:
-    """Check that ``client`` can be reported on: config, brand and transactions.
+    """Check that ``client`` can be reported on: config, brand and data, as its report reads them.
 
     Parameters
     ----------
@@ -383,67 +547,20 @@ def validate_client(
     'client.yml'
     """
     result = ValidationResult()
-    as_of_date = parse_as_of(as_of)
+    as_of_date = parse_date(as_of, "--as-of")
     client_dir, config = load_client(client, data_dir)
     result.checks.append(("client.yml", f"{config.name} ({config.language}, {config.currency})"))
     _, checks = check_report_config(config, client_dir, as_of=as_of_date)
     result.checks += checks
-    with load_transactions(config, client_dir, as_of=as_of_date or config.as_of) as transactions:
-        quality = transactions.quality
-        result.checks.append(
-            (
-                "transactions",
-                f"{quality.rows_kept:,} of {quality.rows_read:,} rows used, "
-                f"{quality.customers:,} customers, "
-                f"{transactions.first_date} – {transactions.as_of}",
-            )
+    data = audience_checks(config, client_dir, as_of_date)
+    result.checks += data.checks
+    result.warnings += data.warnings
+    customers = data.customers
+    if customers is not None and customers < MIN_CUSTOMERS:
+        result.warnings.append(
+            f"only {customers} customers: the report needs at least "
+            f"{MIN_CUSTOMERS} to say anything about groups of them (the best 20%, segments)"
         )
-        # listed before the transactions line, which stays the last check
-        if quality.statuses:
-            result.checks.insert(-1, ("statuses", "; ".join(quality.status_lines)))
-        if quality.one_off:
-            listing = "; ".join(
-                f"'{value}': {n:,} rows, {amount:,.2f}" for value, n, amount in quality.one_off
-            )
-            result.checks.insert(
-                -1, ("one-off gifts", f"{listing} (left out of the model, reported apart)")
-            )
-        if quality.currencies:
-            listing = ", ".join(f"{c} ({n:,} rows)" for c, n in quality.currencies)
-            result.checks.insert(-1, ("currency", listing))
-        if quality.returns_netted:
-            netted = f"{quality.returns_netted:,} rows (negative amounts or credit notes)"
-            result.checks.insert(-1, ("returns", f"{netted} netted, not purchases"))
-        for reason, rows in quality.excluded:
-            if rows:
-                result.warnings.append(f"{rows:,} rows excluded: {reason.replace('_', ' ')}")
-        messages = _flag_messages()
-        for code, count in getattr(quality, "flagged", ()) or ():
-            if count:
-                text = messages.get(code, code.replace("_", " "))
-                result.warnings.append(f"{count:,} flagged: {text}")
-        if config.data.policies.outliers == "flag":
-            listed = exceptional_lines(transactions)
-            if listed:
-                result.warnings.append(listed)
-        result.warnings += [WARNING_TEXT.get(code, code) for code in quality.warnings]
-        from clvreport.analysis import (
-            calibration_end_for,
-            check_holdout_has_data,
-            check_report_date,
-        )
-
-        check_report_date(transactions.as_of, transactions.last_date)
-        if config.business not in ("discrete", "subscription"):
-            end = calibration_end_for(
-                transactions.first_date, transactions.as_of, config.holdout_months
-            )
-            check_holdout_has_data(end, transactions.last_date, config.holdout_months)
-        if quality.customers < MIN_CUSTOMERS:
-            result.warnings.append(
-                f"only {quality.customers} customers: the report needs at least "
-                f"{MIN_CUSTOMERS} to say anything about groups of them (the best 20%, segments)"
-            )
     if config.currency != "EUR" and not any(
         v is not None for v in config.costs.model_dump().values()
     ):

@@ -68,7 +68,10 @@ def test_action_list_and_economics_keys(tmp_path):
             VALID + "horizon_months: 0\n",
             "horizon_months: Input should be greater than or equal to 1",
         ),
-        (VALID + "as_of: 31-12-2024\n", "as_of: Input should be a valid date"),
+        (
+            VALID + "as_of: 31-12-2024\n",
+            "as_of: '31-12-2024' is not a date: expected a date written YYYY-MM-DD",
+        ),
         (
             VALID.replace("amount: bedrag", "bedrag: bedrag"),
             "data.columns.bedrag: unknown key",

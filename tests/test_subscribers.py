@@ -14,14 +14,15 @@ import pytest
 from clvreport.analysis import run_analysis
 from clvreport.config import load_client
 from clvreport.customer_groups import AT_RISK_CANCEL_RENEWALS, AT_RISK_P_CANCEL, at_risk_mask
+from clvreport.engine import DuckDBEngine
 from clvreport.models.units import horizon_periods
 from clvreport.subscribers import (
     SubscriberFit,
     fit_subscriber_model,
-    payment_log,
     read_contracts,
     score_subscribers,
 )
+from clvreport.subscription_log import create_payments
 
 DATA = Path(__file__).parents[1] / "data"
 CLIENT = "abonnement"
@@ -133,8 +134,11 @@ def test_small_case_by_hand(tmp_path):
     _, config = load_client(tmp_path.name, tmp_path.parent)
     contracts = read_contracts(config, tmp_path, dt.date(2024, 12, 31))
     assert len(contracts) == 50 and contracts["active"].sum() == 20
-    payments = payment_log(contracts, "month")
-    assert len(payments) == int((contracts["renewals"] + 1).sum())
+    with DuckDBEngine() as engine:
+        table = create_payments(engine, contracts, "month")
+        paid = engine.query(f"SELECT count(*) AS n, sum(amount) AS total FROM {table}")
+    assert int(paid["n"].iloc[0]) == int((contracts["renewals"] + 1).sum())
+    assert float(paid["total"].iloc[0]) == pytest.approx(10.0 * paid["n"].iloc[0])
     fit = fit_subscriber_model(contracts, "month")
     scores, _ = score_subscribers(
         fit, contracts, horizon_months=12, discount_rate=0.0, gross_margin=1.0

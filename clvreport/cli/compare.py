@@ -28,6 +28,7 @@ from clvreport.comparison import (
     list_reports,
     load_report,
 )
+from clvreport.dates import parse_date
 from clvreport.errors import ConfigError
 
 __all__ = ["compare"]
@@ -36,14 +37,7 @@ _FLOWS = 10
 
 
 def _date(value: str | None, option: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(
-            f"{option} '{value}' is not a date", hint="write it as YYYY-MM-DD, e.g. 2024-06-30"
-        ) from None
+    return parse_date(value, option)
 
 
 def _load(folder: Path, day: dt.date) -> StoredReport:

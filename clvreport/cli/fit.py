@@ -75,6 +75,7 @@ from clvreport.cli.common import (
     write_table,
 )
 from clvreport.cli.progress import running
+from clvreport.dates import parse_date
 from clvreport.errors import ConfigError, DataError, ModelError
 from clvreport.ingest import Transactions, read_transactions
 from clvreport.models import ClvModelFit, fit_clv_models
@@ -84,7 +85,7 @@ from clvreport.models.fitting import MIN_REPEAT_BUYERS
 from clvreport.models.numeric import json_float
 from clvreport.models.predictive import INTERVAL, holdout_intervals, interval_check
 from clvreport.models.season import Season, daily_purchases, season_from_transactions
-from clvreport.rfm import as_date, rfm_summary
+from clvreport.rfm import rfm_summary
 
 __all__ = ["fit"]
 
@@ -222,8 +223,8 @@ def _seasons(
     tx: Transactions, calibration_end: str, holdout_end: str | None, enabled: bool
 ) -> tuple[Season, Season | None]:
     """The seasonal index up to the calibration end, and up to the holdout end (if any)."""
-    cal = as_date(calibration_end, "calibration end")
-    end = as_date(holdout_end, "holdout end") or cal
+    cal = parse_date(calibration_end, "--calibration-end")
+    end = parse_date(holdout_end, "--holdout-end") or cal
     assert cal is not None and end is not None
     daily = daily_purchases(tx, end) if enabled else None
     calibration = season_from_transactions(tx, cal, daily=daily, enabled=enabled)
@@ -258,7 +259,7 @@ def _time_unit(model: str, time_unit: str | None) -> str:
 
 def _bgbb_payload(tx: Transactions, calibration_end: str, time_unit: str) -> dict[str, Any]:
     """Fit BG/BB on the whole periods up to the calibration end; the ``--json`` object."""
-    cal = as_date(calibration_end, "calibration end")
+    cal = parse_date(calibration_end, "--calibration-end")
     assert cal is not None
     if cal < tx.first_date:
         raise DataError(
@@ -488,6 +489,12 @@ def fit(
           --duplicates keep --scores holdout_scores.csv
     """
     time_unit = _time_unit(model, time_unit)
+    for option, value in (
+        ("--as-of", as_of),
+        ("--calibration-end", calibration_end),
+        ("--holdout-end", holdout_end),
+    ):
+        parse_date(value, option)  # a date that cannot be read is refused under its option
     if model == "sbg":
         _fit_sbg(files, customer_col, start_col, end_col, time_unit, as_of, date_format, as_json)
         return

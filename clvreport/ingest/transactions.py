@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from clvreport.config import ClientConfig, ColumnMapping, CsvOptions, DataPolicies, ExcelOptions
+from clvreport.dates import parse_date
 from clvreport.engine import DUCKDB, Dialect, DuckDBEngine, Engine, quote_identifier
 from clvreport.errors import ConfigError, DataError
 from clvreport.ingest.detect import DATE_FORMATS, ISO_FORMAT, describe_delimiter, detect_decimal
@@ -239,19 +240,6 @@ def _outlier_condition(engine: Engine, table: str, kept: str) -> str:
     fence = min(q3 + _OUTLIER_IQR_FACTOR * (q3 - q1), 300.0)
     threshold = max(_OUTLIER_MEDIAN_FACTOR * 10**q2, 10**fence)
     return f"abs(amount) > {threshold!r}"
-
-
-def _as_date(value: dt.date | str | None, what: str) -> dt.date | None:
-    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
-        return value  # type: ignore[return-value]
-    if isinstance(value, dt.datetime):
-        return value.date()
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise DataError(
-            f"{what} {value!r} is not a date", hint="write dates as YYYY-MM-DD, e.g. 2024-12-31"
-        ) from None
 
 
 def _sample(engine: Engine, raw: RawFile, column: str) -> list[str]:
@@ -588,7 +576,7 @@ def read_transactions(
     """
     csv = csv or CsvOptions()
     policies = policies or DataPolicies()
-    as_of_date = _as_date(as_of, "as-of date")
+    as_of_date = parse_date(as_of, "as-of date", error=DataError)
     files = resolve_sources(sources, base_dir=base_dir, format=format)  # type: ignore[arg-type]
     own = engine is None
     if engine is None:

@@ -44,10 +44,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from clvreport.config import CsvOptions
+from clvreport.dates import parse_date
+from clvreport.engine import DuckDBEngine
 from clvreport.errors import DataError
-from clvreport.ingest.detect import detect_delimiter
-from clvreport.ingest.encoding import detect_encoding, read_sample
-from clvreport.ingest.sources import file_format
+from clvreport.ingest.reader import open_raw
+from clvreport.ingest.sources import SourceFile, file_format
 from clvreport.models.sbg import ShiftedBetaGeometricModel
 
 __all__ = [
@@ -147,45 +149,30 @@ def read_subscription_log(
             hint="check the path",
         )
     fmt, compression = file_format(path)
-    first_line = 2
-    try:
-        if fmt == "csv":
-            frame = _read_csv(path, compression, delimiter, encoding)
-        elif fmt == "parquet":
-            frame = pd.read_parquet(path)
-            first_line = 1
-        else:
-            frame = pd.read_excel(path, sheet_name=sheet or 0, dtype=object, engine="openpyxl")
-            frame = frame.map(lambda v: "" if v is None or v is pd.NaT or v != v else v)
-    except pd.errors.EmptyDataError:
+    source = SourceFile(path, fmt, compression)
+    options = CsvOptions.model_validate({"delimiter": delimiter, "encoding": encoding})
+    if path.stat().st_size == 0:
         frame = pd.DataFrame()
-    except (OSError, ValueError, KeyError) as exc:
-        if isinstance(exc, DataError):
-            raise
-        raise DataError(f"cannot read the subscription log: {exc}", path=path) from exc
+    else:
+        with DuckDBEngine() as engine:
+            raw = open_raw(source, options, engine, 0, list, sheet)
+            frame = engine.query(f"SELECT * FROM {raw.sql}")
+    frame = frame.apply(_as_text)
     frame.columns = [str(c).strip() for c in frame.columns]
+    first_line = 1 if fmt == "parquet" else 2
     frame.index = pd.RangeIndex(first_line, first_line + len(frame))
     frame.attrs["source"] = str(path)
     frame.attrs["row_label"] = "row" if fmt == "parquet" else "line"
     return frame
 
 
-def _read_csv(path: Path, compression: str | None, delimiter: str, encoding: str) -> pd.DataFrame:
-    enc = detect_encoding(path, encoding, compression)
-    sample = read_sample(path, compression).decode(enc, errors="replace")
-    if not sample.strip():
-        return pd.DataFrame()
-    sep = detect_delimiter(sample) if delimiter == "auto" else delimiter
-    sep = {"tab": "\t", "whitespace": r"\s+"}.get(sep, sep)
-    return pd.read_csv(
-        path,
-        sep=sep,
-        dtype=str,
-        keep_default_na=False,
-        encoding=enc,
-        compression=compression,
-        engine="python" if len(sep) > 1 else "c",
-    )
+def _as_text(values: pd.Series) -> pd.Series:
+    """Cells as text (whole numbers without ``.0``, blanks ``""``); dates stay dates."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    if pd.api.types.is_float_dtype(values):
+        return values.map(lambda v: "" if v != v else str(int(v)) if v.is_integer() else str(v))
+    return values.astype(object).where(values.notna(), "")
 
 
 # ---------------------------------------------------------------------------
@@ -258,13 +245,7 @@ def _dates(
 
 
 def _timestamp(value: Any, what: str) -> pd.Timestamp:
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"cannot read {what} {value!r} as a date", hint="use YYYY-MM-DD") from exc
-    if stamp is pd.NaT:
-        raise DataError(f"{what} is missing", hint="use YYYY-MM-DD")
-    return stamp.tz_localize(None).normalize() if stamp.tzinfo else stamp.normalize()
+    return pd.Timestamp(parse_date(value, what, error=DataError))
 
 
 def _whole_months(start: pd.DatetimeIndex, end: pd.DatetimeIndex) -> np.ndarray:

@@ -76,6 +76,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from clvreport.dates import parse_date
 from clvreport.errors import ModelError
 from clvreport.models.base import MaximumLikelihoodModel, TransactionModel
 from clvreport.models.bgnbd import BetaGeoModel
@@ -372,7 +373,7 @@ class ClvModelFit:
         grid = None
         if self.seasonal:
             assert self.season is not None
-            origin = _as_date(start) or self.season.end
+            origin = parse_date(start) or self.season.end
             if origin is not None:
                 grid = tuple(
                     float(v)
@@ -517,21 +518,12 @@ class ClvModelFit:
         )
 
 
-def _as_date(value: Any) -> Any:
-    """A date from a date or ISO text (``None`` stays ``None``)."""
-    import datetime as dt
-
-    if value is None or isinstance(value, dt.date):
-        return value.date() if isinstance(value, dt.datetime) else value
-    return dt.date.fromisoformat(str(value)[:10])
-
-
 def _in_unit(season: Season, summary: pd.DataFrame, time_unit: str, end: Any) -> pd.DataFrame:
     """``summary`` in operational time, its times read in ``time_unit``."""
     if summary.attrs.get("time_unit") is None:
         summary = summary.copy(deep=False)
         summary.attrs = {**summary.attrs, "time_unit": time_unit}
-    return season.operational_summary(summary, _as_date(end))
+    return season.operational_summary(summary, parse_date(end))
 
 
 def _fit_candidate(

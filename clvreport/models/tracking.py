@@ -62,12 +62,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clvreport.dates import parse_date
 from clvreport.engine import DUCKDB, Dialect
 from clvreport.errors import DataError
 from clvreport.models.base import TransactionModel
 from clvreport.models.season import Season
 from clvreport.models.units import DAYS_PER_UNIT
-from clvreport.rfm import as_date
 
 __all__ = [
     "TRACKING_COLUMNS",
@@ -180,8 +180,12 @@ def daily_repeat_purchases(
         ``day`` (days after the calibration end), ``births``,
         ``repeat_purchases``: see :func:`tracking_sql`.
     """
-    cal = as_date(calibration_end, "calibration end")
-    obs = None if observation_end is None else as_date(observation_end, "holdout end")
+    cal = parse_date(calibration_end, "calibration end", error=DataError)
+    obs = (
+        None
+        if observation_end is None
+        else parse_date(observation_end, "holdout end", error=DataError)
+    )
     engine = transactions.engine
     frame = engine.query(tracking_sql(transactions.table, cal, obs, dialect=engine.dialect))
     return pd.DataFrame(
@@ -249,8 +253,12 @@ def tracking_table(
     clvreport.errors.DataError
         When nobody made a first purchase by the calibration end.
     """
-    cal = as_date(calibration_end, "calibration end")
-    obs = cal if observation_end is None else as_date(observation_end, "holdout end")
+    cal = parse_date(calibration_end, "calibration end", error=DataError)
+    obs = (
+        cal
+        if observation_end is None
+        else parse_date(observation_end, "holdout end", error=DataError)
+    )
     last_day = (obs - cal).days
     if last_day < 0:
         raise DataError(

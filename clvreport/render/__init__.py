@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from clvreport.config import load_client
+from clvreport.dates import parse_date
 from clvreport.errors import (
     WRITE_ERRNOS,
     ClvReportError,
@@ -40,7 +41,7 @@ from clvreport.render import builtin as _builtin  # noqa: F401  (registers "buil
 from clvreport.render import quarto as _quarto  # noqa: F401  (registers "quarto")
 from clvreport.render.base import FORMATS, REPORT_NAME, ReportMeta, renderers
 from clvreport.render.execute import execute_notebook
-from clvreport.validate import check_report_config, parse_as_of
+from clvreport.validate import check_report_config
 
 __all__ = ["REPORT_NOTEBOOK", "RenderResult", "parse_formats", "render_report", "renderers"]
 
@@ -296,7 +297,7 @@ def render_report(
     peaks: dict[str, float] = {}
     chosen_formats = parse_formats(formats)
     with _step("validate config", steps, on_step, peaks):
-        as_of_date = parse_as_of(as_of)
+        as_of_date = parse_date(as_of, "--as-of")
         client_dir, config = load_client(client, data_dir)
         language = language or config.language
         if language not in ("nl", "en"):
@@ -375,13 +376,7 @@ def check_compare_to(compare_to: str | None, client_out: Path, as_of: dt.date | 
         return "auto"
     from clvreport.comparison import list_reports
 
-    try:
-        wanted = dt.date.fromisoformat(str(compare_to))
-    except ValueError:
-        raise ConfigError(
-            f"--compare-to '{compare_to}' is not a date",
-            hint="write the date of an earlier report as YYYY-MM-DD, e.g. 2024-06-30",
-        ) from None
+    wanted = parse_date(compare_to, "--compare-to")
     if as_of is not None and wanted >= as_of:
         raise ConfigError(
             f"--compare-to {wanted.isoformat()} is not before the report date {as_of.isoformat()}",

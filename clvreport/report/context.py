@@ -28,6 +28,7 @@ from clvreport.comparison import (
     write_comparison,
 )
 from clvreport.config import load_client
+from clvreport.dates import parse_date
 from clvreport.experiments import LearnedRate
 from clvreport.i18n import Translator, audience_for
 from clvreport.recommendations import PlanRules
@@ -308,7 +309,7 @@ def setup(
     matplotlib.use("Agg")
     client_dir, config = load_client(client, data_dir)
     if isinstance(as_of, str):
-        as_of = dt.date.fromisoformat(as_of)
+        as_of = parse_date(as_of, "as_of")
     analysis = run_analysis(config, client_dir, as_of=as_of)
     brand = load_brand(client_dir, config.brand)
     plots.use_fonts([face.path for face in brand.fonts], brand.base_font)
