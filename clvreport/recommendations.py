@@ -42,6 +42,7 @@ import pandas as pd
 import yaml
 from pydantic import ValidationError
 
+from clvreport.audiences.base import running
 from clvreport.config import ContactCosts
 from clvreport.customer_groups import AT_RISK_P_CANCEL
 from clvreport.errors import ConfigError
@@ -448,9 +449,10 @@ def customer_actions(customers: pd.DataFrame, rules: PlanRules | None = None) ->
     action_codes = per_segment[seg_codes]  # code -1 (missing segment) takes the last entry
     keep = action_codes >= 0
     winback = None
-    if "winback_value" in customers and "active" in customers:
+    runs = running(customers)
+    if "winback_value" in customers and runs is not None:
         # subscriptions: an ex-subscriber beyond the win-back horizon (value 0) is not listed
-        ended = ~customers["active"].fillna(False).astype(bool).to_numpy()
+        ended = ~runs.to_numpy()
         winback = np.nan_to_num(customers["winback_value"].to_numpy(dtype=float))
         keep &= ~(ended & (winback <= 0))
     # only the columns used: a copy of every column of millions of customers is not needed
