@@ -30,7 +30,6 @@ from clvreport.comparison import key_figures as compute_key_figures
 from clvreport.errors import WRITE_ERRNOS
 from clvreport.experiments import ACTION_COLUMNS, CONTROL, LearnedRate
 from clvreport.i18n import Translator
-from clvreport.models.predictive import INTERVAL
 from clvreport.recommendations import PlanRules, customer_actions, plan_actions
 from clvreport.revenue_profile import season_check
 
@@ -987,7 +986,7 @@ def write_outputs(
     )
 
     model_path = folder / "model.json"
-    model = audience(config.business).model_block(analysis.model, config)
+    model = audience(config.business).model_block(analysis.model, analysis.holdout_intervals)
     model["currency"] = config.currency
     model["horizon_months"] = config.horizon_months
     model["discount_rate"] = config.discount_rate
@@ -999,15 +998,6 @@ def write_outputs(
     model["historic"] = analysis.figures.as_dict()
     model["revenue_season"] = revenue_season_json(analysis)
     model["key_figures"] = key_figures.to_dict()
-    if model.get("validation") is not None and analysis.holdout_coverage is not None:
-        model["validation"]["coverage"] = analysis.holdout_coverage
-        model["validation"]["interval"] = INTERVAL
-        if analysis.holdout_intervals is not None:
-            # the misses on each side, and what the model expected there
-            check = analysis.holdout_intervals.to_dict()
-            model["validation"]["intervals"] = check
-            model["validation"]["above"] = check["above"]
-            model["validation"]["below"] = check["below"]
     if analysis.base_value is not None:
         base = analysis.base_value
         model["base_value"] = {

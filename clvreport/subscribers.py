@@ -82,7 +82,9 @@ MIN_CHURNED = 10
 N_DRAWS = 100
 
 
-def read_contracts(config: Any, client_dir: Path | str, as_of: Any) -> pd.DataFrame:
+def read_contracts(
+    config: Any, client_dir: Path | str, as_of: Any, *, price: bool = True
+) -> pd.DataFrame:
     """The client's subscription log, one row per subscription, with plan and price.
 
     Parameters
@@ -93,6 +95,10 @@ def read_contracts(config: Any, client_dir: Path | str, as_of: Any) -> pd.DataFr
         The client folder (``data.sources`` are relative to it).
     as_of
         The report date (``None``: ``config.as_of``, else the log's latest date).
+    price
+        Whether the log must have the price per period (the report's does);
+        ``False`` (``clvreport fit --model sbg`` without ``--amount-col``):
+        without a price column ``price`` is empty.
 
     Returns
     -------
@@ -143,12 +149,15 @@ def read_contracts(config: Any, client_dir: Path | str, as_of: Any) -> pd.DataFr
     summary["plan"] = (
         first[options.plan].reindex(ids).astype(str).to_numpy() if options.plan else ALL_PLANS
     )
-    if price_col is None:
+    if price_col is None and not price:
+        summary["price"] = np.nan
+    elif price_col is None:
         raise DataError(
             "a subscription log needs the price per period",
             hint="name its column in client.yml: subscription.price (or data.columns.amount)",
         )
-    summary["price"] = _amounts(first[price_col].reindex(ids), config.data.csv.decimal)
+    else:
+        summary["price"] = _amounts(first[price_col].reindex(ids), config.data.csv.decimal)
     # the client's own file(s), for the data-quality section (not the payments derived here)
     summary.attrs["files"] = files
     summary.attrs["rows_read"] = rows_read

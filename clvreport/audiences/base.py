@@ -289,10 +289,28 @@ class Audience(ABC):
         the cumulative count whose growth is the actual (``None``: cannot be checked).
         """
 
-    def model_block(self, fit: Fit, config: ClientConfig) -> dict[str, Any]:
-        """The model block of ``model.json`` (what ``clvreport fit --json`` prints too)."""
+    def model_block(self, fit: Fit, intervals: IntervalCheck | None = None) -> dict[str, Any]:
+        """The model block of ``model.json``: what ``clvreport fit --json`` prints.
+
+        The fit's :meth:`~Fit.to_dict` with its ``business`` and, when the model
+        was checked on a holdout, how its 90% intervals held there
+        (``intervals``: ``validation.coverage``, ``interval``, ``intervals``,
+        ``above``, ``below``). The report adds its own keys (currency, key
+        figures, plan ...) after it.
+        """
+        from clvreport.models.predictive import INTERVAL
+
         block = fit.to_dict()
-        block["business"] = block.get("business") or config.business
+        block["business"] = block.get("business") or self.business
+        validation = block.get("validation")
+        if validation is not None and intervals is not None:
+            validation["coverage"] = intervals.coverage
+            validation["interval"] = INTERVAL
+            # the misses on each side, and what the model expected there
+            check = intervals.to_dict()
+            validation["intervals"] = check
+            validation["above"] = check["above"]
+            validation["below"] = check["below"]
         return block
 
     def validation_checks(

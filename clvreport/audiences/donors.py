@@ -63,13 +63,20 @@ class DonorAnalysis:
 
 
 def fit_donors(
-    engine: Any, table: str, config: ClientConfig, as_of: dt.date
+    engine: Any,
+    table: str,
+    period: str,
+    as_of: dt.date,
+    *,
+    holdout_months: int,
+    horizon_months: int,
 ) -> tuple[pd.DataFrame, pd.DataFrame, DonorFit]:
     """The donors' gifts, their BG/BB summary and the donor model with its holdout check.
 
     What the report and ``clvreport fit --model bgbb`` both fit: the gifts in
-    ``table`` up to ``as_of`` in whole ``discrete.period`` periods, checked on
-    the last ``holdout_months`` when the model could be fitted.
+    ``table`` up to ``as_of`` in whole periods of ``period`` (``year``,
+    ``quarter``, ``month``), checked on the last ``holdout_months`` (over
+    ``horizon_months``) when the model could be fitted.
 
     Returns
     -------
@@ -80,16 +87,11 @@ def fit_donors(
     from clvreport.donor_holdout import donor_holdout
     from clvreport.donors import donation_log, donor_summary, fit_donor_model
 
-    period = config.discrete.period
     log = donation_log(engine, table)
     summary = donor_summary(log, period, as_of)
     fit = fit_donor_model(summary, period)
     if fit.usable:
-        fit.check(
-            donor_holdout(
-                log, period, as_of, config.holdout_months, horizon_months=config.horizon_months
-            )
-        )
+        fit.check(donor_holdout(log, period, as_of, holdout_months, horizon_months=horizon_months))
     return log, summary, fit
 
 
@@ -104,7 +106,14 @@ def donor_analysis(engine: Any, table: str, config: ClientConfig, as_of: dt.date
     from clvreport.models.units import horizon_periods
 
     period = config.discrete.period
-    log, summary, fit = fit_donors(engine, table, config, as_of)
+    log, summary, fit = fit_donors(
+        engine,
+        table,
+        period,
+        as_of,
+        holdout_months=config.holdout_months,
+        horizon_months=config.horizon_months,
+    )
     cohorts = cohort_giving(log, fit, period, as_of=as_of)
     del log
     if not fit.usable:

@@ -92,13 +92,24 @@ def subscriber_summary(contracts: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def fit_subscribers(contracts: pd.DataFrame, config: ClientConfig, as_of: dt.date) -> SubscriberFit:
-    """The sBG models with their holdout check: what the report and ``fit --model sbg`` fit."""
+def fit_subscribers(
+    contracts: pd.DataFrame,
+    period: str,
+    as_of: dt.date,
+    *,
+    holdout_months: int,
+    horizon_months: int,
+) -> SubscriberFit:
+    """The sBG models with their holdout check: what the report and ``fit --model sbg`` fit.
+
+    Renewals of ``period`` (``month``, ``quarter``, ``year``) per plan, checked
+    on the last ``holdout_months`` (over ``horizon_months``) when the models
+    could be fitted.
+    """
     from clvreport.analysis import calibration_end_for
     from clvreport.subscriber_holdout import subscriber_holdout
     from clvreport.subscribers import fit_subscriber_model
 
-    period = config.subscription.period
     fit = fit_subscriber_model(contracts, period)
     if fit.usable:
         first = pd.Timestamp(contracts["start"].min()).date()
@@ -106,10 +117,10 @@ def fit_subscribers(contracts: pd.DataFrame, config: ClientConfig, as_of: dt.dat
             subscriber_holdout(
                 contracts,
                 period,
-                calibration_end_for(first, as_of, config.holdout_months),
+                calibration_end_for(first, as_of, holdout_months),
                 as_of,
-                config.holdout_months,
-                horizon_months=config.horizon_months,
+                holdout_months,
+                horizon_months=horizon_months,
             )
         )
     return fit
@@ -137,7 +148,13 @@ def subscription_analysis(
     )
 
     period = config.subscription.period
-    fit = fit_subscribers(contracts, config, as_of)
+    fit = fit_subscribers(
+        contracts,
+        period,
+        as_of,
+        holdout_months=config.holdout_months,
+        horizon_months=config.horizon_months,
+    )
     summary = subscriber_summary(contracts)
     cohorts = cohort_survival_table(contracts, fit if fit.usable else None, period)
     if not fit.usable:
