@@ -98,7 +98,7 @@ def read_contracts(
     price
         Whether the log must have the price per period (the report's does);
         ``False`` (``clvreport fit --model sbg`` without ``--amount-col``):
-        without a price column ``price`` is empty.
+        no price is read and ``price`` is empty.
 
     Returns
     -------
@@ -149,7 +149,7 @@ def read_contracts(
     summary["plan"] = (
         first[options.plan].reindex(ids).astype(str).to_numpy() if options.plan else ALL_PLANS
     )
-    if price_col is None and not price:
+    if not price:
         summary["price"] = np.nan
     elif price_col is None:
         raise DataError(

@@ -353,7 +353,12 @@ def _sbg_config(
             "data": {
                 "sources": [file.name],
                 "csv": csv.model_dump(),
-                "columns": {"customer_id": customer_col, "date": start_col, "amount": price_col},
+                # without a price no amount is read (read_contracts(price=False))
+                "columns": {
+                    "customer_id": customer_col,
+                    "date": start_col,
+                    "amount": price_col or start_col,
+                },
             },
         }
     )
@@ -560,7 +565,7 @@ def fit(
             "fit",
             customer_col=customer_col,
             date_col=str(start_col),
-            amount_col=amount_col,  # type: ignore[arg-type]
+            amount_col=amount_col or str(start_col),
             delimiter=delimiter,
             decimal=decimal,
             encoding=encoding,
