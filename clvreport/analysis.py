@@ -11,7 +11,7 @@ import datetime as dt
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -302,7 +302,7 @@ def check_holdout_has_data(
 
 def _score(model: ClvModelFit, full: pd.DataFrame, config: ClientConfig, engine) -> pd.DataFrame:
     """Score every customer: in this process, or on the Spark executors for ``engine: spark``."""
-    options = {
+    options: dict[str, Any] = {
         "horizon_months": config.horizon_months,
         "discount_rate": config.discount_rate,
         "gross_margin": config.gross_margin,
@@ -421,7 +421,9 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, source: Any) 
         as_of = transactions.as_of
         check_report_date(as_of, transactions.last_date)
         window = observation_window(engine, table, end=as_of)
-        unit = "order" if "order_id" in transactions.columns else "transaction"
+        unit: Literal["order", "transaction"] = (
+            "order" if "order_id" in transactions.columns else "transaction"
+        )
         history = customer_metrics(engine, table, window, purchase_unit=unit)
         retention = years_table(engine, table, window)
         cohorts = cohort_matrix(cohort_table(engine, table, window, max_age=24))

@@ -142,7 +142,8 @@ def donor_analysis(engine: Any, table: str, config: ClientConfig, as_of: dt.date
             "active_periods": expected_active_periods(fit, summary, periods),
         }
     )
-    return DonorAnalysis(summary, fit, scores, base, income, cohorts, active, fit.holdout)
+    holdout = fit.holdout if fit.holdout is not None else PeriodHoldout()
+    return DonorAnalysis(summary, fit, scores, base, income, cohorts, active, holdout)
 
 
 class DonorAudience(Audience):

@@ -177,7 +177,8 @@ def subscription_analysis(
     periods = horizon_periods(config.horizon_months, period)
     forecast = subscriber_forecast(fit, contracts, periods)
     scores = scores.drop(columns=["renewals"])
-    return SubscriberAnalysis(contracts, summary, fit, scores, base, forecast, cohorts, fit.holdout)
+    holdout = fit.holdout if fit.holdout is not None else PeriodHoldout()
+    return SubscriberAnalysis(contracts, summary, fit, scores, base, forecast, cohorts, holdout)
 
 
 def read_subscriptions(
