@@ -1,5 +1,6 @@
 """The audiences behind one seam: the registry, no audience branch outside it, and its fits."""
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -119,13 +120,23 @@ def test_running_is_the_subscriptions_active_column():
     assert audience("discrete").running(ids, scores) is None
 
 
-def test_validation_checks_hook_answers_for_every_audience():
-    from clvreport.audiences import validation_checks
+def test_validation_checks_hook_answers_for_every_audience(tmp_path):
+    from clvreport.audiences import AudienceChecks, validation_checks
     from clvreport.config import load_client
+    from clvreport.errors import DataError
+    from clvreport.ingest import load_transactions
 
     for client in ("demo", "goededoel", "abonnement"):
         client_dir, config = load_client(client, PACKAGE.parent / "data")
-        assert list(validation_checks(config, client_dir)) == []
+        assert validation_checks(config, client_dir) == AudienceChecks()
+    client_dir, config = load_client("demo", PACKAGE.parent / "data")
+    with load_transactions(config, client_dir, as_of=config.as_of) as transactions:
+        assert validation_checks(config, client_dir, transactions) == AudienceChecks()
+    # a report date months after the data: the shop's holdout would hold no purchase
+    late = config.model_copy(update={"holdout_months": 3})
+    with load_transactions(late, client_dir, as_of=dt.date(2025, 9, 30)) as transactions:
+        with pytest.raises(DataError, match="hold no transaction"):
+            validation_checks(late, client_dir, transactions)
 
 
 def test_a_subscription_needs_its_start_and_end_columns():

@@ -16,19 +16,18 @@ use, so that the modules they build on (:mod:`clvreport.analysis`,
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from clvreport.audiences.base import Audience, Fit, ModelStep, running
+from clvreport.audiences.base import Audience, AudienceChecks, Fit, ModelStep, running
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from clvreport.config import ClientConfig
+    from clvreport.ingest import Transactions
 
 __all__ = [
     "Audience",
+    "AudienceChecks",
     "Fit",
     "ModelStep",
     "audience",
@@ -93,11 +92,20 @@ def audience(business: str | None) -> Audience:
 
 
 def validation_checks(
-    config: ClientConfig, client_dir: Path, frame: pd.DataFrame | None = None
-) -> Sequence[Any]:
+    config: ClientConfig, client_dir: Path, transactions: Transactions | None = None
+) -> AudienceChecks:
     """The checks of the client's audience for ``clvreport validate`` (the one dispatch point).
 
-    ``validate`` calls this once per client; each audience answers with its own
-    checks (:meth:`~clvreport.audiences.base.Audience.validation_checks`).
+    ``validate`` calls this once per client, with the transactions it read, and
+    adds the answer to its result (``result.checks += found.checks``,
+    ``result.warnings += found.warnings``); each audience answers with its own
+    checks (:meth:`~clvreport.audiences.base.Audience.validation_checks`): a
+    shop's holdout must hold transactions, a subscription log's checks are
+    written in :mod:`clvreport.subscribers`.
+
+    Raises
+    ------
+    ClvReportError
+        A problem that stops the report (as ``validate`` raises it).
     """
-    return audience(config.business).validation_checks(config, client_dir, frame)
+    return audience(config.business).validation_checks(config, client_dir, transactions)

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from clvreport.metrics import ObservationWindow
     from clvreport.models.predictive import IntervalCheck
 
-__all__ = ["Audience", "Fit", "ModelStep", "running"]
+__all__ = ["Audience", "AudienceChecks", "Fit", "ModelStep", "running"]
 
 
 @runtime_checkable
@@ -166,6 +166,22 @@ class ModelStep:
     donors: Any = None
     subscribers: Any = None
     calibration: pd.DataFrame | None = None
+
+
+@dataclass
+class AudienceChecks:
+    """An audience's own findings for ``clvreport validate`` (as ``ValidationResult`` holds them).
+
+    Attributes
+    ----------
+    checks
+        ``(what, detail)`` for every check that passed.
+    warnings
+        Conditions that do not stop a report but deserve a look.
+    """
+
+    checks: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def running(customers: pd.DataFrame) -> pd.Series | None:
@@ -314,11 +330,12 @@ class Audience(ABC):
         return block
 
     def validation_checks(
-        self, config: ClientConfig, client_dir: Path, frame: pd.DataFrame | None = None
-    ) -> Sequence[Any]:
+        self, config: ClientConfig, client_dir: Path, transactions: Transactions | None = None
+    ) -> AudienceChecks:
         """The audience's own checks for ``clvreport validate`` (default: none).
 
-        The hook ``validate`` calls through :func:`clvreport.audiences.validation_checks`;
-        the subscription audience's checks are written in :mod:`clvreport.subscribers`.
+        ``validate`` calls them through :func:`clvreport.audiences.validation_checks`
+        with the transactions it read (``None``: the checks that need none);
+        a problem that stops the report raises, as in ``validate``.
         """
-        return ()
+        return AudienceChecks()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 
-from clvreport.audiences.base import Audience, ModelStep
+from clvreport.audiences.base import Audience, AudienceChecks, ModelStep
 
 if TYPE_CHECKING:
     from clvreport.config import ClientConfig
@@ -124,6 +124,26 @@ class ShopAudience(Audience):
         step.base_value = _base_value(model, full, config) if model.usable else None
         clear_forecast_cache()  # the base's total was the last use of the kept forecast
         return step
+
+    def validation_checks(
+        self, config: ClientConfig, client_dir: Any, transactions: Transactions | None = None
+    ) -> AudienceChecks:
+        """The months held back to check the models must hold transactions.
+
+        Raises
+        ------
+        clvreport.errors.DataError
+            When the holdout lies wholly after the last transaction
+            (:func:`~clvreport.analysis.check_holdout_has_data`).
+        """
+        from clvreport.analysis import calibration_end_for, check_holdout_has_data
+
+        if transactions is not None:
+            end = calibration_end_for(
+                transactions.first_date, transactions.as_of, config.holdout_months
+            )
+            check_holdout_has_data(end, transactions.last_date, config.holdout_months)
+        return AudienceChecks()
 
     def rescore(
         self,

@@ -10,7 +10,7 @@ subscriber, with a win-back value for ex-subscribers.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from clvreport.audiences.base import Audience, ModelStep
+from clvreport.audiences.base import Audience, AudienceChecks, ModelStep
 from clvreport.period_holdout import PeriodHoldout
 from clvreport.subscribers import SubscriberFit
 
@@ -340,11 +340,12 @@ class SubscriberAudience(Audience):
         return segments, total, old, "n_purchases"
 
     def validation_checks(
-        self, config: ClientConfig, client_dir: Path, frame: pd.DataFrame | None = None
-    ) -> Sequence[Any]:
+        self, config: ClientConfig, client_dir: Path, transactions: Transactions | None = None
+    ) -> AudienceChecks:
         """The subscription log's checks for ``clvreport validate``.
 
-        Hook for the checks written in :mod:`clvreport.subscribers` (``validate``
-        calls them through :func:`clvreport.audiences.validation_checks`): none yet.
+        The slot for the checks written in :mod:`clvreport.subscribers`
+        (``validate`` calls them through
+        :func:`clvreport.audiences.validation_checks`): none here yet.
         """
-        return ()
+        return AudienceChecks()
