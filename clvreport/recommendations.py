@@ -42,11 +42,10 @@ import pandas as pd
 import yaml
 from pydantic import ValidationError
 
-from clvreport.audiences.base import running
+from clvreport.audiences import audience, running
 from clvreport.config import ContactCosts
 from clvreport.customer_groups import AT_RISK_P_CANCEL
 from clvreport.errors import ConfigError
-from clvreport.i18n import audience_for
 
 __all__ = [
     "CHANNELS",
@@ -808,7 +807,7 @@ def action_plan(
         rules,
         language=language or analysis.config.language,
         per_customer=per_customer,
-        audience=audience_for(analysis.config.business),
+        audience=audience(analysis.config.business).name,
         rate_sources=rate_sources,
     )
 

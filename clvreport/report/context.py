@@ -14,6 +14,7 @@ import pandas as pd
 
 from clvreport import plots
 from clvreport.analysis import Analysis, run_analysis
+from clvreport.audiences import audience
 from clvreport.brand import load_brand
 from clvreport.comparison import (
     Comparison,
@@ -29,7 +30,7 @@ from clvreport.comparison import (
 )
 from clvreport.config import load_client
 from clvreport.experiments import LearnedRate
-from clvreport.i18n import Translator, audience_for
+from clvreport.i18n import Translator
 from clvreport.recommendations import PlanRules
 from clvreport.safe_files import printable, shorten
 
@@ -330,7 +331,7 @@ def setup(
     analysis = run_analysis(config, client_dir, as_of=as_of)
     brand = load_brand(client_dir, config.brand)
     plots.use_fonts([face.path for face in brand.fonts], brand.base_font)
-    t = Translator(language or config.language, config.currency, audience_for(config.business))
+    t = Translator(language or config.language, config.currency, audience(config.business).name)
     reports = None if reports_dir is None else Path(reports_dir)
     previous = None if reports is None else find_previous(reports, analysis.as_of, compare_to)
     return ReportContext(
