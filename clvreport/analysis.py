@@ -114,7 +114,11 @@ class Analysis:
     calibration_end
         End of the period the models were checked on (``None``: no holdout).
     summary
-        The full-period per-customer summary the models score (BTYD form).
+        The full-period per-customer summary the model scores, in its audience's
+        shape (shops: BTYD ``frequency, recency, T, monetary_value``; donors:
+        ``n_periods`` for ``T``; subscribers: ``renewals, price``;
+        :meth:`~clvreport.audiences.base.Audience.model_inputs` names them as
+        ``customers.csv`` does).
     revenue_last_year
         Net revenue of the twelve months up to the report date.
     acquisition

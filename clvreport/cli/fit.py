@@ -34,15 +34,18 @@ change when two or more whole years show a clear one
 the JSON say which factors were used, or why none. ``--season off`` fits on
 the calendar.
 
-``--model bgbb`` fits the discrete-time BG/BB model instead (one purchase
+``--model bgbb`` fits the donor report's model instead (BG/BB, one purchase
 opportunity per year, quarter or month: ``--time-unit years|quarters|months``,
-default years): the transactions up to ``--calibration-end`` become one
-``(frequency, recency, n_periods)`` row per customer
-(:func:`clvreport.models.discrete.discrete_summary`, whole periods only) and
-:class:`clvreport.models.bgbb.BetaGeoBetaBinomModel` is fitted on them. The
-JSON keeps the layout above (``transaction_model`` is the model's
-``to_dict()``, with ``params`` ``alpha, beta, gamma, delta``); there is no
-spend model or holdout check for it yet.
+default years, with the amounts' model): the transactions up to
+``--calibration-end`` become one ``(frequency, recency, n_periods)`` row per
+customer (whole periods only), and ``--holdout-months`` (default 0: none) and
+``--horizon-months`` check it as the report does with ``holdout_months`` and
+``horizon_months``. ``--model sbg`` reads a subscription log as the subscription
+report does (``--start-col``, ``--end-col``, optional ``--plan-col`` for a model
+per plan and ``--amount-col`` for the price per period) and fits sBG per
+renewal period. For both, ``--json`` prints exactly the model block of the
+report's ``model.json`` (:meth:`clvreport.audiences.base.Audience.model_block`):
+the same fit, by the same code, as ``clvreport report`` with those settings.
 """
 
 from __future__ import annotations
