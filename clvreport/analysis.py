@@ -10,38 +10,27 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from clvreport.acquisition import first_purchase_groups, group_value
+from clvreport.audiences import Fit, audience
 from clvreport.cohorts import cohort_matrix, cohort_table
 from clvreport.concentration import Concentration, concentration, lorenz_curve, tier_summary
 from clvreport.config import ClientConfig
 from clvreport.customer_groups import (
-    AT_RISK_CANCEL_RENEWALS,
     RiskBasis,
     at_risk_mask,
     risk_basis,
     value_at_stake,
     valued_customers,
 )
-from clvreport.definitions import active_mask, year_start
-from clvreport.donor_holdout import donor_holdout
-from clvreport.donors import (
-    DonorFit,
-    cohort_giving,
-    donation_log,
-    donor_summary,
-    expected_active_periods,
-    fit_donor_model,
-    income_forecast,
-    score_donors,
-)
+from clvreport.definitions import year_start
 from clvreport.engine import quote_identifier
 from clvreport.errors import DataError
-from clvreport.i18n import audience_for
-from clvreport.ingest import DataQuality, load_transactions
+from clvreport.ingest import DataQuality
 from clvreport.ingest.exceptional import ExceptionalOrderRule
 from clvreport.metrics import (
     BigSpenderComparison,
@@ -55,30 +44,18 @@ from clvreport.metrics import (
     repeat_rates,
     years_table,
 )
-from clvreport.models import ClvModelFit, fit_clv_models, score_customers, score_segments
+from clvreport.models import ClvModelFit, score_customers, score_segments
 from clvreport.models.predictive import IntervalCheck, holdout_intervals, interval_check
-from clvreport.models.scoring import clear_forecast_cache, lifetime_values
-from clvreport.models.season import daily_purchases, season_from_transactions
 from clvreport.models.tracking import tracking_data
-from clvreport.models.units import horizon_periods
-from clvreport.period_holdout import PeriodHoldout
 from clvreport.revenue_profile import SeasonProfile, monthly_profile
-from clvreport.rfm import rfm_summary
 from clvreport.segments import SegmentRules, load_segment_rules, rfm_segments, segment_summary
-from clvreport.subscriber_holdout import subscriber_holdout
-from clvreport.subscribers import (
-    SubscriberFit,
-    cohort_survival_table,
-    fit_subscriber_model,
-    load_subscriptions,
-    score_subscribers,
-    subscriber_forecast,
-)
+
+if TYPE_CHECKING:
+    from clvreport.audiences.donors import DonorAnalysis
+    from clvreport.audiences.subscribers import SubscriberAnalysis
 
 __all__ = [
     "Analysis",
-    "DonorAnalysis",
-    "SubscriberAnalysis",
     "calibration_end_for",
     "check_holdout_has_data",
     "check_report_date",
@@ -129,11 +106,18 @@ class Analysis:
     big_spender
         The one-off big spender versus the loyal regular.
     model
-        The fitted models with status and holdout check.
+        The fitted model with status and holdout check (a shop's
+        :class:`~clvreport.models.fitting.ClvModelFit`, a
+        :class:`~clvreport.donors.DonorFit` or a :class:`~clvreport.subscribers.SubscriberFit`:
+        the :class:`~clvreport.audiences.base.Fit` protocol).
     calibration_end
         End of the period the models were checked on (``None``: no holdout).
     summary
-        The full-period per-customer summary the models score (BTYD form).
+        The full-period per-customer summary the model scores, in its audience's
+        shape (shops: BTYD ``frequency, recency, T, monetary_value``; donors:
+        ``n_periods`` for ``T``; subscribers: ``renewals, price``;
+        :meth:`~clvreport.audiences.base.Audience.model_inputs` names them as
+        ``customers.csv`` does).
     revenue_last_year
         Net revenue of the twelve months up to the report date.
     acquisition
@@ -167,7 +151,8 @@ class Analysis:
         paid period.
     donors
         For a ``business: discrete`` client: the donor model's own figures
-        (:class:`DonorAnalysis`: income per coming period, giving per cohort);
+        (:class:`~clvreport.audiences.donors.DonorAnalysis`: income per coming period,
+        giving per cohort);
         ``None`` otherwise.
     base_value
         Predicted CLV of the whole base over the horizon with its 90% interval
@@ -204,7 +189,7 @@ class Analysis:
     retention: pd.DataFrame
     cohorts: pd.DataFrame
     big_spender: BigSpenderComparison
-    model: ClvModelFit
+    model: Fit
     calibration_end: dt.date | None
     summary: pd.DataFrame
     revenue_last_year: float = float("nan")
@@ -220,16 +205,6 @@ class Analysis:
     exceptional_orders: pd.DataFrame | None = None
     exceptional_rule: ExceptionalOrderRule | None = None
     season: SeasonProfile | None = None
-
-    @property
-    def active_customers(self) -> int:
-        """Active customers (:func:`clvreport.definitions.active_mask`).
-
-        A purchase in the twelve months up to the report date: the same year as
-        the revenue of the last twelve months and the last row of the year
-        table; for subscriptions, the running ones.
-        """
-        return int(active_mask(self.customers, self.as_of).sum())
 
     @property
     def has_predictions(self) -> bool:
@@ -330,7 +305,7 @@ def check_holdout_has_data(
 
 def _score(model: ClvModelFit, full: pd.DataFrame, config: ClientConfig, engine) -> pd.DataFrame:
     """Score every customer: in this process, or on the Spark executors for ``engine: spark``."""
-    options = {
+    options: dict[str, Any] = {
         "horizon_months": config.horizon_months,
         "discount_rate": config.discount_rate,
         "gross_margin": config.gross_margin,
@@ -400,169 +375,6 @@ def _base_value(model: ClvModelFit, full: pd.DataFrame, config: ClientConfig) ->
     return table.iloc[0]
 
 
-@dataclass
-class DonorAnalysis:
-    """The donor model and its own figures (``business: discrete``).
-
-    Attributes
-    ----------
-    summary
-        The donors' BG/BB summary (``frequency, recency, n_periods, monetary_value``).
-    fit
-        The donor model (:class:`~clvreport.donors.DonorFit`).
-    scores
-        Per-donor scores (``None`` when the model failed).
-    base
-        The base total with its range (``None`` when the model failed).
-    income
-        Gifts and income expected from today's donors per coming period.
-    cohorts
-        Share of each acquisition cohort that gave in each later period, with the model's.
-    active_periods
-        Expected periods each donor stays a donor within the horizon (per donor, ``customer_id``).
-    holdout
-        The model's holdout check (:func:`~clvreport.donor_holdout.donor_holdout`),
-        or why there is none.
-    """
-
-    summary: pd.DataFrame
-    fit: DonorFit
-    scores: pd.DataFrame | None
-    base: pd.Series | None
-    income: pd.DataFrame | None
-    cohorts: pd.DataFrame
-    active_periods: pd.DataFrame | None
-    holdout: PeriodHoldout = field(default_factory=PeriodHoldout)
-
-
-def _donor_analysis(engine, table: str, config: ClientConfig, as_of: dt.date) -> DonorAnalysis:
-    """BG/BB on the donors' giving periods, and the donor report's own figures."""
-    period = config.discrete.period
-    log = donation_log(engine, table)
-    summary = donor_summary(log, period, as_of)
-    fit = fit_donor_model(summary, period)
-    cohorts = cohort_giving(log, fit, period, as_of=as_of)
-    if not fit.usable:
-        return DonorAnalysis(summary, fit, None, None, None, cohorts, None)
-    fit.check(
-        donor_holdout(
-            log, period, as_of, config.holdout_months, horizon_months=config.horizon_months
-        )
-    )
-    del log
-    scores, base = score_donors(
-        fit,
-        summary,
-        horizon_months=config.horizon_months,
-        discount_rate=config.discount_rate,
-        gross_margin=config.gross_margin,
-    )
-    lifetime, _ = score_donors(
-        fit,
-        summary,
-        horizon_months=config.lifetime_years * 12,
-        discount_rate=config.discount_rate,
-        gross_margin=config.gross_margin,
-    )
-    scores["clv_lifetime"] = lifetime["clv"].to_numpy()
-    scores["clv_if_alive_lifetime"] = lifetime["clv_if_alive"].to_numpy()
-    periods = horizon_periods(config.horizon_months, period)
-    income = income_forecast(fit, summary, periods)  # the gifts themselves, not a margin
-    active = pd.DataFrame(
-        {
-            "customer_id": summary["customer_id"].astype(str).to_numpy(),
-            "active_periods": expected_active_periods(fit, summary, periods),
-        }
-    )
-    return DonorAnalysis(summary, fit, scores, base, income, cohorts, active, fit.holdout)
-
-
-@dataclass
-class SubscriberAnalysis:
-    """The subscription model and its own figures (``business: subscription``).
-
-    Attributes
-    ----------
-    contracts
-        One row per subscription (:func:`~clvreport.subscribers.read_contracts`).
-    summary
-        One row per subscriber: ``customer_id, frequency`` (renewals),
-        ``recency`` (0), ``T`` (renewals), ``monetary_value`` (price per period).
-    fit
-        The sBG models (:class:`~clvreport.subscribers.SubscriberFit`).
-    scores, base
-        Per-subscriber scores and the base total (``None`` when the model failed).
-    forecast
-        Subscribers still paying and revenue per coming period (``None`` without a model).
-    cohorts
-        Share of each start year's subscriptions still running, with the model's.
-    holdout
-        The model's holdout check
-        (:func:`~clvreport.subscriber_holdout.subscriber_holdout`), or why there is none.
-    """
-
-    contracts: pd.DataFrame
-    summary: pd.DataFrame
-    fit: SubscriberFit
-    scores: pd.DataFrame | None
-    base: pd.Series | None
-    forecast: pd.DataFrame | None
-    cohorts: pd.DataFrame
-    holdout: PeriodHoldout = field(default_factory=PeriodHoldout)
-
-
-def _subscription_analysis(
-    contracts: pd.DataFrame, config: ClientConfig, as_of: dt.date
-) -> SubscriberAnalysis:
-    period = config.subscription.period
-    fit = fit_subscriber_model(contracts, period)
-    latest = contracts.sort_values(["customer_id", "start"]).groupby("customer_id").tail(1)
-    summary = pd.DataFrame(
-        {
-            "customer_id": latest["customer_id"].astype(str).to_numpy(),
-            "frequency": latest["renewals"].to_numpy(dtype=np.int64),
-            "recency": latest["renewals"].to_numpy(dtype=float),
-            "T": latest["renewals"].to_numpy(dtype=float),
-            "monetary_value": latest["price"].to_numpy(dtype=float),
-        }
-    )
-    cohorts = cohort_survival_table(contracts, fit if fit.usable else None, period)
-    if not fit.usable:
-        return SubscriberAnalysis(contracts, summary, fit, None, None, None, cohorts)
-    first = pd.Timestamp(contracts["start"].min()).date()
-    fit.check(
-        subscriber_holdout(
-            contracts,
-            period,
-            calibration_end_for(first, as_of, config.holdout_months),
-            as_of,
-            config.holdout_months,
-            horizon_months=config.horizon_months,
-        )
-    )
-    options = {
-        "discount_rate": config.discount_rate,
-        "gross_margin": config.gross_margin,
-        "winback_half_life_months": config.subscription.winback_half_life_months,
-        "winback_horizon_months": config.subscription.winback_horizon_months,
-        "cancel_renewals": AT_RISK_CANCEL_RENEWALS,
-    }
-    scores, base = score_subscribers(
-        fit, contracts, horizon_months=config.horizon_months, **options
-    )
-    lifetime, _ = score_subscribers(
-        fit, contracts, horizon_months=config.lifetime_years * 12, **options
-    )
-    scores["clv_lifetime"] = lifetime["clv"].to_numpy()
-    scores["clv_if_alive_lifetime"] = lifetime["clv_if_alive"].to_numpy()
-    scores["winback_value_lifetime"] = lifetime["winback_value"].to_numpy()
-    # revenue (not margin): the report shows it beside the revenue of the last 12 months
-    periods = horizon_periods(config.horizon_months, period)
-    forecast = subscriber_forecast(fit, contracts, periods)
-    scores = scores.drop(columns=["renewals"])
-    return SubscriberAnalysis(contracts, summary, fit, scores, base, forecast, cohorts, fit.holdout)
-
-
 def run_analysis(
     config: ClientConfig, client_dir: Path | str, *, as_of: dt.date | None = None
 ) -> Analysis:
@@ -595,90 +407,32 @@ def run_analysis(
     'bgnbd'
     """
     client_dir = Path(client_dir)
-    subscribers = None
-    if config.business == "subscription":
-        contracts, transactions = load_subscriptions(config, client_dir, as_of)
-        subscribers = _Contracts(contracts, transactions.as_of)
-    else:
-        transactions = load_transactions(config, client_dir, as_of=as_of or config.as_of)
-    return _analyse(config, client_dir, transactions, subscribers)
+    kind = audience(config.business)
+    transactions, source = kind.load(config, client_dir, as_of)
+    return _analyse(config, client_dir, transactions, source)
 
 
-@dataclass
-class _Contracts:
-    frame: pd.DataFrame
-    as_of: dt.date
+def _analyse(config: ClientConfig, client_dir: Path, transactions, source: Any) -> Analysis:
+    """The analysis of loaded transactions (for subscriptions: the payments).
 
-
-def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) -> Analysis:
-    """The analysis of loaded transactions (for subscriptions: the payments)."""
+    ``source`` is the audience's own source (:meth:`~clvreport.audiences.base.Audience.load`).
+    """
+    kind = audience(config.business)
     with transactions:
         engine, table = transactions.engine, transactions.table
         as_of = transactions.as_of
         check_report_date(as_of, transactions.last_date)
         window = observation_window(engine, table, end=as_of)
-        unit = "order" if "order_id" in transactions.columns else "transaction"
+        unit: Literal["order", "transaction"] = (
+            "order" if "order_id" in transactions.columns else "transaction"
+        )
         history = customer_metrics(engine, table, window, purchase_unit=unit)
         retention = years_table(engine, table, window)
         cohorts = cohort_matrix(cohort_table(engine, table, window, max_age=24))
         revenue_last_year = _revenue_last_year(engine, table, as_of)
         repeat = repeat_rates(engine, table, window)
         revenue_season = monthly_profile(engine, table, window.start, window.end)
-        if config.business == "discrete":
-            donors = _donor_analysis(engine, table, config, as_of)
-            full, model, scores, base_value = donors.summary, donors.fit, donors.scores, donors.base
-            calibration_end, tracking = donors.holdout.calibration_end, None
-            subscription = None
-        elif subscribers is not None:
-            donors = None
-            subscription = _subscription_analysis(subscribers.frame, config, as_of)
-            model, scores, base_value = subscription.fit, subscription.scores, subscription.base
-            full = subscription.summary
-            calibration_end, tracking = subscription.holdout.calibration_end, None
-        else:
-            subscription = None
-            calibration_end = calibration_end_for(window.start, as_of, config.holdout_months)
-            check_holdout_has_data(calibration_end, transactions.last_date, config.holdout_months)
-            full = rfm_summary(transactions, calibration_end=as_of, time_unit=config.time_unit)
-            calibration = (
-                rfm_summary(
-                    transactions,
-                    calibration_end=calibration_end,
-                    observation_end=as_of,
-                    time_unit=config.time_unit,
-                )
-                if calibration_end is not None
-                else full
-            )
-            # the seasonal index of the whole history scores; the calibration period's own
-            # (estimated without the holdout) is what the holdout check uses
-            enabled = config.season != "off"
-            daily = daily_purchases(transactions, as_of)
-            purchase_season = season_from_transactions(
-                transactions, as_of, daily=daily, enabled=enabled
-            )
-            calibration_season = (
-                season_from_transactions(
-                    transactions, calibration_end, daily=daily, enabled=enabled
-                )
-                if calibration_end is not None
-                else purchase_season
-            )
-            del daily
-            model = fit_clv_models(
-                calibration,
-                full,
-                time_unit=config.time_unit,
-                horizon_months=config.horizon_months,
-                season=purchase_season,
-                calibration_season=calibration_season,
-            )
-            # Spark scores on its executors, so while its session is open; in-process
-            # scoring waits until the engine is closed (below)
-            on_spark = engine.dialect.name == "spark"
-            scores = _score(model, full, config, engine) if model.usable and on_spark else None
-            tracking = _tracking(transactions, model, calibration_end, as_of)
-            donors = None
+        step = kind.model_step(config, transactions, source, window)
         attributes = transactions.customer_attributes() if transactions.extra else None
         exceptional = transactions.exceptional_orders
         exceptional_rule = transactions.exceptional_rule
@@ -689,37 +443,13 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         }
     # The engine is closed here: DuckDB's copy of the transactions no longer takes memory
     # while millions of customers are scored.
-    period_model = donors if donors is not None else subscription
-    period_check = None if period_model is None else period_model.holdout
-    intervals = None if period_check is None else period_check.intervals
+    step = kind.complete(step, config, engine)
+    model, scores = step.model, step.scores
+    intervals = step.intervals
     coverage = None if intervals is None else intervals.coverage
-    if donors is None and subscription is None:
-        intervals = _holdout_coverage(model, calibration) if calibration_end else None
-        coverage = None if intervals is None else intervals.coverage
-        del calibration
-        if scores is None and model.usable:
-            scores = _score(model, full, config, engine)
-        if scores is not None:
-            lifetime = lifetime_values(
-                model,
-                full,
-                years=config.lifetime_years,
-                discount_rate=config.discount_rate,
-                gross_margin=config.gross_margin,
-            )
-            scores = join_columns(scores, lifetime.reset_index(drop=True))
-        base_value = _base_value(model, full, config) if model.usable else None
-        clear_forecast_cache()  # the base's total was the last use of the kept forecast
 
-    rules = load_segment_rules(config.segments, audience=audience_for(config.business))
-    running = None
-    if subscription is not None and scores is not None:
-        running = (
-            history["customer_id"]
-            .astype(str)
-            .map(scores.set_index("customer_id")["active"])
-            .fillna(False)
-        )
+    rules = load_segment_rules(config.segments, audience=kind.name)
+    running = kind.running(history["customer_id"], scores)
     figures = clv_figures(history, window)
     revenue_concentration = concentration(history["revenue"])
     lorenz = lorenz_curve(history["revenue"])
@@ -733,6 +463,7 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
     if scores is not None:
         customers = join_columns(customers, scores)
         del scores  # joined (its columns shared or copied once)
+        step.scores = None
         basis = risk_basis(customers, model.model)
         customers["at_risk"] = at_risk_mask(customers, basis)
         customers["value_at_stake"] = value_at_stake(customers, basis)
@@ -747,7 +478,7 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         client_dir=client_dir,
         start=window.start,
         as_of=as_of,
-        quality=transactions.quality,
+        quality=kind.quality(transactions, source),
         figures=figures,
         customers=customers,
         segments=segment_summary(customers, rules, value_cols=value_columns),
@@ -759,19 +490,19 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         cohorts=cohorts,
         big_spender=big_spender,
         model=model,
-        calibration_end=calibration_end,
-        summary=full,
+        calibration_end=step.calibration_end,
+        summary=step.summary,
         revenue_last_year=revenue_last_year,
-        base_value=base_value,
+        base_value=step.base_value,
         repeat=repeat,
-        tracking=tracking,
+        tracking=step.tracking,
         holdout_coverage=coverage,
         holdout_intervals=intervals,
         acquisition={
             column: group_value(customers, groups) for column, groups in first_groups.items()
         },
-        donors=donors,
-        subscribers=subscription,
+        donors=step.donors,
+        subscribers=step.subscribers,
         risk_basis=basis,
         exceptional_orders=exceptional,
         exceptional_rule=exceptional_rule,

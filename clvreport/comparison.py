@@ -57,16 +57,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clvreport.audiences import Audience, Fit, audience
 from clvreport.customer_groups import at_risk, at_risk_mask, top_group, valued_customers
 from clvreport.dates import parse_date
 from clvreport.definitions import active_mask
-from clvreport.donors import DonorFit, donor_period_forecast
 from clvreport.errors import ConfigError
 from clvreport.experiments import ACTION_COLUMNS, measure_actions
-from clvreport.models.fitting import ClvModelFit
-from clvreport.models.period import period_forecast
-from clvreport.models.units import convert_duration, periods_between
-from clvreport.subscribers import SubscriberFit, subscriber_period_forecast
 
 __all__ = [
     "COMPARISON_FILE",
@@ -268,15 +264,16 @@ class StoredReport:
         return plan if isinstance(plan, dict) else {}
 
     @property
-    def fit(self) -> ClvModelFit | DonorFit | None:
+    def audience(self) -> Audience:
+        """The audience of its ``business`` (a shop's when it stored none)."""
+        return audience(self.model.get("business"))
+
+    @property
+    def fit(self) -> Fit | None:
         """Its model, ready to forecast (``None`` when it had none)."""
         if self.model.get("transaction_model") is None or self.model.get("status") == "failed":
             return None
-        if self.model.get("business") == "discrete":
-            return DonorFit.from_dict(self.model)
-        if self.model.get("business") == "subscription":
-            return SubscriberFit.from_dict(self.model)
-        return ClvModelFit.from_dict(self.model)
+        return self.audience.fit_from_dict(self.model)
 
 
 @dataclass(frozen=True)
@@ -701,33 +698,13 @@ def _forecast_check(
 ) -> pd.DataFrame | None:
     """Predicted (from the stored model) against actual purchases and revenue, per old segment."""
     fit = previous.fit
-    old = previous.customers
-    if isinstance(fit, SubscriberFit):
-        periods = periods_between(days, fit.period)
-        if periods < 1 or not {"frequency", "active", "monetary_value"} <= set(old.columns):
-            return None
-        segments = subscriber_period_forecast(fit, old, old["segment"], periods)
-        total = subscriber_period_forecast(fit, old, pd.Series("total", index=old.index), periods)
-        return _with_actuals(segments, total, old, current, purchases="n_purchases")
-    age = "n_periods" if isinstance(fit, DonorFit) else "T"
-    needed = ["frequency", "recency", age, "monetary_value"]
-    if fit is None or not set(needed) <= set(old.columns):
+    if fit is None:
         return None
-    scored = old[old[needed].notna().all(axis=1)]
-    if isinstance(fit, DonorFit):
-        # whole giving periods between the two reports
-        periods = periods_between(days, fit.period)
-        if periods < 1:
-            return None
-        segments = donor_period_forecast(fit, scored, scored["segment"], periods)
-        total = donor_period_forecast(fit, scored, pd.Series("total", index=scored.index), periods)
-    else:
-        t = float(convert_duration(float(days), "days", fit.time_unit))
-        start = previous.as_of
-        segments, _ = period_forecast(fit, scored, scored["segment"], t, start=start)
-        everyone = pd.Series("total", index=scored.index)
-        total, _ = period_forecast(fit, scored, everyone, t, start=start)
-    return _with_actuals(segments, total, scored, current, purchases="frequency")
+    forecast = previous.audience.period_forecast(fit, previous.customers, days, previous.as_of)
+    if forecast is None:
+        return None
+    segments, total, scored, purchases = forecast
+    return _with_actuals(segments, total, scored, current, purchases=purchases)
 
 
 def _with_actuals(

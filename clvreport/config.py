@@ -780,26 +780,11 @@ class ClientConfig(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _subscription_columns(self) -> ClientConfig:
-        if self.business != "subscription":
-            return self
-        start, end = self.subscription.start, self.subscription.end
-        missing = [
-            f"subscription.{key}"
-            for key, column in (("start", start), ("end", end))
-            if column is None or not column.strip()
-        ]
-        if missing:
-            raise ValueError(
-                f"business: subscription needs {' and '.join(missing)}: the columns holding "
-                "each contract's start date and end date (empty while active), e.g. "
-                "subscription: {start: startdatum, end: einddatum}"
-            )
-        if str(start).strip().casefold() == str(end).strip().casefold():
-            raise ValueError(
-                f"subscription.start and subscription.end both name the column '{start}'; "
-                "map the start date and the end date to their own columns"
-            )
+    def _audience_settings(self) -> ClientConfig:
+        """The settings the client's audience needs (e.g. a subscription's start and end)."""
+        from clvreport.audiences import audience
+
+        audience(self.business).check_config(self)
         return self
 
 

@@ -50,6 +50,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from clvreport.audiences.base import running
+
 __all__ = [
     "AT_RISK_CANCEL_RENEWALS",
     "AT_RISK_P_ALIVE",
@@ -116,7 +118,9 @@ def risk_basis(customers: pd.DataFrame, model: Any = None) -> RiskBasis:
     >>> risk_basis(customers.assign(p_alive=0.5), SimpleNamespace(has_dropout=False))
     'silence'
     """
-    if "p_silence" not in customers or "p_alive" not in customers or "active" in customers:
+    if "p_silence" not in customers or "p_alive" not in customers:
+        return "p_alive"
+    if running(customers) is not None:
         return "p_alive"
     if not getattr(model, "has_dropout", True):
         return "silence"
@@ -152,13 +156,14 @@ def at_risk_mask(customers: pd.DataFrame, basis: RiskBasis | None = None) -> pd.
     if basis == "silence" and "p_silence" in customers:
         return (customers["n_purchases"] >= 2) & (customers["p_silence"] < AT_RISK_P_SILENCE)
     if "p_cancel_soon" in customers:  # subscriptions: an ended one is lost, not at risk
-        running = customers["active"].fillna(False).astype(bool)
+        runs = running(customers)
         soon = customers["p_cancel_soon"].fillna(0.0) >= AT_RISK_P_CANCEL
-        return (customers["n_purchases"] >= 2) & running & soon
+        return (customers["n_purchases"] >= 2) & (True if runs is None else runs) & soon
     if "p_alive" in customers:
         mask = (customers["n_purchases"] >= 2) & (customers["p_alive"] < AT_RISK_P_ALIVE)
-        if "active" in customers:  # subscriptions: an ended one is lost, not at risk
-            mask &= customers["active"].fillna(False).astype(bool)
+        runs = running(customers)
+        if runs is not None:  # subscriptions: an ended one is lost, not at risk
+            mask &= runs
         return mask
     return customers["segment"].astype(str).isin(list(AT_RISK_SEGMENTS))
 

@@ -61,6 +61,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from clvreport.audiences.base import running
 from clvreport.dates import parse_date
 
 __all__ = [
@@ -241,8 +242,9 @@ def active_mask(customers: pd.DataFrame, as_of: dt.date) -> pd.Series:
     >>> active_mask(table, dt.date(2024, 12, 31)).tolist()
     [True, False]
     """
-    if "active" in customers:
-        return customers["active"].fillna(False).astype(bool)
+    runs = running(customers)
+    if runs is not None:
+        return runs
     last = pd.to_datetime(customers["last_purchase"])
     return (last >= pd.Timestamp(year_start(as_of))).fillna(False)
 

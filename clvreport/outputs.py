@@ -24,12 +24,12 @@ import pyarrow as pa
 from babel.numbers import get_currency_symbol
 
 from clvreport.analysis import Analysis, join_columns
+from clvreport.audiences import audience
 from clvreport.comparison import KeyFigures
 from clvreport.comparison import key_figures as compute_key_figures
 from clvreport.errors import WRITE_ERRNOS
 from clvreport.experiments import ACTION_COLUMNS, CONTROL, LearnedRate
 from clvreport.i18n import Translator
-from clvreport.models.predictive import INTERVAL
 from clvreport.recommendations import PlanRules, customer_actions, plan_actions
 from clvreport.revenue_profile import season_check
 
@@ -190,32 +190,25 @@ class CustomerRows:
         groups: pd.Series | None = None,
         on_list: pd.Series | None = None,
         rules: PlanRules | None = None,
+        columns: Mapping[str, pd.Series] | None = None,
     ) -> CustomerRows:
         """The rows of ``analysis`` (see :func:`customer_table`).
 
         ``groups``: each listed customer's ``"treated"``/``"control"`` group
         (indexed like ``analysis.customers``), for the ``control_group`` column;
         ``on_list``: :func:`on_action_list`, for the ``on_list`` column;
-        ``rules``: the report's plan rules (read from the client's config without).
+        ``rules``: the report's plan rules (read from the client's config without);
+        ``columns``: :func:`customer_columns` of ``analysis``, when already computed
+        (the report computes them once, for the comparison and the files).
         """
-        from clvreport.concentration import value_tiers
-        from clvreport.customer_groups import valued_customers
-
         customers = analysis.customers
         value = "clv" if analysis.has_predictions else "revenue"
-        columns: dict[str, Any] = {c: customers[c] for c in customers.columns}
-        # subscriptions: tiers of the running ones (an ended one has no tier), as in the report
-        valued = valued_customers(customers) if analysis.has_predictions else customers
-        columns["value_tier"] = value_tiers(valued, value).reindex(customers.index)
-        rules = rules or PlanRules.from_config(analysis.config)
-        action_of = {segment: rule["action"] for segment, rule in rules.segments.items()}
-        columns["action"] = _actions(customers["segment"], action_of)
+        columns = dict(customer_columns(analysis, rules) if columns is None else columns)
         if on_list is not None:
             columns["on_list"] = on_list.reindex(customers.index).fillna(False).astype(bool)
         if groups is not None:
             control = groups.reindex(customers.index).eq(CONTROL).fillna(False)
             columns["control_group"] = control.astype(bool)
-        columns.update(_summary_columns(analysis))
         extra = [c for c in analysis.config.data.columns.extra or () if c in columns]
         names = [c for c in CUSTOMERS_FILE_COLUMNS if c in columns]
         names[1:1] = extra
@@ -243,6 +236,34 @@ class CustomerRows:
     def to_pandas(self) -> pd.DataFrame:
         """The sorted table as a DataFrame (a full copy: for tests and small clients)."""
         return self.table.take(self.order).to_pandas().reset_index(drop=True)
+
+
+def customer_columns(analysis: Analysis, rules: PlanRules | None = None) -> dict[str, pd.Series]:
+    """The columns of :func:`customer_table` but the lists' (``on_list``, ``control_group``).
+
+    The customers' own columns, the value tier, the action of their segment
+    under ``rules`` (read from the client's config without) and the model
+    inputs, aligned with ``analysis.customers`` (the columns are shared, not copied).
+
+    Examples
+    --------
+    >>> customer_columns(analysis)["action"].head(1).tolist()  # doctest: +SKIP
+    ['reward']
+    """
+    from clvreport.concentration import value_tiers
+    from clvreport.customer_groups import valued_customers
+
+    customers = analysis.customers
+    value = "clv" if analysis.has_predictions else "revenue"
+    columns: dict[str, Any] = {c: customers[c] for c in customers.columns}
+    # subscriptions: tiers of the running ones (an ended one has no tier), as in the report
+    valued = valued_customers(customers) if analysis.has_predictions else customers
+    columns["value_tier"] = value_tiers(valued, value).reindex(customers.index)
+    rules = rules or PlanRules.from_config(analysis.config)
+    action_of = {segment: rule["action"] for segment, rule in rules.segments.items()}
+    columns["action"] = _actions(customers["segment"], action_of)
+    columns.update(_summary_columns(analysis))
+    return columns
 
 
 def _list_mask(per_customer: pd.DataFrame, row: Any, priced: bool) -> np.ndarray:
@@ -291,13 +312,12 @@ def _actions(segment: pd.Series, action_of: Mapping[str, str]) -> pd.Series:
 def _summary_columns(analysis: Analysis) -> dict[str, pd.Series]:
     """The model inputs of ``analysis.summary``, aligned with ``analysis.customers``."""
     model_columns = ["frequency", "recency", "T", "n_periods", "monetary_value"]
-    caps = getattr(analysis.model, "spend_caps", None)
+    caps = analysis.model.spend_caps
     if caps is not None and caps.applied:
         model_columns.append(caps.column)  # what the stored spend model scores (comparison)
-    wanted = [c for c in model_columns if c in analysis.summary]
-    joined = join_columns(
-        analysis.customers[["customer_id"]], analysis.summary[["customer_id", *wanted]]
-    )
+    inputs = audience(analysis.config.business).model_inputs(analysis.summary)
+    wanted = [c for c in model_columns if c in inputs]
+    joined = join_columns(analysis.customers[["customer_id"]], inputs[["customer_id", *wanted]])
     return {c: joined[c] for c in wanted}
 
 
@@ -863,6 +883,7 @@ def write_outputs(
     rules: PlanRules | None = None,
     learned: Mapping[str, LearnedRate] | None = None,
     sensitivity: pd.DataFrame | None = None,
+    columns: Mapping[str, pd.Series] | None = None,
 ) -> list[Path]:
     """Write ``customers.csv``, ``customers.parquet``, ``customers.xlsx`` and ``model.json``.
 
@@ -904,6 +925,9 @@ def write_outputs(
     sensitivity
         :func:`clvreport.sensitivity.sensitivity`, stored as ``model.json`` →
         ``sensitivity``.
+    columns
+        :func:`customer_columns` of ``analysis``, when already computed (the
+        report computes them once, for the comparison and the files).
 
     Returns
     -------
@@ -934,7 +958,10 @@ def write_outputs(
         priced = "value_at_stake" in analysis.customers and "clv" in analysis.customers
         on_list = on_action_list(per_customer, plan, priced)
     rules = rules or PlanRules.from_config(config)  # once: the table and the workbook
-    rows = CustomerRows.of(analysis, groups, on_list, rules) if customers is None else customers
+    if customers is None:
+        rows = CustomerRows.of(analysis, groups, on_list, rules, columns=columns)
+    else:
+        rows = customers
     write_customer_table(rows, csv_path, parquet_path)
     del rows
     written_actions = []
@@ -959,9 +986,8 @@ def write_outputs(
     )
 
     model_path = folder / "model.json"
-    model = analysis.model.to_dict()
+    model = audience(config.business).model_block(analysis.model, analysis.holdout_intervals)
     model["currency"] = config.currency
-    model["business"] = model.get("business") or config.business
     model["horizon_months"] = config.horizon_months
     model["discount_rate"] = config.discount_rate
     model["gross_margin"] = config.gross_margin
@@ -972,15 +998,6 @@ def write_outputs(
     model["historic"] = analysis.figures.as_dict()
     model["revenue_season"] = revenue_season_json(analysis)
     model["key_figures"] = key_figures.to_dict()
-    if model.get("validation") is not None and analysis.holdout_coverage is not None:
-        model["validation"]["coverage"] = analysis.holdout_coverage
-        model["validation"]["interval"] = INTERVAL
-        if analysis.holdout_intervals is not None:
-            # the misses on each side, and what the model expected there
-            check = analysis.holdout_intervals.to_dict()
-            model["validation"]["intervals"] = check
-            model["validation"]["above"] = check["above"]
-            model["validation"]["below"] = check["below"]
     if analysis.base_value is not None:
         base = analysis.base_value
         model["base_value"] = {

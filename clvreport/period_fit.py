@@ -38,6 +38,12 @@ class PeriodModelFit:
     holdout
         The whole holdout check (range, interval check) or why there is none
         (``None``: not attempted).
+    spend_fallback
+        The amount used without a spend model (``None``: not needed).
+    spend_caps, season, calibration_season, search
+        Always ``None``: whole periods have no capped exceptional orders and
+        no seasonal time (they are there because every fit has them,
+        :class:`~clvreport.audiences.base.Fit`).
     """
 
     status: str
@@ -49,6 +55,11 @@ class PeriodModelFit:
     validation: HoldoutComparison | None = None
     holdout: PeriodHoldout | None = None
     candidates: dict[str, Any] = field(default_factory=dict)
+    spend_fallback: float | None = None
+    spend_caps: None = None
+    season: None = None
+    calibration_season: None = None
+    search: None = None
 
     @property
     def reason(self) -> str | None:

@@ -42,10 +42,10 @@ import pandas as pd
 import yaml
 from pydantic import ValidationError
 
+from clvreport.audiences import audience, running
 from clvreport.config import ContactCosts
 from clvreport.customer_groups import AT_RISK_P_CANCEL
 from clvreport.errors import ConfigError
-from clvreport.i18n import audience_for
 
 __all__ = [
     "CHANNELS",
@@ -448,9 +448,10 @@ def customer_actions(customers: pd.DataFrame, rules: PlanRules | None = None) ->
     action_codes = per_segment[seg_codes]  # code -1 (missing segment) takes the last entry
     keep = action_codes >= 0
     winback = None
-    if "winback_value" in customers and "active" in customers:
+    runs = running(customers)
+    if "winback_value" in customers and runs is not None:
         # subscriptions: an ex-subscriber beyond the win-back horizon (value 0) is not listed
-        ended = ~customers["active"].fillna(False).astype(bool).to_numpy()
+        ended = ~runs.to_numpy()
         winback = np.nan_to_num(customers["winback_value"].to_numpy(dtype=float))
         keep &= ~(ended & (winback <= 0))
     # only the columns used: a copy of every column of millions of customers is not needed
@@ -806,7 +807,7 @@ def action_plan(
         rules,
         language=language or analysis.config.language,
         per_customer=per_customer,
-        audience=audience_for(analysis.config.business),
+        audience=audience(analysis.config.business).name,
         rate_sources=rate_sources,
     )
 

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clvreport.customer_groups import AT_RISK_CANCEL_RENEWALS, value_at_stake
+from clvreport.customer_groups import value_at_stake
 from clvreport.recommendations import PlanRules, customer_actions
 
 __all__ = [
@@ -136,35 +136,17 @@ def break_even_margins(plan: pd.DataFrame, gross_margin: float) -> dict[str, flo
 
 def _rescore(analysis: Any, variant: _Variant, ids: pd.Index) -> pd.DataFrame:
     """The customers' values under other margin, discount and horizon (no refit), by id."""
-    from clvreport.donors import score_donors
-    from clvreport.models.scoring import point_values
-    from clvreport.subscribers import score_subscribers
+    from clvreport.audiences import audience
 
     config = analysis.config
+    kind = audience(config.business)
     options = {"discount_rate": variant.discount_rate, "gross_margin": variant.gross_margin}
     frames = {}
     for name, months in (
         ("", variant.horizon_months),
         ("_lifetime", config.lifetime_years * 12),
     ):
-        if analysis.donors is not None:
-            donors = analysis.donors
-            scores, _ = score_donors(donors.fit, donors.summary, horizon_months=months, **options)
-        elif analysis.subscribers is not None:
-            subs = analysis.subscribers
-            scores, _ = score_subscribers(
-                subs.fit,
-                subs.contracts,
-                horizon_months=months,
-                winback_half_life_months=config.subscription.winback_half_life_months,
-                winback_horizon_months=config.subscription.winback_horizon_months,
-                cancel_renewals=AT_RISK_CANCEL_RENEWALS,
-                **options,
-            )
-        else:
-            summary = analysis.summary
-            summary = summary[summary["customer_id"].astype(str).isin(ids)]
-            scores = point_values(analysis.model, summary, horizon_months=months, **options)
+        scores = kind.rescore(analysis, ids, horizon_months=months, **options)
         scores = scores.assign(customer_id=scores["customer_id"].astype(str)).set_index(
             "customer_id"
         )

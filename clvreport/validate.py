@@ -505,15 +505,9 @@ def audience_checks(
     -------
     ValidationResult
     """
-    if config.business == "subscription":
-        from clvreport.subscribers import validation_checks
+    from clvreport.audiences import validation_checks
 
-        return validation_checks(config, client_dir, as_of)
-    if config.business == "discrete":
-        from clvreport.donors import validation_checks as donor_checks
-
-        return donor_checks(config, client_dir, as_of)
-    return shop_checks(config, client_dir, as_of)
+    return validation_checks(config, client_dir, as_of)
 
 
 def validate_client(

@@ -35,6 +35,9 @@ def donation_log(path: Path, n_donors: int = 3000, years: int = 6, seed: int = 0
     return path
 
 
+SPEND_REASONS = {"spend_model_unavailable", "spend_model_infinite_mean"}
+
+
 def args(path: Path, *extra: str) -> list[str]:
     return [
         "fit",
@@ -56,9 +59,13 @@ def test_json_holds_the_bgbb_parameters(tmp_path: Path) -> None:
     result = runner.invoke(app, [*args(log, *END_2021), "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert payload["status"] == "ok" and payload["model"] == "bgbb"
-    assert payload["time_unit"] == "years" and payload["n_periods"] == 6
-    assert payload["n_customers"] == 3000 and payload["last_period_end"] == "2021-12-31"
+    # the donor report's model block: BG/BB, and the amounts' model (Gamma-Gamma, or the
+    # mean amount when it cannot be fitted on these uniform amounts: degraded, not failed)
+    assert payload["model"] == "bgbb" and payload["business"] == "discrete"
+    assert payload["status"] == "ok" or set(payload["reasons"]) <= SPEND_REASONS
+    assert payload["time_unit"] == "years" and payload["period"] == "year"
+    assert payload["n_customers"] == 3000 and payload["choice_note"] == "discrete_business"
+    assert payload["validation"] is None and payload["validation_note"] == "off"
     model = payload["transaction_model"]
     assert model["model"] == "bgbb" and model["converged"] is True
     assert set(model["params"]) == {"alpha", "beta", "gamma", "delta"}
@@ -73,14 +80,15 @@ def test_text_output_and_quarterly_periods(tmp_path: Path) -> None:
     log = donation_log(tmp_path / "donations.csv", n_donors=1000)
     result = runner.invoke(app, args(log, "--calibration-end", "2021-06-30"))
     assert result.exit_code == 0, result.output
-    assert "Status: ok" in result.output and "BG/BB (discrete time)" in result.output
+    assert "Status: failed" not in result.output and "BG/BB (discrete time)" in result.output
     assert "up to 5 years to 2020-12-31" in result.output  # 2021 has not ended
     for name in ("alpha", "beta", "gamma", "delta", "log-likelihood"):
         assert name in result.output
     quarterly = runner.invoke(app, [*args(log, *END_2021, "--time-unit", "quarters"), "--json"])
     assert quarterly.exit_code == 0, quarterly.output
     payload = json.loads(quarterly.stdout)
-    assert payload["time_unit"] == "quarters" and payload["n_periods"] > 20
+    assert payload["time_unit"] == "quarters" and payload["period"] == "quarter"
+    assert payload["transaction_model"]["params"]["alpha"] > 0
 
 
 def test_one_donor_is_a_clear_error(tmp_path: Path) -> None:

@@ -52,7 +52,10 @@ def test_published_parameters_from_a_log(tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     params = data["transaction_model"]["params"]
-    assert data["model"] == "sbg" and data["n_customers"] == 1000 and data["n_active"] == 241
+    # the subscription report's model block: 1,000 contracts, 631 renewed at least once
+    assert data["model"] == "sbg" and data["n_customers"] == 1000 and data["n_repeat_buyers"] == 631
+    assert data["business"] == "subscription" and data["period"] == "year"
+    assert data["plans"] == {} and data["validation_note"] == "off"
     assert params["alpha"] == pytest.approx(0.704, abs=5e-4)
     assert params["beta"] == pytest.approx(1.182, abs=5e-4)
     assert data["transaction_model"]["log_likelihood"] == pytest.approx(-1680.27, abs=0.01)

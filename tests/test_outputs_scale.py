@@ -157,11 +157,12 @@ def _big_analysis(n: int, max_rows: int) -> SimpleNamespace:
         summary=summary,
         rules=default_segment_rules(),
         has_predictions=True,
-        model=SimpleNamespace(to_dict=lambda: {"model_name": "bgnbd"}),
+        model=SimpleNamespace(to_dict=lambda: {"model_name": "bgnbd"}, spend_caps=None),
         calibration_end=None,
         as_of=dt.date(2024, 12, 31),
         figures=SimpleNamespace(as_dict=lambda: {}),
         holdout_coverage=None,
+        holdout_intervals=None,
         base_value=None,
         revenue_last_year=0.0,
     )

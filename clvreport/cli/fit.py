@@ -34,28 +34,36 @@ change when two or more whole years show a clear one
 the JSON say which factors were used, or why none. ``--season off`` fits on
 the calendar.
 
-``--model bgbb`` fits the discrete-time BG/BB model instead (one purchase
+``--model bgbb`` fits the donor report's model instead (BG/BB, one purchase
 opportunity per year, quarter or month: ``--time-unit years|quarters|months``,
-default years): the transactions up to ``--calibration-end`` become one
-``(frequency, recency, n_periods)`` row per customer
-(:func:`clvreport.models.discrete.discrete_summary`, whole periods only) and
-:class:`clvreport.models.bgbb.BetaGeoBetaBinomModel` is fitted on them. The
-JSON keeps the layout above (``transaction_model`` is the model's
-``to_dict()``, with ``params`` ``alpha, beta, gamma, delta``); there is no
-spend model or holdout check for it yet.
+default years, with the amounts' model): the transactions up to
+``--calibration-end`` become one ``(frequency, recency, n_periods)`` row per
+customer (whole periods only), and ``--holdout-months`` (default 0: none) and
+``--horizon-months`` check it as the report does with ``holdout_months`` and
+``horizon_months``. ``--model sbg`` reads a subscription log as the subscription
+report does (``--start-col``, ``--end-col``, optional ``--plan-col`` for a model
+per plan and ``--amount-col`` for the price per period) and fits sBG per
+renewal period. For both, ``--json`` prints exactly the model block of the
+report's ``model.json`` (:meth:`clvreport.audiences.base.Audience.model_block`):
+the same fit, by the same code, as ``clvreport report`` with those settings.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
+import pandas as pd
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from clvreport.audiences import audience
 from clvreport.cli._app import app, user_errors
 from clvreport.cli.common import (
     POLICY_DEFAULTS,
@@ -75,17 +83,17 @@ from clvreport.cli.common import (
     write_table,
 )
 from clvreport.cli.progress import running
+from clvreport.config import ClientConfig, CsvOptions
 from clvreport.dates import parse_date
-from clvreport.errors import ConfigError, DataError, ModelError
+from clvreport.errors import ConfigError, DataError
 from clvreport.ingest import Transactions, read_transactions
 from clvreport.models import ClvModelFit, fit_clv_models
-from clvreport.models.bgbb import BetaGeoBetaBinomModel
-from clvreport.models.discrete import discrete_summary
+from clvreport.models.contract import read_subscription_log, subscription_summary
 from clvreport.models.fitting import MIN_REPEAT_BUYERS
-from clvreport.models.numeric import json_float
 from clvreport.models.predictive import INTERVAL, holdout_intervals, interval_check
 from clvreport.models.season import Season, daily_purchases, season_from_transactions
 from clvreport.rfm import rfm_summary
+from clvreport.subscription_log import ALL_PLANS
 
 __all__ = ["fit"]
 
@@ -257,8 +265,8 @@ def _time_unit(model: str, time_unit: str | None) -> str:
     return unit
 
 
-def _bgbb_payload(tx: Transactions, calibration_end: str, time_unit: str) -> dict[str, Any]:
-    """Fit BG/BB on the whole periods up to the calibration end; the ``--json`` object."""
+def _calibration_date(tx: Transactions, calibration_end: str) -> dt.date:
+    """The calibration end as a date, refused before the first transaction or after as-of."""
     cal = parse_date(calibration_end, "--calibration-end")
     assert cal is not None
     if cal < tx.first_date:
@@ -273,73 +281,128 @@ def _bgbb_payload(tx: Transactions, calibration_end: str, time_unit: str) -> dic
             hint=f"choose a calibration end on or before the as-of date, or give the report "
             f"date with --as-of when the data run to the calibration end (--as-of {cal})",
         )
-    frame = tx.query(f"SELECT customer_id, order_date, amount, is_return FROM {tx.table}")
-    summary = discrete_summary(
-        frame,
-        customer_col="customer_id",
-        date_col="order_date",
-        amount_col="amount",
-        return_col="is_return",
-        period=_PERIODS[time_unit],  # type: ignore[arg-type]
-        as_of=cal,
+    return cal
+
+
+def _bgbb_block(
+    tx: Transactions,
+    calibration_end: str,
+    time_unit: str,
+    *,
+    holdout_months: int,
+    horizon_months: int,
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """BG/BB on the whole periods up to the calibration end, as the donor report fits it.
+
+    Returns the report's ``model.json`` model block
+    (:meth:`~clvreport.audiences.base.Audience.model_block` of the donor audience)
+    and the donors' summary.
+    """
+    from clvreport.audiences.donors import fit_donors
+
+    cal = _calibration_date(tx, calibration_end)
+    _, summary, fitted = fit_donors(
+        tx.engine,
+        tx.table,
+        _PERIODS[time_unit],
+        cal,
+        holdout_months=holdout_months,
+        horizon_months=horizon_months,
     )
-    repeat = summary["frequency"].to_numpy() > 0
-    payload: dict[str, Any] = {
-        "status": "failed",
-        "reason": None,
-        "reasons": [],
-        "time_unit": time_unit,
-        "model": "bgbb",
-        "selection": "fixed",
-        "transaction_model": None,
-        "spend_model": None,
-        "spend_fallback": json_float(
-            float(summary["monetary_value"][repeat].mean()) if repeat.any() else None
-        ),
-        "validation": None,
-        "candidates": {},
-        "n_customers": len(summary),
-        "n_repeat_buyers": int(repeat.sum()),
-        "n_periods": int(summary["n_periods"].max()),
-        "last_period_end": summary.attrs["last_period_end"],
-    }
-    if repeat.sum() < MIN_REPEAT_BUYERS:
-        payload["reason"] = (
-            f"only {int(repeat.sum())} customer(s) bought again in a later period; "
+    intervals = None if fitted.holdout is None else fitted.holdout.intervals
+    return audience("discrete").model_block(fitted, intervals), summary
+
+
+def _print_bgbb(block: dict[str, Any], summary: pd.DataFrame) -> None:
+    console = Console(highlight=False)
+    reasons = block["reasons"]
+    console.print(f"Status: {block['status']}" + (f" ({', '.join(reasons)})" if reasons else ""))
+    periods = int(summary["n_periods"].max()) if len(summary) else 0
+    console.print(
+        f"Customers: {block['n_customers']:,}, repeat buyers: {block['n_repeat_buyers']:,}; "
+        f"up to {periods} {block['time_unit']} to {summary.attrs.get('last_period_end')}"
+    )
+    if "too_few_repeat_buyers" in reasons:
+        console.print(
+            f"only {block['n_repeat_buyers']} customer(s) bought again in a later period; "
             f"BG/BB needs at least {MIN_REPEAT_BUYERS}"
         )
-        payload["reasons"] = ["too_few_repeat_buyers"]
-        return payload
-    try:
-        model = BetaGeoBetaBinomModel(time_unit=time_unit).fit(summary)
-    except ModelError as exc:
-        payload["reason"] = exc.message
-        payload["reasons"] = ["no_opportunities"]
-        return payload
-    payload["transaction_model"] = model.to_dict()
-    if model.converged_:
-        payload["status"] = "ok"
+    if block["transaction_model"] is not None:
+        console.print(_params_table("BG/BB (discrete time)", block["transaction_model"]))
+
+
+def _sbg_config(
+    file: Path,
+    customer_col: str,
+    start_col: str,
+    end_col: str,
+    plan_col: str | None,
+    price_col: str | None,
+    time_unit: str,
+    csv: CsvOptions,
+    holdout_months: int,
+    horizon_months: int,
+) -> ClientConfig:
+    """The ``client.yml`` of a subscription report on this log (``business: subscription``)."""
+    return ClientConfig.model_validate(
+        {
+            "name": file.name,
+            "business": "subscription",
+            "holdout_months": holdout_months,
+            "horizon_months": horizon_months,
+            "subscription": {
+                "start": start_col,
+                "end": end_col,
+                "period": _PERIODS[time_unit],
+                "plan": plan_col,
+                "price": price_col,
+            },
+            "data": {
+                "sources": [file.name],
+                "csv": csv.model_dump(),
+                # without a price no amount is read (read_contracts(price=False))
+                "columns": {
+                    "customer_id": customer_col,
+                    "date": start_col,
+                    "amount": price_col or start_col,
+                },
+            },
+        }
+    )
+
+
+def _contracts_without_price(
+    config: ClientConfig, file: Path, as_of: dt.date | None
+) -> pd.DataFrame:
+    """The contracts of a log without a price column (the sBG fit needs none).
+
+    The report reads the price per period through the common ingest
+    (:func:`~clvreport.subscription_log.read_contracts`); a log without one is
+    read as raw text and summarised the same way, with ``price`` empty.
+    """
+    options = config.subscription
+    assert options.start is not None and options.end is not None
+    csv = config.data.csv
+    log = read_subscription_log(file, delimiter=csv.delimiter, encoding=csv.encoding)
+    fmt = None if csv.date_format in (None, "auto") else csv.date_format
+    summary = subscription_summary(
+        log,
+        customer_col=config.data.columns.customer_id,
+        start_col=options.start,
+        end_col=options.end,
+        period=options.period,
+        as_of=as_of,
+        date_format=fmt,
+        source=file,
+    )
+    if options.plan:
+        first = log.groupby(log[config.data.columns.customer_id].astype(str).str.strip()).first()
+        plans = first[options.plan].reindex(summary["customer_id"].astype(str))
+        summary["plan"] = plans.astype(str).to_numpy()
     else:
-        assert model.diagnostics_ is not None
-        payload["reason"] = f"the fit did not converge: {model.diagnostics_.message}"
-        payload["reasons"] = ["not_converged"]
-    return payload
-
-
-def _print_bgbb(payload: dict[str, Any]) -> None:
-    console = Console(highlight=False)
-    status = payload["status"] + (
-        f" ({', '.join(payload['reasons'])})" if payload["reasons"] else ""
-    )
-    console.print(f"Status: {status}")
-    console.print(
-        f"Customers: {payload['n_customers']:,}, repeat buyers: {payload['n_repeat_buyers']:,}; "
-        f"up to {payload['n_periods']} {payload['time_unit']} to {payload['last_period_end']}"
-    )
-    if payload["reason"]:
-        console.print(payload["reason"])
-    if payload["transaction_model"] is not None:
-        console.print(_params_table("BG/BB (discrete time)", payload["transaction_model"]))
+        summary["plan"] = ALL_PLANS
+    summary["price"] = np.nan
+    return summary
 
 
 def _fit_sbg(
@@ -347,13 +410,18 @@ def _fit_sbg(
     customer_col: str,
     start_col: str | None,
     end_col: str | None,
+    plan_col: str | None,
+    price_col: str | None,
     time_unit: str,
     as_of: str | None,
-    date_format: str,
+    csv: CsvOptions,
+    holdout_months: int,
+    horizon_months: int,
     as_json: bool,
 ) -> None:
-    """``--model sbg``: read a subscription log, fit sBG, print or ``--json`` it."""
-    from clvreport.models.contract import cohort_survival, fit_subscription_log
+    """``--model sbg``: read a subscription log as the report does, fit sBG, print or ``--json``."""
+    from clvreport.audiences.subscribers import fit_subscribers
+    from clvreport.subscribers import read_contracts
 
     for option, value in (("--start-col", start_col), ("--end-col", end_col)):
         if value is None:
@@ -362,42 +430,56 @@ def _fit_sbg(
                 hint="name the contract's start and end columns, e.g. "
                 "--start-col startdatum --end-col einddatum",
             )
+    assert start_col is not None and end_col is not None
     if len(files) != 1:
         raise ConfigError(
             f"--model sbg reads one subscription log, not {len(files)} files",
             hint="combine the logs into one file",
         )
-    model, summary = fit_subscription_log(
-        files[0],
-        customer_col=customer_col,
-        start_col=start_col,
-        end_col=end_col,
-        period=time_unit,
-        as_of=as_of,
-        date_format=None if date_format == "auto" else date_format,
+    file = Path(files[0])
+    try:
+        config = _sbg_config(
+            file,
+            customer_col,
+            start_col,
+            end_col,
+            plan_col,
+            price_col,
+            time_unit,
+            csv,
+            holdout_months,
+            horizon_months,
+        )
+    except ValidationError as exc:
+        message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        raise ConfigError(message, hint="see clvreport fit --help") from None
+    report_date = None if as_of is None else parse_date(as_of, "--as-of")
+    if price_col is None:
+        contracts = _contracts_without_price(config, file, report_date)
+    else:
+        contracts = read_contracts(config, file.parent, report_date)
+    fitted = fit_subscribers(
+        contracts,
+        config.subscription.period,
+        dt.date.fromisoformat(contracts.attrs["as_of"]),
+        holdout_months=holdout_months,
+        horizon_months=horizon_months,
     )
-    survival = cohort_survival(summary)
-    active = summary["active"].to_numpy(dtype=bool) if "active" in summary else None
-    payload = {
-        "status": "ok" if model.converged_ else "degraded",
-        "reasons": [] if model.converged_ else ["not_converged"],
-        "time_unit": time_unit,
-        "model": "sbg",
-        "transaction_model": model.to_dict(),
-        "n_customers": len(summary),
-        "n_active": None if active is None else int(active.sum()),
-        "n_cohorts": int(survival["cohort"].nunique()) if "cohort" in survival else None,
-    }
+    intervals = None if fitted.holdout is None else fitted.holdout.intervals
+    block = audience("subscription").model_block(fitted, intervals)
     if as_json:
-        typer.echo(json.dumps(payload, ensure_ascii=False, allow_nan=False))
-        return
-    console = Console(highlight=False)
-    console.print(
-        f"Status: {payload['status']} · {payload['n_customers']:,} contracts"
-        + ("" if active is None else f", {payload['n_active']:,} still active")
-        + f" · renewal period: {time_unit}"
-    )
-    console.print(_params_table("sBG (contract renewals)", payload["transaction_model"]))
+        typer.echo(json.dumps(block, ensure_ascii=False, allow_nan=False))
+    else:
+        active = int(contracts["active"].sum())
+        console = Console(highlight=False)
+        console.print(
+            f"Status: {block['status']} · {len(contracts):,} contracts, {active:,} still active"
+            f" · renewal period: {time_unit}"
+        )
+        if block["transaction_model"] is not None:
+            console.print(_params_table("sBG (contract renewals)", block["transaction_model"]))
+    if block["status"] == "failed":
+        raise typer.Exit(1)
 
 
 @app.command("fit")
@@ -409,7 +491,10 @@ def fit(
         str | None, typer.Option("--date-col", help="Order date column (not for sbg).")
     ] = None,
     amount_col: Annotated[
-        str | None, typer.Option("--amount-col", help="Amount column (not for sbg).")
+        str | None,
+        typer.Option(
+            "--amount-col", help="Amount column; for sbg the price per period (optional)."
+        ),
     ] = None,
     calibration_end: Annotated[
         str | None,
@@ -426,7 +511,30 @@ def fit(
         str | None,
         typer.Option("--end-col", help="sbg: column of the end date (empty while active)."),
     ] = None,
+    plan_col: Annotated[
+        str | None,
+        typer.Option("--plan-col", help="sbg: column of the contract's plan (a model per plan)."),
+    ] = None,
     holdout_end: HoldoutEnd = None,
+    holdout_months: Annotated[
+        int,
+        typer.Option(
+            "--holdout-months",
+            min=0,
+            max=36,
+            help="bgbb and sbg: months at the end held back to check the model, as a report's "
+            "holdout_months (0: no check).",
+        ),
+    ] = 0,
+    horizon_months: Annotated[
+        int,
+        typer.Option(
+            "--horizon-months",
+            min=1,
+            max=120,
+            help="bgbb and sbg: the report's horizon_months (how far ahead the check predicts).",
+        ),
+    ] = 12,
     time_unit: Annotated[
         Literal["days", "weeks", "months", "quarters", "years"] | None,
         typer.Option(
@@ -496,7 +604,42 @@ def fit(
     ):
         parse_date(value, option)  # a date that cannot be read is refused under its option
     if model == "sbg":
-        _fit_sbg(files, customer_col, start_col, end_col, time_unit, as_of, date_format, as_json)
+        for option, value in (("--start-col", start_col), ("--end-col", end_col)):
+            if value is None:
+                raise ConfigError(
+                    f"{option} is required with --model sbg",
+                    hint="name the contract's start and end columns, e.g. "
+                    "--start-col startdatum --end-col einddatum",
+                )
+        _, csv, _ = read_options(
+            "fit",
+            customer_col=customer_col,
+            date_col=str(start_col),
+            amount_col=amount_col or str(start_col),
+            delimiter=delimiter,
+            decimal=decimal,
+            encoding=encoding,
+            no_header=no_header,
+            names=names,
+            date_format=date_format,
+            zero_amounts=zero_amounts,
+            duplicates=duplicates,
+            returns=returns,
+        )
+        _fit_sbg(
+            files,
+            customer_col,
+            start_col,
+            end_col,
+            plan_col,
+            amount_col,
+            time_unit,
+            as_of,
+            csv,
+            holdout_months,
+            horizon_months,
+            as_json,
+        )
         return
     for option, value in (
         ("--date-col", date_col),
@@ -540,20 +683,20 @@ def fit(
     if model == "bgbb":
         try:
             with running("fitting the BG/BB model"):
-                fitted = _bgbb_payload(tx, calibration_end, time_unit)
-            payload = {
-                **fitted,
-                "calibration_end": calibration_end,
-                "holdout_end": None,
-                "as_of": tx.as_of.isoformat(),
-            }
+                block, summary = _bgbb_block(
+                    tx,
+                    str(calibration_end),
+                    time_unit,
+                    holdout_months=holdout_months,
+                    horizon_months=horizon_months,
+                )
         finally:
             tx.close()
         if as_json:
-            typer.echo(json.dumps(payload, ensure_ascii=False, allow_nan=False))
+            typer.echo(json.dumps(block, ensure_ascii=False, allow_nan=False))
         else:
-            _print_bgbb(payload)
-        if payload["status"] == "failed":
+            _print_bgbb(block, summary)
+        if block["status"] == "failed":
             raise typer.Exit(1)
         return
     try:

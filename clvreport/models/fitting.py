@@ -382,6 +382,11 @@ class ClvModelFit:
         return ClvSettings(horizon_months, discount_rate, gross_margin, self.time_unit, grid)
 
     @property
+    def holdout(self) -> None:
+        """A period model's holdout check; the shop models' is :attr:`validation` (``None``)."""
+        return None
+
+    @property
     def reason(self) -> str | None:
         """The main reason code, or ``None`` when everything is fine."""
         return self.reasons[0] if self.reasons else None

@@ -14,6 +14,7 @@ import pandas as pd
 
 from clvreport import plots
 from clvreport.analysis import Analysis, run_analysis
+from clvreport.audiences import audience
 from clvreport.brand import load_brand
 from clvreport.comparison import (
     Comparison,
@@ -30,7 +31,7 @@ from clvreport.comparison import (
 from clvreport.config import load_client
 from clvreport.dates import parse_date
 from clvreport.experiments import LearnedRate
-from clvreport.i18n import Translator, audience_for
+from clvreport.i18n import Translator
 from clvreport.recommendations import PlanRules
 from clvreport.safe_files import printable, shorten
 
@@ -83,7 +84,7 @@ class ReportContext:
         """The report against :attr:`previous` (``None`` without a usable earlier report)."""
         if not isinstance(self.previous, StoredReport):
             return None
-        from clvreport.outputs import customer_table
+        from clvreport.outputs import CustomerRows
 
         config = self.analysis.config
         previous = self.previous
@@ -92,7 +93,7 @@ class ReportContext:
             try:
                 return compare_reports(
                     previous,
-                    customer_table(self.analysis),
+                    CustomerRows.of(self.analysis, columns=self.customer_columns).to_pandas(),
                     self.analysis.as_of,
                     now=self.key_figures,
                     model_now=self.analysis.model.model_name,
@@ -147,12 +148,30 @@ class ReportContext:
         return learn_rates(measured, promised, prior=prior)
 
     @cached_property
-    def plan_rules(self) -> PlanRules:
-        """The client's plan rules, each action's rates times what was learned of its effect."""
+    def config_rules(self) -> PlanRules:
+        """The client's plan rules as ``client.yml`` has them (read once per report)."""
         from clvreport.recommendations import PlanRules
 
-        rules = PlanRules.from_config(self.analysis.config)
-        return rules.with_ratios({action: rate.ratio for action, rate in self.learned.items()})
+        return PlanRules.from_config(self.analysis.config)
+
+    @cached_property
+    def customer_columns(self) -> dict[str, pd.Series]:
+        """The columns of ``customers.csv`` but the lists', computed once per report.
+
+        See :func:`clvreport.outputs.customer_columns`: the comparison with an
+        earlier report and the files written by :func:`finish` share them. The
+        action of each segment is the same under :attr:`config_rules` and
+        :attr:`plan_rules` (what was learned changes rates, not actions).
+        """
+        from clvreport.outputs import customer_columns
+
+        return customer_columns(self.analysis, self.config_rules)
+
+    @cached_property
+    def plan_rules(self) -> PlanRules:
+        """The client's plan rules, each action's rates times what was learned of its effect."""
+        ratios = {action: rate.ratio for action, rate in self.learned.items()}
+        return self.config_rules.with_ratios(ratios)
 
     @cached_property
     def history(self) -> pd.DataFrame:
@@ -253,7 +272,7 @@ def _mismatch(previous: StoredReport, config: Any) -> str | None:
             f"this report's in {config.currency}"
         )
     business = model.get("business")
-    if business is not None and business != config.business:
+    if business not in (None, config.business):
         return f"model.json: it is a {shorten(business, 20)} report, this one {config.business}"
     stored = model.get("as_of")
     if stored is not None and str(stored) != previous.as_of.isoformat():
@@ -313,7 +332,7 @@ def setup(
     analysis = run_analysis(config, client_dir, as_of=as_of)
     brand = load_brand(client_dir, config.brand)
     plots.use_fonts([face.path for face in brand.fonts], brand.base_font)
-    t = Translator(language or config.language, config.currency, audience_for(config.business))
+    t = Translator(language or config.language, config.currency, audience(config.business).name)
     reports = None if reports_dir is None else Path(reports_dir)
     previous = None if reports is None else find_previous(reports, analysis.as_of, compare_to)
     return ReportContext(
@@ -383,6 +402,7 @@ def finish(ctx: ReportContext) -> list[Path]:
         rules=ctx.plan_rules,
         learned=ctx.learned,
         sensitivity=ctx.sensitivity,
+        columns=ctx.customer_columns,
     )
     if ctx.comparison is not None:
         written += write_comparison(ctx.comparison, ctx.output_dir)

@@ -1,6 +1,6 @@
 """The donor report's own section: the gifts expected in the coming periods, and cohort loyalty.
 
-Shown only for ``business: discrete`` clients (:class:`~clvreport.analysis.DonorAnalysis`);
+Shown only for ``business: discrete`` clients (:class:`~clvreport.audiences.donors.DonorAnalysis`);
 a shop's report has no such section.
 """
 

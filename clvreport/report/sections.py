@@ -14,6 +14,7 @@ import pandas as pd
 
 from clvreport import plots
 from clvreport.acquisition import MIN_GROUP_CUSTOMERS
+from clvreport.audiences import audience, running
 from clvreport.customer_groups import (
     AT_RISK_P_ALIVE,
     AT_RISK_P_SILENCE,
@@ -71,7 +72,7 @@ def _segment_labels(ctx: ReportContext) -> dict[str, str]:
 def _regular_blocks(ctx: ReportContext) -> list[str]:
     """The loyal regular against the one-off big spender (not for subscriptions: none there)."""
     t, a = ctx.t, ctx.analysis
-    if a.subscribers is not None:
+    if not audience(a.config.business).big_spender:
         return []
     groups = a.big_spender.groups
     comparison = pd.DataFrame(
@@ -272,7 +273,7 @@ def _one_order_note(ctx: ReportContext, top: pd.DataFrame, one_order: pd.DataFra
     marked = one_order[one_order["rests"]]
     if marked.empty:
         return None
-    caps = getattr(a.model, "spend_caps", None)
+    caps = a.model.spend_caps
     capped = a.has_predictions and caps is not None and caps.applied
     key = "value.top_one_order_capped" if capped else "value.top_one_order"
     return " ".join(
@@ -448,7 +449,7 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
     palette = ctx.palette
     # Donors give once a period: their cohorts are in the donor section, by period, not by month.
     cohort_figure = None
-    if a.donors is None:
+    if audience(a.config.business).monthly_cohorts:
         ax = plots.plot_cohort_retention(
             a.cohorts,
             palette=palette,
@@ -479,8 +480,9 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
     if a.has_predictions:
         # the columns used only: a copy of every column of millions of customers is not needed
         repeat = repeat_mask(a.customers).to_numpy()
-        if "active" in a.customers:  # subscriptions: the chance concerns running ones only
-            repeat = repeat & a.customers["active"].astype(bool).to_numpy()
+        runs = running(a.customers)
+        if runs is not None:  # subscriptions: the chance concerns running ones only
+            repeat = repeat & runs.to_numpy()
         drifting = a.customers.loc[at_risk_mask(a.customers), "revenue"]  # as in the summary
         chance = _chance_column(ctx)
         silence = chance == "p_silence"
@@ -854,10 +856,11 @@ def _winback_note(ctx: ReportContext) -> str | None:
     """Subscriptions: the win-back assumption (decay and horizon) and whom it leaves out."""
     a, t = ctx.analysis, ctx.t
     c = a.customers
-    if a.subscribers is None or "winback_value" not in c or "active" not in c:
+    runs = running(c)
+    if not audience(a.config.business).winback or "winback_value" not in c or runs is None:
         return None
     options = a.config.subscription
-    ended = ~c["active"].fillna(False).astype(bool)
+    ended = ~runs
     beyond = ended & (c["winback_value"].fillna(0.0) <= 0)
     return paragraph(
         t(
@@ -910,7 +913,7 @@ def methodology(ctx: ReportContext) -> Markdown:
         spend = _spend_caps_sentence(ctx)
         if spend is not None:
             blocks.append(paragraph(spend))
-        search = getattr(model, "search", None)
+        search = model.search
         if search is not None and search.method == "subsample":
             blocks.append(
                 paragraph(
@@ -960,8 +963,8 @@ def _not_checked(ctx: ReportContext) -> str:
     ``off`` (``holdout_months: 0``) or ``too_little_history``.
     """
     a = ctx.analysis
-    holdout = getattr(a.model, "holdout", None)
-    reason = getattr(holdout, "reason", None)
+    holdout = a.model.holdout
+    reason = None if holdout is None else holdout.reason
     if reason is None:
         reason = "off" if a.config.holdout_months <= 0 else "too_little_history"
     return ctx.t(f"methodology.not_checked.{reason}", months=a.config.holdout_months)
@@ -970,7 +973,7 @@ def _not_checked(ctx: ReportContext) -> str:
 def _season_sentence(ctx: ReportContext) -> str | None:
     """One sentence on the seasonal pattern the forecast follows, or why it follows none."""
     t = ctx.t
-    season = getattr(ctx.analysis.model, "season", None)
+    season = ctx.analysis.model.season
     if season is None or not t.has(f"methodology.season.{season.reason}"):
         return None
     if not season.active:
@@ -994,7 +997,7 @@ def _season_sentence(ctx: ReportContext) -> str | None:
 def _spend_caps_sentence(ctx: ReportContext) -> str | None:
     """One sentence on the exceptional orders the spend model capped (or counted in full)."""
     t = ctx.t
-    caps = getattr(ctx.analysis.model, "spend_caps", None)
+    caps = ctx.analysis.model.spend_caps
     if caps is None or caps.orders < 1 or not caps.rule or caps.decision == "nothing_to_cap":
         return None
     key = "spend_capped" if caps.applied else "spend_full"
@@ -1085,7 +1088,7 @@ def _holdout_blocks(ctx: ReportContext) -> list[str]:
     if a.calibration_end is not None:
         error = v.total_error if math.isfinite(v.total_error) else v.revenue_error
         start = a.calibration_end + dt.timedelta(days=1)
-        checked = getattr(a.model, "calibration_season", None)
+        checked = a.model.calibration_season
         season = season_sentences(
             ctx,
             start,
@@ -1116,10 +1119,10 @@ def _holdout_blocks(ctx: ReportContext) -> list[str]:
 def _season_check_sentences(ctx: ReportContext) -> list[str]:
     """Whether the check ran with the seasonal pattern (said only when the forecast has one)."""
     model = ctx.analysis.model
-    season = getattr(model, "season", None)
+    season = model.season
     if season is None or not season.active:
         return []
-    checked = getattr(model, "calibration_season", None)
+    checked = model.calibration_season
     key = "holdout_season" if checked is not None and checked.active else "holdout_no_season"
     return [ctx.t(f"methodology.{key}")]
 
@@ -1197,14 +1200,10 @@ def _model_sentence(ctx: ReportContext) -> str:
     t, a = ctx.t, ctx.analysis
     model = a.model
     name = t(f"models.{model.model_name}")
-    fallback = getattr(model, "spend_fallback", None)
-    if (
-        a.config.business == "subscription"
-        or getattr(model, "spend_model", None) is not None
-        or fallback is None
-    ):
+    fallback = model.spend_fallback
+    if model.spend_model is not None or fallback is None:
         return t("methodology.model", model=name)
-    reasons = getattr(model, "reasons", ()) or ()
+    reasons = model.reasons
     spend = [r for r in reasons if r in ("spend_model_unavailable", "spend_model_infinite_mean")]
     reason = spend[0] if spend else "spend_model_unavailable"
     amount = t.money(fallback, digits=2)

@@ -1,7 +1,7 @@
 """The subscription report's own section: who keeps paying, per plan and per start year.
 
 Shown only for ``business: subscription`` clients
-(:class:`~clvreport.analysis.SubscriberAnalysis`).
+(:class:`~clvreport.audiences.subscribers.SubscriberAnalysis`).
 """
 
 from __future__ import annotations

@@ -154,7 +154,7 @@ def loyalty_finding(ctx: ReportContext) -> str:
     f = a.figures
     values = {
         "repeat": percent(t, f.repeat_purchase_rate),
-        "active": t.number(a.active_customers),
+        "active": t.number(ctx.key_figures.active_customers),
     }
     if not f.retention.measured:
         return t("loyalty.conclusion_refused", **values, start=t.date(f.retention.data_start))
@@ -241,7 +241,7 @@ def definition_items(ctx: ReportContext) -> list[str]:
     r = f.retention
     items = [
         t("methodology.year", year_start=t.date(r.year_start), end=t.date(r.year_end)),
-        t("methodology.active", active=t.number(a.active_customers)),
+        t("methodology.active", active=t.number(ctx.key_figures.active_customers)),
         t("methodology.repeat", repeat=percent(t, f.repeat_purchase_rate)),
         t("methodology.lifespan", value=years(t, f.lifespan_years)),
         t("methodology.avg_value", value=t.money(f.avg_purchase_value, digits=2)),

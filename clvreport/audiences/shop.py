@@ -1,0 +1,171 @@
+"""Shop customers (``business: transactions``): BG/NBD, MBG/NBD or Pareto/NBD with Gamma-Gamma.
+
+Purchases at any time: the model is chosen on a holdout, scored per customer
+(in this process, or on the Spark executors for ``engine: spark``) and checked
+by its 90% purchase intervals and the weekly tracking of repeat purchases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import pandas as pd
+
+from clvreport.audiences.base import Audience, ModelStep
+
+if TYPE_CHECKING:
+    from clvreport.config import ClientConfig
+    from clvreport.ingest import Transactions
+    from clvreport.metrics import ObservationWindow
+    from clvreport.models import ClvModelFit
+
+__all__ = ["ShopAudience"]
+
+
+class ShopAudience(Audience):
+    """Customers of a shop: purchases at any time (see the module docstring)."""
+
+    business: ClassVar[str] = "transactions"
+    name: ClassVar[str] = "customers"
+
+    def model_step(
+        self,
+        config: ClientConfig,
+        transactions: Transactions,
+        source: Any,
+        window: ObservationWindow,
+    ) -> ModelStep:
+        """Fit the models on the calibration period (with a holdout) and the full history."""
+        from clvreport.analysis import (
+            _score,
+            _tracking,
+            calibration_end_for,
+            check_holdout_has_data,
+        )
+        from clvreport.models import fit_clv_models
+        from clvreport.models.season import daily_purchases, season_from_transactions
+        from clvreport.rfm import rfm_summary
+
+        as_of = transactions.as_of
+        engine = transactions.engine
+        calibration_end = calibration_end_for(window.start, as_of, config.holdout_months)
+        check_holdout_has_data(calibration_end, transactions.last_date, config.holdout_months)
+        full = rfm_summary(transactions, calibration_end=as_of, time_unit=config.time_unit)
+        calibration = (
+            rfm_summary(
+                transactions,
+                calibration_end=calibration_end,
+                observation_end=as_of,
+                time_unit=config.time_unit,
+            )
+            if calibration_end is not None
+            else full
+        )
+        # the seasonal index of the whole history scores; the calibration period's own
+        # (estimated without the holdout) is what the holdout check uses
+        enabled = config.season != "off"
+        daily = daily_purchases(transactions, as_of)
+        purchase_season = season_from_transactions(
+            transactions, as_of, daily=daily, enabled=enabled
+        )
+        calibration_season = (
+            season_from_transactions(transactions, calibration_end, daily=daily, enabled=enabled)
+            if calibration_end is not None
+            else purchase_season
+        )
+        del daily
+        model = fit_clv_models(
+            calibration,
+            full,
+            time_unit=config.time_unit,
+            horizon_months=config.horizon_months,
+            season=purchase_season,
+            calibration_season=calibration_season,
+        )
+        # Spark scores on its executors, so while its session is open; in-process
+        # scoring waits until the engine is closed (complete)
+        on_spark = engine.dialect.name == "spark"
+        scores = _score(model, full, config, engine) if model.usable and on_spark else None
+        return ModelStep(
+            summary=full,
+            model=model,
+            scores=scores,
+            base_value=None,
+            calibration_end=calibration_end,
+            tracking=_tracking(transactions, model, calibration_end, as_of),
+            calibration=calibration,
+        )
+
+    def complete(self, step: ModelStep, config: ClientConfig, engine: Any) -> ModelStep:
+        """The holdout intervals, every customer's scores and lifetime value, the base's value."""
+        from clvreport.analysis import _base_value, _holdout_coverage, _score, join_columns
+        from clvreport.models.scoring import clear_forecast_cache, lifetime_values
+
+        model: ClvModelFit = step.model  # type: ignore[assignment]
+        full = step.summary
+        if step.calibration_end and step.calibration is not None:
+            step.intervals = _holdout_coverage(model, step.calibration)
+        step.calibration = None
+        scores = step.scores
+        if scores is None and model.usable:
+            scores = _score(model, full, config, engine)
+        if scores is not None:
+            lifetime = lifetime_values(
+                model,
+                full,
+                years=config.lifetime_years,
+                discount_rate=config.discount_rate,
+                gross_margin=config.gross_margin,
+            )
+            scores = join_columns(scores, lifetime.reset_index(drop=True))
+        step.scores = scores
+        step.base_value = _base_value(model, full, config) if model.usable else None
+        clear_forecast_cache()  # the base's total was the last use of the kept forecast
+        return step
+
+    def rescore(
+        self,
+        analysis: Any,
+        ids: pd.Index,
+        *,
+        horizon_months: int,
+        discount_rate: float,
+        gross_margin: float,
+    ) -> pd.DataFrame:
+        """Point values of the customers ``ids`` (``point_values``)."""
+        from clvreport.models.scoring import point_values
+
+        summary = analysis.summary
+        summary = summary[summary["customer_id"].astype(str).isin(ids)]
+        return point_values(
+            analysis.model,
+            summary,
+            horizon_months=horizon_months,
+            discount_rate=discount_rate,
+            gross_margin=gross_margin,
+        )
+
+    def fit_from_dict(self, data: Mapping[str, Any]) -> ClvModelFit:
+        """The shop models of an earlier ``model.json``."""
+        from clvreport.models.fitting import ClvModelFit
+
+        return ClvModelFit.from_dict(data)
+
+    def period_forecast(
+        self, fit: Any, old: pd.DataFrame, days: int, start: dt.date
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, str] | None:
+        """Purchases and revenue over ``days`` in the model's time (seasonal where it was)."""
+        from clvreport.models.period import period_forecast
+        from clvreport.models.units import convert_duration
+
+        needed = ["frequency", "recency", "T", "monetary_value"]
+        if not set(needed) <= set(old.columns):
+            return None
+        scored = old[old[needed].notna().all(axis=1)]
+        t = float(convert_duration(float(days), "days", fit.time_unit))
+        segments, _ = period_forecast(fit, scored, scored["segment"], t, start=start)
+        everyone = pd.Series("total", index=scored.index)
+        total, _ = period_forecast(fit, scored, everyone, t, start=start)
+        return segments, total, scored, "frequency"
