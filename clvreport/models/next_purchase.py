@@ -84,14 +84,18 @@ __all__ = [
     "RISK_LABELS",
     "WINDOW",
     "NextPurchaseDays",
+    "WindowCheck",
     "calendar_clock",
+    "chosen_window_check",
     "holdout_window_check",
     "next_purchase_days",
     "next_purchase_table",
     "overdue",
     "probability_calibration",
     "purchase_within",
+    "risk_label_check",
     "risk_labels",
+    "validation_entries",
 ]
 
 WINDOW = 0.8
@@ -618,3 +622,50 @@ def holdout_window_check(
         calibration=probability_calibration(days.p_90, within_90) if usable_90 else [],
         risk=risk_label_check(risk_labels(days.p_horizon), bought),
     )
+
+
+def chosen_window_check(fit: Any, calibration: pd.DataFrame) -> WindowCheck | None:
+    """:func:`holdout_window_check` of the chosen model's calibration fit (``None`` without one).
+
+    Parameters
+    ----------
+    fit
+        A :class:`~clvreport.models.fitting.ClvModelFit` fitted with a holdout.
+    calibration
+        Its calendar calibration summary (with ``first_holdout_days``).
+    """
+    if fit.model_name is None or fit.validation is None:
+        return None
+    if "first_holdout_days" not in calibration or not calibration.attrs.get("observation_end"):
+        return None
+    candidate = fit.candidates.get(fit.model_name)
+    if candidate is None or candidate.model is None:
+        return None
+    season = fit.calibration_season
+    return holdout_window_check(
+        candidate.model,
+        calibration,
+        fit.calibration_operational(calibration),
+        season if season is not None and season.active else None,
+    )
+
+
+def validation_entries(check: WindowCheck | None) -> dict[str, Any]:
+    """The keys the check adds to ``validation`` in ``model.json`` and ``fit --json``.
+
+    ``next_purchase_coverage`` (share of holdout buyers whose first holdout
+    purchase fell in their window, ``None`` without any), ``next_purchase_window``
+    (:meth:`WindowCheck.to_dict`) and ``p_purchase_90d_calibration`` (per decile).
+
+    Examples
+    --------
+    >>> validation_entries(None)
+    {}
+    """
+    if check is None:
+        return {}
+    return {
+        "next_purchase_coverage": round(check.coverage, 4) if check.buyers else None,
+        "next_purchase_window": check.to_dict() if check.buyers else None,
+        "p_purchase_90d_calibration": check.calibration,
+    }
