@@ -57,6 +57,7 @@ from clvreport.metrics import (
     years_table,
 )
 from clvreport.models import ClvModelFit, fit_clv_models, score_customers, score_segments
+from clvreport.models.next_purchase import WindowCheck, chosen_window_check, next_purchase_table
 from clvreport.models.predictive import IntervalCheck, holdout_intervals, interval_check
 from clvreport.models.scoring import clear_forecast_cache, lifetime_values
 from clvreport.models.season import daily_purchases, season_from_transactions
@@ -190,6 +191,10 @@ class Analysis:
         The client's own season: each calendar month's share of an average year's
         revenue (:func:`~clvreport.revenue_profile.monthly_profile`), or ``None`` with fewer
         than two years of monthly revenue.
+    next_purchase_check
+        How the chosen model's next-purchase windows and 90-day chances held on
+        the holdout (:func:`~clvreport.models.next_purchase.chosen_window_check`),
+        ``None`` without a holdout or a shop model.
     """
 
     config: ClientConfig
@@ -223,6 +228,7 @@ class Analysis:
     exceptional_orders: pd.DataFrame | None = None
     exceptional_rule: ExceptionalOrderRule | None = None
     season: SeasonProfile | None = None
+    next_purchase_check: WindowCheck | None = None
 
     @property
     def active_customers(self) -> int:
@@ -719,9 +725,11 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
     period_check = None if period_model is None else period_model.holdout
     intervals = None if period_check is None else period_check.intervals
     coverage = None if intervals is None else intervals.coverage
+    window_check = None
     if donors is None and subscription is None:
         intervals = _holdout_coverage(model, calibration) if calibration_end else None
         coverage = None if intervals is None else intervals.coverage
+        window_check = chosen_window_check(model, calibration) if calibration_end else None
         del calibration
         if scores is None and model.usable:
             scores = _score(model, full, config, engine)
@@ -734,6 +742,8 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
                 gross_margin=config.gross_margin,
             )
             scores = join_columns(scores, lifetime.reset_index(drop=True))
+            upcoming = next_purchase_table(model, full, horizon_months=config.horizon_months)
+            scores = join_columns(scores, upcoming)
         base_value = _base_value(model, full, config) if model.usable else None
         clear_forecast_cache()  # the base's total was the last use of the kept forecast
 
@@ -806,6 +816,7 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, subscribers) 
         exceptional_orders=exceptional,
         exceptional_rule=exceptional_rule,
         season=revenue_season,
+        next_purchase_check=window_check,
     )
 
 

@@ -396,10 +396,10 @@ def risk_labels(p_horizon: np.ndarray) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=list(RISK_LABELS))
 
 
-def _dates(start: dt.date, days: np.ndarray, shown: np.ndarray) -> pd.Series:
+def _dates(start: dt.date, days: np.ndarray, shown: np.ndarray) -> np.ndarray:
+    """``start`` plus ``days`` as dates (midnights), NaT where not ``shown``."""
     values = np.datetime64(start, "D") + np.where(shown, days, 0).astype("timedelta64[D]")
-    out = pd.Series(values.astype("datetime64[s]"))
-    return out.where(shown).dt.date.astype("date32[pyarrow]")
+    return np.where(shown, values, np.datetime64("NaT")).astype("datetime64[ns]")
 
 
 def next_purchase_table(
@@ -450,9 +450,9 @@ def next_purchase_table(
     return pd.DataFrame(
         {
             "customer_id": summary["customer_id"].to_numpy(),
-            "next_purchase_median": _dates(start, days.median, shown).to_numpy(),
-            "next_purchase_low": _dates(start, days.low, shown).to_numpy(),
-            "next_purchase_high": _dates(start, days.high, shown).to_numpy(),
+            "next_purchase_median": _dates(start, days.median, shown),
+            "next_purchase_low": _dates(start, days.low, shown),
+            "next_purchase_high": _dates(start, days.high, shown),
             "p_purchase_30d": days.p_30,
             "p_purchase_90d": days.p_90,
             "p_purchase_horizon": days.p_horizon,
