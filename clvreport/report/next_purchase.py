@@ -8,6 +8,8 @@ P(purchase within 90 days) per decile, from
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 
 from clvreport import plots
@@ -16,20 +18,56 @@ from clvreport.models.next_purchase import EXPECTED_SHARE, RISK_HIGH, WINDOW
 from clvreport.report.context import ReportContext
 from clvreport.report.markdown import figure, keep_together, paragraph
 
-__all__ = ["next_purchase_blocks", "next_purchase_cells"]
+__all__ = [
+    "MAX_ID_CHARS_WITH_DATE",
+    "next_purchase_blocks",
+    "next_purchase_cells",
+    "shows_next_purchase",
+]
+
+MAX_ID_CHARS_WITH_DATE = 12
+"""The top-customer table has room for the expected date beside ids up to this long;
+longer (shortened) ids would wrap, and the date is left to customers.csv/.xlsx."""
 
 
-def next_purchase_cells(t: Translator, median: pd.Series) -> list[str]:
+def shows_next_purchase(top: pd.DataFrame) -> bool:
+    """Whether the top-customer table shows the expected next purchase.
+
+    When the model gave one and the shown ids (``shown_id``) are short enough.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"shown_id": ["100726"], "next_purchase_median": [pd.NaT]})
+    >>> shows_next_purchase(rows), shows_next_purchase(rows.assign(shown_id="8dc16285…ab06816"))
+    (True, False)
+    """
+    if "next_purchase_median" not in top or "shown_id" not in top:
+        return False
+    return int(top["shown_id"].astype(str).str.len().max()) <= MAX_ID_CHARS_WITH_DATE
+
+
+def next_purchase_cells(t: Translator, median: pd.Series, as_of: dt.date) -> list[str]:
     """The top-customer table's column: the median date, or "not expected" without one.
+
+    Day and month within a year of ``as_of`` (the year is then plain), month and
+    year further out.
 
     Examples
     --------
     >>> from clvreport.i18n import translator
-    >>> next_purchase_cells(translator("nl"), pd.Series(pd.to_datetime(["2025-02-10", None])))
-    ['10-02-2025', 'niet verwacht']
+    >>> days = pd.Series(pd.to_datetime(["2025-02-10", None, "2026-03-01"]))
+    >>> next_purchase_cells(translator("nl"), days, dt.date(2024, 12, 31))
+    ['10 feb', 'niet verwacht', 'mrt 2026']
     """
     none = t("value.next_purchase_none")
-    return [none if pd.isna(day) else t.date(day.date(), style="short") for day in median]
+    year_on = as_of + dt.timedelta(days=365)
+
+    def cell(day: pd.Timestamp) -> str:
+        if pd.isna(day):
+            return none
+        return t.date(day.date(), style="d MMM" if day.date() < year_on else "MMM yyyy")
+
+    return [cell(day) for day in median]
 
 
 def next_purchase_blocks(ctx: ReportContext) -> list[str]:
