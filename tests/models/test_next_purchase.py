@@ -296,3 +296,41 @@ def test_next_gift_matches_posterior_draws(history) -> None:
     for k in range(1, 6):
         share = float(np.mean(next_gift == k))
         assert abs(chances[k - 1] - share) < 4 * np.sqrt(share * (1 - share) / draws) + 1e-4
+
+
+def test_next_purchase_table_dates_follow_the_days_and_the_expectation() -> None:
+    """Dates are the report date plus the window's days, shown only when a purchase is
+    expected within the horizon; the risk label follows the same chance."""
+    from clvreport.models import fit_clv_models
+    from clvreport.models.next_purchase import next_purchase_table
+    from clvreport.models.simulate import simulate_summary
+
+    summary = simulate_summary("bgnbd", {"r": 0.8, "alpha": 6.0, "a": 0.6, "b": 3.0}, 4000, seed=2)
+    summary["recency"] = np.round(summary["recency"] * 7) / 7  # whole days
+    summary["T"] = np.round(summary["T"] * 7) / 7
+    summary.attrs = {"time_unit": "weeks", "calibration_end": "2024-12-31"}
+    fit = fit_clv_models(summary, model="bgnbd")
+    table = next_purchase_table(fit, summary, horizon_months=12)
+    days = next_purchase_days(
+        fit.model,
+        summary["frequency"].to_numpy(float),
+        summary["recency"].to_numpy(float),
+        summary["T"].to_numpy(float),
+        calendar_clock(366, "weeks"),
+        365,
+    )
+    expected = days.p_horizon >= EXPECTED_SHARE
+    assert 0 < expected.sum() < len(summary)
+    median = pd.to_datetime(table["next_purchase_median"])
+    assert (median.notna().to_numpy() == expected).all()
+    start = pd.Timestamp("2024-12-31")
+    assert ((median[expected] - start).dt.days.to_numpy() == days.median[expected]).all()
+    low, high = (
+        pd.to_datetime(table["next_purchase_low"]),
+        pd.to_datetime(table["next_purchase_high"]),
+    )
+    assert (low[expected] <= median[expected]).all() and (median[expected] <= high[expected]).all()
+    assert (table["risk_label"][expected] == "low").all()
+    assert (table.loc[~expected & (days.p_horizon < 0.2), "risk_label"] == "high").all()
+    assert (table["p_purchase_30d"] <= table["p_purchase_90d"]).all()
+    assert (table["p_purchase_90d"] <= table["p_purchase_horizon"]).all()
