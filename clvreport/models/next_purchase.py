@@ -61,6 +61,17 @@ Overdue
   of long ago has a high chance of silence at the population's slow pace, yet
   rarely comes back). :func:`risk_label_check` compares each label's share of
   holdout buyers with its band.
+
+On CDNOW (23,570 customers, 39-week calibration and holdout, Pareto/NBD) the
+first holdout purchase of 80% of the holdout buyers fell in their window (8%
+earlier, 12% later), and 73% of the low-risk, 47% of the elevated and 17% of
+the high-risk customers bought in the holdout: each label within its band
+(``tests/models/test_next_purchase_cdnow.py``).
+
+BG/BB (donors)
+--------------
+:func:`next_gift_probabilities` gives the period analogue: the chance that the
+next gift falls in each of the coming opportunities, dropout included.
 """
 
 from __future__ import annotations
@@ -254,10 +265,10 @@ def _first_day_reaching(
     lo = np.zeros(target.size, dtype=np.int64)  # F(0) = 0 < target
     hi = np.full(target.size, horizon_days, dtype=np.int64)
     open_ = hi - lo > 1
+    params = model._params()
     while open_.any():
         idx = np.flatnonzero(open_)
         mid = (lo[idx] + hi[idx]) // 2
-        params = model._params()
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             silent = model._probability_no_purchase_if_alive(params, clock[mid], x[idx], T[idx])
         reached = p_alive[idx] * (1.0 - silent) >= target[idx]
