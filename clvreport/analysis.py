@@ -45,6 +45,7 @@ from clvreport.metrics import (
     years_table,
 )
 from clvreport.models import ClvModelFit, score_customers, score_segments
+from clvreport.models.next_purchase import WindowCheck
 from clvreport.models.predictive import IntervalCheck, holdout_intervals, interval_check
 from clvreport.models.tracking import tracking_data
 from clvreport.revenue_profile import SeasonProfile, monthly_profile
@@ -172,6 +173,10 @@ class Analysis:
         The client's own season: each calendar month's share of an average year's
         revenue (:func:`~clvreport.revenue_profile.monthly_profile`), or ``None`` with fewer
         than two years of monthly revenue.
+    next_purchase_check
+        How the chosen model's next-purchase windows and 90-day chances held on
+        the holdout (:func:`~clvreport.models.next_purchase.chosen_window_check`),
+        ``None`` without a holdout or a shop model.
     """
 
     config: ClientConfig
@@ -205,6 +210,7 @@ class Analysis:
     exceptional_orders: pd.DataFrame | None = None
     exceptional_rule: ExceptionalOrderRule | None = None
     season: SeasonProfile | None = None
+    next_purchase_check: WindowCheck | None = None
 
     @property
     def has_predictions(self) -> bool:
@@ -507,6 +513,7 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, source: Any) 
         exceptional_orders=exceptional,
         exceptional_rule=exceptional_rule,
         season=revenue_season,
+        next_purchase_check=step.next_purchase_check,
     )
 
 

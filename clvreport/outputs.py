@@ -13,8 +13,9 @@ import datetime as dt
 import errno
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,8 @@ from clvreport.comparison import key_figures as compute_key_figures
 from clvreport.errors import WRITE_ERRNOS
 from clvreport.experiments import ACTION_COLUMNS, CONTROL, LearnedRate
 from clvreport.i18n import Translator
+from clvreport.models.next_purchase import validation_entries
+from clvreport.next_purchase_text import reasons, risk_text
 from clvreport.recommendations import PlanRules, customer_actions, plan_actions
 from clvreport.revenue_profile import season_check
 
@@ -68,6 +71,16 @@ CUSTOMERS_FILE_COLUMNS = [
     "p_alive",
     "p_silence",
     "at_risk",
+    "next_purchase_median",
+    "next_purchase_low",
+    "next_purchase_high",
+    "p_purchase_30d",
+    "p_purchase_90d",
+    "p_purchase_horizon",
+    "typical_interval_days",
+    "overdue_ratio",
+    "risk_label",
+    "reason",
     "expected_purchases",
     "purchases_low",
     "purchases_high",
@@ -91,7 +104,12 @@ orders counted as ordinary ones) only when the model capped such orders
 last purchase) and ``expected_remaining_years`` the rule of thumb's years still to come
 (empty without a retention rate), as defined in :mod:`clvreport.definitions`.
 ``p_cancel_soon``, ``months_since_end`` and ``winback_value`` only for subscriptions
-(:mod:`clvreport.subscribers`)."""
+(:mod:`clvreport.subscribers`). ``next_purchase_median``/``_low``/``_high`` (the
+median and 80% window of the next purchase given one within the horizon, empty when
+none is expected), ``p_purchase_30d``/``_90d``/``_horizon``, ``typical_interval_days``,
+``overdue_ratio`` and ``risk_label`` (``low``/``elevated``/``high``) for the shop models
+(:mod:`clvreport.models.next_purchase`); ``reason`` (one sentence in the report
+language, :mod:`clvreport.next_purchase_text`) when written with a translator."""
 
 SHEET_COLUMNS = [
     "customer_id",
@@ -99,6 +117,13 @@ SHEET_COLUMNS = [
     "segment",
     "action",
     "channel",
+    "risk_label",
+    "next_purchase_median",
+    "next_purchase_low",
+    "next_purchase_high",
+    "p_purchase_90d",
+    "overdue_ratio",
+    "reason",
     "value_at_stake",
     "value_kept",
     "contact_cost",
@@ -111,7 +136,8 @@ SHEET_COLUMNS = [
     "last_purchase",
 ]
 """Columns of an action list (headers from ``xlsx.columns.<name>``); the client's
-extra columns follow ``customer_id``."""
+extra columns follow ``customer_id``. The next-purchase columns come first after the
+action (what an account manager reads before calling), when the model gave them."""
 
 _KIND = {
     "customer_id": "text",
@@ -119,6 +145,13 @@ _KIND = {
     "segment": "text",
     "action": "wrap",
     "channel": "text",
+    "risk_label": "text",
+    "next_purchase_median": "date",
+    "next_purchase_low": "date",
+    "next_purchase_high": "date",
+    "p_purchase_90d": "percent",
+    "overdue_ratio": "decimal",
+    "reason": "wrap",
     "value_at_stake": "money",
     "value_kept": "money",
     "contact_cost": "money2",
@@ -191,6 +224,7 @@ class CustomerRows:
         on_list: pd.Series | None = None,
         rules: PlanRules | None = None,
         columns: Mapping[str, pd.Series] | None = None,
+        t: Translator | None = None,
     ) -> CustomerRows:
         """The rows of ``analysis`` (see :func:`customer_table`).
 
@@ -200,6 +234,7 @@ class CustomerRows:
         ``rules``: the report's plan rules (read from the client's config without);
         ``columns``: :func:`customer_columns` of ``analysis``, when already computed
         (the report computes them once, for the comparison and the files).
+        ``t``: the report language, for the ``reason`` column (none without).
         """
         customers = analysis.customers
         value = "clv" if analysis.has_predictions else "revenue"
@@ -209,6 +244,10 @@ class CustomerRows:
         if groups is not None:
             control = groups.reindex(customers.index).eq(CONTROL).fillna(False)
             columns["control_group"] = control.astype(bool)
+        if t is not None and "next_purchase_median" in customers:
+            columns["reason"] = reasons(
+                customers, analysis.as_of, t, analysis.config.horizon_months
+            )
         extra = [c for c in analysis.config.data.columns.extra or () if c in columns]
         names = [c for c in CUSTOMERS_FILE_COLUMNS if c in columns]
         names[1:1] = extra
@@ -403,6 +442,8 @@ def write_action_lists(
     per_customer: pd.DataFrame | None = None,
     plan: pd.DataFrame | None = None,
     min_history_weeks: int = 0,
+    as_of: dt.date | None = None,
+    horizon_months: int = 12,
 ) -> pd.DataFrame:
     """Write ``customers.xlsx``: the action plan and one customer list per recommended action.
 
@@ -448,6 +489,9 @@ def write_action_lists(
         The plan of ``per_customer``, when already computed (the report's).
     min_history_weeks
         Customers known for fewer weeks are listed after the others.
+    as_of, horizon_months
+        The report date and horizon, for each listed customer's ``reason``
+        (:func:`~clvreport.next_purchase_text.reasons`; none without ``as_of``).
 
     Returns
     -------
@@ -472,6 +516,7 @@ def write_action_lists(
             customers, rules, language=t.language, per_customer=per_customer, audience=t.audience
         )
     extra = [c for c in extra if c in customers]
+    described = partial(_next_purchase_cells, t=t, as_of=as_of, horizon_months=horizon_months)
 
     # User text (customer ids, names, channels) starting with "=" stays text, never a formula.
     book = xlsxwriter.Workbook(
@@ -510,7 +555,9 @@ def write_action_lists(
             )
             shown = mine.iloc[order[:max_rows]]
             sheet = book.add_worksheet(row.list_name)
-            _write_list(sheet, shown, len(mine), row, customers, t, labels, formats, extra)
+            _write_list(
+                sheet, shown, len(mine), row, customers, t, labels, formats, extra, described
+            )
         if newly_at_risk is not None and len(newly_at_risk):
             ids = set(map(str, newly_at_risk))
             chosen = customers["customer_id"].astype(str).isin(ids).to_numpy()
@@ -531,10 +578,23 @@ def write_action_lists(
                 formats,
                 extra,
                 advised=advised,
+                described=described,
             )
     finally:
         book.close()
     return plan
+
+
+def _next_purchase_cells(
+    rows: pd.DataFrame, *, t: Translator, as_of: dt.date | None, horizon_months: int
+) -> dict[str, pd.Series]:
+    """The listed customers' risk label in the report language and their reason sentence."""
+    cells = {}
+    if "risk_label" in rows:
+        cells["risk_label"] = risk_text(rows["risk_label"], t)
+    if as_of is not None and "next_purchase_median" in rows:
+        cells["reason"] = reasons(rows, as_of, t, horizon_months)
+    return cells
 
 
 def _write_list(
@@ -547,6 +607,7 @@ def _write_list(
     labels: Mapping[str, str],
     formats: Mapping[str, Any],
     extra: Sequence[str],
+    described: Callable[[pd.DataFrame], dict[str, pd.Series]] | None = None,
 ) -> None:
     name = t(f"recommendations.actions.{row.action}.name")
     what = t(f"recommendations.actions.{row.action}.what")
@@ -571,9 +632,12 @@ def _write_list(
         note = f"{note} {t('xlsx.control_note', control=t.number(held_back))}"
     sheet.write_string(1, 0, note, formats["note"])
     base = customers.loc[shown.index]
+    cells = described(base) if described is not None else {}
     frame = pd.DataFrame(index=shown.index)
     for column in SHEET_COLUMNS:
-        if column == "control_group":
+        if column in cells:
+            frame[column] = cells[column]
+        elif column == "control_group":
             if "group" in shown and held_back:
                 frame[column] = np.where(shown["group"] == CONTROL, t("xlsx.control_yes"), "")
         elif column == "segment":
@@ -609,6 +673,7 @@ def _write_newly_at_risk(
     extra: Sequence[str],
     *,
     advised: set[str],
+    described: Callable[[pd.DataFrame], dict[str, pd.Series]] | None = None,
 ) -> None:
     """The customers who came at risk since the previous report, each with their own action.
 
@@ -634,8 +699,11 @@ def _write_newly_at_risk(
             return t("xlsx.no_paying_action")
         return t(f"recommendations.actions.{key}.name")
 
+    cells = described(shown) if described is not None else {}
     for column in SHEET_COLUMNS:
-        if column == "segment":
+        if column in cells:
+            frame[column] = cells[column]
+        elif column == "segment":
             frame[column] = shown["segment"].astype(str).map(lambda s: labels.get(s, s))
         elif column == "action":
             frame[column] = [action_text(k, p) for k, p in zip(keys, paying, strict=True)]
@@ -959,7 +1027,7 @@ def write_outputs(
         on_list = on_action_list(per_customer, plan, priced)
     rules = rules or PlanRules.from_config(config)  # once: the table and the workbook
     if customers is None:
-        rows = CustomerRows.of(analysis, groups, on_list, rules, columns=columns)
+        rows = CustomerRows.of(analysis, groups, on_list, rules, columns=columns, t=t)
     else:
         rows = customers
     write_customer_table(rows, csv_path, parquet_path)
@@ -983,6 +1051,8 @@ def write_outputs(
         per_customer=per_customer,
         plan=plan,
         min_history_weeks=config.min_history_weeks,
+        as_of=analysis.as_of,
+        horizon_months=config.horizon_months,
     )
 
     model_path = folder / "model.json"
@@ -998,6 +1068,8 @@ def write_outputs(
     model["historic"] = analysis.figures.as_dict()
     model["revenue_season"] = revenue_season_json(analysis)
     model["key_figures"] = key_figures.to_dict()
+    if model.get("validation") is not None:
+        model["validation"].update(validation_entries(analysis.next_purchase_check))
     if analysis.base_value is not None:
         base = analysis.base_value
         model["base_value"] = {

@@ -33,7 +33,9 @@ With an observation end after the calibration end, the holdout columns count
 what the same customers did in ``(calibration_end, observation_end]``:
 ``frequency_holdout`` (purchase days), ``monetary_value_holdout`` (net
 amount per holdout purchase day, 0 without one), ``revenue_holdout`` and
-``duration_holdout`` (the holdout length). (lifetimes'
+``duration_holdout`` (the holdout length), and ``first_holdout_days`` (calendar
+days from the calibration end to the first holdout purchase, NaN without one:
+the next-purchase windows' check). (lifetimes'
 ``calibration_and_holdout_data`` averages holdout *rows* instead of purchase
 days; here both periods use purchase days.)
 
@@ -128,12 +130,14 @@ holdout_days AS (
 holdout AS (
     SELECT customer_id,
            SUM(is_purchase_day) AS frequency_holdout,
+           MIN(CASE WHEN is_purchase_day = 1 THEN order_date END) AS first_holdout,
            {dialect.exact_sum("amount")} AS revenue_holdout
     FROM holdout_days
     GROUP BY customer_id
 )"""
-        holdout_columns = """,
+        holdout_columns = f""",
        CAST(COALESCE(h.frequency_holdout, 0) AS BIGINT) AS frequency_holdout,
+       {dialect.date_diff_days(cal, "h.first_holdout")} AS first_holdout_days,
        CASE WHEN h.frequency_holdout > 0 THEN h.revenue_holdout / h.frequency_holdout
             ELSE 0 END AS monetary_value_holdout,
        COALESCE(h.revenue_holdout, 0) AS revenue_holdout"""
@@ -327,8 +331,9 @@ def rfm_summary(
         One row per customer, ordered by ``customer_id``: ``customer_id``,
         ``frequency`` (int), ``recency``, ``T``, ``monetary_value``, ``revenue``;
         with a holdout also ``frequency_holdout`` (int),
-        ``monetary_value_holdout``, ``revenue_holdout`` and ``duration_holdout``;
-        ``monetary_value_capped`` when an exceptional repeat order was capped.
+        ``monetary_value_holdout``, ``revenue_holdout``, ``duration_holdout`` and
+        ``first_holdout_days``; ``monetary_value_capped`` when an exceptional
+        repeat order was capped.
         ``attrs`` holds ``time_unit``, ``calibration_end`` and
         ``observation_end``, and ``spend_caps`` (``orders, customers, amount,
         counted_as, rule``) when the transactions carry the rule for
@@ -377,6 +382,7 @@ def rfm_summary(
         out["monetary_value_holdout"] = frame["monetary_value_holdout"].astype("float64")
         out["revenue_holdout"] = frame["revenue_holdout"].astype("float64")
         out["duration_holdout"] = (obs - cal).days / per_unit
+        out["first_holdout_days"] = frame["first_holdout_days"].astype("float64")
     out.attrs = {
         "time_unit": time_unit,
         "calibration_end": cal.isoformat(),

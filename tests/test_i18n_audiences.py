@@ -68,9 +68,19 @@ SUBSCRIBER_ALLOWED: dict[str, set[str]] = {"nl": set(), "en": set()}
 ALLOWED_BY_AUDIENCE = {AUDIENCE: ALLOWED, SUBSCRIBERS: SUBSCRIBER_ALLOWED}
 # Messages of the other audiences that never appear in a report for this audience: the
 # report section of the other business and its model choice.
+# the next-purchase window, its check and its columns come with the shop models only
+SHOP_ONLY = (
+    "next_purchase.",
+    "methodology.next_purchase_",
+    "value.next_purchase",
+    "plots.purchase_calibration.",
+    "xlsx.columns.next_purchase_",
+    "xlsx.columns.p_purchase_90d",
+    "xlsx.columns.reason",
+)
 NOT_IN_REPORT = {
-    AUDIENCE: ("subscribers.", "methodology.choice.subscription_business"),
-    SUBSCRIBERS: ("donors.", "methodology.choice.discrete_business"),
+    AUDIENCE: ("subscribers.", "methodology.choice.subscription_business", *SHOP_ONLY),
+    SUBSCRIBERS: ("donors.", "methodology.choice.discrete_business", *SHOP_ONLY),
 }
 
 

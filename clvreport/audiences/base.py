@@ -155,6 +155,9 @@ class ModelStep:
         The donor or subscription report's own figures, else ``None``.
     calibration
         Shops: the calibration summary, kept until :meth:`Audience.complete`.
+    next_purchase_check
+        Shops: how the next-purchase windows held on the holdout
+        (:func:`~clvreport.models.next_purchase.chosen_window_check`).
     """
 
     summary: pd.DataFrame
@@ -167,6 +170,7 @@ class ModelStep:
     donors: Any = None
     subscribers: Any = None
     calibration: pd.DataFrame | None = None
+    next_purchase_check: Any = None
 
 
 def running(customers: pd.DataFrame) -> pd.Series | None:

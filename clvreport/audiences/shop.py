@@ -101,12 +101,14 @@ class ShopAudience(Audience):
     def complete(self, step: ModelStep, config: ClientConfig, engine: Any) -> ModelStep:
         """The holdout intervals, every customer's scores and lifetime value, the base's value."""
         from clvreport.analysis import _base_value, _holdout_coverage, _score, join_columns
+        from clvreport.models.next_purchase import chosen_window_check, next_purchase_table
         from clvreport.models.scoring import clear_forecast_cache, lifetime_values
 
         model: ClvModelFit = step.model  # type: ignore[assignment]
         full = step.summary
         if step.calibration_end and step.calibration is not None:
             step.intervals = _holdout_coverage(model, step.calibration)
+            step.next_purchase_check = chosen_window_check(model, step.calibration)
         step.calibration = None
         scores = step.scores
         if scores is None and model.usable:
@@ -120,6 +122,8 @@ class ShopAudience(Audience):
                 gross_margin=config.gross_margin,
             )
             scores = join_columns(scores, lifetime.reset_index(drop=True))
+            upcoming = next_purchase_table(model, full, horizon_months=config.horizon_months)
+            scores = join_columns(scores, upcoming)
         step.scores = scores
         step.base_value = _base_value(model, full, config) if model.usable else None
         clear_forecast_cache()  # the base's total was the last use of the kept forecast

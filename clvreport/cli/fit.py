@@ -26,6 +26,15 @@ writes the per-customer rows (``customer_id, holdout_purchases,
 expected_holdout_purchases, holdout_purchases_low, holdout_purchases_high,
 chance_below, chance_above``).
 
+The same calibration fit dates every customer's next purchase
+(:mod:`clvreport.models.next_purchase`, with the holdout's length as the
+horizon): ``validation.next_purchase_coverage`` is the share of the customers
+who bought in the holdout whose first holdout purchase fell in their 80%
+window (``validation.next_purchase_window`` adds the shares before and after
+it and the holdout purchase rate per risk label), and
+``validation.p_purchase_90d_calibration`` the predicted chance of a purchase
+within 90 days against the observed share, per decile of the prediction.
+
 With ``--season auto`` (the default) the client's monthly pattern is
 estimated from the transactions up to the calibration end (for the holdout
 check) and up to the holdout end (for the final fit), and used as a time
@@ -90,6 +99,7 @@ from clvreport.ingest import Transactions, read_transactions
 from clvreport.models import ClvModelFit, fit_clv_models
 from clvreport.models.contract import read_subscription_log, subscription_summary
 from clvreport.models.fitting import MIN_REPEAT_BUYERS
+from clvreport.models.next_purchase import chosen_window_check, validation_entries
 from clvreport.models.predictive import INTERVAL, holdout_intervals, interval_check
 from clvreport.models.season import Season, daily_purchases, season_from_transactions
 from clvreport.rfm import rfm_summary
@@ -202,6 +212,12 @@ def _print(fit: ClvModelFit, payload: dict[str, Any]) -> None:
                 f"{check['expected_above']:.1%}); below the lower bound: {check['below']:.1%} "
                 f"(expected {check['expected_below']:.1%}); lower bound 0: "
                 f"{check['lower_bound_zero']:.1%}"
+            )
+        window = payload["validation"].get("next_purchase_coverage")
+        if window is not None:
+            console.print(
+                f"First holdout purchase inside the customer's 80% next-purchase window: "
+                f"{window:.1%} of the holdout buyers"
             )
     season = payload.get("season") or {}
     if season:
@@ -724,6 +740,7 @@ def fit(
             )
         with running("checking the holdout"):
             holdout = _holdout_scores(result, calibration)
+            window = chosen_window_check(result, calibration)
         payload = {
             **result.to_dict(),
             "calibration_end": calibration.attrs.get("calibration_end"),
@@ -740,6 +757,7 @@ def fit(
         payload["validation"]["intervals"] = check
         payload["validation"]["above"] = check["above"]
         payload["validation"]["below"] = check["below"]
+        payload["validation"].update(validation_entries(window))
         if scores is not None:
             write_table(table, scores, "the holdout scores", option="--scores")
     elif scores is not None:

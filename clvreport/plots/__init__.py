@@ -38,6 +38,7 @@ from clvreport.plots._base import (
 from clvreport.plots._fonts import use_fonts
 from clvreport.plots._history import plot_migration, plot_report_history
 from clvreport.plots._model import plot_holdout_check, plot_tracking, plot_tracking_weekly
+from clvreport.plots._next_purchase import plot_purchase_calibration
 from clvreport.plots._retention import (
     plot_cohort_giving,
     plot_cohort_retention,
@@ -66,6 +67,7 @@ __all__ = [
     "plot_holdout_check",
     "plot_lorenz",
     "plot_migration",
+    "plot_purchase_calibration",
     "plot_report_history",
     "plot_revenue_new_vs_returning",
     "plot_segment_map",

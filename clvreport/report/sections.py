@@ -40,6 +40,11 @@ from clvreport.report.markdown import (
     short_ids,
     table,
 )
+from clvreport.report.next_purchase import (
+    next_purchase_blocks,
+    next_purchase_cells,
+    shows_next_purchase,
+)
 from clvreport.report.season import season_sentences
 from clvreport.report.sensitivity import sensitivity_blocks
 
@@ -167,6 +172,10 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
     if a.has_predictions:
         chance = _chance_column(ctx)
         columns[t(f"value.{chance}")] = [t.percent(v, digits=0) for v in top[chance]]
+        if shows_next_purchase(top):
+            columns[t("value.next_purchase")] = next_purchase_cells(
+                t, top["next_purchase_median"], a.as_of
+            )
     columns[t(f"value.{value_key}")] = [t.money(v) for v in top[value_key]]
     top_table = pd.DataFrame(columns)
     top_note = (
@@ -185,6 +194,9 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
             value=t.money(top[value_key].iloc[-1]),
         )
         top_note = f"{top_note} {ties_note}" if top_note else ties_note
+    if a.has_predictions and shows_next_purchase(top):
+        np_note = t("value.next_purchase_note", months=a.config.horizon_months)
+        top_note = f"{top_note} {np_note}" if top_note else np_note
     one_order_note = _one_order_note(ctx, top, one_order)
     regular_blocks = _regular_blocks(ctx)
     return join(
@@ -1113,6 +1125,7 @@ def _holdout_blocks(ctx: ReportContext) -> list[str]:
     ]
     if a.tracking is not None and len(a.tracking):
         blocks += _tracking_figures(ctx, a.tracking)
+    blocks += next_purchase_blocks(ctx)
     return blocks
 
 

@@ -1,0 +1,190 @@
+"""One sentence per customer on when their next purchase is due, from their own figures.
+
+``reason`` in ``customers.csv`` and the action lists: the history ("3 aankopen
+sinds 2023, de laatste 5 maanden geleden"), the customer's rhythm and how far
+past it they are ("koopt gemiddeld elke 2 maanden, nu 2,5× zo lang stil"), and
+the outlook: the median date of the next purchase when one is expected within
+the horizon, else its chance (:mod:`clvreport.models.next_purchase`).
+
+The text is built once per distinct combination of its (rounded) parts and
+expanded to the customers, so a million customers cost a few thousand
+formatted sentences.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from clvreport.i18n import Translator
+from clvreport.models.compression import distinct_rows
+from clvreport.models.next_purchase import EXPECTED_SHARE
+from clvreport.models.units import DAYS_PER_MONTH
+
+__all__ = ["OVERDUE_SHOWN", "duration_parts", "reasons", "risk_text"]
+
+OVERDUE_SHOWN = 1.5
+"""A repeat buyer's silence is called out from this many typical intervals."""
+_UNITS = ("days", "weeks", "months", "years")
+
+
+def duration_parts(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A duration in days as a count of the unit a person would use.
+
+    Under two weeks in days, under eight weeks in weeks, under two years in
+    months, else in years.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(unit, count)``: the index into ``("days", "weeks", "months", "years")``
+        (-1 for NaN) and the rounded count (at least 1 for weeks and longer).
+
+    Examples
+    --------
+    >>> unit, count = duration_parts(np.array([3.0, 20.0, 150.0, 900.0]))
+    >>> unit.tolist(), count.tolist()
+    ([0, 1, 2, 3], [3, 3, 5, 2])
+    """
+    d = np.asarray(days, dtype=float)
+    unit = np.select(
+        [np.isnan(d), d < 14, d < 56, d < 730],
+        [-1, 0, 1, 2],
+        default=3,
+    )
+    size = np.array([1.0, 7.0, DAYS_PER_MONTH, 365.25])[np.maximum(unit, 0)]
+    count = np.where(unit < 0, 0, np.rint(np.nan_to_num(d) / size)).astype(np.int64)
+    count = np.where(unit > 0, np.maximum(count, 1), np.maximum(count, 0))
+    return unit.astype(np.int64), count
+
+
+def _duration(t: Translator, unit: int, count: int) -> str:
+    name = _UNITS[unit]
+    key = f"next_purchase.units.{name[:-1] if count == 1 else name}"
+    return t(key, n=t.number(count))
+
+
+def risk_text(labels: pd.Series, t: Translator) -> pd.Series:
+    """The risk labels in the report language (``laag``/``verhoogd``/``hoog``)."""
+    names = {key: t(f"next_purchase.risk.{key}") for key in ("low", "elevated", "high")}
+    return labels.astype(object).map(names)
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Day numbers of a date column (``-1`` for a missing one) and whether present."""
+    days = pd.to_datetime(values, errors="coerce").to_numpy(dtype="datetime64[D]")
+    missing = np.isnat(days)
+    numbers = np.where(missing, -1, days.astype(np.int64))
+    return numbers, ~missing
+
+
+def reasons(
+    customers: pd.DataFrame, as_of: dt.date, t: Translator, horizon_months: int
+) -> pd.Series:
+    """The reason sentence of every customer, in the report language.
+
+    Parameters
+    ----------
+    customers
+        With ``n_purchases``, ``first_purchase``, ``last_purchase``,
+        ``typical_interval_days``, ``overdue_ratio``, ``p_purchase_horizon`` and
+        ``next_purchase_median``.
+    as_of
+        The report date (the history's end).
+    t
+        Translator of the report language.
+    horizon_months
+        The horizon of ``p_purchase_horizon``.
+
+    Returns
+    -------
+    pandas.Series
+        One sentence per customer (Arrow-backed strings), indexed like ``customers``.
+
+    Examples
+    --------
+    >>> from clvreport.i18n import translator
+    >>> frame = pd.DataFrame({"n_purchases": [3], "first_purchase": [pd.Timestamp("2024-02-01")],
+    ...     "last_purchase": [pd.Timestamp("2024-08-01")], "typical_interval_days": [60.0],
+    ...     "overdue_ratio": [2.5], "p_purchase_horizon": [0.7],
+    ...     "next_purchase_median": [pd.Timestamp("2025-02-10")]})
+    >>> text = reasons(frame, dt.date(2024, 12, 31), translator("nl"), 12).iloc[0]
+    >>> text.split("; ")  # doctest: +NORMALIZE_WHITESPACE
+    ['3 aankopen sinds 2024, de laatste 5 maanden geleden',
+     'koopt gemiddeld elke 2 maanden, nu 2,5× zo lang stil',
+     'volgende aankoop verwacht rond 10 februari 2025.']
+    """
+    n = len(customers)
+    if n == 0:
+        return pd.Series([], index=customers.index, dtype="str")
+    today = np.datetime64(as_of, "D").astype(np.int64)
+    last, has_last = _codes(customers["last_purchase"])
+    first, _ = _codes(customers["first_purchase"])
+    since_unit, since_count = duration_parts(np.where(has_last, today - last, np.nan))
+    purchases = customers["n_purchases"].to_numpy(dtype=float, na_value=0).astype(np.int64)
+    year = np.where(
+        first >= 0, first.astype("datetime64[D]").astype("datetime64[Y]").astype(int) + 1970, 0
+    )
+    repeat = purchases >= 2
+    interval_unit, interval_count = duration_parts(
+        np.where(repeat, customers["typical_interval_days"].to_numpy(dtype=float), np.nan)
+    )
+    ratio = customers["overdue_ratio"].to_numpy(dtype=float)
+    shown_ratio = np.where(repeat & (ratio >= OVERDUE_SHOWN), np.rint(ratio * 2) / 2, 0.0)
+    p = customers["p_purchase_horizon"].to_numpy(dtype=float)
+    median, has_median = _codes(customers["next_purchase_median"])
+    expected = has_median & (p >= EXPECTED_SHARE)
+    percent = np.where(expected | np.isnan(p), -1, np.rint(np.nan_to_num(p) * 100))
+    median = np.where(expected, median, -1)
+    parts = (
+        purchases,
+        year,
+        since_unit,
+        since_count,
+        interval_unit,
+        interval_count,
+        shown_ratio,
+        median,
+        percent,
+    )
+    codes, first_rows = distinct_rows(*parts)
+    horizon = (
+        _duration(t, 2, horizon_months)
+        if horizon_months % 12
+        else _duration(t, 3, horizon_months // 12)
+    )
+    texts = []
+    for row in first_rows:
+        count, since = int(purchases[row]), ""
+        if since_unit[row] >= 0:
+            since = _duration(t, int(since_unit[row]), int(since_count[row]))
+        if count >= 2:
+            history = t(
+                "next_purchase.reason.history", n=t.number(count), year=year[row], since=since
+            )
+            rhythm = t(
+                "next_purchase.reason.rhythm",
+                interval=_duration(t, int(interval_unit[row]), int(interval_count[row])),
+            )
+            if shown_ratio[row]:
+                ratio_text = t.number(shown_ratio[row], digits=1 if shown_ratio[row] % 1 else 0)
+                rhythm += t("next_purchase.reason.overdue", ratio=ratio_text)
+            pieces = [history, rhythm]
+        else:
+            pieces = [t("next_purchase.reason.history_one", since=since)]
+        if median[row] >= 0:
+            date = dt.date(1970, 1, 1) + dt.timedelta(days=int(median[row]))
+            pieces.append(t("next_purchase.reason.expected", date=t.date(date)))
+        elif percent[row] >= 0:
+            pieces.append(
+                t(
+                    "next_purchase.reason.unlikely",
+                    horizon=horizon,
+                    chance=t.percent(percent[row] / 100, digits=0),
+                )
+            )
+        texts.append("; ".join(pieces) + ".")
+    table = pd.array(texts, dtype="str")
+    return pd.Series(table.take(codes), index=customers.index, name="reason")
