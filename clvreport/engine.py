@@ -64,6 +64,8 @@ _STRFTIME_TO_JAVA = {
     "%m": "MM",
     "%d": "dd",
     "%H": "HH",
+    "%I": "hh",
+    "%p": "a",
     "%M": "mm",
     "%S": "ss",
     "%f": "SSSSSS",

@@ -620,7 +620,7 @@ def plan_actions(
     per_customer
         :func:`customer_actions` of ``customers`` when already computed.
     audience
-        Whose words the sheet names use (:func:`clvreport.i18n.audience_for`).
+        Whose words the sheet names use (:attr:`clvreport.audiences.base.Audience.name`).
     rate_sources
         Per action ``"assumed"``, ``"measured"`` or ``"partly_measured"``
         (:func:`clvreport.experiments.learn_rates`); default ``"assumed"``.

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from clvreport.audiences import audience
 from clvreport.brand import ReportBrand, load_brand
 from clvreport.config import ClientConfig, load_client
 from clvreport.dates import parse_date
@@ -24,7 +25,6 @@ from clvreport.ingest import load_transactions
 
 __all__ = [
     "ValidationResult",
-    "audience_checks",
     "check_logo",
     "check_recommendations",
     "check_report_config",
@@ -466,6 +466,12 @@ def shop_checks(config: ClientConfig, client_dir: Path, as_of: dt.date | None) -
     ClvReportError
         As the report would: unreadable files, a report date long after the
         data, a holdout without data.
+
+    Examples
+    --------
+    >>> client_dir, config = load_client("demo")  # doctest: +SKIP
+    >>> shop_checks(config, client_dir, None).checks[-1][0]  # doctest: +SKIP
+    'transactions'
     """
     from clvreport.analysis import calibration_end_for, check_holdout_has_data, check_report_date
 
@@ -490,24 +496,6 @@ def shop_checks(config: ClientConfig, client_dir: Path, as_of: dt.date | None) -
         )
         check_holdout_has_data(end, transactions.last_date, config.holdout_months)
     return result
-
-
-def audience_checks(
-    config: ClientConfig, client_dir: Path, as_of: dt.date | None
-) -> ValidationResult:
-    """The data checks of the client's audience: the one place validate asks for ``business``.
-
-    Shops (:func:`shop_checks`), donors (:func:`clvreport.donors.validation_checks`)
-    and subscribers (:func:`clvreport.subscribers.validation_checks`) each read
-    their data as their report does and say what it will show.
-
-    Returns
-    -------
-    ValidationResult
-    """
-    from clvreport.audiences import validation_checks
-
-    return validation_checks(config, client_dir, as_of)
 
 
 def validate_client(
@@ -546,7 +534,8 @@ def validate_client(
     result.checks.append(("client.yml", f"{config.name} ({config.language}, {config.currency})"))
     _, checks = check_report_config(config, client_dir, as_of=as_of_date)
     result.checks += checks
-    data = audience_checks(config, client_dir, as_of_date)
+    # each audience reads and checks its data as its report does (the one dispatch point)
+    data = audience(config.business).validation_checks(config, client_dir, as_of_date)
     result.checks += data.checks
     result.warnings += data.warnings
     customers = data.customers

@@ -54,7 +54,9 @@ def test_row_policy_defaults_are_client_ymls(command):
         ("--duplicates", defaults.duplicates),
         ("--returns", defaults.returns),
     ):
-        shown = re.search(re.escape(option) + r" .*?\[default: (\w+)\]", text)
+        # the option's own row ("--duplicates [auto|keep|drop] ... [default: auto]"), not an
+        # example in the description that uses the option
+        shown = re.search(re.escape(option) + r" \[[\w|]+\] .*?\[default: (\w+)\]", text)
         assert shown is not None and shown.group(1) == value, option
     assert (defaults.zero_amounts, defaults.duplicates) == ("keep", "auto")
 

@@ -22,11 +22,17 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from clvreport.i18n import Translator, audience_for
+from clvreport.audiences import audience
+from clvreport.i18n import Translator
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = {"demo": "shop", "cdnow": "shop", "goededoel": "discrete", "abonnement": "subscription"}
+EXAMPLES = {
+    "demo": "transactions",
+    "cdnow": "transactions",
+    "goededoel": "discrete",
+    "abonnement": "subscription",
+}
 
 # Between a term and its figure: words, a parenthesis (it may hold numbers), a colon; no
 # other number, no end of sentence. At most GAP characters.
@@ -139,7 +145,7 @@ def occurrences(text: str, language: str) -> dict[str, set[str]]:
 def report(request, example_report):
     client, language = request.param
     folder = example_report(client, language)
-    t = Translator(language, audience=audience_for(EXAMPLES[client]))
+    t = Translator(language, audience=audience(EXAMPLES[client]).name)
     model = json.loads((folder / "model.json").read_text(encoding="utf-8"))
     customers = pd.read_csv(folder / "customers.csv")
     text = report_text(folder / "clv_report.pdf", t)

@@ -203,7 +203,7 @@ class Audience(ABC):
         The ``business`` of ``client.yml`` this audience serves.
     name
         The audience of the report texts (``customers``, ``donors``,
-        ``subscribers``: :func:`clvreport.i18n.audience_for`).
+        ``subscribers``).
     big_spender
         Whether the report compares the one-off big spender with the loyal
         regular (subscribers pay a price per period: there is none).

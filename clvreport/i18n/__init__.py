@@ -33,7 +33,6 @@ __all__ = [
     "LANGUAGES",
     "MissingMessageError",
     "Translator",
-    "audience_for",
     "catalog_keys",
     "translator",
 ]
@@ -41,11 +40,6 @@ __all__ = [
 LANGUAGES = ("nl", "en")
 AUDIENCES = ("customers", "donors", "subscribers")
 """Who a report speaks of: customers (the main catalogs), donors or subscribers."""
-_BUSINESS_AUDIENCE = {
-    "transactions": "customers",
-    "discrete": "donors",
-    "subscription": "subscribers",
-}
 _LOCALES = {"nl": "nl_NL", "en": "en_GB"}
 
 
@@ -62,17 +56,6 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:
         else:
             flat[dotted] = str(value)
     return flat
-
-
-def audience_for(business: str) -> str:
-    """The audience of a client's ``business`` (``client.yml``): who the report speaks of.
-
-    Examples
-    --------
-    >>> audience_for("discrete"), audience_for("transactions")
-    ('donors', 'customers')
-    """
-    return _BUSINESS_AUDIENCE.get(business, "customers")
 
 
 def _read(*parts: str) -> dict[str, str]:
@@ -126,7 +109,7 @@ class Translator:
         ISO 4217 code used by :meth:`money`.
     audience
         Who the report speaks of: ``"customers"`` (default), ``"donors"`` or
-        ``"subscribers"`` (:func:`audience_for`).
+        ``"subscribers"`` (:attr:`clvreport.audiences.base.Audience.name`).
 
     Examples
     --------
