@@ -32,6 +32,9 @@ What is compared
 * Targets (issue 4): BG/NBD at 1M customers >= 20x faster, Pareto/NBD at 100k
   >= 25x faster, our log-likelihood not lower by more than 1e-6 relative;
   Pareto/NBD on the daily logs at least as fast as lifetimes and under a second.
+* Boundaries (issue 29): Pareto/NBD on customers simulated at each limit of the
+  model (no dropout heterogeneity, no rate heterogeneity, both) of 1,000 and
+  100,000 customers, each fit under 2 s of CPU (``bench_boundaries``).
 
 lifetimes (bench-only dependency)
 ---------------------------------
@@ -373,6 +376,48 @@ def bench_scoring(n: int) -> str:
     )
 
 
+BOUNDARY_CASES = {
+    "no dropout heterogeneity": {"r": 0.6, "alpha": 8.0, "s": 1e6, "beta": 4e7},
+    "no rate heterogeneity": {"r": 1e6, "alpha": 1e7, "s": 0.6, "beta": 12.0},
+    "neither": {"r": 1e6, "alpha": 1e7, "s": 1e6, "beta": 4e7},
+}
+BOUNDARY_TARGET = 2.0  # CPU seconds per Pareto/NBD fit at a boundary (issue 29)
+
+
+def bench_boundaries(sizes: tuple[int, ...] = (1_000, 100_000)) -> list[str]:
+    """Pareto/NBD fits where the truth is a limit of the model: CPU time and evaluations.
+
+    Customers simulated at each boundary (weekly ages of 10-78 weeks, whole days),
+    one fit each, timed in CPU seconds (``time.process_time``, all threads). The
+    target: under 2 s of CPU per fit at 1,000 and 100,000 customers.
+    """
+    from clvreport.models import ParetoNBDModel, compress_rfm
+    from clvreport.models.simulate import simulate_paretonbd
+
+    lines = [
+        "| truth | customers | distinct rows | CPU (s) | wall (s) | evaluations "
+        "| fitted limit | target |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for n in sizes:
+        for label, params in BOUNDARY_CASES.items():
+            frame = simulate_paretonbd(params, n, T=(10.0, 78.0), resolution=1 / 7, seed=1)
+            x, t_x, T = (frame[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+            cpu, wall = time.process_time(), time.perf_counter()
+            model = ParetoNBDModel().fit(x, t_x, T)
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            limit = ", ".join(model.boundary_ or ("interior",))
+            verdict = "pass" if cpu < BOUNDARY_TARGET else "FAIL"
+            line = (
+                f"| {label} | {n:,} | {compress_rfm(x, t_x, T).n_rows:,} | {cpu:.2f} "
+                f"| {wall:.2f} | {model.evaluations_:.0f} | {limit} "
+                f"| {verdict} (< {BOUNDARY_TARGET:g} s CPU) |"
+            )
+            print(line, flush=True)
+            lines.append(line)
+    return lines
+
+
 # ---------------------------------------------------------------------------
 # table
 # ---------------------------------------------------------------------------
@@ -452,6 +497,8 @@ def main() -> None:
     scoring = bench_scoring(100_000 if args.quick else 1_000_000)
     print()
     print(scoring)
+    print()
+    boundaries = bench_boundaries()
 
     lines = [
         "# Model benchmark: clvreport.models vs lifetimes",
@@ -476,6 +523,16 @@ def main() -> None:
         " common dropout rate (1/1500 a day), where the likelihood rises towards s, β → ∞.",
         "",
         scoring + ".",
+        "",
+        "## Pareto/NBD at its boundaries",
+        "",
+        "Customers simulated where the truth is a limit of the model (one purchase rate, one"
+        " dropout rate, or both); one fit each, in CPU seconds (all threads) beside wall time;"
+        " *evaluations*: likelihood evaluations over all rows (those on the start search's"
+        " subsample by their share), bounded by the fit's budget of"
+        " `clvreport.models.optimise.MAX_EVALUATIONS`.",
+        "",
+        *boundaries,
         "",
         environment(mode) + ".",
         "",
