@@ -65,10 +65,18 @@ included (``tests/models/test_paretonbd_numerics.py``):
   differentiated term by term in ``m``, ``a + b`` and ``z``) for the objective on
   large data in coarse time, where many customers share each ``(x, t_x)`` and
   ``(x, T)`` pair: the tails once per pair where ``z <= 0.5``.
+* **The tails by the quadrature with its gradient** where ``z > 0.5`` (one
+  purchase rate or one dropout rate: a scale pinned at ``exp(20)`` makes ``z``
+  nearly 1): the window ``(t, inf)``, whose integrand in ``w`` falls at least
+  at rate ``r + x + s`` beyond ``log(1 / rho)``, cut 40 below its maximum like
+  a finite window; used where the cut interval is at most 12 long (the node
+  classes checked for windows), else the row's own window.
 
 The log-likelihood objective evaluates the quadrature once per distinct
-``(x, t_x, T)`` row (or the series once per pair, when there are at least three
-rows per pair) and returns the analytic gradient.
+``(x, t_x, T)`` row or, when there are at least three rows per pair, the tails
+once per pair (the series, else the tail quadrature; the rows' windows only
+where neither applies), and returns the analytic gradient. A fit at the limits
+then costs about what an interior one does.
 
 References
 ----------
@@ -147,8 +155,15 @@ class _Window:
         self.rho = rho = C / np.where(swap, A, B)
         self.k = k = np.where(swap, s, r + (x - 1.0))  # shape of C minus 1, no cancellation
         self.b1 = b1 = np.where(swap, a, b)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             W = np.log1p((t1 - t0) / C)
+            # a tail (t1 = inf): psi(w) <= -(r + x + s) w + b1 log(1 / rho) for every w,
+            # so psi is below -TAIL - 10 beyond this W
+            W = np.where(
+                np.isinf(W),
+                (b1 * -np.log(rho) + _TAIL + 10.0) / (k + b1),
+                np.broadcast_to(W, C.shape),
+            )
             # psi is concave: its tangent at each probe bounds it from above
             w = W * _PROBES
             ex = np.expm1(w)
@@ -232,11 +247,21 @@ def _log_window_gradient(
     tuple of numpy.ndarray
         ``(log_q, d_log_q)`` with shapes ``(n,)`` and ``(4, n)``.
     """
+    log_q, d_log_q, _ = _log_window_gradient_lengths(r, alpha, s, beta, x, t0, t1)
+    return log_q, d_log_q
+
+
+def _log_window_gradient_lengths(
+    r: float, alpha: float, s: float, beta: float, x: np.ndarray, t0: np.ndarray, t1: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_log_window_gradient` and the length of each cut interval in ``w``."""
     log_q = np.empty(x.shape)
+    length = np.empty(x.shape)
     # means of log1p(v/C), log1p(v/C_max), v/(C+v), v/(C_max+v) under the integrand
     means = np.empty((4, *x.shape))
     for part, args in _blocks(r, alpha, s, beta, x, t0, t1):
         win = _Window(*args)
+        length[part] = win.length
         q_block, m_block = log_q[part], means[:, part]
         for idx, n in win.classes():
             w, ex, l2, f = win.nodes(idx, n)
@@ -267,7 +292,7 @@ def _log_window_gradient(
             b * (beta / B) * mean_ratio_b,
         ]
     )
-    return log_q, d_log_q
+    return log_q, d_log_q, length
 
 
 # ---------------------------------------------------------------------------
@@ -355,6 +380,51 @@ def _log_tail_series(
             b * t / B + beta * d_B,
         ]
     )
+    return log_tail, d_log_tail, ok
+
+
+_MAX_TAIL_LENGTH = 12.0  # tails by quadrature where the cut interval is this short
+
+
+def _log_tail_quadrature(
+    r: float, alpha: float, s: float, beta: float, x: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""``log int_t^inf g`` and its log-parameter gradient by the quadrature (scalar parameters).
+
+    The tail is :math:`g(t)` times the window integral over ``(t, inf)``, whose
+    integrand in ``w`` falls by at least ``(r + x + s)`` per unit beyond
+    ``log(1 / rho)``: the interval is cut where it is ``_TAIL`` below its maximum,
+    as for a finite window. Used where the series does not apply (``z > 0.5``).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(log_tail, d_log_tail, ok)`` as :func:`_log_tail_series`; ``ok`` is false
+        where the cut interval is longer than the node classes checked for
+        windows of data (``_MAX_TAIL_LENGTH``) or the tail is not finite.
+    """
+    infinite = np.full(x.shape, np.inf)
+    with np.errstate(all="ignore"):  # overflow only where the interval is too long to use
+        log_q, d_log_q, length = _log_window_gradient_lengths(r, alpha, s, beta, x, t, infinite)
+    a, b = r + x, s + 1.0
+    log_alpha_t, log_beta_t = np.log1p(t / alpha), np.log1p(t / beta)
+    log_tail = -a * log_alpha_t - b * log_beta_t + log_q
+    d_log_tail = d_log_q + np.stack(
+        [-r * log_alpha_t, a * t / (alpha + t), -s * log_beta_t, b * t / (beta + t)]
+    )
+    ok = (length <= _MAX_TAIL_LENGTH) & np.isfinite(log_tail) & np.all(np.isfinite(d_log_tail), 0)
+    return log_tail, d_log_tail, ok
+
+
+def _log_tails(
+    r: float, alpha: float, s: float, beta: float, x: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The tails and their gradient per ``(x, t)`` pair: the series, else the quadrature."""
+    log_tail, d_log_tail, ok = _log_tail_series(r, alpha, s, beta, x, t)
+    rest = np.flatnonzero(~ok)
+    if rest.size:
+        lq, dq, okq = _log_tail_quadrature(r, alpha, s, beta, x[rest], t[rest])
+        log_tail[rest], d_log_tail[:, rest], ok[rest] = lq, dq, okq
     return log_tail, d_log_tail, ok
 
 
@@ -502,8 +572,8 @@ def _pareto_objective(data: RfmData) -> Objective:
         log_d = np.empty(x.size)
         grad_d = np.zeros(4)  # sum over customers of P(death term) * its gradient
         if by_pairs:
-            lk1, dk1, ok1 = _log_tail_series(r, alpha, s, beta, x1, t1)
-            lk2, dk2, ok2 = _log_tail_series(r, alpha, s, beta, x2, t2)
+            lk1, dk1, ok1 = _log_tails(r, alpha, s, beta, x1, t1)
+            lk2, dk2, ok2 = _log_tails(r, alpha, s, beta, x2, t2)
             easy = ok1[c1] & ok2[c2]
             hard: np.ndarray | slice = np.flatnonzero(~easy)
             e1, e2 = c1[easy], c2[easy]
