@@ -69,6 +69,19 @@ __all__ = [
 # ---------------------------------------------------------------------------
 
 
+def _screen_margin(optimum: Optimum, n: float, search: Any) -> float:
+    """How much less likely (total log-likelihood) a limit may look and still be refined.
+
+    At the subsample's optimum a limit's log-likelihood on all rows is below its
+    maximum by about half a chi-square with as many degrees of freedom as free
+    parameters, times ``n / n_search``; 100 times that, and at least 1e-3 of
+    the interior's log-likelihood, keeps every limit that could tie with the
+    interior optimum.
+    """
+    n_search = max(float(getattr(search, "n_customers", n)), 1.0)
+    return max(1e-3 * abs(optimum.neg_ll_mean) * n, 100.0 * optimum.log_params.size * n / n_search)
+
+
 class MaximumLikelihoodModel(ABC):
     """Base class: fitting on log-parameters, standard errors, (de)serialisation.
 
@@ -215,11 +228,14 @@ class MaximumLikelihoodModel(ABC):
         face: Face,
         search: Any | None = None,
         budget: EvaluationBudget | None = None,
+        screen_above: float | None = None,
     ) -> Optimum | None:
         """The limit ``face`` fitted on ``data``, or ``None`` unless it converged.
 
         With ``search`` (the start search's subsample) the optimiser first runs on
-        it and then refines on ``data``, as the unrestricted fit does.
+        it and then refines on ``data``, as the unrestricted fit does; a limit whose
+        mean NLL on ``data`` at the subsample's optimum is above ``screen_above`` is
+        not refined (the point is returned with ``extra["screened"]``).
         """
 
         def reduced(d: Any) -> Objective:
@@ -235,13 +251,18 @@ class MaximumLikelihoodModel(ABC):
 
         try:
             sub = maximise_likelihood(
-                reduced, data, [face.start], search_data=search, budget=budget
+                reduced,
+                data,
+                [face.start],
+                search_data=search,
+                budget=budget,
+                screen_above=screen_above,
             )
         except FitBudgetExceeded:
             raise
         except (ModelError, ValueError, ArithmeticError, np.linalg.LinAlgError):
             return None
-        return sub if sub.diagnostics.converged else None
+        return sub if sub.diagnostics.converged or sub.extra.get("screened") else None
 
     def _decide_limit(
         self,
@@ -261,7 +282,11 @@ class MaximumLikelihoodModel(ABC):
         ``exp(+-BOUNDARY_LOG)`` where the predictions equal the limit's. On
         large data (``search``, the start search's subsample) each of these fits
         searches on the subsample and refines on all rows, so their cost does
-        not grow with the number of customers beyond a few full evaluations.
+        not grow with the number of customers beyond a few full evaluations; a
+        limit that at its subsample optimum is less likely on all rows than the
+        interior optimum by more than :func:`_screen_margin` cannot be the fit and
+        is not refined (its ``limits`` record is then that point's log-likelihood,
+        a lower bound of the limit's).
 
         Returns
         -------
@@ -278,10 +303,13 @@ class MaximumLikelihoodModel(ABC):
         n = data.n_customers
         fitted: list[tuple[float, Face, Optimum]] = []
         record: dict[str, float | None] = {"interior": -optimum.neg_ll_mean * n}
+        screen_above = None
+        if search is not None and np.isfinite(optimum.neg_ll_mean):
+            screen_above = optimum.neg_ll_mean + _screen_margin(optimum, n, search) / n
         for face in faces:
-            sub = self._fit_face(data, face, search, budget)
+            sub = self._fit_face(data, face, search, budget, screen_above)
             record["+".join(face.limits)] = None if sub is None else -sub.neg_ll_mean * n
-            if sub is not None:
+            if sub is not None and not sub.extra.get("screened"):
                 fitted.append((sub.neg_ll_mean, face, sub))
         interior = optimum
         if fitted:

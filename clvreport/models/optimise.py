@@ -65,7 +65,9 @@ class FitDiagnostics:
     limits
         The log-likelihood of the interior optimum (``"interior"``) and of
         each limiting model tried (e.g. ``"no_dropout"``; ``None`` when its fit
-        did not converge), from which the fit was decided
+        did not converge; on large data, for a limit far less likely than the
+        interior on the start subsample, its log-likelihood at the subsample's
+        optimum, a lower bound), from which the fit was decided
         (:mod:`clvreport.models.limits`); ``None`` for models without limits.
     """
 
@@ -245,6 +247,7 @@ def maximise_likelihood(
     *,
     search_data: Any | None = None,
     budget: EvaluationBudget | None = None,
+    screen_above: float | None = None,
 ) -> Optimum:
     """Minimise a mean negative log-likelihood over log-parameters.
 
@@ -261,6 +264,11 @@ def maximise_likelihood(
     budget
         Evaluations this optimisation may spend (shared with the other
         optimisations of the same fit); default unbounded.
+    screen_above
+        With ``search_data``: when the mean NLL over all rows at the search's
+        optimum is above this, stop there (no refinement on all rows) and
+        return that point, not converged, with ``extra["screened"]`` true. For
+        limits that cannot compete with the interior optimum.
 
     Returns
     -------
@@ -299,6 +307,18 @@ def maximise_likelihood(
     scale = max(1.0, abs(best.fun))
     starts_agree = all(abs(r.fun - best.fun) <= 1e-7 * scale for r in runs)
     theta = best.x
+    if search_data is not None and screen_above is not None:
+        value, _ = full(theta)
+        if not value <= screen_above:
+            diagnostics = FitDiagnostics(
+                converged=False,
+                gradient_max=math.inf,
+                hessian_positive_definite=False,
+                n_starts=len(starts),
+                starts_agree=starts_agree,
+                message="screened: far less likely than the bound at the sample's optimum",
+            )
+            return Optimum(theta, float(value), None, diagnostics, {"screened": True})
     if search_data is not None:
         # refine on all data, starting from the curvature found on the subsample
         options: dict[str, Any] = {"gtol": _GRADIENT_TOLERANCE / 10, "maxiter": 1000}

@@ -115,3 +115,29 @@ def test_a_candidate_beyond_its_budget_is_skipped_and_names_the_choice(monkeypat
     model = ParetoNBDModel().fit(summary["frequency"], summary["recency"], summary["T"])
     assert model.converged_ and model.evaluations_ < MAX_EVALUATIONS / 3
     assert np.isfinite(model.log_likelihood_)
+
+
+def test_limits_far_below_the_interior_are_screened_not_refined() -> None:
+    # an interior truth: every limit is far less likely; on large data each is searched on
+    # the subsample and, that far below, not refined on all rows
+    summary = _summary({"r": 0.55, "alpha": 10.6, "s": 0.61, "beta": 11.7}, 25_000, seed=5)
+    sampled, everywhere = _fit(summary, subsample=True), _fit(summary, subsample=False)
+    assert sampled.boundary_ is None and everywhere.boundary_ is None
+    assert sampled.log_likelihood_ == pytest.approx(everywhere.log_likelihood_, rel=1e-11)
+    for name, value in sampled.params_.items():
+        assert value == pytest.approx(everywhere.params_[name], rel=1e-6)
+    screened = sampled.diagnostics_.limits
+    refined = everywhere.diagnostics_.limits
+    assert screened is not None and refined is not None
+    assert screened.keys() == refined.keys()
+    for key, value in refined.items():
+        if key == "interior" or value is None:
+            continue
+        # the screened value is the limit's log-likelihood at the sample's optimum: a
+        # lower bound of its maximum, close to it, and far below the interior
+        assert screened[key] <= value + 1e-6 * abs(value)
+        assert screened[key] >= value - 1e-3 * abs(value)
+        assert value < refined["interior"] - 1e-3 * abs(refined["interior"])
+    lower = [k for k, v in refined.items() if v is not None and screened[k] < v - 1e-9 * abs(v)]
+    assert len(lower) >= 3  # screened: not at the limit's own maximum
+    assert sampled.evaluations_ < 0.6 * everywhere.evaluations_
