@@ -73,9 +73,10 @@ included (``tests/models/test_paretonbd_numerics.py``):
   classes checked for windows), else the row's own window.
 
 The log-likelihood objective evaluates the quadrature once per distinct
-``(x, t_x, T)`` row or, when there are at least three rows per pair, the tails
-once per pair (the series, else the tail quadrature; the rows' windows only
-where neither applies), and returns the analytic gradient. A fit at the limits
+``(x, t_x, T)`` row or, when there are no more ``(x, t_x)`` and ``(x, T)``
+pairs than rows, the tails once per pair (the series, else the tail quadrature;
+the rows' windows only where neither applies; two tails a pair cost about what
+one window a row does), and returns the analytic gradient. A fit at the limits
 then costs about what an interior one does.
 
 References
@@ -317,6 +318,7 @@ def _log_tail_closed(r: Any, alpha: Any, s: Any, beta: Any, x: Any, t: Any) -> n
 
 
 _Z_SERIES = 0.5  # the series with gradient: at most about 60 terms
+_ROWS_PER_PAIR = 1.0  # the tails per pair (two a pair) once the pairs are at most the rows
 _SERIES_TOLERANCE = 1e-18
 
 
@@ -553,9 +555,9 @@ def _pareto_objective(data: RfmData) -> Objective:
     wx = dot(w, x)
     c1, x1, t1 = data.pair_codes("t_x")
     c2, x2, t2 = data.pair_codes("T")
-    # many customers per (x, t) pair (large data in coarse time): the tails once per
-    # pair by the series where it applies; otherwise the quadrature once per row
-    by_pairs = 3 * (x1.size + x2.size) <= data.n_rows
+    # customers sharing (x, t) pairs (large data, coarse time): the tails once per pair
+    # where the series or the tail quadrature applies; otherwise the quadrature per row
+    by_pairs = _ROWS_PER_PAIR * (x1.size + x2.size) <= data.n_rows
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         r, alpha, s, beta = np.exp(theta)
