@@ -228,14 +228,23 @@ def _log_window_quadrature(
     r: Any, alpha: Any, s: Any, beta: Any, x: Any, t0: Any, t1: Any
 ) -> np.ndarray:
     """``log Q`` by Gauss-Legendre (1-D arrays of equal length, or scalars)."""
+    return _log_window_quadrature_lengths(r, alpha, s, beta, x, t0, t1)[0]
+
+
+def _log_window_quadrature_lengths(
+    r: Any, alpha: Any, s: Any, beta: Any, x: Any, t0: Any, t1: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_log_window_quadrature` and the length of each cut interval in ``w``."""
     out = np.empty(max(np.size(v) for v in (r, alpha, s, beta, x, t0, t1)))
+    length = np.empty(out.shape)
     for part, args in _blocks(r, alpha, s, beta, x, t0, t1):
         win = _Window(*args)
         block = out[part]
+        length[part] = win.length
         for idx, n in win.classes():
             _, _, _, f = win.nodes(idx, n)
             block[idx] = win.log_q(idx, f.sum(axis=0))
-    return out
+    return out, length
 
 
 def _log_window_gradient(
@@ -314,6 +323,24 @@ def _log_tail_closed(r: Any, alpha: Any, s: Any, beta: Any, x: Any, t: Any) -> n
     out = np.full(a.shape, np.nan)
     with np.errstate(all="ignore"):
         out[ok] = np.log(small[ok] / p[ok] * hyp2f1(1.0, m[ok], a[ok] + b[ok], z[ok]))
+    return out
+
+
+def _fill_tails(tail: np.ndarray, params: Params, x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The closed-form tails (``log`` of the tail over ``g(t)``), NaN entries by the quadrature.
+
+    The window ``(t, inf)`` as in :func:`_log_tail_quadrature`, value only and
+    with parameters that may be draws (``(n_draws, 1)`` against the pairs);
+    entries whose cut interval is too long stay NaN (the rows' windows then).
+    """
+    shape = np.broadcast_shapes(tail.shape, *(np.shape(p) for p in params))
+    out = np.array(np.broadcast_to(tail, shape))
+    bad = np.isnan(out)
+    if np.any(bad):
+        args = [np.broadcast_to(np.asarray(v, dtype=float), shape)[bad] for v in (*params, x, t)]
+        with np.errstate(all="ignore"):  # overflow only where the interval is too long to use
+            log_q, length = _log_window_quadrature_lengths(*args, np.full(args[0].shape, np.inf))
+        out[bad] = np.where((length <= _MAX_TAIL_LENGTH) & np.isfinite(log_q), log_q, np.nan)
     return out
 
 
@@ -684,16 +711,17 @@ class ParetoNBDModel(TransactionModel):
 
     @classmethod
     def _probability_alive_many(cls, params: Params, x: Any, t_x: Any, T: Any) -> np.ndarray:
-        # the closed-form tails once per distinct (x, t_x) and (x, T) pair and draw,
-        # the quadrature for the customers where they do not apply
+        # the tails once per distinct (x, t_x) and (x, T) pair and draw (the closed form,
+        # else the tail quadrature), the rows' windows where neither applies
         r, alpha, s, beta = (np.asarray(p, dtype=float) for p in params)
         x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
         if x.ndim != 1:
             return cls._probability_alive((r, alpha, s, beta), x, t_x, T)
         c1, x1, t1 = factorize_pairs(x, t_x)
         c2, x2, t2 = factorize_pairs(x, T)
-        tail0 = _log_tail_closed(r, alpha, s, beta, x1, t1)[..., c1]
-        tail1 = _log_tail_closed(r, alpha, s, beta, x2, t2)[..., c2]
+        params = (r, alpha, s, beta)
+        tail0 = _fill_tails(_log_tail_closed(*params, x1, t1), params, x1, t1)[..., c1]
+        tail1 = _fill_tails(_log_tail_closed(*params, x2, t2), params, x2, t2)[..., c2]
         log_q = _combine_tails(r, alpha, s, beta, x, t_x, T, tail0, tail1, relative=False)
         shape = np.broadcast_shapes(log_q.shape, r.shape, alpha.shape, s.shape, beta.shape)
         log_q = _fill_by_quadrature(

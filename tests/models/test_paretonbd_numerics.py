@@ -449,7 +449,8 @@ def test_probability_alive_many_matches_single_draws() -> None:
     rng = np.random.default_rng(1)
     base = np.array([0.8, 40.0, 1.5, 1e4])
     draws = base * np.exp(0.3 * rng.standard_normal((20, 4)))
-    draws[-1] = [0.8, 40.0, 1e-3 * E20, E20]  # a pinned limit among the draws
+    draws[-1] = [0.8, 40.0, 1e-3 * E20, E20]  # pinned limits among the draws: z near 1,
+    draws[-2] = [0.02 * E20, E20, 1.5, 1e4]  # the tails per pair by the quadrature
     params = tuple(draws[:, i : i + 1] for i in range(4))
     many = ParetoNBDModel._probability_alive_many(params, x, t_x, T)
     assert many.shape == (20, x.size) and np.isfinite(many).all()
