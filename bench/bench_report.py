@@ -16,6 +16,14 @@ not share memory. Recorded per step:
 * inside the notebook, each cell's time (papermill's ``duration``): setup
   (ingest + analysis), every report section, and ``finish`` (customers.csv,
   .parquet, .xlsx, model.json). Their peak memory is the notebook step's.
+* the CPU seconds of the whole report (the process and the notebook kernel and
+  renderers it waited for), beside its wall time;
+* the **floor**, what any report of these data must do, in a fresh interpreter
+  of its own: the engine's scan and the per-customer summary
+  (:func:`clvreport.ingest.load_transactions`, :func:`clvreport.rfm.rfm_summary`)
+  and one BG/NBD fit on its distinct histories, plus the report's own render
+  step; and the whole report's CPU as a multiple of the floor's (issue 29: within
+  5x at 10M transactions).
 
 Usage::
 
@@ -33,6 +41,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -82,10 +92,14 @@ def memory_limit(rows: int) -> str:
 
 
 def make_client(root: Path, parquet: Path, rows: int, engine: str, language: str) -> Path:
-    """A client folder ``root/bench`` reading ``parquet`` (linked, not copied); returns ``root``."""
+    """A client folder ``root/bench`` reading ``parquet`` (hard link or copy); returns ``root``."""
     folder = root / CLIENT
     folder.mkdir(parents=True)
-    (folder / "transactions.parquet").symlink_to(parquet.resolve())
+    # a hard link (or a copy): the ingest refuses files linked from outside the client folder
+    try:
+        os.link(parquet.resolve(), folder / "transactions.parquet")
+    except OSError:
+        shutil.copyfile(parquet, folder / "transactions.parquet")
     (folder / "client.yml").write_text(
         CLIENT_YML.format(
             rows=rows, engine=engine, language=language, memory_limit=memory_limit(rows)
@@ -122,13 +136,44 @@ def cell_times(notebook: Path) -> list[tuple[str, float]]:
     return out
 
 
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of the children it has waited for (user + system)."""
+    import resource
+
+    own, children = (
+        resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def run_floor(data_dir: str) -> dict:
+    """The floor in this process: scan + summary, one BG/NBD fit; wall and CPU seconds each."""
+    from clvreport.config import load_client
+    from clvreport.ingest import load_transactions
+    from clvreport.models import BetaGeoModel
+    from clvreport.rfm import rfm_summary
+
+    client_dir, config = load_client(CLIENT, data_dir)
+    wall, cpu = time.perf_counter(), cpu_seconds()
+    with load_transactions(config, client_dir) as transactions:
+        summary = rfm_summary(
+            transactions, calibration_end=transactions.as_of, time_unit=config.time_unit
+        )
+    scan = (time.perf_counter() - wall, cpu_seconds() - cpu)
+    wall, cpu = time.perf_counter(), cpu_seconds()
+    BetaGeoModel(time_unit=config.time_unit).fit(summary)
+    fit = (time.perf_counter() - wall, cpu_seconds() - cpu)
+    return {"scan + summary": scan, "one BG/NBD fit": fit, "customers": len(summary)}
+
+
 def run_child(data_dir: str, out_dir: str, formats: str) -> dict:
     """Render the bench client once in this process; steps, peaks and cell times."""
     from clvreport.render import render_report
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     result = render_report(CLIENT, data_dir=data_dir, out_dir=out_dir, formats=formats)
     wall = time.perf_counter() - start
+    cpu = cpu_seconds() - cpu
     notebooks = [p for p in result.files if p.suffix == ".ipynb"]
     if not notebooks:
         notebooks = sorted(Path(result.folder).rglob("*.ipynb"))
@@ -141,6 +186,7 @@ def run_child(data_dir: str, out_dir: str, formats: str) -> dict:
         ],
         "cells": cell_times(notebooks[0]) if notebooks else [],
         "wall": wall,
+        "cpu": cpu,
         "customers": model.get("historic", {}).get("n_customers"),
         "transactions": model.get("historic", {}).get("n_purchases"),
         "model": model.get("model"),
@@ -148,29 +194,30 @@ def run_child(data_dir: str, out_dir: str, formats: str) -> dict:
     }
 
 
-def measure(parquet: Path, rows: int, engine: str, language: str, formats: str, timeout: float):
-    """One report in a fresh interpreter; its result (or ``{"error": ...}``)."""
-    with tempfile.TemporaryDirectory(prefix="clv-report-bench-") as tmp:
-        root = make_client(Path(tmp) / "data", parquet, rows, engine, language)
-        cmd = [
-            sys.executable,
-            str(Path(__file__).resolve()),
-            "--child",
-            str(root),
-            str(Path(tmp) / "output"),
-            formats,
-        ]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            return {"error": f"timeout after {timeout:.0f} s"}
+def _run(cmd: list[str], timeout: float) -> dict:
+    """A child interpreter's JSON result (its last line), or ``{"error": ...}``."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return {"error": f"timeout after {timeout:.0f} s"}
     if proc.returncode != 0:
         lines = [line for line in err.strip().splitlines() if line.strip()]
         return {"error": lines[-1] if lines else f"exit {proc.returncode}"}
     return json.loads(out.strip().splitlines()[-1])
+
+
+def measure(parquet: Path, rows: int, engine: str, language: str, formats: str, timeout: float):
+    """One report and its floor, each in a fresh interpreter; the result (or ``{"error": ...}``)."""
+    with tempfile.TemporaryDirectory(prefix="clv-report-bench-") as tmp:
+        root = make_client(Path(tmp) / "data", parquet, rows, engine, language)
+        me = [sys.executable, str(Path(__file__).resolve())]
+        result = _run([*me, "--child", str(root), str(Path(tmp) / "output"), formats], timeout)
+        if "error" not in result and engine == "duckdb":
+            result["floor"] = _run([*me, "--floor", str(root)], timeout)
+    return result
 
 
 def _column_name(row: dict) -> str:
@@ -216,6 +263,8 @@ def table(rows: list[dict]) -> str:
                 lines.append(f"| &nbsp;&nbsp;cell `{label}` | " + " | ".join(values) + " |")
     totals = [cell(r["wall"], max((s["peak_mib"] or 0) for s in r["steps"])) for r in done]
     lines.append("| **end to end** | " + " | ".join(totals) + " |")
+    lines.append("| **end to end, CPU s** | " + " | ".join(cell(r.get("cpu")) for r in done) + " |")
+    lines.extend(_floor_lines(done))
     for name in ("customers.csv", "customers.parquet", "customers.xlsx"):
         values = [f"{r['file_mib'].get(name, 0):,.1f} MiB" for r in done]
         lines.append(f"| {name} size | " + " | ".join(values) + " |")
@@ -223,6 +272,42 @@ def table(rows: list[dict]) -> str:
         if "error" in r:
             lines.append(f"\n{r['engine']} {r['rows']:,}: **failed**: {r['error']}")
     return "\n".join(lines)
+
+
+def _floor_lines(done: list[dict]) -> list[str]:
+    """The floor's rows (wall / CPU seconds) and the report's CPU as a multiple of it."""
+
+    def render(r: dict) -> float | None:
+        return next((s["seconds"] for s in r["steps"] if s["step"].startswith("render")), None)
+
+    def floor_cpu(r: dict) -> float | None:
+        floor = r.get("floor") or {}
+        if "error" in floor or not floor or render(r) is None:
+            return None
+        # the render step is mostly its own subprocesses (Typst, Chromium): wall as CPU
+        return floor["scan + summary"][1] + floor["one BG/NBD fit"][1] + render(r)
+
+    def pair(r: dict, key: str) -> str:
+        value = (r.get("floor") or {}).get(key)
+        return "–" if not value else f"{value[0]:.1f} / {value[1]:.1f} CPU"
+
+    lines = []
+    for key in ("scan + summary", "one BG/NBD fit"):
+        lines.append(f"| floor: {key} | " + " | ".join(pair(r, key) for r in done) + " |")
+    renders = [("–" if render(r) is None else f"{render(r):.1f}") for r in done]
+    lines.append("| floor: the report's render | " + " | ".join(renders) + " |")
+    floors = [floor_cpu(r) for r in done]
+    lines.append(
+        "| **floor, CPU s** | "
+        + " | ".join("–" if f is None else f"{f:.1f}" for f in floors)
+        + " |"
+    )
+    ratios = [
+        "–" if f is None or r.get("cpu") is None else f"{r['cpu'] / f:.1f}×"
+        for r, f in zip(done, floors, strict=True)
+    ]
+    lines.append("| **report / floor (CPU)** | " + " | ".join(ratios) + " |")
+    return lines
 
 
 def main() -> None:
@@ -236,7 +321,11 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--out", type=Path, default=RESULTS / "report.md")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--floor", nargs=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.floor:
+        print(json.dumps(run_floor(args.floor[0])))
+        return
     if args.child:
         data_dir, out_dir, formats = args.child
         print(json.dumps(run_child(data_dir, out_dir, formats)))

@@ -47,6 +47,7 @@ from clvreport.metrics import (
 from clvreport.models import ClvModelFit, score_customers, score_segments
 from clvreport.models.next_purchase import WindowCheck
 from clvreport.models.predictive import IntervalCheck, holdout_intervals, interval_check
+from clvreport.models.scoring import score_customers_with_total
 from clvreport.models.tracking import tracking_data
 from clvreport.revenue_profile import SeasonProfile, monthly_profile
 from clvreport.segments import SegmentRules, load_segment_rules, rfm_segments, segment_summary
@@ -379,6 +380,19 @@ def _base_value(model: ClvModelFit, full: pd.DataFrame, config: ClientConfig) ->
         gross_margin=config.gross_margin,
     )
     return table.iloc[0]
+
+
+def _score_with_base(
+    model: ClvModelFit, full: pd.DataFrame, config: ClientConfig
+) -> tuple[pd.DataFrame, pd.Series]:
+    """:func:`_score` in this process and :func:`_base_value`, sharing one pass over the draws."""
+    return score_customers_with_total(
+        model,
+        full,
+        horizon_months=config.horizon_months,
+        discount_rate=config.discount_rate,
+        gross_margin=config.gross_margin,
+    )
 
 
 def run_analysis(

@@ -64,7 +64,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import ndtri
 
 from clvreport.models.predictive import INTERVAL
 
@@ -188,7 +188,7 @@ def _difference(
     gives the interval the stratified draw earns) with a heteroskedasticity-
     robust (HC1) standard error; without it, Welch's difference of two means.
     """
-    z = float(stats.norm.ppf(0.5 + interval / 2))
+    z = float(ndtri(0.5 + interval / 2))  # the normal quantile
     if covariate is None or not np.all(np.isfinite(covariate)) or np.ptp(covariate) == 0:
         t, c = value[treated], value[~treated]
         diff = float(t.mean() - c.mean())

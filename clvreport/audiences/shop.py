@@ -100,7 +100,12 @@ class ShopAudience(Audience):
 
     def complete(self, step: ModelStep, config: ClientConfig, engine: Any) -> ModelStep:
         """The holdout intervals, every customer's scores and lifetime value, the base's value."""
-        from clvreport.analysis import _base_value, _holdout_coverage, _score, join_columns
+        from clvreport.analysis import (
+            _base_value,
+            _holdout_coverage,
+            _score_with_base,
+            join_columns,
+        )
         from clvreport.models.next_purchase import chosen_window_check, next_purchase_table
         from clvreport.models.scoring import clear_forecast_cache, lifetime_values
 
@@ -110,9 +115,10 @@ class ShopAudience(Audience):
             step.intervals = _holdout_coverage(model, step.calibration)
             step.next_purchase_check = chosen_window_check(model, step.calibration)
         step.calibration = None
-        scores = step.scores
+        scores, base_value = step.scores, None
         if scores is None and model.usable:
-            scores = _score(model, full, config, engine)
+            # in this process: the customers' ranges and the base's total from one set of draws
+            scores, base_value = _score_with_base(model, full, config)
         if scores is not None:
             lifetime = lifetime_values(
                 model,
@@ -125,7 +131,9 @@ class ShopAudience(Audience):
             upcoming = next_purchase_table(model, full, horizon_months=config.horizon_months)
             scores = join_columns(scores, upcoming)
         step.scores = scores
-        step.base_value = _base_value(model, full, config) if model.usable else None
+        if base_value is None and model.usable:
+            base_value = _base_value(model, full, config)
+        step.base_value = base_value
         clear_forecast_cache()  # the base's total was the last use of the kept forecast
         return step
 

@@ -98,7 +98,7 @@ from clvreport.errors import ConfigError, DataError
 from clvreport.ingest import Transactions, read_transactions
 from clvreport.models import ClvModelFit, fit_clv_models
 from clvreport.models.contract import read_subscription_log, subscription_summary
-from clvreport.models.fitting import MIN_REPEAT_BUYERS
+from clvreport.models.fitting import MIN_REPEAT_BUYERS, SKIPPED
 from clvreport.models.next_purchase import chosen_window_check, validation_entries
 from clvreport.models.predictive import INTERVAL, holdout_intervals, interval_check
 from clvreport.models.season import Season, daily_purchases, season_from_transactions
@@ -182,6 +182,9 @@ def _print(fit: ClvModelFit, payload: dict[str, Any]) -> None:
                 _number(holdout.get("bin_mae"), 3),
             )
         console.print(table)
+        for name, candidate in payload["candidates"].items():
+            if (candidate["error"] or "").startswith(SKIPPED):
+                console.print(f"{_MODEL_NAMES[name]}: {candidate['error']}")
     if fit.validation is not None:
         v = fit.validation
         table = Table(

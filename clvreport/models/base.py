@@ -46,7 +46,10 @@ from clvreport.models.limits import (
 )
 from clvreport.models.numeric import json_float
 from clvreport.models.optimise import (
+    MAX_EVALUATIONS,
+    EvaluationBudget,
     Face,
+    FitBudgetExceeded,
     FitDiagnostics,
     Objective,
     Optimum,
@@ -64,6 +67,19 @@ __all__ = [
 # ---------------------------------------------------------------------------
 # model base class
 # ---------------------------------------------------------------------------
+
+
+def _screen_margin(optimum: Optimum, n: float, search: Any) -> float:
+    """How much less likely (total log-likelihood) a limit may look and still be refined.
+
+    At the subsample's optimum a limit's log-likelihood on all rows is below its
+    maximum by about half a chi-square with as many degrees of freedom as free
+    parameters, times ``n / n_search``; 100 times that, and at least 1e-3 of
+    the interior's log-likelihood, keeps every limit that could tie with the
+    interior optimum.
+    """
+    n_search = max(float(getattr(search, "n_customers", n)), 1.0)
+    return max(1e-3 * abs(optimum.neg_ll_mean) * n, 100.0 * optimum.log_params.size * n / n_search)
 
 
 class MaximumLikelihoodModel(ABC):
@@ -107,11 +123,21 @@ class MaximumLikelihoodModel(ABC):
         ``exp(+-BOUNDARY_LOG)``, where the predictions equal the limit's, and the
         fit counts as converged. ``None`` for an interior optimum. Decided by
         likelihood, not by where the optimiser stopped (:mod:`clvreport.models.limits`).
+    evaluations_ : float
+        Likelihood evaluations the fit spent, counted over all rows (evaluations
+        on the start search's subsample by their share of the rows); at most
+        :attr:`max_evaluations`.
+    max_evaluations : float or None
+        The fit's evaluation budget
+        (:class:`~clvreport.models.optimise.EvaluationBudget`): beyond it the fit
+        raises :class:`~clvreport.models.optimise.FitBudgetExceeded` instead of
+        wandering on towards a boundary. ``None``: unbounded.
     """
 
     name: ClassVar[str]
     param_names: ClassVar[tuple[str, ...]]
     search_customers: ClassVar[int] = 20_000
+    max_evaluations: float | None = MAX_EVALUATIONS
     _registry: ClassVar[dict[str, type[MaximumLikelihoodModel]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -131,6 +157,7 @@ class MaximumLikelihoodModel(ABC):
         self.n_customers_: int | None = None
         self.diagnostics_: FitDiagnostics | None = None
         self.boundary_: tuple[str, ...] | None = None
+        self.evaluations_: float | None = None
 
     def __repr__(self) -> str:
         if self.params_ is None:
@@ -161,10 +188,13 @@ class MaximumLikelihoodModel(ABC):
             raise ModelError(f"cannot fit {self.name}: no customers")
         rng = np.random.default_rng(self.seed)
         starts = self._starting_points(data)[: max(1, self.n_starts)]
+        search = self._subsample(data, rng)
+        budget = EvaluationBudget(self.max_evaluations)
         optimum = maximise_likelihood(
-            self._objective, data, starts, search_data=self._subsample(data, rng)
+            self._objective, data, starts, search_data=search, budget=budget
         )
-        optimum, jacobian, self.boundary_ = self._decide_limit(data, optimum)
+        optimum, jacobian, self.boundary_ = self._decide_limit(data, optimum, search, budget)
+        self.evaluations_ = budget.used
         theta = optimum.log_params
         params = np.exp(theta)
         self.params_ = dict(zip(self.param_names, map(float, params), strict=True))
@@ -192,8 +222,21 @@ class MaximumLikelihoodModel(ABC):
         """
         return []
 
-    def _fit_face(self, data: Any, face: Face) -> Optimum | None:
-        """The limit ``face`` fitted on ``data``, or ``None`` unless it converged."""
+    def _fit_face(
+        self,
+        data: Any,
+        face: Face,
+        search: Any | None = None,
+        budget: EvaluationBudget | None = None,
+        screen_above: float | None = None,
+    ) -> Optimum | None:
+        """The limit ``face`` fitted on ``data``, or ``None`` unless it converged.
+
+        With ``search`` (the start search's subsample) the optimiser first runs on
+        it and then refines on ``data``, as the unrestricted fit does; a limit whose
+        mean NLL on ``data`` at the subsample's optimum is above ``screen_above`` is
+        not refined (the point is returned with ``extra["screened"]``).
+        """
 
         def reduced(d: Any) -> Objective:
             if face.objective is not None:
@@ -207,13 +250,26 @@ class MaximumLikelihoodModel(ABC):
             return objective
 
         try:
-            sub = maximise_likelihood(reduced, data, [face.start])
+            sub = maximise_likelihood(
+                reduced,
+                data,
+                [face.start],
+                search_data=search,
+                budget=budget,
+                screen_above=screen_above,
+            )
+        except FitBudgetExceeded:
+            raise
         except (ModelError, ValueError, ArithmeticError, np.linalg.LinAlgError):
             return None
-        return sub if sub.diagnostics.converged else None
+        return sub if sub.diagnostics.converged or sub.extra.get("screened") else None
 
     def _decide_limit(
-        self, data: Any, optimum: Optimum
+        self,
+        data: Any,
+        optimum: Optimum,
+        search: Any | None = None,
+        budget: EvaluationBudget | None = None,
     ) -> tuple[Optimum, np.ndarray, tuple[str, ...] | None]:
         """The fit: the interior optimum, or the limit where the likelihood's supremum lies.
 
@@ -223,7 +279,14 @@ class MaximumLikelihoodModel(ABC):
         off it (:func:`~clvreport.models.limits.interior_starts`): an interior
         optimum more likely than the limit wins. Otherwise the simplest of the
         equally likely limits is the fit, with its parameters pinned at
-        ``exp(+-BOUNDARY_LOG)`` where the predictions equal the limit's.
+        ``exp(+-BOUNDARY_LOG)`` where the predictions equal the limit's. On
+        large data (``search``, the start search's subsample) each of these fits
+        searches on the subsample and refines on all rows, so their cost does
+        not grow with the number of customers beyond a few full evaluations; a
+        limit that at its subsample optimum is less likely on all rows than the
+        interior optimum by more than :func:`_screen_margin` cannot be the fit and
+        is not refined (its ``limits`` record is then that point's log-likelihood,
+        a lower bound of the limit's).
 
         Returns
         -------
@@ -240,10 +303,13 @@ class MaximumLikelihoodModel(ABC):
         n = data.n_customers
         fitted: list[tuple[float, Face, Optimum]] = []
         record: dict[str, float | None] = {"interior": -optimum.neg_ll_mean * n}
+        screen_above = None
+        if search is not None and np.isfinite(optimum.neg_ll_mean):
+            screen_above = optimum.neg_ll_mean + _screen_margin(optimum, n, search) / n
         for face in faces:
-            sub = self._fit_face(data, face)
+            sub = self._fit_face(data, face, search, budget, screen_above)
             record["+".join(face.limits)] = None if sub is None else -sub.neg_ll_mean * n
-            if sub is not None:
+            if sub is not None and not sub.extra.get("screened"):
                 fitted.append((sub.neg_ll_mean, face, sub))
         interior = optimum
         if fitted:
@@ -251,7 +317,11 @@ class MaximumLikelihoodModel(ABC):
             if prefer_limit(interior.neg_ll_mean, value, tolerance):
                 # the edge is as likely as the interior found so far: look inside from the limit
                 inside = maximise_likelihood(
-                    self._objective, data, interior_starts(face, sub.log_params)
+                    self._objective,
+                    data,
+                    interior_starts(face, sub.log_params),
+                    search_data=search,
+                    budget=budget,
                 )
                 record["interior_from_limit"] = -inside.neg_ll_mean * n
                 if not prefer_limit(inside.neg_ll_mean, value, tolerance):

@@ -62,6 +62,15 @@ search faster (Pareto/NBD's start search runs on 20,000 customers whatever
 the sample). Below twice the sample a search on all rows costs about as much
 as one on the sample plus the refit of the chosen model.
 
+Every fit is bounded
+--------------------
+Each candidate's fit may spend at most
+:data:`~clvreport.models.optimise.MAX_EVALUATIONS` likelihood evaluations over
+all rows (:class:`~clvreport.models.optimise.EvaluationBudget`). A candidate
+that needs more (an optimiser wandering towards a boundary of its parameter
+space) is skipped: its ``CandidateFit.error`` reads ``"skipped: too slow at
+this boundary (...), chose <model>"`` and the others are compared as usual.
+
 Only mistakes in the input (missing columns, an unknown model name or time
 unit) raise a :class:`~clvreport.errors.ClvReportError`.
 """
@@ -86,6 +95,7 @@ from clvreport.models.gammagamma import GammaGammaModel, spend_frequency_correla
 from clvreport.models.inputs import validate_summary
 from clvreport.models.mbgnbd import ModifiedBetaGeoModel
 from clvreport.models.numeric import json_float
+from clvreport.models.optimise import FitBudgetExceeded
 from clvreport.models.paretonbd import ParetoNBDModel
 from clvreport.models.season import Season
 from clvreport.models.spend_caps import CAPPED_COLUMN, SpendCaps, revenue_check, spend_caps
@@ -102,6 +112,7 @@ __all__ = [
     "MODELS",
     "SEARCH_SAMPLE",
     "SEARCH_SEED",
+    "SKIPPED",
     "CandidateSearch",
     "ClvModelFit",
     "fit_clv_models",
@@ -119,6 +130,9 @@ FEW_REPEAT_BUYERS = 50  # fewer: degraded
 MAX_SPEND_CORRELATION = 0.3  # |corr(frequency, spend)| above this: Gamma-Gamma caveat
 SEARCH_SAMPLE = 200_000  # candidates are compared on this many customers when there are 2x more
 SEARCH_SEED = 0  # seed of that sample
+
+SKIPPED = "skipped: too slow at this boundary"
+"""How a candidate's error starts when its fit ran out of its evaluation budget."""
 
 # numerical trouble a fit on odd data can raise; anything else is a bug and propagates
 _FIT_ERRORS = (ModelError, ValueError, ArithmeticError, np.linalg.LinAlgError)
@@ -536,6 +550,8 @@ def _fit_candidate(
 ) -> CandidateFit:
     try:
         model = MODELS[name](time_unit=time_unit, n_starts=n_starts).fit(calibration)
+    except FitBudgetExceeded as exc:
+        return CandidateFit(name, None, error=f"{SKIPPED} ({exc.args[0]})")
     except _FIT_ERRORS as exc:
         return CandidateFit(name, None, error=f"{type(exc).__name__}: {exc}")
     comparison = None
@@ -545,6 +561,16 @@ def _fit_candidate(
         except _FIT_ERRORS as exc:
             return CandidateFit(name, model, error=f"holdout: {type(exc).__name__}: {exc}")
     return CandidateFit(name, model, comparison)
+
+
+def _with_choice(candidates: dict[str, CandidateFit], chosen: str) -> dict[str, CandidateFit]:
+    """The candidates, a skipped one's error naming the model chosen instead."""
+    return {
+        name: replace(c, error=f"{c.error}, chose {chosen}")
+        if c.error is not None and c.error.startswith(SKIPPED)
+        else c
+        for name, c in candidates.items()
+    }
 
 
 def _same_limit(candidates: Mapping[str, CandidateFit]) -> bool:
@@ -891,6 +917,7 @@ def fit_clv_models(
         chosen, selection, choice_note = choice.name, "likelihood", choice.note
     if model == "auto" and _same_limit(usable):
         choice_note = "same_limit"
+    candidates = result.candidates = _with_choice(candidates, chosen)
     calibration_model = usable[chosen].model
     assert calibration_model is not None
     sample_model = calibration_model

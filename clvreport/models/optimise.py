@@ -24,7 +24,10 @@ from clvreport.models.numeric import json_float
 
 __all__ = [
     "BOUNDARY_LOG",
+    "MAX_EVALUATIONS",
+    "EvaluationBudget",
     "Face",
+    "FitBudgetExceeded",
     "FitDiagnostics",
     "Objective",
     "Optimum",
@@ -62,7 +65,9 @@ class FitDiagnostics:
     limits
         The log-likelihood of the interior optimum (``"interior"``) and of
         each limiting model tried (e.g. ``"no_dropout"``; ``None`` when its fit
-        did not converge), from which the fit was decided
+        did not converge; on large data, for a limit far less likely than the
+        interior on the start subsample, its log-likelihood at the subsample's
+        optimum, a lower bound), from which the fit was decided
         (:mod:`clvreport.models.limits`); ``None`` for models without limits.
     """
 
@@ -125,8 +130,67 @@ class Face:
         return self.offset + self.jacobian @ phi
 
 
-def _safe(objective: Objective) -> Objective:
+MAX_EVALUATIONS = 1500
+"""Likelihood evaluations over all rows one model fit may spend (starts, limits and the
+interior search from a limit together); a typical fit needs 50 to 300. Evaluations on
+the start search's subsample count by their share of the rows."""
+
+
+class FitBudgetExceeded(ModelError):
+    """A fit needed more likelihood evaluations than its :class:`EvaluationBudget` allows."""
+
+
+@dataclass
+class EvaluationBudget:
+    """The likelihood evaluations a fit may spend, in evaluations over all rows.
+
+    Each evaluation costs about as much as the rows it runs over, so one on a
+    subsample counts as its share of the full data's rows. The cost of a fit is
+    then bounded by ``limit`` times that of one evaluation over all rows, which
+    does not depend on the parameters (the Pareto/NBD quadrature has at most 64
+    nodes per row).
+
+    Attributes
+    ----------
+    limit
+        Evaluations over all rows allowed (``None``: unbounded).
+    used
+        Evaluations spent so far.
+
+    Examples
+    --------
+    >>> budget = EvaluationBudget(2)
+    >>> budget.spend(1.5)
+    >>> try:
+    ...     budget.spend(1.0)
+    ... except FitBudgetExceeded as exc:
+    ...     print(exc.args[0])
+    the fit needed more than 2 likelihood evaluations over all rows
+    """
+
+    limit: float | None = MAX_EVALUATIONS
+    used: float = 0.0
+
+    def spend(self, cost: float) -> None:
+        """Count an evaluation of relative cost ``cost``; raise when the budget is exceeded."""
+        self.used += cost
+        if self.limit is not None and self.used > self.limit:
+            raise FitBudgetExceeded(
+                f"the fit needed more than {self.limit:g} likelihood evaluations over all rows"
+            )
+
+
+def _rows(data: Any) -> float | None:
+    rows = getattr(data, "n_rows", None)
+    return None if rows is None else float(rows)
+
+
+def _safe(
+    objective: Objective, budget: EvaluationBudget | None = None, cost: float = 1.0
+) -> Objective:
     def wrapped(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        if budget is not None:
+            budget.spend(cost)
         if not np.all(np.abs(theta) < _MAX_LOG_PARAM):
             return np.inf, np.zeros_like(theta)
         with np.errstate(all="ignore"):
@@ -182,6 +246,8 @@ def maximise_likelihood(
     starts: Sequence[np.ndarray],
     *,
     search_data: Any | None = None,
+    budget: EvaluationBudget | None = None,
+    screen_above: float | None = None,
 ) -> Optimum:
     """Minimise a mean negative log-likelihood over log-parameters.
 
@@ -195,14 +261,31 @@ def maximise_likelihood(
         Starting points (log-parameters).
     search_data
         Smaller data to run the multi-start search on (default: ``data``).
+    budget
+        Evaluations this optimisation may spend (shared with the other
+        optimisations of the same fit); default unbounded.
+    screen_above
+        With ``search_data``: when the mean NLL over all rows at the search's
+        optimum is above this, stop there (no refinement on all rows) and
+        return that point, not converged, with ``extra["screened"]`` true. For
+        limits that cannot compete with the interior optimum.
 
     Returns
     -------
     Optimum
         Best point, its value, Hessian and diagnostics.
+
+    Raises
+    ------
+    FitBudgetExceeded
+        When ``budget`` runs out.
     """
-    full = _safe(objective_for(data))
-    search = full if search_data is None else _safe(objective_for(search_data))
+    full = _safe(objective_for(data), budget)
+    search = full
+    if search_data is not None:
+        rows, search_rows = _rows(data), _rows(search_data)
+        share = 1.0 if not rows or search_rows is None else min(1.0, search_rows / rows)
+        search = _safe(objective_for(search_data), budget, share)
     runs = []
     for start in starts:
         value, _ = search(np.asarray(start, dtype=float))
@@ -224,6 +307,18 @@ def maximise_likelihood(
     scale = max(1.0, abs(best.fun))
     starts_agree = all(abs(r.fun - best.fun) <= 1e-7 * scale for r in runs)
     theta = best.x
+    if search_data is not None and screen_above is not None:
+        value, _ = full(theta)
+        if not value <= screen_above:
+            diagnostics = FitDiagnostics(
+                converged=False,
+                gradient_max=math.inf,
+                hessian_positive_definite=False,
+                n_starts=len(starts),
+                starts_agree=starts_agree,
+                message="screened: far less likely than the bound at the sample's optimum",
+            )
+            return Optimum(theta, float(value), None, diagnostics, {"screened": True})
     if search_data is not None:
         # refine on all data, starting from the curvature found on the subsample
         options: dict[str, Any] = {"gtol": _GRADIENT_TOLERANCE / 10, "maxiter": 1000}

@@ -65,10 +65,19 @@ included (``tests/models/test_paretonbd_numerics.py``):
   differentiated term by term in ``m``, ``a + b`` and ``z``) for the objective on
   large data in coarse time, where many customers share each ``(x, t_x)`` and
   ``(x, T)`` pair: the tails once per pair where ``z <= 0.5``.
+* **The tails by the quadrature with its gradient** where ``z > 0.5`` (one
+  purchase rate or one dropout rate: a scale pinned at ``exp(20)`` makes ``z``
+  nearly 1): the window ``(t, inf)``, whose integrand in ``w`` falls at least
+  at rate ``r + x + s`` beyond ``log(1 / rho)``, cut 40 below its maximum like
+  a finite window; used where the cut interval is at most 12 long (the node
+  classes checked for windows), else the row's own window.
 
 The log-likelihood objective evaluates the quadrature once per distinct
-``(x, t_x, T)`` row (or the series once per pair, when there are at least three
-rows per pair) and returns the analytic gradient.
+``(x, t_x, T)`` row or, when there are no more ``(x, t_x)`` and ``(x, T)``
+pairs than rows, the tails once per pair (the series, else the tail quadrature;
+the rows' windows only where neither applies; two tails a pair cost about what
+one window a row does), and returns the analytic gradient. A fit at the limits
+then costs about what an interior one does.
 
 References
 ----------
@@ -147,8 +156,15 @@ class _Window:
         self.rho = rho = C / np.where(swap, A, B)
         self.k = k = np.where(swap, s, r + (x - 1.0))  # shape of C minus 1, no cancellation
         self.b1 = b1 = np.where(swap, a, b)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             W = np.log1p((t1 - t0) / C)
+            # a tail (t1 = inf): psi(w) <= -(r + x + s) w + b1 log(1 / rho) for every w,
+            # so psi is below -TAIL - 10 beyond this W
+            W = np.where(
+                np.isinf(W),
+                (b1 * -np.log(rho) + _TAIL + 10.0) / (k + b1),
+                np.broadcast_to(W, C.shape),
+            )
             # psi is concave: its tangent at each probe bounds it from above
             w = W * _PROBES
             ex = np.expm1(w)
@@ -212,14 +228,23 @@ def _log_window_quadrature(
     r: Any, alpha: Any, s: Any, beta: Any, x: Any, t0: Any, t1: Any
 ) -> np.ndarray:
     """``log Q`` by Gauss-Legendre (1-D arrays of equal length, or scalars)."""
+    return _log_window_quadrature_lengths(r, alpha, s, beta, x, t0, t1)[0]
+
+
+def _log_window_quadrature_lengths(
+    r: Any, alpha: Any, s: Any, beta: Any, x: Any, t0: Any, t1: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_log_window_quadrature` and the length of each cut interval in ``w``."""
     out = np.empty(max(np.size(v) for v in (r, alpha, s, beta, x, t0, t1)))
+    length = np.empty(out.shape)
     for part, args in _blocks(r, alpha, s, beta, x, t0, t1):
         win = _Window(*args)
         block = out[part]
+        length[part] = win.length
         for idx, n in win.classes():
             _, _, _, f = win.nodes(idx, n)
             block[idx] = win.log_q(idx, f.sum(axis=0))
-    return out
+    return out, length
 
 
 def _log_window_gradient(
@@ -232,11 +257,21 @@ def _log_window_gradient(
     tuple of numpy.ndarray
         ``(log_q, d_log_q)`` with shapes ``(n,)`` and ``(4, n)``.
     """
+    log_q, d_log_q, _ = _log_window_gradient_lengths(r, alpha, s, beta, x, t0, t1)
+    return log_q, d_log_q
+
+
+def _log_window_gradient_lengths(
+    r: float, alpha: float, s: float, beta: float, x: np.ndarray, t0: np.ndarray, t1: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_log_window_gradient` and the length of each cut interval in ``w``."""
     log_q = np.empty(x.shape)
+    length = np.empty(x.shape)
     # means of log1p(v/C), log1p(v/C_max), v/(C+v), v/(C_max+v) under the integrand
     means = np.empty((4, *x.shape))
     for part, args in _blocks(r, alpha, s, beta, x, t0, t1):
         win = _Window(*args)
+        length[part] = win.length
         q_block, m_block = log_q[part], means[:, part]
         for idx, n in win.classes():
             w, ex, l2, f = win.nodes(idx, n)
@@ -267,7 +302,7 @@ def _log_window_gradient(
             b * (beta / B) * mean_ratio_b,
         ]
     )
-    return log_q, d_log_q
+    return log_q, d_log_q, length
 
 
 # ---------------------------------------------------------------------------
@@ -291,7 +326,26 @@ def _log_tail_closed(r: Any, alpha: Any, s: Any, beta: Any, x: Any, t: Any) -> n
     return out
 
 
+def _fill_tails(tail: np.ndarray, params: Params, x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The closed-form tails (``log`` of the tail over ``g(t)``), NaN entries by the quadrature.
+
+    The window ``(t, inf)`` as in :func:`_log_tail_quadrature`, value only and
+    with parameters that may be draws (``(n_draws, 1)`` against the pairs);
+    entries whose cut interval is too long stay NaN (the rows' windows then).
+    """
+    shape = np.broadcast_shapes(tail.shape, *(np.shape(p) for p in params))
+    out = np.array(np.broadcast_to(tail, shape))
+    bad = np.isnan(out)
+    if np.any(bad):
+        args = [np.broadcast_to(np.asarray(v, dtype=float), shape)[bad] for v in (*params, x, t)]
+        with np.errstate(all="ignore"):  # overflow only where the interval is too long to use
+            log_q, length = _log_window_quadrature_lengths(*args, np.full(args[0].shape, np.inf))
+        out[bad] = np.where((length <= _MAX_TAIL_LENGTH) & np.isfinite(log_q), log_q, np.nan)
+    return out
+
+
 _Z_SERIES = 0.5  # the series with gradient: at most about 60 terms
+_ROWS_PER_PAIR = 1.0  # the tails per pair (two a pair) once the pairs are at most the rows
 _SERIES_TOLERANCE = 1e-18
 
 
@@ -355,6 +409,51 @@ def _log_tail_series(
             b * t / B + beta * d_B,
         ]
     )
+    return log_tail, d_log_tail, ok
+
+
+_MAX_TAIL_LENGTH = 12.0  # tails by quadrature where the cut interval is this short
+
+
+def _log_tail_quadrature(
+    r: float, alpha: float, s: float, beta: float, x: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""``log int_t^inf g`` and its log-parameter gradient by the quadrature (scalar parameters).
+
+    The tail is :math:`g(t)` times the window integral over ``(t, inf)``, whose
+    integrand in ``w`` falls by at least ``(r + x + s)`` per unit beyond
+    ``log(1 / rho)``: the interval is cut where it is ``_TAIL`` below its maximum,
+    as for a finite window. Used where the series does not apply (``z > 0.5``).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(log_tail, d_log_tail, ok)`` as :func:`_log_tail_series`; ``ok`` is false
+        where the cut interval is longer than the node classes checked for
+        windows of data (``_MAX_TAIL_LENGTH``) or the tail is not finite.
+    """
+    infinite = np.full(x.shape, np.inf)
+    with np.errstate(all="ignore"):  # overflow only where the interval is too long to use
+        log_q, d_log_q, length = _log_window_gradient_lengths(r, alpha, s, beta, x, t, infinite)
+    a, b = r + x, s + 1.0
+    log_alpha_t, log_beta_t = np.log1p(t / alpha), np.log1p(t / beta)
+    log_tail = -a * log_alpha_t - b * log_beta_t + log_q
+    d_log_tail = d_log_q + np.stack(
+        [-r * log_alpha_t, a * t / (alpha + t), -s * log_beta_t, b * t / (beta + t)]
+    )
+    ok = (length <= _MAX_TAIL_LENGTH) & np.isfinite(log_tail) & np.all(np.isfinite(d_log_tail), 0)
+    return log_tail, d_log_tail, ok
+
+
+def _log_tails(
+    r: float, alpha: float, s: float, beta: float, x: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The tails and their gradient per ``(x, t)`` pair: the series, else the quadrature."""
+    log_tail, d_log_tail, ok = _log_tail_series(r, alpha, s, beta, x, t)
+    rest = np.flatnonzero(~ok)
+    if rest.size:
+        lq, dq, okq = _log_tail_quadrature(r, alpha, s, beta, x[rest], t[rest])
+        log_tail[rest], d_log_tail[:, rest], ok[rest] = lq, dq, okq
     return log_tail, d_log_tail, ok
 
 
@@ -483,9 +582,9 @@ def _pareto_objective(data: RfmData) -> Objective:
     wx = dot(w, x)
     c1, x1, t1 = data.pair_codes("t_x")
     c2, x2, t2 = data.pair_codes("T")
-    # many customers per (x, t) pair (large data in coarse time): the tails once per
-    # pair by the series where it applies; otherwise the quadrature once per row
-    by_pairs = 3 * (x1.size + x2.size) <= data.n_rows
+    # customers sharing (x, t) pairs (large data, coarse time): the tails once per pair
+    # where the series or the tail quadrature applies; otherwise the quadrature per row
+    by_pairs = _ROWS_PER_PAIR * (x1.size + x2.size) <= data.n_rows
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         r, alpha, s, beta = np.exp(theta)
@@ -502,8 +601,8 @@ def _pareto_objective(data: RfmData) -> Objective:
         log_d = np.empty(x.size)
         grad_d = np.zeros(4)  # sum over customers of P(death term) * its gradient
         if by_pairs:
-            lk1, dk1, ok1 = _log_tail_series(r, alpha, s, beta, x1, t1)
-            lk2, dk2, ok2 = _log_tail_series(r, alpha, s, beta, x2, t2)
+            lk1, dk1, ok1 = _log_tails(r, alpha, s, beta, x1, t1)
+            lk2, dk2, ok2 = _log_tails(r, alpha, s, beta, x2, t2)
             easy = ok1[c1] & ok2[c2]
             hard: np.ndarray | slice = np.flatnonzero(~easy)
             e1, e2 = c1[easy], c2[easy]
@@ -612,16 +711,17 @@ class ParetoNBDModel(TransactionModel):
 
     @classmethod
     def _probability_alive_many(cls, params: Params, x: Any, t_x: Any, T: Any) -> np.ndarray:
-        # the closed-form tails once per distinct (x, t_x) and (x, T) pair and draw,
-        # the quadrature for the customers where they do not apply
+        # the tails once per distinct (x, t_x) and (x, T) pair and draw (the closed form,
+        # else the tail quadrature), the rows' windows where neither applies
         r, alpha, s, beta = (np.asarray(p, dtype=float) for p in params)
         x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
         if x.ndim != 1:
             return cls._probability_alive((r, alpha, s, beta), x, t_x, T)
         c1, x1, t1 = factorize_pairs(x, t_x)
         c2, x2, t2 = factorize_pairs(x, T)
-        tail0 = _log_tail_closed(r, alpha, s, beta, x1, t1)[..., c1]
-        tail1 = _log_tail_closed(r, alpha, s, beta, x2, t2)[..., c2]
+        params = (r, alpha, s, beta)
+        tail0 = _fill_tails(_log_tail_closed(*params, x1, t1), params, x1, t1)[..., c1]
+        tail1 = _fill_tails(_log_tail_closed(*params, x2, t2), params, x2, t2)[..., c2]
         log_q = _combine_tails(r, alpha, s, beta, x, t_x, T, tail0, tail1, relative=False)
         shape = np.broadcast_shapes(log_q.shape, r.shape, alpha.shape, s.shape, beta.shape)
         log_q = _fill_by_quadrature(

@@ -77,7 +77,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from scipy.special import ndtr, xlogy
 
 from clvreport.errors import ModelError
@@ -284,6 +283,8 @@ def purchase_cap(params: Params, t: Any, x: Any, T: Any, tail: float = TAIL) -> 
     beyond = (r + x) * t / (alpha + T) >= COUNT_CEILING
     cap = np.full(x.shape, float(COUNT_CEILING))
     search = ~beyond & (t > 0)
+    from scipy import stats  # here: scipy.stats costs ~1 s of start-up to import
+
     with np.errstate(invalid="ignore"):
         cap[search] = stats.nbinom.isf(tail, (r + x)[search], p0[search])
     cap = np.where(t > 0, cap, 0.0)

@@ -74,6 +74,7 @@ __all__ = [
     "lifetime_values",
     "point_values",
     "score_customers",
+    "score_customers_with_total",
     "score_segments",
 ]
 
@@ -256,6 +257,111 @@ def _settings(
     return fit.clv_settings(horizon_months, discount_rate, gross_margin, start)
 
 
+@dataclass(frozen=True)
+class _DrawChunk:
+    """One chunk of distinct customers under every parameter draw."""
+
+    part: np.ndarray  # indices of the distinct customers
+    p_alive: np.ndarray  # (n_draws, chunk)
+    clv: np.ndarray
+    purchases: np.ndarray
+
+
+def _draw_chunks(
+    fit: ClvModelFit,
+    draws: ParameterDraws,
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    settings: ClvSettings,
+    chunk_size: int,
+) -> Iterator[_DrawChunk]:
+    """P(alive), CLV and expected purchases of the distinct customers, chunk by chunk.
+
+    The one evaluation per distinct history and draw that the customers' ranges
+    and the segments' (or the base's) totals share; the pair-level forecasts are
+    computed once for all chunks (:func:`_alive_draws`).
+    """
+    assert fit.model is not None and draws.transaction is not None
+    ux, ut, uT, um = rows
+    params = as_param_tuple(draws.transaction)
+    alive, pair_codes = _alive_draws(fit, draws, ux, uT, settings)
+    order = _by_pair(ux, uT)
+    for chunk in _chunks(ux.size, chunk_size):
+        part = order[chunk]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            p_alive = fit.model._probability_alive_many(params, ux[part], ut[part], uT[part])
+        clv_draws, purchase_draws = value_draws(
+            fit,
+            draws,
+            ux[part],
+            ut[part],
+            uT[part],
+            um[part],
+            settings,
+            alive=alive,
+            pair_codes=pair_codes[part],
+            p_alive=p_alive,
+        )
+        yield _DrawChunk(part, p_alive, clv_draws, purchase_draws)
+
+
+class _SegmentSums:
+    """Segment totals under every draw, summed chunk by chunk (counts of distinct rows)."""
+
+    def __init__(self, segment: np.ndarray, counts: np.ndarray, n_segments: int, n_draws: int):
+        self.segment, self.counts, self.n_segments = segment, counts, n_segments
+        self.clv = np.zeros((n_draws, n_segments))
+        self.purchases = np.zeros_like(self.clv)
+
+    def add(self, chunk: _DrawChunk) -> None:
+        """Add a chunk's customers (each distinct row times its count) to their segments."""
+        membership = np.zeros((chunk.part.size, self.n_segments))
+        membership[np.arange(chunk.part.size), self.segment[chunk.part]] = self.counts[chunk.part]
+        self.clv += chunk.clv @ membership
+        self.purchases += chunk.purchases @ membership
+
+
+def _customer_bounds(
+    fit: ClvModelFit,
+    draws: ParameterDraws,
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    point: _Point,
+    settings: ClvSettings,
+    interval: float,
+    chunk_size: int,
+    sums: _SegmentSums | None = None,
+) -> dict[str, np.ndarray]:
+    """The distinct customers' intervals (NaN without draws); ``sums`` collects totals too."""
+    ux, ut, uT, _ = rows
+    columns = ("clv_low", "clv_high", "ep_low", "ep_high", "purchases_low", "purchases_high")
+    bounds = {k: np.full(ux.size, np.nan) for k in columns}
+    if not draws.available:
+        return bounds
+    assert fit.model is not None and draws.transaction is not None
+    params = as_param_tuple(draws.transaction)
+    for chunk in _draw_chunks(fit, draws, rows, settings, chunk_size):
+        part = chunk.part
+        if sums is not None:
+            sums.add(chunk)
+        bounds["ep_low"][part], bounds["ep_high"][part] = percentile_interval(
+            chunk.purchases, interval
+        )
+        predicted = predictive_interval(
+            fit.model,
+            params,
+            settings.horizon,
+            ux[part],
+            ut[part],
+            uT[part],
+            interval=interval,
+            p_alive=chunk.p_alive,
+        )
+        bounds["purchases_low"][part] = predicted.low
+        bounds["purchases_high"][part] = predicted.high
+    bounds["clv_low"] = point.value_per_purchase * bounds["purchases_low"]
+    bounds["clv_high"] = point.value_per_purchase * bounds["purchases_high"]
+    return bounds
+
+
 def score_customers(
     fit: ClvModelFit,
     summary: pd.DataFrame,
@@ -335,47 +441,23 @@ def score_customers(
     ux, ut, uT, um = x[first], t_x[first], T[first], m[first]
     assert fit.model is not None
     point = _point(fit, ux, ut, uT, um, settings)
-    columns = ("clv_low", "clv_high", "ep_low", "ep_high", "purchases_low", "purchases_high")
-    bounds = {k: np.full(ux.size, np.nan) for k in columns}
     draws = draw_fit_parameters(fit, n_draws, seed)
-    if draws.available:
-        assert draws.transaction is not None
-        params = as_param_tuple(draws.transaction)
-        alive, pair_codes = _alive_draws(fit, draws, ux, uT, settings)
-        order = _by_pair(ux, uT)
-        for chunk in _chunks(ux.size, chunk_size):
-            part = order[chunk]
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                p_alive = fit.model._probability_alive_many(params, ux[part], ut[part], uT[part])
-            _, purchase_draws = value_draws(
-                fit,
-                draws,
-                ux[part],
-                ut[part],
-                uT[part],
-                um[part],
-                settings,
-                alive=alive,
-                pair_codes=pair_codes[part],
-                p_alive=p_alive,
-            )
-            bounds["ep_low"][part], bounds["ep_high"][part] = percentile_interval(
-                purchase_draws, interval
-            )
-            predicted = predictive_interval(
-                fit.model,
-                params,
-                settings.horizon,
-                ux[part],
-                ut[part],
-                uT[part],
-                interval=interval,
-                p_alive=p_alive,
-            )
-            bounds["purchases_low"][part] = predicted.low
-            bounds["purchases_high"][part] = predicted.high
-        bounds["clv_low"] = point.value_per_purchase * bounds["purchases_low"]
-        bounds["clv_high"] = point.value_per_purchase * bounds["purchases_high"]
+    rows = (ux, ut, uT, um)
+    bounds = _customer_bounds(fit, draws, rows, point, settings, interval, chunk_size)
+    return _score_table(fit, summary, rows, codes, point, bounds)
+
+
+def _score_table(
+    fit: ClvModelFit,
+    summary: pd.DataFrame,
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    codes: np.ndarray,
+    point: _Point,
+    bounds: dict[str, np.ndarray],
+) -> pd.DataFrame:
+    """The per-customer table: the distinct rows' values expanded by ``codes``."""
+    assert fit.model is not None
+    ux, ut, uT, _ = rows
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         silence = fit.model._probability_of_silence(fit.model._params(), ux, ut, uT)
     out = pd.DataFrame(
@@ -461,8 +543,34 @@ def score_segments(
     counts = np.bincount(codes).astype(float)
     ux, ut, uT, um, us = x[first], t_x[first], T[first], m[first], segment_code[first]
     n_segments = len(segment_names)
+    names = list(segment_names)
     assert fit.model is not None
     point = _point(fit, ux, ut, uT, um, settings)
+    draws: ParameterDraws = draw_fit_parameters(fit, n_draws, seed)
+    sums = None
+    if draws.available:
+        assert draws.transaction is not None
+        sums = _SegmentSums(us, counts, n_segments, len(draws.transaction))
+        for chunk in _draw_chunks(fit, draws, (ux, ut, uT, um), settings, chunk_size):
+            sums.add(chunk)
+    return _segment_table(fit, (ux, ut, uT), us, counts, names, point, sums, settings, interval)
+
+
+def _segment_table(
+    fit: ClvModelFit,
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray],
+    us: np.ndarray,
+    counts: np.ndarray,
+    segment_names: list,
+    point: _Point,
+    sums: _SegmentSums | None,
+    settings: ClvSettings,
+    interval: float,
+) -> pd.DataFrame:
+    """The segments' totals and intervals from the distinct rows, their counts and the sums."""
+    assert fit.model is not None
+    ux, ut, uT = rows
+    n_segments = len(segment_names)
 
     def weights(values: np.ndarray) -> np.ndarray:
         return np.bincount(us, weights=counts * values, minlength=n_segments)
@@ -475,37 +583,11 @@ def score_segments(
             "clv": weights(point.clv),
         }
     )
-    draws: ParameterDraws = draw_fit_parameters(fit, n_draws, seed)
     for column in ("expected_purchases", "clv", "purchases"):
         table[f"{column}_low"] = np.nan
         table[f"{column}_high"] = np.nan
-    if draws.available:
-        assert draws.transaction is not None
-        params = as_param_tuple(draws.transaction)
-        clv_sums = np.zeros((len(draws.transaction), n_segments))
-        purchase_sums = np.zeros_like(clv_sums)
-        alive, pair_codes = _alive_draws(fit, draws, ux, uT, settings)
-        order = _by_pair(ux, uT)
-        for chunk in _chunks(ux.size, chunk_size):
-            part = order[chunk]
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                p_alive = fit.model._probability_alive_many(params, ux[part], ut[part], uT[part])
-            clv_draws, purchase_draws = value_draws(
-                fit,
-                draws,
-                ux[part],
-                ut[part],
-                uT[part],
-                um[part],
-                settings,
-                alive=alive,
-                pair_codes=pair_codes[part],
-                p_alive=p_alive,
-            )
-            membership = np.zeros((part.size, n_segments))
-            membership[np.arange(part.size), us[part]] = counts[part]
-            clv_sums += clv_draws @ membership
-            purchase_sums += purchase_draws @ membership
+    if sums is not None:
+        clv_sums, purchase_sums = sums.clv, sums.purchases
         # process variance of the sums, at the point estimate
         _, variance = purchase_moments(
             fit.model,
@@ -528,6 +610,73 @@ def score_segments(
             purchase_sums, interval
         )
     return table[SEGMENT_COLUMNS]
+
+
+def score_customers_with_total(
+    fit: ClvModelFit,
+    summary: pd.DataFrame,
+    *,
+    horizon_months: int = 12,
+    discount_rate: float = 0.10,
+    gross_margin: float = 1.0,
+    interval: float = 0.9,
+    n_draws: int = 200,
+    seed: int = 0,
+    chunk_size: int = 20_000,
+    label: str = "all",
+) -> tuple[pd.DataFrame, pd.Series]:
+    """:func:`score_customers` and the whole base's total in one pass over the draws.
+
+    The same values as ``score_customers(...)`` and ``score_segments(..., label
+    for everyone).iloc[0]``: one set of parameter draws and one evaluation per
+    distinct history and draw serve the customers' ranges and the interval of
+    the total.
+
+    Parameters
+    ----------
+    fit, summary, horizon_months, discount_rate, gross_margin, interval, n_draws, seed, chunk_size
+        As :func:`score_customers`.
+    label
+        The total's ``segment``.
+
+    Returns
+    -------
+    tuple
+        ``(scores, total)``: the :func:`score_customers` table and the total as a
+        row of :data:`SEGMENT_COLUMNS`.
+
+    Examples
+    --------
+    >>> from clvreport.models.fitting import fit_clv_models
+    >>> from clvreport.models.simulate import simulate_summary
+    >>> summary = simulate_summary("bgnbd", {"r": 0.25, "alpha": 4.0, "a": 0.8, "b": 2.5}, 2000,
+    ...                            spend_params={"p": 6.0, "q": 4.0, "gamma": 15.0}, seed=1)
+    >>> fit = fit_clv_models(summary, model="bgnbd")
+    >>> scores, total = score_customers_with_total(fit, summary, n_draws=50)
+    >>> bool(abs(total["clv"] - scores["clv"].sum()) < 1e-6 * total["clv"])
+    True
+    """
+    _require_usable(fit)
+    if "customer_id" not in summary.columns:
+        raise DataError("summary table lacks column customer_id")
+    settings = _settings(fit, horizon_months, discount_rate, gross_margin, summary)
+    x, t_x, T, m = _inputs(fit, summary)
+    codes, first = distinct_rows(x, t_x, T, m)
+    counts = np.bincount(codes).astype(float)
+    rows = (x[first], t_x[first], T[first], m[first])
+    point = _point(fit, *rows, settings)
+    draws = draw_fit_parameters(fit, n_draws, seed)
+    everyone = np.zeros(first.size, dtype=np.int64)
+    sums = None
+    if draws.available:
+        assert draws.transaction is not None
+        sums = _SegmentSums(everyone, counts, 1, len(draws.transaction))
+    bounds = _customer_bounds(fit, draws, rows, point, settings, interval, chunk_size, sums)
+    scores = _score_table(fit, summary, rows, codes, point, bounds)
+    table = _segment_table(
+        fit, rows[:3], everyone, counts, [label], point, sums, settings, interval
+    )
+    return scores, table.iloc[0]
 
 
 def lifetime_values(

@@ -95,7 +95,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import fdtrc
 
 from clvreport.models.numeric import json_float
 from clvreport.models.units import DAYS_PER_MONTH, DAYS_PER_UNIT
@@ -530,7 +530,7 @@ def estimate_season(
     residual_df = n_months - X.shape[1]
     dispersion = max(pearson / residual_df, 1.0)
     statistic = max(null_deviance - deviance, 0.0) / 11.0 / dispersion
-    p_value = float(stats.f.sf(statistic, 11, residual_df))
+    p_value = float(fdtrc(11, residual_df, statistic))  # the F distribution's survival
 
     # the twelve log-factors and their sampling variances
     contrast = np.zeros((12, X.shape[1]))

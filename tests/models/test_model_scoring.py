@@ -8,7 +8,12 @@ import pytest
 
 from clvreport.errors import DataError, ModelError
 from clvreport.models import ClvModelFit, fit_clv_models, score_customers, score_segments
-from clvreport.models.scoring import SCORE_COLUMNS, SEGMENT_COLUMNS
+from clvreport.models.scoring import (
+    SCORE_COLUMNS,
+    SEGMENT_COLUMNS,
+    clear_forecast_cache,
+    score_customers_with_total,
+)
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +124,27 @@ def test_segment_totals_add_up(fit, cdnow_full, scores) -> None:
     width = (table["clv_high"] - table["clv_low"]) / table["clv"]
     customer_width = ((scores["clv_high"] - scores["clv_low"]) / scores["clv"]).median()
     assert np.all(width <= customer_width * 1.5)
+
+
+@pytest.mark.parametrize("chunk_size", [20_000, 97])
+def test_one_pass_gives_the_customers_and_the_total_of_the_two_calls(
+    fit, cdnow_full, chunk_size
+) -> None:
+    # one set of draws and one evaluation per distinct history serve both
+    clear_forecast_cache()
+    options = {"n_draws": 60, "seed": 2, "chunk_size": chunk_size, "horizon_months": 12}
+    scores, total = score_customers_with_total(fit, cdnow_full, **options)
+    clear_forecast_cache()
+    pd.testing.assert_frame_equal(scores, score_customers(fit, cdnow_full, **options))
+    clear_forecast_cache()
+    everyone = pd.Series("all", index=cdnow_full.index)
+    table = score_segments(fit, cdnow_full, everyone, **options)
+    assert list(total.index) == SEGMENT_COLUMNS and total["segment"] == "all"
+    assert total["customers"] == len(cdnow_full) == table["customers"].iloc[0]
+    for column in SEGMENT_COLUMNS[2:]:
+        assert total[column] == pytest.approx(table[column].iloc[0], rel=1e-12), column
+    assert total["clv"] == pytest.approx(scores["clv"].sum(), rel=1e-12)
+    assert total["clv_low"] < total["clv"] < total["clv_high"]
 
 
 def test_segments_by_column_name(fit, cdnow_full) -> None:

@@ -23,6 +23,7 @@ from clvreport.models import ParetoNBDModel, compress_rfm  # noqa: E402
 from clvreport.models.base import TransactionModel  # noqa: E402
 from clvreport.models.optimise import BOUNDARY_LOG, maximise_likelihood  # noqa: E402
 from clvreport.models.paretonbd import (  # noqa: E402
+    _log_tail_quadrature,
     _log_tail_series,
     _log_window_gradient,
     _pareto_objective,
@@ -136,14 +137,53 @@ def test_tail_series_and_its_gradient_match_mpmath() -> None:
     assert not failures, failures
 
 
-def test_objective_on_large_data_in_coarse_time() -> None:
-    # many customers per (x, t) pair: the tails once per pair by the series
+def test_tail_quadrature_and_its_gradient_match_mpmath() -> None:
+    # the tails where the series does not apply (z > 0.5), pinned limits included: once
+    # per (x, t) pair in the objective, with the window's rule cut at 40 below the maximum
+    failures, used, limits_used = [], 0, set()
+    for i, (r, alpha, s, beta) in enumerate(PARAMS):
+        for j, (x, t) in enumerate([(0, 0.0), (1, 3.0), (7, 40.0), (300, 290.0)]):
+            log_tail, d_log_tail, ok = _log_tail_quadrature(
+                r, alpha, s, beta, np.array([float(x)]), np.array([t])
+            )
+            if not ok[0]:
+                continue  # too long an interval for the checked node classes: per row
+            used += 1
+            limits_used.add(i)
+            theta = [mp.log(v) for v in (r, alpha, s, beta)]
+            want = mp_log_tail(theta, x, t)
+            value_error = abs(float(log_tail[0] - want)) / max(1.0, abs(float(want)))
+            gradient_error = 0.0
+            if (i + j) % 2 == 0:
+                grad = [mp.diff(partial(_moved, theta, k, x, t), theta[k]) for k in range(4)]
+                gradient_error = max(
+                    abs(float(d_log_tail[k, 0] - g)) / max(abs(float(g)), 1e-3)
+                    for k, g in enumerate(grad)
+                )
+            if value_error > 1e-13 or gradient_error > 1e-11:
+                failures.append((r, alpha, s, beta, x, t, value_error, gradient_error))
+    assert not failures, failures
+    assert used >= 30
+    # the one-purchase-rate limits (alpha pinned) and both limits take the tails this way
+    assert {7, 8, 9} <= limits_used
+
+
+@pytest.mark.parametrize("resolution", [1.0, 1 / 7])
+def test_objective_on_large_data_in_coarse_time(resolution) -> None:
+    # customers sharing (x, t) pairs (weeks: many a pair; days: two or three): the tails
+    # once per pair by the series or the tail quadrature
     params = {"r": 0.55, "alpha": 10.6, "s": 0.61, "beta": 11.7}
-    summary = simulate_paretonbd(params, 30_000, T=(26.0, 52.0), resolution=1.0, seed=8)
+    summary = simulate_paretonbd(params, 30_000, T=(26.0, 52.0), resolution=resolution, seed=8)
     data = compress_rfm(summary["frequency"], summary["recency"], summary["T"])
-    assert 3 * (data.pair_codes("t_x")[1].size + data.pair_codes("T")[1].size) <= data.n_rows
+    assert data.pair_codes("t_x")[1].size + data.pair_codes("T")[1].size <= data.n_rows
     objective = _pareto_objective(data)
-    for values in ([0.55, 10.6, 0.61, 11.7], [0.5, 3.0, 0.7, 50.0], [0.55, 10.6, 0.02 * E20, E20]):
+    limits = ([0.02 * E20, E20, 0.7, 20.0], [0.02 * E20, E20, 0.03 * E20, E20])
+    for values in (
+        [0.55, 10.6, 0.61, 11.7],
+        [0.5, 3.0, 0.7, 50.0],
+        [0.55, 10.6, 0.02 * E20, E20],
+        *limits,  # one purchase rate: z near 1, the tails per pair by the quadrature
+    ):
         theta = np.log(values)
         value, grad = objective(theta)
         ll = ParetoNBDModel._log_likelihood(tuple(values), data.x, data.t_x, data.T)
@@ -409,7 +449,8 @@ def test_probability_alive_many_matches_single_draws() -> None:
     rng = np.random.default_rng(1)
     base = np.array([0.8, 40.0, 1.5, 1e4])
     draws = base * np.exp(0.3 * rng.standard_normal((20, 4)))
-    draws[-1] = [0.8, 40.0, 1e-3 * E20, E20]  # a pinned limit among the draws
+    draws[-1] = [0.8, 40.0, 1e-3 * E20, E20]  # pinned limits among the draws: z near 1,
+    draws[-2] = [0.02 * E20, E20, 1.5, 1e4]  # the tails per pair by the quadrature
     params = tuple(draws[:, i : i + 1] for i in range(4))
     many = ParetoNBDModel._probability_alive_many(params, x, t_x, T)
     assert many.shape == (20, x.size) and np.isfinite(many).all()
