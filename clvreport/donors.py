@@ -537,7 +537,8 @@ def next_gift_table(fit: DonorFit, summary: pd.DataFrame, *, horizon_months: int
         period_index(pd.DatetimeIndex([summary.attrs["last_period_end"]]), fit.period)[0]
     )
     last_gift = (last_whole - (n - t_x)).astype(np.int64)
-    labels = {int(i): period_label(int(i), fit.period) for i in np.unique(last_gift)}
+    indices, which = np.unique(last_gift, return_inverse=True)
+    labels = np.array([period_label(int(i), fit.period) for i in indices], dtype=object)
     return pd.DataFrame(
         {
             "customer_id": frame["customer_id"].astype(str).to_numpy(),
@@ -549,7 +550,7 @@ def next_gift_table(fit: DonorFit, summary: pd.DataFrame, *, horizon_months: int
             "risk_label": risk_labels(p_horizon),
             "periods_given": (x + 1).astype(np.int64),
             "periods_seen": (n + 1).astype(np.int64),
-            "last_gift_period": [labels[int(i)] for i in last_gift],
+            "last_gift_period": labels[which.reshape(-1)],
         }
     )
 

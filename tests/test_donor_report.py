@@ -82,7 +82,7 @@ def test_next_gift_columns_and_their_holdout_check(report):
     first = {"nl": "gaf voor het eerst", "en": "first gave"}[language]
     assert customers["reason"].str.startswith((start, first)).all()
     words = SHOP_WORDS[language]
-    assert not customers["reason"].str.contains(words, case=False, regex=True).any()
+    assert not any(re.search(words, text, re.I) for text in customers["reason"])
     book = load_workbook(folder / "customers.xlsx", read_only=True)
     header = set()
     for name in book.sheetnames[1:]:
