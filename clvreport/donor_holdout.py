@@ -13,11 +13,19 @@ same periods (full summary minus calibration summary, with the same rules for
 several gifts in one period and refunds). The comparison and verdict are the
 shop models' (:func:`~clvreport.models.validation.compare_predictions`),
 binned by the gifts in the calibration periods.
+
+The chances of the next gift (:func:`clvreport.donors.next_gift_table`) are
+checked on the same held-back periods (:func:`next_gift_check`): the predicted
+chance of a gift in the first held-back period against the share of donors who
+gave in it, per decile of the prediction (``validation.p_gift_next_period_calibration``
+in ``model.json``, the donors' ``p_purchase_90d_calibration``), and per risk
+label (from the chance of a gift in the held-back periods) the share who gave in them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,7 +38,7 @@ from clvreport.models.uncertainty import draw_parameters
 from clvreport.models.validation import compare_predictions
 from clvreport.period_holdout import PeriodHoldout, frame_dates, holdout_periods, total_range
 
-__all__ = ["donor_holdout"]
+__all__ = ["donor_holdout", "next_gift_check"]
 
 N_DRAWS = 100
 
@@ -116,7 +124,13 @@ def donor_holdout(
         }
     )
     low, high = total_range(_draw_totals(model, k, x, t_x, n), float(np.nansum(result.variance)))
+    first_end = _period_end(last_whole - k + 1, period).date()
+    upto_first = log[(dates <= pd.Timestamp(first_end)).to_numpy()]
+    first_period = donor_summary(upto_first, period, first_end)
+    gave_first = _holdout_frame(calibration, first_period, 1)["frequency_holdout"].to_numpy() > 0
+    gave = frame["frequency_holdout"].to_numpy() > 0
     return PeriodHoldout(
+        next_purchase=next_gift_check(model, x, t_x, n, k, gave_first, gave),
         comparison=comparison,
         calibration_end=calibration_end,
         holdout_periods=k,
@@ -124,6 +138,81 @@ def donor_holdout(
         predicted_high=high,
         intervals=interval_check(scores),
     )
+
+
+def next_gift_check(
+    model: BetaGeoBetaBinomModel,
+    x: np.ndarray,
+    t_x: np.ndarray,
+    n: np.ndarray,
+    k: int,
+    gave_first: np.ndarray,
+    gave: np.ndarray,
+) -> dict[str, Any]:
+    """The calibration fit's chances of the next gift against the held-back periods.
+
+    Parameters
+    ----------
+    model
+        BG/BB fitted on the calibration periods.
+    x, t_x, n
+        The calibration donors' histories.
+    k
+        Held-back periods.
+    gave_first, gave
+        Whether each donor gave in the first held-back period, and in any of them.
+
+    Returns
+    -------
+    dict
+        ``p_gift_next_period_calibration``: per decile of the predicted chance of a gift
+        in the first held-back period (``decile``, ``donors``, ``predicted``,
+        ``observed``); ``next_gift``: the ``k`` periods, the mean predicted chance of a
+        gift in them against the share who gave, and per risk label (from that chance,
+        :func:`~clvreport.models.next_purchase.risk_labels`) the donors and the share
+        who gave.
+
+    Examples
+    --------
+    >>> from clvreport.models.bgbb import BetaGeoBetaBinomModel
+    >>> bgbb = BetaGeoBetaBinomModel.from_params(
+    ...     {"alpha": 1.2, "beta": 0.75, "gamma": 0.66, "delta": 2.8})
+    >>> one = np.ones(2)
+    >>> check = next_gift_check(bgbb, one, one, one * 2, 1, np.array([True, False]),
+    ...                         np.array([True, False]))
+    >>> check["next_gift"]["gave"]
+    0.5
+    """
+    from clvreport.models.next_purchase import (
+        next_gift_probabilities,
+        probability_calibration,
+        risk_label_check,
+        risk_labels,
+    )
+
+    chances = next_gift_probabilities(model, x, t_x, n, k)
+    within = chances.sum(axis=1)
+    deciles = [
+        {
+            "decile": r["decile"],
+            "donors": r["customers"],
+            **{key: r[key] for key in ("predicted", "observed")},
+        }
+        for r in probability_calibration(chances[:, 0], gave_first)
+    ]
+    risk = {
+        label: {"donors": row["customers"], "gave": row["bought"]}
+        for label, row in risk_label_check(risk_labels(within), gave).items()
+    }
+    return {
+        "p_gift_next_period_calibration": deciles,
+        "next_gift": {
+            "periods": k,
+            "predicted": round(float(within.mean()), 4) if within.size else None,
+            "gave": round(float(np.mean(gave)), 4) if within.size else None,
+            "risk_labels": risk,
+        },
+    }
 
 
 def _holdout_frame(calibration: pd.DataFrame, full: pd.DataFrame, k: int) -> pd.DataFrame:

@@ -71,6 +71,7 @@ __all__ = [
     "expected_active_periods",
     "fit_donor_model",
     "income_forecast",
+    "next_gift_table",
     "period_label",
     "score_donors",
     "validation_checks",
@@ -446,6 +447,112 @@ def cohort_giving(
         table["expected"] = np.nan
     table["cohort"] = [period_label(int(c), period) for c in table["cohort"]]
     return table[["cohort", "age", "donors", "givers", "share", "expected"]]
+
+
+NEXT_GIFT_COLUMNS = [
+    "customer_id",
+    "p_purchase_next_period",
+    "p_purchase_horizon",
+    "next_gift_periods",
+    "typical_interval_days",
+    "overdue_ratio",
+    "risk_label",
+    "periods_given",
+    "periods_seen",
+    "last_gift_period",
+]
+"""Columns of :func:`next_gift_table`."""
+
+
+def next_gift_table(fit: DonorFit, summary: pd.DataFrame, *, horizon_months: int) -> pd.DataFrame:
+    """Per donor: the chance of a gift in the next period and within the horizon, and the risk.
+
+    The period analogue of the shop models' next purchase
+    (:func:`~clvreport.models.next_purchase.next_purchase_table`), from
+    :func:`~clvreport.models.next_purchase.next_gift_probabilities` (dropout included):
+
+    ``p_purchase_next_period``
+        The chance of a gift in the coming giving period (the donors' analogue of
+        ``p_purchase_90d``: a donor can give once a period, not on a given day).
+    ``p_purchase_horizon``
+        The chance of a gift within the horizon's whole periods
+        (:func:`~clvreport.models.units.horizon_periods`, at least one).
+    ``next_gift_periods``
+        The fewest coming periods within which a gift is more likely than not
+        (``P >= 0.5``); empty when not within the horizon. The analogue of
+        ``next_purchase_median``.
+    ``typical_interval_days``, ``overdue_ratio``
+        The donor's own rhythm, in days (periods between the first and the last
+        gift over the gifts after the first, times the period's length), and the
+        periods since the last gift over it; a one-time donor has the median
+        rhythm of the repeat donors (as for shop customers).
+    ``risk_label``
+        :func:`~clvreport.models.next_purchase.risk_labels` of ``p_purchase_horizon``.
+    ``periods_given``, ``periods_seen``, ``last_gift_period``
+        The history the reason sentence cites: periods with a gift, periods since
+        the first gift (both including the first) and the last one's label.
+
+    Parameters
+    ----------
+    fit
+        A usable :class:`DonorFit`.
+    summary
+        The donors' discrete summary (with ``attrs["last_period_end"]``).
+    horizon_months
+        The report's horizon.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`NEXT_GIFT_COLUMNS`, one row per donor of ``summary``.
+
+    Examples
+    --------
+    >>> table = next_gift_table(fit, summary, horizon_months=12)  # doctest: +SKIP
+    >>> table["risk_label"].value_counts()  # doctest: +SKIP
+    """
+    from clvreport.models.compression import distinct_rows
+    from clvreport.models.next_purchase import EXPECTED_SHARE, next_gift_probabilities, risk_labels
+    from clvreport.models.units import DAYS_PER_MONTH
+
+    if not fit.usable or fit.model is None:
+        raise ModelError("the donor model could not be fitted")
+    periods = horizon_periods(horizon_months, fit.period)
+    frame = summary.reset_index(drop=True)
+    x, t_x, n = (frame[c].to_numpy(dtype=float) for c in ("frequency", "recency", "n_periods"))
+    codes, first = distinct_rows(x, t_x, n)
+    chances = next_gift_probabilities(fit.model, x[first], t_x[first], n[first], periods)
+    cumulative = np.cumsum(chances, axis=1)
+    reached = cumulative >= EXPECTED_SHARE
+    within = np.where(reached.any(axis=1), reached.argmax(axis=1) + 1.0, np.nan)
+    p_horizon = cumulative[:, -1][codes]
+    period_days = MONTHS_PER_PERIOD[fit.period] * DAYS_PER_MONTH
+    repeat = x > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        own = t_x / x
+    rhythm = np.where(repeat, own, np.median(own[repeat]) if repeat.any() else np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(rhythm > 0, (n - t_x) / rhythm, np.nan)
+    last_whole = int(
+        period_index(pd.DatetimeIndex([summary.attrs["last_period_end"]]), fit.period)[0]
+    )
+    last_gift = (last_whole - (n - t_x)).astype(np.int64)
+    indices, which = np.unique(last_gift, return_inverse=True)
+    labels = np.array([period_label(int(i), fit.period) for i in indices], dtype=object)
+    return pd.DataFrame(
+        {
+            "customer_id": frame["customer_id"].astype(str).to_numpy(),
+            "p_purchase_next_period": chances[:, 0][codes],
+            "p_purchase_horizon": p_horizon,
+            "next_gift_periods": within[codes],
+            "typical_interval_days": rhythm * period_days,
+            "overdue_ratio": ratio,
+            "risk_label": risk_labels(p_horizon),
+            "periods_given": (x + 1).astype(np.int64),
+            "periods_seen": (n + 1).astype(np.int64),
+            "last_gift_period": labels[which.reshape(-1)],
+        }
+    )
 
 
 def period_label(index: int, period: str) -> str:

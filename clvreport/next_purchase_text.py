@@ -6,6 +6,10 @@ past it they are ("koopt gemiddeld elke 2 maanden, nu 2,5× zo lang stil"), and
 the outlook: the median date of the next purchase when one is expected within
 the horizon, else its chance (:mod:`clvreport.models.next_purchase`).
 
+Donors (:func:`donor_reasons`) and subscribers (:func:`subscriber_reasons`) have
+their own sentence, from the period analogue (:func:`clvreport.donors.next_gift_table`)
+and the next renewal (:func:`clvreport.subscribers.next_renewal_table`).
+
 The text is built once per distinct combination of its (rounded) parts and
 expanded to the customers, so a million customers cost a few thousand
 formatted sentences.
@@ -23,7 +27,14 @@ from clvreport.models.compression import distinct_rows
 from clvreport.models.next_purchase import EXPECTED_SHARE
 from clvreport.models.units import DAYS_PER_MONTH
 
-__all__ = ["OVERDUE_SHOWN", "duration_parts", "reasons", "risk_text"]
+__all__ = [
+    "OVERDUE_SHOWN",
+    "donor_reasons",
+    "duration_parts",
+    "reasons",
+    "risk_text",
+    "subscriber_reasons",
+]
 
 OVERDUE_SHOWN = 1.5
 """A repeat buyer's silence is called out from this many typical intervals."""
@@ -186,5 +197,158 @@ def reasons(
                 )
             )
         texts.append("; ".join(pieces) + ".")
+    table = pd.array(texts, dtype="str")
+    return pd.Series(table.take(codes), index=customers.index, name="reason")
+
+
+def _periods_text(t: Translator, period: str, count: int) -> str:
+    """``een jaar``, ``3 kwartalen``: a number of giving periods."""
+    if count == 1:
+        return t(f"donors.next_gift.one.{period}")
+    return t(f"donors.count.{period}", n=t.number(count))
+
+
+def donor_reasons(
+    customers: pd.DataFrame, t: Translator, *, period: str, horizon_months: int
+) -> pd.Series:
+    """The reason sentence of every donor, in the report language.
+
+    ``"gaf in 3 van de 5 jaar, laatst in 2023; zulke donateurs geven meestal weer
+    binnen een jaar."``: the periods with a gift of those since the first, the last
+    one, and the fewest coming periods within which a gift is more likely than not
+    (``next_gift_periods``); without one, the chance of a gift within the horizon.
+
+    Parameters
+    ----------
+    customers
+        With ``periods_given``, ``periods_seen``, ``last_gift_period``,
+        ``next_gift_periods`` and ``p_purchase_horizon``
+        (:func:`clvreport.donors.next_gift_table`).
+    t
+        Translator of the report language.
+    period
+        The giving period (``year``, ``quarter``, ``month``).
+    horizon_months
+        The horizon of ``p_purchase_horizon`` (in whole periods, at least one).
+
+    Returns
+    -------
+    pandas.Series
+        One sentence per donor (missing where the model gave no figures), indexed like
+        ``customers``.
+
+    Examples
+    --------
+    >>> from clvreport.i18n import Translator
+    >>> frame = pd.DataFrame({"periods_given": [3], "periods_seen": [5],
+    ...     "last_gift_period": ["2023"], "next_gift_periods": [1.0],
+    ...     "p_purchase_horizon": [0.6]})
+    >>> donor_reasons(frame, Translator("nl", audience="donors"), period="year",
+    ...               horizon_months=12).iloc[0]
+    'gaf in 3 van de 5 jaar, laatst in 2023; zulke donateurs geven meestal weer binnen een jaar.'
+    """
+    from clvreport.models.units import horizon_periods
+
+    if len(customers) == 0:
+        return pd.Series([], index=customers.index, dtype="str")
+    given = customers["periods_given"].to_numpy(dtype=float, na_value=np.nan)
+    seen = customers["periods_seen"].to_numpy(dtype=float, na_value=np.nan)
+    last = (
+        customers["last_gift_period"]
+        .astype(object)
+        .where(customers["last_gift_period"].notna(), "")
+    )
+    within = customers["next_gift_periods"].to_numpy(dtype=float, na_value=np.nan)
+    p = customers["p_purchase_horizon"].to_numpy(dtype=float, na_value=np.nan)
+    percent = np.where(np.isnan(within) & ~np.isnan(p), np.rint(np.nan_to_num(p) * 100), -1)
+    parts = (
+        np.nan_to_num(given, nan=-1).astype(np.int64),
+        np.nan_to_num(seen, nan=-1).astype(np.int64),
+        pd.factorize(last.to_numpy())[0],
+        np.nan_to_num(within, nan=-1).astype(np.int64),
+        percent.astype(np.int64),
+    )
+    codes, first_rows = distinct_rows(*parts)
+    horizon = _periods_text(t, period, horizon_periods(horizon_months, period))
+    texts: list[str | None] = []
+    for row in first_rows:
+        if given[row] != given[row] or seen[row] != seen[row]:
+            texts.append(None)
+            continue
+        label = str(last.iloc[row])
+        if int(seen[row]) <= 1:
+            pieces = [t("donors.next_gift.history_new", last=label)]
+        else:
+            pieces = [
+                t(
+                    "donors.next_gift.history",
+                    given=t.number(int(given[row])),
+                    seen=_periods_text(t, period, int(seen[row])),
+                    last=label,
+                )
+            ]
+        if within[row] == within[row]:
+            pieces.append(
+                t("donors.next_gift.expected", within=_periods_text(t, period, int(within[row])))
+            )
+        elif percent[row] >= 0:
+            pieces.append(
+                t(
+                    "donors.next_gift.unlikely",
+                    horizon=horizon,
+                    chance=t.percent(percent[row] / 100, digits=0),
+                )
+            )
+        texts.append("; ".join(pieces) + ".")
+    table = pd.array(texts, dtype="str")
+    return pd.Series(table.take(codes), index=customers.index, name="reason")
+
+
+def subscriber_reasons(customers: pd.DataFrame, t: Translator) -> pd.Series:
+    """The reason sentence of every running subscription, in the report language.
+
+    ``"abonnee sinds 14 maanden, volgende verlenging 1 maart 2026; kans op opzeggen
+    daarvoor 6%."``: the whole months since the start (``tenure_months``), the next
+    renewal date and the chance to cancel before it
+    (:func:`clvreport.subscribers.next_renewal_table`). Missing for an ended subscription.
+
+    Examples
+    --------
+    >>> from clvreport.i18n import Translator
+    >>> frame = pd.DataFrame({"tenure_months": [14.0],
+    ...     "next_renewal": [pd.Timestamp("2026-03-01")], "p_cancel_before_renewal": [0.06]})
+    >>> subscriber_reasons(frame, Translator("nl", audience="subscribers")).iloc[0]
+    'abonnee sinds 14 maanden, volgende verlenging 1 maart 2026; kans op opzeggen daarvoor 6%.'
+    """
+    if len(customers) == 0:
+        return pd.Series([], index=customers.index, dtype="str")
+    tenure = customers["tenure_months"].to_numpy(dtype=float, na_value=np.nan)
+    renewal, has_renewal = _codes(customers["next_renewal"])
+    p = customers["p_cancel_before_renewal"].to_numpy(dtype=float, na_value=np.nan)
+    shown = has_renewal & ~np.isnan(tenure) & ~np.isnan(p)
+    percent = np.where(shown, np.rint(np.nan_to_num(p) * 100), -1).astype(np.int64)
+    months = np.where(shown, np.nan_to_num(tenure), -1).astype(np.int64)
+    codes, first_rows = distinct_rows(months, np.where(shown, renewal, -1), percent)
+    texts: list[str | None] = []
+    for row in first_rows:
+        if not shown[row]:
+            texts.append(None)
+            continue
+        count = int(months[row])
+        if count < 1:
+            since = t("subscribers.next_renewal.new")
+        else:
+            key = "month" if count == 1 else "months"
+            since = t(f"next_purchase.units.{key}", n=t.number(count))
+        date = dt.date(1970, 1, 1) + dt.timedelta(days=int(renewal[row]))
+        texts.append(
+            t(
+                "subscribers.next_renewal.reason",
+                since=since,
+                date=t.date(date),
+                chance=t.percent(percent[row] / 100, digits=0),
+            )
+            + "."
+        )
     table = pd.array(texts, dtype="str")
     return pd.Series(table.take(codes), index=customers.index, name="reason")

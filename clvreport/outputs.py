@@ -28,11 +28,12 @@ from clvreport.analysis import Analysis, join_columns
 from clvreport.audiences import audience
 from clvreport.comparison import KeyFigures
 from clvreport.comparison import key_figures as compute_key_figures
+from clvreport.config import ClientConfig
 from clvreport.errors import WRITE_ERRNOS
 from clvreport.experiments import ACTION_COLUMNS, CONTROL, LearnedRate
 from clvreport.i18n import Translator
 from clvreport.models.next_purchase import validation_entries
-from clvreport.next_purchase_text import reasons, risk_text
+from clvreport.next_purchase_text import risk_text
 from clvreport.recommendations import PlanRules, customer_actions, plan_actions
 from clvreport.revenue_profile import season_check
 
@@ -76,7 +77,11 @@ CUSTOMERS_FILE_COLUMNS = [
     "next_purchase_high",
     "p_purchase_30d",
     "p_purchase_90d",
+    "p_purchase_next_period",
     "p_purchase_horizon",
+    "next_gift_periods",
+    "next_renewal",
+    "p_cancel_before_renewal",
     "typical_interval_days",
     "overdue_ratio",
     "risk_label",
@@ -108,8 +113,14 @@ last purchase) and ``expected_remaining_years`` the rule of thumb's years still 
 median and 80% window of the next purchase given one within the horizon, empty when
 none is expected), ``p_purchase_30d``/``_90d``/``_horizon``, ``typical_interval_days``,
 ``overdue_ratio`` and ``risk_label`` (``low``/``elevated``/``high``) for the shop models
-(:mod:`clvreport.models.next_purchase`); ``reason`` (one sentence in the report
-language, :mod:`clvreport.next_purchase_text`) when written with a translator."""
+(:mod:`clvreport.models.next_purchase`); for donors ``p_purchase_next_period``,
+``p_purchase_horizon`` (whole giving periods), ``next_gift_periods``,
+``typical_interval_days``, ``overdue_ratio`` and ``risk_label``
+(:func:`clvreport.donors.next_gift_table`); for subscriptions ``next_renewal``,
+``p_cancel_before_renewal`` and ``risk_label``
+(:func:`clvreport.subscribers.next_renewal_table`); ``reason`` (one sentence in the
+report language, :meth:`clvreport.audiences.base.Audience.reasons`) when written with
+a translator."""
 
 SHEET_COLUMNS = [
     "customer_id",
@@ -122,6 +133,9 @@ SHEET_COLUMNS = [
     "next_purchase_low",
     "next_purchase_high",
     "p_purchase_90d",
+    "p_purchase_next_period",
+    "next_renewal",
+    "p_cancel_before_renewal",
     "overdue_ratio",
     "reason",
     "value_at_stake",
@@ -150,6 +164,9 @@ _KIND = {
     "next_purchase_low": "date",
     "next_purchase_high": "date",
     "p_purchase_90d": "percent",
+    "p_purchase_next_period": "percent",
+    "next_renewal": "date",
+    "p_cancel_before_renewal": "percent",
     "overdue_ratio": "decimal",
     "reason": "wrap",
     "value_at_stake": "money",
@@ -244,10 +261,20 @@ class CustomerRows:
         if groups is not None:
             control = groups.reindex(customers.index).eq(CONTROL).fillna(False)
             columns["control_group"] = control.astype(bool)
-        if t is not None and "next_purchase_median" in customers:
-            columns["reason"] = reasons(
-                customers, analysis.as_of, t, analysis.config.horizon_months
+        config = analysis.config
+        said = (
+            None
+            if t is None
+            else audience(config.business).reasons(
+                customers,
+                t,
+                as_of=analysis.as_of,
+                horizon_months=config.horizon_months,
+                config=config,
             )
+        )
+        if said is not None:
+            columns["reason"] = said
         extra = [c for c in analysis.config.data.columns.extra or () if c in columns]
         names = [c for c in CUSTOMERS_FILE_COLUMNS if c in columns]
         names[1:1] = extra
@@ -444,6 +471,7 @@ def write_action_lists(
     min_history_weeks: int = 0,
     as_of: dt.date | None = None,
     horizon_months: int = 12,
+    config: ClientConfig | None = None,
 ) -> pd.DataFrame:
     """Write ``customers.xlsx``: the action plan and one customer list per recommended action.
 
@@ -491,7 +519,9 @@ def write_action_lists(
         Customers known for fewer weeks are listed after the others.
     as_of, horizon_months
         The report date and horizon, for each listed customer's ``reason``
-        (:func:`~clvreport.next_purchase_text.reasons`; none without ``as_of``).
+        (:meth:`~clvreport.audiences.base.Audience.reasons`; none without ``as_of``).
+    config
+        The client's settings: whose reason sentence (``business``; a shop's without).
 
     Returns
     -------
@@ -516,7 +546,9 @@ def write_action_lists(
             customers, rules, language=t.language, per_customer=per_customer, audience=t.audience
         )
     extra = [c for c in extra if c in customers]
-    described = partial(_next_purchase_cells, t=t, as_of=as_of, horizon_months=horizon_months)
+    described = partial(
+        _next_purchase_cells, t=t, as_of=as_of, horizon_months=horizon_months, config=config
+    )
 
     # User text (customer ids, names, channels) starting with "=" stays text, never a formula.
     book = xlsxwriter.Workbook(
@@ -586,14 +618,24 @@ def write_action_lists(
 
 
 def _next_purchase_cells(
-    rows: pd.DataFrame, *, t: Translator, as_of: dt.date | None, horizon_months: int
+    rows: pd.DataFrame,
+    *,
+    t: Translator,
+    as_of: dt.date | None,
+    horizon_months: int,
+    config: ClientConfig | None = None,
 ) -> dict[str, pd.Series]:
     """The listed customers' risk label in the report language and their reason sentence."""
     cells = {}
     if "risk_label" in rows:
         cells["risk_label"] = risk_text(rows["risk_label"], t)
-    if as_of is not None and "next_purchase_median" in rows:
-        cells["reason"] = reasons(rows, as_of, t, horizon_months)
+    if as_of is not None:
+        business = config.business if config is not None else None
+        said = audience(business).reasons(
+            rows, t, as_of=as_of, horizon_months=horizon_months, config=config
+        )
+        if said is not None:
+            cells["reason"] = said
     return cells
 
 
@@ -1053,6 +1095,7 @@ def write_outputs(
         min_history_weeks=config.min_history_weeks,
         as_of=analysis.as_of,
         horizon_months=config.horizon_months,
+        config=config,
     )
 
     model_path = folder / "model.json"

@@ -62,6 +62,9 @@ class PeriodHoldout:
         How the per-person 90% ranges held (``None`` when not checked).
     reason
         Why there is no check (one of :data:`NOT_CHECKED`), else ``None``.
+    next_purchase
+        Extra ``validation`` entries of the per-person chances of the next gift
+        (donors: :func:`~clvreport.donor_holdout.next_gift_check`), else ``None``.
     """
 
     comparison: HoldoutComparison | None = None
@@ -71,6 +74,7 @@ class PeriodHoldout:
     predicted_high: float = float("nan")
     intervals: IntervalCheck | None = None
     reason: str | None = None
+    next_purchase: dict[str, Any] | None = None
 
     @property
     def checked(self) -> bool:
@@ -94,6 +98,7 @@ class PeriodHoldout:
             "predicted_low": json_float(self.predicted_low),
             "predicted_high": json_float(self.predicted_high),
             "holdout_periods": self.holdout_periods,
+            **(self.next_purchase or {}),
         }
 
 

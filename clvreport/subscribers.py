@@ -69,6 +69,7 @@ __all__ = [
     "cohort_survival_table",
     "fit_subscriber_model",
     "load_subscriptions",
+    "next_renewal_table",
     "read_contracts",
     "score_subscribers",
     "subscriber_forecast",
@@ -331,6 +332,91 @@ def score_subscribers(
     base["clv"] = float(clv.sum())
     base["expected_purchases"] = float(expected.sum())
     return scores, pd.Series(base)
+
+
+NEXT_RENEWAL_COLUMNS = [
+    "customer_id",
+    "next_renewal",
+    "p_cancel_before_renewal",
+    "risk_label",
+    "tenure_months",
+]
+"""Columns of :func:`next_renewal_table`."""
+
+
+def next_renewal_table(
+    fit: SubscriberFit, contracts: pd.DataFrame, *, horizon_months: int
+) -> pd.DataFrame:
+    """Per subscriber: the next renewal date, the chance to cancel before it and the risk.
+
+    A running subscription after ``n`` renewals renews next on ``start + (n + 1)``
+    periods (the contract's anniversaries, month ends clipped as in
+    :mod:`clvreport.models.contract`); sBG's chance that it is cancelled before then
+    (does not make that renewal) is ``1 - S(n + 1) / S(n)`` of its plan's model
+    (:meth:`~clvreport.models.sbg.ShiftedBetaGeometricModel.survival`).
+    ``risk_label`` is :func:`~clvreport.models.next_purchase.risk_labels` of the
+    chance to still be subscribed at the horizon's end (``p_alive``,
+    ``S(n + H) / S(n)``): ``low`` from 50%, ``high`` below 20%, else ``elevated``
+    (the same bands as a shop customer's chance to buy within the horizon).
+    ``tenure_months``: whole months from the start to the report date. An ended
+    subscription has all of them empty.
+
+    Parameters
+    ----------
+    fit
+        A usable :class:`SubscriberFit`.
+    contracts
+        :func:`read_contracts` output (with ``attrs["as_of"]``).
+    horizon_months
+        The report's horizon.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`NEXT_RENEWAL_COLUMNS`, one row per subscriber (their latest subscription).
+
+    Examples
+    --------
+    >>> table = next_renewal_table(fit, contracts, horizon_months=12)  # doctest: +SKIP
+    """
+    from clvreport.models.contract import _whole_months
+    from clvreport.models.next_purchase import risk_labels
+
+    if not fit.usable:
+        raise ModelError("the subscription model could not be fitted")
+    latest = _latest(contracts)
+    periods = horizon_periods(horizon_months, fit.period)
+    n = latest["renewals"].to_numpy(dtype=float)
+    active = latest["active"].to_numpy(dtype=bool)
+    plans = latest["plan"].to_numpy()
+    cancel = np.full(len(latest), np.nan)
+    stays = np.full(len(latest), np.nan)
+    for plan in pd.unique(plans):
+        rows = np.flatnonzero((plans == plan) & active)
+        if rows.size:
+            stay = _stay(fit.model_for(str(plan)), n[rows], periods)
+            cancel[rows] = 1.0 - stay[0]
+            stays[rows] = stay[-1]
+    start = pd.DatetimeIndex(pd.to_datetime(latest["start"]))
+    months = MONTHS_PER_PERIOD[fit.period]
+    offsets = (np.where(active, n, 0) + 1).astype(np.int64) * months
+    years, month0 = np.divmod(start.month.to_numpy() - 1 + offsets, 12)
+    target = pd.to_datetime({"year": start.year.to_numpy() + years, "month": month0 + 1, "day": 1})
+    day = np.minimum(start.day.to_numpy(), target.dt.days_in_month.to_numpy())
+    renewal = (target + pd.to_timedelta(day - 1, unit="D")).to_numpy(dtype="datetime64[ns]")
+    as_of = pd.Timestamp(contracts.attrs.get("as_of") or start.max())
+    tenure = _whole_months(start, pd.DatetimeIndex([as_of] * len(latest)))
+    return pd.DataFrame(
+        {
+            "customer_id": latest["customer_id"].astype(str).to_numpy(),
+            "next_renewal": np.where(active, renewal, np.datetime64("NaT")).astype(
+                "datetime64[ns]"
+            ),
+            "p_cancel_before_renewal": cancel,
+            "risk_label": risk_labels(stays),
+            "tenure_months": np.where(active, tenure, np.nan),
+        }
+    )
 
 
 def _count_range(stay: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -63,3 +63,38 @@ def test_the_report_quotes_every_sheet_exactly_as_the_workbook_names_it(report):
     assert sorted(quoted) == sorted(sheets[1:])  # every action sheet, as named
     long_name = {"nl": "Persoonlijk bedanken", "en": "Personal thanks"}[language]
     assert long_name in quoted  # the action "Persoonlijk bedanken en betrekken"
+
+
+def test_next_gift_columns_and_their_holdout_check(report):
+    """Each donor's chance of a gift in the next period and within the horizon, the risk
+    label and the reason in donor language; model.json checks the chances on the holdout."""
+    from openpyxl import load_workbook
+
+    language, folder, _ = report
+    customers = pd.read_csv(folder / "customers.csv", dtype={"customer_id": str})
+    for column in ("p_purchase_next_period", "p_purchase_horizon", "next_gift_periods", "reason"):
+        assert column in customers, column
+    assert "p_purchase_90d" not in customers and "next_purchase_median" not in customers
+    assert customers["p_purchase_next_period"].between(0, 1).all()
+    assert (customers["p_purchase_next_period"] <= customers["p_purchase_horizon"] + 1e-9).all()
+    assert set(customers["risk_label"]) <= {"low", "elevated", "high"}
+    start = {"nl": "gaf ", "en": "gave "}[language]
+    first = {"nl": "gaf voor het eerst", "en": "first gave"}[language]
+    assert customers["reason"].str.startswith((start, first)).all()
+    words = SHOP_WORDS[language]
+    assert not any(re.search(words, text, re.I) for text in customers["reason"])
+    book = load_workbook(folder / "customers.xlsx", read_only=True)
+    header = set()
+    for name in book.sheetnames[1:]:
+        header |= {cell.value for cell in next(book[name].iter_rows(min_row=3, max_row=3))}
+    wanted = {
+        "nl": ("Kans op een gift in de volgende periode", "Risico", "Waarom"),
+        "en": ("Chance of a gift in the next period", "Risk", "Why"),
+    }[language]
+    assert set(wanted) <= header, header
+    validation = json.loads((folder / "model.json").read_text())["validation"]
+    rows = validation["p_gift_next_period_calibration"]
+    assert [r["decile"] for r in rows] == list(range(1, 11))
+    assert max(abs(r["predicted"] - r["observed"]) for r in rows) < 0.05, rows
+    risk = validation["next_gift"]["risk_labels"]
+    assert risk["low"]["gave"] > risk["elevated"]["gave"] > risk["high"]["gave"]

@@ -69,6 +69,7 @@ ALLOWED_BY_AUDIENCE = {AUDIENCE: ALLOWED, SUBSCRIBERS: SUBSCRIBER_ALLOWED}
 # Messages of the other audiences that never appear in a report for this audience: the
 # report section of the other business and its model choice.
 # the next-purchase window, its check and its columns come with the shop models only
+# (the risk label and the reason column are every audience's, so they are checked)
 SHOP_ONLY = (
     "next_purchase.",
     "methodology.next_purchase_",
@@ -76,7 +77,6 @@ SHOP_ONLY = (
     "plots.purchase_calibration.",
     "xlsx.columns.next_purchase_",
     "xlsx.columns.p_purchase_90d",
-    "xlsx.columns.reason",
 )
 NOT_IN_REPORT = {
     AUDIENCE: ("subscribers.", "methodology.choice.subscription_business", *SHOP_ONLY),

@@ -195,3 +195,32 @@ def test_demo_customers_csv_holds_the_next_purchase(example_report, language) ->
     if validation.get("coverage") is not None:
         assert 0 <= validation["next_purchase_coverage"] <= 1
         assert len(validation["p_purchase_90d_calibration"]) == 10
+
+
+def test_the_methodology_names_a_gap_beyond_the_tolerance_as_the_models() -> None:
+    """Off by more than 5 points in the direction of the model's holdout count: said, with
+    that count's error; within the tolerance, or against the count, nothing is said."""
+    from types import SimpleNamespace
+
+    from clvreport.i18n import Translator
+    from clvreport.report.next_purchase import _bias_sentence
+
+    rows = [
+        {"decile": 1, "customers": 10, "predicted": 0.04, "observed": 0.07},
+        {"decile": 2, "customers": 10, "predicted": 0.08, "observed": 0.136},
+        {"decile": 3, "customers": 10, "predicted": 0.62, "observed": 0.60},
+    ]
+    under = SimpleNamespace(total_error=-0.129)
+    nl = _bias_sentence(Translator("nl"), rows, under)
+    assert nl.startswith(
+        "In de 2e tiende zit de voorspelde kans het verst naast het werkelijke aandeel "
+        "(5,6 procentpunt te laag). Dat komt van het model, niet van de berekening: het "
+        "verwachtte in de toetsperiode 13% minder aankopen dan er kwamen"
+    )
+    en = _bias_sentence(Translator("en"), rows, under)
+    assert en.startswith("In decile 2 the predicted chance is furthest from the observed share")
+    assert "it expected 13% fewer purchases" in en
+    assert _bias_sentence(Translator("nl"), rows, SimpleNamespace(total_error=0.1)) is None
+    close = [dict(r, observed=r["predicted"] + 0.03) for r in rows]
+    assert _bias_sentence(Translator("nl"), close, under) is None
+    assert _bias_sentence(Translator("nl"), rows, None) is None

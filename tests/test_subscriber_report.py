@@ -72,3 +72,31 @@ def test_summary_states_measured_tenure_and_labels_the_forecast(report):
         assert f"cancelled subscriptions lasted {ended:.1f} months on average" in text
         assert f"have lasted {running:.1f} months so far" in text
         assert re.search(r"The model.s forecast: a running subscription is expected to last", text)
+
+
+def test_next_renewal_columns_for_running_subscriptions_only(report):
+    """The next renewal date and the chance to cancel before it, with a risk label and a
+    reason, for running subscriptions; empty for ended ones."""
+    from openpyxl import load_workbook
+
+    language, folder, _ = report
+    customers = pd.read_parquet(folder / "customers.parquet")
+    running = customers["active"].to_numpy(dtype=bool)
+    for column in ("next_renewal", "p_cancel_before_renewal", "risk_label", "reason"):
+        assert customers.loc[running, column].notna().all(), column
+        assert customers.loc[~running, column].isna().all(), column
+    as_of = pd.Timestamp(json.loads((folder / "model.json").read_text())["as_of"])
+    renewal = pd.to_datetime(customers.loc[running, "next_renewal"])
+    assert (renewal > as_of).all() and (renewal <= as_of + pd.DateOffset(months=1)).all()
+    assert customers.loc[running, "p_cancel_before_renewal"].between(0, 1).all()
+    start = {"nl": "abonnee sinds ", "en": "subscriber for "}[language]
+    assert customers.loc[running, "reason"].str.startswith(start).all()
+    book = load_workbook(folder / "customers.xlsx", read_only=True)
+    headers = set()
+    for name in book.sheetnames[1:]:
+        headers |= {cell.value for cell in next(book[name].iter_rows(min_row=3, max_row=3))}
+    wanted = {
+        "nl": ("Volgende verlenging", "Kans op opzeggen voor de verlenging", "Waarom"),
+        "en": ("Next renewal", "Chance of cancelling before the renewal", "Why"),
+    }[language]
+    assert set(wanted) <= headers, headers

@@ -10,7 +10,8 @@ business; each audience owns:
 - reading its source (:meth:`Audience.load`) and the analysis step that fits
   and scores its model (:meth:`Audience.model_step`, :meth:`Audience.complete`);
 - its summary in its own shape, and the model inputs ``customers.csv`` shows
-  (:meth:`Audience.model_inputs`);
+  (:meth:`Audience.model_inputs`), and each customer's reason sentence
+  (:meth:`Audience.reasons`);
 - scoring again under other assumptions (:meth:`Audience.rescore`, for the
   sensitivity table) and the forecast of a period checked by the next report
   (:meth:`Audience.period_forecast`);
@@ -38,6 +39,7 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from clvreport.config import ClientConfig
+    from clvreport.i18n import Translator
     from clvreport.ingest import DataQuality, Transactions
     from clvreport.metrics import ObservationWindow
     from clvreport.models.predictive import IntervalCheck
@@ -263,6 +265,25 @@ class Audience(ABC):
     def running(self, customer_ids: pd.Series, scores: pd.DataFrame | None) -> pd.Series | None:
         """Whose relationship runs, aligned with ``customer_ids`` (``None``: not known)."""
         return None
+
+    def reasons(
+        self,
+        customers: pd.DataFrame,
+        t: Translator,
+        *,
+        as_of: dt.date,
+        horizon_months: int,
+        config: ClientConfig | None = None,
+    ) -> pd.Series | None:
+        """Each customer's reason sentence in the report language (``None``: no figures).
+
+        Shops: when the next purchase is due (:func:`~clvreport.next_purchase_text.reasons`).
+        """
+        from clvreport.next_purchase_text import reasons
+
+        if "next_purchase_median" not in customers:
+            return None
+        return reasons(customers, as_of, t, horizon_months)
 
     def model_inputs(self, summary: pd.DataFrame) -> pd.DataFrame:
         """The model inputs ``customers.csv`` shows, by their shop names, with ``customer_id``."""

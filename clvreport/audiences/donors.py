@@ -22,6 +22,7 @@ from clvreport.period_holdout import PeriodHoldout
 
 if TYPE_CHECKING:
     from clvreport.config import ClientConfig
+    from clvreport.i18n import Translator
     from clvreport.ingest import Transactions
     from clvreport.metrics import ObservationWindow
     from clvreport.validate import ValidationResult
@@ -99,10 +100,12 @@ def fit_donors(
 
 def donor_analysis(engine: Any, table: str, config: ClientConfig, as_of: dt.date) -> DonorAnalysis:
     """BG/BB on the donors' giving periods, and the donor report's own figures."""
+    from clvreport.analysis import join_columns
     from clvreport.donors import (
         cohort_giving,
         expected_active_periods,
         income_forecast,
+        next_gift_table,
         score_donors,
     )
     from clvreport.models.units import horizon_periods
@@ -136,6 +139,8 @@ def donor_analysis(engine: Any, table: str, config: ClientConfig, as_of: dt.date
     )
     scores["clv_lifetime"] = lifetime["clv"].to_numpy()
     scores["clv_if_alive_lifetime"] = lifetime["clv_if_alive"].to_numpy()
+    upcoming = next_gift_table(fit, summary, horizon_months=config.horizon_months)
+    scores = join_columns(scores, upcoming)
     periods = horizon_periods(config.horizon_months, period)
     income = income_forecast(fit, summary, periods)  # the gifts themselves, not a margin
     active = pd.DataFrame(
@@ -174,6 +179,23 @@ class DonorAudience(Audience):
             intervals=intervals,
             donors=donors,
         )
+
+    def reasons(
+        self,
+        customers: pd.DataFrame,
+        t: Translator,
+        *,
+        as_of: dt.date,
+        horizon_months: int,
+        config: ClientConfig | None = None,
+    ) -> pd.Series | None:
+        """When each donor gives again (:func:`~clvreport.next_purchase_text.donor_reasons`)."""
+        from clvreport.next_purchase_text import donor_reasons
+
+        if "next_gift_periods" not in customers:
+            return None
+        period = config.discrete.period if config is not None else "year"
+        return donor_reasons(customers, t, period=period, horizon_months=horizon_months)
 
     def validation_checks(
         self, config: ClientConfig, client_dir: Path, as_of: dt.date | None

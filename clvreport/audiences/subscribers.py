@@ -24,6 +24,7 @@ from clvreport.subscribers import SubscriberFit
 
 if TYPE_CHECKING:
     from clvreport.config import ClientConfig
+    from clvreport.i18n import Translator
     from clvreport.ingest import Transactions
     from clvreport.metrics import ObservationWindow
     from clvreport.validate import ValidationResult
@@ -141,9 +142,11 @@ def subscription_analysis(
     contracts: pd.DataFrame, config: ClientConfig, as_of: dt.date
 ) -> SubscriberAnalysis:
     """The sBG models, every subscriber's scores and the subscription section's figures."""
+    from clvreport.analysis import join_columns
     from clvreport.models.units import horizon_periods
     from clvreport.subscribers import (
         cohort_survival_table,
+        next_renewal_table,
         score_subscribers,
         subscriber_forecast,
     )
@@ -178,6 +181,8 @@ def subscription_analysis(
     periods = horizon_periods(config.horizon_months, period)
     forecast = subscriber_forecast(fit, contracts, periods)
     scores = scores.drop(columns=["renewals"])
+    upcoming = next_renewal_table(fit, contracts, horizon_months=config.horizon_months)
+    scores = join_columns(scores, upcoming)
     holdout = fit.holdout if fit.holdout is not None else PeriodHoldout()
     return SubscriberAnalysis(contracts, summary, fit, scores, base, forecast, cohorts, holdout)
 
@@ -209,6 +214,25 @@ class SubscriberAudience(Audience):
                 f"subscription.start and subscription.end both name the column '{start}'; "
                 "map the start date and the end date to their own columns"
             )
+
+    def reasons(
+        self,
+        customers: pd.DataFrame,
+        t: Translator,
+        *,
+        as_of: dt.date,
+        horizon_months: int,
+        config: ClientConfig | None = None,
+    ) -> pd.Series | None:
+        """The next renewal and the chance to cancel before it (``subscriber_reasons``).
+
+        See :func:`~clvreport.next_purchase_text.subscriber_reasons`.
+        """
+        from clvreport.next_purchase_text import subscriber_reasons
+
+        if "next_renewal" not in customers:
+            return None
+        return subscriber_reasons(customers, t)
 
     def load(
         self, config: ClientConfig, client_dir: Path, as_of: dt.date | None

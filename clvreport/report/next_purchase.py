@@ -14,7 +14,13 @@ import pandas as pd
 
 from clvreport import plots
 from clvreport.i18n import Translator
-from clvreport.models.next_purchase import EXPECTED_SHARE, RISK_HIGH, WINDOW
+from clvreport.models.next_purchase import (
+    CALIBRATION_TOLERANCE,
+    EXPECTED_SHARE,
+    RISK_HIGH,
+    WINDOW,
+    calibration_gap,
+)
 from clvreport.report.context import ReportContext
 from clvreport.report.markdown import figure, keep_together, paragraph
 
@@ -104,6 +110,7 @@ def next_purchase_blocks(ctx: ReportContext) -> list[str]:
                 high=t.percent(risk["high"]["bought"], digits=0),
             )
         )
+    bias = _bias_sentence(t, check.calibration, getattr(a.model, "validation", None))
     blocks = [paragraph(*sentences)]
     if check.calibration:
         deciles = pd.DataFrame(check.calibration)
@@ -123,4 +130,30 @@ def next_purchase_blocks(ctx: ReportContext) -> list[str]:
         blocks.append(
             figure(path, caption=caption, id="fig-purchase-calibration", base=ctx.output_dir)
         )
+        if bias:
+            blocks.append(paragraph(bias))
     return [keep_together(*blocks)]
+
+
+def _bias_sentence(t: Translator, rows: list, validation: object) -> str | None:
+    """Why a decile is off by more than the tolerance, when the model's holdout count says so.
+
+    The chances follow the model; when it expected fewer (more) holdout purchases
+    than were made and a decile's chance is off by more than
+    :data:`~clvreport.models.next_purchase.CALIBRATION_TOLERANCE` in that direction,
+    the gap is the model's expectation, said with its total error.
+    """
+    gap = calibration_gap(rows)
+    error = getattr(validation, "total_error", None)
+    if gap is None or gap["largest"] <= CALIBRATION_TOLERANCE or error is None:
+        return None
+    worst = next(r for r in rows if r["decile"] == gap["decile"])
+    low = worst["predicted"] < worst["observed"]
+    if not (error == error) or (error < 0) != low or error == 0:
+        return None
+    return t(
+        f"methodology.next_purchase_bias_{'low' if low else 'high'}",
+        decile=gap["decile"],
+        gap=t.number(gap["largest"] * 100, digits=1),
+        error=t.percent(abs(error), digits=0),
+    )

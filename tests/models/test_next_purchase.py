@@ -215,6 +215,37 @@ def test_chances_are_calibrated_on_customers_simulated_from_the_model() -> None:
         assert abs(row["predicted"] - row["observed"]) < 0.01, row
 
 
+# Pareto/NBD as fitted on CDNOW's calibration period (23,570 customers, weeks)
+CDNOW_PNBD = {"r": 0.5974, "alpha": 11.586, "s": 0.5222, "beta": 8.828}
+
+
+def test_pareto_nbd_chances_are_calibrated_on_its_own_cdnow_customers() -> None:
+    """The CDNOW check's computation, without CDNOW's customers: 100,000 customers drawn from
+    the Pareto/NBD fitted on CDNOW, with CDNOW's ages (first purchases from January to March
+    1997, calibration to 30 September: 26 to 39 weeks). P(purchase within 90 days) is
+    within 1.5 points of the share that buys in every decile. On CDNOW itself the seventh
+    decile is off by 5.6 points (``test_next_purchase_cdnow.py``): that gap is the model's
+    on those data, not the computation's."""
+    rng = np.random.default_rng(11)
+    n = 100_000
+    T = rng.uniform(26.4, 39.0, n)
+    lam = rng.gamma(CDNOW_PNBD["r"], 1.0 / CDNOW_PNBD["alpha"], n)
+    mu = rng.gamma(CDNOW_PNBD["s"], 1.0 / CDNOW_PNBD["beta"], n)
+    death = rng.exponential(1.0 / mu)
+    active = np.minimum(death, T)
+    x = rng.poisson(lam * active).astype(float)
+    # the last of x uniform purchase times on (0, active)
+    t_x = np.where(x > 0, active * rng.beta(np.maximum(x, 1.0), 1.0), 0.0)
+    following = T + rng.exponential(1.0 / lam)  # memoryless: the first purchase after T
+    h = 90 / 7
+    bought = (following <= T + h) & (following <= death)
+    model = ParetoNBDModel.from_params(CDNOW_PNBD)
+    chance = purchase_within(model, h, x, t_x, T)
+    assert chance.sum() == pytest.approx(bought.sum(), rel=0.03)
+    for row in probability_calibration(chance, bought):
+        assert abs(row["predicted"] - row["observed"]) < 0.015, row
+
+
 def test_overdue_ratio_and_one_time_buyers() -> None:
     """Repeat buyers against their own interval, one-time buyers against the base's median."""
     since, typical, ratio = overdue(

@@ -79,6 +79,23 @@ def test_chance_within_90_days_follows_the_observed_share_per_decile(validation)
     observed = [r["observed"] for r in rows]
     assert predicted == sorted(predicted)
     assert observed[-1] > 0.5 > observed[0]  # the ranking separates the customers
+    gap = validation["p_purchase_90d_gap"]
+    assert gap["decile"] == 7 and gap["within"] == 9
+    assert gap["largest"] == pytest.approx(max(gaps), abs=1e-4)
+    assert gap["predicted"] < gap["observed"]  # low over all customers, as the count is
+
+
+def test_the_calibration_gap_is_the_models_expected_count(validation) -> None:
+    """Where the chances run low is where the model's expected holdout purchases run low:
+    the customers without a repeat purchase in the calibration period made far more holdout
+    purchases than Pareto/NBD expected of them, the frequent buyers about as many. (The
+    computation itself is calibrated on customers drawn from this fitted model:
+    ``test_pareto_nbd_chances_are_calibrated_on_its_own_cdnow_customers``.)"""
+    assert validation["model"] == "pnbd"
+    bins = {row["bin"]: row for row in validation["by_frequency"]}
+    once = bins["0"]
+    assert once["actual_total"] > 1.3 * once["predicted_total"], once
+    assert validation["total_error"] == pytest.approx(-0.129, abs=0.002)
 
 
 def test_risk_labels_order_the_holdout_buyers(validation) -> None:
