@@ -197,3 +197,47 @@ def test_a_top_group_of_one_segment_is_not_counted_twice():
     assert "424 customers, all of them" in note and "among them" not in note
     two = TopGroup(0.2, 424, 1000.0, 0.29, 0.3, ((code, 400), (code, 24)))
     assert "among them 400" in _top_figure(ctx, two).note
+
+
+def test_a_measured_rate_is_never_called_an_assumption(ctx):
+    """After a report with control groups the plan prices an action with its learned rate.
+
+    Page 2 then says "partly measured"; the recommendations and the break-even
+    sentence must say the same of that rate, not "(an assumption, ...)".
+    """
+    import copy
+
+    from clvreport.report.sensitivity import _break_even
+
+    advised = _advised(ctx)
+    assert len(advised) >= 2
+    measured = ctx.plan.copy()
+    sources = {advised["action"].iloc[0]: "partly_measured", advised["action"].iloc[1]: "measured"}
+    measured["rate_source"] = [sources.get(a, "assumed") for a in measured["action"]]
+    learned = copy.copy(ctx)
+    learned.__dict__["plan"] = measured
+    text = str(sections.recommendations(learned))
+    items = {
+        action: next(
+            line
+            for line in text.splitlines()
+            if f"**{ctx.t(f'recommendations.actions.{action}.name')}**" in line
+        )
+        for action in advised["action"]
+    }
+    for action, item in items.items():
+        source = {"partly_measured": "partly measured", "measured": "measured"}.get(
+            sources.get(action, ""), "assumption"
+        )
+        assert f"({source}, not a response rate)" in item, item
+    for action in sources:
+        assert "assumption" not in items[action], items[action]
+    first = advised.iloc[0]
+    if first["uplift"]:
+        assert "more afterwards (partly measured)" in items[first["action"]]
+    # the unchanged context still calls every rate an assumption
+    plain = str(sections.recommendations(ctx))
+    assert plain.count("(assumption, not a response rate)") == len(advised)
+    break_even = _break_even(learned) or ""
+    assert "(assumed:" not in break_even
+    assert "(assumption: " in (_break_even(ctx) or "(assumption: ")

@@ -28,6 +28,7 @@ from clvreport.customer_groups import (
     top_group,
     valued_customers,
 )
+from clvreport.i18n import Translator
 from clvreport.report.context import ReportContext
 from clvreport.report.markdown import (
     KeyFigure,
@@ -43,7 +44,13 @@ from clvreport.report.markdown import (
 from clvreport.report.subscribers import tenure_blocks
 from clvreport.report.terms import historic_paragraph
 
-__all__ = ["CHECK_MONTHS", "check_months", "executive_summary", "top_actions"]
+__all__ = [
+    "CHECK_MONTHS",
+    "check_months",
+    "executive_summary",
+    "rate_source_text",
+    "top_actions",
+]
 
 TOP_ACTIONS = 3
 
@@ -394,6 +401,24 @@ def _model_bias(ctx: ReportContext) -> str | None:
     )
 
 
+def rate_source_text(t: Translator, source: object) -> str:
+    """Whether a plan's success rate and uplift are assumed or (partly) measured, in words.
+
+    The plan after a report with control groups prices a measured action with
+    the learned rate (:func:`clvreport.experiments.learn_rates`); no text may
+    call that rate an assumption. Without a source the rate is the assumption.
+
+    Examples
+    --------
+    >>> from clvreport.i18n import translator
+    >>> t = translator("nl")
+    >>> rate_source_text(t, "partly_measured"), rate_source_text(t, None)
+    ('deels gemeten', 'aanname')
+    """
+    known = ("assumed", "measured", "partly_measured")
+    return t(f"recommendations.rate_source.{source if source in known else 'assumed'}")
+
+
 def _rate_lines(ctx: ReportContext, actions: pd.DataFrame) -> str:
     """Per action shown: is its success rate an assumption or measured; and the control groups."""
     t = ctx.t
@@ -402,7 +427,7 @@ def _rate_lines(ctx: ReportContext, actions: pd.DataFrame) -> str:
         t(
             "overview.rate_line",
             action=t(f"recommendations.actions.{action}.name"),
-            source=t(f"recommendations.rate_source.{source}"),
+            source=rate_source_text(t, source),
         )
         for action, source in zip(actions["action"], sources, strict=True)
     ]

@@ -27,7 +27,7 @@ from clvreport.i18n import Translator
 from clvreport.models.validation import ON_TARGET
 from clvreport.report import terms
 from clvreport.report.context import ReportContext
-from clvreport.report.first_page import plan_frame
+from clvreport.report.first_page import plan_frame, rate_source_text
 from clvreport.report.markdown import (
     Markdown,
     figure,
@@ -783,10 +783,16 @@ def recommendations(ctx: ReportContext) -> Markdown:
             channel=t(f"economics.by_channel.{row.channel}"),
             cost=t.money(row.cost_per_contact, digits=2),
             success=t.percent(row.success_rate, digits=0),
+            source=rate_source_text(t, getattr(row, "rate_source", None)),
         )
         + (" " + _discount_cost(ctx) if row.channel == "discount" else "")
         + (
-            " " + t("recommendations.uplift", uplift=t.percent(row.uplift, digits=0))
+            " "
+            + t(
+                "recommendations.uplift",
+                uplift=t.percent(row.uplift, digits=0),
+                source=rate_source_text(t, getattr(row, "rate_source", None)),
+            )
             if row.uplift
             else ""
         )
