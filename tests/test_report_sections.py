@@ -241,3 +241,42 @@ def test_a_measured_rate_is_never_called_an_assumption(ctx):
     break_even = _break_even(learned) or ""
     assert "(assumed:" not in break_even
     assert "(assumption: " in (_break_even(ctx) or "(assumption: ")
+
+
+def test_the_segment_caption_compares_running_subscriptions_only():
+    """Not "Cancelled subscribers are the least likely to stay (0%)": that is no finding."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from clvreport.i18n import Translator
+    from clvreport.segments import load_segment_rules
+
+    rules = load_segment_rules(audience="subscribers")
+    new, loyal, gone = "new", "champions", "lost"
+    assert {new, loyal, gone} <= set(rules.codes)
+    customers = pd.DataFrame(
+        {
+            "segment": [loyal, loyal, new, new, gone, gone],
+            "p_alive": [0.6, 0.5, 0.1, 0.12, 0.0, 0.0],
+            "active": [True, True, True, True, False, False],
+        }
+    )
+    analysis = SimpleNamespace(
+        has_predictions=True, customers=customers, risk_basis="alive", rules=rules
+    )
+    ctx = SimpleNamespace(t=Translator("en", "EUR", audience="subscribers"), analysis=analysis)
+    seg = pd.DataFrame({"segment": [loyal, new, gone]})
+    labels = rules.labels("en")
+    caption = sections._segment_table_caption(ctx, seg)
+    assert f"{labels[new]}" in caption and "(11%)" in caption, caption
+    assert labels[gone] not in caption and "(0%)" not in caption, caption
+    assert f"{labels[loyal]}" in caption and "(55%)" in caption, caption
+    # a shop's table (no running column) still names its lowest segment, whatever it is
+    shop = SimpleNamespace(
+        has_predictions=True,
+        customers=customers.drop(columns="active"),
+        risk_basis="alive",
+        rules=rules,
+    )
+    assert "(0%)" in sections._segment_table_caption(SimpleNamespace(t=ctx.t, analysis=shop), seg)

@@ -573,13 +573,21 @@ def _segment_table_caption(ctx: ReportContext, seg: pd.DataFrame) -> str:
     labels = _segment_labels(ctx)
     chance = _chance_column(ctx)
     p_alive = a.customers.groupby("segment")[chance].mean().reindex(seg["segment"])
-    lowest = p_alive.idxmin()
+    runs = running(a.customers)
+    if runs is not None and runs.any():
+        # subscriptions: a cancelled one's chance of staying is 0 by definition, so the
+        # lowest chance is named among the segments with running subscriptions
+        live = a.customers.loc[runs.to_numpy(), "segment"].unique()
+        compared = p_alive[p_alive.index.isin(live)]
+    else:
+        compared = p_alive
+    lowest = compared.idxmin()
     caption = t(
         f"segments.table_{chance}",
         label=literal(labels[lowest]),
-        p=t.percent(p_alive[lowest], digits=0),
-        highest=literal(labels[p_alive.idxmax()]),
-        p_high=t.percent(p_alive.max(), digits=0),
+        p=t.percent(compared[lowest], digits=0),
+        highest=literal(labels[compared.idxmax()]),
+        p_high=t.percent(compared.max(), digits=0),
     )
     # one purchase long ago can look more alive than a regular who stopped: say why
     once, lapsed = "lost", "cant_lose_them"
