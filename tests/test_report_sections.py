@@ -280,3 +280,41 @@ def test_the_segment_caption_compares_running_subscriptions_only():
         rules=rules,
     )
     assert "(0%)" in sections._segment_table_caption(SimpleNamespace(t=ctx.t, analysis=shop), seg)
+
+
+@pytest.mark.parametrize(
+    ("language", "audience", "one", "many"),
+    [
+        ("nl", None, "1 klant van 30 juni 2024 staat", "2 klanten van 30 juni 2024 staan"),
+        ("en", None, "1 customer of 30 June 2024 is not", "2 customers of 30 June 2024 are not"),
+        ("nl", "donors", "bij 1 donateur verschillen", "bij 2 donateurs verschillen"),
+        ("nl", "subscribers", "1 abonnee loopt sinds", "2 abonnees lopen sinds"),
+    ],
+)
+def test_the_comparison_notes_say_one_customer_in_the_singular(language, audience, one, many):
+    """Not "1 klanten van 30 juni 2024 staan niet meer in de nieuwe gegevens"."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from clvreport.i18n import Translator
+    from clvreport.report.changes import _risk_and_notes
+
+    t = Translator(language, "EUR", **({"audience": audience} if audience else {}))
+    customers = pd.DataFrame({"customer_id": ["a", "b"], "value_at_stake": [10.0, 5.0]})
+    ctx = SimpleNamespace(t=t, analysis=SimpleNamespace(customers=customers))
+
+    def notes(count: int) -> str:
+        comparison = SimpleNamespace(
+            previous_as_of=dt.date(2024, 6, 30),
+            newly_at_risk=["a", "b"][:count],
+            missing_customers=count,
+            changed_history=count,
+        )
+        return " ".join(str(_risk_and_notes(ctx, comparison)).split())
+
+    single, plural = notes(1), notes(2)
+    assert one in single, single
+    assert many in plural, plural
+    assert not re.search(r"\b1 (klanten|customers|donateurs|donors|abonnees|subscribers)\b", single)
