@@ -318,3 +318,36 @@ def test_the_comparison_notes_say_one_customer_in_the_singular(language, audienc
     assert one in single, single
     assert many in plural, plural
     assert not re.search(r"\b1 (klanten|customers|donateurs|donors|abonnees|subscribers)\b", single)
+
+
+def test_a_horizon_as_long_as_the_relationship_is_not_set_against_itself(ctx):
+    """goededoel (60 months, at most 5 years) read "EUR 99.610 at stake ... over the rest of
+    their relationship (at most 5 years) EUR 99.610 is at stake" and "the segment table counts
+    the next 60 months only": one number named twice as if it were two."""
+    import copy
+
+    from clvreport.customer_groups import at_risk
+    from clvreport.report.first_page import _risk_figure, lifetime_beyond_horizon
+
+    a = ctx.analysis
+    assert "value_at_stake_lifetime" in a.customers and lifetime_beyond_horizon(ctx)
+    risk = at_risk(a.customers)
+    assert risk.n_customers > 0
+    assert "Over the rest of their relationship" in _risk_figure(ctx, risk).note
+    plain = str(sections.recommendations(ctx))
+    assert "the segment table counts the next" in plain
+    assert "whole relationship" in plain or "relationship" in plain
+
+    same = copy.copy(ctx)
+    same.analysis = copy.copy(a)
+    same.analysis.config = a.config.model_copy(
+        update={"horizon_months": a.config.lifetime_years * 12}
+    )
+    assert not lifetime_beyond_horizon(same)
+    assert "Over the rest of" not in _risk_figure(same, risk).note
+    text = str(sections.recommendations(same))
+    assert "the segment table counts the next" not in text
+    assert "at most 5 years" not in text and "rest of their relationship" not in text
+    assert f"the next {a.config.lifetime_years * 12} months" in text
+    assert "Lifetime value:" in str(sections.methodology(ctx))
+    assert "Lifetime value:" not in str(sections.methodology(same))

@@ -48,6 +48,7 @@ __all__ = [
     "CHECK_MONTHS",
     "check_months",
     "executive_summary",
+    "lifetime_beyond_horizon",
     "rate_source_text",
     "top_actions",
 ]
@@ -117,6 +118,22 @@ def _top_figure(ctx: ReportContext, top: TopGroup) -> KeyFigure:
     return KeyFigure(t.percent(top.future_share, digits=0), t("overview.top_label"), note)
 
 
+def lifetime_beyond_horizon(ctx: ReportContext) -> bool:
+    """Whether the value over the relationship (``*_lifetime``) reaches past the horizon.
+
+    The plan is priced on the value at stake over the rest of the relationship,
+    at most ``lifetime_years``. When that is exactly the horizon (a donor
+    client's 60 months and 5 years) both values are the same, and the texts
+    that set one against the other ("over the rest of their relationship ...
+    the segment table counts only the next 60 months") would name one number
+    twice as if it were two.
+    """
+    a = ctx.analysis
+    if "value_at_stake_lifetime" not in a.customers:
+        return False
+    return a.config.lifetime_years * 12 != a.config.horizon_months
+
+
 def _risk_figure(ctx: ReportContext, risk: AtRisk) -> KeyFigure:
     t = ctx.t
     silence = ctx.analysis.risk_basis == "silence"
@@ -129,7 +146,11 @@ def _risk_figure(ctx: ReportContext, risk: AtRisk) -> KeyFigure:
             if_active=t.money(risk.value_if_active),
             threshold=t.percent(AT_RISK_P_SILENCE, digits=0),
         )
-    if risk.n_customers and math.isfinite(risk.value_at_stake_lifetime):
+    if (
+        risk.n_customers
+        and math.isfinite(risk.value_at_stake_lifetime)
+        and lifetime_beyond_horizon(ctx)
+    ):
         note += " " + t(
             "overview.risk_lifetime",
             years=ctx.analysis.config.lifetime_years,

@@ -27,7 +27,11 @@ from clvreport.i18n import Translator
 from clvreport.models.validation import ON_TARGET
 from clvreport.report import terms
 from clvreport.report.context import ReportContext
-from clvreport.report.first_page import plan_frame, rate_source_text
+from clvreport.report.first_page import (
+    lifetime_beyond_horizon,
+    plan_frame,
+    rate_source_text,
+)
 from clvreport.report.markdown import (
     Markdown,
     figure,
@@ -758,7 +762,7 @@ def recommendations(ctx: ReportContext) -> Markdown:
         [
             (
                 "recommendations.stake_lifetime"
-                if "value_at_stake_lifetime" in a.customers
+                if lifetime_beyond_horizon(ctx)
                 else "recommendations.stake",
                 "value_at_stake",
                 0,
@@ -828,7 +832,7 @@ def recommendations(ctx: ReportContext) -> Markdown:
                 months=a.config.horizon_months,
                 years=a.config.lifetime_years,
             )
-            if "value_at_stake_lifetime" in a.customers
+            if lifetime_beyond_horizon(ctx)
             else t("recommendations.intro_plan", months=a.config.horizon_months)
         ),
         paragraph(t("recommendations.rule_of_thumb")),
@@ -961,7 +965,7 @@ def methodology(ctx: ReportContext) -> Markdown:
                 )
             )
         )
-        if "clv_lifetime" in a.customers:
+        if "clv_lifetime" in a.customers and lifetime_beyond_horizon(ctx):
             blocks.append(
                 paragraph(
                     t(
