@@ -351,3 +351,22 @@ def test_a_horizon_as_long_as_the_relationship_is_not_set_against_itself(ctx):
     assert f"the next {a.config.lifetime_years * 12} months" in text
     assert "Lifetime value:" in str(sections.methodology(ctx))
     assert "Lifetime value:" not in str(sections.methodology(same))
+
+
+def test_without_a_margin_the_control_check_speaks_of_revenue(ctx):
+    """cdnow and goededoel have no margin ("Er is geen marge opgegeven") yet page 2 promised to
+    compare "marge per klant" / "marge per donateur"."""
+    import copy
+
+    from clvreport.report.first_page import _memo_items, top_actions
+
+    actions = top_actions(ctx)
+    with_margin = copy.copy(ctx)
+    with_margin.analysis = copy.copy(ctx.analysis)
+    with_margin.analysis.config = ctx.analysis.config.model_copy(update={"gross_margin": 0.4})
+    assert "(bought again, margin per customer)" in _memo_items(with_margin, actions)
+    revenue = copy.copy(ctx)
+    revenue.analysis = copy.copy(ctx.analysis)
+    revenue.analysis.config = ctx.analysis.config.model_copy(update={"gross_margin": 1.0})
+    text = _memo_items(revenue, actions)
+    assert "(bought again, revenue per customer)" in text and "margin" not in text, text

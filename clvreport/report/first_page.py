@@ -312,7 +312,9 @@ def _memo_items(ctx: ReportContext, actions: pd.DataFrame) -> str:
             else:  # the assumed extra purchases alone pay for it
                 text += " " + t("overview.memo_pays_on_uplift")
         items.append(f"- {text}")
-    items.append(f"- {t('overview.memo_check', date=t.date(check))}")
+    # without a margin the measurement compares revenue (gifts): not "marge per klant"
+    memo = "overview.memo_check" if a.config.gross_margin < 1 else "overview.memo_check_revenue"
+    items.append(f"- {t(memo, date=t.date(check))}")
     return "\n".join(items)
 
 
