@@ -370,3 +370,25 @@ def test_without_a_margin_the_control_check_speaks_of_revenue(ctx):
     revenue.analysis.config = ctx.analysis.config.model_copy(update={"gross_margin": 1.0})
     text = _memo_items(revenue, actions)
     assert "(bought again, revenue per customer)" in text and "margin" not in text, text
+
+
+def test_a_plan_with_measured_rates_does_not_call_every_rate_an_assumption(ctx):
+    """The demo's second report said "slagingskansen ... zijn aannames" on page 2 and under the
+    recommendations, beside "Belonen en bedanken: deels gemeten"."""
+    import copy
+
+    advised = _advised(ctx)
+    learned = copy.copy(ctx)
+    plan = ctx.plan.copy()
+    plan["rate_source"] = [
+        "partly_measured" if a == advised["action"].iloc[0] else "assumed" for a in plan["action"]
+    ]
+    learned.__dict__["plan"] = plan
+    plain = " ".join(str(sections.recommendations(ctx)).split())
+    assert "success rates and the extra purchases after an action are assumptions" in plain
+    measured = " ".join(str(sections.recommendations(learned)).split())
+    assert "are assumptions, not measurements" not in measured
+    assert "except where the previous report's control groups measured them" in measured
+    page = " ".join(str(first_page.executive_summary(learned)).split())
+    assert "Costs are assumptions; so are success rates" in page, page
+    assert "success rates and the extra purchases after an action are assumptions" not in page

@@ -48,6 +48,7 @@ __all__ = [
     "CHECK_MONTHS",
     "check_months",
     "executive_summary",
+    "learned_any",
     "lifetime_beyond_horizon",
     "rate_source_text",
     "top_actions",
@@ -378,7 +379,13 @@ def executive_summary(ctx: ReportContext) -> Markdown:
     blocks.append(heading(t("overview.what_to_do"), 2))
     if len(actions):
         blocks += [
-            paragraph(t("overview.actions_intro")),
+            paragraph(
+                t(
+                    "overview.actions_intro_learned"
+                    if learned_any(ctx)
+                    else "overview.actions_intro"
+                )
+            ),
             _action_table(ctx, actions),
             _memo_items(ctx, actions),
         ]
@@ -440,6 +447,17 @@ def rate_source_text(t: Translator, source: object) -> str:
     """
     known = ("assumed", "measured", "partly_measured")
     return t(f"recommendations.rate_source.{source if source in known else 'assumed'}")
+
+
+def learned_any(ctx: ReportContext) -> bool:
+    """Whether the plan prices any action with a rate an earlier report measured.
+
+    Then "success rates are assumptions" no longer holds for every action.
+    """
+    plan = ctx.plan
+    return "rate_source" in plan and bool(
+        (plan["rate_source"].fillna("assumed") != "assumed").any()
+    )
 
 
 def _rate_lines(ctx: ReportContext, actions: pd.DataFrame) -> str:

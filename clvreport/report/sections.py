@@ -28,6 +28,7 @@ from clvreport.models.validation import ON_TARGET
 from clvreport.report import terms
 from clvreport.report.context import ReportContext
 from clvreport.report.first_page import (
+    learned_any,
     lifetime_beyond_horizon,
     plan_frame,
     rate_source_text,
@@ -876,7 +877,8 @@ def recommendations(ctx: ReportContext) -> Markdown:
                 + "."
             )
         )
-    blocks += [paragraph(t("economics.assumptions")), _winback_note(ctx)]
+    assumptions = "economics.assumptions_learned" if learned_any(ctx) else "economics.assumptions"
+    blocks += [paragraph(t(assumptions)), _winback_note(ctx)]
     blocks += [paragraph(t("recommendations.lists"))]
     blocks += sensitivity_blocks(ctx)
     return join(*blocks)
