@@ -127,9 +127,9 @@ def plot_sensitivity(
     return ax
 
 
-_GAP_IN = 6 / 72
-"""Room between a bar's end label and the axes' edge (the labels sit 4 points off the bar)."""
-_MARGIN_IN = 0.45
+_GAP_IN = 12 / 72
+"""Room for a bar-end label besides its text: 4 points off the bar, 8 points clear of the frame."""
+_MARGIN_IN = 0.6
 """What besides the y tick labels takes the figure's width: tick pads and the figure's padding."""
 
 
