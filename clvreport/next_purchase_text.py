@@ -171,9 +171,14 @@ def reasons(
         count, since = int(purchases[row]), ""
         if since_unit[row] >= 0:
             since = _duration(t, int(since_unit[row]), int(since_count[row]))
+        # bought on the report date itself: not "0 dagen geleden"
+        today_key = "_today" if since_unit[row] == 0 and since_count[row] == 0 else ""
         if count >= 2:
             history = t(
-                "next_purchase.reason.history", n=t.number(count), year=year[row], since=since
+                f"next_purchase.reason.history{today_key}",
+                n=t.number(count),
+                year=year[row],
+                since=since,
             )
             rhythm = t(
                 "next_purchase.reason.rhythm",
@@ -184,7 +189,7 @@ def reasons(
                 rhythm += t("next_purchase.reason.overdue", ratio=ratio_text)
             pieces = [history, rhythm]
         else:
-            pieces = [t("next_purchase.reason.history_one", since=since)]
+            pieces = [t(f"next_purchase.reason.history_one{today_key}", since=since)]
         if median[row] >= 0:
             date = dt.date(1970, 1, 1) + dt.timedelta(days=int(median[row]))
             pieces.append(t("next_purchase.reason.expected", date=t.date(date)))

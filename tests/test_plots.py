@@ -586,3 +586,66 @@ def test_a_large_histogram_is_counted_first_and_draws_the_same_bars(monkeypatch)
         [p.get_x() for p in direct.patches]
     )
     assert sum(p.get_height() for p in counted.patches) == len(values)
+
+
+def test_sensitivity_labels_stay_clear_of_the_axis_labels_and_each_other():
+    """CDNOW's tornado (US$, two panels as in the report): "(50,0% / 100,0%)US$ 408.590" ran
+    into the y labels and "US$ 1.000.000US$ 1.250.000" into each other."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from clvreport.i18n import Translator
+    from clvreport.plots import plot_sensitivity
+
+    def overlap(a, b) -> bool:
+        return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+    money = Translator("nl", "USD").money
+    names = [
+        "Horizon in maanden (6 / 18)",
+        "Marge (50,0% / 100,0%)",
+        "Rente (5,0% / 15,0%)",
+        "Slagingskansen (× 50% / × 150%)",
+    ]
+    value = pd.DataFrame(
+        {
+            "label": names,
+            "base": [817180.0] * 4,
+            "low": [434542.0, 408590.0, 798552.0, 817180.0],
+            "high": [1159646.0, 817180.0, 837287.0, 817180.0],
+        }
+    )
+    net = pd.DataFrame(
+        {
+            "label": names[::-1],
+            "base": [135030.0] * 4,
+            "low": [46798.0, 46798.0, 120484.0, 125933.0],
+            "high": [223262.0, 135030.0, 152508.0, 143172.0],
+        }
+    )
+    fig = Figure(figsize=(FIGURE_WIDTH_IN, 4.6), layout="constrained")
+    FigureCanvasAgg(fig)
+    top, bottom = fig.subplots(2, 1)
+    plot_sensitivity(value, ax=top, formatter=money)
+    plot_sensitivity(net, ax=bottom, formatter=money, legend=False)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in (top, bottom):
+        frame = ax.get_window_extent(renderer)
+        names_drawn = [label.get_window_extent(renderer) for label in ax.get_yticklabels()]
+        ends = [text for text in ax.texts if text.get_text()]
+        assert len(ends) == 8
+        for text in ends:
+            box = text.get_window_extent(renderer)
+            assert frame.x0 <= box.x0 and box.x1 <= frame.x1, text.get_text()
+            assert not any(overlap(box, name) for name in names_drawn), text.get_text()
+        low, high = ax.get_xlim()
+        ticks = sorted(
+            (
+                label.get_window_extent(renderer)
+                for tick, label in zip(ax.get_xticks(), ax.get_xticklabels(), strict=True)
+                if low <= tick <= high and label.get_text()
+            ),
+            key=lambda box: box.x0,
+        )
+        assert len(ticks) >= 2
+        assert all(b.x0 - a.x1 >= 4 for a, b in itertools.pairwise(ticks)), ax.get_xlabel()

@@ -197,3 +197,198 @@ def test_a_top_group_of_one_segment_is_not_counted_twice():
     assert "424 customers, all of them" in note and "among them" not in note
     two = TopGroup(0.2, 424, 1000.0, 0.29, 0.3, ((code, 400), (code, 24)))
     assert "among them 400" in _top_figure(ctx, two).note
+
+
+def test_a_measured_rate_is_never_called_an_assumption(ctx):
+    """After a report with control groups the plan prices an action with its learned rate.
+
+    Page 2 then says "partly measured"; the recommendations and the break-even
+    sentence must say the same of that rate, not "(an assumption, ...)".
+    """
+    import copy
+
+    from clvreport.report.sensitivity import _break_even
+
+    advised = _advised(ctx)
+    assert len(advised) >= 2
+    measured = ctx.plan.copy()
+    sources = {advised["action"].iloc[0]: "partly_measured", advised["action"].iloc[1]: "measured"}
+    measured["rate_source"] = [sources.get(a, "assumed") for a in measured["action"]]
+    learned = copy.copy(ctx)
+    learned.__dict__["plan"] = measured
+    text = str(sections.recommendations(learned))
+    items = {
+        action: next(
+            line
+            for line in text.splitlines()
+            if f"**{ctx.t(f'recommendations.actions.{action}.name')}**" in line
+        )
+        for action in advised["action"]
+    }
+    for action, item in items.items():
+        source = {"partly_measured": "partly measured", "measured": "measured"}.get(
+            sources.get(action, ""), "assumption"
+        )
+        assert f"({source}, not a response rate)" in item, item
+    for action in sources:
+        assert "assumption" not in items[action], items[action]
+    first = advised.iloc[0]
+    if first["uplift"]:
+        assert "more afterwards (partly measured)" in items[first["action"]]
+    # the unchanged context still calls every rate an assumption
+    plain = str(sections.recommendations(ctx))
+    assert plain.count("(assumption, not a response rate)") == len(advised)
+    break_even = _break_even(learned) or ""
+    assert "(assumed:" not in break_even
+    assert "(assumption: " in (_break_even(ctx) or "(assumption: ")
+
+
+def test_the_segment_caption_compares_running_subscriptions_only():
+    """Not "Cancelled subscribers are the least likely to stay (0%)": that is no finding."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from clvreport.i18n import Translator
+    from clvreport.segments import load_segment_rules
+
+    rules = load_segment_rules(audience="subscribers")
+    new, loyal, gone = "new", "champions", "lost"
+    assert {new, loyal, gone} <= set(rules.codes)
+    customers = pd.DataFrame(
+        {
+            "segment": [loyal, loyal, new, new, gone, gone],
+            "p_alive": [0.6, 0.5, 0.1, 0.12, 0.0, 0.0],
+            "active": [True, True, True, True, False, False],
+        }
+    )
+    analysis = SimpleNamespace(
+        has_predictions=True, customers=customers, risk_basis="alive", rules=rules
+    )
+    ctx = SimpleNamespace(t=Translator("en", "EUR", audience="subscribers"), analysis=analysis)
+    seg = pd.DataFrame({"segment": [loyal, new, gone]})
+    labels = rules.labels("en")
+    caption = sections._segment_table_caption(ctx, seg)
+    assert f"{labels[new]}" in caption and "(11%)" in caption, caption
+    assert labels[gone] not in caption and "(0%)" not in caption, caption
+    assert f"{labels[loyal]}" in caption and "(55%)" in caption, caption
+    # a shop's table (no running column) still names its lowest segment, whatever it is
+    shop = SimpleNamespace(
+        has_predictions=True,
+        customers=customers.drop(columns="active"),
+        risk_basis="alive",
+        rules=rules,
+    )
+    assert "(0%)" in sections._segment_table_caption(SimpleNamespace(t=ctx.t, analysis=shop), seg)
+
+
+@pytest.mark.parametrize(
+    ("language", "audience", "one", "many"),
+    [
+        ("nl", None, "1 klant van 30 juni 2024 staat", "2 klanten van 30 juni 2024 staan"),
+        ("en", None, "1 customer of 30 June 2024 is not", "2 customers of 30 June 2024 are not"),
+        ("nl", "donors", "bij 1 donateur verschillen", "bij 2 donateurs verschillen"),
+        ("nl", "subscribers", "1 abonnee loopt sinds", "2 abonnees lopen sinds"),
+    ],
+)
+def test_the_comparison_notes_say_one_customer_in_the_singular(language, audience, one, many):
+    """Not "1 klanten van 30 juni 2024 staan niet meer in de nieuwe gegevens"."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from clvreport.i18n import Translator
+    from clvreport.report.changes import _risk_and_notes
+
+    t = Translator(language, "EUR", **({"audience": audience} if audience else {}))
+    customers = pd.DataFrame({"customer_id": ["a", "b"], "value_at_stake": [10.0, 5.0]})
+    ctx = SimpleNamespace(t=t, analysis=SimpleNamespace(customers=customers))
+
+    def notes(count: int) -> str:
+        comparison = SimpleNamespace(
+            previous_as_of=dt.date(2024, 6, 30),
+            newly_at_risk=["a", "b"][:count],
+            missing_customers=count,
+            changed_history=count,
+        )
+        return " ".join(str(_risk_and_notes(ctx, comparison)).split())
+
+    single, plural = notes(1), notes(2)
+    assert one in single, single
+    assert many in plural, plural
+    assert not re.search(r"\b1 (klanten|customers|donateurs|donors|abonnees|subscribers)\b", single)
+
+
+def test_a_horizon_as_long_as_the_relationship_is_not_set_against_itself(ctx):
+    """goededoel (60 months, at most 5 years) read "EUR 99.610 at stake ... over the rest of
+    their relationship (at most 5 years) EUR 99.610 is at stake" and "the segment table counts
+    the next 60 months only": one number named twice as if it were two."""
+    import copy
+
+    from clvreport.customer_groups import at_risk
+    from clvreport.report.first_page import _risk_figure, lifetime_beyond_horizon
+
+    a = ctx.analysis
+    assert "value_at_stake_lifetime" in a.customers and lifetime_beyond_horizon(ctx)
+    risk = at_risk(a.customers)
+    assert risk.n_customers > 0
+    assert "Over the rest of their relationship" in _risk_figure(ctx, risk).note
+    plain = str(sections.recommendations(ctx))
+    assert "the segment table counts the next" in plain
+    assert "whole relationship" in plain or "relationship" in plain
+
+    same = copy.copy(ctx)
+    same.analysis = copy.copy(a)
+    same.analysis.config = a.config.model_copy(
+        update={"horizon_months": a.config.lifetime_years * 12}
+    )
+    assert not lifetime_beyond_horizon(same)
+    assert "Over the rest of" not in _risk_figure(same, risk).note
+    text = str(sections.recommendations(same))
+    assert "the segment table counts the next" not in text
+    assert "at most 5 years" not in text and "rest of their relationship" not in text
+    assert f"the next {a.config.lifetime_years * 12} months" in text
+    assert "Lifetime value:" in str(sections.methodology(ctx))
+    assert "Lifetime value:" not in str(sections.methodology(same))
+
+
+def test_without_a_margin_the_control_check_speaks_of_revenue(ctx):
+    """cdnow and goededoel have no margin ("Er is geen marge opgegeven") yet page 2 promised to
+    compare "marge per klant" / "marge per donateur"."""
+    import copy
+
+    from clvreport.report.first_page import _memo_items, top_actions
+
+    actions = top_actions(ctx)
+    with_margin = copy.copy(ctx)
+    with_margin.analysis = copy.copy(ctx.analysis)
+    with_margin.analysis.config = ctx.analysis.config.model_copy(update={"gross_margin": 0.4})
+    assert "(bought again, margin per customer)" in _memo_items(with_margin, actions)
+    revenue = copy.copy(ctx)
+    revenue.analysis = copy.copy(ctx.analysis)
+    revenue.analysis.config = ctx.analysis.config.model_copy(update={"gross_margin": 1.0})
+    text = _memo_items(revenue, actions)
+    assert "(bought again, revenue per customer)" in text and "margin" not in text, text
+
+
+def test_a_plan_with_measured_rates_does_not_call_every_rate_an_assumption(ctx):
+    """The demo's second report said "slagingskansen ... zijn aannames" on page 2 and under the
+    recommendations, beside "Belonen en bedanken: deels gemeten"."""
+    import copy
+
+    advised = _advised(ctx)
+    learned = copy.copy(ctx)
+    plan = ctx.plan.copy()
+    plan["rate_source"] = [
+        "partly_measured" if a == advised["action"].iloc[0] else "assumed" for a in plan["action"]
+    ]
+    learned.__dict__["plan"] = plan
+    plain = " ".join(str(sections.recommendations(ctx)).split())
+    assert "success rates and the extra purchases after an action are assumptions" in plain
+    measured = " ".join(str(sections.recommendations(learned)).split())
+    assert "are assumptions, not measurements" not in measured
+    assert "except where the previous report's control groups measured them" in measured
+    page = " ".join(str(first_page.executive_summary(learned)).split())
+    assert "Costs are assumptions; so are success rates" in page, page
+    assert "success rates and the extra purchases after an action are assumptions" not in page

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import RendererAgg
+from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import MaxNLocator
 
 from clvreport.plots._base import (
@@ -110,14 +112,10 @@ def plot_sensitivity(
             )
     ax.set_yticks(positions, data["label"].astype(str).tolist())
     ax.invert_yaxis()
-    span = np.concatenate([low, high, base])
-    lo, hi = float(np.nanmin(span)), float(np.nanmax(span))
-    pad = (hi - lo) * 0.25 or abs(hi) * 0.25 or 1.0
-    ax.set_xlim(lo - pad, hi + pad)
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+    _style(ax, palette, xlabel=_label(labels, "x"), title=(labels or {}).get("title"), grid="x")
     if formatter is not None:
         ax.xaxis.set_major_formatter(_tick_formatter(formatter))
-    _style(ax, palette, xlabel=_label(labels, "x"), title=(labels or {}).get("title"), grid="x")
+    _fit_labels(ax, low, high, base, formatter)
     if legend:
         ax.legend(
             loc="lower center",
@@ -127,3 +125,61 @@ def plot_sensitivity(
             fontsize=NOTE_PT,
         )
     return ax
+
+
+_GAP_IN = 12 / 72
+"""Room for a bar-end label besides its text: 4 points off the bar, 8 points clear of the frame."""
+_MARGIN_IN = 0.6
+"""What besides the y tick labels takes the figure's width: tick pads and the figure's padding."""
+
+
+def _text_width_in(text: str, size: float) -> float:
+    """Width in inches of ``text`` at ``size`` points in the current font (no figure needed)."""
+    renderer = RendererAgg(10, 10, 72)
+    width, _, _ = renderer.get_text_width_height_descent(
+        text, FontProperties(size=size), ismath=False
+    )
+    return float(width) / 72
+
+
+def _fit_labels(
+    ax: Axes,
+    low: np.ndarray,
+    high: np.ndarray,
+    base: np.ndarray,
+    formatter: Formatter | None,
+) -> None:
+    """Limits that hold every bar-end label inside the axes, and ticks whose labels do not touch.
+
+    With a fixed pad, long amounts ("US$ 408.590") ran into the y tick labels
+    and out of the frame, and five money ticks ran into each other
+    ("US$ 1.000.000US$ 1.250.000"). The axes' width is estimated from the
+    figure's width less the widest y tick label, so the fit holds under the
+    figure's constrained layout.
+    """
+    span = np.concatenate([low, high, base])
+    lo, hi = float(np.nanmin(span)), float(np.nanmax(span))
+    pad = (hi - lo) * 0.25 or abs(hi) * 0.25 or 1.0
+    left, right = lo - pad, hi + pad
+    labels = ax.get_yticklabels()
+    tick_size = labels[0].get_fontsize() if labels else NOTE_PT
+    y_width = max((_text_width_in(label.get_text(), tick_size) for label in labels), default=0.0)
+    axes_width = ax.figure.get_figwidth() * ax.get_position().width / 0.775 - y_width - _MARGIN_IN
+    centre = float(base[0]) if len(base) else 0.0
+    ends = [
+        (float(value), _text_width_in(_fmt(formatter, value), NOTE_PT) + _GAP_IN)
+        for value in np.concatenate([low, high])
+        if np.isfinite(value)
+    ]
+    if axes_width > 0.5 and ends:
+        for _ in range(20):  # a fixed point: the scale depends on the limits it sets
+            per_inch = (right - left) / axes_width
+            need_left = min([left, *(v - w * per_inch for v, w in ends if v < centre)])
+            need_right = max([right, *(v + w * per_inch for v, w in ends if v >= centre)])
+            if need_left >= left and need_right <= right:
+                break
+            left, right = min(left, need_left), max(right, need_right)
+    ax.set_xlim(left, right)
+    tick_width = max(_text_width_in(_fmt(formatter, v), tick_size) for v in (left, right))
+    bins = int(max(2, min(5, axes_width // (tick_width + 0.3)))) if axes_width > 0 else 5
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=bins))

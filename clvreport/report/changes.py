@@ -384,7 +384,7 @@ def _risk_and_notes(ctx: ReportContext, comparison: Comparison) -> str:
         stake = float(customers.loc[chosen, "value_at_stake"].sum()) if has_stake else math.nan
         sentences.append(
             t(
-                "compare.newly_at_risk",
+                _one_or_many("compare.newly_at_risk", len(newly)),
                 count=t.number(len(newly)),
                 date=date,
                 stake=t.money(stake),
@@ -393,15 +393,24 @@ def _risk_and_notes(ctx: ReportContext, comparison: Comparison) -> str:
         )
     else:
         sentences.append(t("compare.newly_at_risk_none", date=date))
-    if comparison.missing_customers:
-        sentences.append(
-            t("compare.missing_customers", count=t.number(comparison.missing_customers), date=date)
-        )
-    if comparison.changed_history:
-        sentences.append(
-            t("compare.changed_history", count=t.number(comparison.changed_history), date=date)
-        )
+    for key, count in (
+        ("compare.missing_customers", comparison.missing_customers),
+        ("compare.changed_history", comparison.changed_history),
+    ):
+        if count:
+            sentences.append(t(_one_or_many(key, count), count=t.number(count), date=date))
     return paragraph(*sentences)
+
+
+def _one_or_many(key: str, count: int) -> str:
+    """The message ``key`` for a count, its ``_one`` form for exactly one ("1 klant staat").
+
+    Examples
+    --------
+    >>> _one_or_many("compare.missing_customers", 1), _one_or_many("compare.missing_customers", 2)
+    ('compare.missing_customers_one', 'compare.missing_customers')
+    """
+    return f"{key}_one" if count == 1 else key
 
 
 def _history_blocks(ctx: ReportContext) -> list[str]:

@@ -28,6 +28,7 @@ from clvreport.customer_groups import (
     top_group,
     valued_customers,
 )
+from clvreport.i18n import Translator
 from clvreport.report.context import ReportContext
 from clvreport.report.markdown import (
     KeyFigure,
@@ -43,7 +44,15 @@ from clvreport.report.markdown import (
 from clvreport.report.subscribers import tenure_blocks
 from clvreport.report.terms import historic_paragraph
 
-__all__ = ["CHECK_MONTHS", "check_months", "executive_summary", "top_actions"]
+__all__ = [
+    "CHECK_MONTHS",
+    "check_months",
+    "executive_summary",
+    "learned_any",
+    "lifetime_beyond_horizon",
+    "rate_source_text",
+    "top_actions",
+]
 
 TOP_ACTIONS = 3
 
@@ -110,6 +119,22 @@ def _top_figure(ctx: ReportContext, top: TopGroup) -> KeyFigure:
     return KeyFigure(t.percent(top.future_share, digits=0), t("overview.top_label"), note)
 
 
+def lifetime_beyond_horizon(ctx: ReportContext) -> bool:
+    """Whether the value over the relationship (``*_lifetime``) reaches past the horizon.
+
+    The plan is priced on the value at stake over the rest of the relationship,
+    at most ``lifetime_years``. When that is exactly the horizon (a donor
+    client's 60 months and 5 years) both values are the same, and the texts
+    that set one against the other ("over the rest of their relationship ...
+    the segment table counts only the next 60 months") would name one number
+    twice as if it were two.
+    """
+    a = ctx.analysis
+    if "value_at_stake_lifetime" not in a.customers:
+        return False
+    return a.config.lifetime_years * 12 != a.config.horizon_months
+
+
 def _risk_figure(ctx: ReportContext, risk: AtRisk) -> KeyFigure:
     t = ctx.t
     silence = ctx.analysis.risk_basis == "silence"
@@ -122,7 +147,11 @@ def _risk_figure(ctx: ReportContext, risk: AtRisk) -> KeyFigure:
             if_active=t.money(risk.value_if_active),
             threshold=t.percent(AT_RISK_P_SILENCE, digits=0),
         )
-    if risk.n_customers and math.isfinite(risk.value_at_stake_lifetime):
+    if (
+        risk.n_customers
+        and math.isfinite(risk.value_at_stake_lifetime)
+        and lifetime_beyond_horizon(ctx)
+    ):
         note += " " + t(
             "overview.risk_lifetime",
             years=ctx.analysis.config.lifetime_years,
@@ -284,7 +313,9 @@ def _memo_items(ctx: ReportContext, actions: pd.DataFrame) -> str:
             else:  # the assumed extra purchases alone pay for it
                 text += " " + t("overview.memo_pays_on_uplift")
         items.append(f"- {text}")
-    items.append(f"- {t('overview.memo_check', date=t.date(check))}")
+    # without a margin the measurement compares revenue (gifts): not "marge per klant"
+    memo = "overview.memo_check" if a.config.gross_margin < 1 else "overview.memo_check_revenue"
+    items.append(f"- {t(memo, date=t.date(check))}")
     return "\n".join(items)
 
 
@@ -348,7 +379,13 @@ def executive_summary(ctx: ReportContext) -> Markdown:
     blocks.append(heading(t("overview.what_to_do"), 2))
     if len(actions):
         blocks += [
-            paragraph(t("overview.actions_intro")),
+            paragraph(
+                t(
+                    "overview.actions_intro_learned"
+                    if learned_any(ctx)
+                    else "overview.actions_intro"
+                )
+            ),
             _action_table(ctx, actions),
             _memo_items(ctx, actions),
         ]
@@ -394,6 +431,35 @@ def _model_bias(ctx: ReportContext) -> str | None:
     )
 
 
+def rate_source_text(t: Translator, source: object) -> str:
+    """Whether a plan's success rate and uplift are assumed or (partly) measured, in words.
+
+    The plan after a report with control groups prices a measured action with
+    the learned rate (:func:`clvreport.experiments.learn_rates`); no text may
+    call that rate an assumption. Without a source the rate is the assumption.
+
+    Examples
+    --------
+    >>> from clvreport.i18n import translator
+    >>> t = translator("nl")
+    >>> rate_source_text(t, "partly_measured"), rate_source_text(t, None)
+    ('deels gemeten', 'aanname')
+    """
+    known = ("assumed", "measured", "partly_measured")
+    return t(f"recommendations.rate_source.{source if source in known else 'assumed'}")
+
+
+def learned_any(ctx: ReportContext) -> bool:
+    """Whether the plan prices any action with a rate an earlier report measured.
+
+    Then "success rates are assumptions" no longer holds for every action.
+    """
+    plan = ctx.plan
+    return "rate_source" in plan and bool(
+        (plan["rate_source"].fillna("assumed") != "assumed").any()
+    )
+
+
 def _rate_lines(ctx: ReportContext, actions: pd.DataFrame) -> str:
     """Per action shown: is its success rate an assumption or measured; and the control groups."""
     t = ctx.t
@@ -402,7 +468,7 @@ def _rate_lines(ctx: ReportContext, actions: pd.DataFrame) -> str:
         t(
             "overview.rate_line",
             action=t(f"recommendations.actions.{action}.name"),
-            source=t(f"recommendations.rate_source.{source}"),
+            source=rate_source_text(t, source),
         )
         for action, source in zip(actions["action"], sources, strict=True)
     ]

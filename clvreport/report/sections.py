@@ -27,7 +27,12 @@ from clvreport.i18n import Translator
 from clvreport.models.validation import ON_TARGET
 from clvreport.report import terms
 from clvreport.report.context import ReportContext
-from clvreport.report.first_page import plan_frame
+from clvreport.report.first_page import (
+    learned_any,
+    lifetime_beyond_horizon,
+    plan_frame,
+    rate_source_text,
+)
 from clvreport.report.markdown import (
     Markdown,
     figure,
@@ -573,13 +578,21 @@ def _segment_table_caption(ctx: ReportContext, seg: pd.DataFrame) -> str:
     labels = _segment_labels(ctx)
     chance = _chance_column(ctx)
     p_alive = a.customers.groupby("segment")[chance].mean().reindex(seg["segment"])
-    lowest = p_alive.idxmin()
+    runs = running(a.customers)
+    if runs is not None and runs.any():
+        # subscriptions: a cancelled one's chance of staying is 0 by definition, so the
+        # lowest chance is named among the segments with running subscriptions
+        live = a.customers.loc[runs.to_numpy(), "segment"].unique()
+        compared = p_alive[p_alive.index.isin(live)]
+    else:
+        compared = p_alive
+    lowest = compared.idxmin()
     caption = t(
         f"segments.table_{chance}",
         label=literal(labels[lowest]),
-        p=t.percent(p_alive[lowest], digits=0),
-        highest=literal(labels[p_alive.idxmax()]),
-        p_high=t.percent(p_alive.max(), digits=0),
+        p=t.percent(compared[lowest], digits=0),
+        highest=literal(labels[compared.idxmax()]),
+        p_high=t.percent(compared.max(), digits=0),
     )
     # one purchase long ago can look more alive than a regular who stopped: say why
     once, lapsed = "lost", "cant_lose_them"
@@ -750,7 +763,7 @@ def recommendations(ctx: ReportContext) -> Markdown:
         [
             (
                 "recommendations.stake_lifetime"
-                if "value_at_stake_lifetime" in a.customers
+                if lifetime_beyond_horizon(ctx)
                 else "recommendations.stake",
                 "value_at_stake",
                 0,
@@ -783,10 +796,16 @@ def recommendations(ctx: ReportContext) -> Markdown:
             channel=t(f"economics.by_channel.{row.channel}"),
             cost=t.money(row.cost_per_contact, digits=2),
             success=t.percent(row.success_rate, digits=0),
+            source=rate_source_text(t, getattr(row, "rate_source", None)),
         )
         + (" " + _discount_cost(ctx) if row.channel == "discount" else "")
         + (
-            " " + t("recommendations.uplift", uplift=t.percent(row.uplift, digits=0))
+            " "
+            + t(
+                "recommendations.uplift",
+                uplift=t.percent(row.uplift, digits=0),
+                source=rate_source_text(t, getattr(row, "rate_source", None)),
+            )
             if row.uplift
             else ""
         )
@@ -814,7 +833,7 @@ def recommendations(ctx: ReportContext) -> Markdown:
                 months=a.config.horizon_months,
                 years=a.config.lifetime_years,
             )
-            if "value_at_stake_lifetime" in a.customers
+            if lifetime_beyond_horizon(ctx)
             else t("recommendations.intro_plan", months=a.config.horizon_months)
         ),
         paragraph(t("recommendations.rule_of_thumb")),
@@ -858,7 +877,8 @@ def recommendations(ctx: ReportContext) -> Markdown:
                 + "."
             )
         )
-    blocks += [paragraph(t("economics.assumptions")), _winback_note(ctx)]
+    assumptions = "economics.assumptions_learned" if learned_any(ctx) else "economics.assumptions"
+    blocks += [paragraph(t(assumptions)), _winback_note(ctx)]
     blocks += [paragraph(t("recommendations.lists"))]
     blocks += sensitivity_blocks(ctx)
     return join(*blocks)
@@ -947,7 +967,7 @@ def methodology(ctx: ReportContext) -> Markdown:
                 )
             )
         )
-        if "clv_lifetime" in a.customers:
+        if "clv_lifetime" in a.customers and lifetime_beyond_horizon(ctx):
             blocks.append(
                 paragraph(
                     t(

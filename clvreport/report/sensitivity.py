@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 from clvreport import plots
 from clvreport.report.context import ReportContext
+from clvreport.report.first_page import rate_source_text
 from clvreport.report.markdown import figure, heading, keep_together, paragraph
 
 __all__ = ["sensitivity_blocks"]
@@ -93,6 +94,7 @@ def _break_even(ctx: ReportContext) -> str | None:
                     action=name,
                     rate=t.percent(float(rate), digits=1),
                     assumed=t.percent(float(row.success_rate), digits=0),
+                    source=rate_source_text(t, getattr(row, "rate_source", None)),
                 )
             )
     if not items:
