@@ -100,7 +100,8 @@ def reasons(
     ----------
     customers
         With ``n_purchases``, ``first_purchase``, ``last_purchase``,
-        ``typical_interval_days``, ``overdue_ratio``, ``p_purchase_horizon`` and
+        ``frequency`` (repeat purchase days; optional: without it every order is
+        a day of its own), ``typical_interval_days``, ``overdue_ratio``, ``p_purchase_horizon`` and
         ``next_purchase_median``.
     as_of
         The report date (the history's end).
@@ -135,10 +136,17 @@ def reasons(
     first, _ = _codes(customers["first_purchase"])
     since_unit, since_count = duration_parts(np.where(has_last, today - last, np.nan))
     purchases = customers["n_purchases"].to_numpy(dtype=float, na_value=0).astype(np.int64)
+    # the rhythm is one of purchase days (orders of one day are one purchase moment,
+    # as in the models' frequency): the sentence names the days when they are fewer
+    if "frequency" in customers:
+        days = customers["frequency"].to_numpy(dtype=float, na_value=0).astype(np.int64) + 1
+        days = np.minimum(days, purchases)
+    else:
+        days = purchases
     year = np.where(
         first >= 0, first.astype("datetime64[D]").astype("datetime64[Y]").astype(int) + 1970, 0
     )
-    repeat = purchases >= 2
+    repeat = days >= 2
     interval_unit, interval_count = duration_parts(
         np.where(repeat, customers["typical_interval_days"].to_numpy(dtype=float), np.nan)
     )
@@ -151,6 +159,7 @@ def reasons(
     median = np.where(expected, median, -1)
     parts = (
         purchases,
+        days,
         year,
         since_unit,
         since_count,
@@ -173,13 +182,31 @@ def reasons(
             since = _duration(t, int(since_unit[row]), int(since_count[row]))
         # bought on the report date itself: not "0 dagen geleden"
         today_key = "_today" if since_unit[row] == 0 and since_count[row] == 0 else ""
-        if count >= 2:
+        on_days = int(days[row])
+        if count >= 2 and on_days == 1:
+            # several orders, all on one day: no rhythm to speak of
+            pieces = [
+                t(
+                    f"next_purchase.reason.history_one_day{today_key}",
+                    n=t.number(count),
+                    since=since,
+                )
+            ]
+        elif count >= 2:
             history = t(
                 f"next_purchase.reason.history{today_key}",
                 n=t.number(count),
                 year=year[row],
                 since=since,
             )
+            if on_days < count:
+                history = t(
+                    f"next_purchase.reason.history_days{today_key}",
+                    n=t.number(count),
+                    days=t.number(on_days),
+                    year=year[row],
+                    since=since,
+                )
             rhythm = t(
                 "next_purchase.reason.rhythm",
                 interval=_duration(t, int(interval_unit[row]), int(interval_count[row])),
