@@ -24,6 +24,7 @@ import pytest
 
 from clvreport.comparison import StoredReport, measure_previous_actions
 from clvreport.config import ColumnMapping
+from clvreport.engine import DuckDBEngine
 from clvreport.experiments import CONTROL, TREATED, hold_out_controls
 from clvreport.ingest import read_transactions
 from clvreport.outputs import write_action_groups
@@ -69,14 +70,14 @@ def _shop(seed: int, n: int = 1500) -> tuple[pd.DataFrame, np.ndarray]:
     return log[log["datum"] <= pd.Timestamp(LIST_DATE)], rate
 
 
-def _two_reports(seed: int, folder: Path) -> pd.DataFrame:
+def _two_reports(seed: int, folder: Path, engine: DuckDBEngine) -> pd.DataFrame:
     """The measurement of the second report for one simulated shop."""
     rng = np.random.default_rng(10_000 + seed)
     log, rate = _shop(seed)
     ids = np.array([f"K{i:05d}" for i in range(len(rate))])
     days = (NEXT_REPORT - LIST_DATE).days
     # the first report's lists: above-median customers are rewarded, the rest won back
-    first = _summary(log, folder / "first.parquet", LIST_DATE)
+    first = _summary(log, folder / "first.parquet", LIST_DATE, engine)
     per_customer = pd.DataFrame(
         {
             "customer_id": first["customer_id"],
@@ -98,19 +99,18 @@ def _two_reports(seed: int, folder: Path) -> pd.DataFrame:
         treated_reward, rng.poisson(EXTRA_PURCHASES, len(ids)), 0
     )
     after = _purchases(rng, ids, counts, LIST_DATE, days)
-    second = _summary(pd.concat([log, after]), folder / "second.parquet", NEXT_REPORT)
+    second = _summary(pd.concat([log, after]), folder / "second.parquet", NEXT_REPORT, engine)
     previous = StoredReport(folder=folder, as_of=LIST_DATE, customers=first, model={})
     measured = measure_previous_actions(previous, second, NEXT_REPORT)
     assert measured is not None
     return measured.set_index("action")
 
 
-def _summary(log: pd.DataFrame, path: Path, as_of: dt.date) -> pd.DataFrame:
+def _summary(log: pd.DataFrame, path: Path, as_of: dt.date, engine: DuckDBEngine) -> pd.DataFrame:
     """The report's per-customer table of the log as of ``as_of``, through the ingest."""
     log.to_parquet(path, index=False)
-    tx = read_transactions(
-        path, ColumnMapping(customer_id="klant", date="datum", amount="bedrag"), as_of=as_of
-    )
+    mapping = ColumnMapping(customer_id="klant", date="datum", amount="bedrag")
+    tx = read_transactions(path, mapping, as_of=as_of, engine=engine)
     try:
         return rfm_summary(tx)
     finally:
@@ -121,10 +121,13 @@ def test_the_report_steps_measure_a_known_uplift_and_rarely_call_nothing_effecti
     tmp_path: Path,
 ) -> None:
     covered, false_alarms, found = [], [], []
-    for seed in range(SEEDS):
-        folder = tmp_path / str(seed)
-        folder.mkdir()
-        measured = _two_reports(seed, folder)
+    with DuckDBEngine(threads=1) as engine:  # one small engine for every shop
+        measured_all = []
+        for seed in range(SEEDS):
+            folder = tmp_path / str(seed)
+            folder.mkdir()
+            measured_all.append(_two_reports(seed, folder, engine))
+    for measured in measured_all:
         reward, win_back = measured.loc["reward"], measured.loc["win_back"]
         assert reward["measurable"] and win_back["measurable"]
         covered.append(reward["uplift_low"] <= TRUE_UPLIFT <= reward["uplift_high"])
@@ -137,7 +140,11 @@ def test_the_report_steps_measure_a_known_uplift_and_rarely_call_nothing_effecti
 
 
 def test_the_stored_lists_hold_one_group_per_customer_and_reproduce(tmp_path: Path) -> None:
-    measured = _two_reports(7, tmp_path)
+    with DuckDBEngine(threads=1) as engine:
+        measured = _two_reports(7, tmp_path, engine)
+        again = tmp_path / "again"
+        again.mkdir()
+        _two_reports(7, again, engine)
     actions = pd.read_parquet(tmp_path / "actions.parquet")
     assert actions["customer_id"].is_unique
     assert set(actions["group"]) == {TREATED, CONTROL}
@@ -146,7 +153,4 @@ def test_the_stored_lists_hold_one_group_per_customer_and_reproduce(tmp_path: Pa
     assert (measured["treated"] + measured["control"]).to_dict() == actions.groupby(
         "action"
     ).size().to_dict()
-    again = tmp_path / "again"
-    again.mkdir()
-    _two_reports(7, again)
     pd.testing.assert_frame_equal(actions, pd.read_parquet(again / "actions.parquet"))
