@@ -236,6 +236,25 @@ def _outcomes(actions: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     return kept * (1 - SPREAD) - cost, kept * (1 + SPREAD) - cost
 
 
+def two_lines(text: str) -> str:
+    """``text`` breakable at its last space only: a range wraps onto two lines at most.
+
+    The amounts keep their own non-breaking space; the other spaces but the last
+    become non-breaking, so "low – likely –" stays on one line and "high" may
+    follow on the next (the table makes the column as wide as that first part).
+
+    Examples
+    --------
+    >>> [part.replace(NBSP, "_") for part in two_lines("€1 – €2 – €3").split(" ")]
+    ['€1_–_€2_–', '€3']
+    """
+    head, space, tail = text.rpartition(" ")
+    return f"{head.replace(' ', NBSP)}{space}{tail}" if space else text
+
+
+NBSP = "\xa0"
+
+
 def _action_table(ctx: ReportContext, actions: pd.DataFrame) -> str:
     """The summary's decision memo: who, when, budget and the expected result as a range."""
     t = ctx.t
@@ -246,15 +265,19 @@ def _action_table(ctx: ReportContext, actions: pd.DataFrame) -> str:
     )
     total.insert(2, "")
     frame[t("overview.result")] = [
-        t("overview.result_range", low=t.money(lo), likely=t.money(mid), high=t.money(hi))
+        two_lines(
+            t("overview.result_range", low=t.money(lo), likely=t.money(mid), high=t.money(hi))
+        )
         for lo, mid, hi in zip(low, actions["net_return"], high, strict=True)
     ]
     total.append(
-        t(
-            "overview.result_range",
-            low=t.money(low.sum()),
-            likely=t.money(actions["net_return"].sum()),
-            high=t.money(high.sum()),
+        two_lines(
+            t(
+                "overview.result_range",
+                low=t.money(low.sum()),
+                likely=t.money(actions["net_return"].sum()),
+                high=t.money(high.sum()),
+            )
         )
     )
     return table(
