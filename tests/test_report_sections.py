@@ -392,3 +392,50 @@ def test_a_plan_with_measured_rates_does_not_call_every_rate_an_assumption(ctx):
     page = " ".join(str(first_page.executive_summary(learned)).split())
     assert "Costs are assumptions; so are success rates" in page, page
     assert "success rates and the extra purchases after an action are assumptions" not in page
+
+
+def test_only_the_assumed_extra_purchases_rest_on_an_assumption(ctx):
+    """Demo, second report: "€ 7.567 steunt op de aanname dat klanten ... iets meer kopen"
+    counted the measured action's extra purchases too."""
+    import pandas as pd
+
+    from clvreport.i18n import translator
+
+    plan = pd.DataFrame(
+        {
+            "value_added": [4000.0, 3567.0],
+            "value_kept": [10000.0, 5000.0],
+            "rate_source": ["partly_measured", "assumed"],
+        }
+    )
+    for language, assumption, measured in (
+        ("nl", "steunt € 3.567 op de aanname", "Nog eens € 4.000 aan extra aankopen is deels"),
+        ("en", "€3,567 rests on the assumption", "Another €4,000 of extra purchases is partly"),
+    ):
+        text = " ".join(first_page.uplift_sentences(translator(language), plan)).replace(
+            "\xa0", " "
+        )
+        assert assumption in text and measured in text, text
+        assert "7.567" not in text and "7,567" not in text
+    # every action measured: no assumption left to name
+    plan["rate_source"] = ["measured", "measured"]
+    text = " ".join(first_page.uplift_sentences(translator("nl"), plan)).replace("\xa0", " ")
+    assert "aanname" not in text and "€ 7.567 extra aankopen, gemeten" in text, text
+    # none measured: the sentence as before
+    plan = plan.drop(columns="rate_source")
+    text = " ".join(first_page.uplift_sentences(translator("nl"), plan)).replace("\xa0", " ")
+    assert text.startswith("Van die opbrengst steunt € 7.567 op de aanname"), text
+    # the summary uses it
+    learned_plan = ctx.plan.copy()
+    learned_plan["rate_source"] = "measured"
+    assert "rests on the assumption" not in first_page._return_notes(
+        _with_plan(ctx, learned_plan), _advised(ctx).assign(rate_source="measured")
+    )
+
+
+def _with_plan(ctx, plan):
+    import copy
+
+    learned = copy.copy(ctx)
+    learned.__dict__["plan"] = plan
+    return learned

@@ -426,17 +426,52 @@ def executive_summary(ctx: ReportContext) -> Markdown:
 def _return_notes(ctx: ReportContext, actions: pd.DataFrame) -> str:
     """How much of the return rests on the assumed extra purchases; revenue, not margin."""
     t, a = ctx.t, ctx.analysis
-    added = float(actions["value_added"].sum())
-    sentences = [
-        t(
-            "overview.uplift_share",
-            added=t.money(added),
-            kept=t.money(float(actions["value_kept"].sum()) - added),
-        )
+    return paragraph(
+        *uplift_sentences(t, actions),
+        *([t("overview.no_margin")] if a.config.gross_margin >= 1 else []),
+    )
+
+
+def uplift_sentences(t: Translator, actions: pd.DataFrame) -> list[str]:
+    """What part of the return rests on assumed extra purchases, and what part is measured.
+
+    An action priced with a rate an earlier report measured (``rate_source``
+    ``"measured"`` or ``"partly_measured"``) brings extra purchases that are no
+    longer only an assumption: they are counted apart, as (partly) measured.
+
+    Examples
+    --------
+    >>> from clvreport.i18n import translator
+    >>> plan = pd.DataFrame({"value_added": [100.0, 50.0], "value_kept": [300.0, 80.0],
+    ...                      "rate_source": ["assumed", "partly_measured"]})
+    >>> print(uplift_sentences(translator("nl"), plan)[1].replace(NBSP, " "))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    Nog eens € 50 aan extra aankopen is deels gemeten:
+    met de controlegroepen van een eerder rapport.
+    """
+    added = actions["value_added"].astype(float)
+    sources = (
+        actions["rate_source"].fillna("assumed")
+        if "rate_source" in actions
+        else pd.Series("assumed", index=actions.index)
+    )
+    learned = (sources != "assumed").to_numpy()
+    assumed_added = float(added[~learned].sum())
+    learned_added = float(added[learned].sum())
+    kept = t.money(float(actions["value_kept"].sum()) - float(added.sum()))
+    if not learned.any():
+        return [t("overview.uplift_share", added=t.money(assumed_added), kept=kept)]
+    how = rate_source_text(
+        t, "measured" if (sources[learned] == "measured").all() else "partly_measured"
+    )
+    if not (~learned).any():
+        return [
+            t("overview.uplift_learned_all", learned=t.money(learned_added), how=how, kept=kept)
+        ]
+    return [
+        t("overview.uplift_share", added=t.money(assumed_added), kept=kept),
+        t("overview.uplift_learned", learned=t.money(learned_added), how=how),
     ]
-    if a.config.gross_margin >= 1:
-        sentences.append(t("overview.no_margin"))
-    return paragraph(*sentences)
 
 
 def _model_bias(ctx: ReportContext) -> str | None:
