@@ -53,17 +53,17 @@ def shows_next_purchase(top: pd.DataFrame) -> bool:
 
 
 def next_purchase_cells(t: Translator, median: pd.Series, as_of: dt.date) -> list[str]:
-    """The top-customer table's column: the median date, or "not expected" without one.
+    r"""The top-customer table's column: the median date, or "not expected" without one.
 
     Day and month within a year of ``as_of`` (the year is then plain), month and
-    year further out.
+    year further out; joined by a non-breaking space, so a date never wraps.
 
     Examples
     --------
     >>> from clvreport.i18n import translator
     >>> days = pd.Series(pd.to_datetime(["2025-02-10", None, "2026-03-01"]))
     >>> next_purchase_cells(translator("nl"), days, dt.date(2024, 12, 31))
-    ['10 feb', 'niet verwacht', 'mrt 2026']
+    ['10\xa0feb', 'niet verwacht', 'mrt\xa02026']
     """
     none = t("value.next_purchase_none")
     year_on = as_of + dt.timedelta(days=365)
@@ -71,7 +71,8 @@ def next_purchase_cells(t: Translator, median: pd.Series, as_of: dt.date) -> lis
     def cell(day: pd.Timestamp) -> str:
         if pd.isna(day):
             return none
-        return t.date(day.date(), style="d MMM" if day.date() < year_on else "MMM yyyy")
+        style = "d MMM" if day.date() < year_on else "MMM yyyy"
+        return t.date(day.date(), style=style).replace(" ", "\xa0")
 
     return [cell(day) for day in median]
 
