@@ -394,6 +394,91 @@ def test_a_plan_with_measured_rates_does_not_call_every_rate_an_assumption(ctx):
     assert "success rates and the extra purchases after an action are assumptions" not in page
 
 
+def test_identical_rows_of_a_ranked_table_collapse_into_one_profile():
+    """Ten rows of tied customers say nothing: alike rows become one, with their number."""
+    import pandas as pd
+
+    ids = [f"c{i}" for i in range(14)]
+    cells = pd.DataFrame(
+        {
+            "Customer": ids,
+            "Segment": ["Loyal"] * 12 + ["New", "Loyal"],
+            "Since": [""] * 14,
+            "Value": ["€ 9"] * 5 + ["€ 8"] * 7 + ["€ 7", "€ 6"],
+        }
+    )
+    days = pd.to_datetime([f"2024-01-{d:02d}" for d in range(1, 15)])
+    marks = [""] * 14
+    marks[5] = " (*)"  # a mark shown is part of the profile
+    rows, counts = sections.collapse_profiles(
+        cells,
+        ids=ids,
+        marks=marks,
+        dates=days,
+        n=3,
+        label=lambda count, first: f"{count} customers with this profile, e.g. {first}",
+        date=lambda day: f"{day:%d %b}",
+    )
+    assert rows["Customer"].tolist() == [
+        "5 customers with this profile, e.g. c0, c1",
+        "c5",
+        "6 customers with this profile, e.g. c6, c7",
+    ]
+    assert rows["Since"].tolist() == ["01 Jan – 05 Jan", "", "07 Jan – 12 Jan"]
+    assert counts["count"].tolist() == [5, 1, 6]
+    assert counts["members"].iloc[2] == [6, 7, 8, 9, 10, 11]
+    # without identical rows the table is unchanged
+    distinct = cells.iloc[11:].reset_index(drop=True)
+    rows, counts = sections.collapse_profiles(
+        distinct,
+        ids=ids[11:],
+        marks=[""] * 3,
+        dates=days[11:],
+        n=10,
+        label=lambda count, first: "never",
+        date=str,
+    )
+    assert rows.reset_index(drop=True).equals(distinct) and counts["count"].tolist() == [1] * 3
+
+
+def test_a_shop_with_identical_top_customers_lists_ten_different_profiles(ctx):
+    """The shop gets the subscription example's treatment: 25 copies of the best customer
+    make one row "25 customers with this profile", and the table still has ten profiles."""
+    import copy
+    import dataclasses
+
+    import pandas as pd
+
+    customers = ctx.analysis.customers
+    best = customers.sort_values("clv", ascending=False).iloc[[0]]
+    copies = pd.concat([best] * 24, ignore_index=True)
+    copies["customer_id"] = [f"twin{i:02d}" for i in range(24)]
+    twinned = copy.copy(ctx)
+    twinned.analysis = dataclasses.replace(
+        ctx.analysis, customers=pd.concat([customers, copies], ignore_index=True)
+    )
+    text = " ".join(str(sections.most_valuable_customers(twinned)).split())
+    table = text[text.index("| Customer |") : text.index("{#tbl-top}")]
+    rows = [line for line in table.split(" | |") if "€" in line]
+    assert len(rows) == 10, table
+    assert "25 customers with this profile, e.g." in rows[0], rows[0]
+    assert "customers with this profile" not in " ".join(rows[1:])
+    assert "The ten most valuable profiles stand for 34 customers" in text
+    assert "share one row" in text
+    plain = " ".join(str(sections.most_valuable_customers(ctx)).split())
+    assert "with this profile" not in plain and "The ten most valuable customers are" in plain
+
+
+def test_dates_in_the_top_table_do_not_break():
+    """ "10 apr / 2018" on two lines: day, month and year are joined by non-breaking spaces."""
+    import datetime as dt
+
+    from clvreport.i18n import translator
+
+    cell = sections._date_cell(translator("nl"), dt.date(2018, 4, 10))
+    assert cell == "10\xa0apr\xa02018"
+
+
 def test_only_the_assumed_extra_purchases_rest_on_an_assumption(ctx):
     """Demo, second report: "€ 7.567 steunt op de aanname dat klanten ... iets meer kopen"
     counted the measured action's extra purchases too."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -157,52 +158,39 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
         }
     )
     top, pushed, ranked = _top_customers(ctx, value_key)
-    top = top.assign(shown_id=short_ids(top["customer_id"]))  # long ids shortened
-    labels = _segment_labels(ctx)
+    shown, cells, represented = _top_profiles(ctx, value_key, top, ranked)
+    columns = cells.columns
     horizon_days = a.config.horizon_months * 365.25 / 12
-    short = top["tenure_days"] < horizon_days
-    one_order = _one_order(ctx, top)
-    columns = {
-        t("value.customer"): [
-            f"{cid}{' (*)' if is_short else ''}{' (†)' if rests else ''}"
-            for cid, is_short, rests in zip(top["shown_id"], short, one_order["rests"], strict=True)
-        ],
-        t("value.segment"): [labels[s] for s in top["segment"]],
-        t("value.first_purchase"): [
-            t.date(day.date(), style="medium") for day in top["first_purchase"]
-        ],
-        t("value.orders"): [t.number(v) for v in top["n_purchases"]],
-        t("value.revenue"): [t.money(v) for v in top["revenue"]],
-    }
-    if a.has_predictions:
-        chance = _chance_column(ctx)
-        columns[t(f"value.{chance}")] = [t.percent(v, digits=0) for v in top[chance]]
-        if shows_next_purchase(top):
-            columns[t("value.next_purchase")] = next_purchase_cells(
-                t, top["next_purchase_median"], a.as_of
-            )
-    columns[t(f"value.{value_key}")] = [t.money(v) for v in top[value_key]]
-    top_table = pd.DataFrame(columns)
+    short = shown["tenure_days"] < horizon_days
+    top_table = cells
     top_note = (
-        t("value.top_short_history", count=int(short.sum()), months=a.config.horizon_months)
+        t(
+            "value.top_short_history",
+            count=int(represented["count"][short].sum()),
+            months=a.config.horizon_months,
+        )
         if short.any()
         else None
     )
     if pushed:
         pushed_note = t("value.top_pushed_down", count=pushed, weeks=a.config.min_history_weeks)
         top_note = f"{top_note} {pushed_note}" if top_note else pushed_note
-    if ranked.tied > ranked.tied_shown:
+    if (represented["count"] > 1).any():
+        profile_note = t("value.top_profiles")
+        top_note = f"{top_note} {profile_note}" if top_note else profile_note
+    tied, tied_shown = _tied_at_cut(a.customers, value_key, shown, represented)
+    if tied > tied_shown:
         ties_note = t(
             "value.top_ties",
-            count=t.number(ranked.tied),
-            shown=t.number(ranked.tied_shown),
-            value=t.money(top[value_key].iloc[-1]),
+            count=t.number(tied),
+            shown=t.number(tied_shown),
+            value=t.money(shown[value_key].iloc[-1]),
         )
         top_note = f"{top_note} {ties_note}" if top_note else ties_note
-    if a.has_predictions and shows_next_purchase(top):
+    if a.has_predictions and shows_next_purchase(shown):
         np_note = t("value.next_purchase_note", months=a.config.horizon_months)
         top_note = f"{top_note} {np_note}" if top_note else np_note
-    one_order_note = _one_order_note(ctx, top, one_order)
+    one_order_note = _one_order_note(ctx, shown, _one_order(ctx, shown))
     regular_blocks = _regular_blocks(ctx)
     return join(
         heading(t("sections.value"), id="sec-value"),
@@ -244,20 +232,196 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
             paragraph(t(f"value.top_intro_{value_key}", months=a.config.horizon_months)),
             table(
                 top_table,
-                caption=t(
-                    "value.top_table",
-                    value=t.money(top[value_key].sum()),
-                    share=t.percent(top[value_key].sum() / a.customers[value_key].sum(), digits=0),
-                ),
+                caption=_top_caption(ctx, value_key, top, represented),
                 id="tbl-top",
                 align="ll" + "r" * (len(columns) - 2),
             ),
             paragraph(top_note) if top_note else None,
             paragraph(one_order_note) if one_order_note else None,
-            _shortened_ids_note(ctx, top),
+            _shortened_ids_note(ctx, shown),
         ),
         *_acquisition_blocks(ctx),
     )
+
+
+PROFILE_IDS = 2
+"""How many ids a row standing for several identical customers names."""
+
+MAX_PROFILE_ROWS = 100_000
+"""The most ranked customers looked at to find ten different profiles."""
+
+
+def _date_cell(t: Translator, day: object) -> str:
+    """A table's date on one line: day, month and year joined by non-breaking spaces."""
+    return t.date(pd.Timestamp(day).date(), style="medium").replace(" ", "\xa0")
+
+
+def _top_cells(ctx: ReportContext, top: pd.DataFrame, value_key: str) -> pd.DataFrame:
+    """The top table's cells for the ranked customers ``top`` (one row each, ids with marks)."""
+    t, a = ctx.t, ctx.analysis
+    labels = _segment_labels(ctx)
+    horizon_days = a.config.horizon_months * 365.25 / 12
+    short = top["tenure_days"] < horizon_days
+    one_order = _one_order(ctx, top)
+    columns = {
+        t("value.customer"): [
+            f"{cid}{' (*)' if is_short else ''}{' (†)' if rests else ''}"
+            for cid, is_short, rests in zip(top["shown_id"], short, one_order["rests"], strict=True)
+        ],
+        t("value.segment"): [labels[s] for s in top["segment"]],
+        t("value.first_purchase"): [_date_cell(t, day) for day in top["first_purchase"]],
+        t("value.orders"): [t.number(v) for v in top["n_purchases"]],
+        t("value.revenue"): [t.money(v) for v in top["revenue"]],
+    }
+    if a.has_predictions:
+        chance = _chance_column(ctx)
+        columns[t(f"value.{chance}")] = [t.percent(v, digits=0) for v in top[chance]]
+        if shows_next_purchase(top):
+            columns[t("value.next_purchase")] = next_purchase_cells(
+                t, top["next_purchase_median"], a.as_of
+            )
+    columns[t(f"value.{value_key}")] = [t.money(v) for v in top[value_key]]
+    return pd.DataFrame(columns, index=top.index)
+
+
+def collapse_profiles(
+    cells: pd.DataFrame,
+    *,
+    ids: Sequence[str],
+    marks: Sequence[str],
+    dates: Sequence[object],
+    n: int,
+    label: Callable[[int, str], str],
+    date: Callable[[object], str],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The first ``n`` different profiles of a ranked table, identical rows as one.
+
+    A profile is a row's cells but its first column (the id) and the date
+    column ``date`` formats: customers alike in segment and every figure shown.
+    A profile of one customer keeps its row; one of several becomes one row whose
+    first cell is ``label(count, first ids)`` (its first :data:`PROFILE_IDS` ids)
+    and whose date cell spans the first and last date. Profiles keep the order of
+    their first customer.
+
+    Returns the rows (indexed like ``cells``' first row of each profile) and
+    per row ``count`` and ``members`` (the positions in ``cells`` it stands for).
+
+    Examples
+    --------
+    >>> cells = pd.DataFrame({"Id": ["a", "b", "c", "d"], "Seg": ["x", "x", "y", "x"],
+    ...                       "Sinds": ["", "", "", ""], "Waarde": ["5", "5", "5", "4"]})
+    >>> rows, counts = collapse_profiles(
+    ...     cells, ids=["a", "b", "c", "d"], marks=["", "", "", ""],
+    ...     dates=pd.to_datetime(["2020-01-01", "2020-01-03", "2020-01-02", "2020-01-01"]),
+    ...     n=2, label=lambda k, ids: f"{k}: {ids}", date=lambda d: f"{d:%d-%m}")
+    >>> rows["Id"].tolist(), rows["Sinds"].tolist(), counts["count"].tolist()
+    (['2: a, b', 'c'], ['01-01 – 03-01', ''], [2, 1])
+    """
+    id_column, date_column = cells.columns[0], cells.columns[2]
+    profile_columns = [c for c in cells.columns if c not in (id_column, date_column)]
+    keys = [
+        (mark, *row)
+        for mark, row in zip(
+            marks, cells[profile_columns].itertuples(index=False, name=None), strict=True
+        )
+    ]
+    members: dict[tuple, list[int]] = {}
+    for position, key in enumerate(keys):
+        if key in members:
+            members[key].append(position)
+        elif len(members) < n:
+            members[key] = [position]
+    dates = list(dates)
+    rows, counts = [], []
+    for key, positions in members.items():
+        row = cells.iloc[positions[0]].copy()
+        if len(positions) > 1:
+            first = ", ".join(ids[i] for i in positions[:PROFILE_IDS])
+            row[id_column] = f"{label(len(positions), first)}{key[0]}"
+            days = sorted(dates[i] for i in positions)
+            if days[0] != days[-1]:
+                row[date_column] = f"{date(days[0])} – {date(days[-1])}"
+        rows.append(row)
+        counts.append({"count": len(positions), "members": positions})
+    frame = pd.DataFrame(rows, columns=cells.columns)
+    return frame, pd.DataFrame(counts, index=frame.index, columns=["count", "members"])
+
+
+def _top_profiles(
+    ctx: ReportContext, value_key: str, top: pd.DataFrame, ranked: TopRanked
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The top table: ten different profiles, customers alike in every cell on one row.
+
+    Without identical customers among the first ten (and no tie at the cut) the
+    table is the ten most valuable customers. Otherwise more of the ranking is
+    read, until ten profiles are complete. Returns each row's first customer,
+    the table's cells and per row ``count`` (customers it stands for),
+    ``members`` (their rows of the ranking) and ``value`` (theirs together).
+    """
+    t, a = ctx.t, ctx.analysis
+    customers = a.customers
+    k = len(top)
+    while True:
+        ranking = _top_customers(ctx, value_key, k)[0] if k > len(top) else top
+        ranking = ranking.assign(shown_id=short_ids(ranking["customer_id"]))
+        cells = _top_cells(ctx, ranking, value_key)
+        id_column = cells.columns[0]
+        marks = [
+            cell[len(cid) :]
+            for cell, cid in zip(cells[id_column], ranking["shown_id"], strict=True)
+        ]
+        rows, counts = collapse_profiles(
+            cells,
+            ids=list(ranking["shown_id"]),
+            marks=marks,
+            dates=list(ranking["first_purchase"]),
+            n=TOP_CUSTOMERS,
+            label=lambda count, ids: t("value.top_profile", count=t.number(count), ids=ids),
+            date=lambda day: _date_cell(t, day),
+        )
+        complete = len(rows) == TOP_CUSTOMERS and ranked.tied == ranked.tied_shown
+        last_value = cells.iloc[-1, -1]
+        if len(ranking) == k == len(top) and complete and (counts["count"] == 1).all():
+            break
+        # the last profile is whole once the ranking reads past its (shown) value
+        whole = len(rows) == TOP_CUSTOMERS and last_value != rows.iloc[-1, -1]
+        if whole or k >= len(customers) or k >= MAX_PROFILE_ROWS:
+            break
+        k = min(4 * k, len(customers), MAX_PROFILE_ROWS)
+    first = [positions[0] for positions in counts["members"]]
+    shown = ranking.iloc[first]
+    values = ranking[value_key].to_numpy(dtype=float)
+    counts["value"] = [float(values[positions].sum()) for positions in counts["members"]]
+    return shown, rows.reset_index(drop=True), counts.reset_index(drop=True).set_index(shown.index)
+
+
+def _top_caption(
+    ctx: ReportContext, value_key: str, top: pd.DataFrame, represented: pd.DataFrame
+) -> str:
+    """The top table's caption: the ten customers' value, or the ten profiles' customers."""
+    t, a = ctx.t, ctx.analysis
+    total = a.customers[value_key].sum()
+    if (represented["count"] == 1).all():
+        value = top[value_key].sum()
+        return t("value.top_table", value=t.money(value), share=t.percent(value / total, digits=0))
+    value = represented["value"].sum()
+    return t(
+        "value.top_table_profiles",
+        customers=t.number(represented["count"].sum()),
+        value=t.money(value),
+        share=t.percent(value / total, digits=0),
+    )
+
+
+def _tied_at_cut(
+    customers: pd.DataFrame, value_key: str, shown: pd.DataFrame, represented: pd.DataFrame
+) -> tuple[int, int]:
+    """Customers of the last row's value (to the cent), and how many of them the table holds."""
+    cents = np.round(customers[value_key].to_numpy(dtype=float) * 100.0)
+    cut = round(float(shown[value_key].iloc[-1]) * 100.0)
+    tied = int((cents == cut).sum())
+    at_cut = np.round(shown[value_key].to_numpy(dtype=float) * 100.0) == cut
+    return tied, int(represented["count"].to_numpy()[at_cut].sum())
 
 
 ONE_ORDER_SHARE = 0.5
@@ -534,7 +698,9 @@ def loyalty_and_retention(ctx: ReportContext) -> Markdown:
     return join(*blocks)
 
 
-def _top_customers(ctx: ReportContext, value_key: str) -> tuple[pd.DataFrame, int, TopRanked]:
+def _top_customers(
+    ctx: ReportContext, value_key: str, n: int = TOP_CUSTOMERS
+) -> tuple[pd.DataFrame, int, TopRanked]:
     """The most valuable customers, those known shorter than the minimum history last.
 
     Returns the table's rows, how many customers known shorter than
@@ -546,11 +712,11 @@ def _top_customers(ctx: ReportContext, value_key: str) -> tuple[pd.DataFrame, in
     columns = a.customers
     weeks = a.config.min_history_weeks
     if not weeks or "tenure_days" not in columns:
-        ranked = top_ranked(columns, value_key, TOP_CUSTOMERS)
+        ranked = top_ranked(columns, value_key, n)
         return columns.iloc[ranked.rows], 0, ranked
     short = columns["tenure_days"].to_numpy(dtype=float) < 7 * weeks
-    by_value = top_ranked(columns, value_key, TOP_CUSTOMERS)
-    ranked = top_ranked(columns, value_key, TOP_CUSTOMERS, last=short)
+    by_value = top_ranked(columns, value_key, n)
+    ranked = top_ranked(columns, value_key, n, last=short)
     pushed = int(short[by_value.rows].sum())
     return columns.iloc[ranked.rows], pushed, ranked
 
