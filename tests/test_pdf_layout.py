@@ -302,3 +302,66 @@ def test_appendix_never_leaves_a_page_with_only_a_spill_over(tmp_path, paragraph
     assert _spill_pages(reader) == []
     last = text_runs(reader.pages[-1])
     assert any(run.text == "A" for run in last) and any(run.text == "Methode" for run in last)
+
+
+# -- the example reports' tables ------------------------------------------------------------
+
+
+def _page(reader: PdfReader, *texts: str) -> PageObject:
+    """The first page that holds every one of ``texts`` (soft hyphens and breaks ignored)."""
+    for page in reader.pages:
+        plain = " ".join(page.extract_text().replace("\xad", "").split())
+        if all(text in plain for text in texts):
+            return page
+    raise AssertionError(f"no page with {texts}")
+
+
+def _rows(runs: list[Run], column: Run) -> list[list[Run]]:
+    """The runs of each table row whose line has a cell under ``column`` (a header run)."""
+    values = [r for r in runs if r.y < column.y - 1 and r.x0 >= column.x0 - 20 and "€" in r.text]
+    return [sorted((r for r in runs if abs(r.y - v.y) < 1), key=lambda r: r.x0) for v in values]
+
+
+def test_the_abonnement_top_table_lists_ten_different_profiles(example_report):
+    """22 subscribers tie on every figure: one row says so, and the ten rows differ."""
+    reader = PdfReader(example_report("abonnement", "nl") / "clv_report.pdf")
+    page = _page(reader, "De tien waardevolste profielen staan voor")
+    runs = text_runs(page)
+    header = next(r for r in runs if r.text == "Segment")
+    value = max((r for r in runs if r.text.startswith("Verwachte")), key=lambda r: r.x0)
+    notes = max(r.y for r in runs if r.y < header.y and len(r.text) > 40)  # the notes below
+    rows = [row for row in _rows(runs, value) if row[0].y > notes]
+    assert len(rows) == 10, [[r.text for r in row] for row in rows]
+    figures = [tuple(r.text for r in row if r.x0 >= header.x0) for row in rows]
+    assert len(set(figures)) == 10, figures
+    first_column = " ".join(
+        r.text.replace("\xad", "")
+        for r in sorted(runs, key=lambda r: -r.y)
+        if r.x1 < header.x0 and rows[-1][0].y - 40 < r.y < header.y
+    )
+    assert first_column.startswith("22 abonnees met dit profiel, o.a. 501940, 501944"), first_column
+    # a start date, or a range of them, is never cut between day, month and year
+    dates = [r.text for r in runs if re.search(r"\b(jan|feb|mrt|apr|mei|jun)\b", r.text)]
+    assert dates and all(re.search(r"\d{1,2}\xa0\w{3}\xa0\d{4}", d) for d in dates), dates
+    assert not [r.text for r in runs if re.fullmatch(r"\d{4}( –)?", r.text)]
+
+
+def test_the_plan_total_fits_on_two_lines_and_dates_on_one(example_report):
+    """The total "Netto: slecht – verwacht – goed" wrapped onto three lines; the dates of the
+    top-customer table onto two ("10 apr / 2018")."""
+    reader = PdfReader(example_report("demo", "nl") / "clv_report.pdf")
+    runs = text_runs(_page(reader, "Netto: slecht"))
+    total = next(r for r in runs if r.text == "Totaal")
+    budget = next(r for r in runs if abs(r.y - total.y) < 1 and r.text.startswith("€"))
+    lines = {
+        round(r.y)
+        for r in runs
+        if r.x0 > budget.x1 and total.y - 4 * total.size < r.y < total.y + 1 and "€" in r.text
+    }
+    assert 1 <= len(lines) <= 2, lines
+    runs = text_runs(_page(reader, "De tien waardevolste klanten"))
+    month = r"(jan|feb|mrt|apr|mei|jun|jul|aug|sep|okt|nov|dec)"
+    date = rf"\d{{1,2}}\s{month}(\s\d{{4}})?|{month}\s\d{{4}}"
+    dated = [r.text for r in runs if re.fullmatch(date, r.text)]
+    assert dated and not [r.text for r in runs if re.fullmatch(r"\d{4}", r.text)]
+    assert all(" " not in d for d in dated), dated
