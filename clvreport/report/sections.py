@@ -361,8 +361,14 @@ def _top_profiles(
     t, a = ctx.t, ctx.analysis
     customers = a.customers
     k = len(top)
+    longer: pd.DataFrame | None = None  # the ranking read further, once needed
     while True:
-        ranking = _top_customers(ctx, value_key, k)[0] if k > len(top) else top
+        if k > len(top):
+            if longer is None:
+                longer = _top_customers(ctx, value_key, MAX_PROFILE_ROWS)[0]
+            ranking = longer.iloc[:k]
+        else:
+            ranking = top
         ranking = ranking.assign(shown_id=short_ids(ranking["customer_id"]))
         cells = _top_cells(ctx, ranking, value_key)
         id_column = cells.columns[0]
@@ -380,9 +386,9 @@ def _top_profiles(
             date=lambda day: _date_cell(t, day),
         )
         complete = len(rows) == TOP_CUSTOMERS and ranked.tied == ranked.tied_shown
-        last_value = cells.iloc[-1, -1]
-        if len(ranking) == k == len(top) and complete and (counts["count"] == 1).all():
+        if ranking.empty or (k == len(top) and complete and (counts["count"] == 1).all()):
             break
+        last_value = cells.iloc[-1, -1]
         # the last profile is whole once the ranking reads past its (shown) value
         whole = len(rows) == TOP_CUSTOMERS and last_value != rows.iloc[-1, -1]
         if whole or k >= len(customers) or k >= MAX_PROFILE_ROWS:
@@ -417,6 +423,8 @@ def _tied_at_cut(
     customers: pd.DataFrame, value_key: str, shown: pd.DataFrame, represented: pd.DataFrame
 ) -> tuple[int, int]:
     """Customers of the last row's value (to the cent), and how many of them the table holds."""
+    if shown.empty:
+        return 0, 0
     cents = np.round(customers[value_key].to_numpy(dtype=float) * 100.0)
     cut = round(float(shown[value_key].iloc[-1]) * 100.0)
     tied = int((cents == cut).sum())
