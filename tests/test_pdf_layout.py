@@ -326,6 +326,10 @@ def test_the_abonnement_top_table_lists_ten_different_profiles(example_report):
     """22 subscribers tie on every figure: one row says so, and the ten rows differ."""
     reader = PdfReader(example_report("abonnement", "nl") / "clv_report.pdf")
     page = _page(reader, "De tien waardevolste profielen staan voor")
+    # the heading speaks of profiles too (in the contents and above the table)
+    texts = [" ".join(p.extract_text().replace("\xad", "").split()) for p in reader.pages]
+    assert sum("De waardevolste abonnees, in tien profielen" in text for text in texts) == 2
+    assert not any("De tien meest waardevolle abonnees" in text for text in texts)
     runs = text_runs(page)
     header = next(r for r in runs if r.text == "Segment")
     value = max((r for r in runs if r.text.startswith("Verwachte")), key=lambda r: r.x0)

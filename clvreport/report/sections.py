@@ -227,7 +227,15 @@ def most_valuable_customers(ctx: ReportContext) -> Markdown:
             ],
         ),
         *regular_blocks,
-        heading(t("value.top_heading"), 2),
+        # rows that stand for several identical customers: the heading says profiles
+        heading(
+            t(
+                "value.top_heading_profiles"
+                if (represented["count"] > 1).any()
+                else "value.top_heading"
+            ),
+            2,
+        ),
         keep_together(
             paragraph(t(f"value.top_intro_{value_key}", months=a.config.horizon_months)),
             table(
