@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import psutil
 
@@ -12,7 +11,7 @@ from clvreport.monitor import PeakMemory, tree_pids, tree_rss
 
 _HOLD = """
 import subprocess, sys, time
-block = bytearray(40 * 2**20)
+block = b"\x01" * (40 * 2**20)  # written, so resident before the pid is printed
 grandchild = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
 print(grandchild.pid, flush=True)
 time.sleep(60)
@@ -34,11 +33,8 @@ def test_tree_has_children_and_grandchildren_like_psutil() -> None:
         assert {child.pid, grandchild} <= set(pids)
         expected = {psutil.Process().pid, *(p.pid for p in psutil.Process().children(True))}
         assert set(pids) == expected
-        # the child holds 40 MiB of its own beyond this process
-        deadline = time.monotonic() + 20
-        while psutil.Process(child.pid).memory_info().rss < 40 * 2**20:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        # the child holds 40 MiB of its own beyond this process (written before it printed)
+        assert psutil.Process(child.pid).memory_info().rss >= 40 * 2**20
         rss = {pid: psutil.Process(pid).memory_info().rss for pid in pids}
         assert tree_rss() >= psutil.Process().memory_info().rss + 40 * 2**20
         assert abs(tree_rss() - sum(rss.values())) < 0.1 * sum(rss.values())
@@ -57,17 +53,15 @@ def test_tree_of_a_process_that_is_gone_is_itself_with_no_memory() -> None:
 
 
 def test_peak_memory_sees_a_child_it_did_not_start_in_this_thread() -> None:
-    with PeakMemory(interval=0.01) as memory:
-        child, _ = _spawn()
-        try:
-            deadline = time.monotonic() + 20
-            while psutil.Process(child.pid).memory_info().rss < 40 * 2**20:
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
-            time.sleep(0.1)
-        finally:
-            for proc in psutil.Process(child.pid).children(recursive=True):
-                proc.kill()
-            child.kill()
-            child.wait()
+    child, _ = _spawn()
+    try:
+        # the child and its 40 MiB exist before the monitor starts; its samples (at entry
+        # and exit at least) read the whole tree
+        with PeakMemory(interval=0.01) as memory:
+            pass
+    finally:
+        for proc in psutil.Process(child.pid).children(recursive=True):
+            proc.kill()
+        child.kill()
+        child.wait()
     assert memory.peak_bytes >= psutil.Process().memory_info().rss + 40 * 2**20
