@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -377,6 +378,54 @@ def _style(
         ax.set_title(
             title, fontsize=TITLE_PT, color=palette.foreground, loc="left", fontweight="bold"
         )
+
+
+def _paired_bars(
+    ax: Axes,
+    palette: Palette,
+    frame: pd.DataFrame,
+    category: str,
+    pair: tuple[str, str],
+    *,
+    labels: Mapping[str, str] | None,
+    ylabel: str,
+    formatter: Formatter | None,
+    **kwargs: Any,
+) -> Axes:
+    """Two bars per ``category`` value (``pair``: dark, then light), styled, legend above.
+
+    What :func:`~clvreport.plots.plot_holdout_check` and
+    :func:`~clvreport.plots.plot_purchase_calibration` share: the measured
+    value beside the predicted one per group.
+    """
+    dark, light = palette.pair()
+    positions = np.arange(len(frame), dtype="float64")
+    width = kwargs.pop("width", 0.38)
+    for column, color, offset in ((pair[0], dark, -width / 2), (pair[1], light, width / 2)):
+        ax.bar(
+            positions + offset,
+            frame[column].to_numpy(dtype="float64"),
+            width=width,
+            color=color,
+            edgecolor=dark,
+            linewidth=0.6,
+            label=_label(labels, column),
+            **kwargs,
+        )
+    ax.set_xticks(positions, [str(v) for v in frame[category]])
+    if formatter is not None:
+        ax.yaxis.set_major_formatter(_tick_formatter(formatter))
+    _style(
+        ax,
+        palette,
+        xlabel=_label(labels, category),
+        ylabel=_label(labels, ylabel),
+        title=_optional(labels, "title"),
+        grid="y",
+    )
+    ax.tick_params(axis="x", length=0)
+    _legend_above(ax, palette)
+    return ax
 
 
 def _legend_above(ax: Axes, palette: Palette, *, ncols: int = 2) -> None:

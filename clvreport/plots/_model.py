@@ -21,6 +21,7 @@ from clvreport.plots._base import (
     _label,
     _legend_above,
     _optional,
+    _paired_bars,
     _period_label,
     _require,
     _style,
@@ -78,34 +79,17 @@ def plot_holdout_check(
     palette = palette or Palette()
     frame = _require(bins, "plot_holdout_check", ["frequency_bin", "actual", "predicted"])
     ax = _axes(ax, palette, height=3.4)
-    dark, light = palette.pair()
-    positions = np.arange(len(frame), dtype="float64")
-    width = kwargs.pop("width", 0.38)
-    for column, color, offset in (("actual", dark, -width / 2), ("predicted", light, width / 2)):
-        ax.bar(
-            positions + offset,
-            frame[column].to_numpy(dtype="float64"),
-            width=width,
-            color=color,
-            edgecolor=dark,
-            linewidth=0.6,
-            label=_label(labels, column),
-            **kwargs,
-        )
-    ax.set_xticks(positions, [str(v) for v in frame["frequency_bin"]])
-    if formatter is not None:
-        ax.yaxis.set_major_formatter(_tick_formatter(formatter))
-    _style(
+    return _paired_bars(
         ax,
         palette,
-        xlabel=_label(labels, "frequency_bin"),
-        ylabel=_label(labels, "purchases"),
-        title=_optional(labels, "title"),
-        grid="y",
+        frame,
+        "frequency_bin",
+        ("actual", "predicted"),
+        labels=labels,
+        ylabel="purchases",
+        formatter=formatter,
+        **kwargs,
     )
-    ax.tick_params(axis="x", length=0)
-    _legend_above(ax, palette)
-    return ax
 
 
 def _as_x(period: pd.Series) -> tuple[np.ndarray | pd.Series, bool]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
@@ -13,12 +12,8 @@ from clvreport.plots._base import (
     Formatter,
     Palette,
     _axes,
-    _label,
-    _legend_above,
-    _optional,
+    _paired_bars,
     _require,
-    _style,
-    _tick_formatter,
 )
 
 __all__ = ["plot_purchase_calibration"]
@@ -72,31 +67,14 @@ def plot_purchase_calibration(
     palette = palette or Palette()
     frame = _require(deciles, "plot_purchase_calibration", ["decile", "observed", "predicted"])
     ax = _axes(ax, palette, height=3.0)
-    dark, light = palette.pair()
-    positions = np.arange(len(frame), dtype="float64")
-    width = kwargs.pop("width", 0.38)
-    for column, color, offset in (("observed", dark, -width / 2), ("predicted", light, width / 2)):
-        ax.bar(
-            positions + offset,
-            frame[column].to_numpy(dtype="float64"),
-            width=width,
-            color=color,
-            edgecolor=dark,
-            linewidth=0.6,
-            label=_label(labels, column),
-            **kwargs,
-        )
-    ax.set_xticks(positions, [str(v) for v in frame["decile"]])
-    if formatter is not None:
-        ax.yaxis.set_major_formatter(_tick_formatter(formatter))
-    _style(
+    return _paired_bars(
         ax,
         palette,
-        xlabel=_label(labels, "decile"),
-        ylabel=_label(labels, "share"),
-        title=_optional(labels, "title"),
-        grid="y",
+        frame,
+        "decile",
+        ("observed", "predicted"),
+        labels=labels,
+        ylabel="share",
+        formatter=formatter,
+        **kwargs,
     )
-    ax.tick_params(axis="x", length=0)
-    _legend_above(ax, palette)
-    return ax
