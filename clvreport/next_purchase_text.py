@@ -18,6 +18,8 @@ formatted sentences.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -81,6 +83,67 @@ def risk_text(labels: pd.Series, t: Translator) -> pd.Series:
     """The risk labels in the report language (``laag``/``verhoogd``/``hoog``)."""
     names = {key: t(f"next_purchase.risk.{key}") for key in ("low", "elevated", "high")}
     return labels.astype(object).map(names)
+
+
+class _Memo:
+    """A piece of text per distinct combination of its figures (a dict in front of ``make``)."""
+
+    def __init__(self, make: Callable[..., str]) -> None:
+        self.make, self.done = make, {}
+
+    def __call__(self, t: Translator, *key: Any) -> str:
+        text = self.done.get(key)
+        if text is None:
+            text = self.done[key] = self.make(t, *key)
+        return text
+
+
+def _history_text(
+    t: Translator, count: int, on_days: int, year: int, since_unit: int, since_count: int
+) -> str:
+    """``3 aankopen sinds 2024, de laatste 5 maanden geleden`` (and its variants)."""
+    since = _duration(t, since_unit, since_count) if since_unit >= 0 else ""
+    # bought on the report date itself: not "0 dagen geleden"
+    today_key = "_today" if since_unit == 0 and since_count == 0 else ""
+    if count >= 2 and on_days == 1:
+        # several orders, all on one day: no rhythm to speak of
+        return t(f"next_purchase.reason.history_one_day{today_key}", n=t.number(count), since=since)
+    if count >= 2 and on_days < count:
+        return t(
+            f"next_purchase.reason.history_days{today_key}",
+            n=t.number(count),
+            days=t.number(on_days),
+            year=year,
+            since=since,
+        )
+    if count >= 2:
+        return t(
+            f"next_purchase.reason.history{today_key}", n=t.number(count), year=year, since=since
+        )
+    return t(f"next_purchase.reason.history_one{today_key}", since=since)
+
+
+def _rhythm_text(t: Translator, unit: int, count: int, shown_ratio: float) -> str:
+    """``koopt gemiddeld elke 2 maanden, nu 2,5× zo lang stil``."""
+    rhythm = t("next_purchase.reason.rhythm", interval=_duration(t, unit, count))
+    if shown_ratio:
+        ratio_text = t.number(shown_ratio, digits=1 if shown_ratio % 1 else 0)
+        rhythm += t("next_purchase.reason.overdue", ratio=ratio_text)
+    return rhythm
+
+
+def _outlook_text(t: Translator, median: int, percent: float, horizon: str) -> str:
+    """``volgende aankoop verwacht rond 10 februari 2025`` or the chance within the horizon."""
+    if median >= 0:
+        date = dt.date(1970, 1, 1) + dt.timedelta(days=median)
+        return t("next_purchase.reason.expected", date=t.date(date))
+    if percent >= 0:
+        return t(
+            "next_purchase.reason.unlikely",
+            horizon=horizon,
+            chance=t.percent(percent / 100, digits=0),
+        )
+    return ""
 
 
 def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -175,60 +238,26 @@ def reasons(
         if horizon_months % 12
         else _duration(t, 3, horizon_months // 12)
     )
+    history_of = _Memo(_history_text)
+    rhythm_of = _Memo(_rhythm_text)
+    outlook_of = _Memo(_outlook_text)
     texts = []
     for row in first_rows:
-        count, since = int(purchases[row]), ""
-        if since_unit[row] >= 0:
-            since = _duration(t, int(since_unit[row]), int(since_count[row]))
-        # bought on the report date itself: not "0 dagen geleden"
-        today_key = "_today" if since_unit[row] == 0 and since_count[row] == 0 else ""
-        on_days = int(days[row])
-        if count >= 2 and on_days == 1:
-            # several orders, all on one day: no rhythm to speak of
-            pieces = [
-                t(
-                    f"next_purchase.reason.history_one_day{today_key}",
-                    n=t.number(count),
-                    since=since,
-                )
-            ]
-        elif count >= 2:
-            history = t(
-                f"next_purchase.reason.history{today_key}",
-                n=t.number(count),
-                year=year[row],
-                since=since,
-            )
-            if on_days < count:
-                history = t(
-                    f"next_purchase.reason.history_days{today_key}",
-                    n=t.number(count),
-                    days=t.number(on_days),
-                    year=year[row],
-                    since=since,
-                )
-            rhythm = t(
-                "next_purchase.reason.rhythm",
-                interval=_duration(t, int(interval_unit[row]), int(interval_count[row])),
-            )
-            if shown_ratio[row]:
-                ratio_text = t.number(shown_ratio[row], digits=1 if shown_ratio[row] % 1 else 0)
-                rhythm += t("next_purchase.reason.overdue", ratio=ratio_text)
-            pieces = [history, rhythm]
-        else:
-            pieces = [t(f"next_purchase.reason.history_one{today_key}", since=since)]
-        if median[row] >= 0:
-            date = dt.date(1970, 1, 1) + dt.timedelta(days=int(median[row]))
-            pieces.append(t("next_purchase.reason.expected", date=t.date(date)))
-        elif percent[row] >= 0:
+        # each piece depends on a few of the row's figures: composed once per distinct
+        # combination (a million customers share a few thousand of each)
+        history = history_of(
+            t, int(purchases[row]), int(days[row]), int(year[row]),
+            int(since_unit[row]), int(since_count[row]),
+        )  # fmt: skip
+        pieces = [history]
+        if purchases[row] >= 2 and days[row] >= 2:
             pieces.append(
-                t(
-                    "next_purchase.reason.unlikely",
-                    horizon=horizon,
-                    chance=t.percent(percent[row] / 100, digits=0),
+                rhythm_of(
+                    t, int(interval_unit[row]), int(interval_count[row]), float(shown_ratio[row])
                 )
             )
-        texts.append("; ".join(pieces) + ".")
+        pieces.append(outlook_of(t, int(median[row]), float(percent[row]), horizon))
+        texts.append("; ".join(p for p in pieces if p) + ".")
     table = pd.array(texts, dtype="str")
     return pd.Series(table.take(codes), index=customers.index, name="reason")
 

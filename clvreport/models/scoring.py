@@ -52,6 +52,7 @@ from clvreport.models.clv import (
     forecast_if_alive,
 )
 from clvreport.models.compression import distinct_rows, factorize_pairs
+from clvreport.models.draw_expansion import evaluate_over_draws
 from clvreport.models.fitting import ClvModelFit
 from clvreport.models.inputs import check_rfm, validate_summary
 from clvreport.models.predictive import (
@@ -187,9 +188,31 @@ def _alive_draws(
     alive = _ALIVE_CACHE.get(key)
     if alive is None:
         _ALIVE_CACHE.clear()  # one entry: at most one forecast's memory is kept
-        alive = forecast_if_alive(fit.model, params, px, pT, settings)
+        model = fit.model
+
+        def evaluate(p: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+            forecast = forecast_if_alive(model, p, px, pT, settings)
+            return forecast.horizon, forecast.discounted, forecast.no_purchase
+
+        (horizon, discounted, no_purchase), _ = evaluate_over_draws(evaluate, draws.transaction)
+        alive = AliveForecast(horizon, discounted, no_purchase)
         _ALIVE_CACHE[key] = alive
     return alive, codes
+
+
+def _alive_chances(
+    fit: ClvModelFit, draws: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    """P(alive) of each history under every draw (:func:`evaluate_over_draws`)."""
+    assert fit.model is not None
+    model = fit.model
+
+    def evaluate(p: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return (model._probability_alive_many(p, x, t_x, T),)
+
+    (p_alive,), _ = evaluate_over_draws(evaluate, draws)
+    return p_alive
 
 
 @dataclass(frozen=True)
@@ -282,13 +305,11 @@ def _draw_chunks(
     """
     assert fit.model is not None and draws.transaction is not None
     ux, ut, uT, um = rows
-    params = as_param_tuple(draws.transaction)
     alive, pair_codes = _alive_draws(fit, draws, ux, uT, settings)
     order = _by_pair(ux, uT)
     for chunk in _chunks(ux.size, chunk_size):
         part = order[chunk]
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            p_alive = fit.model._probability_alive_many(params, ux[part], ut[part], uT[part])
+        p_alive = _alive_chances(fit, draws.transaction, ux[part], ut[part], uT[part])
         clv_draws, purchase_draws = value_draws(
             fit,
             draws,
