@@ -124,13 +124,12 @@ def donor_holdout(
         }
     )
     low, high = total_range(_draw_totals(model, k, x, t_x, n), float(np.nansum(result.variance)))
-    first_end = _period_end(last_whole - k + 1, period).date()
-    upto_first = log[(dates <= pd.Timestamp(first_end)).to_numpy()]
-    first_period = donor_summary(upto_first, period, first_end)
-    gave_first = _holdout_frame(calibration, first_period, 1)["frequency_holdout"].to_numpy() > 0
+    first_gift = _first_gift_period(log, dates, calibration, period, last_whole, k)
     gave = frame["frequency_holdout"].to_numpy() > 0
     return PeriodHoldout(
-        next_purchase=next_gift_check(model, x, t_x, n, k, gave_first, gave),
+        next_purchase=next_gift_check(
+            model, x, t_x, n, k, first_gift == 1, gave, first_gift=first_gift
+        ),
         comparison=comparison,
         calibration_end=calibration_end,
         holdout_periods=k,
@@ -148,6 +147,8 @@ def next_gift_check(
     k: int,
     gave_first: np.ndarray,
     gave: np.ndarray,
+    *,
+    first_gift: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """The calibration fit's chances of the next gift against the held-back periods.
 
@@ -161,6 +162,9 @@ def next_gift_check(
         Held-back periods.
     gave_first, gave
         Whether each donor gave in the first held-back period, and in any of them.
+    first_gift
+        Each donor's first held-back period with a gift (1..k, NaN without), for the
+        window check.
 
     Returns
     -------
@@ -170,7 +174,11 @@ def next_gift_check(
         ``observed``); ``next_gift``: the ``k`` periods, the mean predicted chance of a
         gift in them against the share who gave, and per risk label (from that chance,
         :func:`~clvreport.models.next_purchase.risk_labels`) the donors and the share
-        who gave.
+        who gave; with ``first_gift``, ``window``: of the donors who gave, the share
+        whose first gift fell in their 80% window given a gift in the ``k`` periods
+        (:func:`~clvreport.models.next_purchase.next_gift_window`), before and after it,
+        and ``expected``, the share the model gives the windows (whole periods hold
+        at least 80%).
 
     Examples
     --------
@@ -184,7 +192,9 @@ def next_gift_check(
     0.5
     """
     from clvreport.models.next_purchase import (
+        WINDOW,
         next_gift_probabilities,
+        next_gift_window,
         probability_calibration,
         risk_label_check,
         risk_labels,
@@ -204,7 +214,7 @@ def next_gift_check(
         label: {"donors": row["customers"], "gave": row["bought"]}
         for label, row in risk_label_check(risk_labels(within), gave).items()
     }
-    return {
+    out = {
         "p_gift_next_period_calibration": deciles,
         "next_gift": {
             "periods": k,
@@ -213,6 +223,51 @@ def next_gift_check(
             "risk_labels": risk,
         },
     }
+    if first_gift is not None:
+        low, _, high = next_gift_window(chances)
+        known = np.isfinite(first_gift) & np.isfinite(low)
+        d, lo, hi = first_gift[known], low[known], high[known]
+        givers = int(known.sum())
+
+        def share(hit: np.ndarray) -> float | None:
+            return round(float(np.mean(hit)), 4) if givers else None
+
+        # whole periods: the window holds at least 80%; the model's own share is the mark
+        periods = np.arange(1, k + 1)
+        inside = (periods >= low[:, None]) & (periods <= high[:, None])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mass = (chances * inside).sum(axis=1) / within
+        out["next_gift"]["window"] = {
+            "window": WINDOW,
+            "givers": givers,
+            "expected": share(mass[known]),
+            "coverage": share((lo <= d) & (d <= hi)),
+            "early": share(d < lo),
+            "late": share(d > hi),
+        }
+    return out
+
+
+def _first_gift_period(
+    log: pd.DataFrame,
+    dates: pd.Series,
+    calibration: pd.DataFrame,
+    period: str,
+    last_whole: int,
+    k: int,
+) -> np.ndarray:
+    """Each calibration donor's first held-back period with a gift (1..k), NaN without.
+
+    Period by period, with the summary's own rules (several gifts in one period
+    are one, refunds netted), as the holdout's counts.
+    """
+    first = np.full(len(calibration), np.nan)
+    for j in range(1, k + 1):
+        end = _period_end(last_whole - k + j, period).date()
+        upto = donor_summary(log[(dates <= pd.Timestamp(end)).to_numpy()], period, end)
+        gave = _holdout_frame(calibration, upto, j)["frequency_holdout"].to_numpy() > 0
+        first = np.where(np.isnan(first) & gave, float(j), first)
+    return first
 
 
 def _holdout_frame(calibration: pd.DataFrame, full: pd.DataFrame, k: int) -> pd.DataFrame:

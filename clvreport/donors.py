@@ -454,6 +454,8 @@ NEXT_GIFT_COLUMNS = [
     "p_purchase_next_period",
     "p_purchase_horizon",
     "next_gift_periods",
+    "next_gift_low",
+    "next_gift_high",
     "typical_interval_days",
     "overdue_ratio",
     "risk_label",
@@ -481,6 +483,11 @@ def next_gift_table(fit: DonorFit, summary: pd.DataFrame, *, horizon_months: int
         The fewest coming periods within which a gift is more likely than not
         (``P >= 0.5``); empty when not within the horizon. The analogue of
         ``next_purchase_median``.
+    ``next_gift_low``, ``next_gift_high``
+        The first and last period (labels such as ``2027`` or ``2027-Q2``) of the
+        next gift's 80% window given a gift within the horizon
+        (:func:`~clvreport.models.next_purchase.next_gift_window`); empty unless a
+        gift within the horizon is more likely than not, as the shop models' window.
     ``typical_interval_days``, ``overdue_ratio``
         The donor's own rhythm, in days (periods between the first and the last
         gift over the gifts after the first, times the period's length), and the
@@ -512,7 +519,12 @@ def next_gift_table(fit: DonorFit, summary: pd.DataFrame, *, horizon_months: int
     >>> table["risk_label"].value_counts()  # doctest: +SKIP
     """
     from clvreport.models.compression import distinct_rows
-    from clvreport.models.next_purchase import EXPECTED_SHARE, next_gift_probabilities, risk_labels
+    from clvreport.models.next_purchase import (
+        EXPECTED_SHARE,
+        next_gift_probabilities,
+        next_gift_window,
+        risk_labels,
+    )
     from clvreport.models.units import DAYS_PER_MONTH
 
     if not fit.usable or fit.model is None:
@@ -539,12 +551,22 @@ def next_gift_table(fit: DonorFit, summary: pd.DataFrame, *, horizon_months: int
     last_gift = (last_whole - (n - t_x)).astype(np.int64)
     indices, which = np.unique(last_gift, return_inverse=True)
     labels = np.array([period_label(int(i), fit.period) for i in indices], dtype=object)
+    low, _, high = next_gift_window(chances)
+    shown = cumulative[:, -1] >= EXPECTED_SHARE
+    coming = {k: period_label(last_whole + k, fit.period) for k in range(1, periods + 1)}
+
+    def window_label(values: np.ndarray) -> np.ndarray:
+        text = [coming[int(v)] if ok else None for v, ok in zip(values, shown, strict=True)]
+        return np.array(text, dtype=object)[codes]
+
     return pd.DataFrame(
         {
             "customer_id": frame["customer_id"].astype(str).to_numpy(),
             "p_purchase_next_period": chances[:, 0][codes],
             "p_purchase_horizon": p_horizon,
             "next_gift_periods": within[codes],
+            "next_gift_low": window_label(low),
+            "next_gift_high": window_label(high),
             "typical_interval_days": rhythm * period_days,
             "overdue_ratio": ratio,
             "risk_label": risk_labels(p_horizon),

@@ -80,6 +80,8 @@ CUSTOMERS_FILE_COLUMNS = [
     "p_purchase_next_period",
     "p_purchase_horizon",
     "next_gift_periods",
+    "next_gift_low",
+    "next_gift_high",
     "next_renewal",
     "p_cancel_before_renewal",
     "typical_interval_days",
@@ -115,6 +117,7 @@ none is expected), ``p_purchase_30d``/``_90d``/``_horizon``, ``typical_interval_
 ``overdue_ratio`` and ``risk_label`` (``low``/``elevated``/``high``) for the shop models
 (:mod:`clvreport.models.next_purchase`); for donors ``p_purchase_next_period``,
 ``p_purchase_horizon`` (whole giving periods), ``next_gift_periods``,
+``next_gift_low``/``_high`` (the periods of the next gift's 80% window),
 ``typical_interval_days``, ``overdue_ratio`` and ``risk_label``
 (:func:`clvreport.donors.next_gift_table`); for subscriptions ``next_renewal``,
 ``p_cancel_before_renewal`` and ``risk_label``
@@ -134,6 +137,8 @@ SHEET_COLUMNS = [
     "next_purchase_high",
     "p_purchase_90d",
     "p_purchase_next_period",
+    "next_gift_low",
+    "next_gift_high",
     "next_renewal",
     "p_cancel_before_renewal",
     "overdue_ratio",
@@ -165,6 +170,8 @@ _KIND = {
     "next_purchase_high": "date",
     "p_purchase_90d": "percent",
     "p_purchase_next_period": "percent",
+    "next_gift_low": "text",
+    "next_gift_high": "text",
     "next_renewal": "date",
     "p_cancel_before_renewal": "percent",
     "overdue_ratio": "decimal",

@@ -74,6 +74,13 @@ def test_a_true_model_is_called_close_and_its_range_holds_the_actual_gifts(true_
     # total is 4.5% above the forecast); the groups of donors who gave no second time before
     # the holdout hold 20-40 gifts, so chance alone moves them by 20% ("fair")
     assert sum(check.covers_actual for check in true_checks) >= 5
+    # the next gift's window (whole years) holds the first held-back gift as often as the
+    # model says it will, and at least the nominal 80%
+    for check in true_checks:
+        window = check.next_purchase["next_gift"]["window"]
+        assert window["givers"] > 1000 and window["expected"] >= 0.8
+        assert window["coverage"] == pytest.approx(window["expected"], abs=0.03)
+        assert window["coverage"] + window["early"] + window["late"] == pytest.approx(1, abs=2e-4)
     assert sum(check.comparison.verdict == "good" for check in true_checks) >= 3
 
 

@@ -285,3 +285,24 @@ def test_reasons_are_asked_of_the_audience() -> None:
         audience("transactions").reasons(frame, t, as_of=dt.date(2025, 1, 1), horizon_months=12)
         is None
     )
+
+
+def test_donor_window_is_the_next_gift_chances_quantiles_given_a_gift() -> None:
+    """The 80% window in period labels: the first periods by which 10% and 90% of the
+    chance of a gift within the horizon is reached; empty unless that chance is >= 50%."""
+    summary = _donors()
+    table = next_gift_table(_donor_fit(), summary, horizon_months=60)
+    x, t_x, n = (summary[c].to_numpy(float) for c in ("frequency", "recency", "n_periods"))
+    chances = next_gift_probabilities(_donor_fit().model, x, t_x, n, 5)
+    for row in range(len(summary)):
+        share = np.cumsum(chances[row]) / chances[row].sum()
+        low, high = int(np.argmax(share >= 0.1)) + 1, int(np.argmax(share >= 0.9)) + 1
+        if chances[row].sum() >= 0.5:
+            assert table["next_gift_low"][row] == str(2024 + low)
+            assert table["next_gift_high"][row] == str(2024 + high)
+            assert low <= table["next_gift_periods"][row] <= high
+        else:
+            assert pd.isna(table["next_gift_low"][row]) and pd.isna(table["next_gift_high"][row])
+    assert table["next_gift_low"][0] == "2025"  # gave every year: most likely next year
+    quarters = next_gift_table(_donor_fit("quarter"), summary, horizon_months=12)
+    assert quarters["next_gift_low"][0] == "2025-Q1"

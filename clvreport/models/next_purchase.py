@@ -123,6 +123,7 @@ __all__ = [
     "chosen_window_check",
     "holdout_window_check",
     "next_gift_probabilities",
+    "next_gift_window",
     "next_purchase_days",
     "next_purchase_table",
     "overdue",
@@ -548,6 +549,43 @@ def next_gift_probabilities(model: Any, x: Any, t_x: Any, n: Any, periods: int) 
     silent = np.concatenate([np.ones((x.size, 1)), np.cumprod(ratio[:, :-1], axis=1)], axis=1)
     first = (a + x) / (a + b + n)
     return alive[:, None] * survive * first[:, None] * silent
+
+
+def next_gift_window(chances: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The periods of the next gift's 80% window, given a gift within the periods shown.
+
+    The period analogue of the shop models' window: with ``chances[:, j]`` the
+    chance that the next gift falls in coming period ``j + 1``
+    (:func:`next_gift_probabilities`), conditional on a gift within them, the
+    first period by which the cumulative chance reaches 10%, 50% and 90%
+    (:data:`WINDOW`). Periods are whole, so the window holds at least 80%.
+
+    Parameters
+    ----------
+    chances
+        ``(donors, periods)`` chances of the next gift per coming period.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(low, median, high)`` in coming periods (1 = the next), NaN for a donor
+        with no chance of a gift within them.
+
+    Examples
+    --------
+    >>> low, median, high = next_gift_window(np.array([[0.3, 0.2, 0.1, 0.05]]))
+    >>> int(low[0]), int(median[0]), int(high[0])
+    (1, 2, 3)
+    """
+    cumulative = np.cumsum(np.asarray(chances, dtype=float), axis=1)
+    total = cumulative[:, -1:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = cumulative / total
+    out = []
+    for level in _QUANTILES:
+        reached = share >= level - 1e-12
+        out.append(np.where(total[:, 0] > 0, reached.argmax(axis=1) + 1.0, np.nan))
+    return out[0], out[1], out[2]
 
 
 # -- holdout checks -------------------------------------------------------------------
