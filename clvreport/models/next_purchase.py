@@ -82,7 +82,12 @@ data, not the computation's:
   6.9 points, in the eighth decile; they expect 14.3% and 19.1% fewer purchases);
 * on 100,000 customers drawn from the fitted Pareto/NBD with CDNOW's ages the
   same computation is within 1.5 points in every decile
-  (``tests/models/test_next_purchase.py``).
+  (``tests/models/test_next_purchase.py``);
+* it is not the Christmas quarter alone: on three other CDNOW splits
+  (calibration to 1997-06-30, 1997-12-31 and 1998-03-31, holdouts of three to six
+  months to 1997-09-30, 1998-06-30 and 1998-06-30; MBG/NBD chosen each time)
+  nine deciles of ten are again within 5 points and the tenth is off by 6.0, 6.2
+  and 5.5 points (the eighth, seventh and tenth decile).
 
 The chances are therefore reported as the model gives them, not rescaled to the
 holdout; ``validation.p_purchase_90d_gap`` (:func:`calibration_gap`) states the
