@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from clvreport.models.base import MaximumLikelihoodModel, Params
-from clvreport.models.clv import AliveForecast, ClvSettings, combine_forecast, forecast_if_alive
+from clvreport.models.clv import AliveForecast, ClvSettings, forecast_if_alive
 from clvreport.models.compression import factorize_pairs
 
 if TYPE_CHECKING:
@@ -230,10 +230,10 @@ def value_draws(
     if p_alive is None:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             p_alive = fit.model._probability_alive_many(params, x, t_x, T)
-    forecast = combine_forecast(p_alive, alive, pair_codes)
     if draws.spend is not None:
         spend = fit.expected_spend(x, m, as_param_tuple(draws.spend))
     else:
         spend = fit.expected_spend(x, m)
-    clv = settings.gross_margin * spend * forecast.discounted_purchases
-    return clv, forecast.expected_purchases
+    # the two of combine_forecast's products used here (not the chance of a purchase)
+    clv = settings.gross_margin * spend * (p_alive * alive.discounted[..., pair_codes])
+    return clv, p_alive * alive.horizon[..., pair_codes]
