@@ -37,8 +37,12 @@ margin of the purchases expected if the customer is still active.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -68,8 +72,11 @@ from clvreport.models.uncertainty import (
     value_draws,
 )
 
+_T = TypeVar("_T")
+
 __all__ = [
     "SCORE_COLUMNS",
+    "SCORING_THREADS",
     "SEGMENT_COLUMNS",
     "clear_forecast_cache",
     "lifetime_values",
@@ -290,24 +297,54 @@ class _DrawChunk:
     purchases: np.ndarray
 
 
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+SCORING_THREADS = max(1, min(4, _CORES or 1))
+"""Chunks scored at once, one thread each (NumPy and SciPy release the GIL in their loops)."""
+
+
+def _in_order(work: Callable[[slice], _T], items: list[slice]) -> Iterator[_T]:
+    """``work`` of every item, yielded in order, :data:`SCORING_THREADS` items at a time.
+
+    At most that many results are computed ahead of the one being consumed, so the
+    memory of the draws x customers arrays stays that of a few chunks.
+    """
+    if SCORING_THREADS <= 1 or len(items) <= 1:
+        for item in items:
+            yield work(item)
+        return
+    with ThreadPoolExecutor(SCORING_THREADS) as pool:
+        pending = deque(pool.submit(work, item) for item in items[:SCORING_THREADS])
+        following = iter(items[SCORING_THREADS:])
+        while pending:
+            result = pending.popleft().result()
+            item = next(following, None)
+            if item is not None:
+                pending.append(pool.submit(work, item))
+            yield result
+
+
 def _draw_chunks(
     fit: ClvModelFit,
     draws: ParameterDraws,
     rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     settings: ClvSettings,
     chunk_size: int,
-) -> Iterator[_DrawChunk]:
+    then: Callable[[_DrawChunk], _T] | None = None,
+) -> Iterator[tuple[_DrawChunk, _T | None]]:
     """P(alive), CLV and expected purchases of the distinct customers, chunk by chunk.
 
     The one evaluation per distinct history and draw that the customers' ranges
     and the segments' (or the base's) totals share; the pair-level forecasts are
-    computed once for all chunks (:func:`_alive_draws`).
+    computed once for all chunks (:func:`_alive_draws`). Chunks are computed
+    :data:`SCORING_THREADS` at a time and yielded in order, each with ``then`` of it
+    (computed in the same thread; ``None`` without ``then``).
     """
     assert fit.model is not None and draws.transaction is not None
     ux, ut, uT, um = rows
     alive, pair_codes = _alive_draws(fit, draws, ux, uT, settings)
     order = _by_pair(ux, uT)
-    for chunk in _chunks(ux.size, chunk_size):
+
+    def one(chunk: slice) -> tuple[_DrawChunk, _T | None]:
         part = order[chunk]
         p_alive = _alive_chances(fit, draws.transaction, ux[part], ut[part], uT[part])
         clv_draws, purchase_draws = value_draws(
@@ -322,7 +359,10 @@ def _draw_chunks(
             pair_codes=pair_codes[part],
             p_alive=p_alive,
         )
-        yield _DrawChunk(part, p_alive, clv_draws, purchase_draws)
+        result = _DrawChunk(part, p_alive, clv_draws, purchase_draws)
+        return result, (then(result) if then is not None else None)
+
+    yield from _in_order(one, list(_chunks(ux.size, chunk_size)))
 
 
 class _SegmentSums:
@@ -359,15 +399,13 @@ def _customer_bounds(
         return bounds
     assert fit.model is not None and draws.transaction is not None
     params = as_param_tuple(draws.transaction)
-    for chunk in _draw_chunks(fit, draws, rows, settings, chunk_size):
+    model = fit.model
+
+    def ranges(chunk: _DrawChunk) -> tuple[tuple[np.ndarray, np.ndarray], Any]:
         part = chunk.part
-        if sums is not None:
-            sums.add(chunk)
-        bounds["ep_low"][part], bounds["ep_high"][part] = percentile_interval(
-            chunk.purchases, interval
-        )
+        band = percentile_interval(chunk.purchases, interval)
         predicted = predictive_interval(
-            fit.model,
+            model,
             params,
             settings.horizon,
             ux[part],
@@ -376,6 +414,14 @@ def _customer_bounds(
             interval=interval,
             p_alive=chunk.p_alive,
         )
+        return band, predicted
+
+    for chunk, done in _draw_chunks(fit, draws, rows, settings, chunk_size, then=ranges):
+        assert done is not None
+        part = chunk.part
+        if sums is not None:
+            sums.add(chunk)
+        (bounds["ep_low"][part], bounds["ep_high"][part]), predicted = done
         bounds["purchases_low"][part] = predicted.low
         bounds["purchases_high"][part] = predicted.high
     bounds["clv_low"] = point.value_per_purchase * bounds["purchases_low"]
@@ -572,7 +618,7 @@ def score_segments(
     if draws.available:
         assert draws.transaction is not None
         sums = _SegmentSums(us, counts, n_segments, len(draws.transaction))
-        for chunk in _draw_chunks(fit, draws, (ux, ut, uT, um), settings, chunk_size):
+        for chunk, _ in _draw_chunks(fit, draws, (ux, ut, uT, um), settings, chunk_size):
             sums.add(chunk)
     return _segment_table(fit, (ux, ut, uT), us, counts, names, point, sums, settings, interval)
 

@@ -97,6 +97,23 @@ def test_chunking_and_seed_do_not_change_the_result(fit, cdnow_full) -> None:
     assert not np.allclose(one["clv_high"], other_seed["clv_high"])
 
 
+@pytest.mark.parametrize("threads", [1, 3])
+def test_chunks_scored_on_threads_give_the_same_scores_and_totals(
+    fit, cdnow_full, monkeypatch, threads
+) -> None:
+    """Chunks scored side by side are put back in order: bit-for-bit the same result."""
+    from clvreport.models import scoring
+
+    monkeypatch.setattr(scoring, "SCORING_THREADS", 1)
+    clear_forecast_cache()
+    base = score_customers_with_total(fit, cdnow_full, n_draws=50, chunk_size=97)
+    monkeypatch.setattr(scoring, "SCORING_THREADS", threads)
+    clear_forecast_cache()
+    again = score_customers_with_total(fit, cdnow_full, n_draws=50, chunk_size=97)
+    pd.testing.assert_frame_equal(base[0], again[0])
+    pd.testing.assert_series_equal(base[1], again[1])
+
+
 def test_margin_and_horizon(fit, cdnow_full, scores) -> None:
     half = score_customers(fit, cdnow_full, gross_margin=0.5, n_draws=100)
     np.testing.assert_allclose(half["clv"], scores["clv"] * 0.5)
