@@ -873,6 +873,7 @@ def holdout_intervals(
     ([1, 4], 1.0)
     """
     # imported here: uncertainty imports the CLV module, which needs no predictions
+    from clvreport.models.threads import in_order
     from clvreport.models.uncertainty import as_param_tuple, draw_parameters
 
     columns = ("customer_id", "frequency", "recency", "T", "frequency_holdout", "duration_holdout")
@@ -901,12 +902,15 @@ def holdout_intervals(
         # the draws x histories arrays stay bounded whatever the base's size
         order = np.lexsort((duration[first], T[first], x[first]))
         distinct = {k: np.full(first.size, np.nan) for k in ("low", "high", "below", "above")}
-        for start in range(0, order.size, _HOLDOUT_BLOCK):
-            block = order[start : start + _HOLDOUT_BLOCK]
+        blocks = [order[s : s + _HOLDOUT_BLOCK] for s in range(0, order.size, _HOLDOUT_BLOCK)]
+
+        def one(block: np.ndarray) -> PredictiveResult:
             rows = first[block]
-            result = predictive_interval(
+            return predictive_interval(
                 model, params, duration[rows], x[rows], t_x[rows], T[rows], interval=interval
             )
+
+        for block, result in zip(blocks, in_order(one, blocks), strict=True):
             for key in distinct:
                 distinct[key][block] = getattr(result, key)
         low, high = distinct["low"][codes], distinct["high"][codes]

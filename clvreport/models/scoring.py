@@ -37,10 +37,7 @@ margin of the purchases expected if the customer is still active.
 
 from __future__ import annotations
 
-import os
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -64,6 +61,7 @@ from clvreport.models.predictive import (
     predictive_interval,
     purchase_moments,
 )
+from clvreport.models.threads import in_order
 from clvreport.models.uncertainty import (
     ParameterDraws,
     as_param_tuple,
@@ -76,7 +74,6 @@ _T = TypeVar("_T")
 
 __all__ = [
     "SCORE_COLUMNS",
-    "SCORING_THREADS",
     "SEGMENT_COLUMNS",
     "clear_forecast_cache",
     "lifetime_values",
@@ -297,32 +294,6 @@ class _DrawChunk:
     purchases: np.ndarray
 
 
-_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-SCORING_THREADS = max(1, min(4, _CORES or 1))
-"""Chunks scored at once, one thread each (NumPy and SciPy release the GIL in their loops)."""
-
-
-def _in_order(work: Callable[[slice], _T], items: list[slice]) -> Iterator[_T]:
-    """``work`` of every item, yielded in order, :data:`SCORING_THREADS` items at a time.
-
-    At most that many results are computed ahead of the one being consumed, so the
-    memory of the draws x customers arrays stays that of a few chunks.
-    """
-    if SCORING_THREADS <= 1 or len(items) <= 1:
-        for item in items:
-            yield work(item)
-        return
-    with ThreadPoolExecutor(SCORING_THREADS) as pool:
-        pending = deque(pool.submit(work, item) for item in items[:SCORING_THREADS])
-        following = iter(items[SCORING_THREADS:])
-        while pending:
-            result = pending.popleft().result()
-            item = next(following, None)
-            if item is not None:
-                pending.append(pool.submit(work, item))
-            yield result
-
-
 def _draw_chunks(
     fit: ClvModelFit,
     draws: ParameterDraws,
@@ -336,8 +307,8 @@ def _draw_chunks(
     The one evaluation per distinct history and draw that the customers' ranges
     and the segments' (or the base's) totals share; the pair-level forecasts are
     computed once for all chunks (:func:`_alive_draws`). Chunks are computed
-    :data:`SCORING_THREADS` at a time and yielded in order, each with ``then`` of it
-    (computed in the same thread; ``None`` without ``then``).
+    :data:`~clvreport.models.threads.THREADS` at a time and yielded in order, each
+    with ``then`` of it (computed in the same thread; ``None`` without ``then``).
     """
     assert fit.model is not None and draws.transaction is not None
     ux, ut, uT, um = rows
@@ -362,7 +333,7 @@ def _draw_chunks(
         result = _DrawChunk(part, p_alive, clv_draws, purchase_draws)
         return result, (then(result) if then is not None else None)
 
-    yield from _in_order(one, list(_chunks(ux.size, chunk_size)))
+    yield from in_order(one, list(_chunks(ux.size, chunk_size)))
 
 
 class _SegmentSums:

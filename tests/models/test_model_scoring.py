@@ -102,12 +102,12 @@ def test_chunks_scored_on_threads_give_the_same_scores_and_totals(
     fit, cdnow_full, monkeypatch, threads
 ) -> None:
     """Chunks scored side by side are put back in order: bit-for-bit the same result."""
-    from clvreport.models import scoring
+    from clvreport.models import threads as pool
 
-    monkeypatch.setattr(scoring, "SCORING_THREADS", 1)
+    monkeypatch.setattr(pool, "THREADS", 1)
     clear_forecast_cache()
     base = score_customers_with_total(fit, cdnow_full, n_draws=50, chunk_size=97)
-    monkeypatch.setattr(scoring, "SCORING_THREADS", threads)
+    monkeypatch.setattr(pool, "THREADS", threads)
     clear_forecast_cache()
     again = score_customers_with_total(fit, cdnow_full, n_draws=50, chunk_size=97)
     pd.testing.assert_frame_equal(base[0], again[0])
