@@ -537,35 +537,75 @@ def _log_tail_quadrature(
     return log_tail, d_log_tail, ok
 
 
+def _series_applies(alpha: float, beta: float, t: np.ndarray) -> np.ndarray:
+    """Where :func:`_log_tail_series` applies: ``z <= _Z_SERIES`` (a function of ``t``)."""
+    A, B = alpha + t, beta + t
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.abs(alpha - beta) / np.where(A <= B, B, A) <= _Z_SERIES
+
+
+_TailSet = tuple[np.ndarray, np.ndarray, np.ndarray]
+_Tails = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
 def _log_tails(
     r: float,
     alpha: float,
     s: float,
     beta: float,
-    x: np.ndarray,
-    t: np.ndarray,
+    sets: list[_TailSet],
+    x_all: np.ndarray,
+    t_all: np.ndarray,
     scratch: _Scratch | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> list[_Tails]:
     """The tails and their gradient per ``(x, t)`` pair: the series, else the quadrature.
 
-    Each pair gets only the method that applies to it (the series where its ``z``
-    is at most ``_Z_SERIES``, as :func:`_log_tail_series` decides).
+    Parameters
+    ----------
+    r, alpha, s, beta
+        Parameters (scalars).
+    sets
+        Sets of pairs ``(x, t, index)``, ``index`` each pair's position in
+        ``(x_all, t_all)``.
+    x_all, t_all
+        The distinct pairs of all the sets: the quadrature runs once per pair
+        there (the ``(x, t_x)`` and ``(x, T)`` pairs of daily data share many).
+    scratch
+        Work arrays of the quadrature.
+
+    Returns
+    -------
+    list of tuple
+        ``(log_tail, d_log_tail, ok)`` per set, as :func:`_log_tail_series`.
+        Each pair gets only the method that applies to it (the series where its
+        ``z`` is at most ``_Z_SERIES``, on each set's own pairs as that function
+        decides its number of terms).
     """
-    A, B = alpha + t, beta + t
-    with np.errstate(invalid="ignore", divide="ignore"):
-        series = np.abs(alpha - beta) / np.where(A <= B, B, A) <= _Z_SERIES
-    if series.all():
-        return _log_tail_series(r, alpha, s, beta, x, t)
-    log_tail, d_log_tail = np.empty(x.shape), np.empty((4, *x.shape))
-    ok = np.zeros(x.shape, dtype=bool)
-    some = np.flatnonzero(series)
-    if some.size:
-        ls, ds, oks = _log_tail_series(r, alpha, s, beta, x[some], t[some])
-        log_tail[some], d_log_tail[:, some], ok[some] = ls, ds, oks
-    rest = np.flatnonzero(~series)
-    lq, dq, okq = _log_tail_quadrature(r, alpha, s, beta, x[rest], t[rest], scratch)
-    log_tail[rest], d_log_tail[:, rest], ok[rest] = lq, dq, okq
-    return log_tail, d_log_tail, ok
+    quad_all = ~_series_applies(alpha, beta, t_all)
+    rest_all = np.flatnonzero(quad_all)
+    if rest_all.size:
+        lq, dq, okq = _log_tail_quadrature(
+            r, alpha, s, beta, x_all[rest_all], t_all[rest_all], scratch
+        )
+        position = np.zeros(t_all.shape, dtype=np.intp)
+        position[rest_all] = np.arange(rest_all.size)
+    out = []
+    for x, t, index in sets:
+        quad = quad_all[index]
+        if not quad.any():
+            out.append(_log_tail_series(r, alpha, s, beta, x, t))
+            continue
+        log_tail, d_log_tail = np.empty(x.shape), np.empty((4, *x.shape))
+        ok = np.zeros(x.shape, dtype=bool)
+        some = np.flatnonzero(~quad)
+        if some.size:
+            ls, ds, oks = _log_tail_series(r, alpha, s, beta, x[some], t[some])
+            log_tail[some], d_log_tail[:, some], ok[some] = ls, ds, oks
+        rest = np.flatnonzero(quad)
+        at = position[index[rest]]
+        log_tail[rest], d_log_tail[:, rest], ok[rest] = lq[at], dq[:, at], okq[at]
+        out.append((log_tail, d_log_tail, ok))
+    return out
 
 
 def _combine_tails(
@@ -696,6 +736,9 @@ def _pareto_objective(data: RfmData) -> Objective:
     # customers sharing (x, t) pairs (large data, coarse time): the tails once per pair
     # where the series or the tail quadrature applies; otherwise the quadrature per row
     by_pairs = _ROWS_PER_PAIR * (x1.size + x2.size) <= data.n_rows
+    if by_pairs:  # the distinct pairs of both kinds (a t_x of one is often the T of another)
+        i_all, x_all, t_all = factorize_pairs(np.concatenate([x1, x2]), np.concatenate([t1, t2]))
+        i1, i2 = i_all[: x1.size], i_all[x1.size :]
     scratch = _Scratch()
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -714,8 +757,9 @@ def _pareto_objective(data: RfmData) -> Objective:
         log_d = scratch("log_d", (n,))
         grad_d = np.zeros(4)  # sum over customers of P(death term) * its gradient
         if by_pairs:
-            lk1, dk1, ok1 = _log_tails(r, alpha, s, beta, x1, t1, scratch)
-            lk2, dk2, ok2 = _log_tails(r, alpha, s, beta, x2, t2, scratch)
+            (lk1, dk1, ok1), (lk2, dk2, ok2) = _log_tails(
+                r, alpha, s, beta, [(x1, t1, i1), (x2, t2, i2)], x_all, t_all, scratch
+            )
             easy = ok1[c1] & ok2[c2]
             if easy.all():  # nearly always: no copies of the codes
                 hard: np.ndarray | slice = np.empty(0, dtype=np.intp)
