@@ -466,15 +466,19 @@ def _log_tail_series(
     term = np.ones_like(z)
     f, f_m, f_c, f_z = term.copy(), np.zeros_like(z), np.zeros_like(z), np.zeros_like(z)
     s_m, s_c = np.zeros_like(z), np.zeros_like(z)
-    for n in range(n_terms):
-        q = term * (m + n) / (c + n)  # t_{n+1} / z
-        s_m += 1.0 / (m + n)
-        s_c += 1.0 / (c + n)
-        term = q * z
+    m_n, c_n, q, product = (np.empty(z.shape) for _ in range(4))
+    for n in range(n_terms):  # in place: the loop runs up to 65 times on small arrays
+        np.add(m, n, out=m_n)
+        np.add(c, n, out=c_n)
+        q = np.multiply(term, m_n, out=q)
+        q /= c_n  # t_{n+1} / z
+        s_m += np.divide(1.0, m_n, out=m_n)
+        s_c += np.divide(1.0, c_n, out=c_n)
+        np.multiply(q, z, out=term)
         f += term
-        f_m += term * s_m
-        f_c -= term * s_c
-        f_z += (n + 1) * q
+        f_m += np.multiply(term, s_m, out=product)
+        f_c -= np.multiply(term, s_c, out=product)
+        f_z += np.multiply(q, n + 1, out=product)
     p = r + x + s
     log_alpha_t = np.log1p(t / alpha)
     log_beta_t = np.log1p(t / beta)
@@ -594,6 +598,10 @@ def _log_tails(
         quad = quad_all[index]
         if not quad.any():
             out.append(_log_tail_series(r, alpha, s, beta, x, t))
+            continue
+        if quad.all():
+            at = position[index]
+            out.append((lq[at], np.take(dq, at, axis=1), okq[at]))
             continue
         log_tail, d_log_tail = np.empty(x.shape), np.empty((4, *x.shape))
         ok = np.zeros(x.shape, dtype=bool)
