@@ -93,7 +93,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 from numpy.polynomial.legendre import leggauss
@@ -866,8 +866,23 @@ class ParetoNBDModel(TransactionModel):
     param_names = ("r", "alpha", "s", "beta")
     search_customers = 10_000
 
+    def _fit_data(self, data: Any) -> Self:
+        # one objective per data set (all rows, the start search's subsample) for the
+        # whole fit, so that its work arrays are allocated once, not per optimisation
+        self._objectives: dict[int, tuple[Any, Objective]] = {}
+        try:
+            return super()._fit_data(data)
+        finally:
+            del self._objectives
+
     def _objective(self, data: RfmData) -> Objective:
-        return _pareto_objective(data)
+        cache = getattr(self, "_objectives", None)
+        if cache is None:
+            return _pareto_objective(data)
+        hit = cache.get(id(data))
+        if hit is None or hit[0] is not data:
+            hit = cache[id(data)] = (data, _pareto_objective(data))
+        return hit[1]
 
     def _start_params(self, rate: float, data: RfmData, scale: float) -> np.ndarray:
         mean_age = max(dot(data.weight, data.T) / data.n_customers, 1e-6)
