@@ -77,7 +77,12 @@ The log-likelihood objective evaluates the quadrature once per distinct
 pairs than rows, the tails once per pair (the series, else the tail quadrature;
 the rows' windows only where neither applies; two tails a pair cost about what
 one window a row does), and returns the analytic gradient. A fit at the limits
-then costs about what an interior one does.
+then costs about what an interior one does. The tail quadrature runs once per
+distinct ``(x, t)`` of both kinds of pair together (on daily data the ``t_x`` of
+one customer is often the ``T`` of another: 25-40% fewer tails), and the
+objective keeps its large work arrays from one evaluation to the next
+(``_Scratch``): a fresh array of a few hundred kilobytes costs a page fault per
+4 KiB each time, once about half of an evaluation over 50,000 rows.
 
 References
 ----------
