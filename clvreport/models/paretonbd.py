@@ -773,8 +773,8 @@ def _pareto_objective(data: RfmData) -> Objective:
             (lk1, dk1, ok1), (lk2, dk2, ok2) = _log_tails(
                 r, alpha, s, beta, [(x1, t1, i1), (x2, t2, i2)], x_all, t_all, scratch
             )
-            easy = ok1[c1] & ok2[c2]
-            if easy.all():  # nearly always: no copies of the codes
+            easy = None if ok1.all() and ok2.all() else ok1[c1] & ok2[c2]
+            if easy is None or easy.all():  # nearly always: no copies of the codes
                 hard: np.ndarray | slice = np.empty(0, dtype=np.intp)
                 easy_rows: np.ndarray | slice = slice(None)
                 e1, e2 = c1, c2
