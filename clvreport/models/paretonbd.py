@@ -794,7 +794,7 @@ def _pareto_objective(data: RfmData) -> Objective:
             hard = slice(None)
         xh, th, Th = x[hard], t_x[hard], T[hard]
         if xh.size:
-            log_q, d_log_q = _log_window_gradient(r, alpha, s, beta, xh, th, Th)
+            log_q, d_log_q, _ = _log_window_gradient_lengths(r, alpha, s, beta, xh, th, Th, scratch)
             ah = r + xh
             l_tx_alpha, l_tx_beta = np.log1p(th / alpha), np.log1p(th / beta)
             log_d[hard] = log_s_beta - ah * l_tx_alpha - (s + 1.0) * l_tx_beta + log_q
