@@ -5,8 +5,11 @@ Run from the project root::
     .venv/bin/python bench/bench_models.py            # CDNOW, 100k and 1M customers
     .venv/bin/python bench/bench_models.py --quick    # CDNOW and 100k only
     .venv/bin/python bench/bench_models.py --full     # also lifetimes' Pareto/NBD at 1M (minutes)
+    .venv/bin/python bench/bench_models.py --boundaries  # only the Pareto/NBD boundary table
 
-It prints a markdown table and writes it to ``bench/results/models.md``.
+It prints a markdown table and writes it to ``bench/results/models.md``
+(``--boundaries`` replaces only that file's boundary section).
+
 
 What is compared
 ----------------
@@ -433,38 +436,88 @@ BOUNDARY_CASES = {
 BOUNDARY_TARGET = 2.0  # CPU seconds per Pareto/NBD fit at a boundary (issue 29)
 
 
-def bench_boundaries(sizes: tuple[int, ...] = (1_000, 100_000)) -> list[str]:
+def bench_boundaries(sizes: tuple[int, ...] = (1_000, 100_000), repeats: int = 3) -> list[str]:
     """Pareto/NBD fits where the truth is a limit of the model: CPU time and evaluations.
 
     Customers simulated at each boundary (weekly ages of 10-78 weeks, whole days),
-    one fit each, timed in CPU seconds (``time.process_time``, all threads). The
-    target: under 2 s of CPU per fit at 1,000 and 100,000 customers.
+    ``repeats`` fits each, timed in CPU seconds (``time.process_time``, all threads):
+    the fastest, with every run beside it (the machine is shared). The target:
+    every fit under 2 s of CPU at 1,000 and 100,000 customers.
     """
     from clvreport.models import ParetoNBDModel, compress_rfm
     from clvreport.models.simulate import simulate_paretonbd
 
     lines = [
-        "| truth | customers | distinct rows | CPU (s) | wall (s) | evaluations "
-        "| fitted limit | target |",
-        "|---|---:|---:|---:|---:|---:|---|---|",
+        "| truth | customers | distinct rows | CPU (s) | CPU, each run (s) | wall (s) "
+        "| evaluations | fitted limit | target |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for n in sizes:
         for label, params in BOUNDARY_CASES.items():
             frame = simulate_paretonbd(params, n, T=(10.0, 78.0), resolution=1 / 7, seed=1)
             x, t_x, T = (frame[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
-            cpu, wall = time.process_time(), time.perf_counter()
-            model = ParetoNBDModel().fit(x, t_x, T)
-            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            runs = []
+            for _ in range(repeats):
+                cpu, wall = time.process_time(), time.perf_counter()
+                model = ParetoNBDModel().fit(x, t_x, T)
+                runs.append((time.process_time() - cpu, time.perf_counter() - wall))
+            cpu, wall = min(runs)
             limit = ", ".join(model.boundary_ or ("interior",))
-            verdict = "pass" if cpu < BOUNDARY_TARGET else "FAIL"
+            verdict = "pass" if max(c for c, _ in runs) < BOUNDARY_TARGET else "FAIL"
             line = (
                 f"| {label} | {n:,} | {compress_rfm(x, t_x, T).n_rows:,} | {cpu:.2f} "
+                f"| {' / '.join(f'{c:.2f}' for c, _ in runs)} "
                 f"| {wall:.2f} | {model.evaluations_:.0f} | {limit} "
-                f"| {verdict} (< {BOUNDARY_TARGET:g} s CPU) |"
+                f"| {verdict} (every run < {BOUNDARY_TARGET:g} s CPU) |"
             )
             print(line, flush=True)
             lines.append(line)
     return lines
+
+
+BOUNDARY_HEADING = "## Pareto/NBD at its boundaries"
+
+
+def boundary_section(table: list[str], note: str = "") -> list[str]:
+    """The results file's boundary section: heading, method, ``table`` (and ``note``)."""
+    return [
+        BOUNDARY_HEADING,
+        "",
+        "Customers simulated where the truth is a limit of the model (one purchase rate, one"
+        " dropout rate, or both); three fits each, in CPU seconds (all threads): the fastest,"
+        " every run, and the fastest run's wall time;"
+        " *evaluations*: likelihood evaluations over all rows (those on the start search's"
+        " subsample by their share), bounded by the fit's budget of"
+        " `clvreport.models.optimise.MAX_EVALUATIONS`.",
+        "",
+        *table,
+        *(["", note] if note else []),
+    ]
+
+
+def write_boundaries(table: list[str]) -> None:
+    """Replace the boundary section of the results file by ``table`` (``--boundaries``).
+
+    The section runs from its heading to the environment line that closes the
+    file; the rest of the file (the full run's tables) stays as it is.
+    """
+    note = (
+        f"Boundary table rerun alone (`--boundaries`) on {time.strftime('%Y-%m-%d')}, on a"
+        " machine shared with other work: CPU times vary by some tens of percent."
+    )
+    section = boundary_section(table, note)
+    lines = RESULTS.read_text(encoding="utf-8").split("\n") if RESULTS.exists() else []
+    if BOUNDARY_HEADING in lines:
+        start = lines.index(BOUNDARY_HEADING)
+        # the section ends before the environment line (the first "Python ..." line after it)
+        end = next(
+            (i for i in range(start, len(lines)) if lines[i].startswith("Python ")), len(lines)
+        )
+        lines[start:end] = [*section, ""]
+    else:
+        lines += ["", *section, ""]
+    RESULTS.write_text("\n".join(lines), encoding="utf-8")
+    print(f"\nwritten to {RESULTS.relative_to(ROOT)} (boundary section)")
 
 
 # ---------------------------------------------------------------------------
@@ -522,8 +575,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="skip the 1M-customer runs")
     parser.add_argument("--full", action="store_true", help="also lifetimes' Pareto/NBD at 1M")
     parser.add_argument("--skip-lifetimes", action="store_true", help="time our fits only")
+    parser.add_argument(
+        "--boundaries",
+        action="store_true",
+        help="only the Pareto/NBD boundary table (replaces that section of the results file)",
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
+    if args.boundaries:
+        write_boundaries(bench_boundaries())
+        return
     mode = None if args.skip_lifetimes else lifetimes_available()
 
     print(HEADER)
@@ -582,15 +643,7 @@ def main() -> None:
         "",
         scoring + ".",
         "",
-        "## Pareto/NBD at its boundaries",
-        "",
-        "Customers simulated where the truth is a limit of the model (one purchase rate, one"
-        " dropout rate, or both); one fit each, in CPU seconds (all threads) beside wall time;"
-        " *evaluations*: likelihood evaluations over all rows (those on the start search's"
-        " subsample by their share), bounded by the fit's budget of"
-        " `clvreport.models.optimise.MAX_EVALUATIONS`.",
-        "",
-        *boundaries,
+        *boundary_section(boundaries),
         "",
         environment(mode) + ".",
         "",

@@ -185,10 +185,22 @@ def _rows(data: Any) -> float | None:
     return None if rows is None else float(rows)
 
 
+_CACHED_POINTS = 8  # recent evaluations an optimisation remembers
+
+
 def _safe(
     objective: Objective, budget: EvaluationBudget | None = None, cost: float = 1.0
 ) -> Objective:
-    def wrapped(theta: np.ndarray) -> tuple[float, np.ndarray]:
+    """``objective`` with runaway or non-finite points at ``inf``, charged to ``budget``.
+
+    The last ``_CACHED_POINTS`` evaluations are remembered by their exact
+    coordinates and answered again without a charge: the optimiser asks again for
+    its starting point, the point it stopped at and the subsample's optimum the
+    refinement starts from.
+    """
+    cache: dict[bytes, tuple[float, np.ndarray]] = {}
+
+    def evaluate(theta: np.ndarray) -> tuple[float, np.ndarray]:
         if budget is not None:
             budget.spend(cost)
         if not np.all(np.abs(theta) < _MAX_LOG_PARAM):
@@ -198,6 +210,17 @@ def _safe(
         if not (np.isfinite(value) and np.all(np.isfinite(grad))):
             return np.inf, np.zeros_like(theta)
         return float(value), grad
+
+    def wrapped(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        theta = np.asarray(theta, dtype=float)
+        key = theta.tobytes()
+        if key not in cache:
+            if len(cache) >= _CACHED_POINTS:
+                del cache[next(iter(cache))]
+            value, grad = evaluate(theta)
+            cache[key] = (value, np.array(grad, dtype=float))
+        value, grad = cache[key]
+        return value, grad.copy()
 
     return wrapped
 

@@ -19,6 +19,8 @@ from clvreport.models.optimise import (
     MAX_EVALUATIONS,
     EvaluationBudget,
     FitBudgetExceeded,
+    _safe,
+    maximise_likelihood,
 )
 from clvreport.models.simulate import simulate_paretonbd, simulate_summary
 
@@ -141,3 +143,26 @@ def test_limits_far_below_the_interior_are_screened_not_refined() -> None:
     lower = [k for k, v in refined.items() if v is not None and screened[k] < v - 1e-9 * abs(v)]
     assert len(lower) >= 3  # screened: not at the limit's own maximum
     assert sampled.evaluations_ < 0.6 * everywhere.evaluations_
+
+
+def test_a_point_asked_for_again_is_neither_evaluated_nor_charged_again() -> None:
+    calls: list[np.ndarray] = []
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        calls.append(theta.copy())
+        return float(theta @ theta), 2.0 * theta
+
+    budget = EvaluationBudget(None)
+    wrapped = _safe(objective, budget, cost=0.5)
+    first = wrapped(np.array([1.0, 2.0]))
+    first[1][0] = 99.0  # the caller's copy: the remembered gradient stays as it was
+    again = wrapped(np.array([1.0, 2.0]))
+    assert len(calls) == 1 and budget.used == 0.5
+    assert again[0] == 5.0 and again[1].tolist() == [2.0, 4.0]
+    # an optimisation evaluates every distinct point once and is charged for those only
+    calls.clear()
+    budget = EvaluationBudget(None)
+    optimum = maximise_likelihood(lambda _: objective, None, [np.array([3.0, -1.0])], budget=budget)
+    assert np.allclose(optimum.log_params, 0.0, atol=1e-6)
+    distinct = {c.tobytes() for c in calls}
+    assert budget.used == len(calls) == len(distinct)

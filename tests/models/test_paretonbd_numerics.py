@@ -21,10 +21,12 @@ mp = pytest.importorskip("mpmath")
 
 from clvreport.models import ParetoNBDModel, compress_rfm  # noqa: E402
 from clvreport.models.base import TransactionModel  # noqa: E402
+from clvreport.models.compression import factorize_pairs  # noqa: E402
 from clvreport.models.optimise import BOUNDARY_LOG, maximise_likelihood  # noqa: E402
 from clvreport.models.paretonbd import (  # noqa: E402
     _log_tail_quadrature,
     _log_tail_series,
+    _log_tails,
     _log_window_gradient,
     _pareto_objective,
     log_window_integral,
@@ -194,6 +196,45 @@ def test_objective_on_large_data_in_coarse_time(resolution) -> None:
             for e in np.eye(4)
         ]
         np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        (0.55, 10.6, 0.61, 30.0),  # the series from t = 9 on, the quadrature below
+        (0.02 * E20, E20, 0.7, 20.0),  # one purchase rate: every tail by the quadrature
+    ],
+)
+def test_tails_shared_by_both_kinds_of_pair_equal_each_kind_alone(values) -> None:
+    # the quadrature once per distinct (x, t) of the (x, t_x) and (x, T) pairs together
+    # gives each pair exactly (bit for bit) what its own kind alone does
+    summary = simulate_paretonbd(
+        {"r": 0.55, "alpha": 10.6, "s": 0.61, "beta": 11.7},
+        5_000,
+        T=(10.0, 78.0),
+        resolution=1 / 7,
+        seed=4,
+    )
+    data = compress_rfm(summary["frequency"], summary["recency"], summary["T"])
+    _, x1, t1 = data.pair_codes("t_x")
+    _, x2, t2 = data.pair_codes("T")
+    codes, x_all, t_all = factorize_pairs(np.concatenate([x1, x2]), np.concatenate([t1, t2]))
+    assert x_all.size < x1.size + x2.size  # the kinds share pairs
+    shared = _log_tails(
+        *values, [(x1, t1, codes[: x1.size]), (x2, t2, codes[x1.size :])], x_all, t_all
+    )
+    for (x, t), together in zip([(x1, t1), (x2, t2)], shared, strict=True):
+        alone = _log_tails(*values, [(x, t, np.arange(x.size))], x, t)[0]
+        for a, b in zip(together, alone, strict=True):
+            np.testing.assert_array_equal(a, b)
+    # and the objective, which keeps its work arrays, answers a point again exactly
+    objective = _pareto_objective(data)
+    theta = np.log(values)
+    first = objective(theta)
+    objective(theta + 0.3)
+    again = objective(theta)
+    assert first[0] == again[0]
+    np.testing.assert_array_equal(first[1], again[1])
 
 
 def mp_pareto_predictions(params, x, t_x, T, t):
