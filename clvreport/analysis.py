@@ -334,9 +334,16 @@ def _calibration_model(model: ClvModelFit):
 
 
 def _tracking(
-    transactions, model: ClvModelFit, calibration_end: dt.date | None, as_of: dt.date
+    transactions,
+    model: ClvModelFit,
+    calibration_end: dt.date | None,
+    as_of: dt.date,
+    daily: pd.DataFrame | None = None,
 ) -> pd.DataFrame | None:
-    """The tracking table of the chosen model's calibration fit (``None`` without a holdout)."""
+    """The tracking table of the chosen model's calibration fit (``None`` without a holdout).
+
+    ``daily``: the counts per day of the same dates, when already counted.
+    """
     fitted = _calibration_model(model)
     if calibration_end is None or fitted is None:
         return None
@@ -346,6 +353,7 @@ def _tracking(
         calibration_end=calibration_end,
         observation_end=as_of,
         season=model.calibration_season,
+        daily=daily,
     )
 
 

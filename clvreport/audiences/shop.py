@@ -48,6 +48,7 @@ class ShopAudience(Audience):
         )
         from clvreport.models import fit_clv_models
         from clvreport.models.season import daily_purchases, season_from_transactions
+        from clvreport.models.tracking import daily_repeat_purchases
         from clvreport.rfm import rfm_summary
 
         as_of = transactions.as_of
@@ -68,7 +69,10 @@ class ShopAudience(Audience):
         # the seasonal index of the whole history scores; the calibration period's own
         # (estimated without the holdout) is what the holdout check uses
         enabled = config.season != "off"
-        daily = daily_purchases(transactions, as_of)
+        # one count per day serves the seasonal index (every customer) and the tracking
+        # table (the calibration customers)
+        counts = daily_repeat_purchases(transactions, calibration_end or as_of, as_of)
+        daily = daily_purchases(transactions, as_of, counts)
         purchase_season = season_from_transactions(
             transactions, as_of, daily=daily, enabled=enabled
         )
@@ -96,7 +100,7 @@ class ShopAudience(Audience):
             scores=scores,
             base_value=None,
             calibration_end=calibration_end,
-            tracking=_tracking(transactions, model, calibration_end, as_of),
+            tracking=_tracking(transactions, model, calibration_end, as_of, counts),
             calibration=calibration,
         )
 

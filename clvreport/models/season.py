@@ -600,7 +600,9 @@ def season_from_transactions(
     return estimate_season(daily, end)
 
 
-def daily_purchases(transactions: Any, end: dt.date) -> pd.DataFrame:
+def daily_purchases(
+    transactions: Any, end: dt.date, counts: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """First purchases and repeat purchases per calendar day up to ``end``.
 
     Parameters
@@ -609,6 +611,11 @@ def daily_purchases(transactions: Any, end: dt.date) -> pd.DataFrame:
         :class:`~clvreport.ingest.Transactions`.
     end
         Last day counted; every customer whose first purchase is on or before it.
+    counts
+        :func:`~clvreport.models.tracking.daily_repeat_purchases` up to ``end``
+        (any calibration end: its days count from ``counts.attrs["calibration_end"]``),
+        when already counted for the tracking table; its ``repeat_purchases_all``
+        are every customer's.
 
     Returns
     -------
@@ -623,12 +630,14 @@ def daily_purchases(transactions: Any, end: dt.date) -> pd.DataFrame:
     """
     from clvreport.models.tracking import daily_repeat_purchases
 
-    frame = daily_repeat_purchases(transactions, end)
-    dates = pd.Timestamp(end) + pd.to_timedelta(frame["day"].to_numpy(), unit="D")
+    frame = daily_repeat_purchases(transactions, end) if counts is None else counts
+    origin = pd.Timestamp(frame.attrs.get("calibration_end", end))
+    dates = origin + pd.to_timedelta(frame["day"].to_numpy(), unit="D")
+    upto = np.asarray(dates <= pd.Timestamp(end))
     return pd.DataFrame(
         {
-            "date": dates,
-            "births": frame["births"].to_numpy(),
-            "repeat_purchases": frame["repeat_purchases"].to_numpy(),
+            "date": dates[upto],
+            "births": frame["births"].to_numpy()[upto],
+            "repeat_purchases": frame["repeat_purchases_all"].to_numpy()[upto],
         }
     )

@@ -116,9 +116,12 @@ def tracking_sql(
     str
         A query returning ``day`` (days after the calibration end, so 0 is
         the calibration end and the calibration days are <= 0), ``births``
-        (customers whose first purchase day it is) and ``repeat_purchases``
-        (their purchase days after the first), one row per day with either,
-        ordered by ``day``.
+        (customers whose first purchase day it is, up to the observation end),
+        ``repeat_purchases`` (the purchase days after the first of the customers
+        whose first purchase is on or before the calibration end) and
+        ``repeat_purchases_all`` (those of every customer), one row per day with
+        any, ordered by ``day``. One query serves the tracking table (the
+        calibration customers) and the seasonal index (every customer).
 
     Examples
     --------
@@ -137,7 +140,7 @@ def tracking_sql(
 first_purchases AS (
     SELECT customer_id, MIN(order_date) AS first_purchase
     FROM days
-    WHERE is_purchase_day = 1 AND order_date <= {cal}
+    WHERE is_purchase_day = 1
     GROUP BY customer_id
 ),
 births AS (
@@ -146,7 +149,9 @@ births AS (
     GROUP BY first_purchase
 ),
 repeats AS (
-    SELECT d.order_date, COUNT(*) AS repeat_purchases
+    SELECT d.order_date,
+           SUM(CASE WHEN f.first_purchase <= {cal} THEN 1 ELSE 0 END) AS repeat_purchases,
+           COUNT(*) AS repeat_purchases_all
     FROM days d
     JOIN first_purchases f ON d.customer_id = f.customer_id
     WHERE d.is_purchase_day = 1 AND d.order_date > f.first_purchase
@@ -154,7 +159,8 @@ repeats AS (
 )
 SELECT {dialect.date_diff_days(cal, "COALESCE(b.order_date, r.order_date)")} AS day,
        CAST(COALESCE(b.births, 0) AS BIGINT) AS births,
-       CAST(COALESCE(r.repeat_purchases, 0) AS BIGINT) AS repeat_purchases
+       CAST(COALESCE(r.repeat_purchases, 0) AS BIGINT) AS repeat_purchases,
+       CAST(COALESCE(r.repeat_purchases_all, 0) AS BIGINT) AS repeat_purchases_all
 FROM births b
 FULL OUTER JOIN repeats r ON b.order_date = r.order_date
 ORDER BY day"""
@@ -178,7 +184,7 @@ def daily_repeat_purchases(
     -------
     pandas.DataFrame
         ``day`` (days after the calibration end), ``births``,
-        ``repeat_purchases``: see :func:`tracking_sql`.
+        ``repeat_purchases``, ``repeat_purchases_all``: see :func:`tracking_sql`.
     """
     cal = parse_date(calibration_end, "calibration end", error=DataError)
     obs = (
@@ -188,13 +194,16 @@ def daily_repeat_purchases(
     )
     engine = transactions.engine
     frame = engine.query(tracking_sql(transactions.table, cal, obs, dialect=engine.dialect))
-    return pd.DataFrame(
+    daily = pd.DataFrame(
         {
             "day": frame["day"].astype("int64"),
             "births": frame["births"].astype("int64"),
             "repeat_purchases": frame["repeat_purchases"].astype("int64"),
+            "repeat_purchases_all": frame["repeat_purchases_all"].astype("int64"),
         }
     )
+    daily.attrs["calibration_end"] = cal.isoformat()
+    return daily
 
 
 def _week_ends(first_day: int, last_day: int, period_days: int) -> np.ndarray:
@@ -335,6 +344,7 @@ def tracking_data(
     observation_end: dt.date | str | None = None,
     period_days: int = 7,
     season: Season | None = None,
+    daily: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The tracking table straight from the transactions (one SQL query, then pandas).
 
@@ -351,6 +361,8 @@ def tracking_data(
         Length of a period (7: weeks).
     season
         The calibration fit's seasonal index (see :func:`tracking_table`).
+    daily
+        :func:`daily_repeat_purchases` of the same dates, when already counted.
 
     Returns
     -------
@@ -364,7 +376,8 @@ def tracking_data(
     >>> table = tracking_data(tx, bgnbd, calibration_end="1997-09-30",  # doctest: +SKIP
     ...                       observation_end="1998-06-30")
     """
-    daily = daily_repeat_purchases(transactions, calibration_end, observation_end)
+    if daily is None:
+        daily = daily_repeat_purchases(transactions, calibration_end, observation_end)
     return tracking_table(
         model,
         daily,

@@ -12,6 +12,7 @@ import pytest
 from clvreport.engine import DuckDBEngine
 from clvreport.errors import DataError
 from clvreport.models import BetaGeoModel
+from clvreport.models.season import daily_purchases
 from clvreport.models.tracking import (
     TRACKING_COLUMNS,
     daily_repeat_purchases,
@@ -106,7 +107,7 @@ def test_no_holdout_and_no_customers() -> None:
 def test_the_sql_counts_purchase_days_like_the_summary() -> None:
     rows = pd.DataFrame(
         {
-            "customer_id": ["a", "a", "a", "a", "b", "b", "c"],
+            "customer_id": ["a", "a", "a", "a", "b", "b", "c", "c"],
             "order_date": pd.to_datetime(
                 [
                     "2024-01-03",  # a: a return first: not a purchase day
@@ -115,11 +116,12 @@ def test_the_sql_counts_purchase_days_like_the_summary() -> None:
                     "2024-01-20",  # a: repeat
                     "2024-01-10",  # b: first purchase
                     "2024-02-10",  # b: repeat in the holdout
-                    "2024-02-05",  # c: first purchase after the calibration end: not counted
+                    "2024-02-05",  # c: first purchase after the calibration end
+                    "2024-02-20",  # c: repeat: every customer's, not the calibration's
                 ]
             ).date,
-            "amount": [-5.0, 10.0, 4.0, 8.0, 3.0, 6.0, 9.0],
-            "is_return": [True, False, False, False, False, False, False],
+            "amount": [-5.0, 10.0, 4.0, 8.0, 3.0, 6.0, 9.0, 2.0],
+            "is_return": [True, False, False, False, False, False, False, False],
         }
     )
     with DuckDBEngine(memory_limit=None, threads=1) as engine:
@@ -127,5 +129,15 @@ def test_the_sql_counts_purchase_days_like_the_summary() -> None:
         transactions = SimpleNamespace(engine=engine, table="tx")
         daily = daily_repeat_purchases(transactions, "2024-01-31", "2024-02-29")
     by_day = daily.set_index("day")
-    assert by_day["births"].to_dict() == {-26: 1, -21: 1, -11: 0, 10: 0}
-    assert by_day["repeat_purchases"].to_dict() == {-26: 0, -21: 0, -11: 1, 10: 1}
+    assert by_day["births"].to_dict() == {-26: 1, -21: 1, -11: 0, 5: 1, 10: 0, 20: 0}
+    # the calibration customers' repeats (the tracking table), and every customer's
+    # (the seasonal index): one query for both
+    assert by_day["repeat_purchases"].to_dict() == {-26: 0, -21: 0, -11: 1, 5: 0, 10: 1, 20: 0}
+    assert by_day["repeat_purchases_all"].to_dict() == {
+        -26: 0, -21: 0, -11: 1, 5: 0, 10: 1, 20: 1,
+    }  # fmt: skip
+    season_counts = daily_purchases(transactions, dt.date(2024, 2, 29), daily)
+    with DuckDBEngine(memory_limit=None, threads=1) as engine:
+        engine.register("tx", rows)
+        alone = daily_purchases(SimpleNamespace(engine=engine, table="tx"), dt.date(2024, 2, 29))
+    pd.testing.assert_frame_equal(season_counts, alone)
