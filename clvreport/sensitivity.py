@@ -104,11 +104,14 @@ def break_even_success_rates(
     0.0667
     """
     chosen = plan_customers(per_customer, plan)
+    # the action of every customer as text once (not once per action: millions of rows)
+    action_of = np.asarray(per_customer["action"].astype(str).to_numpy(), dtype=object)
     out: dict[str, float | None] = {}
     for action in plan["action"]:
-        rows = per_customer[chosen & (per_customer["action"].astype(str) == action).to_numpy()]
+        mine = action_of == action
+        rows = per_customer[chosen & mine]
         if rows.empty:
-            rows = per_customer[(per_customer["action"].astype(str) == action).to_numpy()]
+            rows = per_customer[mine]
         stake = float(np.nansum(rows["value_at_stake"].to_numpy(dtype=float)))
         cost = float(np.nansum(rows["contact_cost"].to_numpy(dtype=float)))
         added = float(np.nansum(rows["value_added"].to_numpy(dtype=float)))
