@@ -87,8 +87,9 @@ def memory_limit(rows: int) -> str:
     The default 512MB spills large joins and aggregates to disk; at 100M transactions
     (10M customers) some steps must hold more at once, so the client raises it in
     client.yml (``duckdb.memory_limit``), as a real client of that size would.
+    ``BENCH_MEMORY_LIMIT`` (e.g. ``2GB``) sets it for every size instead.
     """
-    return "512MB" if rows <= 10_000_000 else "4GB"
+    return os.environ.get("BENCH_MEMORY_LIMIT") or ("512MB" if rows <= 10_000_000 else "4GB")
 
 
 def make_client(root: Path, parquet: Path, rows: int, engine: str, language: str) -> Path:

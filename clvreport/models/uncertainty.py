@@ -231,7 +231,9 @@ def value_draws(
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             p_alive = fit.model._probability_alive_many(params, x, t_x, T)
     if draws.spend is not None:
-        spend = fit.expected_spend(x, m, as_param_tuple(draws.spend))
+        # once per distinct (x, m): all one-time buyers share one spend per draw
+        codes, ux, um = factorize_pairs(np.asarray(x, float), np.asarray(m, float))
+        spend = fit.expected_spend(ux, um, as_param_tuple(draws.spend))[..., codes]
     else:
         spend = fit.expected_spend(x, m)
     # the two of combine_forecast's products used here (not the chance of a purchase)
