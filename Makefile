@@ -71,6 +71,7 @@ bench: install-dev
 	$(BIN)/python bench/bench_models.py
 	$(BIN)/python bench/bench_scale.py
 	$(BIN)/python bench/bench_report.py --full
+	$(BIN)/python bench/bench_report.py --sizes 6000000 --out bench/results/report_1m_customers.md
 	$(BIN)/python bench/bench_report.py --engines spark --out bench/results/report_spark.md
 	$(BIN)/python bench/bench_discrete.py
 	$(BIN)/python bench/bench_outputs.py

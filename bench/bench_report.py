@@ -30,6 +30,8 @@ Usage::
     python bench/bench_report.py                    # 1M and 10M, DuckDB
     python bench/bench_report.py --sizes 1000000    # one size
     python bench/bench_report.py --full             # 1M, 10M and 100M (as make bench)
+    python bench/bench_report.py --sizes 6000000 --out bench/results/report_1m_customers.md
+                                                    # one million customers (issue 28)
     python bench/bench_report.py --engines spark --out bench/results/report_spark.md
 
 Targets on the development machine (2 cores, 24 GiB): 10M transactions ≤ 120 s and
