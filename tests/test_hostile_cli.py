@@ -553,7 +553,13 @@ def test_sigint_during_the_notebook(data_dir, tmp_path):
     psutil = pytest.importorskip("psutil")
     notebook = json.loads(NOTEBOOK.read_text())
     cell = notebook["cells"][1]
-    cell["source"] = "import time\ntime.sleep(60)\n" + "".join(cell["source"])
+    # the cell says when it is asleep: the interrupt must reach a running cell, not a
+    # kernel still starting on a busy machine
+    asleep = tmp_path / "asleep"
+    cell["source"] = (
+        f"import pathlib, time\npathlib.Path({str(asleep)!r}).touch()\ntime.sleep(60)\n"
+        + "".join(cell["source"])
+    )
     slow = tmp_path / "slow.ipynb"
     slow.write_text(json.dumps(notebook))
     out = tmp_path / "out"
@@ -571,11 +577,10 @@ def test_sigint_during_the_notebook(data_dir, tmp_path):
             for p in psutil.Process(proc.pid).children(recursive=True)
             if "kernel" in " ".join(p.cmdline())
         ]
-        if kernels and list(out.glob("acme/.tmp-*/clv_report.ipynb")):
+        if kernels and asleep.exists():
             break
         time.sleep(0.2)
-    assert kernels, "the kernel did not start"
-    time.sleep(2)  # the kernel is now in time.sleep(60)
+    assert kernels and asleep.exists(), "the kernel did not reach the slow cell"
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     output = stdout + stderr
