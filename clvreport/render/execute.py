@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,21 +70,19 @@ def execute_notebook(
 
     before = _children()
     try:
-        _in_worker_thread(
-            lambda: papermill.execute_notebook(
-                str(notebook),
-                str(output),
-                parameters=parameters,
-                kernel_name=kernel_name(),
-                cwd=str(cwd),
-                progress_bar=False,
-                log_output=False,
-                # The kernel's own log (start-up warnings about local TCP transport, and
-                # "KeyboardInterrupt caught in kernel" when jupyter_client interrupts an
-                # idle kernel before shutting it down) is noise for an analyst; cell
-                # errors still come back through papermill.
-                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-            )
+        papermill.execute_notebook(
+            str(notebook),
+            str(output),
+            parameters=parameters,
+            kernel_name=kernel_name(),
+            cwd=str(cwd),
+            progress_bar=False,
+            log_output=False,
+            # The kernel's own log (start-up warnings about local TCP transport, and
+            # "KeyboardInterrupt caught in kernel" when jupyter_client interrupts an
+            # idle kernel before shutting it down) is noise for an analyst; cell
+            # errors still come back through papermill.
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except KeyboardInterrupt:
         _stop_kernels(before)
@@ -117,34 +114,6 @@ def _os_error(ename: str, evalue: str) -> OSError | None:
     if match is None or int(match.group(1)) not in WRITE_ERRNOS:
         return None
     return OSError(int(match.group(1)), match.group(2).strip(), match.group(3))
-
-
-def _in_worker_thread(work: Callable[[], Any]) -> Any:
-    """``work()`` on a worker thread while this (main) thread waits for Ctrl-C.
-
-    In the main thread nbclient answers SIGINT with its own loop handler, which
-    shuts the kernel down in the background and, on a busy machine, could let the
-    run go on and publish. On a worker thread it installs none, so Ctrl-C is a
-    KeyboardInterrupt here, every time; the caller then stops the kernel. The
-    worker's exception (a cell error, say) is raised here as it was raised there.
-    """
-    import threading
-
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["value"] = work()
-        except BaseException as exc:  # re-raised in the caller's thread
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=run, name="clvreport-notebook", daemon=True)
-    worker.start()
-    while worker.is_alive():
-        worker.join(0.1)
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
 
 
 def _children() -> set[int]:
