@@ -567,7 +567,13 @@ def test_sigint_during_the_notebook(data_dir, tmp_path):
         tests=str(Path(__file__).parent), notebook=str(slow), data=str(data_dir), out=str(out)
     )
     proc = subprocess.Popen(
-        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # Ctrl-C as in a terminal, even when the tests themselves run in the background
+        # (where the shell starts them with SIGINT ignored, and children inherit that)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     kernels: list = []
     deadline = time.monotonic() + 60
