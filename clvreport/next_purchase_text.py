@@ -18,8 +18,7 @@ formatted sentences.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import Any
+import functools
 
 import numpy as np
 import pandas as pd
@@ -83,19 +82,6 @@ def risk_text(labels: pd.Series, t: Translator) -> pd.Series:
     """The risk labels in the report language (``laag``/``verhoogd``/``hoog``)."""
     names = {key: t(f"next_purchase.risk.{key}") for key in ("low", "elevated", "high")}
     return labels.astype(object).map(names)
-
-
-class _Memo:
-    """A piece of text per distinct combination of its figures (a dict in front of ``make``)."""
-
-    def __init__(self, make: Callable[..., str]) -> None:
-        self.make, self.done = make, {}
-
-    def __call__(self, t: Translator, *key: Any) -> str:
-        text = self.done.get(key)
-        if text is None:
-            text = self.done[key] = self.make(t, *key)
-        return text
 
 
 def _history_text(
@@ -238,25 +224,26 @@ def reasons(
         if horizon_months % 12
         else _duration(t, 3, horizon_months // 12)
     )
-    history_of = _Memo(_history_text)
-    rhythm_of = _Memo(_rhythm_text)
-    outlook_of = _Memo(_outlook_text)
+    history_of, rhythm_of, outlook_of = (
+        functools.cache(functools.partial(make, t))
+        for make in (_history_text, _rhythm_text, _outlook_text)
+    )
     texts = []
     for row in first_rows:
         # each piece depends on a few of the row's figures: composed once per distinct
         # combination (a million customers share a few thousand of each)
         history = history_of(
-            t, int(purchases[row]), int(days[row]), int(year[row]),
+            int(purchases[row]), int(days[row]), int(year[row]),
             int(since_unit[row]), int(since_count[row]),
         )  # fmt: skip
         pieces = [history]
         if purchases[row] >= 2 and days[row] >= 2:
             pieces.append(
                 rhythm_of(
-                    t, int(interval_unit[row]), int(interval_count[row]), float(shown_ratio[row])
+                    int(interval_unit[row]), int(interval_count[row]), float(shown_ratio[row])
                 )
             )
-        pieces.append(outlook_of(t, int(median[row]), float(percent[row]), horizon))
+        pieces.append(outlook_of(int(median[row]), float(percent[row]), horizon))
         texts.append("; ".join(p for p in pieces if p) + ".")
     table = pd.array(texts, dtype="str")
     return pd.Series(table.take(codes), index=customers.index, name="reason")

@@ -576,8 +576,7 @@ def test_sigint_during_the_notebook(data_dir, tmp_path):
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     kernels: list = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
+    while proc.poll() is None:
         kernels = [
             p
             for p in psutil.Process(proc.pid).children(recursive=True)
@@ -588,7 +587,9 @@ def test_sigint_during_the_notebook(data_dir, tmp_path):
         time.sleep(0.2)
     assert kernels and asleep.exists(), "the kernel did not reach the slow cell"
     proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
+    # no deadline: an interrupt that is lost lets the cell sleep out and the run end
+    # with exit 0, which the assertion below reports
+    stdout, stderr = proc.communicate()
     output = stdout + stderr
     assert proc.returncode == 130, output
     assert "interrupted, nothing published" in output
