@@ -18,6 +18,9 @@ Fitting strategy
    (``search_customers``) and only the best point is refined on all data.
 3. A few Newton steps with the finite-difference Hessian of the analytic
    gradient polish the optimum; the same Hessian gives the standard errors.
+   For the interior optimum of a model with limits this waits until the
+   comparison with the limits has chosen it (a limit that wins makes them
+   moot).
 4. The fit counts as converged when the gradient is numerically zero and the
    Hessian is positive definite.
 """
@@ -80,6 +83,12 @@ def _screen_margin(optimum: Optimum, n: float, search: Any) -> float:
     """
     n_search = max(float(getattr(search, "n_customers", n)), 1.0)
     return max(1e-3 * abs(optimum.neg_ll_mean) * n, 100.0 * optimum.log_params.size * n / n_search)
+
+
+def _polished(optimum: Optimum) -> Optimum:
+    """``optimum`` with its pending Newton steps and Hessian done (see ``maximise_likelihood``)."""
+    finish = optimum.extra.get("polish")
+    return optimum if finish is None else finish()
 
 
 class MaximumLikelihoodModel(ABC):
@@ -190,8 +199,9 @@ class MaximumLikelihoodModel(ABC):
         starts = self._starting_points(data)[: max(1, self.n_starts)]
         search = self._subsample(data, rng)
         budget = EvaluationBudget(self.max_evaluations)
+        # the Newton steps and the Hessian only once the interior optimum is the fit
         optimum = maximise_likelihood(
-            self._objective, data, starts, search_data=search, budget=budget
+            self._objective, data, starts, search_data=search, budget=budget, polish=False
         )
         optimum, jacobian, self.boundary_ = self._decide_limit(data, optimum, search, budget)
         self.evaluations_ = budget.used
@@ -286,7 +296,10 @@ class MaximumLikelihoodModel(ABC):
         limit that at its subsample optimum is less likely on all rows than the
         interior optimum by more than :func:`_screen_margin` cannot be the fit and
         is not refined (its ``limits`` record is then that point's log-likelihood,
-        a lower bound of the limit's).
+        a lower bound of the limit's). ``optimum`` (and the interior found from a
+        limit) may come unpolished (``maximise_likelihood(..., polish=False)``):
+        its Newton steps and Hessian are done only if it is the fit, so a
+        limit's record of the interior is the value where BFGS stopped.
 
         Returns
         -------
@@ -298,7 +311,7 @@ class MaximumLikelihoodModel(ABC):
         identity = np.eye(optimum.log_params.size)
         faces = self._boundary_faces(optimum.log_params)
         if not faces:
-            return optimum, identity, None
+            return _polished(optimum), identity, None
         tolerance = tie_tolerance(optimum.neg_ll_mean, data.n_customers)
         n = data.n_customers
         fitted: list[tuple[float, Face, Optimum]] = []
@@ -322,10 +335,12 @@ class MaximumLikelihoodModel(ABC):
                     interior_starts(face, sub.log_params),
                     search_data=search,
                     budget=budget,
+                    polish=False,
                 )
                 record["interior_from_limit"] = -inside.neg_ll_mean * n
                 if not prefer_limit(inside.neg_ll_mean, value, tolerance):
-                    interior = inside
+                    interior = inside = _polished(inside)
+                    record["interior_from_limit"] = -inside.neg_ll_mean * n
                 else:
                     diagnostics = replace(
                         sub.diagnostics,
@@ -336,6 +351,9 @@ class MaximumLikelihoodModel(ABC):
                     )
                     limit = Optimum(face.to_theta(sub.log_params), value, sub.hessian, diagnostics)
                     return limit, face.jacobian, face.limits
+        if interior is optimum:
+            interior = _polished(optimum)
+            record["interior"] = -interior.neg_ll_mean * n
         diagnostics = replace(interior.diagnostics, limits=record)
         return replace(interior, diagnostics=diagnostics), identity, None
 

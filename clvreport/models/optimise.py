@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -271,6 +272,7 @@ def maximise_likelihood(
     search_data: Any | None = None,
     budget: EvaluationBudget | None = None,
     screen_above: float | None = None,
+    polish: bool = True,
 ) -> Optimum:
     """Minimise a mean negative log-likelihood over log-parameters.
 
@@ -292,6 +294,13 @@ def maximise_likelihood(
         optimum is above this, stop there (no refinement on all rows) and
         return that point, not converged, with ``extra["screened"]`` true. For
         limits that cannot compete with the interior optimum.
+    polish
+        Whether to finish with the Newton steps and the Hessian (``2 k``
+        evaluations and more over all rows). Without, the point where BFGS
+        stopped is returned, not converged, with ``extra["polish"]``: a function
+        that finishes it exactly as ``polish=True`` would have (same
+        evaluations, same result). For a candidate that a comparison may
+        discard, such as an interior optimum a limit of the model beats.
 
     Returns
     -------
@@ -350,6 +359,31 @@ def maximise_likelihood(
             inverse = np.linalg.inv(curvature)
             options["hess_inv0"] = (inverse + inverse.T) / 2
         theta = optimize.minimize(full, theta, jac=True, method="BFGS", options=options).x
+    n_starts = len(starts)
+    if not polish:
+        value, grad = full(theta)
+        gradient_max = float(np.max(np.abs(grad))) if np.all(np.isfinite(grad)) else math.inf
+        pending = FitDiagnostics(
+            converged=False,
+            gradient_max=gradient_max,
+            hessian_positive_definite=False,
+            n_starts=n_starts,
+            starts_agree=starts_agree,
+            message="not polished: Newton steps and Hessian pending",
+        )
+        finish = partial(_polish, full, theta, scale, n_starts, starts_agree)
+        return Optimum(theta, float(value), None, pending, {"polish": finish})
+    return _polish(full, theta, scale, n_starts, starts_agree)
+
+
+def _polish(
+    full: Objective, theta: np.ndarray, scale: float, n_starts: int, starts_agree: bool
+) -> Optimum:
+    """Newton steps from ``theta`` with the finite-difference Hessian, and the convergence check.
+
+    The last part of :func:`maximise_likelihood`; ``scale`` is ``max(1, |best
+    value of the search|)`` (the tolerance of a Newton step's value).
+    """
     value, grad = full(theta)
     # Newton polish with the finite-difference Hessian of the gradient, which
     # also gives the standard errors
@@ -382,7 +416,7 @@ def maximise_likelihood(
         converged=converged,
         gradient_max=gradient_max,
         hessian_positive_definite=positive,
-        n_starts=len(starts),
+        n_starts=n_starts,
         starts_agree=starts_agree,
         message=message,
     )

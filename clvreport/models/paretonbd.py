@@ -835,10 +835,10 @@ def _log_death_term(
 
 
 # the cost of the pair tails in row windows (each about 0.3 us a row): the rows' own
-# work, a series term and a tail by the quadrature (24 to 64 nodes)
-_ROW_COST = 0.15
-_SERIES_TERM_COST = 0.05
-_QUADRATURE_TAIL_COST = 3.0
+# work, a series term and a tail by the quadrature (24 nodes; more on the way to an optimum)
+_ROW_COST = 0.2
+_SERIES_TERM_COST = 0.035
+_QUADRATURE_TAIL_COST = 1.3
 
 
 def _pairs_cheaper(alpha: float, beta: float, t_all: np.ndarray, n_rows: int) -> bool:
