@@ -85,6 +85,10 @@ def _screen_margin(optimum: Optimum, n: float, search: Any) -> float:
     return max(1e-3 * abs(optimum.neg_ll_mean) * n, 100.0 * optimum.log_params.size * n / n_search)
 
 
+# numerical trouble a fit on odd data can raise (anything else is a bug and propagates)
+_FIT_ERRORS = (ModelError, ValueError, ArithmeticError, np.linalg.LinAlgError)
+
+
 def _polished(optimum: Optimum) -> Optimum:
     """``optimum`` with its pending Newton steps and Hessian done (see ``maximise_likelihood``)."""
     finish = optimum.extra.get("polish")
@@ -240,12 +244,14 @@ class MaximumLikelihoodModel(ABC):
         budget: EvaluationBudget | None = None,
         screen_above: float | None = None,
     ) -> Optimum | None:
-        """The limit ``face`` fitted on ``data``, or ``None`` unless it converged.
+        """The limit ``face`` fitted on ``data``, unpolished; ``None`` if the optimiser failed.
 
         With ``search`` (the start search's subsample) the optimiser first runs on
         it and then refines on ``data``, as the unrestricted fit does; a limit whose
         mean NLL on ``data`` at the subsample's optimum is above ``screen_above`` is
-        not refined (the point is returned with ``extra["screened"]``).
+        not refined (the point is returned with ``extra["screened"]``). The Newton
+        steps, the Hessian and the convergence check wait in ``extra["polish"]``
+        until the limit is chosen (:meth:`_choose_limit`).
         """
 
         def reduced(d: Any) -> Objective:
@@ -267,12 +273,49 @@ class MaximumLikelihoodModel(ABC):
                 search_data=search,
                 budget=budget,
                 screen_above=screen_above,
+                polish=False,
             )
         except FitBudgetExceeded:
             raise
-        except (ModelError, ValueError, ArithmeticError, np.linalg.LinAlgError):
+        except _FIT_ERRORS:
             return None
-        return sub if sub.diagnostics.converged or sub.extra.get("screened") else None
+        return sub
+
+    def _choose_limit(
+        self,
+        fitted: list[tuple[float, Face, Optimum]],
+        tolerance: float,
+        record: dict[str, float | None],
+        n: float,
+    ) -> tuple[float, Face, Optimum] | None:
+        """The simplest of the (nearly) most likely limits that converges, or ``None``.
+
+        The limits come unpolished from :meth:`_fit_face`; only the one that would
+        be chosen gets its Newton steps and Hessian (and is dropped, its record
+        ``None``, unless it then converges), so the limits that lose cost no
+        Hessian. Its record then holds the polished log-likelihood.
+        """
+        candidates = list(fitted)
+        while candidates:
+            value, face, sub = simplest(candidates, tolerance)
+            finish = sub.extra.get("polish")
+            if finish is None:
+                return value, face, sub
+            try:
+                sub = finish()
+            except FitBudgetExceeded:
+                raise
+            except _FIT_ERRORS:
+                sub = None
+            key = "+".join(face.limits)
+            rest = [c for c in candidates if c[1] is not face]
+            if sub is None or not sub.diagnostics.converged:
+                record[key] = None
+                candidates = rest
+            else:
+                record[key] = -sub.neg_ll_mean * n
+                candidates = [*rest, (sub.neg_ll_mean, face, sub)]
+        return None
 
     def _decide_limit(
         self,
@@ -325,8 +368,9 @@ class MaximumLikelihoodModel(ABC):
             if sub is not None and not sub.extra.get("screened"):
                 fitted.append((sub.neg_ll_mean, face, sub))
         interior = optimum
-        if fitted:
-            value, face, sub = simplest(fitted, tolerance)
+        chosen = self._choose_limit(fitted, tolerance, record, n)
+        if chosen is not None:
+            value, face, sub = chosen
             if prefer_limit(interior.neg_ll_mean, value, tolerance):
                 # the edge is as likely as the interior found so far: look inside from the limit
                 inside = maximise_likelihood(

@@ -151,12 +151,12 @@ def _log1mexp(
     if scratch is None:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(d > _LN_HALF, np.log(-np.expm1(d)), np.log1p(-np.exp(d)))
-    near = np.expm1(d, out=scratch("log1mexp_near", d.shape))
     out = np.negative(np.exp(d) if exp_d is None else exp_d, out=scratch("log1mexp", d.shape))
+    # the second formula only where it is needed (d near 0: t_x near T), not on every row
+    near = np.flatnonzero(d > _LN_HALF)
     with np.errstate(divide="ignore", invalid="ignore"):
-        np.log(np.negative(near, out=near), out=near)
         np.log1p(out, out=out)
-    np.copyto(out, near, where=d > _LN_HALF)
+        out[near] = np.log(-np.expm1(d[near]))
     return out
 
 
