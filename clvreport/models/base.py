@@ -47,7 +47,7 @@ from clvreport.models.limits import (
     simplest,
     tie_tolerance,
 )
-from clvreport.models.numeric import json_float
+from clvreport.models.numeric import dot, json_float
 from clvreport.models.optimise import (
     MAX_EVALUATIONS,
     EvaluationBudget,
@@ -635,7 +635,8 @@ class TransactionModel(MaximumLikelihoodModel):
         return self._fit_data(compress_rfm(frequency, recency, T, weights))
 
     def _starting_points(self, data: RfmData) -> list[np.ndarray]:
-        rate = max(float(data.weight @ data.x) / max(float(data.weight @ data.T), 1e-12), 1e-6)
+        # numeric.dot, not @: BLAS wakes its threads for long vectors (milliseconds when busy)
+        rate = max(dot(data.weight, data.x) / max(dot(data.weight, data.T), 1e-12), 1e-6)
         return [np.log(self._start_params(rate, data, scale)) for scale in (1.0, 0.5, 2.0, 0.25)]
 
     @abstractmethod

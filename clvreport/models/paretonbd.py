@@ -125,6 +125,8 @@ _NODE_CLASSES = (
     (np.inf, 12.0, 40),
     (np.inf, np.inf, 64),
 )
+_CLASS_RANGES = np.array([c[0] for c in _NODE_CLASSES])
+_CLASS_LENGTHS = np.array([c[1] for c in _NODE_CLASSES])
 _BLOCK = 2**14  # integrals per block (bounds the nodes x integrals temporaries)
 
 
@@ -257,18 +259,17 @@ class _Window:
 
     def classes(self) -> list[tuple[np.ndarray | slice, int]]:
         """Indices of the integrals per node count (a slice when one count serves all)."""
-        code = np.full(self.length.shape, len(_NODE_CLASSES) - 1)
-        for i in range(len(_NODE_CLASSES) - 2, -1, -1):
-            max_range, max_length, _ = _NODE_CLASSES[i]
-            code[(self.range <= max_range) & (self.length <= max_length)] = i
-        out: list[tuple[np.ndarray | slice, int]] = []
-        for i, (_, _, n) in enumerate(_NODE_CLASSES):
-            idx = np.flatnonzero(code == i)
-            if idx.size == code.size:
-                return [(slice(None), n)]
-            if idx.size:
-                out.append((idx, n))
-        return out
+        # the limits of both kinds rise with the class: the first class that fits both
+        # is the later of the first that fits the range and the first that fits the length
+        # (NaN: the last class)
+        code = np.maximum(
+            np.searchsorted(_CLASS_RANGES, self.range), np.searchsorted(_CLASS_LENGTHS, self.length)
+        )
+        np.minimum(code, len(_NODE_CLASSES) - 1, out=code)
+        present = np.flatnonzero(np.bincount(code, minlength=len(_NODE_CLASSES)))
+        if present.size == 1:
+            return [(slice(None), _NODE_CLASSES[present[0]][2])]
+        return [(np.flatnonzero(code == i), _NODE_CLASSES[i][2]) for i in present]
 
     def nodes(
         self, idx: np.ndarray | slice, n: int
