@@ -17,7 +17,7 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-from scipy import optimize
+from scipy import linalg, optimize
 
 from clvreport.errors import ModelError
 from clvreport.models.compression import RfmData
@@ -264,6 +264,39 @@ def _is_positive_definite(matrix: np.ndarray) -> bool:
     return True
 
 
+def _accepted_by_bfgs(matrix: np.ndarray) -> bool:
+    """Whether SciPy's BFGS takes ``matrix`` as ``hess_inv0`` (symmetric, Cholesky: its test)."""
+    if not (np.all(np.isfinite(matrix)) and linalg.issymmetric(matrix)):
+        return False
+    try:
+        linalg.cholesky(matrix)
+    except np.linalg.LinAlgError:
+        return False
+    return True
+
+
+def _inverse_curvature(curvature: np.ndarray) -> np.ndarray | None:
+    """The starting inverse Hessian for BFGS from a curvature, or ``None`` (the identity).
+
+    The symmetrised inverse when the curvature is positive definite. Along a
+    flat ridge (an optimum near a limit of the model) the curvature can be so
+    nearly singular that its inverse fails SciPy's Cholesky test, which would
+    stop the fit with an error: the inverse is then built from the eigenvalues,
+    the smallest raised to 1e-12 of the largest.
+    """
+    if not _is_positive_definite(curvature):
+        return None
+    inverse = np.linalg.inv(curvature)
+    inverse = (inverse + inverse.T) / 2
+    if _accepted_by_bfgs(inverse):
+        return inverse
+    values, vectors = np.linalg.eigh(curvature)
+    values = np.maximum(values, 1e-12 * values.max())
+    inverse = (vectors / values) @ vectors.T
+    inverse = (inverse + inverse.T) / 2
+    return inverse if _accepted_by_bfgs(inverse) else None
+
+
 def maximise_likelihood(
     objective_for: Callable[[RfmData | Any], Objective],
     data: Any,
@@ -355,9 +388,9 @@ def maximise_likelihood(
         # refine on all data, starting from the curvature found on the subsample
         options: dict[str, Any] = {"gtol": _GRADIENT_TOLERANCE / 10, "maxiter": 1000}
         curvature = finite_difference_hessian(lambda th: search(th)[1], theta)
-        if _is_positive_definite(curvature):
-            inverse = np.linalg.inv(curvature)
-            options["hess_inv0"] = (inverse + inverse.T) / 2
+        inverse = _inverse_curvature(curvature)
+        if inverse is not None:
+            options["hess_inv0"] = inverse
         theta = optimize.minimize(full, theta, jac=True, method="BFGS", options=options).x
     n_starts = len(starts)
     if not polish:

@@ -70,19 +70,26 @@ included (``tests/models/test_paretonbd_numerics.py``):
   nearly 1): the window ``(t, inf)``, whose integrand in ``w`` falls at least
   at rate ``r + x + s`` beyond ``log(1 / rho)``, cut 40 below its maximum like
   a finite window; used where the cut interval is at most 12 long (the node
-  classes checked for windows), else the row's own window.
+  classes checked for windows). Where it is longer (small shapes on the way
+  to an optimum), the tail is **split** at ``t*``, where ``z = 0.49``: the
+  window ``(t, t*)`` by the quadrature plus the series' tail at ``t*`` (once per
+  distinct ``x``); else the row's own window.
 
 The log-likelihood objective evaluates the quadrature once per distinct
 ``(x, t_x, T)`` row or, when there are no more ``(x, t_x)`` and ``(x, T)``
 pairs than rows, the tails once per pair (the series, else the tail quadrature;
-the rows' windows only where neither applies; two tails a pair cost about what
-one window a row does), and returns the analytic gradient. A fit at the limits
-then costs about what an interior one does. The tail quadrature runs once per
-distinct ``(x, t)`` of both kinds of pair together (on daily data the ``t_x`` of
-one customer is often the ``T`` of another: 25-40% fewer tails), and the
-objective keeps its large work arrays from one evaluation to the next
-(``_Scratch``): a fresh array of a few hundred kilobytes costs a page fault per
-4 KiB each time, once about half of an evaluation over 50,000 rows.
+the rows' windows only where neither applies), and returns the analytic
+gradient. A fit at the limits then costs about what an interior one does. Which
+of the two costs less depends on the parameters as well as the data: on the
+start search's subsample, with nearly as many pairs as rows, the rows' short
+windows beat tails that need the quadrature or a long series; each evaluation
+takes the cheaper by a count of both (``_pairs_cheaper``; either is accurate to
+about 1e-13). The tails run once per distinct ``(x, t)`` of both kinds of pair
+together (on daily data the ``t_x`` of one customer is often the ``T`` of
+another: 25-40% fewer tails), and the objective keeps its large work arrays
+from one evaluation to the next (``_Scratch``): a fresh array of a few hundred
+kilobytes costs a page fault per 4 KiB each time, once about half of an
+evaluation over 50,000 rows.
 
 References
 ----------
