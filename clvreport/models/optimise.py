@@ -66,10 +66,13 @@ class FitDiagnostics:
     limits
         The log-likelihood of the interior optimum (``"interior"``) and of
         each limiting model tried (e.g. ``"no_dropout"``; ``None`` when its fit
-        did not converge; on large data, for a limit far less likely than the
-        interior on the start subsample, its log-likelihood at the subsample's
-        optimum, a lower bound), from which the fit was decided
-        (:mod:`clvreport.models.limits`); ``None`` for models without limits.
+        failed, or did not converge where it would have been chosen; on large
+        data, for a limit far less likely than the interior on the start
+        subsample, its log-likelihood at the subsample's optimum, a lower
+        bound), from which the fit was decided (:mod:`clvreport.models.limits`);
+        ``None`` for models without limits. Only the fit's own entry comes
+        after the Newton steps; the others are where BFGS stopped, its gradient
+        below 1e-7 (nearly the same).
     """
 
     converged: bool
