@@ -18,6 +18,9 @@ Fitting strategy
    (``search_customers``) and only the best point is refined on all data.
 3. A few Newton steps with the finite-difference Hessian of the analytic
    gradient polish the optimum; the same Hessian gives the standard errors.
+   For the interior optimum of a model with limits this waits until the
+   comparison with the limits has chosen it (a limit that wins makes them
+   moot).
 4. The fit counts as converged when the gradient is numerically zero and the
    Hessian is positive definite.
 """
@@ -44,7 +47,7 @@ from clvreport.models.limits import (
     simplest,
     tie_tolerance,
 )
-from clvreport.models.numeric import json_float
+from clvreport.models.numeric import dot, json_float
 from clvreport.models.optimise import (
     MAX_EVALUATIONS,
     EvaluationBudget,
@@ -80,6 +83,16 @@ def _screen_margin(optimum: Optimum, n: float, search: Any) -> float:
     """
     n_search = max(float(getattr(search, "n_customers", n)), 1.0)
     return max(1e-3 * abs(optimum.neg_ll_mean) * n, 100.0 * optimum.log_params.size * n / n_search)
+
+
+# numerical trouble a fit on odd data can raise (anything else is a bug and propagates)
+_FIT_ERRORS = (ModelError, ValueError, ArithmeticError, np.linalg.LinAlgError)
+
+
+def _polished(optimum: Optimum) -> Optimum:
+    """``optimum`` with its pending Newton steps and Hessian done (see ``maximise_likelihood``)."""
+    finish = optimum.extra.get("polish")
+    return optimum if finish is None else finish()
 
 
 class MaximumLikelihoodModel(ABC):
@@ -190,8 +203,9 @@ class MaximumLikelihoodModel(ABC):
         starts = self._starting_points(data)[: max(1, self.n_starts)]
         search = self._subsample(data, rng)
         budget = EvaluationBudget(self.max_evaluations)
+        # the Newton steps and the Hessian only once the interior optimum is the fit
         optimum = maximise_likelihood(
-            self._objective, data, starts, search_data=search, budget=budget
+            self._objective, data, starts, search_data=search, budget=budget, polish=False
         )
         optimum, jacobian, self.boundary_ = self._decide_limit(data, optimum, search, budget)
         self.evaluations_ = budget.used
@@ -230,12 +244,14 @@ class MaximumLikelihoodModel(ABC):
         budget: EvaluationBudget | None = None,
         screen_above: float | None = None,
     ) -> Optimum | None:
-        """The limit ``face`` fitted on ``data``, or ``None`` unless it converged.
+        """The limit ``face`` fitted on ``data``, unpolished; ``None`` if the optimiser failed.
 
         With ``search`` (the start search's subsample) the optimiser first runs on
         it and then refines on ``data``, as the unrestricted fit does; a limit whose
         mean NLL on ``data`` at the subsample's optimum is above ``screen_above`` is
-        not refined (the point is returned with ``extra["screened"]``).
+        not refined (the point is returned with ``extra["screened"]``). The Newton
+        steps, the Hessian and the convergence check wait in ``extra["polish"]``
+        until the limit is chosen (:meth:`_choose_limit`).
         """
 
         def reduced(d: Any) -> Objective:
@@ -257,12 +273,49 @@ class MaximumLikelihoodModel(ABC):
                 search_data=search,
                 budget=budget,
                 screen_above=screen_above,
+                polish=False,
             )
         except FitBudgetExceeded:
             raise
-        except (ModelError, ValueError, ArithmeticError, np.linalg.LinAlgError):
+        except _FIT_ERRORS:
             return None
-        return sub if sub.diagnostics.converged or sub.extra.get("screened") else None
+        return sub
+
+    def _choose_limit(
+        self,
+        fitted: list[tuple[float, Face, Optimum]],
+        tolerance: float,
+        record: dict[str, float | None],
+        n: float,
+    ) -> tuple[float, Face, Optimum] | None:
+        """The simplest of the (nearly) most likely limits that converges, or ``None``.
+
+        The limits come unpolished from :meth:`_fit_face`; only the one that would
+        be chosen gets its Newton steps and Hessian (and is dropped, its record
+        ``None``, unless it then converges), so the limits that lose cost no
+        Hessian. Its record then holds the polished log-likelihood.
+        """
+        candidates = list(fitted)
+        while candidates:
+            value, face, sub = simplest(candidates, tolerance)
+            finish = sub.extra.get("polish")
+            if finish is None:
+                return value, face, sub
+            try:
+                sub = finish()
+            except FitBudgetExceeded:
+                raise
+            except _FIT_ERRORS:
+                sub = None
+            key = "+".join(face.limits)
+            rest = [c for c in candidates if c[1] is not face]
+            if sub is None or not sub.diagnostics.converged:
+                record[key] = None
+                candidates = rest
+            else:
+                record[key] = -sub.neg_ll_mean * n
+                candidates = [*rest, (sub.neg_ll_mean, face, sub)]
+        return None
 
     def _decide_limit(
         self,
@@ -286,7 +339,10 @@ class MaximumLikelihoodModel(ABC):
         limit that at its subsample optimum is less likely on all rows than the
         interior optimum by more than :func:`_screen_margin` cannot be the fit and
         is not refined (its ``limits`` record is then that point's log-likelihood,
-        a lower bound of the limit's).
+        a lower bound of the limit's). ``optimum`` (and the interior found from a
+        limit) may come unpolished (``maximise_likelihood(..., polish=False)``):
+        its Newton steps and Hessian are done only if it is the fit, so a
+        limit's record of the interior is the value where BFGS stopped.
 
         Returns
         -------
@@ -298,7 +354,7 @@ class MaximumLikelihoodModel(ABC):
         identity = np.eye(optimum.log_params.size)
         faces = self._boundary_faces(optimum.log_params)
         if not faces:
-            return optimum, identity, None
+            return _polished(optimum), identity, None
         tolerance = tie_tolerance(optimum.neg_ll_mean, data.n_customers)
         n = data.n_customers
         fitted: list[tuple[float, Face, Optimum]] = []
@@ -312,8 +368,9 @@ class MaximumLikelihoodModel(ABC):
             if sub is not None and not sub.extra.get("screened"):
                 fitted.append((sub.neg_ll_mean, face, sub))
         interior = optimum
-        if fitted:
-            value, face, sub = simplest(fitted, tolerance)
+        chosen = self._choose_limit(fitted, tolerance, record, n)
+        if chosen is not None:
+            value, face, sub = chosen
             if prefer_limit(interior.neg_ll_mean, value, tolerance):
                 # the edge is as likely as the interior found so far: look inside from the limit
                 inside = maximise_likelihood(
@@ -322,10 +379,12 @@ class MaximumLikelihoodModel(ABC):
                     interior_starts(face, sub.log_params),
                     search_data=search,
                     budget=budget,
+                    polish=False,
                 )
                 record["interior_from_limit"] = -inside.neg_ll_mean * n
                 if not prefer_limit(inside.neg_ll_mean, value, tolerance):
-                    interior = inside
+                    interior = inside = _polished(inside)
+                    record["interior_from_limit"] = -inside.neg_ll_mean * n
                 else:
                     diagnostics = replace(
                         sub.diagnostics,
@@ -336,6 +395,9 @@ class MaximumLikelihoodModel(ABC):
                     )
                     limit = Optimum(face.to_theta(sub.log_params), value, sub.hessian, diagnostics)
                     return limit, face.jacobian, face.limits
+        if interior is optimum:
+            interior = _polished(optimum)
+            record["interior"] = -interior.neg_ll_mean * n
         diagnostics = replace(interior.diagnostics, limits=record)
         return replace(interior, diagnostics=diagnostics), identity, None
 
@@ -573,7 +635,8 @@ class TransactionModel(MaximumLikelihoodModel):
         return self._fit_data(compress_rfm(frequency, recency, T, weights))
 
     def _starting_points(self, data: RfmData) -> list[np.ndarray]:
-        rate = max(float(data.weight @ data.x) / max(float(data.weight @ data.T), 1e-12), 1e-6)
+        # numeric.dot, not @: BLAS wakes its threads for long vectors (milliseconds when busy)
+        rate = max(dot(data.weight, data.x) / max(dot(data.weight, data.T), 1e-12), 1e-6)
         return [np.log(self._start_params(rate, data, scale)) for scale in (1.0, 0.5, 2.0, 0.25)]
 
     @abstractmethod

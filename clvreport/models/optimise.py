@@ -13,10 +13,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
-from scipy import optimize
+from scipy import linalg, optimize
 
 from clvreport.errors import ModelError
 from clvreport.models.compression import RfmData
@@ -65,10 +66,13 @@ class FitDiagnostics:
     limits
         The log-likelihood of the interior optimum (``"interior"``) and of
         each limiting model tried (e.g. ``"no_dropout"``; ``None`` when its fit
-        did not converge; on large data, for a limit far less likely than the
-        interior on the start subsample, its log-likelihood at the subsample's
-        optimum, a lower bound), from which the fit was decided
-        (:mod:`clvreport.models.limits`); ``None`` for models without limits.
+        failed, or did not converge where it would have been chosen; on large
+        data, for a limit far less likely than the interior on the start
+        subsample, its log-likelihood at the subsample's optimum, a lower
+        bound), from which the fit was decided (:mod:`clvreport.models.limits`);
+        ``None`` for models without limits. Only the fit's own entry comes
+        after the Newton steps; the others are where BFGS stopped, its gradient
+        below 1e-7 (nearly the same).
     """
 
     converged: bool
@@ -263,6 +267,39 @@ def _is_positive_definite(matrix: np.ndarray) -> bool:
     return True
 
 
+def _accepted_by_bfgs(matrix: np.ndarray) -> bool:
+    """Whether SciPy's BFGS takes ``matrix`` as ``hess_inv0`` (symmetric, Cholesky: its test)."""
+    if not (np.all(np.isfinite(matrix)) and linalg.issymmetric(matrix)):
+        return False
+    try:
+        linalg.cholesky(matrix)
+    except np.linalg.LinAlgError:
+        return False
+    return True
+
+
+def _inverse_curvature(curvature: np.ndarray) -> np.ndarray | None:
+    """The starting inverse Hessian for BFGS from a curvature, or ``None`` (the identity).
+
+    The symmetrised inverse when the curvature is positive definite. Along a
+    flat ridge (an optimum near a limit of the model) the curvature can be so
+    nearly singular that its inverse fails SciPy's Cholesky test, which would
+    stop the fit with an error: the inverse is then built from the eigenvalues,
+    the smallest raised to 1e-12 of the largest.
+    """
+    if not _is_positive_definite(curvature):
+        return None
+    inverse = np.linalg.inv(curvature)
+    inverse = (inverse + inverse.T) / 2
+    if _accepted_by_bfgs(inverse):
+        return inverse
+    values, vectors = np.linalg.eigh(curvature)
+    values = np.maximum(values, 1e-12 * values.max())
+    inverse = (vectors / values) @ vectors.T
+    inverse = (inverse + inverse.T) / 2
+    return inverse if _accepted_by_bfgs(inverse) else None
+
+
 def maximise_likelihood(
     objective_for: Callable[[RfmData | Any], Objective],
     data: Any,
@@ -271,6 +308,7 @@ def maximise_likelihood(
     search_data: Any | None = None,
     budget: EvaluationBudget | None = None,
     screen_above: float | None = None,
+    polish: bool = True,
 ) -> Optimum:
     """Minimise a mean negative log-likelihood over log-parameters.
 
@@ -292,6 +330,13 @@ def maximise_likelihood(
         optimum is above this, stop there (no refinement on all rows) and
         return that point, not converged, with ``extra["screened"]`` true. For
         limits that cannot compete with the interior optimum.
+    polish
+        Whether to finish with the Newton steps and the Hessian (``2 k``
+        evaluations and more over all rows). Without, the point where BFGS
+        stopped is returned, not converged, with ``extra["polish"]``: a function
+        that finishes it exactly as ``polish=True`` would have (same
+        evaluations, same result). For a candidate that a comparison may
+        discard, such as an interior optimum a limit of the model beats.
 
     Returns
     -------
@@ -346,10 +391,35 @@ def maximise_likelihood(
         # refine on all data, starting from the curvature found on the subsample
         options: dict[str, Any] = {"gtol": _GRADIENT_TOLERANCE / 10, "maxiter": 1000}
         curvature = finite_difference_hessian(lambda th: search(th)[1], theta)
-        if _is_positive_definite(curvature):
-            inverse = np.linalg.inv(curvature)
-            options["hess_inv0"] = (inverse + inverse.T) / 2
+        inverse = _inverse_curvature(curvature)
+        if inverse is not None:
+            options["hess_inv0"] = inverse
         theta = optimize.minimize(full, theta, jac=True, method="BFGS", options=options).x
+    n_starts = len(starts)
+    if not polish:
+        value, grad = full(theta)
+        gradient_max = float(np.max(np.abs(grad))) if np.all(np.isfinite(grad)) else math.inf
+        pending = FitDiagnostics(
+            converged=False,
+            gradient_max=gradient_max,
+            hessian_positive_definite=False,
+            n_starts=n_starts,
+            starts_agree=starts_agree,
+            message="not polished: Newton steps and Hessian pending",
+        )
+        finish = partial(_polish, full, theta, scale, n_starts, starts_agree)
+        return Optimum(theta, float(value), None, pending, {"polish": finish})
+    return _polish(full, theta, scale, n_starts, starts_agree)
+
+
+def _polish(
+    full: Objective, theta: np.ndarray, scale: float, n_starts: int, starts_agree: bool
+) -> Optimum:
+    """Newton steps from ``theta`` with the finite-difference Hessian, and the convergence check.
+
+    The last part of :func:`maximise_likelihood`; ``scale`` is ``max(1, |best
+    value of the search|)`` (the tolerance of a Newton step's value).
+    """
     value, grad = full(theta)
     # Newton polish with the finite-difference Hessian of the gradient, which
     # also gives the standard errors
@@ -382,7 +452,7 @@ def maximise_likelihood(
         converged=converged,
         gradient_max=gradient_max,
         hessian_positive_definite=positive,
-        n_starts=len(starts),
+        n_starts=n_starts,
         starts_agree=starts_agree,
         message=message,
     )

@@ -70,19 +70,26 @@ included (``tests/models/test_paretonbd_numerics.py``):
   nearly 1): the window ``(t, inf)``, whose integrand in ``w`` falls at least
   at rate ``r + x + s`` beyond ``log(1 / rho)``, cut 40 below its maximum like
   a finite window; used where the cut interval is at most 12 long (the node
-  classes checked for windows), else the row's own window.
+  classes checked for windows). Where it is longer (small shapes on the way
+  to an optimum), the tail is **split** at ``t*``, where ``z = 0.49``: the
+  window ``(t, t*)`` by the quadrature plus the series' tail at ``t*`` (once per
+  distinct ``x``); else the row's own window.
 
 The log-likelihood objective evaluates the quadrature once per distinct
 ``(x, t_x, T)`` row or, when there are no more ``(x, t_x)`` and ``(x, T)``
 pairs than rows, the tails once per pair (the series, else the tail quadrature;
-the rows' windows only where neither applies; two tails a pair cost about what
-one window a row does), and returns the analytic gradient. A fit at the limits
-then costs about what an interior one does. The tail quadrature runs once per
-distinct ``(x, t)`` of both kinds of pair together (on daily data the ``t_x`` of
-one customer is often the ``T`` of another: 25-40% fewer tails), and the
-objective keeps its large work arrays from one evaluation to the next
-(``_Scratch``): a fresh array of a few hundred kilobytes costs a page fault per
-4 KiB each time, once about half of an evaluation over 50,000 rows.
+the rows' windows only where neither applies), and returns the analytic
+gradient. A fit at the limits then costs about what an interior one does. Which
+of the two costs less depends on the parameters as well as the data: on the
+start search's subsample, with nearly as many pairs as rows, the rows' short
+windows beat tails that need the quadrature or a long series; each evaluation
+takes the cheaper by a count of both (``_pairs_cheaper``; either is accurate to
+about 1e-13). The tails run once per distinct ``(x, t)`` of both kinds of pair
+together (on daily data the ``t_x`` of one customer is often the ``T`` of
+another: 25-40% fewer tails), and the objective keeps its large work arrays
+from one evaluation to the next (``_Scratch``): a fresh array of a few hundred
+kilobytes costs a page fault per 4 KiB each time, once about half of an
+evaluation over 50,000 rows.
 
 References
 ----------
@@ -125,6 +132,8 @@ _NODE_CLASSES = (
     (np.inf, 12.0, 40),
     (np.inf, np.inf, 64),
 )
+_CLASS_RANGES = np.array([c[0] for c in _NODE_CLASSES])
+_CLASS_LENGTHS = np.array([c[1] for c in _NODE_CLASSES])
 _BLOCK = 2**14  # integrals per block (bounds the nodes x integrals temporaries)
 
 
@@ -151,12 +160,12 @@ def _log1mexp(
     if scratch is None:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(d > _LN_HALF, np.log(-np.expm1(d)), np.log1p(-np.exp(d)))
-    near = np.expm1(d, out=scratch("log1mexp_near", d.shape))
     out = np.negative(np.exp(d) if exp_d is None else exp_d, out=scratch("log1mexp", d.shape))
+    # the second formula only where it is needed (d near 0: t_x near T), not on every row
+    near = np.flatnonzero(d > _LN_HALF)
     with np.errstate(divide="ignore", invalid="ignore"):
-        np.log(np.negative(near, out=near), out=near)
         np.log1p(out, out=out)
-    np.copyto(out, near, where=d > _LN_HALF)
+        out[near] = np.log(-np.expm1(d[near]))
     return out
 
 
@@ -257,18 +266,17 @@ class _Window:
 
     def classes(self) -> list[tuple[np.ndarray | slice, int]]:
         """Indices of the integrals per node count (a slice when one count serves all)."""
-        code = np.full(self.length.shape, len(_NODE_CLASSES) - 1)
-        for i in range(len(_NODE_CLASSES) - 2, -1, -1):
-            max_range, max_length, _ = _NODE_CLASSES[i]
-            code[(self.range <= max_range) & (self.length <= max_length)] = i
-        out: list[tuple[np.ndarray | slice, int]] = []
-        for i, (_, _, n) in enumerate(_NODE_CLASSES):
-            idx = np.flatnonzero(code == i)
-            if idx.size == code.size:
-                return [(slice(None), n)]
-            if idx.size:
-                out.append((idx, n))
-        return out
+        # the limits of both kinds rise with the class: the first class that fits both
+        # is the later of the first that fits the range and the first that fits the length
+        # (NaN: the last class)
+        code = np.maximum(
+            np.searchsorted(_CLASS_RANGES, self.range), np.searchsorted(_CLASS_LENGTHS, self.length)
+        )
+        np.minimum(code, len(_NODE_CLASSES) - 1, out=code)
+        present = np.flatnonzero(np.bincount(code, minlength=len(_NODE_CLASSES)))
+        if present.size == 1:
+            return [(slice(None), _NODE_CLASSES[present[0]][2])]
+        return [(np.flatnonzero(code == i), _NODE_CLASSES[i][2]) for i in present]
 
     def nodes(
         self, idx: np.ndarray | slice, n: int
@@ -438,6 +446,50 @@ _ROWS_PER_PAIR = 1.0  # the tails per pair (two a pair) once the pairs are at mo
 _SERIES_TOLERANCE = 1e-18
 
 
+def _series_sums(
+    m: np.ndarray, c: np.ndarray, z: np.ndarray, n_terms: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``F``, ``dF/dm``, ``dF/dc`` and ``dF/dz`` of ``2F1(1, m; c; z)`` term by term, per pair."""
+    term = np.ones_like(z)
+    f, f_m, f_c, f_z = term.copy(), np.zeros_like(z), np.zeros_like(z), np.zeros_like(z)
+    s_m, s_c = np.zeros_like(z), np.zeros_like(z)
+    m_n, c_n, q, product = (np.empty(z.shape) for _ in range(4))
+    for n in range(n_terms):  # in place: the loop runs up to 65 times on small arrays
+        np.add(m, n, out=m_n)
+        np.add(c, n, out=c_n)
+        q = np.multiply(term, m_n, out=q)
+        q /= c_n  # t_{n+1} / z
+        s_m += np.divide(1.0, m_n, out=m_n)
+        s_c += np.divide(1.0, c_n, out=c_n)
+        np.multiply(q, z, out=term)
+        f += term
+        f_m += np.multiply(term, s_m, out=product)
+        f_c -= np.multiply(term, s_c, out=product)
+        f_z += np.multiply(q, n + 1, out=product)
+    return f, f_m, f_c, f_z
+
+
+def _series_sums_one_z(
+    m: np.ndarray, c: np.ndarray, z: float, n_terms: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_series_sums` for one ``z``: all terms at once (a few arrays of terms x values).
+
+    For the tails beyond the split point, one per distinct ``x``: a loop over the
+    terms would cost a Python step per term for a handful of values.
+    """
+    k = np.arange(n_terms, dtype=float)[:, None]
+    m_k, c_k = m + k, c + k
+    coef = np.cumprod(m_k / c_k, axis=0)  # t_{n+1} / z^{n+1}
+    power = z**k  # z^n
+    q = coef * power  # t_{n+1} / z
+    term = q * z  # t_{n+1}
+    f = 1.0 + term.sum(axis=0)
+    f_m = (term * np.cumsum(1.0 / m_k, axis=0)).sum(axis=0)
+    f_c = -(term * np.cumsum(1.0 / c_k, axis=0)).sum(axis=0)
+    f_z = (q * (k + 1.0)).sum(axis=0)
+    return f, f_m, f_c, f_z
+
+
 def _log_tail_series(
     r: float, alpha: float, s: float, beta: float, x: np.ndarray, t: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -468,22 +520,10 @@ def _log_tail_series(
     c = a + b
     z_max = float(z.max(initial=0.0))
     n_terms = 1 if z_max == 0.0 else int(np.log(_SERIES_TOLERANCE) / np.log(z_max)) + 5
-    term = np.ones_like(z)
-    f, f_m, f_c, f_z = term.copy(), np.zeros_like(z), np.zeros_like(z), np.zeros_like(z)
-    s_m, s_c = np.zeros_like(z), np.zeros_like(z)
-    m_n, c_n, q, product = (np.empty(z.shape) for _ in range(4))
-    for n in range(n_terms):  # in place: the loop runs up to 65 times on small arrays
-        np.add(m, n, out=m_n)
-        np.add(c, n, out=c_n)
-        q = np.multiply(term, m_n, out=q)
-        q /= c_n  # t_{n+1} / z
-        s_m += np.divide(1.0, m_n, out=m_n)
-        s_c += np.divide(1.0, c_n, out=c_n)
-        np.multiply(q, z, out=term)
-        f += term
-        f_m += np.multiply(term, s_m, out=product)
-        f_c -= np.multiply(term, s_c, out=product)
-        f_z += np.multiply(q, n + 1, out=product)
+    if np.ndim(t) == 0:  # one t for every x (the split point of the tails)
+        f, f_m, f_c, f_z = _series_sums_one_z(m, c, float(z), n_terms)
+    else:
+        f, f_m, f_c, f_z = _series_sums(m, c, z, n_terms)
     p = r + x + s
     log_alpha_t = np.log1p(t / alpha)
     log_beta_t = np.log1p(t / beta)
@@ -546,6 +586,84 @@ def _log_tail_quadrature(
     return log_tail, d_log_tail, ok
 
 
+_Z_SPLIT = 0.49  # the split point of a tail: its z, just inside the series' reach
+
+
+def _log_tail_split(
+    r: float,
+    alpha: float,
+    s: float,
+    beta: float,
+    x: np.ndarray,
+    t: np.ndarray,
+    scratch: _Scratch | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""The tails where ``z > 0.5`` as a window up to ``t*`` plus the series' tail beyond it.
+
+    :math:`\int_t^\infty g = \int_t^{t^*} g + \int_{t^*}^\infty g` with ``t*`` where
+    ``z = _Z_SPLIT`` (``z`` falls as ``t`` grows): the window by the quadrature
+    with its gradient, the tail at ``t*`` by the series once per distinct ``x``.
+    The boundary terms of ``t*`` (a function of ``alpha`` and ``beta``) cancel in
+    the sum, so the gradients add with the two parts' shares. On the way to an
+    optimum, with small shapes, the tail alone has a long cut interval in ``w``
+    (40 to 64 nodes, or none that is checked: the rows' windows then); the window
+    up to ``t*`` is short. Pinned at a limit (``z`` near 1), ``t*`` is far and the
+    window is the tail's own cut interval, as in :func:`_log_tail_quadrature`.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(log_tail, d_log_tail, ok)`` as :func:`_log_tail_quadrature`; ``ok`` is
+        false where the window's cut interval is longer than ``_MAX_TAIL_LENGTH``
+        or a part is not finite.
+    """
+    t_star = abs(alpha - beta) / _Z_SPLIT - max(alpha, beta)
+    with np.errstate(all="ignore"):  # overflow only where the interval is too long to use
+        log_q, d_log_q, length = _log_window_gradient_lengths(
+            r, alpha, s, beta, x, t, np.full(x.shape, t_star), scratch
+        )
+        a, b = r + x, s + 1.0
+        log_alpha_t, log_beta_t = np.log1p(t / alpha), np.log1p(t / beta)
+        log_window = -a * log_alpha_t - b * log_beta_t + log_q
+        d_window = d_log_q + np.stack(
+            [-r * log_alpha_t, a * t / (alpha + t), -s * log_beta_t, b * t / (beta + t)]
+        )
+        x_values, at = np.unique(x, return_inverse=True)
+        beyond, d_beyond, ok = _log_tail_series(r, alpha, s, beta, x_values, t_star)
+        beyond, d_beyond = beyond[at], d_beyond[:, at]
+        ok = np.broadcast_to(ok, x_values.shape)[at]
+        log_tail = np.logaddexp(log_window, beyond)
+        d_log_tail = np.exp(log_window - log_tail) * d_window
+        d_log_tail += np.exp(beyond - log_tail) * d_beyond
+    ok &= (length <= _MAX_TAIL_LENGTH) & np.isfinite(log_tail)
+    ok &= np.all(np.isfinite(d_log_tail), axis=0)
+    return log_tail, d_log_tail, ok
+
+
+def _log_tails_beyond_series(
+    r: float,
+    alpha: float,
+    s: float,
+    beta: float,
+    x: np.ndarray,
+    t: np.ndarray,
+    scratch: _Scratch | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The tails where ``z > 0.5``: the quadrature, split where its interval is too long.
+
+    :func:`_log_tail_quadrature` where its cut interval is checked (at most
+    ``_MAX_TAIL_LENGTH``), else :func:`_log_tail_split`: on the way to an optimum
+    with small shapes, a few tails too long for the quadrature would otherwise
+    send every row that uses them to its own window (thousands of rows).
+    """
+    log_tail, d_log_tail, ok = _log_tail_quadrature(r, alpha, s, beta, x, t, scratch)
+    again = np.flatnonzero(~ok)
+    if again.size:
+        split = _log_tail_split(r, alpha, s, beta, x[again], t[again], scratch)
+        log_tail[again], d_log_tail[:, again], ok[again] = split
+    return log_tail, d_log_tail, ok
+
+
 def _series_applies(alpha: float, beta: float, t: np.ndarray) -> np.ndarray:
     """Where :func:`_log_tail_series` applies: ``z <= _Z_SERIES`` (a function of ``t``)."""
     A, B = alpha + t, beta + t
@@ -577,8 +695,9 @@ def _log_tails(
         Sets of pairs ``(x, t, index)``, ``index`` each pair's position in
         ``(x_all, t_all)``.
     x_all, t_all
-        The distinct pairs of all the sets: the quadrature runs once per pair
-        there (the ``(x, t_x)`` and ``(x, T)`` pairs of daily data share many).
+        The distinct pairs of all the sets: the series and the quadrature run
+        once per pair there (the ``(x, t_x)`` and ``(x, T)`` pairs of daily data
+        share many).
     scratch
         Work arrays of the quadrature.
 
@@ -587,38 +706,24 @@ def _log_tails(
     list of tuple
         ``(log_tail, d_log_tail, ok)`` per set, as :func:`_log_tail_series`.
         Each pair gets only the method that applies to it (the series where its
-        ``z`` is at most ``_Z_SERIES``, on each set's own pairs as that function
-        decides its number of terms).
+        ``z`` is at most ``_Z_SERIES``, else :func:`_log_tails_beyond_series`).
     """
-    quad_all = ~_series_applies(alpha, beta, t_all)
-    rest_all = np.flatnonzero(quad_all)
-    if rest_all.size:
-        lq, dq, okq = _log_tail_quadrature(
-            r, alpha, s, beta, x_all[rest_all], t_all[rest_all], scratch
-        )
-        position = np.zeros(t_all.shape, dtype=np.intp)
-        position[rest_all] = np.arange(rest_all.size)
-    out = []
-    for x, t, index in sets:
-        quad = quad_all[index]
-        if not quad.any():
-            out.append(_log_tail_series(r, alpha, s, beta, x, t))
+    series = _series_applies(alpha, beta, t_all)
+    log_tail = np.empty(t_all.shape)
+    d_log_tail = np.empty((4, *t_all.shape))
+    ok = np.zeros(t_all.shape, dtype=bool)
+    for by_series in (True, False):
+        where = series if by_series else ~series
+        if not where.any():
             continue
-        if quad.all():
-            at = position[index]
-            out.append((lq[at], np.take(dq, at, axis=1), okq[at]))
-            continue
-        log_tail, d_log_tail = np.empty(x.shape), np.empty((4, *x.shape))
-        ok = np.zeros(x.shape, dtype=bool)
-        some = np.flatnonzero(~quad)
-        if some.size:
-            ls, ds, oks = _log_tail_series(r, alpha, s, beta, x[some], t[some])
-            log_tail[some], d_log_tail[:, some], ok[some] = ls, ds, oks
-        rest = np.flatnonzero(quad)
-        at = position[index[rest]]
-        log_tail[rest], d_log_tail[:, rest], ok[rest] = lq[at], dq[:, at], okq[at]
-        out.append((log_tail, d_log_tail, ok))
-    return out
+        at: np.ndarray | slice = slice(None) if where.all() else np.flatnonzero(where)
+        x, t = x_all[at], t_all[at]
+        if by_series:
+            values = _log_tail_series(r, alpha, s, beta, x, t)
+        else:
+            values = _log_tails_beyond_series(r, alpha, s, beta, x, t, scratch)
+        log_tail[at], d_log_tail[:, at], ok[at] = values
+    return [(log_tail[i], np.take(d_log_tail, i, axis=1), ok[i]) for _, _, i in sets]
 
 
 def _combine_tails(
@@ -737,6 +842,33 @@ def _log_death_term(
     )
 
 
+# the cost of the pair tails in row windows (each about 0.3 us a row): the rows' own
+# work, a series term and a tail by the quadrature (24 nodes; more on the way to an optimum)
+_ROW_COST = 0.2
+_SERIES_TERM_COST = 0.035
+_QUADRATURE_TAIL_COST = 1.3
+
+
+def _pairs_cheaper(alpha: float, beta: float, t_all: np.ndarray, n_rows: int) -> bool:
+    """Whether the tails per pair cost less than the rows' windows at ``alpha, beta``.
+
+    On the start search's subsample the pairs are nearly as many as the rows:
+    where many tails need the quadrature (``z > 0.5``), or the series many terms,
+    two tails a pair cost more than one short window a row. The estimate counts
+    them before any is computed (calibrated on the benchmark's subsamples: the
+    windows about 1.3 ms over 4,000 rows whatever the parameters, the tails from
+    0.9 ms to 3.6 ms). Either way is accurate to about 1e-13.
+    """
+    series = _series_applies(alpha, beta, t_all)
+    n_series = int(np.count_nonzero(series))
+    cost = _ROW_COST * n_rows + _QUADRATURE_TAIL_COST * (t_all.size - n_series)
+    if n_series:
+        z_max = abs(alpha - beta) / (max(alpha, beta) + float(t_all[series].min()))
+        n_terms = 1 if z_max == 0.0 else math.log(_SERIES_TOLERANCE) / math.log(z_max) + 5
+        cost += _SERIES_TERM_COST * n_series * n_terms
+    return cost < n_rows
+
+
 def _pareto_objective(data: RfmData) -> Objective:
     x_code, x_values = data.x_codes
     w = data.weight
@@ -769,7 +901,8 @@ def _pareto_objective(data: RfmData) -> Objective:
         log_s_beta = np.log(s) - np.log(beta)
         log_d = scratch("log_d", (n,))
         grad_d = np.zeros(4)  # sum over customers of P(death term) * its gradient
-        if by_pairs:
+        use_pairs = by_pairs and _pairs_cheaper(alpha, beta, t_all, n)
+        if use_pairs:
             (lk1, dk1, ok1), (lk2, dk2, ok2) = _log_tails(
                 r, alpha, s, beta, [(x1, t1, i1), (x2, t2, i2)], x_all, t_all, scratch
             )
@@ -807,7 +940,7 @@ def _pareto_objective(data: RfmData) -> Objective:
         wd = np.subtract(log_d, inner, out=log_d)
         np.exp(wd, out=wd)
         wd *= w
-        if by_pairs:
+        if use_pairs:
             # d log(K1 - K2) = (d log K1 - ratio d log K2) / (1 - ratio), K2 / K1 = ratio
             u1 = np.subtract(1.0, ratio, out=scratch("u1", (m,)))
             with np.errstate(divide="ignore", invalid="ignore"):

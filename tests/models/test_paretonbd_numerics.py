@@ -26,6 +26,7 @@ from clvreport.models.optimise import BOUNDARY_LOG, maximise_likelihood  # noqa:
 from clvreport.models.paretonbd import (  # noqa: E402
     _log_tail_quadrature,
     _log_tail_series,
+    _log_tail_split,
     _log_tails,
     _log_window_gradient,
     _pareto_objective,
@@ -168,6 +169,41 @@ def test_tail_quadrature_and_its_gradient_match_mpmath() -> None:
     assert used >= 30
     # the one-purchase-rate limits (alpha pinned) and both limits take the tails this way
     assert {7, 8, 9} <= limits_used
+
+
+def test_split_tails_and_their_gradient_match_mpmath() -> None:
+    # the tails too long for the quadrature (small shapes, z > 0.5: on the way to an
+    # optimum) as a window up to z = 0.49 plus the series beyond it
+    failures, split = [], 0
+    for r, alpha, s, beta in [
+        (0.47, 9.5, 1.65, 54.6),  # a point of the start search on weekly data
+        (0.05, 3.0, 0.1, 400.0),
+        (0.3, 500.0, 0.02, 20.0),  # alpha > beta
+        (1e-3, 30.0, 1e-3, 0.05),
+        (0.8, 40.0, 1.5, 1e4),
+    ]:
+        for x, t in [(0, 0.0), (0, 5.0), (1, 3.0), (7, 20.0)]:
+            quadrature_ok = _log_tail_quadrature(
+                r, alpha, s, beta, np.array([float(x)]), np.array([t])
+            )[2][0]
+            log_tail, d_log_tail, ok = _log_tail_split(
+                r, alpha, s, beta, np.array([float(x)]), np.array([t])
+            )
+            if abs(alpha - beta) / (max(alpha, beta) + t) <= 0.5 or not ok[0]:
+                continue
+            split += not quadrature_ok
+            theta = [mp.log(v) for v in (r, alpha, s, beta)]
+            want = mp_log_tail(theta, x, t)
+            grad = [mp.diff(partial(_moved, theta, k, x, t), theta[k]) for k in range(4)]
+            value_error = abs(float(log_tail[0] - want)) / max(1.0, abs(float(want)))
+            gradient_error = max(
+                abs(float(d_log_tail[k, 0] - g)) / max(abs(float(g)), 1e-3)
+                for k, g in enumerate(grad)
+            )
+            if value_error > 1e-13 or gradient_error > 1e-11:
+                failures.append((r, alpha, s, beta, x, t, value_error, gradient_error))
+    assert not failures, failures
+    assert split >= 4  # tails the quadrature alone leaves to the rows' windows
 
 
 @pytest.mark.parametrize("resolution", [1.0, 1 / 7])
