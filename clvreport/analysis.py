@@ -539,6 +539,37 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, source: Any) 
     )
 
 
+def _unique(keys: pd.Series) -> bool:
+    """Whether every key occurs once: one comparison pass when the keys are sorted.
+
+    The customer tables come sorted by id, so strictly increasing keys (compared by
+    Arrow or NumPy, 0.01 s for 3 million ids) answer it; otherwise pandas hashes
+    them (``is_unique``, 2.3 s for 3 million Arrow strings).
+
+    Examples
+    --------
+    >>> _unique(pd.Series(["a", "b", "c"], dtype="str")), _unique(pd.Series(["b", "a", "b"]))
+    (True, False)
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = keys.array
+    if len(values) > 1 and not keys.hasnans:
+        if hasattr(values, "__arrow_array__"):
+            arrow = pa.array(values)
+            if isinstance(arrow, pa.ChunkedArray):
+                arrow = arrow.combine_chunks()
+            n = len(arrow)
+            if pc.all(pc.less(arrow.slice(0, n - 1), arrow.slice(1))).as_py():
+                return True
+        elif pd.api.types.is_numeric_dtype(keys.dtype):
+            numbers = keys.to_numpy()
+            if bool(np.all(numbers[1:] > numbers[:-1])):
+                return True
+    return bool(keys.is_unique)
+
+
 def join_columns(frame: pd.DataFrame, other: pd.DataFrame, on: str = "customer_id") -> pd.DataFrame:
     """``frame`` with the other columns of ``other`` joined on ``on`` (a left join).
 
@@ -559,7 +590,7 @@ def join_columns(frame: pd.DataFrame, other: pd.DataFrame, on: str = "customer_i
     keys = frame[on]
     added = [c for c in other.columns if c != on]
     unlike_keys = pd.api.types.is_numeric_dtype(keys) != pd.api.types.is_numeric_dtype(other[on])
-    if set(added) & set(frame.columns) or not other[on].is_unique or unlike_keys:
+    if set(added) & set(frame.columns) or not _unique(other[on]) or unlike_keys:
         # shared column names (merge's _x/_y), repeated keys, ids of another type: merge's rules
         return frame.merge(other, on=on, how="left")
     if len(other) == len(frame) and other[on].equals(keys):
