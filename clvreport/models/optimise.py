@@ -405,6 +405,9 @@ def maximise_likelihood(
         that finishes it exactly as ``polish=True`` would have (same
         evaluations, same result). For a candidate that a comparison may
         discard, such as an interior optimum a limit of the model beats.
+        After a refinement on all rows, ``extra["newton_gain"]`` also estimates
+        how much the Newton steps would lower the value (``g' C^-1 g / 2``, ``C``
+        the subsample's curvature, floored as for the refinement's start).
 
     Returns
     -------
@@ -459,6 +462,7 @@ def maximise_likelihood(
                 message="screened: far less likely than the bound at the sample's optimum",
             )
             return Optimum(theta, float(value), None, diagnostics, {"screened": True})
+    inverse = None
     if search_data is not None:
         # refine on all data, starting from the curvature found on the subsample
         options: dict[str, Any] = {"gtol": _GRADIENT_TOLERANCE / 10, "maxiter": 1000}
@@ -480,7 +484,12 @@ def maximise_likelihood(
             message="not polished: Newton steps and Hessian pending",
         )
         finish = partial(_polish, full, theta, scale, n_starts, starts_agree)
-        return Optimum(theta, float(value), None, pending, {"polish": finish})
+        extra: dict[str, Any] = {"polish": finish}
+        if search_data is not None and inverse is not None and np.all(np.isfinite(grad)):
+            # what a Newton step would gain, by the subsample's curvature (for a caller
+            # deciding whether the polish can change a comparison)
+            extra["newton_gain"] = float(0.5 * grad @ inverse @ grad)
+        return Optimum(theta, float(value), None, pending, extra)
     return _polish(full, theta, scale, n_starts, starts_agree)
 
 
