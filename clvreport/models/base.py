@@ -15,12 +15,13 @@ Fitting strategy
    with the number of distinct histories, not customers.
 2. Several starting points are optimised with BFGS and analytic gradients.
    For very large data this search runs on a random weighted subsample
-   (``search_customers``) and only the best point is refined on all data.
+   (``search_customers``), a run stops on a ridge the subsample cannot
+   resolve, and only the best point is refined on all data.
 3. A few Newton steps with the finite-difference Hessian of the analytic
    gradient polish the optimum; the same Hessian gives the standard errors.
    For the interior optimum of a model with limits this waits until the
    comparison with the limits has chosen it (a limit that wins makes them
-   moot).
+   moot), and a limit is polished only if it could win.
 4. The fit counts as converged when the gradient is numerically zero and the
    Hessian is positive definite.
 """
