@@ -267,7 +267,11 @@ class _RidgeStop:
         self.stopped = False
 
     def __call__(self, intermediate_result: optimize.OptimizeResult) -> None:
-        """Called by SciPy after each iteration; raises ``StopIteration`` on a ridge."""
+        """Called by SciPy after each iteration; raises ``StopIteration`` on a ridge.
+
+        (SciPy 1.11 and later pass the iterate as ``intermediate_result`` to a
+        callback with that parameter name and end the run on ``StopIteration``.)
+        """
         value, theta = float(intermediate_result.fun), np.array(intermediate_result.x, dtype=float)
         last_value, last_theta = self.last
         self.last = (value, theta)
