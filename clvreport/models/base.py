@@ -15,12 +15,13 @@ Fitting strategy
    with the number of distinct histories, not customers.
 2. Several starting points are optimised with BFGS and analytic gradients.
    For very large data this search runs on a random weighted subsample
-   (``search_customers``) and only the best point is refined on all data.
+   (``search_customers``), a run stops on a ridge the subsample cannot
+   resolve, and only the best point is refined on all data.
 3. A few Newton steps with the finite-difference Hessian of the analytic
    gradient polish the optimum; the same Hessian gives the standard errors.
    For the interior optimum of a model with limits this waits until the
    comparison with the limits has chosen it (a limit that wins makes them
-   moot).
+   moot), and a limit is polished only if it could win.
 4. The fit counts as converged when the gradient is numerically zero and the
    Hessian is positive definite.
 """
@@ -83,6 +84,26 @@ def _screen_margin(optimum: Optimum, n: float, search: Any) -> float:
     """
     n_search = max(float(getattr(search, "n_customers", n)), 1.0)
     return max(1e-3 * abs(optimum.neg_ll_mean) * n, 100.0 * optimum.log_params.size * n / n_search)
+
+
+# how many times its estimated Newton gain a limit must lose by to skip its polish
+_NEWTON_GAIN_SAFETY = 100.0
+
+
+def _loses_anyway(value: float, sub: Optimum, interior_value: float, tolerance: float) -> bool:
+    """Whether a limit, unpolished at mean NLL ``value``, loses to the interior however polished.
+
+    Its Newton steps could lower ``value`` by about ``extra["newton_gain"]``
+    (:func:`~clvreport.models.optimise.maximise_likelihood`; taken 100 times
+    over), the interior's own steps raise its value by at most ``1e-13`` of it
+    each (three at most). Without the estimate (no refinement on a subsample,
+    where the polish costs little) the limit is not ruled out.
+    """
+    gain = sub.extra.get("newton_gain")
+    if gain is None or "polish" not in sub.extra or not np.isfinite(gain):
+        return False
+    slack = 3e-13 * max(1.0, abs(interior_value))
+    return not prefer_limit(interior_value + slack, value - _NEWTON_GAIN_SAFETY * gain, tolerance)
 
 
 # numerical trouble a fit on odd data can raise (anything else is a bug and propagates)
@@ -342,7 +363,9 @@ class MaximumLikelihoodModel(ABC):
         a lower bound of the limit's). ``optimum`` (and the interior found from a
         limit) may come unpolished (``maximise_likelihood(..., polish=False)``):
         its Newton steps and Hessian are done only if it is the fit, so a
-        limit's record of the interior is the value where BFGS stopped.
+        limit's record of the interior is the value where BFGS stopped. Nor is a
+        limit polished when every limit loses to the interior by more than its
+        Newton steps could make up (:func:`_loses_anyway`).
 
         Returns
         -------
@@ -368,7 +391,12 @@ class MaximumLikelihoodModel(ABC):
             if sub is not None and not sub.extra.get("screened"):
                 fitted.append((sub.neg_ll_mean, face, sub))
         interior = optimum
-        chosen = self._choose_limit(fitted, tolerance, record, n)
+        # when no limit can beat the interior, whatever its Newton steps do, none is
+        # polished (each costs a Hessian over all rows): the interior is the fit either way
+        hopeless = all(
+            _loses_anyway(value, sub, interior.neg_ll_mean, tolerance) for value, _, sub in fitted
+        )
+        chosen = None if hopeless else self._choose_limit(fitted, tolerance, record, n)
         if chosen is not None:
             value, face, sub = chosen
             if prefer_limit(interior.neg_ll_mean, value, tolerance):

@@ -17,6 +17,7 @@ __all__ = [
     "dot",
     "json_float",
     "log_rising",
+    "logaddexp",
 ]
 
 
@@ -59,6 +60,39 @@ def dot(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.einsum("i,i->", a, b))
 
 
+def logaddexp(
+    a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, work: np.ndarray | None = None
+) -> np.ndarray:
+    """``log(exp(a) + exp(b))`` of two arrays of one shape, as ``np.logaddexp`` to rounding.
+
+    NumPy's ufunc calls the C library's ``exp`` and ``log1p`` element by
+    element, some 15-25 ns each: over 47,761 rows about 1 ms, a sixth of a
+    Pareto/NBD evaluation. The same formula, ``max(a, b) + log1p(exp(-|a -
+    b|))``, in whole-array steps uses NumPy's vectorised ``exp`` and ``log1p``
+    (about 0.15 ms). ``out`` receives the result and ``work`` (same shape) holds
+    the maximum; either may be omitted (a new array), neither may be ``a`` or
+    ``b``.
+
+    Examples
+    --------
+    >>> logaddexp(np.array([0.0, -np.inf, np.inf]), np.array([0.0, 1.0, 1.0])).tolist()
+    [0.6931471805599453, 1.0, inf]
+    """
+    top = np.maximum(a, b, out=work)
+    with np.errstate(invalid="ignore"):  # inf - inf, put right below
+        result = np.subtract(a, b, out=out)
+    np.abs(result, out=result)
+    np.negative(result, out=result)
+    np.exp(result, out=result)
+    np.log1p(result, out=result)
+    result += top
+    # both -inf or both +inf: a - b is NaN where the answer is the common infinity
+    infinite = np.flatnonzero(np.isinf(top))
+    if infinite.size:
+        result[infinite] = top[infinite]
+    return result
+
+
 _RISING_ASYMPTOTIC = 1e5  # shape above which the rising-factorial logs use Stirling's series
 
 
@@ -90,6 +124,11 @@ def log_rising(r: Any, x: Any) -> Any:
     """
     r = np.asarray(r, dtype=float)
     x = np.asarray(x, dtype=float)
+    if r.ndim == 0 and r < _RISING_ASYMPTOTIC:
+        # one moderate shape (every evaluation of an objective): the exact branch alone,
+        # the same values for a seventh of the time
+        with np.errstate(all="ignore"):
+            return np.asarray(gammaln(r + x) - gammaln(r))
     with np.errstate(all="ignore"):
         big = np.maximum(r, _RISING_ASYMPTOTIC)
         q = big + x
@@ -126,6 +165,9 @@ def digamma_rising(r: Any, x: Any) -> Any:
     """
     r = np.asarray(r, dtype=float)
     x = np.asarray(x, dtype=float)
+    if r.ndim == 0 and r < _RISING_ASYMPTOTIC:  # as in log_rising: the exact branch alone
+        with np.errstate(all="ignore"):
+            return np.asarray(digamma(r + x) - digamma(r))
     with np.errstate(all="ignore"):
         big = np.maximum(r, _RISING_ASYMPTOTIC)
         q = big + x

@@ -2,7 +2,8 @@
 
 The optimiser behind :meth:`~clvreport.models.base.MaximumLikelihoodModel.fit`:
 BFGS with analytic gradients from several starting points (optionally on a
-weighted subsample), a few Newton steps with the finite-difference Hessian of
+weighted subsample, where a run stops on a ridge the subsample cannot
+resolve), a few Newton steps with the finite-difference Hessian of
 the gradient, and the convergence check (gradient numerically zero, Hessian
 positive definite). A boundary optimum is fitted again on the faces of the
 parameter space (:class:`Face`).
@@ -43,6 +44,12 @@ _GRADIENT_TOLERANCE = 1e-6  # max |d mean-log-likelihood / d log-parameter| at c
 _SEARCH_TOLERANCE = 1e-5  # the start search stops here; Newton steps polish the best point
 _HESSIAN_STEP = 1e-4  # step in log-parameters for the finite-difference Hessian
 _MAX_LOG_PARAM = 25.0  # |log parameter| beyond this is treated as a runaway fit
+# the search on a subsample stops on a ridge it cannot resolve (see _RidgeStop): an iteration
+# that moves a log-parameter this far and gains less than this in total log-likelihood ...
+_RIDGE_STEP = 0.2
+_RIDGE_GAIN = 0.1
+# ... and runs stopped there agree with the best within one such gain (the rule's resolution)
+_RIDGE_AGREEMENT = _RIDGE_GAIN
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,9 @@ class FitDiagnostics:
     n_starts
         Number of starting points tried.
     starts_agree
-        Whether all successful starts reached the same log-likelihood.
+        Whether all successful starts reached the same log-likelihood (on the
+        start search's subsample, runs stopped on a ridge it cannot resolve:
+        within that stopping rule's resolution).
     message
         Short explanation when something is off, else ``"ok"``.
     limits
@@ -229,6 +238,69 @@ def _safe(
     return wrapped
 
 
+class _RidgeStop:
+    """BFGS callback for the start search on a subsample: stop on a ridge it cannot resolve.
+
+    Where the truth is a limit of the model (one common dropout rate: ``s, beta
+    -> inf`` with ``s / beta`` fixed), the subsample's likelihood can rise
+    towards the limit along a flat ridge while that of all rows peaks partway
+    along it. The search then crawls out along the ridge for some 15 iterations
+    on each start, and the refinement on all rows, which has the last word, has
+    to walk all the way back (each evaluation several times the subsample's). An
+    iteration that moves a log-parameter by more than ``_RIDGE_STEP`` and gains
+    less than ``_RIDGE_GAIN`` in total log-likelihood on the subsample (a
+    likelihood-ratio statistic of 0.2: the subsample cannot tell the two points
+    apart) ends the run there. Near an ordinary optimum the steps are short
+    when the gains are small, so the rule does not fire.
+
+    Parameters
+    ----------
+    n_customers
+        Customers in the search data (the mean log-likelihood times this is the total).
+    value, theta
+        The run's starting point and its objective value.
+    """
+
+    def __init__(self, n_customers: float, value: float, theta: np.ndarray) -> None:
+        self.n_customers = n_customers
+        self.last = (value, np.array(theta, dtype=float))
+        self.stopped = False
+
+    def __call__(self, intermediate_result: optimize.OptimizeResult) -> None:
+        """Called by SciPy after each iteration; raises ``StopIteration`` on a ridge.
+
+        (SciPy 1.11 and later pass the iterate as ``intermediate_result`` to a
+        callback with that parameter name and end the run on ``StopIteration``.)
+        """
+        value, theta = float(intermediate_result.fun), np.array(intermediate_result.x, dtype=float)
+        last_value, last_theta = self.last
+        self.last = (value, theta)
+        step = float(np.max(np.abs(theta - last_theta)))
+        if step > _RIDGE_STEP and (last_value - value) * self.n_customers < _RIDGE_GAIN:
+            self.stopped = True
+            raise StopIteration
+
+
+def _starts_agree(runs: list[tuple[Any, bool]], scale: float, n_search: float) -> bool:
+    """Whether every run reached the best run's value (``runs`` best first).
+
+    Within ``1e-7`` of ``scale``; a run stopped on a ridge (:class:`_RidgeStop`),
+    or compared with a best run stopped there, within ``_RIDGE_AGREEMENT`` in
+    total log-likelihood on the search data: such runs end where the ridge
+    became too flat to follow, which the stopping rule resolves to about one
+    iteration's gain (runs out along two different ridges end further apart).
+    """
+    best, best_stopped = runs[0]
+    for run, stopped in runs:
+        gap = abs(run.fun - best.fun)
+        if gap <= 1e-7 * scale:
+            continue
+        if (stopped or best_stopped) and gap * n_search <= _RIDGE_AGREEMENT:
+            continue
+        return False
+    return True
+
+
 def finite_difference_hessian(
     gradient: Callable[[np.ndarray], np.ndarray], theta: np.ndarray, step: float = _HESSIAN_STEP
 ) -> np.ndarray:
@@ -337,6 +409,9 @@ def maximise_likelihood(
         that finishes it exactly as ``polish=True`` would have (same
         evaluations, same result). For a candidate that a comparison may
         discard, such as an interior optimum a limit of the model beats.
+        After a refinement on all rows, ``extra["newton_gain"]`` also estimates
+        how much the Newton steps would lower the value (``g' C^-1 g / 2``, ``C``
+        the subsample's curvature, floored as for the refinement's start).
 
     Returns
     -------
@@ -354,26 +429,30 @@ def maximise_likelihood(
         rows, search_rows = _rows(data), _rows(search_data)
         share = 1.0 if not rows or search_rows is None else min(1.0, search_rows / rows)
         search = _safe(objective_for(search_data), budget, share)
-    runs = []
+    # on a subsample, runs stop on a ridge it cannot resolve (all rows decide there)
+    n_search = float(getattr(search_data, "n_customers", 0.0) or 0.0)
+    runs: list[tuple[Any, bool]] = []
     for start in starts:
         value, _ = search(np.asarray(start, dtype=float))
         if not np.isfinite(value):
             continue
+        ridge = _RidgeStop(n_search, value, start) if n_search > 0 else None
         result = optimize.minimize(
             search,
             np.asarray(start, dtype=float),
             jac=True,
             method="BFGS",
             options={"gtol": _SEARCH_TOLERANCE, "maxiter": 1000},
+            callback=ridge,
         )
         if np.isfinite(result.fun):
-            runs.append(result)
+            runs.append((result, ridge is not None and ridge.stopped))
     if not runs:
         raise ModelError("the likelihood is not finite at any starting point")
-    runs.sort(key=lambda r: r.fun)
-    best = runs[0]
+    runs.sort(key=lambda r: r[0].fun)
+    best = runs[0][0]
     scale = max(1.0, abs(best.fun))
-    starts_agree = all(abs(r.fun - best.fun) <= 1e-7 * scale for r in runs)
+    starts_agree = _starts_agree(runs, scale, n_search)
     theta = best.x
     if search_data is not None and screen_above is not None:
         value, _ = full(theta)
@@ -387,6 +466,7 @@ def maximise_likelihood(
                 message="screened: far less likely than the bound at the sample's optimum",
             )
             return Optimum(theta, float(value), None, diagnostics, {"screened": True})
+    inverse = None
     if search_data is not None:
         # refine on all data, starting from the curvature found on the subsample
         options: dict[str, Any] = {"gtol": _GRADIENT_TOLERANCE / 10, "maxiter": 1000}
@@ -408,7 +488,12 @@ def maximise_likelihood(
             message="not polished: Newton steps and Hessian pending",
         )
         finish = partial(_polish, full, theta, scale, n_starts, starts_agree)
-        return Optimum(theta, float(value), None, pending, {"polish": finish})
+        extra: dict[str, Any] = {"polish": finish}
+        if search_data is not None and inverse is not None and np.all(np.isfinite(grad)):
+            # what a Newton step would gain, by the subsample's curvature (for a caller
+            # deciding whether the polish can change a comparison)
+            extra["newton_gain"] = float(0.5 * grad @ inverse @ grad)
+        return Optimum(theta, float(value), None, pending, extra)
     return _polish(full, theta, scale, n_starts, starts_agree)
 
 

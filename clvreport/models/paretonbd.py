@@ -113,7 +113,7 @@ from scipy.special import hyp2f1
 
 from clvreport.models.base import Params, TransactionModel
 from clvreport.models.compression import RfmData, factorize_pairs
-from clvreport.models.numeric import digamma_rising, dot, log_rising
+from clvreport.models.numeric import digamma_rising, dot, log_rising, logaddexp
 from clvreport.models.optimise import Objective
 
 __all__ = ["ParetoNBDModel", "log_window_integral"]
@@ -931,7 +931,7 @@ def _pareto_objective(data: RfmData) -> Objective:
             ah = r + xh
             l_tx_alpha, l_tx_beta = np.log1p(th / alpha), np.log1p(th / beta)
             log_d[hard] = log_s_beta - ah * l_tx_alpha - (s + 1.0) * l_tx_beta + log_q
-        inner = np.logaddexp(log_e, log_d, out=scratch("inner", (n,)))
+        inner = logaddexp(log_e, log_d, scratch("inner", (n,)), scratch("inner_top", (n,)))
         ll = dot(w_by_x, log_rising(r, x_values)) - wx * np.log(alpha) + dot(w, inner)
         # gradient in the log-parameters: the weights of the alive and the death terms
         we = np.subtract(log_e, inner, out=log_e)
