@@ -331,6 +331,13 @@ def test_join_columns_falls_back_to_merge_where_merge_renames_repeats_or_refuses
     pd.testing.assert_frame_equal(
         join_columns(left, twice), left.merge(twice, on="customer_id", how="left")
     )
+    # repeated keys are found whether or not the keys are sorted (sorted and
+    # strictly increasing is the quick answer for unique ones)
+    for ids in (["a", "b", "b"], ["b", "a", "b"], ["a", "a", "b"]):
+        repeated = pd.DataFrame({"customer_id": pd.array(ids, dtype="str"), "clv": [1.0, 2.0, 3.0]})
+        pd.testing.assert_frame_equal(
+            join_columns(left, repeated), left.merge(repeated, on="customer_id", how="left")
+        )
     numeric = pd.DataFrame({"customer_id": [1, 2], "clv": [1.0, 2.0]})
     with pytest.raises(ValueError):
         join_columns(left, numeric)
