@@ -72,6 +72,8 @@ class ShopAudience(Audience):
         # one count per day serves the seasonal index (every customer) and the tracking
         # table (the calibration customers)
         counts = daily_repeat_purchases(transactions, calibration_end or as_of, as_of)
+        # the heavy queries are done: what DuckDB kept of them is not held through the fits
+        engine.release_memory()
         daily = daily_purchases(transactions, as_of, counts)
         purchase_season = season_from_transactions(
             transactions, as_of, daily=daily, enabled=enabled
