@@ -245,25 +245,8 @@ def reasons(
             )
         pieces.append(outlook_of(int(median[row]), float(percent[row]), horizon))
         texts.append("; ".join(p for p in pieces if p) + ".")
-    return _sentences(texts, codes, customers.index)
-
-
-def _sentences(texts: list[str], codes: np.ndarray, index: pd.Index) -> pd.Series:
-    """Each customer's sentence, ``texts[codes]``, as a categorical column named ``reason``.
-
-    A million customers share a few thousand sentences: as categories they take
-    four bytes a customer instead of the sentence itself (1.5 GB for 17 million
-    customers), and the files write them as a dictionary (Parquet) or as text (CSV).
-
-    Examples
-    --------
-    >>> _sentences(["b.", "a.", "b."], np.array([0, 2, 1]), pd.RangeIndex(3)).tolist()
-    ['b.', 'b.', 'a.']
-    """
-    # equal sentences of different figures share a category; no sentence stays missing
-    inverse, categories = pd.factorize(pd.array(texts, dtype="str"))
-    column = pd.Categorical.from_codes(inverse.astype(np.int32)[codes], categories)
-    return pd.Series(column, index=index, name="reason")
+    table = pd.array(texts, dtype="str")
+    return pd.Series(table.take(codes), index=customers.index, name="reason")
 
 
 def _periods_text(t: Translator, period: str, count: int) -> str:
@@ -365,7 +348,8 @@ def donor_reasons(
                 )
             )
         texts.append("; ".join(pieces) + ".")
-    return _sentences(texts, codes, customers.index)
+    table = pd.array(texts, dtype="str")
+    return pd.Series(table.take(codes), index=customers.index, name="reason")
 
 
 def subscriber_reasons(customers: pd.DataFrame, t: Translator) -> pd.Series:
@@ -414,4 +398,5 @@ def subscriber_reasons(customers: pd.DataFrame, t: Translator) -> pd.Series:
             )
             + "."
         )
-    return _sentences(texts, codes, customers.index)
+    table = pd.array(texts, dtype="str")
+    return pd.Series(table.take(codes), index=customers.index, name="reason")
