@@ -154,21 +154,30 @@ def test_tail_quadrature_and_its_gradient_match_mpmath() -> None:
             used += 1
             limits_used.add(i)
             theta = [mp.log(v) for v in (r, alpha, s, beta)]
-            want = mp_log_tail(theta, x, t)
-            value_error = abs(float(log_tail[0] - want)) / max(1.0, abs(float(want)))
-            gradient_error = 0.0
-            if (i + j) % 2 == 0:
-                grad = [mp.diff(partial(_moved, theta, k, x, t), theta[k]) for k in range(4)]
-                gradient_error = max(
-                    abs(float(d_log_tail[k, 0] - g)) / max(abs(float(g)), 1e-3)
-                    for k, g in enumerate(grad)
-                )
+            value_error, gradient_error = _errors_against_mpmath(
+                log_tail, d_log_tail, theta, x, t, gradient=(i + j) % 2 == 0
+            )
             if value_error > 1e-13 or gradient_error > 1e-11:
                 failures.append((r, alpha, s, beta, x, t, value_error, gradient_error))
     assert not failures, failures
     assert used >= 30
     # the one-purchase-rate limits (alpha pinned) and both limits take the tails this way
     assert {7, 8, 9} <= limits_used
+
+
+def _errors_against_mpmath(
+    log_tail, d_log_tail, theta, x, t, *, gradient: bool = True
+) -> tuple[float, float]:
+    """Relative errors of a tail's log and (when ``gradient``) its gradient against mpmath."""
+    want = mp_log_tail(theta, x, t)
+    value_error = abs(float(log_tail[0] - want)) / max(1.0, abs(float(want)))
+    if not gradient:
+        return value_error, 0.0
+    grad = [mp.diff(partial(_moved, theta, k, x, t), theta[k]) for k in range(4)]
+    gradient_error = max(
+        abs(float(d_log_tail[k, 0] - g)) / max(abs(float(g)), 1e-3) for k, g in enumerate(grad)
+    )
+    return value_error, gradient_error
 
 
 def test_split_tails_and_their_gradient_match_mpmath() -> None:
@@ -193,13 +202,7 @@ def test_split_tails_and_their_gradient_match_mpmath() -> None:
                 continue
             split += not quadrature_ok
             theta = [mp.log(v) for v in (r, alpha, s, beta)]
-            want = mp_log_tail(theta, x, t)
-            grad = [mp.diff(partial(_moved, theta, k, x, t), theta[k]) for k in range(4)]
-            value_error = abs(float(log_tail[0] - want)) / max(1.0, abs(float(want)))
-            gradient_error = max(
-                abs(float(d_log_tail[k, 0] - g)) / max(abs(float(g)), 1e-3)
-                for k, g in enumerate(grad)
-            )
+            value_error, gradient_error = _errors_against_mpmath(log_tail, d_log_tail, theta, x, t)
             if value_error > 1e-13 or gradient_error > 1e-11:
                 failures.append((r, alpha, s, beta, x, t, value_error, gradient_error))
     assert not failures, failures
