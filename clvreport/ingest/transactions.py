@@ -648,6 +648,8 @@ def _read(
         for i, o in enumerate(opened)
     ]
     staged = engine.unique_name("clv_staged")
+    rows = engine.unique_name("clv_rows")
+    returners = engine.unique_name("clv_returners")
     base = engine.unique_name("clv_base")
     table = engine.unique_name("transactions")
     flags: dict[str, int] = {}
@@ -699,27 +701,33 @@ def _read(
         # and so is one whose purchases were all returned (returns that cancel the
         # purchases: net revenue 0, to within 1% of what they bought): they kept nothing,
         # so they carry no value. Returns well beyond the purchases are a data problem,
-        # kept and flagged (negative_net_customer).
-        window = "OVER (PARTITION BY customer_id)"
-        purchases = (
-            f"sum(CASE WHEN amount >= 0 THEN 1 ELSE 0 END) {window} AS _purchases, "
-            f"CASE WHEN sum(CASE WHEN amount < 0 THEN 1 ELSE 0 END) {window} > 0 "
-            f"AND sum(amount) {window} <= 0 AND sum(amount) {window} >= "
-            f"-{_FULLY_RETURNED_TOLERANCE} * sum(CASE WHEN amount > 0 THEN amount ELSE 0 END) "
-            f"{window} THEN 1 ELSE 0 END AS _returned"
-        )
+        # kept and flagged (negative_net_customer). Only the customers with a return are
+        # grouped (not a window over every row: 100M rows took a minute); ``_buyer`` is 1
+        # for a customer with a purchase, ``_returned`` 1 when the returns cancel them.
+        _create(engine, rows, f"SELECT {dedup}{identical} FROM {staged} WHERE {kept}", raws)
+        engine.drop(staged)
         _create(
             engine,
-            base,
-            f"SELECT *, {purchases} FROM (SELECT {dedup}{identical} FROM {staged} WHERE {kept})",
+            returners,
+            f"SELECT customer_id AS _rc, "
+            f"max(CASE WHEN amount >= 0 THEN 1 ELSE 0 END) AS _buyer, "
+            f"CASE WHEN sum(amount) <= 0 AND sum(amount) >= "
+            f"-{_FULLY_RETURNED_TOLERANCE} * sum(CASE WHEN amount > 0 THEN amount ELSE 0 END) "
+            f"THEN 1 ELSE 0 END AS _returned "
+            f"FROM {rows} WHERE customer_id IN (SELECT customer_id FROM {rows} WHERE amount < 0) "
+            "GROUP BY customer_id",
             raws,
         )
-        engine.drop(staged)
+        engine.create_view(
+            base,
+            f"SELECT r.*, COALESCE(f._buyer, 1) AS _buyer, COALESCE(f._returned, 0) AS _returned "
+            f"FROM {rows} r LEFT JOIN {returners} f ON r.customer_id = f._rc",
+        )
         base_stats = engine.query(
-            f"SELECT count(*) AS n, count_if(_purchases = 0) AS return_rows, "
-            f"count(DISTINCT CASE WHEN _purchases = 0 THEN customer_id END) AS return_customers, "
-            f"count_if(_purchases > 0 AND _returned = 1) AS returned_rows, "
-            f"count(DISTINCT CASE WHEN _purchases > 0 AND _returned = 1 THEN customer_id END) "
+            f"SELECT count(*) AS n, count_if(_buyer = 0) AS return_rows, "
+            f"count(DISTINCT CASE WHEN _buyer = 0 THEN customer_id END) AS return_customers, "
+            f"count_if(_buyer = 1 AND _returned = 1) AS returned_rows, "
+            f"count(DISTINCT CASE WHEN _buyer = 1 AND _returned = 1 THEN customer_id END) "
             f"AS returned_customers FROM {base}"
         ).iloc[0]
         n_base = int(base_stats["n"])
@@ -728,7 +736,7 @@ def _read(
             excluded["duplicate"] = kept_after_outliers - n_base
         else:
             distinct = engine.query(
-                f"SELECT count(*) AS n FROM (SELECT DISTINCT {identical} FROM {base})"
+                f"SELECT count(*) AS n FROM (SELECT DISTINCT {identical} FROM {rows})"
             )
             flags["possible_duplicate"] = n_base - int(distinct["n"].item())
         excluded["return_only_customer"] = int(base_stats["return_rows"])
@@ -737,11 +745,11 @@ def _read(
         flags["fully_returned_customer"] = int(base_stats["returned_customers"])
         clean = [*_CLEAN_COLUMNS, *(f for f in text if f not in ("status", "currency"))]
         select = ", ".join("amount < 0 AS is_return" if c == "is_return" else c for c in clean)
-        source = f"SELECT {select} FROM {base} WHERE _purchases > 0 AND _returned = 0"
-        rule = ExceptionalOrderRule.of(engine, base, "_purchases > 0 AND _returned = 0")
+        source = f"SELECT {select} FROM {base} WHERE _buyer = 1 AND _returned = 0"
+        rule = ExceptionalOrderRule.of(engine, base, "_buyer = 1 AND _returned = 0")
         if rule is not None and policies.outliers == "exclude":
             # left out like the implausible amounts; nothing is left to cap in the spend model
-            found = rule.exceptional_sql(base, "_purchases > 0 AND _returned = 0", engine.dialect)
+            found = rule.exceptional_sql(base, "_buyer = 1 AND _returned = 0", engine.dialect)
             n = engine.query(f"SELECT count(*) AS n FROM ({found})")
             excluded["exceptional_order"] = int(n["n"].item())
             if excluded["exceptional_order"]:
@@ -749,16 +757,19 @@ def _read(
                 source = (
                     f"SELECT {select} FROM {base} LEFT JOIN (SELECT DISTINCT customer_id AS _xc, "
                     f"amount AS _xa FROM ({found})) ON customer_id = _xc AND amount = _xa "
-                    "WHERE _purchases > 0 AND _returned = 0 AND _xc IS NULL"
+                    "WHERE _buyer = 1 AND _returned = 0 AND _xc IS NULL"
                 )
             rule = None
         _create(engine, table, source, raws)
     finally:
         engine.drop(staged)
         engine.drop(base)
+        engine.drop(returners)
+        engine.drop(rows)
         for raw in raws:
             if raw.registered:
                 engine.drop(raw.registered)
+    engine.compact()  # the clean table is read many times from here on
     # A repeat customer bought on two or more days: first and last purchase day differ.
     stats = engine.query(
         "SELECT count(first_day) AS customers, count_if(first_day < last_day) AS repeat_customers, "

@@ -273,6 +273,19 @@ class SparkEngine(NamedTables):
             raise DataError(f"Spark could not run a query: {first}") from exc
         self.register_frame(name, frame)
 
+    def create_view(self, name: str, sql: str) -> None:
+        """Name the query ``sql`` ``name``: it runs again wherever ``name`` is read.
+
+        Parameters
+        ----------
+        name
+            A plain identifier.
+        sql
+            A ``SELECT`` query.
+        """
+        self._check_name(name)
+        self.register_frame(name, self._sql(sql))
+
     def query(self, sql: str) -> pd.DataFrame:
         """Run a query and return its (small) result as pandas, through Arrow.
 
