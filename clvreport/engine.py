@@ -44,16 +44,24 @@ from clvreport.errors import DataError
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
     "DUCKDB",
+    "ROWS_PER_CUSTOMER_RANGE",
     "SPARK",
     "Dialect",
     "DuckDBEngine",
     "Engine",
     "NamedTables",
     "quote_identifier",
+    "rows_in_range",
 ]
 
 DEFAULT_MEMORY_LIMIT = "512MB"
 """DuckDB memory limit of a :class:`DuckDBEngine` unless another is given."""
+
+ROWS_PER_CUSTOMER_RANGE = 25_000_000
+"""Rows per range of :meth:`DuckDBEngine.customer_ranges`: per-customer aggregates fit."""
+
+_RANGE_SAMPLE = 100_000
+_MEMORY_DATABASE = "clv_memory"
 
 _RELEASE_LIMIT = "64MB"
 """DuckDB's memory limit for the moment of :meth:`DuckDBEngine.release_memory`."""
@@ -185,7 +193,69 @@ class Dialect:
         >>> DUCKDB.exact_sum("amount")
         'CAST(SUM(CAST(amount AS DECIMAL(38, 6))) AS DOUBLE)'
         """
-        return f"CAST(SUM(CAST({expr} AS DECIMAL(38, 6))) AS DOUBLE)"
+        return f"CAST(SUM({self.decimal(expr)}) AS DOUBLE)"
+
+    def decimal(self, expr: str) -> str:
+        """A money amount as the exact decimal its sums are taken in (:meth:`exact_sum`).
+
+        Sums and differences of these are exact; cast the result to DOUBLE.
+
+        Examples
+        --------
+        >>> DUCKDB.decimal("amount")
+        'CAST(amount AS DECIMAL(38, 6))'
+        """
+        return f"CAST({expr} AS DECIMAL(38, 6))"
+
+    def arg_min(self, value: str, key: str) -> str:
+        """The ``value`` of the row with the smallest ``key`` (rows with a NULL key left out).
+
+        Examples
+        --------
+        >>> DUCKDB.arg_min("amount", "day"), SPARK.arg_min("amount", "day")
+        ('arg_min(amount, day)', 'min_by(amount, day)')
+        """
+        if self.name == "spark":
+            return f"min_by({value}, {key})"
+        return f"arg_min({value}, {key})"
+
+    def bit(self, position: str) -> str:
+        """A BIGINT with only bit ``position`` (an integer expression, 0 to 62) set.
+
+        Examples
+        --------
+        >>> DUCKDB.bit("k"), SPARK.bit("k")
+        ('(CAST(1 AS BIGINT) << (k))', 'shiftleft(CAST(1 AS BIGINT), k)')
+        """
+        if self.name == "spark":
+            return f"shiftleft(CAST(1 AS BIGINT), {position})"
+        return f"(CAST(1 AS BIGINT) << ({position}))"
+
+    def smallest(self, expr: str, n: int) -> str:
+        """Aggregate: the ``n`` smallest values of ``expr`` as a list, smallest first.
+
+        Examples
+        --------
+        >>> DUCKDB.smallest("d", 3)
+        'min(d, 3)'
+        >>> SPARK.smallest("d", 3)
+        'slice(array_sort(collect_list(d)), 1, 3)'
+        """
+        if self.name == "spark":
+            return f"slice(array_sort(collect_list({expr})), 1, {int(n)})"
+        return f"min({expr}, {int(n)})"
+
+    def item(self, values: str, position: int) -> str:
+        """The ``position``-th item of a list (from 1), NULL beyond its end.
+
+        Examples
+        --------
+        >>> DUCKDB.item("l", 2), SPARK.item("l", 2)
+        ('l[2]', 'try_element_at(l, 2)')
+        """
+        if self.name == "spark":
+            return f"try_element_at({values}, {int(position)})"
+        return f"{values}[{int(position)}]"
 
     def string(self, value: str) -> str:
         """A SQL string literal holding ``value`` exactly.
@@ -283,6 +353,20 @@ SPARK = Dialect("spark", backslash_escapes=True)
 """Spark SQL's dialect (Spark 3.5+)."""
 
 
+def rows_in_range(table: str, condition: str) -> str:
+    """``table`` in a ``FROM`` clause, only its rows where ``condition`` holds.
+
+    For the ranges of :meth:`Engine.customer_ranges`: the table itself for
+    ``"TRUE"`` (the query reads as it always did), else a subquery.
+
+    Examples
+    --------
+    >>> rows_in_range("tx", "TRUE"), rows_in_range("tx", "customer_id < 'b'")
+    ('tx', "(SELECT * FROM tx WHERE customer_id < 'b')")
+    """
+    return table if condition == "TRUE" else f"(SELECT * FROM {table} WHERE {condition})"
+
+
 @runtime_checkable
 class Engine(Protocol):
     """What clvreport needs from a data engine.
@@ -300,6 +384,10 @@ class Engine(Protocol):
 
     def create_table(self, name: str, sql: str) -> None:
         """Materialise the result of the query ``sql`` as the table ``name``."""
+        ...
+
+    def create_view(self, name: str, sql: str) -> None:
+        """Name the query ``sql`` ``name``; it runs again wherever ``name`` is read."""
         ...
 
     def query(self, sql: str) -> pd.DataFrame:
@@ -324,6 +412,19 @@ class Engine(Protocol):
 
     def release_memory(self) -> None:
         """Give back what finished queries keep in memory (tables stay queryable)."""
+        ...
+
+    def compact(self) -> None:
+        """Store the tables written so far more compactly (after the transactions are loaded)."""
+        ...
+
+    def customer_ranges(self, table: str) -> list[str]:
+        """Conditions splitting ``table``'s customers into ranges of ids, lowest first.
+
+        A per-customer query run once per range gives the same rows as one
+        run over the whole table, in the same order when each run is ordered
+        by ``customer_id``; see :meth:`DuckDBEngine.customer_ranges`.
+        """
         ...
 
     def close(self) -> None:
@@ -354,6 +455,13 @@ class NamedTables:
 
     def release_memory(self) -> None:
         """Give back what finished queries keep in memory; nothing to do unless overridden."""
+
+    def compact(self) -> None:
+        """Store the tables written so far more compactly; nothing to do unless overridden."""
+
+    def customer_ranges(self, table: str) -> list[str]:
+        """One range holding every customer (``["TRUE"]``) unless the engine splits them."""
+        return ["TRUE"]
 
     def unique_name(self, prefix: str) -> str:
         """A table or view name ``<prefix>_<n>`` not used in this engine yet.
@@ -418,6 +526,7 @@ class DuckDBEngine(NamedTables):
         )
         self.temp_directory.mkdir(parents=True, exist_ok=True)
         self.connection = duckdb.connect(str(database))
+        self._compressed = str(database) == ":memory:" and self._attach_compressed()
         self.connection.execute(f"SET temp_directory = '{self._spill_dir()}'")
         self.memory_limit = memory_limit
         if memory_limit is not None:
@@ -440,6 +549,35 @@ class DuckDBEngine(NamedTables):
                 hint="raise duckdb.memory_limit in client.yml (e.g. duckdb: {memory_limit: 8GB}); "
                 "DuckDB spills what it can to disk, but some steps must fit in memory",
             ) from None
+
+    def _attach_compressed(self) -> bool:
+        """Keep the tables in an in-memory database that compresses them (:meth:`compact`)."""
+        try:
+            self.connection.execute(f"ATTACH ':memory:' AS {_MEMORY_DATABASE} (COMPRESS)")
+        except duckdb.Error:  # pragma: no cover - DuckDB before 1.3: plain in-memory tables
+            return False
+        self.connection.execute(f"USE {_MEMORY_DATABASE}")
+        return True
+
+    def compact(self) -> None:
+        """Compress the tables written so far (a checkpoint of the in-memory database).
+
+        DuckDB compresses in-memory tables when they are checkpointed: 100
+        million transactions then take 0.7 GB of its memory limit instead of
+        3.2 GB, which the per-customer aggregates that follow get instead (and
+        scans read less). A database file is compressed by DuckDB itself.
+
+        Examples
+        --------
+        >>> with DuckDBEngine() as engine:
+        ...     engine.execute("CREATE TABLE t AS SELECT range AS x FROM range(1000)")
+        ...     engine.compact()
+        ...     int(engine.query("SELECT sum(x) AS s FROM t")["s"].item())
+        499500
+        """
+        if self._compressed:
+            with self._memory_errors():
+                self.connection.execute(f"CHECKPOINT {_MEMORY_DATABASE}")
 
     def _spill_dir(self) -> str:
         return str(self.temp_directory / "spill").replace("'", "''")
@@ -471,6 +609,20 @@ class DuckDBEngine(NamedTables):
         self._check_name(name)
         with self._memory_errors():
             self.connection.execute(f"CREATE TABLE {name} AS {sql}")
+
+    def create_view(self, name: str, sql: str) -> None:
+        """Name the query ``sql`` ``name``; it runs again wherever ``name`` is read.
+
+        Parameters
+        ----------
+        name
+            A plain identifier.
+        sql
+            A ``SELECT`` query.
+        """
+        self._check_name(name)
+        with self._memory_errors():
+            self.connection.execute(f"CREATE VIEW {name} AS {sql}")
 
     def query(self, sql: str) -> pd.DataFrame:
         """Run a query and return the result as pandas.
@@ -566,6 +718,55 @@ class DuckDBEngine(NamedTables):
             self.connection.execute("RESET memory_limit")
         else:
             self.connection.execute(f"SET memory_limit = '{self.memory_limit}'")
+
+    def customer_ranges(self, table: str) -> list[str]:
+        """Conditions splitting ``table``'s customers into ranges of about 25 million rows.
+
+        A per-customer aggregate holds a state for every customer until its
+        last row is read: at 100 million rows and 17 million customers the
+        summary's outgrew an 8GB limit and spilled (86 s, against 35 s for
+        four ranges). The bounds are customer ids at equal steps of a sorted
+        sample of the rows (repeatable), so each range holds about as many rows.
+
+        Parameters
+        ----------
+        table
+            A table with a ``customer_id`` column.
+
+        Returns
+        -------
+        list of str
+            SQL conditions on ``customer_id``, lowest ids first, together
+            covering every id once; ``["TRUE"]`` up to 25 million rows.
+
+        Examples
+        --------
+        >>> with DuckDBEngine() as engine:
+        ...     engine.execute("CREATE TABLE t AS SELECT 'c' || range AS customer_id "
+        ...                    "FROM range(10)")
+        ...     engine.customer_ranges("t")
+        ['TRUE']
+        """
+        name = quote_identifier(table)
+        with self._memory_errors():
+            ((rows,),) = self.connection.execute(f"SELECT count(*) FROM {name}").fetchall()
+            parts = -(-int(rows) // ROWS_PER_CUSTOMER_RANGE)
+            if parts <= 1:
+                return ["TRUE"]
+            sample = self.connection.execute(
+                f"SELECT customer_id FROM {name} USING SAMPLE reservoir({_RANGE_SAMPLE} ROWS) "
+                "REPEATABLE (1) ORDER BY customer_id"
+            ).fetchall()
+        bounds = sorted({sample[len(sample) * k // parts][0] for k in range(1, parts)})
+        edges: list[str | None] = [None, *bounds, None]
+        conditions = []
+        for low, high in itertools.pairwise(edges):
+            limits = [
+                *([f"customer_id >= {self.dialect.string(low)}"] if low is not None else []),
+                *([f"customer_id < {self.dialect.string(high)}"] if high is not None else []),
+            ]
+            conditions.append(" AND ".join(limits))
+        return conditions
 
     def close(self) -> None:
         """Close the connection and remove the temporary directory it created."""

@@ -92,6 +92,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from clvreport.dates import parse_date
 from clvreport.definitions import (
@@ -313,27 +314,68 @@ def customer_metrics(
     1           b            1              0
     >>> engine.close()
     """
+    parts = [
+        engine.query_arrow(
+            _customer_metrics_sql(engine.dialect, table, condition, window, purchase_unit)
+        )
+        for condition in engine.customer_ranges(table)
+    ]
+    # ordered by customer in each range, the ranges in order: no sort needed here
+    frame = pa.concat_tables(parts).to_pandas(date_as_object=False)
+    return _derive_customer_figures(frame, window)
+
+
+_MASK_YEARS = 62
+"""Windows up to this many years keep each customer's years with a purchase as bits of a BIGINT."""
+
+
+def _customer_metrics_sql(
+    dialect: Dialect,
+    table: str,
+    condition: str,
+    window: ObservationWindow,
+    purchase_unit: PurchaseUnit,
+) -> str:
+    """One aggregate per customer of the rows where ``condition`` holds, ordered by customer.
+
+    The years with a purchase are the bits of one number per customer (year
+    ``k`` back from the window end is bit ``k``): counting them needs no
+    second grouping by customer and year. Windows longer than
+    :data:`_MASK_YEARS` years (implausible dates) count them by that grouping.
+    """
     purchases = _purchase_count_sql(purchase_unit)
-    dialect = engine.dialect
-    query = f"""
-        WITH tx AS (
-            SELECT * FROM {quote_identifier(table)}
-            WHERE {window.sql_filter(dialect)}
-        ),
-        per_customer AS (
-            SELECT
-                customer_id,
+    year = year_index_sql("order_date", window.end)
+    rows = f"{quote_identifier(table)} WHERE {window.sql_filter(dialect)} AND ({condition})"
+    totals = f"""
                 MIN(CASE WHEN is_return THEN NULL ELSE order_date END) AS first_purchase,
                 MAX(CASE WHEN is_return THEN NULL ELSE order_date END) AS last_purchase,
                 {purchases} AS n_purchases,
                 {dialect.exact_sum("amount")} AS revenue,
-                {dialect.exact_sum("CASE WHEN is_return THEN amount ELSE 0 END")} AS returns
+                {dialect.exact_sum("CASE WHEN is_return THEN amount ELSE 0 END")} AS returns"""
+    if year_index(window.start, window.end) <= _MASK_YEARS:
+        return f"""
+        SELECT customer_id, first_purchase, last_purchase, n_purchases, revenue, returns,
+            CAST(bit_count(years) AS BIGINT) AS active_years,
+            CASE WHEN (years & 1) <> 0 THEN 1 ELSE 0 END AS active_now,
+            CASE WHEN (years & 2) <> 0 THEN 1 ELSE 0 END AS active_previous
+        FROM (
+            SELECT customer_id,{totals},
+                bit_or(CASE WHEN is_return THEN NULL ELSE {dialect.bit(year)} END) AS years
+            FROM {rows}
+            GROUP BY customer_id
+        )
+        WHERE n_purchases > 0
+        ORDER BY customer_id
+    """
+    return f"""
+        WITH tx AS (SELECT * FROM {rows}),
+        per_customer AS (
+            SELECT customer_id,{totals}
             FROM tx
             GROUP BY customer_id
         ),
         active_periods AS (
-            SELECT DISTINCT customer_id, {year_index_sql("order_date", window.end)} AS k
-            FROM tx WHERE NOT is_return
+            SELECT DISTINCT customer_id, {year} AS k FROM tx WHERE NOT is_return
         ),
         per_year AS (
             SELECT customer_id,
@@ -346,17 +388,16 @@ def customer_metrics(
         SELECT p.*, y.active_years, y.active_now, y.active_previous
         FROM per_customer p JOIN per_year y ON p.customer_id = y.customer_id
         WHERE p.n_purchases > 0
+        ORDER BY p.customer_id
     """
-    frame = engine.query(query)
-    return _derive_customer_figures(frame, window)
 
 
 def _derive_customer_figures(frame: pd.DataFrame, window: ObservationWindow) -> pd.DataFrame:
     out = pd.DataFrame(
         {
             "customer_id": frame["customer_id"].astype(str),
-            "first_purchase": pd.to_datetime(frame["first_purchase"]),
-            "last_purchase": pd.to_datetime(frame["last_purchase"]),
+            "first_purchase": frame["first_purchase"].astype("datetime64[us]"),
+            "last_purchase": frame["last_purchase"].astype("datetime64[us]"),
             "n_purchases": frame["n_purchases"].astype("int64"),
             "revenue": frame["revenue"].astype("float64"),
             "returns": frame["returns"].astype("float64"),
@@ -373,8 +414,6 @@ def _derive_customer_figures(frame: pd.DataFrame, window: ObservationWindow) -> 
     out["avg_purchase_value"] = out["revenue"] / out["n_purchases"]
     out["purchase_frequency"] = out["n_purchases"] / out["active_years"]
     out["customer_value"] = out["revenue"] / out["active_years"]
-    # Sorted first: the engine returns rows in any order, and float sums must not depend on it.
-    out = out.sort_values("customer_id", ignore_index=True)
     remaining = expected_remaining_years(retention(out, window.start, window.end).rate)
     per_year = _ratio(float(out["revenue"].sum()), float(out["active_years"].sum()))
     out["expected_remaining_years"] = out["active_now"] * remaining
@@ -998,26 +1037,14 @@ def repeat_rates(
             SELECT DISTINCT customer_id, order_date FROM {quote_identifier(table)}
             WHERE NOT is_return AND {window.sql_filter(dialect)}
         ),
-        -- the first three purchase days by aggregation, not a window over every day:
-        -- hash aggregates and joins spill to disk, a window over 100M rows does not
-        first_days AS (
-            SELECT customer_id, MIN(order_date) AS d1 FROM days GROUP BY customer_id
-        ),
-        second_days AS (
-            SELECT d.customer_id, MIN(d.order_date) AS d2
-            FROM days d JOIN first_days f ON d.customer_id = f.customer_id
-            WHERE d.order_date > f.d1 GROUP BY d.customer_id
-        ),
-        third_days AS (
-            SELECT d.customer_id, MIN(d.order_date) AS d3
-            FROM days d JOIN second_days s ON d.customer_id = s.customer_id
-            WHERE d.order_date > s.d2 GROUP BY d.customer_id
-        ),
+        -- the first three purchase days of each customer in one aggregation
         firsts AS (
-            SELECT f.customer_id, f.d1, s.d2, t.d3
-            FROM first_days f
-            LEFT JOIN second_days s ON f.customer_id = s.customer_id
-            LEFT JOIN third_days t ON f.customer_id = t.customer_id
+            SELECT {dialect.smallest("order_date", 3)} AS d FROM days GROUP BY customer_id
+        ),
+        named AS (
+            SELECT {dialect.item("d", 1)} AS d1, {dialect.item("d", 2)} AS d2,
+                {dialect.item("d", 3)} AS d3
+            FROM firsts
         ),
         gaps AS (
             SELECT
@@ -1025,7 +1052,7 @@ def repeat_rates(
                 {dialect.date_diff_days("d1", "d2")} AS gap_12,
                 {dialect.date_diff_days("d2", end)} AS follow_2,
                 {dialect.date_diff_days("d2", "d3")} AS gap_23
-            FROM firsts
+            FROM named
         )
         SELECT
             SUM(CASE WHEN follow_1 >= {days} THEN 1 ELSE 0 END) AS new_customers,

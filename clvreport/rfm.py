@@ -58,19 +58,50 @@ curves for customer base analysis. *Journal of Marketing Research* 42(4), 415-43
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, get_args
 
 import pandas as pd
+import pyarrow as pa
 
 from clvreport.dates import parse_date
-from clvreport.engine import DUCKDB, Dialect
+from clvreport.engine import DUCKDB, Dialect, rows_in_range
 from clvreport.errors import DataError
 from clvreport.ingest import Transactions
 from clvreport.ingest.exceptional import ExceptionalOrderRule
 from clvreport.models.spend_caps import CAPPED_COLUMN, SUMMARY_ATTR
 from clvreport.models.units import DAYS_PER_UNIT, TimeUnit
 
-__all__ = ["capped_sql", "rfm_summary", "summary_sql", "summary_totals"]
+__all__ = [
+    "SummaryPeriod",
+    "capped_sql",
+    "rfm_summaries",
+    "rfm_summary",
+    "summaries_sql",
+    "summary_sql",
+    "summary_totals",
+]
+
+
+@dataclass(frozen=True)
+class SummaryPeriod:
+    """One summary's periods: calibration up to ``calibration_end``, then an optional holdout.
+
+    Attributes
+    ----------
+    calibration_end
+        Last day of the calibration period (inclusive).
+    observation_end
+        Last day of the holdout period (inclusive), or ``None`` for no holdout.
+    exceptional
+        The client's rule for exceptional orders: the summary then also has
+        ``monetary_value_capped`` (:func:`capped_sql`).
+    """
+
+    calibration_end: dt.date
+    observation_end: dt.date | None = None
+    exceptional: ExceptionalOrderRule | None = None
 
 
 def summary_sql(
@@ -104,90 +135,173 @@ def summary_sql(
     str
         A query returning ``customer_id, frequency, recency_days, age_days,
         monetary_value, revenue`` (and ``frequency_holdout,
-        monetary_value_holdout, revenue_holdout`` with a holdout), ordered by
-        ``customer_id``.
+        monetary_value_holdout, revenue_holdout, first_holdout_days`` with a
+        holdout), ordered by ``customer_id``.
 
     Examples
     --------
     >>> "GROUP BY customer_id, order_date" in summary_sql("tx", dt.date(2020, 1, 1))
     True
     """
-    cal = dialect.date(calibration_end)
-    holdout_cte = ""
-    holdout_columns = ""
-    holdout_join = ""
-    if observation_end is not None:
-        obs = dialect.date(observation_end)
-        holdout_cte = f""",
-holdout_days AS (
+    period = SummaryPeriod(calibration_end, observation_end, exceptional)
+    return summaries_sql(table, [period], dialect=dialect, suffixes=False)
+
+
+def summaries_sql(
+    table: str,
+    periods: Sequence[SummaryPeriod],
+    *,
+    dialect: Dialect = DUCKDB,
+    suffixes: bool = True,
+) -> str:
+    """The SQL computing several per-customer summaries in one pass over the rows.
+
+    The rows are grouped once by customer and day, then once by customer:
+    each summary's figures are conditional aggregates of those days (the
+    report's full-history and calibration summaries share the grouping, the
+    costly part at 100 million rows).
+
+    A customer's repeat revenue is their revenue after the first purchase
+    day: their revenue, less that day's, less any returns on days before it
+    (read again for the few customers who have such days). The amounts are
+    summed as exact decimals, so every figure equals that of a separate query
+    to the last bit.
+
+    Parameters
+    ----------
+    table
+        Clean transactions table (``customer_id, order_date, amount, is_return``).
+    periods
+        The summaries; the first must have the latest calibration end (its
+        customers include every other summary's).
+    dialect
+        The engine's SQL dialect.
+    suffixes
+        Name summary ``i``'s columns ``<column>_<i>`` (``frequency_0``...), with
+        ``in_<i>`` (the customer bought in its calibration period); ``False``
+        (one summary only): the plain names of :func:`summary_sql`.
+
+    Returns
+    -------
+    str
+        One row per customer with a purchase up to the first summary's
+        calibration end, ordered by ``customer_id``.
+
+    Examples
+    --------
+    >>> sql = summaries_sql("tx", [SummaryPeriod(dt.date(2020, 12, 31)),
+    ...                           SummaryPeriod(dt.date(2020, 6, 30), dt.date(2020, 12, 31))])
+    >>> sql.count("GROUP BY customer_id, order_date"), "frequency_holdout_1" in sql
+    (1, True)
+    """
+    if not periods:
+        raise ValueError("summaries_sql needs at least one period")
+    if not suffixes and len(periods) > 1:
+        raise ValueError("several summaries need suffixed column names")
+    later = [p for p in periods[1:] if p.calibration_end > periods[0].calibration_end]
+    if later:
+        raise ValueError("the first summary must have the latest calibration end")
+    top = max(p.observation_end or p.calibration_end for p in periods)
+    decimal = dialect.decimal
+
+    def name(column: str, i: int) -> str:
+        return f"{column}_{i}" if suffixes else column
+
+    aggregates, early, early_flags, selects, joins, capped_ctes = [], [], [], [], [], []
+    for i, period in enumerate(periods):
+        cal = dialect.date(period.calibration_end)
+        bought = f"is_purchase_day = 1 AND order_date <= {cal}"
+        aggregates += [
+            f"MIN(CASE WHEN {bought} THEN order_date END) AS first_{i}",
+            f"MAX(CASE WHEN {bought} THEN order_date END) AS last_{i}",
+            f"SUM(CASE WHEN {bought} THEN 1 ELSE 0 END) AS days_{i}",
+            f"{dialect.arg_min(decimal('amount'), f'CASE WHEN {bought} THEN order_date END')}"
+            f" AS first_amount_{i}",
+            f"MIN(CASE WHEN is_purchase_day = 0 AND order_date <= {cal} THEN order_date END)"
+            f" AS first_return_day_{i}",
+            f"SUM(CASE WHEN order_date <= {cal} THEN {decimal('amount')} ELSE 0 END)"
+            f" AS revenue_{i}",
+        ]
+        # returns on days before the first purchase: not repeat revenue
+        early_flags.append(f"first_return_day_{i} < first_{i}")
+        early.append(
+            f"SUM(CASE WHEN t.order_date < p.first_{i} THEN {decimal('t.amount')} ELSE 0 END)"
+            f" AS early_{i}"
+        )
+        repeat = f"(c.revenue_{i} - c.first_amount_{i} - COALESCE(e.early_{i}, 0))"
+        frequency = f"(c.days_{i} - 1)"
+        columns = [
+            f"CAST({frequency} AS BIGINT) AS {name('frequency', i)}",
+            f"{dialect.date_diff_days(f'c.first_{i}', f'c.last_{i}')} AS {name('recency_days', i)}",
+            f"{dialect.date_diff_days(f'c.first_{i}', cal)} AS {name('age_days', i)}",
+            f"CASE WHEN {frequency} > 0 THEN CAST({repeat} AS DOUBLE) / {frequency} ELSE 0 END"
+            f" AS {name('monetary_value', i)}",
+        ]
+        if period.exceptional is not None:
+            capped_ctes.append(
+                f"capped_{i} AS (\n"
+                f"{capped_sql(table, period.calibration_end, period.exceptional, dialect=dialect)}"
+                "\n)"
+            )
+            joins.append(f"LEFT JOIN capped_{i} k_{i} ON c.customer_id = k_{i}.customer_id")
+            columns.append(
+                f"CASE WHEN {frequency} > 0 THEN (CAST({repeat} AS DOUBLE) - "
+                f"COALESCE(k_{i}.reduction, 0)) / {frequency} ELSE 0 END"
+                f" AS {name('monetary_value_capped', i)}"
+            )
+        columns.append(f"CAST(c.revenue_{i} AS DOUBLE) AS {name('revenue', i)}")
+        if period.observation_end is not None:
+            obs = dialect.date(period.observation_end)
+            held = f"order_date > {cal} AND order_date <= {obs}"
+            aggregates += [
+                f"SUM(CASE WHEN {held} AND is_purchase_day = 1 THEN 1 ELSE 0 END)"
+                f" AS frequency_holdout_{i}",
+                f"MIN(CASE WHEN {held} AND is_purchase_day = 1 THEN order_date END)"
+                f" AS first_holdout_{i}",
+                f"SUM(CASE WHEN {held} THEN {decimal('amount')} ELSE 0 END) AS revenue_holdout_{i}",
+            ]
+            columns += [
+                f"CAST(c.frequency_holdout_{i} AS BIGINT) AS {name('frequency_holdout', i)}",
+                f"{dialect.date_diff_days(cal, f'c.first_holdout_{i}')}"
+                f" AS {name('first_holdout_days', i)}",
+                f"CASE WHEN c.frequency_holdout_{i} > 0 THEN CAST(c.revenue_holdout_{i} AS DOUBLE)"
+                f" / c.frequency_holdout_{i} ELSE 0 END AS {name('monetary_value_holdout', i)}",
+                f"CAST(c.revenue_holdout_{i} AS DOUBLE) AS {name('revenue_holdout', i)}",
+            ]
+        if suffixes:
+            columns.append(f"c.first_{i} IS NOT NULL AS in_{i}")
+        selects += columns
+    nl = ",\n    "
+    extra = "".join(f",\n{cte}" for cte in capped_ctes)
+    return f"""WITH days AS (
     SELECT customer_id, order_date,
            MAX(CASE WHEN is_return THEN 0 ELSE 1 END) AS is_purchase_day,
            {dialect.exact_sum("amount")} AS amount
     FROM {table}
-    WHERE order_date > {cal} AND order_date <= {obs}
+    WHERE order_date <= {dialect.date(top)}
     GROUP BY customer_id, order_date
 ),
-holdout AS (
+customers AS (
     SELECT customer_id,
-           SUM(is_purchase_day) AS frequency_holdout,
-           MIN(CASE WHEN is_purchase_day = 1 THEN order_date END) AS first_holdout,
-           {dialect.exact_sum("amount")} AS revenue_holdout
-    FROM holdout_days
-    GROUP BY customer_id
-)"""
-        holdout_columns = f""",
-       CAST(COALESCE(h.frequency_holdout, 0) AS BIGINT) AS frequency_holdout,
-       {dialect.date_diff_days(cal, "h.first_holdout")} AS first_holdout_days,
-       CASE WHEN h.frequency_holdout > 0 THEN h.revenue_holdout / h.frequency_holdout
-            ELSE 0 END AS monetary_value_holdout,
-       COALESCE(h.revenue_holdout, 0) AS revenue_holdout"""
-        holdout_join = "LEFT JOIN holdout h ON c.customer_id = h.customer_id"
-    capped_ctes = capped_columns = capped_join = ""
-    if exceptional is not None:
-        capped_ctes = f""",
-capped AS (
-{capped_sql(table, calibration_end, exceptional, dialect=dialect)}
-)"""
-        capped_columns = """
-       CASE WHEN c.frequency > 0
-            THEN (c.repeat_revenue - COALESCE(k.reduction, 0)) / c.frequency ELSE 0 END
-           AS monetary_value_capped,"""
-        capped_join = "\nLEFT JOIN capped k ON c.customer_id = k.customer_id"
-    return f"""WITH calibration_days AS (
-    SELECT customer_id, order_date,
-           MAX(CASE WHEN is_return THEN 0 ELSE 1 END) AS is_purchase_day,
-           {dialect.exact_sum("amount")} AS amount
-    FROM {table}
-    WHERE order_date <= {cal}
-    GROUP BY customer_id, order_date
-),
-first_purchases AS (
-    SELECT customer_id, MIN(order_date) AS first_purchase
-    FROM calibration_days
-    WHERE is_purchase_day = 1
+    {nl.join(aggregates)}
+    FROM days
     GROUP BY customer_id
 ),
-calibration AS (
-    SELECT d.customer_id, f.first_purchase,
-           SUM(CASE WHEN d.is_purchase_day = 1 AND d.order_date > f.first_purchase
-                    THEN 1 ELSE 0 END) AS frequency,
-           MAX(CASE WHEN d.is_purchase_day = 1 THEN d.order_date END) AS last_purchase,
-           {dialect.exact_sum("CASE WHEN d.order_date > f.first_purchase THEN d.amount ELSE 0 END")}
-               AS repeat_revenue,
-           {dialect.exact_sum("d.amount")} AS revenue
-    FROM calibration_days d
-    JOIN first_purchases f ON d.customer_id = f.customer_id
-    GROUP BY d.customer_id, f.first_purchase
-){holdout_cte}{capped_ctes}
+early AS (
+    SELECT t.customer_id,
+    {nl.join(early)}
+    FROM {table} t
+    JOIN (SELECT * FROM customers WHERE {" OR ".join(early_flags)}) p
+        ON t.customer_id = p.customer_id
+    WHERE t.is_return
+    GROUP BY t.customer_id
+){extra}
 SELECT c.customer_id,
-       CAST(c.frequency AS BIGINT) AS frequency,
-       {dialect.date_diff_days("c.first_purchase", "c.last_purchase")} AS recency_days,
-       {dialect.date_diff_days("c.first_purchase", cal)} AS age_days,
-       CASE WHEN c.frequency > 0 THEN c.repeat_revenue / c.frequency ELSE 0 END
-           AS monetary_value,{capped_columns}
-       c.revenue{holdout_columns}
-FROM calibration c
-{holdout_join}{capped_join}
+    {nl.join(selects)}
+FROM customers c
+LEFT JOIN early e ON c.customer_id = e.customer_id
+{chr(10).join(joins)}
+WHERE c.first_0 IS NOT NULL
 ORDER BY c.customer_id"""
 
 
@@ -351,21 +465,102 @@ def rfm_summary(
     >>> summary_totals(summary)["repeat_buyers"]  # doctest: +SKIP
     946
     """
-    if time_unit not in get_args(TimeUnit):
-        raise DataError(f"unknown time unit {time_unit!r}", hint="use one of days, weeks, months")
     cal = parse_date(calibration_end, "calibration end", error=DataError) or transactions.as_of
     obs = parse_date(observation_end, "holdout end", error=DataError)
-    _check_period(transactions, cal, obs)
+    return rfm_summaries(transactions, [(cal, obs)], time_unit=time_unit)[0]
+
+
+def rfm_summaries(
+    transactions: Transactions,
+    periods: Sequence[tuple[dt.date, dt.date | None]],
+    *,
+    time_unit: TimeUnit = "weeks",
+) -> list[pd.DataFrame]:
+    """Several summaries of :func:`rfm_summary` from one pass over the transactions.
+
+    Parameters
+    ----------
+    transactions
+        Clean transactions from :func:`clvreport.ingest.read_transactions`.
+    periods
+        ``(calibration_end, observation_end)`` of each summary
+        (``observation_end`` ``None`` for no holdout); the first must have the
+        latest calibration end.
+    time_unit
+        ``"days"``, ``"weeks"`` or ``"months"``.
+
+    Returns
+    -------
+    list of pandas.DataFrame
+        One table per period, each as :func:`rfm_summary` returns it.
+
+    Raises
+    ------
+    DataError
+        For periods outside the data or a holdout end not after the calibration end.
+
+    Examples
+    --------
+    >>> full, calibration = rfm_summaries(  # doctest: +SKIP
+    ...     tx, [(tx.as_of, None), (dt.date(1997, 9, 30), tx.as_of)])
+    """
+    if time_unit not in get_args(TimeUnit):
+        raise DataError(f"unknown time unit {time_unit!r}", hint="use one of days, weeks, months")
+    # the periods with a holdout first: their messages name both ends
+    for cal, obs in sorted(periods, key=lambda period: period[1] is None):
+        _check_period(transactions, cal, obs)
     engine = transactions.engine
     rule = getattr(transactions, "exceptional_rule", None)
-    capped = None
-    if rule is not None:  # a small query first: most exports have nothing to cap
-        capped = engine.query(capped_sql(transactions.table, cal, rule, dialect=engine.dialect))
-    exceptional = rule if capped is not None and len(capped) else None
-    # Through Arrow: customer ids become pandas' Arrow-backed strings without Python objects.
-    frame = engine.query_arrow(
-        summary_sql(transactions.table, cal, obs, dialect=engine.dialect, exceptional=exceptional)
+    capped: list[pd.DataFrame | None] = [
+        # a small query first: most exports have nothing to cap
+        engine.query(capped_sql(transactions.table, cal, rule, dialect=engine.dialect))
+        if rule is not None
+        else None
+        for cal, _ in periods
+    ]
+    specs = [
+        SummaryPeriod(cal, obs, rule if found is not None and len(found) else None)
+        for (cal, obs), found in zip(periods, capped, strict=True)
+    ]
+    several = len(periods) > 1
+    # One query per range of customers (large tables: the aggregates then fit in memory),
+    # each ordered by customer: together they are in order. Through Arrow: customer ids
+    # become pandas' Arrow-backed strings without Python objects.
+    table = transactions.table
+    frame = pa.concat_tables(
+        engine.query_arrow(
+            summaries_sql(
+                rows_in_range(table, condition),
+                specs,
+                dialect=engine.dialect,
+                suffixes=several,
+            )
+        )
+        for condition in engine.customer_ranges(table)
     ).to_pandas()
+    out = []
+    for i, spec in enumerate(specs):
+        part = frame
+        if several:
+            split = (c.rsplit("_", 1) for c in frame.columns if c != "customer_id")
+            names = {f"{base}_{n}": base for base, n in split if n == str(i)}
+            part = frame[["customer_id", *names]].rename(columns=names)
+            bought = part.pop("in").to_numpy(dtype=bool)
+            if not bought.all():
+                part = part[bought].reset_index(drop=True)
+        out.append(_summary_frame(part, spec, capped[i], rule, time_unit))
+    return out
+
+
+def _summary_frame(
+    frame: pd.DataFrame,
+    spec: SummaryPeriod,
+    capped: pd.DataFrame | None,
+    rule: ExceptionalOrderRule | None,
+    time_unit: TimeUnit,
+) -> pd.DataFrame:
+    """One summary's table from its query columns (see :func:`rfm_summary`)."""
+    cal, obs = spec.calibration_end, spec.observation_end
     per_unit = DAYS_PER_UNIT[time_unit]
     out = pd.DataFrame(
         {

@@ -104,3 +104,22 @@ def test_out_of_memory_is_one_message_naming_the_setting():
                 "SELECT quantile_cont(x, 0.5) FROM (SELECT random() AS x FROM range(10000000))"
             )
         assert "duckdb.memory_limit" in info.value.hint
+
+
+def test_customer_ranges_cover_every_row_once_whatever_the_ids(monkeypatch):
+    """Ranges of hostile ids (quotes, backslashes, accents, empty) hold each row exactly once."""
+    import clvreport.engine
+
+    ids = ["", "a'b", "a\\\\b", "é", "Z", "0", "O'Brien", "x" * 40, "'; DROP TABLE t; --"]
+    with DuckDBEngine(threads=1) as engine:
+        engine.register("frame", pd.DataFrame({"customer_id": ids * 50}))
+        engine.execute("CREATE TABLE t AS SELECT * FROM frame")
+        monkeypatch.setattr(clvreport.engine, "ROWS_PER_CUSTOMER_RANGE", 60)
+        ranges = engine.customer_ranges("t")
+        assert len(ranges) > 2
+        counts = [
+            int(engine.query(f"SELECT count(*) AS n FROM t WHERE {c}")["n"].item()) for c in ranges
+        ]
+        assert sum(counts) == len(ids) * 50
+        every = " OR ".join(f"({c})" for c in ranges)
+        assert engine.query(f"SELECT count(*) AS n FROM t WHERE NOT ({every})")["n"].item() == 0

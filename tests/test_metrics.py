@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import clvreport.engine
 import clvreport.metrics
 from clvreport.engine import DuckDBEngine
 from clvreport.errors import DataError
@@ -458,6 +459,48 @@ def test_properties_of_figures_and_periods(rows):
     rows = [(c, d, -a if ret else a, ret) for c, d, a, ret in rows]
     with make_engine(rows) as con:
         check_properties(con, rows)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(transaction_rows, st.sampled_from([30, 90, 365]))
+def test_repeat_rates_follow_each_customers_first_three_purchase_days(rows, days):
+    """New and returning repeat rates from each customer's own distinct purchase days."""
+    rows = [(c, d, -a if ret else a, ret) for c, d, a, ret in rows]
+    with make_engine(rows) as con:
+        r = repeat_rates(con, "tx", WINDOW, days=days)
+    end = WINDOW.end
+    counts = {"new": 0, "new_again": 0, "returning": 0, "returning_again": 0}
+    for customer in {c for c, _, _, ret in rows if not ret}:
+        d = sorted({day for c, day, _, ret in rows if c == customer and not ret})
+        if (end - d[0]).days >= days:
+            counts["new"] += 1
+            counts["new_again"] += len(d) > 1 and (d[1] - d[0]).days <= days
+        if len(d) > 1 and (end - d[1]).days >= days:
+            counts["returning"] += 1
+            counts["returning_again"] += len(d) > 2 and (d[2] - d[1]).days <= days
+    assert (r.new_customers, r.returning_customers) == (counts["new"], counts["returning"])
+    if counts["new"]:
+        assert r.new_repeat_rate == counts["new_again"] / counts["new"]
+    if counts["returning"]:
+        assert r.returning_repeat_rate == counts["returning_again"] / counts["returning"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(transaction_rows, st.booleans())
+def test_customer_metrics_are_the_same_by_bits_by_grouping_and_by_ranges(rows, orders):
+    """Years with a purchase as bits, as a grouping by year, per range of ids: one table."""
+    rows = [(c, d, -a if ret else a, ret) for c, d, a, ret in rows]
+    unit = "order" if orders else "transaction"
+    with make_engine(rows, with_order_id=orders) as con:
+        by_bits = customer_metrics(con, "tx", WINDOW, purchase_unit=unit)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(clvreport.metrics, "_MASK_YEARS", -1)
+            by_grouping = customer_metrics(con, "tx", WINDOW, purchase_unit=unit)
+            patch.setattr(clvreport.engine, "ROWS_PER_CUSTOMER_RANGE", 3)
+            by_ranges = customer_metrics(con, "tx", WINDOW, purchase_unit=unit)
+    pd.testing.assert_frame_equal(by_bits, by_grouping)
+    pd.testing.assert_frame_equal(by_bits, by_ranges)
+    assert by_bits["customer_id"].is_monotonic_increasing
 
 
 def check_properties(con: DuckDBEngine, rows) -> None:

@@ -1,3 +1,4 @@
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -7,11 +8,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import clvreport.engine
 from clvreport.config import ColumnMapping, CsvOptions, DataPolicies
 from clvreport.engine import SPARK, DuckDBEngine
 from clvreport.errors import DataError
 from clvreport.ingest import DataQuality, Transactions, read_transactions
-from clvreport.rfm import rfm_summary, summary_sql, summary_totals
+from clvreport.ingest.exceptional import ExceptionalOrderRule
+from clvreport.models.spend_caps import CAPPED_COLUMN
+from clvreport.rfm import capped_sql, rfm_summaries, rfm_summary, summary_sql, summary_totals
 
 DATA = Path(__file__).parent / "data"
 SMALL = DATA / "ingest" / "summary_small.csv"
@@ -166,7 +170,8 @@ def test_bad_periods(small, kwargs, message):
 
 def test_sql_is_portable_to_spark():
     sql = summary_sql("tx", dt.date(1997, 9, 30), dt.date(1998, 6, 30), dialect=SPARK)
-    assert "datediff(c.last_purchase, c.first_purchase)" in sql
+    assert "datediff(c.last_0, c.first_0)" in sql
+    assert "min_by(" in sql and "arg_min" not in sql
     assert "date_diff" not in sql
     assert "DATE '1997-09-30'" in sql and "DATE '1998-06-30'" in sql
 
@@ -276,3 +281,71 @@ def test_holdout_counts_every_later_purchase_day(engine, rows):
         assert s["revenue"].sum() + s["revenue_holdout"].sum() == pytest.approx(total, abs=1e-6)
     finally:
         engine.drop(tx.table)
+
+
+# --- the one-pass summaries against the joined construction ---------------------------------
+
+_columns_of = {
+    False: ["frequency", "recency_days", "age_days", "monetary_value", "revenue"],
+    True: ["frequency_holdout", "first_holdout_days", "monetary_value_holdout", "revenue_holdout"],
+}
+
+
+def _joined(engine, table, cal_end, obs_end, rule):
+    from summary_reference import joined_summary_sql
+
+    capped = rule is not None and len(engine.query(capped_sql(table, cal_end, rule)))
+    sql = joined_summary_sql(table, cal_end, obs_end, exceptional=rule if capped else None)
+    return engine.query_arrow(sql).to_pandas(), bool(capped)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=transactions,
+    cut=st.integers(min_value=0, max_value=120),
+    capped=st.booleans(),
+)
+def test_one_pass_summaries_equal_the_joined_construction_to_the_bit(engine, rows, cut, capped):
+    """Full and calibration summaries of one query equal separate joined queries exactly.
+
+    Returns before a customer's first purchase, return-only days, same-day
+    purchases, a holdout and exceptional orders (a rule that caps orders above
+    four times a 20 order) are all in the generated rows.
+    """
+    tx = _transactions(engine, rows)
+    rule = ExceptionalOrderRule(20.0, 0.5, 4.0, 100) if capped else None
+    tx = dataclasses.replace(tx, exceptional_rule=rule)
+    try:
+        cal_end = min(tx.first_date + dt.timedelta(days=cut), tx.as_of)
+        bought = [
+            a >= 0 and dt.date(2021, 1, 1) + dt.timedelta(days=d) <= cal_end for _, d, a in rows
+        ]
+        if not any(bought) or cal_end >= tx.last_date:
+            return
+        periods = [(tx.as_of, None), (cal_end, tx.as_of)]
+        full, calibration = rfm_summaries(tx, periods, time_unit="days")
+        for got, (end, obs) in zip((full, calibration), periods, strict=True):
+            expected, any_capped = _joined(engine, tx.table, end, obs, rule)
+            assert got["customer_id"].tolist() == expected["customer_id"].tolist()
+            names = _columns_of[False] + (_columns_of[True] if obs else [])
+            names += [CAPPED_COLUMN] if any_capped else []
+            renamed = {"recency_days": "recency", "age_days": "T"}
+            for name in names:
+                mine = got[renamed.get(name, name)].to_numpy(dtype=float)
+                assert np.array_equal(mine, expected[name].to_numpy(dtype=float), equal_nan=True)
+        assert full.equals(rfm_summary(tx, time_unit="days"))
+    finally:
+        engine.drop(tx.table)
+
+
+def test_summaries_by_ranges_of_customers_equal_one_query(cdnow, monkeypatch):
+    """Large tables are summarised per range of customer ids: the same rows, in order."""
+    periods = [(cdnow.as_of, None), (dt.date(1997, 9, 30), cdnow.as_of)]
+    whole = rfm_summaries(cdnow, periods)
+    monkeypatch.setattr(clvreport.engine, "ROWS_PER_CUSTOMER_RANGE", 700)
+    assert len(cdnow.engine.customer_ranges(cdnow.table)) > 3
+    ranged = rfm_summaries(cdnow, periods)
+    for one, split in zip(whole, ranged, strict=True):
+        pd.testing.assert_frame_equal(one, split)

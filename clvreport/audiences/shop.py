@@ -49,23 +49,16 @@ class ShopAudience(Audience):
         from clvreport.models import fit_clv_models
         from clvreport.models.season import daily_purchases, season_from_transactions
         from clvreport.models.tracking import daily_repeat_purchases
-        from clvreport.rfm import rfm_summary
+        from clvreport.rfm import rfm_summaries
 
         as_of = transactions.as_of
         engine = transactions.engine
         calibration_end = calibration_end_for(window.start, as_of, config.holdout_months)
         check_holdout_has_data(calibration_end, transactions.last_date, config.holdout_months)
-        full = rfm_summary(transactions, calibration_end=as_of, time_unit=config.time_unit)
-        calibration = (
-            rfm_summary(
-                transactions,
-                calibration_end=calibration_end,
-                observation_end=as_of,
-                time_unit=config.time_unit,
-            )
-            if calibration_end is not None
-            else full
-        )
+        # one pass over the rows for both summaries (they share the grouping by customer and day)
+        periods = [(as_of, None)] + ([(calibration_end, as_of)] if calibration_end else [])
+        full, *rest = rfm_summaries(transactions, periods, time_unit=config.time_unit)
+        calibration = rest[0] if rest else full
         # the seasonal index of the whole history scores; the calibration period's own
         # (estimated without the holdout) is what the holdout check uses
         enabled = config.season != "off"

@@ -102,7 +102,7 @@ from clvreport.models.fitting import MIN_REPEAT_BUYERS, SKIPPED
 from clvreport.models.next_purchase import chosen_window_check, validation_entries
 from clvreport.models.predictive import INTERVAL, holdout_intervals, interval_check
 from clvreport.models.season import Season, daily_purchases, season_from_transactions
-from clvreport.rfm import rfm_summary
+from clvreport.rfm import rfm_summaries, rfm_summary
 from clvreport.subscription_log import ALL_PLANS
 
 __all__ = ["fit"]
@@ -720,15 +720,15 @@ def fit(
         return
     try:
         with running("summarising per customer"):
-            calibration = rfm_summary(
-                tx,
-                calibration_end=calibration_end,
-                observation_end=holdout_end,
-                time_unit=time_unit,
-            )
             full = None
-            if holdout_end is not None:
-                full = rfm_summary(tx, calibration_end=holdout_end, time_unit=time_unit)
+            if holdout_end is None:
+                calibration = rfm_summary(tx, calibration_end=calibration_end, time_unit=time_unit)
+            else:  # both summaries from one pass over the rows
+                end = parse_date(holdout_end, "holdout end", error=DataError)
+                cal = parse_date(calibration_end, "calibration end", error=DataError)
+                full, calibration = rfm_summaries(
+                    tx, [(end, None), (cal or tx.as_of, end)], time_unit=time_unit
+                )
             calibration_season, full_season = _seasons(
                 tx, calibration.attrs["calibration_end"], holdout_end, season == "auto"
             )

@@ -63,7 +63,7 @@ import numpy as np
 import pandas as pd
 
 from clvreport.dates import parse_date
-from clvreport.engine import DUCKDB, Dialect
+from clvreport.engine import DUCKDB, Dialect, rows_in_range
 from clvreport.errors import DataError
 from clvreport.models.base import TransactionModel
 from clvreport.models.season import Season
@@ -192,8 +192,15 @@ def daily_repeat_purchases(
         if observation_end is None
         else parse_date(observation_end, "holdout end", error=DataError)
     )
-    engine = transactions.engine
-    frame = engine.query(tracking_sql(transactions.table, cal, obs, dialect=engine.dialect))
+    engine, table = transactions.engine, transactions.table
+    # per range of customers (large tables), the counts of each day added up
+    parts = [
+        engine.query(tracking_sql(rows_in_range(table, range_), cal, obs, dialect=engine.dialect))
+        for range_ in engine.customer_ranges(table)
+    ]
+    frame = parts[0]
+    if len(parts) > 1:
+        frame = pd.concat(parts).groupby("day", as_index=False).sum().sort_values("day")
     daily = pd.DataFrame(
         {
             "day": frame["day"].astype("int64"),

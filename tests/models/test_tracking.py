@@ -141,3 +141,14 @@ def test_the_sql_counts_purchase_days_like_the_summary() -> None:
         engine.register("tx", rows)
         alone = daily_purchases(SimpleNamespace(engine=engine, table="tx"), dt.date(2024, 2, 29))
     pd.testing.assert_frame_equal(season_counts, alone)
+
+
+def test_daily_counts_by_ranges_of_customers_equal_one_query(cdnow_tx, monkeypatch) -> None:
+    """Large tables are counted per range of customer ids and added up: the same days."""
+    import clvreport.engine
+
+    whole = daily_repeat_purchases(cdnow_tx, "1997-09-30", "1998-06-30")
+    monkeypatch.setattr(clvreport.engine, "ROWS_PER_CUSTOMER_RANGE", 900)
+    assert len(cdnow_tx.engine.customer_ranges(cdnow_tx.table)) > 3
+    split = daily_repeat_purchases(cdnow_tx, "1997-09-30", "1998-06-30")
+    pd.testing.assert_frame_equal(whole, split)
