@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from clvreport.acquisition import first_purchase_groups, group_value
 from clvreport.audiences import Fit, audience
@@ -470,7 +471,9 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, source: Any) 
             if column in transactions.columns
         }
     # The engine is closed here: DuckDB's copy of the transactions no longer takes memory
-    # while millions of customers are scored.
+    # while millions of customers are scored. Arrow's allocator keeps what the query
+    # results used for later tables; nothing more is read, so it goes back now.
+    pa.default_memory_pool().release_unused()
     step = kind.complete(step, config, engine)
     model, scores = step.model, step.scores
     intervals = step.intervals

@@ -64,6 +64,7 @@ from typing import Any, get_args
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from clvreport.dates import parse_date
 from clvreport.engine import DUCKDB, Dialect, rows_in_range
@@ -527,7 +528,7 @@ def rfm_summaries(
     # each ordered by customer: together they are in order. Through Arrow: customer ids
     # become pandas' Arrow-backed strings without Python objects.
     table = transactions.table
-    frame = pa.concat_tables(
+    result = pa.concat_tables(
         engine.query_arrow(
             summaries_sql(
                 rows_in_range(table, condition),
@@ -537,18 +538,21 @@ def rfm_summaries(
             )
         )
         for condition in engine.customer_ranges(table)
-    ).to_pandas()
+    )
     out = []
     for i, spec in enumerate(specs):
-        part = frame
-        if several:
-            split = (c.rsplit("_", 1) for c in frame.columns if c != "customer_id")
+        part = result
+        if several:  # summary i's columns, its customers (through Arrow: one copy at most)
+            split = (c.rsplit("_", 1) for c in result.column_names if c != "customer_id")
             names = {f"{base}_{n}": base for base, n in split if n == str(i)}
-            part = frame[["customer_id", *names]].rename(columns=names)
-            bought = part.pop("in").to_numpy(dtype=bool)
-            if not bought.all():
-                part = part[bought].reset_index(drop=True)
-        out.append(_summary_frame(part, spec, capped[i], rule, time_unit))
+            part = result.select(["customer_id", *names])
+            part = part.rename_columns(["customer_id", *names.values()])
+            bought = part.column("in")
+            part = part.drop_columns(["in"])
+            if not pc.all(bought).as_py():
+                part = part.filter(bought)
+        out.append(_summary_frame(part.to_pandas(), spec, capped[i], rule, time_unit))
+        del part
     return out
 
 

@@ -165,6 +165,10 @@ def compress_rfm(
     return RfmData(ux[keep], ut[keep], uT[keep], counts[keep])
 
 
+_KEY_LIMIT = 2**62
+"""Largest mixed-radix key :func:`distinct_rows` builds before compressing it."""
+
+
 def distinct_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct rows of several equal-length columns, to compute once per distinct history.
 
@@ -180,11 +184,21 @@ def distinct_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     >>> codes.tolist(), first.tolist()
     ([0, 0, 1, 2], [0, 2, 3])
     """
-    codes = np.zeros(len(columns[0]), dtype=np.int64)
+    # Each column's codes are digits of one mixed-radix key (a missing value is a value of
+    # its own), compressed again only when the next column's digits would not fit: one
+    # hash pass per column and one for the key, not two per column.
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    size = 1
     for column in columns:
-        column_codes, uniques = pd.factorize(column)
-        codes, _ = pd.factorize(codes * np.int64(max(len(uniques), 1)) + column_codes)
-        codes = codes.astype(np.int64)
+        column_codes, uniques = pd.factorize(column, use_na_sentinel=False)
+        base = max(len(uniques), 1)
+        if size * base >= _KEY_LIMIT:
+            key, kept = pd.factorize(key)
+            size = max(len(kept), 1)
+        key = key * np.int64(base) + column_codes
+        size *= base
+    codes, _ = pd.factorize(key)
+    codes = codes.astype(np.int64, copy=False)
     n_unique = int(codes.max()) + 1 if codes.size else 0
     first = np.full(n_unique, -1, dtype=np.int64)
     first[codes[::-1]] = np.arange(codes.size - 1, -1, -1)
