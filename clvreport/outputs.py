@@ -15,7 +15,6 @@ import itertools
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -977,20 +976,16 @@ def write_customer_table(
         table = pa.Table.from_pandas(customers, preserve_index=False)
         customers = CustomerRows(table, np.arange(table.num_rows))
     schema = customers.table.schema
-    # DuckDB formats the CSV on its own thread while the Parquet file is encoded here
-    # (each mostly keeps one core busy; 17M customers: 72 s and 20 s one after the other)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        csv_written = pool.submit(_write_csv, customers, Path(csv_path))
-        with pq.ParquetWriter(
-            parquet_path, schema, use_dictionary=_dictionary_columns(schema)
-        ) as writer:
-            # the next batches are sorted into file order while this one is encoded
-            for batches in in_order(customers.rows_at, range(0, len(customers), BATCH_ROWS)):
-                for batch in batches:
-                    writer.write_batch(batch)
-            if not len(customers):
-                writer.write_table(customers.table)
-        csv_written.result()
+    with pq.ParquetWriter(
+        parquet_path, schema, use_dictionary=_dictionary_columns(schema)
+    ) as writer:
+        # the next batches are sorted into file order while this one is encoded
+        for batches in in_order(customers.rows_at, range(0, len(customers), BATCH_ROWS)):
+            for batch in batches:
+                writer.write_batch(batch)
+        if not len(customers):
+            writer.write_table(customers.table)
+    _write_csv(customers, Path(csv_path))
 
 
 def _write_csv(customers: CustomerRows, csv_path: Path) -> None:
