@@ -534,6 +534,7 @@ class DuckDBEngine(NamedTables):
         if threads is not None:
             self.connection.execute(f"SET threads = {int(threads)}")
         self._registered: dict[str, pa.Table | pd.DataFrame] = {}
+        self._range_bounds: dict[tuple[str, int, int], list[str]] = {}
         self._counter = itertools.count(1)
         self._closed = False
 
@@ -727,6 +728,10 @@ class DuckDBEngine(NamedTables):
         summary's outgrew an 8GB limit and spilled (86 s, against 35 s for
         four ranges). The bounds are customer ids at equal steps of a sorted
         sample of the rows (repeatable), so each range holds about as many rows.
+        The summaries, ``customer_metrics`` and the daily counts ask for the same
+        table's ranges: the bounds are sampled once per table and size. Bounds
+        of an earlier table of the same name could only make the ranges uneven:
+        any bounds split every set of ids into ranges that cover each id once.
 
         Parameters
         ----------
@@ -753,11 +758,16 @@ class DuckDBEngine(NamedTables):
             parts = -(-int(rows) // ROWS_PER_CUSTOMER_RANGE)
             if parts <= 1:
                 return ["TRUE"]
-            sample = self.connection.execute(
-                f"SELECT customer_id FROM {name} USING SAMPLE reservoir({_RANGE_SAMPLE} ROWS) "
-                "REPEATABLE (1) ORDER BY customer_id"
-            ).fetchall()
-        bounds = sorted({sample[len(sample) * k // parts][0] for k in range(1, parts)})
+            key = (table, int(rows), parts)
+            if key not in self._range_bounds:
+                sample = self.connection.execute(
+                    f"SELECT customer_id FROM {name} USING SAMPLE reservoir({_RANGE_SAMPLE} "
+                    "ROWS) REPEATABLE (1) ORDER BY customer_id"
+                ).fetchall()
+                self._range_bounds[key] = sorted(
+                    {sample[len(sample) * k // parts][0] for k in range(1, parts)}
+                )
+        bounds = self._range_bounds[key]
         edges: list[str | None] = [None, *bounds, None]
         conditions = []
         for low, high in itertools.pairwise(edges):
