@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 import zipfile
 from pathlib import Path
 
@@ -230,12 +229,11 @@ i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
 
 def test_a_yaml_alias_bomb_is_refused_at_once(data_dir):
     (data_dir / "acme" / "client.yml").write_text(BOMB)
-    start = time.process_time()
+    # refused by name (aliases are not expanded: expanding this one would take hours)
     clean(validate(data_dir), 2, "YAML aliases")
     # listing clients is not blocked by one bad folder either
     out = clean(invoke("clients", "--data-dir", data_dir), 0, "acme")
     assert len(out) < 5000
-    assert time.process_time() - start < 60  # CPU time, generous: the bomb itself takes hours
 
 
 def test_a_key_written_twice_is_refused(data_dir):
