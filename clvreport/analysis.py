@@ -33,6 +33,7 @@ from clvreport.engine import quote_identifier
 from clvreport.errors import DataError
 from clvreport.ingest import DataQuality
 from clvreport.ingest.exceptional import ExceptionalOrderRule
+from clvreport.memory import release_free_memory
 from clvreport.metrics import (
     BigSpenderComparison,
     ClvFigures,
@@ -473,8 +474,9 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, source: Any) 
     # The engine is closed here: DuckDB's copy of the transactions no longer takes memory
     # while millions of customers are scored. Arrow's allocator keeps what the query
     # results used for later tables; nothing more is read, so it goes back now.
-    pa.default_memory_pool().release_unused()
+    release_free_memory()
     step = kind.complete(step, config, engine)
+    release_free_memory()  # what the scoring's chunks left in malloc's arenas
     model, scores = step.model, step.scores
     intervals = step.intervals
     coverage = None if intervals is None else intervals.coverage
@@ -504,6 +506,7 @@ def _analyse(config: ClientConfig, client_dir: Path, transactions, source: Any) 
                 customers, basis, clv="clv_lifetime", clv_if_alive="clv_if_alive_lifetime"
             )
     tier_value = "clv" if model.usable else "revenue"
+    release_free_memory()
     return Analysis(
         config=config,
         client_dir=client_dir,
@@ -554,7 +557,6 @@ def _unique(keys: pd.Series) -> bool:
     >>> _unique(pd.Series(["a", "b", "c"], dtype="str")), _unique(pd.Series(["b", "a", "b"]))
     (True, False)
     """
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     values = keys.array

@@ -70,6 +70,7 @@ API_SECTIONS: dict[str, tuple[str, ...]] = {
         "clvreport.brand",
         "clvreport.i18n",
         "clvreport.monitor",
+        "clvreport.memory",
     ),
     "Spark": ("clvreport.spark",),
     "Errors": ("clvreport.errors",),

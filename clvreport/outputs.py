@@ -33,6 +33,7 @@ from clvreport.config import ClientConfig
 from clvreport.errors import WRITE_ERRNOS
 from clvreport.experiments import ACTION_COLUMNS, CONTROL, LearnedRate
 from clvreport.i18n import Translator
+from clvreport.memory import release_free_memory
 from clvreport.models.next_purchase import validation_entries
 from clvreport.models.threads import in_order
 from clvreport.next_purchase_text import risk_text
@@ -1126,6 +1127,7 @@ def write_outputs(
         rows = customers
     write_customer_table(rows, csv_path, parquet_path)
     del rows
+    release_free_memory()
     written_actions = []
     if groups is not None:
         actions_path = folder / "actions.parquet"

@@ -389,8 +389,10 @@ def finish(ctx: ReportContext) -> list[Path]:
     --------
     >>> finish(ctx)  # doctest: +SKIP
     """
+    from clvreport.memory import release_free_memory
     from clvreport.outputs import write_outputs
 
+    release_free_memory()  # the sections' leftovers, before the largest tables are written
     written = write_outputs(
         ctx.analysis,
         ctx.output_dir,
