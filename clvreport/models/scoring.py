@@ -1,9 +1,13 @@
 """Score customers and segments with a fitted :class:`~clvreport.models.fitting.ClvModelFit`.
 
-Customers with identical ``(frequency, recency, T, monetary_value)`` (most
-non-repeat buyers, for instance) are scored once; the rest is processed in
-chunks (ordered so that customers sharing ``(x, T)`` fall in the same chunk)
-so memory stays bounded on millions of customers.
+What the transaction model says of a customer depends on their history
+``(frequency, recency, T)`` alone, so it is computed once per distinct history
+(most non-repeat buyers share a few): the point forecasts, and under every
+parameter draw P(alive), the purchases and their ranges. The spend is the
+customer's own; the totals under each draw sum the customers of a history
+first (the Gamma-Gamma spend is linear in the mean spend). The histories are
+processed in chunks (ordered so that histories sharing ``(x, T)`` fall in the
+same chunk), so memory stays bounded on millions of customers.
 
 Intervals
 ---------
@@ -67,7 +71,6 @@ from clvreport.models.uncertainty import (
     as_param_tuple,
     draw_fit_parameters,
     percentile_interval,
-    value_draws,
 )
 
 _T = TypeVar("_T")
@@ -220,13 +223,41 @@ def _alive_chances(
 
 
 @dataclass(frozen=True)
+class _Histories:
+    """The customers' distinct transaction histories ``(x, t_x, T)``.
+
+    Everything a transaction model says of a customer (P(alive), the purchases
+    and their ranges, under the point estimate and every parameter draw)
+    depends on the history alone; only the spend depends on the customer's
+    mean spend too. So the models' work is done once per history and the spend
+    per customer: at 100M transactions 17.2M customers have 5.1M histories
+    (and 15.8M distinct histories with their spend).
+    """
+
+    x: np.ndarray
+    t_x: np.ndarray
+    T: np.ndarray
+    codes: np.ndarray  # each customer's history
+
+    @classmethod
+    def of(cls, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> _Histories:
+        codes, first = distinct_rows(x, t_x, T)
+        return cls(x[first], t_x[first], T[first], codes)
+
+    @property
+    def size(self) -> int:
+        return int(self.x.size)
+
+
+@dataclass(frozen=True)
 class _Point:
-    """Point forecasts of the distinct customers."""
+    """Point forecasts of every customer (their history's, with their own spend)."""
 
     forecast: PurchaseForecast
     spend: np.ndarray
     clv_if_alive: np.ndarray
     value_per_purchase: np.ndarray  # margin x spend x average discount factor
+    history_p_alive: np.ndarray  # P(alive) of each history
 
     @property
     def clv(self) -> np.ndarray:
@@ -235,32 +266,41 @@ class _Point:
 
 def _point(
     fit: ClvModelFit,
+    histories: _Histories,
     x: np.ndarray,
-    t_x: np.ndarray,
-    T: np.ndarray,
     m: np.ndarray,
     settings: ClvSettings,
 ) -> _Point:
+    """Point forecasts: the models' once per history, the spend per customer (``x``, ``m``)."""
     assert fit.model is not None
     params = fit.model._params()
-    codes, px, pT = factorize_pairs(x, T)
+    hx, ht, hT = histories.x, histories.t_x, histories.T
+    pairs, px, pT = factorize_pairs(hx, hT)
     alive = forecast_if_alive(fit.model, params, px, pT, settings)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        p_alive = fit.model._probability_alive_many(params, x, t_x, T)
+        p_alive = fit.model._probability_alive_many(params, hx, ht, hT)
         ratio = np.where(alive.horizon > 0, alive.discounted / alive.horizon, 1.0)
-    forecast = combine_forecast(p_alive, alive, codes)
+    own = combine_forecast(p_alive, alive, pairs)
+    codes = histories.codes
+    forecast = PurchaseForecast(
+        p_alive=own.p_alive[codes],
+        expected_purchases=own.expected_purchases[codes],
+        discounted_purchases=own.discounted_purchases[codes],
+        prob_active=own.prob_active[codes],
+    )
     spend = fit.expected_spend(x, m)
     margin_spend = settings.gross_margin * spend
     return _Point(
         forecast=forecast,
         spend=spend,
-        clv_if_alive=margin_spend * alive.discounted[codes],
-        value_per_purchase=margin_spend * ratio[codes],
+        clv_if_alive=margin_spend * alive.discounted[pairs][codes],
+        value_per_purchase=margin_spend * ratio[pairs][codes],
+        history_p_alive=p_alive,
     )
 
 
 def _by_pair(x: np.ndarray, T: np.ndarray) -> np.ndarray:
-    """An order of the distinct customers that keeps each ``(x, T)`` pair together.
+    """An order of the histories that keeps each ``(x, T)`` pair together.
 
     Chunks then share few pairs, so the pair-level predictive work is done
     about once.
@@ -286,115 +326,222 @@ def _settings(
 
 @dataclass(frozen=True)
 class _DrawChunk:
-    """One chunk of distinct customers under every parameter draw."""
+    """One chunk of histories under every parameter draw."""
 
-    part: np.ndarray  # indices of the distinct customers
+    positions: slice  # the chunk's place in the order of :func:`_by_pair`
+    part: np.ndarray  # indices of the histories
     p_alive: np.ndarray  # (n_draws, chunk)
-    clv: np.ndarray
-    purchases: np.ndarray
+    purchases: np.ndarray  # expected purchases over the horizon, (n_draws, chunk)
+    alive: AliveForecast  # the forecasts if alive of every (x, T) pair
+    pairs: np.ndarray  # each history's pair
 
 
 def _draw_chunks(
     fit: ClvModelFit,
     draws: ParameterDraws,
-    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    histories: _Histories,
+    order: np.ndarray,
     settings: ClvSettings,
     chunk_size: int,
     then: Callable[[_DrawChunk], _T] | None = None,
 ) -> Iterator[tuple[_DrawChunk, _T | None]]:
-    """P(alive), CLV and expected purchases of the distinct customers, chunk by chunk.
+    """P(alive) and the expected purchases of the histories under every draw, chunk by chunk.
 
-    The one evaluation per distinct history and draw that the customers' ranges
-    and the segments' (or the base's) totals share; the pair-level forecasts are
-    computed once for all chunks (:func:`_alive_draws`). Chunks are computed
+    The one evaluation per history and draw that the customers' ranges and the
+    segments' (or the base's) totals share; the pair-level forecasts are
+    computed once for all chunks (:func:`_alive_draws`). The histories are taken
+    in ``order`` (:func:`_by_pair`); chunks are computed
     :data:`~clvreport.models.threads.THREADS` at a time and yielded in order, each
     with ``then`` of it (computed in the same thread; ``None`` without ``then``).
     """
     assert fit.model is not None and draws.transaction is not None
-    ux, ut, uT, um = rows
-    alive, pair_codes = _alive_draws(fit, draws, ux, uT, settings)
-    order = _by_pair(ux, uT)
+    hx, ht, hT = histories.x, histories.t_x, histories.T
+    alive, pair_codes = _alive_draws(fit, draws, hx, hT, settings)
 
-    def one(chunk: slice) -> tuple[_DrawChunk, _T | None]:
-        part = order[chunk]
-        p_alive = _alive_chances(fit, draws.transaction, ux[part], ut[part], uT[part])
-        clv_draws, purchase_draws = value_draws(
-            fit,
-            draws,
-            ux[part],
-            ut[part],
-            uT[part],
-            um[part],
-            settings,
-            alive=alive,
-            pair_codes=pair_codes[part],
-            p_alive=p_alive,
-        )
-        result = _DrawChunk(part, p_alive, clv_draws, purchase_draws)
+    def one(positions: slice) -> tuple[_DrawChunk, _T | None]:
+        part = order[positions]
+        p_alive = _alive_chances(fit, draws.transaction, hx[part], ht[part], hT[part])
+        pairs = pair_codes[part]
+        purchases = p_alive * alive.horizon[..., pairs]
+        result = _DrawChunk(positions, part, p_alive, purchases, alive, pairs)
         return result, (then(result) if then is not None else None)
 
-    yield from in_order(one, list(_chunks(ux.size, chunk_size)))
+    yield from in_order(one, list(_chunks(histories.size, chunk_size)))
 
 
 class _SegmentSums:
-    """Segment totals under every draw, summed chunk by chunk (counts of distinct rows)."""
+    """Segment totals under every draw, summed chunk by chunk of histories.
 
-    def __init__(self, segment: np.ndarray, counts: np.ndarray, n_segments: int, n_draws: int):
-        self.segment, self.counts, self.n_segments = segment, counts, n_segments
+    The customers of one history and segment are summed before the draws: their
+    purchases are the history's times their number ``n``, and their spend under a
+    draw of the Gamma-Gamma parameters is linear in the mean spend, so the sum of
+    ``p (gamma + x m) / (p x + q - 1)`` over them is ``p (gamma n + x M) / (p x +
+    q - 1)`` with ``M`` their summed mean spends (without spend draws: the sum of
+    their spends). Each chunk's sums are computed where the chunk is
+    (:meth:`of`, on the scoring threads) and added in order (:meth:`add`), so
+    the totals do not depend on the threads.
+
+    Parameters
+    ----------
+    fit, draws
+        The fit and its parameter draws.
+    histories
+        The customers' histories.
+    order
+        The histories' order of the chunks (:func:`_by_pair`).
+    segment
+        Each customer's segment code (``0 .. n_segments - 1``).
+    n_segments
+        How many segments.
+    x, m
+        Each customer's repeat purchases and mean spend (as :func:`_inputs`).
+    settings
+        The margin.
+    """
+
+    def __init__(
+        self,
+        fit: ClvModelFit,
+        draws: ParameterDraws,
+        histories: _Histories,
+        order: np.ndarray,
+        segment: np.ndarray,
+        n_segments: int,
+        x: np.ndarray,
+        m: np.ndarray,
+        settings: ClvSettings,
+    ):
+        assert draws.transaction is not None
+        group, first = distinct_rows(histories.codes, segment)
+        customers = np.bincount(group).astype(float)
+        position = np.empty_like(order)
+        position[order] = np.arange(order.size)
+        at = position[histories.codes[first]]  # each group's history's place in the order
+        by_place = np.argsort(at, kind="stable")
+        self.n_segments = n_segments
+        self.place = at[by_place]
+        self.segment = segment[first][by_place]
+        self.customers = customers[by_place]
+        self.spend_params = None if draws.spend is None else as_param_tuple(draws.spend)
+        margin = settings.gross_margin
+        if self.spend_params is not None:
+            own = np.where(x > 0, np.maximum(m, 0.0), 0.0)
+            self.x = x[first][by_place]
+            self.margin_n = margin * self.customers
+            self.margin_xm = margin * self.x * np.bincount(group, own)[by_place]
+        else:
+            spend = np.bincount(group, fit.expected_spend(x, m), minlength=customers.size)
+            self.margin_spend = margin * spend[by_place]
+        n_draws = len(draws.transaction)
         self.clv = np.zeros((n_draws, n_segments))
         self.purchases = np.zeros_like(self.clv)
 
-    def add(self, chunk: _DrawChunk) -> None:
-        """Add a chunk's customers (each distinct row times its count) to their segments."""
-        membership = np.zeros((chunk.part.size, self.n_segments))
-        membership[np.arange(chunk.part.size), self.segment[chunk.part]] = self.counts[chunk.part]
-        self.clv += chunk.clv @ membership
-        self.purchases += chunk.purchases @ membership
+    def of(self, chunk: _DrawChunk) -> tuple[np.ndarray, np.ndarray]:
+        """The CLV and purchases of a chunk's customers per draw and segment.
+
+        The chunk's groups are taken by segment and number of repeat purchases
+        ``x`` (the spend's denominator depends on ``x`` alone), so each run of
+        them is summed over by one matrix-vector product per draw set.
+        """
+        start, stop = chunk.positions.start, chunk.positions.stop
+        lo, hi = np.searchsorted(self.place, [start, stop])
+        segment = self.segment[lo:hi]
+        clv = np.zeros((chunk.p_alive.shape[0], self.n_segments))
+        purchases = np.zeros_like(clv)
+        if hi == lo:
+            return clv, purchases
+        with_draws = self.spend_params is not None
+        if with_draws:
+            x_code, x_values = pd.factorize(self.x[lo:hi], sort=True)
+            key = segment * len(x_values) + x_code
+        else:
+            key = segment
+        by_run = np.argsort(key, kind="stable")
+        key = key[by_run]
+        local = self.place[lo:hi][by_run] - start
+        customers = self.customers[lo:hi][by_run]
+        discounted = chunk.p_alive[:, local] * chunk.alive.discounted[:, chunk.pairs[local]]
+        bought = chunk.purchases[:, local]
+        edges = np.flatnonzero(np.diff(key)) + 1
+        runs = zip(np.r_[0, edges], np.r_[edges, key.size], strict=True)
+        if with_draws:
+            p, q, gamma = (values.reshape(-1) for values in self.spend_params)
+            margin_n = self.margin_n[lo:hi][by_run]
+            margin_xm = self.margin_xm[lo:hi][by_run]
+        else:
+            margin_spend = self.margin_spend[lo:hi][by_run]
+        for a, b in runs:
+            run = slice(a, b)
+            s = segment[by_run[a]]
+            purchases[:, s] += bought[:, run] @ customers[run]
+            if with_draws:
+                x = x_values[key[a] % len(x_values)]
+                # sum of p (gamma n + x M) / (p x + q - 1) x discounted over the run
+                spend = gamma * (discounted[:, run] @ margin_n[run])
+                spend += discounted[:, run] @ margin_xm[run]
+                clv[:, s] += p * spend / (p * x + q - 1.0)
+            else:
+                clv[:, s] += discounted[:, run] @ margin_spend[run]
+        return clv, purchases
+
+    def add(self, sums: tuple[np.ndarray, np.ndarray]) -> None:
+        """Add a chunk's sums (:meth:`of`)."""
+        clv, purchases = sums
+        self.clv += clv
+        self.purchases += purchases
 
 
 def _customer_bounds(
     fit: ClvModelFit,
     draws: ParameterDraws,
-    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    histories: _Histories,
+    order: np.ndarray,
     point: _Point,
     settings: ClvSettings,
     interval: float,
     chunk_size: int,
     sums: _SegmentSums | None = None,
 ) -> dict[str, np.ndarray]:
-    """The distinct customers' intervals (NaN without draws); ``sums`` collects totals too."""
-    ux, ut, uT, _ = rows
+    """Every customer's intervals (NaN without draws); ``sums`` collects totals too.
+
+    The ranges of the purchases are their history's; the CLV range values them
+    with the customer's own ``value_per_purchase``.
+    """
     columns = ("clv_low", "clv_high", "ep_low", "ep_high", "purchases_low", "purchases_high")
-    bounds = {k: np.full(ux.size, np.nan) for k in columns}
     if not draws.available:
-        return bounds
+        return {k: np.full(histories.codes.size, np.nan) for k in columns}
     assert fit.model is not None and draws.transaction is not None
+    hx, ht, hT = histories.x, histories.t_x, histories.T
+    own = {k: np.full(histories.size, np.nan) for k in columns[2:]}
     params = as_param_tuple(draws.transaction)
     model = fit.model
 
-    def ranges(chunk: _DrawChunk) -> tuple[tuple[np.ndarray, np.ndarray], Any]:
+    def ranges(chunk: _DrawChunk) -> tuple[tuple[np.ndarray, np.ndarray], Any, Any]:
         part = chunk.part
         band = percentile_interval(chunk.purchases, interval)
         predicted = predictive_interval(
             model,
             params,
             settings.horizon,
-            ux[part],
-            ut[part],
-            uT[part],
+            hx[part],
+            ht[part],
+            hT[part],
             interval=interval,
             p_alive=chunk.p_alive,
         )
-        return band, predicted
+        return band, predicted, (None if sums is None else sums.of(chunk))
 
-    for chunk, done in _draw_chunks(fit, draws, rows, settings, chunk_size, then=ranges):
+    chunks = _draw_chunks(fit, draws, histories, order, settings, chunk_size, then=ranges)
+    for chunk, done in chunks:
         assert done is not None
         part = chunk.part
+        (own["ep_low"][part], own["ep_high"][part]), predicted, totals = done
         if sums is not None:
-            sums.add(chunk)
-        (bounds["ep_low"][part], bounds["ep_high"][part]), predicted = done
-        bounds["purchases_low"][part] = predicted.low
-        bounds["purchases_high"][part] = predicted.high
+            sums.add(totals)
+        own["purchases_low"][part] = predicted.low
+        own["purchases_high"][part] = predicted.high
+    codes = histories.codes
+    bounds = {k: values[codes] for k, values in own.items()}
     bounds["clv_low"] = point.value_per_purchase * bounds["purchases_low"]
     bounds["clv_high"] = point.value_per_purchase * bounds["purchases_high"]
     return bounds
@@ -475,47 +622,47 @@ def score_customers(
         raise DataError("summary table lacks column customer_id")
     settings = _settings(fit, horizon_months, discount_rate, gross_margin, summary)
     x, t_x, T, m = _inputs(fit, summary)
-    codes, first = distinct_rows(x, t_x, T, m)
-    ux, ut, uT, um = x[first], t_x[first], T[first], m[first]
+    histories = _Histories.of(x, t_x, T)
     assert fit.model is not None
-    point = _point(fit, ux, ut, uT, um, settings)
+    point = _point(fit, histories, x, m, settings)
     draws = draw_fit_parameters(fit, n_draws, seed)
-    rows = (ux, ut, uT, um)
-    bounds = _customer_bounds(fit, draws, rows, point, settings, interval, chunk_size)
-    return _score_table(fit, summary, rows, codes, point, bounds)
+    order = _by_pair(histories.x, histories.T)
+    bounds = _customer_bounds(fit, draws, histories, order, point, settings, interval, chunk_size)
+    return _score_table(fit, summary, histories, point, bounds)
 
 
 def _score_table(
     fit: ClvModelFit,
     summary: pd.DataFrame,
-    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    codes: np.ndarray,
+    histories: _Histories,
     point: _Point,
     bounds: dict[str, np.ndarray],
 ) -> pd.DataFrame:
-    """The per-customer table: the distinct rows' values expanded by ``codes``."""
+    """The per-customer table (the chance of the silence is their history's)."""
     assert fit.model is not None
-    ux, ut, uT, _ = rows
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        silence = fit.model._probability_of_silence(fit.model._params(), ux, ut, uT)
+        silence = fit.model._probability_of_silence(
+            fit.model._params(), histories.x, histories.t_x, histories.T
+        )
     out = pd.DataFrame(
         {
             "customer_id": summary["customer_id"].to_numpy(),
-            "p_alive": point.forecast.p_alive[codes],
-            "p_silence": silence[codes],
-            "expected_purchases": point.forecast.expected_purchases[codes],
-            "purchases_low": bounds["purchases_low"][codes],
-            "purchases_high": bounds["purchases_high"][codes],
-            "prob_active": point.forecast.prob_active[codes],
-            "expected_spend": point.spend[codes],
-            "clv": point.clv[codes],
-            "clv_if_alive": point.clv_if_alive[codes],
-            "clv_low": bounds["clv_low"][codes],
-            "clv_high": bounds["clv_high"][codes],
-            "expected_purchases_low": bounds["ep_low"][codes],
-            "expected_purchases_high": bounds["ep_high"][codes],
+            "p_alive": point.forecast.p_alive,
+            "p_silence": silence[histories.codes],
+            "expected_purchases": point.forecast.expected_purchases,
+            "purchases_low": bounds["purchases_low"],
+            "purchases_high": bounds["purchases_high"],
+            "prob_active": point.forecast.prob_active,
+            "expected_spend": point.spend,
+            "clv": point.clv,
+            "clv_if_alive": point.clv_if_alive,
+            "clv_low": bounds["clv_low"],
+            "clv_high": bounds["clv_high"],
+            "expected_purchases_low": bounds["ep_low"],
+            "expected_purchases_high": bounds["ep_high"],
         },
         index=summary.index,
+        copy=False,
     )
     return out[SCORE_COLUMNS]
 
@@ -577,46 +724,44 @@ def score_segments(
     settings = _settings(fit, horizon_months, discount_rate, gross_margin, summary)
     x, t_x, T, m = _inputs(fit, summary)
     segment_code, segment_names = pd.factorize(np.asarray(labels), use_na_sentinel=False)
-    codes, first = distinct_rows(x, t_x, T, m, segment_code)
-    counts = np.bincount(codes).astype(float)
-    ux, ut, uT, um, us = x[first], t_x[first], T[first], m[first], segment_code[first]
-    n_segments = len(segment_names)
+    segment_code = segment_code.astype(np.int64, copy=False)
+    histories = _Histories.of(x, t_x, T)
     names = list(segment_names)
     assert fit.model is not None
-    point = _point(fit, ux, ut, uT, um, settings)
+    point = _point(fit, histories, x, m, settings)
     draws: ParameterDraws = draw_fit_parameters(fit, n_draws, seed)
     sums = None
     if draws.available:
-        assert draws.transaction is not None
-        sums = _SegmentSums(us, counts, n_segments, len(draws.transaction))
-        for chunk, _ in _draw_chunks(fit, draws, (ux, ut, uT, um), settings, chunk_size):
-            sums.add(chunk)
-    return _segment_table(fit, (ux, ut, uT), us, counts, names, point, sums, settings, interval)
+        order = _by_pair(histories.x, histories.T)
+        sums = _SegmentSums(fit, draws, histories, order, segment_code, len(names), x, m, settings)
+        chunks = _draw_chunks(fit, draws, histories, order, settings, chunk_size, then=sums.of)
+        for _, totals in chunks:
+            assert totals is not None
+            sums.add(totals)
+    return _segment_table(fit, histories, segment_code, names, point, sums, settings, interval)
 
 
 def _segment_table(
     fit: ClvModelFit,
-    rows: tuple[np.ndarray, np.ndarray, np.ndarray],
-    us: np.ndarray,
-    counts: np.ndarray,
+    histories: _Histories,
+    segment: np.ndarray,
     segment_names: list,
     point: _Point,
     sums: _SegmentSums | None,
     settings: ClvSettings,
     interval: float,
 ) -> pd.DataFrame:
-    """The segments' totals and intervals from the distinct rows, their counts and the sums."""
+    """The segments' totals and intervals from the customers' values and the draws' sums."""
     assert fit.model is not None
-    ux, ut, uT = rows
     n_segments = len(segment_names)
 
     def weights(values: np.ndarray) -> np.ndarray:
-        return np.bincount(us, weights=counts * values, minlength=n_segments)
+        return np.bincount(segment, weights=values, minlength=n_segments)
 
     table = pd.DataFrame(
         {
             "segment": list(segment_names),
-            "customers": np.bincount(us, weights=counts, minlength=n_segments).astype(int),
+            "customers": np.bincount(segment, minlength=n_segments).astype(int),
             "expected_purchases": weights(point.forecast.expected_purchases),
             "clv": weights(point.clv),
         }
@@ -631,11 +776,12 @@ def _segment_table(
             fit.model,
             fit.model._params(),
             settings.horizon,
-            ux,
-            ut,
-            uT,
-            p_alive=point.forecast.p_alive,
+            histories.x,
+            histories.t_x,
+            histories.T,
+            p_alive=point.history_p_alive,
         )
+        variance = variance[histories.codes]
         purchase_variance = weights(variance)
         clv_variance = weights(variance * point.value_per_purchase**2)
         table["clv_low"], table["clv_high"] = normal_mixture_interval(
@@ -699,21 +845,19 @@ def score_customers_with_total(
         raise DataError("summary table lacks column customer_id")
     settings = _settings(fit, horizon_months, discount_rate, gross_margin, summary)
     x, t_x, T, m = _inputs(fit, summary)
-    codes, first = distinct_rows(x, t_x, T, m)
-    counts = np.bincount(codes).astype(float)
-    rows = (x[first], t_x[first], T[first], m[first])
-    point = _point(fit, *rows, settings)
+    histories = _Histories.of(x, t_x, T)
+    point = _point(fit, histories, x, m, settings)
     draws = draw_fit_parameters(fit, n_draws, seed)
-    everyone = np.zeros(first.size, dtype=np.int64)
+    order = _by_pair(histories.x, histories.T)
+    everyone = np.zeros(x.size, dtype=np.int64)
     sums = None
     if draws.available:
-        assert draws.transaction is not None
-        sums = _SegmentSums(everyone, counts, 1, len(draws.transaction))
-    bounds = _customer_bounds(fit, draws, rows, point, settings, interval, chunk_size, sums)
-    scores = _score_table(fit, summary, rows, codes, point, bounds)
-    table = _segment_table(
-        fit, rows[:3], everyone, counts, [label], point, sums, settings, interval
+        sums = _SegmentSums(fit, draws, histories, order, everyone, 1, x, m, settings)
+    bounds = _customer_bounds(
+        fit, draws, histories, order, point, settings, interval, chunk_size, sums
     )
+    scores = _score_table(fit, summary, histories, point, bounds)
+    table = _segment_table(fit, histories, everyone, [label], point, sums, settings, interval)
     return scores, table.iloc[0]
 
 
@@ -801,13 +945,13 @@ def point_values(
     _require_usable(fit)
     settings = _settings(fit, int(horizon_months), discount_rate, gross_margin, summary)
     x, t_x, T, m = _inputs(fit, summary)
-    codes, first = distinct_rows(x, t_x, T, m)
-    point = _point(fit, x[first], t_x[first], T[first], m[first], settings)
+    point = _point(fit, _Histories.of(x, t_x, T), x, m, settings)
     return pd.DataFrame(
         {
             "customer_id": summary["customer_id"].to_numpy(),
-            "clv": point.clv[codes],
-            "clv_if_alive": point.clv_if_alive[codes],
+            "clv": point.clv,
+            "clv_if_alive": point.clv_if_alive,
         },
         index=summary.index,
+        copy=False,
     )

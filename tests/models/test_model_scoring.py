@@ -191,3 +191,39 @@ def test_without_covariance_intervals_are_missing(fit, cdnow_full) -> None:
     data["transaction_model"]["covariance_log"] = None
     scores = score_customers(ClvModelFit.from_dict(data), cdnow_full.head(20), n_draws=10)
     assert scores["clv"].notna().all() and scores["clv_low"].isna().all()
+
+
+@pytest.mark.parametrize("with_spend_model", [True, False])
+def test_segment_sums_under_each_draw_are_the_customers_own_values_summed(
+    fit, cdnow_full, with_spend_model
+) -> None:
+    """Customers sharing a history are summed before the draws (their spend is linear in
+    their mean spend): each draw's segment totals equal every customer's own CLV and
+    purchases under that draw, summed by segment."""
+    import dataclasses
+
+    from clvreport.models import scoring
+    from clvreport.models.uncertainty import draw_fit_parameters, value_draws
+
+    model = fit if with_spend_model else dataclasses.replace(fit, spend_model=None)
+    if not with_spend_model:
+        model = dataclasses.replace(model, spend_fallback=35.0)
+    settings = scoring._settings(model, 12, 0.1, 0.4, cdnow_full)
+    x, t_x, T, m = scoring._inputs(model, cdnow_full)
+    labels = np.where(x > 3, 0, np.where(x > 0, 1, 2)).astype(np.int64)
+    draws = draw_fit_parameters(model, 40, 5)
+    assert (draws.spend is not None) == with_spend_model
+    histories = scoring._Histories.of(x, t_x, T)
+    assert histories.size < len(cdnow_full)  # customers do share histories
+    order = scoring._by_pair(histories.x, histories.T)
+    sums = scoring._SegmentSums(model, draws, histories, order, labels, 3, x, m, settings)
+    for chunk, _ in scoring._draw_chunks(model, draws, histories, order, settings, 101):
+        sums.add(sums.of(chunk))
+    clear_forecast_cache()
+    clv, purchases = value_draws(model, draws, x, t_x, T, m, settings)
+    for segment in range(3):
+        mine = labels == segment
+        np.testing.assert_allclose(sums.clv[:, segment], clv[:, mine].sum(axis=1), rtol=1e-11)
+        np.testing.assert_allclose(
+            sums.purchases[:, segment], purchases[:, mine].sum(axis=1), rtol=1e-11
+        )
