@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
-import itertools
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -990,38 +991,72 @@ def write_customer_table(
 
 
 def _write_csv(customers: CustomerRows, csv_path: Path) -> None:
-    """``customers.csv`` through DuckDB's ``COPY``, from batches prepared a few ahead.
+    """``customers.csv`` through DuckDB's ``COPY``, in parts formatted side by side.
 
-    DuckDB formats on one thread here: on several it keeps the rows in order by
-    holding the batches that are ready before their turn, and over 17 million
-    customers those held batches grew by 3 GB. The Arrow work on the batches
-    (sorting into file order, rounding, the formula guard) runs on
-    :data:`~clvreport.models.threads.THREADS` threads meanwhile, a few batches
-    ahead of the writer, so the cores stay busy and the memory is a few batches'.
+    The rows are cut into :data:`~clvreport.models.threads.THREADS` runs of
+    whole batches, in file order. Each run is formatted by a DuckDB connection
+    of its own on one thread (on several threads one ``COPY`` keeps the rows in
+    order by holding the batches ready before their turn: over 17 million
+    customers 3 GB), the first into ``csv_path`` with the header, the others
+    into part files beside it, which are then appended in order and removed.
+    Each run's batches are sorted into file order, rounded and guarded against
+    formulas (:func:`_csv_batch`) as its connection reads them, so the memory
+    is a few batches per run.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     import duckdb
 
+    from clvreport.models import threads
+
     schema = _csv_schema(customers.table)
-
-    def prepared(start: int) -> list[Any]:
-        return [_csv_batch(batch, schema) for batch in customers.rows_at(start)]
-
-    batches = in_order(prepared, range(0, len(customers), BATCH_ROWS))
-    rows = pa.RecordBatchReader.from_batches(schema, itertools.chain.from_iterable(batches))
-    target = str(csv_path).replace("'", "''")
+    starts = list(range(0, len(customers), BATCH_ROWS))
+    n_runs = max(1, min(threads.THREADS, len(starts)))
+    runs = [
+        starts[len(starts) * k // n_runs : len(starts) * (k + 1) // n_runs] for k in range(n_runs)
+    ]
     # Opened here first, so a folder we cannot write to raises Python's own OSError.
     csv_path.open("wb").close()
-    with duckdb.connect(":memory:") as con:
-        con.execute("SET threads = 1")
-        con.execute("SET preserve_insertion_order = true")
-        con.register("customer_table", rows)
-        try:
-            con.execute(
-                f"COPY (SELECT * FROM customer_table) TO '{target}' "
-                "(FORMAT csv, HEADER, DELIMITER ',')"
-            )
-        except duckdb.IOException as exc:
-            raise _os_error(exc, csv_path) from exc
+    parts = [csv_path]
+    try:
+        for _ in range(1, n_runs):  # new files of unique names (never an existing one)
+            handle, name = tempfile.mkstemp(prefix=f".{csv_path.name}.", dir=csv_path.parent)
+            os.close(handle)
+            parts.append(Path(name))
+    except OSError:
+        for part in parts[1:]:
+            part.unlink(missing_ok=True)
+        raise
+
+    def write(k: int) -> None:
+        batches = (
+            _csv_batch(batch, schema) for start in runs[k] for batch in customers.rows_at(start)
+        )
+        rows = pa.RecordBatchReader.from_batches(schema, batches)
+        target = str(parts[k]).replace("'", "''")
+        header = "HEADER" if k == 0 else "HEADER false"
+        with duckdb.connect(":memory:") as con:
+            con.execute("SET threads = 1")
+            con.execute("SET preserve_insertion_order = true")
+            con.register("customer_table", rows)
+            try:
+                con.execute(
+                    f"COPY (SELECT * FROM customer_table) TO '{target}' "
+                    f"(FORMAT csv, {header}, DELIMITER ',')"
+                )
+            except duckdb.IOException as exc:
+                raise _os_error(exc, parts[k]) from exc
+
+    try:
+        with ThreadPoolExecutor(n_runs) as pool:
+            list(pool.map(write, range(n_runs)))
+        with csv_path.open("ab") as whole:
+            for part in parts[1:]:
+                with part.open("rb") as piece:
+                    shutil.copyfileobj(piece, whole, 16 * 1024 * 1024)
+    finally:
+        for part in parts[1:]:
+            part.unlink(missing_ok=True)
 
 
 def _os_error(exc: Exception, path: Path | str) -> OSError:

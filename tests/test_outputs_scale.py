@@ -366,3 +366,46 @@ def test_csv_shows_categorical_dates_and_floats_as_plain_columns(tmp_path):
         "b,2024-02-01,1.5",
         "c,2024-01-01,0.1235",
     ]
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_customers_csv_in_parts_is_the_file_of_one_writer(tmp_path, monkeypatch, threads):
+    """The runs formatted side by side and appended give the bytes of one COPY, in file
+    order, with one header, and leave no part file behind."""
+    from clvreport import outputs
+    from clvreport.models import threads as pool
+    from clvreport.outputs import CustomerRows
+
+    analysis = _big_analysis(5_000, 100)
+    analysis.customers.loc[:999, "clv"] = 50.0  # ties keep the analysis' order in every run
+    rows = CustomerRows.of(analysis)
+    monkeypatch.setattr(outputs, "BATCH_ROWS", 700)  # 8 batches
+    monkeypatch.setattr(pool, "THREADS", 1)
+    one = tmp_path / "one"
+    one.mkdir()
+    outputs._write_csv(rows, one / "customers.csv")
+    monkeypatch.setattr(pool, "THREADS", threads)
+    parted = tmp_path / "parted"
+    parted.mkdir()
+    outputs._write_csv(rows, parted / "customers.csv")
+    whole = (parted / "customers.csv").read_bytes()
+    assert whole == (one / "customers.csv").read_bytes()
+    assert [p.name for p in parted.iterdir()] == ["customers.csv"]
+    lines = whole.decode().splitlines()
+    assert len(lines) == 5_001 and lines.count(lines[0]) == 1
+    ids = pd.read_csv(parted / "customers.csv", dtype={"customer_id": str})["customer_id"]
+    assert ids.tolist() == rows.to_pandas()["customer_id"].astype(str).tolist()
+
+
+def test_customers_csv_of_no_customers_is_its_header(tmp_path, monkeypatch):
+    from clvreport import outputs
+    from clvreport.models import threads as pool
+    from clvreport.outputs import CustomerRows
+
+    monkeypatch.setattr(pool, "THREADS", 2)
+    rows = CustomerRows.of(_big_analysis(50, 10))
+    empty = CustomerRows(rows.table.slice(0, 0), rows.order[:0])
+    outputs._write_csv(empty, tmp_path / "customers.csv")
+    text = (tmp_path / "customers.csv").read_text()
+    assert text.splitlines() == [",".join(rows.table.column_names)]
+    assert [p.name for p in tmp_path.iterdir()] == ["customers.csv"]
