@@ -1290,14 +1290,16 @@ def write_action_groups(per_customer: pd.DataFrame, list_date: Any, path: Path) 
     The next report reads it to measure each action against its control group
     (:func:`clvreport.comparison.measure_previous_actions`).
     """
+    # the listed customers first: text of every customer took 15 s at 17 million
     listed = per_customer["group"].notna().to_numpy()
+    chosen = per_customer.loc[listed, ["customer_id", "action", "group", "value_kept"]]
     frame = pd.DataFrame(
         {
-            "customer_id": per_customer["customer_id"].astype(str).to_numpy()[listed],
-            "action": per_customer["action"].astype(str).to_numpy()[listed],
-            "group": per_customer["group"].astype(str).to_numpy()[listed],
+            "customer_id": chosen["customer_id"].astype(str).to_numpy(),
+            "action": chosen["action"].astype(str).to_numpy(),
+            "group": chosen["group"].astype(str).to_numpy(),
             "list_date": pd.Timestamp(list_date),
-            "expected": per_customer["value_kept"].to_numpy(dtype=float)[listed],
+            "expected": chosen["value_kept"].to_numpy(dtype=float),
         },
         columns=ACTION_COLUMNS,
     )
