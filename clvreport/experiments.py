@@ -629,22 +629,23 @@ def hold_out_controls(
     >>> groups.value_counts().to_dict()
     {'treated': 45, 'control': 5}
     """
-    group = pd.Series(None, index=per_customer.index, dtype=object)
+    groups = np.full(len(per_customer), None, dtype=object)
+    # the actions compared as they are (a categorical compares its categories), and only
+    # the listed customers' turned into text: at 17 million customers that was seconds
+    action = per_customer["action"]
     listed = (
-        per_customer["action"].astype(str).isin(list(advised)).to_numpy()
+        action.isin([*advised]).to_numpy(dtype=bool, na_value=False)
         & per_customer["contact"].fillna(False).astype(bool).to_numpy()
     )
-    if not listed.any():
-        return group
-    lists = pd.DataFrame(
-        {
-            "customer_id": per_customer["customer_id"].to_numpy()[listed],
-            "action": per_customer["action"].astype(str).to_numpy()[listed],
-            "value": np.nan_to_num(per_customer["value_kept"].to_numpy(dtype=float)[listed]),
-        },
-        index=per_customer.index[listed],
-    )
-    group.loc[lists.index] = assign_control_groups(
-        lists, share=shares, client=client, as_of=as_of
-    ).to_numpy()
-    return group
+    if listed.any():
+        lists = pd.DataFrame(
+            {
+                "customer_id": per_customer["customer_id"].to_numpy()[listed],
+                "action": action[listed].astype(str).to_numpy(),
+                "value": np.nan_to_num(per_customer["value_kept"].to_numpy(dtype=float)[listed]),
+            },
+            index=per_customer.index[listed],
+        )
+        drawn = assign_control_groups(lists, share=shares, client=client, as_of=as_of)
+        groups[listed] = drawn.to_numpy()
+    return pd.Series(groups, index=per_customer.index, dtype=object)
