@@ -86,28 +86,29 @@ def cohort_table(
     """
     if max_age is not None and max_age < 0:
         raise ValueError(f"max_age must be 0 or more, not {max_age}")
+    d = engine.dialect
+    # One grouping of the rows by customer and month (exact decimal sums); the cells
+    # count and sum those groups, not the rows (no distinct count over every row)
     query = f"""
-        WITH tx AS (
-            SELECT customer_id, amount, is_return, {_MONTH_INDEX} AS m
+        WITH per AS (
+            SELECT customer_id, {_MONTH_INDEX} AS m,
+                SUM({d.decimal("amount")}) AS revenue,
+                MAX(CASE WHEN is_return THEN 0 ELSE 1 END) AS active
             FROM {quote_identifier(table)}
-            WHERE {window.sql_filter(engine.dialect)}
+            WHERE {window.sql_filter(d)}
+            GROUP BY customer_id, {_MONTH_INDEX}
         ),
         firsts AS (
-            SELECT customer_id, MIN(m) AS cohort_m FROM tx WHERE NOT is_return
+            SELECT customer_id, MIN(m) AS cohort_m FROM per WHERE active = 1
             GROUP BY customer_id
         ),
-        aged AS (
-            SELECT f.cohort_m, tx.m - f.cohort_m AS age, tx.customer_id, tx.amount, tx.is_return
-            FROM tx JOIN firsts f ON tx.customer_id = f.customer_id
-        ),
         cells AS (
-            SELECT cohort_m, age,
-                COUNT(DISTINCT CASE WHEN is_return THEN NULL ELSE customer_id END)
-                    AS active_customers,
-                {engine.dialect.exact_sum("amount")} AS revenue
-            FROM aged
-            WHERE age >= 0
-            GROUP BY cohort_m, age
+            SELECT f.cohort_m, p.m - f.cohort_m AS age,
+                CAST(SUM(p.active) AS BIGINT) AS active_customers,
+                CAST(SUM(p.revenue) AS DOUBLE) AS revenue
+            FROM per p JOIN firsts f ON p.customer_id = f.customer_id
+            WHERE p.m >= f.cohort_m
+            GROUP BY f.cohort_m, p.m - f.cohort_m
         ),
         sizes AS (SELECT cohort_m, COUNT(*) AS cohort_size FROM firsts GROUP BY cohort_m)
         SELECT s.cohort_m, s.cohort_size, c.age, c.active_customers, c.revenue

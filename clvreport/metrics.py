@@ -595,41 +595,44 @@ def _period_flows(
     period before ``k`` is ``k + 1``; otherwise it counts forward.
     """
     first, before = ("MAX", "+") if counts_back else ("MIN", "-")
+    d = engine.dialect
+    # One grouping of the rows by customer and period (exact decimal sums, so their
+    # sums are the rows' to the last bit); everything else reads those groups, not the
+    # rows again: at 100M transactions the rows were read three times and joined once.
     sql = f"""
-        WITH tx AS (
-            SELECT customer_id, amount, is_return, {index_sql} AS k
+        WITH per AS (
+            SELECT customer_id, {index_sql} AS k,
+                SUM({d.decimal("amount")}) AS revenue,
+                MAX(CASE WHEN is_return THEN 0 ELSE 1 END) AS active
             FROM {quote_identifier(table)}
-            WHERE {window.sql_filter(engine.dialect)}
+            WHERE {window.sql_filter(d)}
+            GROUP BY customer_id, {index_sql}
         ),
         firsts AS (
-            SELECT customer_id, {first}(k) AS first_k FROM tx WHERE NOT is_return
+            SELECT customer_id, {first}(k) AS first_k FROM per WHERE active = 1
             GROUP BY customer_id
         ),
-        active AS (SELECT DISTINCT customer_id, k FROM tx WHERE NOT is_return),
-        revenue AS (
-            SELECT tx.k,
-                {engine.dialect.exact_sum("tx.amount")} AS revenue,
-                {engine.dialect.exact_sum("CASE WHEN tx.k = f.first_k THEN tx.amount ELSE 0 END")}
-                    AS revenue_new
-            FROM tx LEFT JOIN firsts f ON tx.customer_id = f.customer_id
-            GROUP BY tx.k
-        ),
-        counts AS (
-            SELECT a.k,
-                COUNT(*) AS customers,
-                SUM(CASE WHEN a.k = f.first_k THEN 1 ELSE 0 END) AS new_customers
-            FROM active a JOIN firsts f ON a.customer_id = f.customer_id
-            GROUP BY a.k
+        flows AS (
+            SELECT p.k,
+                CAST(SUM(p.revenue) AS DOUBLE) AS revenue,
+                CAST(SUM(CASE WHEN p.k = f.first_k THEN p.revenue ELSE 0 END) AS DOUBLE)
+                    AS revenue_new,
+                CAST(SUM(p.active) AS BIGINT) AS customers,
+                SUM(CASE WHEN p.active = 1 AND p.k = f.first_k THEN 1 ELSE 0 END)
+                    AS new_customers
+            FROM per p LEFT JOIN firsts f ON p.customer_id = f.customer_id
+            GROUP BY p.k
         ),
         retained AS (
             SELECT cur.k, COUNT(*) AS retained_customers
-            FROM active cur JOIN active prev
+            FROM per cur JOIN per prev
                 ON cur.customer_id = prev.customer_id AND prev.k = cur.k {before} 1
+            WHERE cur.active = 1 AND prev.active = 1
             GROUP BY cur.k
         )
-        SELECT r.k, r.revenue, r.revenue_new, c.customers, c.new_customers, t.retained_customers
-        FROM revenue r
-        LEFT JOIN counts c ON r.k = c.k
+        SELECT r.k, r.revenue, r.revenue_new, r.customers, r.new_customers,
+            t.retained_customers
+        FROM flows r
         LEFT JOIN retained t ON r.k = t.k
     """
     return engine.query(sql).set_index("k")
