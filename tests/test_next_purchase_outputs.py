@@ -160,6 +160,11 @@ def test_reasons_are_built_per_distinct_combination() -> None:
     assert len(text) == n and text.nunique() == 5  # 5 counts x 1 rounded "since"
     one = text[purchases == 1].iloc[0]
     assert one == "1 aankoop, 4 weken geleden; kans op een aankoop binnen 1 jaar: 30%."
+    # held as codes into the 5 sentences, not a million texts
+    assert isinstance(text.dtype, pd.CategoricalDtype) and len(text.cat.categories) == 5
+    assert text.memory_usage(deep=True) < 2 * n
+    counts = text.astype(str).value_counts()
+    assert counts[one] == (purchases == 1).sum()
 
 
 def test_durations_use_the_unit_a_person_would() -> None:
