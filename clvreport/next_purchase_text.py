@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -182,6 +183,40 @@ def reasons(
     if n == 0:
         return pd.Series([], index=customers.index, dtype="str")
     today = np.datetime64(as_of, "D").astype(np.int64)
+    horizon = (
+        _duration(t, 2, horizon_months)
+        if horizon_months % 12
+        else _duration(t, 3, horizon_months // 12)
+    )
+    builders = tuple(
+        functools.cache(functools.partial(make, t))
+        for make in (_history_text, _rhythm_text, _outlook_text)
+    )
+    code_of: dict[str, int] = {}  # each distinct sentence's code, across the blocks
+    codes = np.empty(n, dtype=np.int64)
+    for start in range(0, n, REASON_BLOCK):
+        block = customers.iloc[start : start + REASON_BLOCK]
+        parts = _reason_figures(block, today)
+        block_codes, first_rows = distinct_rows(*parts)
+        # each piece depends on a few of the row's figures: composed once per distinct
+        # combination (a million customers share a few thousand of each)
+        texts = [_sentence(parts, row, horizon, builders) for row in first_rows]
+        sentence_codes = np.array([code_of.setdefault(text, len(code_of)) for text in texts])
+        codes[start : start + len(block)] = sentence_codes[block_codes]
+    # codes into the distinct sentences: the text of 17 million customers took 2.5 GB;
+    # the files decode it a batch at a time
+    sentences = pd.Index(list(code_of), dtype="str")
+    sentence = pd.Categorical.from_codes(codes, categories=sentences)
+    return pd.Series(sentence, index=customers.index, name="reason")
+
+
+REASON_BLOCK = 1_000_000
+"""Customers whose figures :func:`reasons` holds at a time (ten arrays of 17 million
+customers and their distinct rows took about 2 GB at once)."""
+
+
+def _reason_figures(customers: pd.DataFrame, today: int) -> tuple[np.ndarray, ...]:
+    """The figures a customer's sentence is composed of, one array each."""
     last, has_last = _codes(customers["last_purchase"])
     first, _ = _codes(customers["first_purchase"])
     since_unit, since_count = duration_parts(np.where(has_last, today - last, np.nan))
@@ -207,7 +242,7 @@ def reasons(
     expected = has_median & (p >= EXPECTED_SHARE)
     percent = np.where(expected | np.isnan(p), -1, np.rint(np.nan_to_num(p) * 100))
     median = np.where(expected, median, -1)
-    parts = (
+    return (
         purchases,
         days,
         year,
@@ -219,38 +254,26 @@ def reasons(
         median,
         percent,
     )
-    codes, first_rows = distinct_rows(*parts)
-    horizon = (
-        _duration(t, 2, horizon_months)
-        if horizon_months % 12
-        else _duration(t, 3, horizon_months // 12)
-    )
-    history_of, rhythm_of, outlook_of = (
-        functools.cache(functools.partial(make, t))
-        for make in (_history_text, _rhythm_text, _outlook_text)
-    )
-    texts = []
-    for row in first_rows:
-        # each piece depends on a few of the row's figures: composed once per distinct
-        # combination (a million customers share a few thousand of each)
-        history = history_of(
-            int(purchases[row]), int(days[row]), int(year[row]),
-            int(since_unit[row]), int(since_count[row]),
-        )  # fmt: skip
-        pieces = [history]
-        if purchases[row] >= 2 and days[row] >= 2:
-            pieces.append(
-                rhythm_of(
-                    int(interval_unit[row]), int(interval_count[row]), float(shown_ratio[row])
-                )
-            )
-        pieces.append(outlook_of(int(median[row]), float(percent[row]), horizon))
-        texts.append("; ".join(p for p in pieces if p) + ".")
-    # kept as codes into the distinct sentences: the text of 17 million customers took
-    # 2.5 GB; the files decode it a batch at a time
-    text_codes, sentences = pd.factorize(pd.Index(texts, dtype="str"))
-    sentence = pd.Categorical.from_codes(text_codes[codes], categories=sentences)
-    return pd.Series(sentence, index=customers.index, name="reason")
+
+
+def _sentence(
+    figures: tuple[np.ndarray, ...], row: int, horizon: str, builders: tuple[Any, ...]
+) -> str:
+    """The sentence of the customer at ``row`` of ``figures`` (:func:`_reason_figures`)."""
+    purchases, days, year, since_unit, since_count = figures[:5]
+    interval_unit, interval_count, shown_ratio, median, percent = figures[5:]
+    history_of, rhythm_of, outlook_of = builders
+    history = history_of(
+        int(purchases[row]), int(days[row]), int(year[row]),
+        int(since_unit[row]), int(since_count[row]),
+    )  # fmt: skip
+    pieces = [history]
+    if purchases[row] >= 2 and days[row] >= 2:
+        pieces.append(
+            rhythm_of(int(interval_unit[row]), int(interval_count[row]), float(shown_ratio[row]))
+        )
+    pieces.append(outlook_of(int(median[row]), float(percent[row]), horizon))
+    return "; ".join(p for p in pieces if p) + "."
 
 
 def _periods_text(t: Translator, period: str, count: int) -> str:

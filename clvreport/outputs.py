@@ -242,9 +242,9 @@ class CustomerRows:
     order
         Row positions in the file's order (by value, largest first, stable).
     as_text
-        Categorical columns held as codes and written as text (the reason
-        sentences: 17 million customers share a few hundred thousand), decoded
-        a batch at a time.
+        Categorical columns held as codes and written as text (the actions and
+        the reason sentences: 17 million customers share a few hundred thousand
+        sentences), decoded a batch at a time.
     """
 
     table: Any
@@ -298,7 +298,7 @@ class CustomerRows:
         names[1:1] = extra
         as_text = tuple(
             name
-            for name in ("reason",)
+            for name in ("action", "reason")
             if name in names and isinstance(columns[name].dtype, pd.CategoricalDtype)
         )
         arrays = [pa.Array.from_pandas(columns[name]) for name in names]
@@ -415,11 +415,14 @@ def _actions(segment: pd.Series, action_of: Mapping[str, str]) -> pd.Series:
     """Each customer's action key from their segment, looked up once per segment name."""
     if not isinstance(segment.dtype, pd.CategoricalDtype):
         return segment.astype(str).map(action_of)
+    # codes into the actions (the files write them as text, a batch at a time)
     names = [action_of.get(str(name)) for name in segment.cat.categories]
-    lookup = pd.array([*names, None], dtype="str")
+    actions = pd.Index(sorted({name for name in names if name is not None}), dtype="str")
+    by_segment = np.array([-1 if n is None else actions.get_loc(n) for n in names] + [-1])
     codes = segment.cat.codes.to_numpy()
-    codes = np.where(codes < 0, len(names), codes)
-    return pd.Series(lookup.take(codes), index=segment.index, name="action")
+    codes = by_segment[np.where(codes < 0, len(names), codes)]
+    action = pd.Categorical.from_codes(codes, categories=actions)
+    return pd.Series(action, index=segment.index, name="action")
 
 
 def _summary_columns(analysis: Analysis) -> dict[str, pd.Series]:

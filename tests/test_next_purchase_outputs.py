@@ -229,3 +229,20 @@ def test_the_methodology_names_a_gap_beyond_the_tolerance_as_the_models() -> Non
     close = [dict(r, observed=r["predicted"] + 0.03) for r in rows]
     assert _bias_sentence(Translator("nl"), close, under) is None
     assert _bias_sentence(Translator("nl"), rows, None) is None
+
+
+@pytest.mark.parametrize("block", [1, 4, 7])
+def test_reasons_in_blocks_are_the_sentences_of_one_block(customers, monkeypatch, block) -> None:
+    """Composed a block of customers at a time (bounded memory at millions), each customer
+    gets the sentence of the whole, and each sentence is one category."""
+    from clvreport import next_purchase_text
+
+    many = pd.concat([customers] * 5, ignore_index=True)
+    many["n_purchases"] = np.arange(len(many)) % 4 + 1
+    whole = reasons(many, AS_OF, Translator("en"), 12)
+    monkeypatch.setattr(next_purchase_text, "REASON_BLOCK", block)
+    blocked = reasons(many, AS_OF, Translator("en"), 12)
+    assert blocked.astype(str).tolist() == whole.astype(str).tolist()
+    assert blocked.index.equals(many.index)
+    categories = blocked.cat.categories
+    assert categories.is_unique and len(categories) == whole.nunique()

@@ -422,6 +422,7 @@ def test_reason_sentences_are_codes_in_memory_and_text_in_the_files(tmp_path, mo
     from clvreport.outputs import CustomerRows
 
     analysis = _big_analysis(3_000, 100)
+    analysis.customers["segment"] = analysis.customers["segment"].astype("category")
     said = pd.Series(
         pd.Categorical.from_codes(
             np.arange(3_000) % 3, categories=["=rises.", "stays, quietly.", 'says "hi".']
@@ -433,7 +434,6 @@ def test_reason_sentences_are_codes_in_memory_and_text_in_the_files(tmp_path, mo
         outputs, "audience", lambda business: SimpleNamespace(reasons=lambda *a, **k: said)
     )
     rows = CustomerRows.of(analysis, columns=columns, t=Translator("en", "EUR"))
-    assert rows.as_text == ("reason",)
     assert pa.types.is_dictionary(rows.table.schema.field("reason").type)
     assert rows.schema.field("reason").type in (pa.string(), pa.large_string())
     monkeypatch.setattr(outputs, "BATCH_ROWS", 700)
@@ -448,3 +448,12 @@ def test_reason_sentences_are_codes_in_memory_and_text_in_the_files(tmp_path, mo
     guarded = ["'" + text if text.startswith("=") else text for text in expected]
     assert csv["reason"].tolist() == guarded
     assert rows.to_pandas()["reason"].tolist() == expected.tolist()
+    # the actions too are codes in memory and text in the files, each the segment's
+    from clvreport.recommendations import PlanRules
+
+    assert rows.as_text == ("action", "reason")
+    action_of = {k: r["action"] for k, r in PlanRules.from_config(analysis.config).segments.items()}
+    table = rows.to_pandas()
+    own = [action_of.get(segment) for segment in table["segment"].astype(str)]
+    assert table["action"].tolist() == own == parquet.column("action").to_pylist()
+    assert csv["action"].tolist() == own
