@@ -35,7 +35,7 @@ Usage::
     python bench/bench_report.py --engines spark --out bench/results/report_spark.md
 
 Targets on the development machine (2 cores, 24 GiB): 10M transactions ≤ 120 s and
-≤ 4 GiB peak; 100M ≤ 15 minutes and ≤ 16 GiB. The table is printed and written to
+≤ 4 GiB peak; 100M ≤ 10 minutes and ≤ 16 GiB (issue 29). The table is printed and written to
 ``bench/results/report.md``.
 """
 
