@@ -17,8 +17,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from clvreport.engine import Engine, quote_identifier
-from clvreport.metrics import ObservationWindow
+from clvreport.engine import Engine
+from clvreport.metrics import ObservationWindow, customer_periods_sql
 
 __all__ = ["cohort_matrix", "cohort_table"]
 
@@ -86,29 +86,22 @@ def cohort_table(
     """
     if max_age is not None and max_age < 0:
         raise ValueError(f"max_age must be 0 or more, not {max_age}")
-    d = engine.dialect
-    # One grouping of the rows by customer and month (exact decimal sums); the cells
-    # count and sum those groups, not the rows (no distinct count over every row)
+    # the cells count and sum the groups by customer and month, not the rows (no
+    # distinct count over every row)
+    per = customer_periods_sql(engine.dialect, table, window, _MONTH_INDEX)
     query = f"""
-        WITH per AS (
-            SELECT customer_id, {_MONTH_INDEX} AS m,
-                SUM({d.decimal("amount")}) AS revenue,
-                MAX(CASE WHEN is_return THEN 0 ELSE 1 END) AS active
-            FROM {quote_identifier(table)}
-            WHERE {window.sql_filter(d)}
-            GROUP BY customer_id, {_MONTH_INDEX}
-        ),
+        WITH per AS ({per}),
         firsts AS (
-            SELECT customer_id, MIN(m) AS cohort_m FROM per WHERE active = 1
+            SELECT customer_id, MIN(k) AS cohort_m FROM per WHERE active = 1
             GROUP BY customer_id
         ),
         cells AS (
-            SELECT f.cohort_m, p.m - f.cohort_m AS age,
+            SELECT f.cohort_m, p.k - f.cohort_m AS age,
                 CAST(SUM(p.active) AS BIGINT) AS active_customers,
                 CAST(SUM(p.revenue) AS DOUBLE) AS revenue
             FROM per p JOIN firsts f ON p.customer_id = f.customer_id
-            WHERE p.m >= f.cohort_m
-            GROUP BY f.cohort_m, p.m - f.cohort_m
+            WHERE p.k >= f.cohort_m
+            GROUP BY f.cohort_m, p.k - f.cohort_m
         ),
         sizes AS (SELECT cohort_m, COUNT(*) AS cohort_size FROM firsts GROUP BY cohort_m)
         SELECT s.cohort_m, s.cohort_size, c.age, c.active_customers, c.revenue

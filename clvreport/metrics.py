@@ -125,6 +125,7 @@ __all__ = [
     "big_spender_vs_regular",
     "clv_figures",
     "customer_metrics",
+    "customer_periods_sql",
     "observation_window",
     "repeat_rates",
     "retention_by_period",
@@ -585,6 +586,35 @@ def clv_figures(customers: pd.DataFrame, window: ObservationWindow) -> ClvFigure
     )
 
 
+def customer_periods_sql(
+    dialect: Dialect, table: str, window: ObservationWindow, index_sql: str
+) -> str:
+    """SQL of one row per customer and period of ``index_sql`` within ``window``.
+
+    Columns ``customer_id``, ``k`` (the period), ``revenue`` (net, as the exact
+    decimal of :meth:`~clvreport.engine.Dialect.decimal`, so sums of it equal the
+    rows' sums to the last bit once cast to DOUBLE) and ``active`` (1 when the
+    customer bought in the period, 0 when they only returned). The yearly flows
+    and the cohort cells are sums over these groups.
+
+    Examples
+    --------
+    >>> from clvreport.engine import DUCKDB
+    >>> w = ObservationWindow(dt.date(2024, 1, 1), dt.date(2024, 12, 31))
+    >>> "GROUP BY customer_id, month(order_date)" in customer_periods_sql(
+    ...     DUCKDB, "tx", w, "month(order_date)")
+    True
+    """
+    return f"""
+            SELECT customer_id, {index_sql} AS k,
+                SUM({dialect.decimal("amount")}) AS revenue,
+                MAX(CASE WHEN is_return THEN 0 ELSE 1 END) AS active
+            FROM {quote_identifier(table)}
+            WHERE {window.sql_filter(dialect)}
+            GROUP BY customer_id, {index_sql}
+        """
+
+
 def _period_flows(
     engine: Engine, table: str, window: ObservationWindow, index_sql: str, *, counts_back: bool
 ) -> pd.DataFrame:
@@ -595,19 +625,10 @@ def _period_flows(
     period before ``k`` is ``k + 1``; otherwise it counts forward.
     """
     first, before = ("MAX", "+") if counts_back else ("MIN", "-")
-    d = engine.dialect
-    # One grouping of the rows by customer and period (exact decimal sums, so their
-    # sums are the rows' to the last bit); everything else reads those groups, not the
-    # rows again: at 100M transactions the rows were read three times and joined once.
+    # everything reads the groups by customer and period, not the rows again: at 100M
+    # transactions the rows were read three times and joined once
     sql = f"""
-        WITH per AS (
-            SELECT customer_id, {index_sql} AS k,
-                SUM({d.decimal("amount")}) AS revenue,
-                MAX(CASE WHEN is_return THEN 0 ELSE 1 END) AS active
-            FROM {quote_identifier(table)}
-            WHERE {window.sql_filter(d)}
-            GROUP BY customer_id, {index_sql}
-        ),
+        WITH per AS ({customer_periods_sql(engine.dialect, table, window, index_sql)}),
         firsts AS (
             SELECT customer_id, {first}(k) AS first_k FROM per WHERE active = 1
             GROUP BY customer_id
