@@ -1073,8 +1073,8 @@ def _write_csv(customers: CustomerRows, csv_path: Path) -> None:
                     f"COPY (SELECT * FROM customer_table) TO '{target}' "
                     f"(FORMAT csv, {header}, DELIMITER ',')"
                 )
-            except duckdb.IOException as exc:
-                raise _os_error(exc, parts[k]) from exc
+            except duckdb.IOException as exc:  # named as the file the analyst asked for
+                raise _os_error(exc, csv_path) from exc
 
     try:
         with ThreadPoolExecutor(n_runs) as pool:
