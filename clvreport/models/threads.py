@@ -13,10 +13,10 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
-__all__ = ["THREADS", "in_order"]
+__all__ = ["THREADS", "beside", "in_order"]
 
 _T = TypeVar("_T")
 _I = TypeVar("_I")
@@ -51,3 +51,23 @@ def in_order(work: Callable[[_I], _T], items: Sequence[_I]) -> Iterator[_T]:
                 pending.append(pool.submit(work, item))
                 break
             yield result
+
+
+def beside(work: Callable[[], _T]) -> Future[_T]:
+    """``work`` started now on a thread of its own; its result (or error) from the future.
+
+    For a single-threaded step that needs nothing the caller computes next, so the two
+    run side by side on the machine's cores. The thread does not keep the process
+    alive past its work, and ``result()`` raises what ``work`` raised.
+
+    Examples
+    --------
+    >>> later = beside(lambda: sum(range(10)))
+    >>> later.result()
+    45
+    """
+    pool = ThreadPoolExecutor(1)
+    try:
+        return pool.submit(work)
+    finally:
+        pool.shutdown(wait=False)  # the submitted work still runs to its end

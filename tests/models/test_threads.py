@@ -37,3 +37,17 @@ def test_an_error_in_a_block_reaches_the_caller(monkeypatch) -> None:
 
     with pytest.raises(ValueError, match="block 5"):
         list(in_order(work, list(range(10))))
+
+
+def test_work_beside_runs_on_another_thread_and_gives_its_result_or_error() -> None:
+    from clvreport.models.threads import beside
+
+    here = threading.get_ident()
+    assert beside(threading.get_ident).result() != here
+    assert beside(lambda: [1, 2]).result() == [1, 2]
+
+    def fails() -> None:
+        raise ValueError("beside")
+
+    with pytest.raises(ValueError, match="beside"):
+        beside(fails).result()
