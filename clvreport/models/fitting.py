@@ -79,7 +79,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from concurrent.futures import wait
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -99,6 +101,7 @@ from clvreport.models.optimise import FitBudgetExceeded
 from clvreport.models.paretonbd import ParetoNBDModel
 from clvreport.models.season import Season
 from clvreport.models.spend_caps import CAPPED_COLUMN, SpendCaps, revenue_check, spend_caps
+from clvreport.models.threads import beside
 from clvreport.models.units import TimeUnit, check_time_unit
 from clvreport.models.validation import (
     HoldoutComparison,
@@ -734,6 +737,60 @@ def _refit(
     return None
 
 
+def _calibration_fit(
+    chosen: str,
+    calibration: pd.DataFrame,
+    validation: HoldoutComparison | None,
+    *,
+    time_unit: TimeUnit,
+    n_starts: int,
+    horizon_months: float | None,
+    sample_model: TransactionModel,
+    search: RfmData | None,
+) -> tuple[TransactionModel, HoldoutComparison | None, dict[str, Any] | None] | str:
+    """The chosen model on the whole calibration period and its holdout check.
+
+    With a search sample (``search``) the model is refitted on all calibration
+    rows from its optimum there; then the check is made again on all customers,
+    with the revenue check of the spend and the horizon. Returns ``(model,
+    validation, spend_check)``, or the note of a search to redo on all rows.
+    """
+    calibration_model = sample_model
+    if search is not None:
+        refit = _refit(
+            chosen,
+            calibration,
+            time_unit=time_unit,
+            n_starts=n_starts,
+            start=sample_model,
+            search=search,
+        )
+        if refit is None:
+            return "subsample_refit_failed"
+        calibration_model = refit
+    spend_check = None
+    if validation is not None:
+        try:
+            expected_spend, spend_check = _calibration_spend(
+                calibration, n_starts, calibration_model
+            )
+            validation = holdout_comparison(
+                calibration_model,
+                calibration,
+                expected_spend=expected_spend,
+                horizon_months=horizon_months,
+            )
+        except _FIT_ERRORS:
+            if search is not None:
+                try:
+                    validation = holdout_comparison(calibration_model, calibration)
+                except _FIT_ERRORS:
+                    return "subsample_refit_failed"
+        if search is not None and not validation.valid:
+            return "subsample_refit_failed"
+    return calibration_model, validation, spend_check
+
+
 def fit_clv_models(
     calibration: pd.DataFrame,
     full: pd.DataFrame | None = None,
@@ -921,31 +978,48 @@ def fit_clv_models(
     calibration_model = usable[chosen].model
     assert calibration_model is not None
     sample_model = calibration_model
-    search_rows: RfmData | None = None
-    if subsampled:
-        # only the chosen model on all rows, from its optimum on the sample
-        search_rows = compress_rfm(sample["frequency"], sample["recency"], sample["T"])
-        refit = _refit(
+
+    def sample_rows() -> RfmData | None:
+        """The search sample's rows, for a refit to start from its optimum (one each)."""
+        if not subsampled:
+            return None
+        return compress_rfm(sample["frequency"], sample["recency"], sample["T"])
+
+    full_fit = None
+    if full is not None:
+        # The full history's fit needs nothing of the calibration period's: it runs on a
+        # thread of its own while the calibration refit and the holdout check run here.
+        full_fit = beside(
+            partial(
+                _refit,
+                chosen,
+                full,
+                time_unit=time_unit,
+                n_starts=n_starts,
+                start=sample_model if subsampled else None,
+                search=sample_rows(),
+            )
+        )
+    try:
+        validation = _calibration_fit(
             chosen,
             calibration,
+            usable[chosen].holdout,
             time_unit=time_unit,
             n_starts=n_starts,
-            start=sample_model,
-            search=search_rows,
+            horizon_months=horizon_months,
+            sample_model=sample_model,
+            search=sample_rows(),
         )
-        if refit is None:
-            return on_all_rows("subsample_refit_failed")
-        calibration_model = refit
+    finally:
+        if full_fit is not None:
+            wait([full_fit])  # not left running beside the search on all rows
+    if isinstance(validation, str):
+        return on_all_rows(validation)
+    calibration_model, validation, spend_check = validation
     final: TransactionModel = calibration_model
-    if full is not None:
-        refit = _refit(
-            chosen,
-            full,
-            time_unit=time_unit,
-            n_starts=n_starts,
-            start=sample_model if subsampled else None,
-            search=search_rows,
-        )
+    if full_fit is not None:
+        refit = full_fit.result()
         if refit is not None:
             final = refit
         else:
@@ -955,28 +1029,6 @@ def fit_clv_models(
 
     if repeat_buyers < FEW_REPEAT_BUYERS:
         reasons.append("few_repeat_buyers")
-    validation = usable[chosen].holdout
-    spend_check = None
-    if validation is not None:
-        # the chosen model again (on all customers), now with the revenue check and the horizon
-        try:
-            expected_spend, spend_check = _calibration_spend(
-                calibration, n_starts, calibration_model
-            )
-            validation = holdout_comparison(
-                calibration_model,
-                calibration,
-                expected_spend=expected_spend,
-                horizon_months=horizon_months,
-            )
-        except _FIT_ERRORS:
-            if subsampled:
-                try:
-                    validation = holdout_comparison(calibration_model, calibration)
-                except _FIT_ERRORS:
-                    return on_all_rows("subsample_refit_failed")
-        if subsampled and not validation.valid:
-            return on_all_rows("subsample_refit_failed")
     if subsampled:
         result.search = replace(search, sample_fit=candidates[chosen].to_dict())
         result.candidates = {
