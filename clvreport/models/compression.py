@@ -7,6 +7,8 @@ distinct histories, not customers.
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -18,7 +20,9 @@ from clvreport.models.inputs import ArrayLike, as_column, check_rfm
 
 __all__ = [
     "RfmData",
+    "clear_histories_cache",
     "compress_rfm",
+    "distinct_histories",
     "distinct_rows",
     "factorize_pairs",
 ]
@@ -203,6 +207,52 @@ def distinct_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     first = np.full(n_unique, -1, dtype=np.int64)
     first[codes[::-1]] = np.arange(codes.size - 1, -1, -1)
     return codes, first
+
+
+_HISTORIES: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+_HISTORIES_LOCK = threading.Lock()
+_HISTORIES_KEPT = 2  # the scoring summary's and the calibration summary's
+
+
+def distinct_histories(
+    x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`distinct_rows` of the histories ``(x, t_x, T)``, found once for the same values.
+
+    The scores, the lifetime values and the next-purchase windows of one summary
+    each need its distinct histories (at 17 million customers seconds each to
+    find, a fraction of that to recognise). The last two results are kept,
+    by the bytes of the three columns, until :func:`clear_histories_cache`.
+    The arrays returned are shared: read them, do not write to them.
+
+    Examples
+    --------
+    >>> x, t = np.array([1.0, 1.0, 2.0]), np.array([3.0, 3.0, 4.0])
+    >>> codes, first = distinct_histories(x, t, t)
+    >>> codes.tolist(), first.tolist(), distinct_histories(x, t, t)[0] is codes
+    ([0, 0, 1], [0, 2], True)
+    """
+    digest = hashlib.blake2b(digest_size=20)
+    for column in (x, t_x, T):
+        array = np.ascontiguousarray(column, dtype=float)
+        digest.update(repr(array.shape).encode())
+        digest.update(array.data)
+    key = digest.digest()
+    with _HISTORIES_LOCK:
+        found = _HISTORIES.get(key)
+    if found is None:
+        found = distinct_rows(x, t_x, T)
+        with _HISTORIES_LOCK:
+            while len(_HISTORIES) >= _HISTORIES_KEPT:
+                del _HISTORIES[next(iter(_HISTORIES))]
+            _HISTORIES[key] = found
+    return found
+
+
+def clear_histories_cache() -> None:
+    """Forget the kept :func:`distinct_histories` (their codes take 8 bytes a customer)."""
+    with _HISTORIES_LOCK:
+        _HISTORIES.clear()
 
 
 def factorize_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

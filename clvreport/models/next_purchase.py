@@ -110,7 +110,7 @@ import numpy as np
 import pandas as pd
 
 from clvreport.models.base import TransactionModel
-from clvreport.models.compression import distinct_rows
+from clvreport.models.compression import distinct_histories
 from clvreport.models.season import Season
 from clvreport.models.units import DAYS_PER_MONTH, DAYS_PER_UNIT
 
@@ -344,10 +344,23 @@ def next_purchase_days(
     >>> bool(days.low[0] < days.median[0] < days.high[0] <= 365)
     True
     """
+    distinct, codes = _distinct_days(model, x, t_x, T, clock, horizon_days)
+    return distinct.take(codes)
+
+
+def _distinct_days(
+    model: TransactionModel,
+    x: np.ndarray,
+    t_x: np.ndarray,
+    T: np.ndarray,
+    clock: np.ndarray,
+    horizon_days: int,
+) -> tuple[NextPurchaseDays, np.ndarray]:
+    """:func:`next_purchase_days` of each distinct history, and each customer's history."""
     if clock.size <= max(horizon_days, LONG_DAYS):
         raise ValueError("the clock must reach the horizon and 90 days")
     x, t_x, T = (np.asarray(v, dtype=float).reshape(-1) for v in (x, t_x, T))
-    codes, first = distinct_rows(x, t_x, T)
+    codes, first = distinct_histories(x, t_x, T)
     ux, ut, uT = x[first], t_x[first], T[first]
     params = model._params()
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -383,7 +396,7 @@ def next_purchase_days(
         high=quantiles[2],
         horizon_days=horizon_days,
     )
-    return distinct.take(codes)
+    return distinct, codes
 
 
 def overdue(
@@ -475,7 +488,8 @@ def next_purchase_table(
     season = fit.season if fit.seasonal else None
     clock = calendar_clock(max(horizon_days, LONG_DAYS) + 1, fit.time_unit, season, start)
     timed = fit.operational(summary)
-    days = next_purchase_days(
+    # each history's chances and dates, then one array per column for the customers
+    days, codes = _distinct_days(
         fit.model,
         timed["frequency"].to_numpy(dtype=float),
         timed["recency"].to_numpy(dtype=float),
@@ -483,27 +497,32 @@ def next_purchase_table(
         clock,
         horizon_days,
     )
-    _, typical, ratio = overdue(
+    del timed
+    shown = days.p_horizon >= EXPECTED_SHARE
+    table = {"customer_id": summary["customer_id"].to_numpy()}
+    for column, values in (
+        ("next_purchase_median", days.median),
+        ("next_purchase_low", days.low),
+        ("next_purchase_high", days.high),
+    ):
+        table[column] = _dates(start, values, shown)[codes]
+    for column, values in (
+        ("p_purchase_30d", days.p_30),
+        ("p_purchase_90d", days.p_90),
+        ("p_purchase_horizon", days.p_horizon),
+    ):
+        table[column] = values[codes]
+    _, typical, table["overdue_ratio"] = overdue(
         summary["frequency"].to_numpy(dtype=float),
         summary["recency"].to_numpy(dtype=float),
         summary["T"].to_numpy(dtype=float),
         fit.time_unit,
     )
-    shown = days.p_horizon >= EXPECTED_SHARE
-    return pd.DataFrame(
-        {
-            "customer_id": summary["customer_id"].to_numpy(),
-            "next_purchase_median": _dates(start, days.median, shown),
-            "next_purchase_low": _dates(start, days.low, shown),
-            "next_purchase_high": _dates(start, days.high, shown),
-            "p_purchase_30d": days.p_30,
-            "p_purchase_90d": days.p_90,
-            "p_purchase_horizon": days.p_horizon,
-            "overdue_ratio": ratio,
-            "typical_interval_days": typical,
-            "risk_label": risk_labels(days.p_horizon),
-        }
-    )
+    table["typical_interval_days"] = typical
+    risk = risk_labels(days.p_horizon)
+    table["risk_label"] = pd.Categorical.from_codes(risk.codes[codes], dtype=risk.dtype)
+    assert list(table) == NEXT_PURCHASE_COLUMNS
+    return pd.DataFrame(table, copy=False)  # the arrays as the columns, not copied into a block
 
 
 def next_gift_probabilities(model: Any, x: Any, t_x: Any, n: Any, periods: int) -> np.ndarray:

@@ -56,7 +56,12 @@ from clvreport.models.clv import (
     combine_forecast,
     forecast_if_alive,
 )
-from clvreport.models.compression import distinct_rows, factorize_pairs
+from clvreport.models.compression import (
+    clear_histories_cache,
+    distinct_histories,
+    distinct_rows,
+    factorize_pairs,
+)
 from clvreport.models.draw_expansion import evaluate_over_draws
 from clvreport.models.fitting import ClvModelFit
 from clvreport.models.inputs import check_rfm, validate_summary
@@ -157,9 +162,11 @@ def clear_forecast_cache() -> None:
     """Forget the kept forecast of :func:`score_customers` (its draws x pairs arrays).
 
     Call it when no :func:`score_segments` of the same fit follows, so a large
-    base does not keep that memory for the rest of a report.
+    base does not keep that memory for the rest of a report. The kept distinct
+    histories (:func:`~clvreport.models.compression.distinct_histories`) go too.
     """
     _ALIVE_CACHE.clear()
+    clear_histories_cache()
 
 
 def _alive_key(
@@ -241,7 +248,7 @@ class _Histories:
 
     @classmethod
     def of(cls, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> _Histories:
-        codes, first = distinct_rows(x, t_x, T)
+        codes, first = distinct_histories(x, t_x, T)
         return cls(x[first], t_x[first], T[first], codes)
 
     @property

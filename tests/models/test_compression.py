@@ -36,3 +36,24 @@ def test_equal_rows_share_a_code_in_order_of_first_appearance(rows, small_keys):
     expected = [seen.setdefault(key, len(seen)) for key in as_keys]
     assert codes.tolist() == expected
     assert [as_keys[i] for i in first] == list(seen)
+
+
+def test_distinct_histories_are_found_once_and_forgotten_on_request() -> None:
+    from clvreport.models.compression import clear_histories_cache, distinct_histories
+    from clvreport.models.scoring import clear_forecast_cache
+
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 4, 500).astype(float)
+    t_x, T = np.floor(x * 2.0), np.full(500, 9.0)
+    codes, first = distinct_histories(x, t_x, T)
+    expected = distinct_rows(x, t_x, T)
+    assert codes.tolist() == expected[0].tolist() and first.tolist() == expected[1].tolist()
+    assert distinct_histories(x.copy(), t_x.copy(), T.copy())[0] is codes  # by the values
+    other = distinct_histories(x[::-1].copy(), t_x[::-1].copy(), T)
+    assert other[0] is not codes and distinct_histories(x, t_x, T)[0] is codes  # two kept
+    changed = x.copy()
+    changed[0] += 1.0
+    assert distinct_histories(changed, t_x, T)[0] is not codes
+    clear_forecast_cache()  # the scoring's cache goes with its histories
+    assert distinct_histories(x, t_x, T)[0] is not codes
+    clear_histories_cache()
