@@ -409,7 +409,12 @@ def quantile_scores(
     if array.size == 0:
         return np.empty(0, dtype="int64")
     oriented = array if higher_is_better else -array
-    worse = pd.Series(oriented).rank(method="min").to_numpy(dtype="int64") - 1
+    # k per customer from the sorted distinct values and their counts (pandas' rank with
+    # method "min", minus one, without ranking every customer: recency and frequency
+    # take few values)
+    codes, _ = pd.factorize(oriented, sort=True)
+    counts = np.bincount(codes)
+    worse = (np.cumsum(counts) - counts)[codes]
     return 1 + (bins * worse) // array.size
 
 
@@ -560,6 +565,21 @@ def rfm_segments(
     return pd.concat([customers, scores, assign_segments(scores, rules)], axis=1)
 
 
+def _as_codes(segment: pd.Series, codes: list[str]) -> pd.Categorical:
+    """The segments as text, categories ``codes`` in their order (others empty).
+
+    A categorical column is mapped through its few categories, not a string per
+    customer (17 million strings took seconds).
+    """
+    if isinstance(segment.dtype, pd.CategoricalDtype):
+        names = [str(c) for c in segment.cat.categories]
+        if len(set(names)) == len(names):
+            renamed = segment.cat.rename_categories(names)
+            return pd.Categorical(renamed).set_categories(codes)
+    # (values outside ``codes`` become empty; pandas will refuse them in the constructor)
+    return pd.Categorical(segment.astype(str)).set_categories(codes)
+
+
 def segment_summary(
     customers: pd.DataFrame,
     rules: SegmentRules | None = None,
@@ -595,7 +615,7 @@ def segment_summary(
     {'n_customers': [1, 1, 0], 'revenue_share': [0.9, 0.01, 0.0]}
     """
     rules = rules if rules is not None else default_segment_rules()
-    segment = pd.Categorical(customers["segment"].astype(str), categories=rules.codes)
+    segment = _as_codes(customers["segment"], rules.codes)
     grouped = customers.groupby(segment, observed=False)
     out = pd.DataFrame({"n_customers": grouped.size().astype("int64")})
     n = len(customers)

@@ -359,3 +359,27 @@ def _uniform_rules(bins: int):
 
 def test_score_names_cover_the_rule_keys():
     assert set(SCORE_NAMES) == {"r", "f", "m", "fm"}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from([0.0, 1.0, 1.5, 2.0, 7.0, -3.0]), min_size=1, max_size=50))
+def test_scores_count_the_customers_strictly_worse(values) -> None:
+    """1 + floor(bins · k / n), k from pandas' ranking (method "min")."""
+    array = np.array(values)
+    for higher in (True, False):
+        oriented = array if higher else -array
+        worse = pd.Series(oriented).rank(method="min").to_numpy(dtype=int) - 1
+        expected = 1 + (5 * worse) // array.size
+        assert quantile_scores(array, higher_is_better=higher).tolist() == expected.tolist()
+
+
+def test_summary_of_categorical_segments_equals_that_of_text() -> None:
+    rules = default_segment_rules()
+    labels = ["lost", "champions", "lost", "not_a_segment", None, "loyal"]
+    text = pd.DataFrame({"segment": labels, "revenue": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
+    coded = text.assign(
+        segment=pd.Categorical(labels, categories=["loyal", "lost", "champions", "not_a_segment"])
+    )
+    expected = segment_summary(text, rules)
+    pd.testing.assert_frame_equal(segment_summary(coded, rules), expected)
+    assert expected.set_index("segment").loc["lost", "n_customers"] == 2
