@@ -44,6 +44,7 @@ __all__ = [
     "gini",
     "lorenz_curve",
     "tier_summary",
+    "top_positions",
     "top_share",
     "value_tiers",
 ]
@@ -58,6 +59,34 @@ def _clean_values(values: pd.Series | np.ndarray | Sequence[float]) -> np.ndarra
     if np.isnan(array).any():
         raise ValueError("values contain NaN; fill or drop those customers first")
     return np.clip(array, 0.0, None)
+
+
+def top_positions(values: np.ndarray, size: int) -> np.ndarray:
+    """The positions of the ``size`` largest values, largest first, ties in position order.
+
+    The same as ``np.argsort(-values, kind="stable")[:size]`` (NaN last), but
+    only the top is sorted: the rest is set apart by one partition (a stable
+    sort of 17 million values took 9 s, the partition a fraction of that).
+
+    Examples
+    --------
+    >>> top_positions(np.array([3.0, 9.0, 3.0, 1.0, 9.0]), 3).tolist()
+    [1, 4, 0]
+    """
+    key = -np.asarray(values, dtype="float64")
+    size = max(0, min(int(size), key.size))
+    if size == 0:
+        return np.empty(0, dtype=np.intp)
+    if size == key.size:
+        return np.argsort(key, kind="stable")
+    cut = np.partition(key, size - 1)[size - 1]  # the size-th smallest key
+    if np.isnan(cut):  # the top reaches the NaN values: they come last, in order
+        return np.argsort(key, kind="stable")[:size]
+    better = np.flatnonzero(key < cut)
+    chosen = np.concatenate([better, np.flatnonzero(key == cut)[: size - better.size]])
+    # positions ascending within each part, and every key of the first below the cut:
+    # a stable sort of the keys breaks the ties by position
+    return chosen[np.argsort(key[chosen], kind="stable")]
 
 
 def _lorenz_points(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -308,14 +337,13 @@ def value_tiers(
         raise ValueError(f"column {value_col!r} contains NaN")
     # Ties are broken by order, as in :func:`clvreport.customer_groups.top_group`, so "the best
     # 20%" is the same customers (and as many) wherever the report names them.
-    order = np.argsort(-values.to_numpy(), kind="stable")
-    position = np.empty(len(values), dtype="int64")
-    position[order] = np.arange(1, len(values) + 1)
     n = len(values)
+    sizes = [math.floor(cut * n + 1e-9) for cut in cuts]
+    order = top_positions(values.to_numpy(), sizes[-1])  # only the top tiers need an order
     codes = _tier_codes(cuts)
     tier = np.full(n, len(cuts), dtype="int64")
     for i in reversed(range(len(cuts))):
-        tier[position <= math.floor(cuts[i] * n + 1e-9)] = i
+        tier[order[: sizes[i]]] = i
     categories = pd.CategoricalDtype(codes, ordered=True)
     return pd.Series(
         pd.Categorical.from_codes(tier, dtype=categories), index=customers.index, name="value_tier"

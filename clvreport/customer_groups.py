@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from clvreport.audiences.base import running
+from clvreport.concentration import top_positions
 
 __all__ = [
     "AT_RISK_CANCEL_RENEWALS",
@@ -226,7 +227,7 @@ def top_group(customers: pd.DataFrame, *, share: float = 0.2, value: str = "clv"
     n = len(customers)
     # as many as value_tiers puts in its top 20%: the same customers wherever named
     size = max(1, math.floor(share * n + 1e-9)) if n else 0
-    order = np.argsort(-customers[value].to_numpy(dtype=float), kind="stable")[:size]
+    order = top_positions(customers[value].to_numpy(dtype=float), size)
     top = customers[list(dict.fromkeys([value, "revenue", "segment"]))].iloc[order]
     total_value = float(customers[value].sum())
     total_revenue = float(customers["revenue"].sum())

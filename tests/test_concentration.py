@@ -18,6 +18,7 @@ from clvreport.concentration import (
     gini,
     lorenz_curve,
     tier_summary,
+    top_positions,
     top_share,
     value_tiers,
 )
@@ -190,3 +191,32 @@ def test_tier_properties(values):
         worse = codes > better
         if (codes == better).any() and worse.any():
             assert v[codes == better].min() >= v[worse].max()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.sampled_from([0.0, -0.0, 1.0, 2.5, float("nan")]),
+            st.floats(-1e6, 1e6, allow_nan=False),
+        ),
+        max_size=60,
+    ),
+    size=st.integers(-2, 70),
+)
+def test_top_positions_are_the_stable_sorts_first(values, size) -> None:
+    """Largest first, equal values in position order, NaN last: a stable sort's head."""
+    array = np.array(values, dtype=float)
+    expected = np.argsort(-array, kind="stable")[: max(size, 0)]
+    assert top_positions(array, size).tolist() == expected.tolist()
+
+
+def test_value_tiers_give_the_same_customers_as_a_full_ranking() -> None:
+    """Many ties (rounded values): each tier holds the first customers of the stable ranking."""
+    rng = np.random.default_rng(7)
+    values = np.round(rng.exponential(20.0, 5_000), 0)
+    position = np.empty(values.size, dtype=int)
+    position[np.argsort(-values, kind="stable")] = np.arange(1, values.size + 1)
+    codes = value_tiers(pd.DataFrame({"v": values}), "v").cat.codes.to_numpy()
+    expected = np.select([position <= 50, position <= 250, position <= 1000], [0, 1, 2], 3)
+    assert (codes == expected).all()
