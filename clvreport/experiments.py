@@ -116,6 +116,24 @@ def control_seed(client: str, as_of: Any, action: str) -> int:
     return int.from_bytes(digest[:8], "little")
 
 
+def _by_value_then_id(rows: pd.DataFrame) -> np.ndarray:
+    """Positions of ``rows`` by ``value``, largest first (NaN last), ties by id as text.
+
+    The customers usually come in id order: then a stable sort on the value alone
+    gives that order (a sort on both took 12 s for 5 million customers).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ids = pa.array(rows["customer_id"].astype(str))
+    value = rows["value"].to_numpy(dtype=float)
+    if len(ids) < 2 or pc.all(pc.less(ids[:-1], ids[1:])).as_py():
+        return np.argsort(-value, kind="stable")
+    table = pa.table({"value": pa.array(value, from_pandas=True), "id": ids})
+    keys = [("value", "descending"), ("id", "ascending")]
+    return pc.sort_indices(table, sort_keys=keys).to_numpy()
+
+
 def assign_control_groups(
     lists: pd.DataFrame,
     *,
@@ -160,9 +178,7 @@ def assign_control_groups(
         rng = np.random.default_rng(control_seed(client, as_of, str(action)))
         # strata of 1 / share consecutive customers by value, one control customer each;
         # ties in value broken by id so the order does not depend on the input order
-        order = rows.assign(_id=rows["customer_id"].astype(str)).sort_values(
-            ["value", "_id"], ascending=[False, True], kind="stable"
-        )
+        order = rows.index[_by_value_then_id(rows)]
         size = 1.0 / float(rate)
         stratum = np.floor(np.arange(len(order)) / size).astype(np.int64)
         n_strata = int(stratum.max()) + 1
@@ -172,7 +188,7 @@ def assign_control_groups(
         full = lengths >= size - 1e-9
         pick = starts + np.floor(rng.random(n_strata) * lengths).astype(np.int64)
         keep = full | (rng.random(n_strata) < lengths / size)
-        chosen = order.index[pick[keep]]
+        chosen = order[pick[keep]]
         group.loc[chosen] = CONTROL
     return group
 

@@ -512,7 +512,7 @@ def customer_actions(customers: pd.DataFrame, rules: PlanRules | None = None) ->
     contact = ~only | (kept > cost) | np.isnan(kept)
     return pd.DataFrame(
         {
-            "customer_id": sub["customer_id"].to_numpy(),
+            "customer_id": sub["customer_id"].array,  # not a Python string per customer
             "segment": pd.Categorical.from_codes(seg_codes[keep], seg_names),
             "action": pd.Categorical.from_codes(codes, actions),
             "channel": pd.Categorical.from_codes(channel_codes, channels),

@@ -147,3 +147,20 @@ def test_learned_rates_weigh_the_assumption_against_the_evidence() -> None:
     worse = measured.assign(uplift=[-100.0, 0.0, 0.0]).iloc[[0]]
     assert learn_rates(worse, promised)["reward"].ratio == 0.0
     assert LearnedRate.from_dict("reward", learned["reward"].to_dict()) == learned["reward"]
+
+
+@pytest.mark.parametrize("numeric_ids", [False, True])
+def test_the_control_draw_does_not_depend_on_the_order_of_the_lists(numeric_ids) -> None:
+    """Customers in id order (a sort on the value alone) or shuffled (on value and id)
+    get the same groups, with many equal values whose order the ids decide."""
+    lists = _lists(4000, seed=3)
+    lists["value"] = np.round(lists["value"], 0)  # ties
+    if numeric_ids:
+        lists["customer_id"] = np.arange(4000) * 7 % 4001  # text order differs from numbers
+    in_order = lists.sort_values("customer_id", key=lambda ids: ids.astype(str))
+    shuffled = lists.sample(frac=1.0, random_state=1)
+    kwargs = {"share": 0.1, "client": "demo", "as_of": "2024-06-30"}
+    first = assign_control_groups(in_order, **kwargs)
+    second = assign_control_groups(shuffled, **kwargs)
+    assert first.sort_index().equals(second.sort_index())
+    assert (first == CONTROL).sum() == pytest.approx(400, abs=2)
