@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from concurrent.futures import wait
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
@@ -102,44 +101,24 @@ class ShopAudience(Audience):
 
     def complete(self, step: ModelStep, config: ClientConfig, engine: Any) -> ModelStep:
         """The holdout intervals, every customer's scores and lifetime value, the base's value."""
-        from clvreport.analysis import _holdout_coverage
+        from clvreport.analysis import (
+            _base_value,
+            _holdout_coverage,
+            _score_with_base,
+            join_columns,
+        )
         from clvreport.memory import release_free_memory
-        from clvreport.models.next_purchase import chosen_window_check
-        from clvreport.models.threads import beside
+        from clvreport.models.next_purchase import chosen_window_check, next_purchase_table
+        from clvreport.models.scoring import clear_forecast_cache, lifetime_values
 
         model: ClvModelFit = step.model  # type: ignore[assignment]
         full = step.summary
-        calibration, step.calibration = step.calibration, None
-        checks = None
-        if step.calibration_end and calibration is not None:
-            # The holdout checks need only the calibration fit and summary and run on one
-            # core for the most part: on a thread of their own, beside the scoring. (Beside
-            # the lifetime values and next-purchase windows instead, which are one core's
-            # work too, both peaks would meet: at 17 million customers 1 GB more.)
-            def check() -> tuple[Any, Any]:
-                intervals = _holdout_coverage(model, calibration)
-                window = chosen_window_check(model, calibration)
-                release_free_memory()  # what this thread's arena kept, before the next peak
-                return intervals, window
-
-            checks = beside(check)
-        try:
-            self._score(step, config, model, full)
-        finally:
-            if checks is not None:
-                wait([checks])  # not left running when the scoring failed
-        if checks is not None:
-            step.intervals, step.next_purchase_check = checks.result()
-        return step
-
-    @staticmethod
-    def _score(step: ModelStep, config: ClientConfig, model: ClvModelFit, full: Any) -> None:
-        """Every customer's scores, lifetime value and next purchase; the base's value."""
-        from clvreport.analysis import _base_value, _score_with_base, join_columns
-        from clvreport.memory import release_free_memory
-        from clvreport.models.next_purchase import next_purchase_table
-        from clvreport.models.scoring import clear_forecast_cache, lifetime_values
-
+        if step.calibration_end and step.calibration is not None:
+            # one core's work for the most part, but not beside the scoring: with 17 million
+            # customers both peaks at once took the report past 16 GiB
+            step.intervals = _holdout_coverage(model, step.calibration)
+            step.next_purchase_check = chosen_window_check(model, step.calibration)
+        step.calibration = None
         scores, base_value = step.scores, None
         if scores is None and model.usable:
             # in this process: the customers' ranges and the base's total from one set of draws
@@ -161,6 +140,7 @@ class ShopAudience(Audience):
             base_value = _base_value(model, full, config)
         step.base_value = base_value
         clear_forecast_cache()  # the base's total was the last use of the kept forecast
+        return step
 
     def rescore(
         self,
