@@ -16,7 +16,6 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import wait
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -37,7 +36,7 @@ from clvreport.experiments import ACTION_COLUMNS, CONTROL, LearnedRate
 from clvreport.i18n import Translator
 from clvreport.memory import release_free_memory
 from clvreport.models.next_purchase import validation_entries
-from clvreport.models.threads import beside, in_order
+from clvreport.models.threads import in_order
 from clvreport.next_purchase_text import risk_text
 from clvreport.recommendations import PlanRules, customer_actions, plan_actions
 from clvreport.revenue_profile import season_check
@@ -1098,43 +1097,6 @@ def _os_error(exc: Exception, path: Path | str) -> OSError:
     return OSError(errno.EIO, text, str(path))
 
 
-def _write_lists(
-    analysis: Analysis,
-    folder: Path,
-    t: Translator,
-    rules: PlanRules,
-    per_customer: pd.DataFrame | None,
-    groups: pd.Series | None,
-    plan: pd.DataFrame | None,
-    newly_at_risk: Sequence[str] | None,
-) -> tuple[list[Path], pd.DataFrame]:
-    """``actions.parquet`` (with control ``groups``) and ``customers.xlsx``: files, plan."""
-    config = analysis.config
-    written_actions = []
-    if groups is not None:
-        actions_path = folder / "actions.parquet"
-        write_action_groups(per_customer, analysis.as_of, actions_path)
-        written_actions.append(actions_path)
-    xlsx_path = folder / "customers.xlsx"
-    plan = write_action_lists(
-        xlsx_path,
-        analysis.customers,
-        t,
-        rules=rules,
-        labels=analysis.rules.labels(t.language),
-        max_rows=config.xlsx_max_rows,
-        extra=config.data.columns.extra or (),
-        newly_at_risk=newly_at_risk,
-        per_customer=per_customer,
-        plan=plan,
-        min_history_weeks=config.min_history_weeks,
-        as_of=analysis.as_of,
-        horizon_months=config.horizon_months,
-        config=config,
-    )
-    return written_actions, plan
-
-
 def write_outputs(
     analysis: Analysis,
     folder: Path | str,
@@ -1227,20 +1189,32 @@ def write_outputs(
         rows = CustomerRows.of(analysis, groups, on_list, rules, columns=columns, t=t)
     else:
         rows = customers
-    # customers.csv/.parquet on both cores (DuckDB and Arrow) beside the action lists,
-    # which this thread writes on one core (Python)
-    table = beside(partial(write_customer_table, rows, csv_path, parquet_path))
-    try:
-        written_actions, plan = _write_lists(
-            analysis, folder, t, rules, per_customer, groups, plan, newly_at_risk
-        )
-    except BaseException:
-        wait([table])
-        table.result()  # the customer files' error first: they were always written first
-        raise
-    table.result()
-    del rows, table
+    write_customer_table(rows, csv_path, parquet_path)
+    del rows
     release_free_memory()
+    written_actions = []
+    if groups is not None:
+        actions_path = folder / "actions.parquet"
+        write_action_groups(per_customer, analysis.as_of, actions_path)
+        written_actions.append(actions_path)
+
+    xlsx_path = folder / "customers.xlsx"
+    plan = write_action_lists(
+        xlsx_path,
+        analysis.customers,
+        t,
+        rules=rules,
+        labels=analysis.rules.labels(t.language),
+        max_rows=config.xlsx_max_rows,
+        extra=config.data.columns.extra or (),
+        newly_at_risk=newly_at_risk,
+        per_customer=per_customer,
+        plan=plan,
+        min_history_weeks=config.min_history_weeks,
+        as_of=analysis.as_of,
+        horizon_months=config.horizon_months,
+        config=config,
+    )
 
     model_path = folder / "model.json"
     model = audience(config.business).model_block(analysis.model, analysis.holdout_intervals)
@@ -1276,7 +1250,7 @@ def write_outputs(
 
         model["sensitivity"] = sensitivity_json(sensitivity)
     model_path.write_text(json.dumps(model, indent=2, default=str), encoding="utf-8")
-    return [csv_path, parquet_path, folder / "customers.xlsx", model_path, *written_actions]
+    return [csv_path, parquet_path, xlsx_path, model_path, *written_actions]
 
 
 def revenue_season_json(analysis: Analysis) -> dict[str, Any] | None:
