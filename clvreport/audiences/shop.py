@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from concurrent.futures import wait
-from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
@@ -112,21 +110,14 @@ class ShopAudience(Audience):
         from clvreport.memory import release_free_memory
         from clvreport.models.next_purchase import chosen_window_check, next_purchase_table
         from clvreport.models.scoring import clear_forecast_cache, lifetime_values
-        from clvreport.models.threads import beside
 
         model: ClvModelFit = step.model  # type: ignore[assignment]
         full = step.summary
         if step.calibration_end and step.calibration is not None:
-            # One core's work for the most part: the window check on a thread of its own
-            # beside the intervals, but not beside the scoring (with 17 million customers
-            # the scoring's peak and theirs at once took the report past 16 GiB).
-            window = beside(partial(chosen_window_check, model, step.calibration))
-            try:
-                step.intervals = _holdout_coverage(model, step.calibration)
-            finally:
-                wait([window])  # not left running when the intervals failed
-            step.next_purchase_check = window.result()
-            release_free_memory()  # what the window check's thread kept
+            # one core's work for the most part, but not beside the scoring: with 17 million
+            # customers both peaks at once took the report past 16 GiB
+            step.intervals = _holdout_coverage(model, step.calibration)
+            step.next_purchase_check = chosen_window_check(model, step.calibration)
         step.calibration = None
         scores, base_value = step.scores, None
         if scores is None and model.usable:
