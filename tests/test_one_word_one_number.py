@@ -147,7 +147,8 @@ def report(request, example_report):
     folder = example_report(client, language)
     t = Translator(language, audience=audience(EXAMPLES[client]).name)
     model = json.loads((folder / "model.json").read_text(encoding="utf-8"))
-    customers = pd.read_csv(folder / "customers.csv")
+    # whole columns at once: the next-purchase dates are empty for many customers
+    customers = pd.read_csv(folder / "customers.csv", low_memory=False)
     text = report_text(folder / "clv_report.pdf", t)
     return client, language, t, text, model, customers
 
