@@ -22,6 +22,7 @@ __all__ = [
     "RfmData",
     "clear_histories_cache",
     "compress_rfm",
+    "content_key",
     "distinct_histories",
     "distinct_rows",
     "factorize_pairs",
@@ -209,6 +210,25 @@ def distinct_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return codes, first
 
 
+def content_key(*arrays: ArrayLike, label: str = "") -> bytes:
+    """A digest of ``label`` and the float values and shapes of ``arrays``, to key a cache by.
+
+    Examples
+    --------
+    >>> content_key(np.array([1.0, 2.0])) == content_key([1, 2])
+    True
+    >>> content_key(np.array([1.0, 2.0])) == content_key(np.array([[1.0, 2.0]]))
+    False
+    """
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(label.encode())
+    for values in arrays:
+        array = np.ascontiguousarray(np.asarray(values, dtype=float))
+        digest.update(repr(array.shape).encode())
+        digest.update(array.data)
+    return digest.digest()
+
+
 _HISTORIES: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
 _HISTORIES_LOCK = threading.Lock()
 _HISTORIES_KEPT = 2  # the scoring summary's and the calibration summary's
@@ -232,12 +252,7 @@ def distinct_histories(
     >>> codes.tolist(), first.tolist(), distinct_histories(x, t, t)[0] is codes
     ([0, 0, 1], [0, 2], True)
     """
-    digest = hashlib.blake2b(digest_size=20)
-    for column in (x, t_x, T):
-        array = np.ascontiguousarray(column, dtype=float)
-        digest.update(repr(array.shape).encode())
-        digest.update(array.data)
-    key = digest.digest()
+    key = content_key(x, t_x, T)
     with _HISTORIES_LOCK:
         found = _HISTORIES.get(key)
     if found is None:

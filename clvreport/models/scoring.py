@@ -58,6 +58,7 @@ from clvreport.models.clv import (
 )
 from clvreport.models.compression import (
     clear_histories_cache,
+    content_key,
     distinct_histories,
     distinct_rows,
     factorize_pairs,
@@ -172,15 +173,8 @@ def clear_forecast_cache() -> None:
 def _alive_key(
     fit: ClvModelFit, params: tuple, px: np.ndarray, pT: np.ndarray, settings: ClvSettings
 ) -> bytes:
-    import hashlib
-
-    digest = hashlib.blake2b(digest_size=20)
-    digest.update(repr((type(fit.model).__qualname__, settings)).encode())
-    for values in (*params, px, pT):
-        array = np.ascontiguousarray(np.asarray(values, dtype=float))
-        digest.update(repr(array.shape).encode())
-        digest.update(array.tobytes())
-    return digest.digest()
+    label = repr((type(fit.model).__qualname__, settings))
+    return content_key(*params, px, pT, label=label)
 
 
 def _alive_draws(
